@@ -1,0 +1,67 @@
+"""Sans-I/O codec for Kwiff's wire protocol: Engine.IO 3 carrying Socket.IO revision 4.
+
+Nothing here opens a socket or reads a clock: functions and classes turn text into
+packets and packets into text, so every front end (the Scrapy handler, the async
+client, the simulator) shares one implementation and the codec can be fuzzed.
+"""
+
+from .client import (
+    AckReceived,
+    ClientProtocol,
+    EventReceived,
+    Ignored,
+    NamespaceConnected,
+    NamespaceError,
+    Opened,
+    PongReceived,
+    ServerClosed,
+    ServerEvent,
+    command_envelope,
+    message_frame,
+)
+from .engineio import (
+    EnginePacket,
+    EnginePacketType,
+    OpenInfo,
+    decode_engine_packet,
+    encode_engine_packet,
+    encode_open_data,
+    parse_open_data,
+)
+from .errors import ProtocolError, excerpt
+from .socketio import (
+    DEFAULT_NAMESPACE,
+    SocketPacket,
+    SocketPacketType,
+    decode_socket_packet,
+    encode_socket_packet,
+)
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "AckReceived",
+    "ClientProtocol",
+    "EnginePacket",
+    "EnginePacketType",
+    "EventReceived",
+    "Ignored",
+    "NamespaceConnected",
+    "NamespaceError",
+    "OpenInfo",
+    "Opened",
+    "PongReceived",
+    "ProtocolError",
+    "ServerClosed",
+    "ServerEvent",
+    "SocketPacket",
+    "SocketPacketType",
+    "command_envelope",
+    "decode_engine_packet",
+    "decode_socket_packet",
+    "encode_engine_packet",
+    "encode_open_data",
+    "encode_socket_packet",
+    "excerpt",
+    "message_frame",
+    "parse_open_data",
+]
