@@ -1,0 +1,154 @@
+"""Command requests and their responses, as Scrapy ``Request``/``Response`` subclasses.
+
+A command request's URL names the service host and the message
+(``kwiff://web-api.kwiff.com/event:list``), so Scrapy's per-domain concurrency,
+AutoThrottle and stats group commands by service; its body is the payload as
+canonical JSON, so fingerprints, the dupe filter and the HTTP cache tell payloads
+apart. The download handler reads only the URL and the body, so a plain
+``scrapy.Request`` to a ``kwiff://`` URL works too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Self
+from urllib.parse import quote, unquote, urlsplit
+
+from scrapy import Request
+from scrapy.http import JsonResponse
+
+from .parsing import Answer, parse_answer
+
+SCHEME = "kwiff"
+DEFAULT_HOST = "web-api.kwiff.com"
+
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def command_url(message: str, host: str = DEFAULT_HOST) -> str:
+    return f"{SCHEME}://{host}/{quote(message, safe=':/')}"
+
+
+def canonical_payload(payload: Mapping[str, Any] | None) -> bytes:
+    """The payload as canonical JSON: sorted keys, no spaces, UTF-8."""
+    return _canonical(dict(payload or {})).encode("utf-8")
+
+
+def message_of(url: str) -> str:
+    """The command message named by a ``kwiff://host/<message>`` URL."""
+    return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def payload_of(body: bytes) -> Any:
+    """The command payload carried by a request body (empty body: ``{}``)."""
+    return json.loads(body) if body.strip() else {}
+
+
+class KwiffRequest(Request):
+    """A Kwiff command: ``KwiffRequest("event:list", {"listId": "default", ...})``.
+
+    Takes every ``scrapy.Request`` keyword argument except ``url`` and ``body``,
+    which it derives from ``message``, ``payload`` and ``host``. Command requests do
+    not consult robots.txt (``dont_obey_robotstxt`` is set unless given).
+    """
+
+    __slots__ = ("_host", "_message")
+
+    attributes: tuple[str, ...] = (
+        *(name for name in Request.attributes if name not in ("url", "body")),
+        "message",
+        "payload",
+        "host",
+    )
+
+    def __init__(
+        self,
+        message: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        **kwargs: Any,
+    ) -> None:
+        for derived in ("url", "body"):
+            if derived in kwargs:
+                raise TypeError(
+                    f"KwiffRequest derives {derived!r} from message, payload and host; "
+                    f"pass those instead"
+                )
+        if not message:
+            raise ValueError("a Kwiff command needs a message, e.g. 'event:list'")
+        meta = dict(kwargs.pop("meta", None) or {})
+        meta.setdefault("dont_obey_robotstxt", True)
+        self._message = message
+        self._host = host
+        super().__init__(
+            command_url(message, host),
+            body=canonical_payload(payload),
+            meta=meta,
+            **kwargs,
+        )
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """A copy of the payload (it is part of the request's identity)."""
+        return json.loads(self.body)
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    def __repr__(self) -> str:
+        return f"<{self.message} {self.body.decode('utf-8', 'replace'):.120}>"
+
+
+class KwiffResponse(JsonResponse):
+    """The ack of a command. The body is the ACK's JSON array exactly as received.
+
+    ``answer`` is its first element, parsed: ``answer.data`` (also ``data``),
+    ``answer.error``, ``answer.timestamp_ms`` and ``answer.fetched_at``.
+    """
+
+    __slots__ = ("_answer",)
+
+    @classmethod
+    def from_ack(cls, request: Request, raw_args: str, args: list[Any], **kwargs: Any) -> Self:
+        response = cls(
+            url=request.url,
+            status=200,
+            headers={"Content-Type": "application/json"},
+            body=raw_args.encode("utf-8", "surrogatepass"),
+            encoding="utf-8",
+            request=request,
+            **kwargs,
+        )
+        response._cached_decoded_json = args  # already parsed by the codec
+        return response
+
+    @property
+    def answer(self) -> Answer:
+        try:
+            return self._answer
+        except AttributeError:
+            self._answer = parse_answer(self.json())
+            return self._answer
+
+    @property
+    def data(self) -> Any:
+        """The answer's ``data`` object (``None`` if the answer has none)."""
+        return self.answer.data
+
+    @property
+    def message(self) -> str:
+        return message_of(self.url)
+
+    def follow_command(
+        self, message: str, payload: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> KwiffRequest:
+        """A command request to the same service, as ``response.follow`` is for links."""
+        kwargs.setdefault("host", urlsplit(self.url).hostname or DEFAULT_HOST)
+        return KwiffRequest(message, payload, **kwargs)

@@ -1,0 +1,16 @@
+"""Settings of the kwiff_scrapy Scrapy project (``scrapy crawl kwiff_football``)."""
+
+BOT_NAME = "kwiff_scrapy"
+SPIDER_MODULES = ["kwiff_scrapy.spiders"]
+NEWSPIDER_MODULE = "kwiff_scrapy.spiders"
+
+ADDONS = {"kwiff_scrapy.Addon": 300}
+
+# KWIFF_ENDPOINT = "simulator"   # run offline against the built-in simulator
+KWIFF_COUNTRY = "GB"
+KWIFF_CONNECTIONS_PER_ENDPOINT = 1
+
+# Kwiff's service is one host: be polite, and let AutoThrottle adapt if enabled.
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False

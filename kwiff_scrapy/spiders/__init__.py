@@ -1,0 +1,1 @@
+"""Spiders of the kwiff_scrapy project."""
