@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import IntEnum
+from fractions import Fraction
 
 from .errors import ProtocolError
 
@@ -102,17 +103,18 @@ def encode_open_data(info: OpenInfo) -> str:
     )
 
 
-def _seconds_to_ms(seconds: float) -> int | float:
-    """Invert ``ms / 1000`` exactly: the whole number of ms when there is one.
+def _seconds_to_ms(seconds: float) -> int:
+    """The whole number of ms that :func:`parse_open_data` turns into *seconds*.
 
-    ``round(seconds * 1000)`` alone is off by one for some large intervals, and turns
-    an interval under half a millisecond into 0, which :func:`parse_open_data` refuses.
+    Inverts ``ms / 1000`` exactly where a whole number does (``round(seconds * 1000)``
+    in floating point is one off for some large intervals), else the nearest whole
+    ms but at least 1: an open packet with a 0 interval would be refused.
     """
-    estimate = round(seconds * 1000)
+    estimate = round(Fraction(seconds) * 1000)  # exact arithmetic: at most a tie away
     for candidate in (estimate, estimate - 1, estimate + 1):
         if candidate > 0 and candidate / 1000 == seconds:
             return candidate
-    return seconds * 1000
+    return max(estimate, 1)
 
 
 def _is_positive_number(value: object) -> bool:
