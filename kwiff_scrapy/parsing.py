@@ -1,0 +1,353 @@
+"""Tolerant parsing of Kwiff answers (already JSON-decoded) into items.
+
+Nothing here raises on bad data. What cannot be used is dropped and counted in
+a ``skips`` counter under one of these reasons:
+
+- ``events_missing``: an ``event:list`` answer without an ``events`` list.
+- ``result_missing``: an ``event:get`` answer without a ``result``.
+- ``event_not_object``: an event that is not a JSON object.
+- ``event_without_id``: an event without a usable integer ``id``.
+- ``market_not_object`` / ``outcome_not_object``: a market or outcome that is
+  not a JSON object.
+- ``odds_invalid``: odds present but not a finite, non-negative, sane number.
+- ``groups_missing``: a ``ticket:odds:get`` answer without a group list.
+- ``group_not_object``: a bet-builder group that is not a JSON object.
+- ``field_wrong_type``: any other field present but of the wrong type. Absent
+  and null fields are not counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
+from .sports import sport_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+EVENTS_MISSING = "events_missing"
+RESULT_MISSING = "result_missing"
+EVENT_NOT_OBJECT = "event_not_object"
+EVENT_WITHOUT_ID = "event_without_id"
+MARKET_NOT_OBJECT = "market_not_object"
+OUTCOME_NOT_OBJECT = "outcome_not_object"
+ODDS_INVALID = "odds_invalid"
+GROUPS_MISSING = "groups_missing"
+GROUP_NOT_OBJECT = "group_not_object"
+FIELD_WRONG_TYPE = "field_wrong_type"
+
+SKIP_REASONS = (
+    EVENTS_MISSING,
+    RESULT_MISSING,
+    EVENT_NOT_OBJECT,
+    EVENT_WITHOUT_ID,
+    MARKET_NOT_OBJECT,
+    OUTCOME_NOT_OBJECT,
+    ODDS_INVALID,
+    GROUPS_MISSING,
+    GROUP_NOT_OBJECT,
+    FIELD_WRONG_TYPE,
+)
+
+# The service is JavaScript: a larger integer cannot have come from it intact.
+_MAX_INTEGER = 2**53 - 1
+_INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
+_DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Far beyond any bookmaker's price; anything above is garbage, not a long shot.
+MAX_DECIMAL_ODDS = 1_000_000
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The first element of an ACK's arguments: ``{"timestamp": ms, "data": ..., "error": ...}``."""
+
+    timestamp_ms: int | None = None
+    data: Any = None
+    error: Any = None
+
+    @property
+    def fetched_at(self) -> str | None:
+        """The answer's timestamp as ISO 8601 UTC with milliseconds, or None."""
+        if self.timestamp_ms is None:
+            return None
+        return _iso_utc(self.timestamp_ms)
+
+
+def parse_answer(args: Any) -> Answer:
+    """Read an ACK's argument array; malformed input gives an Answer of Nones."""
+    first = args[0] if isinstance(args, list) and args else None
+    if not isinstance(first, dict):
+        return Answer()
+    return Answer(
+        timestamp_ms=_as_integer(first.get("timestamp")),
+        data=first.get("data"),
+        error=first.get("error"),
+    )
+
+
+def parse_events(
+    data: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+) -> list[KwiffEvent]:
+    """Parse an ``event:list`` answer's data (``{"events": [...]}``) into events."""
+    skips = Counter() if skips is None else skips
+    raw_events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(raw_events, list):
+        skips[EVENTS_MISSING] += 1
+        return []
+    events = (parse_event(raw, fetched_at=fetched_at, skips=skips) for raw in raw_events)
+    return [event for event in events if event is not None]
+
+
+def parse_event_detail(
+    data: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+) -> KwiffEvent | None:
+    """Parse an ``event:get`` answer's data (``{"result": {...}}``) into one event."""
+    skips = Counter() if skips is None else skips
+    raw_event = data.get("result") if isinstance(data, dict) else None
+    if raw_event is None:
+        skips[RESULT_MISSING] += 1
+        return None
+    return parse_event(raw_event, fetched_at=fetched_at, skips=skips)
+
+
+def parse_event(
+    raw: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+) -> KwiffEvent | None:
+    """Parse one event object; None (counted) if it is not an object or has no usable id."""
+    skips = Counter() if skips is None else skips
+    if not isinstance(raw, dict):
+        skips[EVENT_NOT_OBJECT] += 1
+        return None
+    event_id = _as_integer(raw.get("id"))
+    if event_id is None:
+        skips[EVENT_WITHOUT_ID] += 1
+        return None
+    fields = _FieldReader(raw, skips)
+    sport_id = fields.integer("sportId")
+    competition_id, competition_name = _named_entity(fields, "competition")
+    _, home_team = _named_entity(fields, "homeTeam")
+    _, away_team = _named_entity(fields, "awayTeam")
+    return KwiffEvent(
+        event_id=event_id,
+        sport_id=sport_id,
+        sport_name=_sport_name(fields, sport_id),
+        competition_id=competition_id,
+        competition_name=competition_name,
+        home_team=home_team,
+        away_team=away_team,
+        start_time=fields.text("startDate"),
+        betting_status=raw.get("bettingStatus"),
+        match_tracker=raw.get("matchTracker"),
+        bet_builder_enabled=fields.flag("betBuilderEnabled"),
+        markets=_parse_markets(fields),
+        fetched_at=fetched_at,
+    )
+
+
+def outcome_rows(event: KwiffEvent) -> Iterator[OutcomeRow]:
+    """Flatten an event into one row per outcome."""
+    for market in event.markets:
+        for outcome in market.outcomes:
+            yield OutcomeRow(
+                event_id=event.event_id,
+                sport_name=event.sport_name,
+                competition_name=event.competition_name,
+                home_team=event.home_team,
+                away_team=event.away_team,
+                start_time=event.start_time,
+                market_id=market.id,
+                market_name=market.name,
+                outcome_id=outcome.id,
+                outcome_name=outcome.name,
+                odds=outcome.odds,
+                fractional=outcome.fractional,
+                fetched_at=event.fetched_at,
+            )
+
+
+def parse_price_groups(
+    data: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+) -> list[PricedGroup]:
+    """Parse a ``ticket:odds:get`` answer's data (``{"betBuilderOutcomeGroups": [...]}``)."""
+    skips = Counter() if skips is None else skips
+    raw_groups = data.get("betBuilderOutcomeGroups") if isinstance(data, dict) else None
+    if not isinstance(raw_groups, list):
+        skips[GROUPS_MISSING] += 1
+        return []
+    groups = []
+    for raw in raw_groups:
+        if not isinstance(raw, dict):
+            skips[GROUP_NOT_OBJECT] += 1
+            continue
+        groups.append(_parse_price_group(_FieldReader(raw, skips), fetched_at))
+    return groups
+
+
+def _parse_price_group(fields: _FieldReader, fetched_at: str | None) -> PricedGroup:
+    return PricedGroup(
+        event_id=fields.integer("eventId"),
+        outcome_ids=fields.integers("outcomeIds"),
+        source=fields.integer("source"),
+        odds=fields.odds("odds"),
+        fractional=fields.text("fractionalOdds", "fractional"),
+        fetched_at=fetched_at,
+    )
+
+
+def _parse_markets(fields: _FieldReader) -> list[Market]:
+    details = fields.mapping("details")
+    offers = _FieldReader(details, fields.skips).nonempty_list("offers") if details else []
+    markets = []
+    for raw in fields.nonempty_list("markets") or offers:
+        if not isinstance(raw, dict):
+            fields.skips[MARKET_NOT_OBJECT] += 1
+            continue
+        markets.append(_parse_market(_FieldReader(raw, fields.skips)))
+    return markets
+
+
+def _parse_market(fields: _FieldReader) -> Market:
+    outcomes = []
+    for raw in fields.nonempty_list("outcomes", "selections"):
+        if not isinstance(raw, dict):
+            fields.skips[OUTCOME_NOT_OBJECT] += 1
+            continue
+        outcomes.append(_parse_outcome(_FieldReader(raw, fields.skips)))
+    return Market(id=fields.integer("id"), name=fields.text("name"), outcomes=outcomes)
+
+
+def _parse_outcome(fields: _FieldReader) -> Outcome:
+    return Outcome(
+        id=fields.integer("id"),
+        name=fields.text("outcomeName", "name"),
+        odds=fields.odds("odds"),
+        fractional=fields.text("fractional", "fractionalOdds"),
+    )
+
+
+def _sport_name(fields: _FieldReader, sport_id: int | None) -> str | None:
+    """The registry's name for a known sport id, else the event's own ``sportName``."""
+    known = sport_name(sport_id) if sport_id is not None else None
+    return known or fields.text("sportName")
+
+
+def _named_entity(fields: _FieldReader, key: str) -> tuple[int | None, str | None]:
+    """Read an ``{"id": ..., "name": ...}`` object, or a plain name string, as (id, name)."""
+    value = fields.value(key)
+    if isinstance(value, str):
+        return None, value
+    entity = fields.mapping(key)
+    if entity is None:
+        return None, None
+    entity_fields = _FieldReader(entity, fields.skips)
+    return entity_fields.integer("id"), entity_fields.text("name")
+
+
+class _FieldReader:
+    """Reads optional fields of one JSON object, counting values of the wrong type.
+
+    Given several keys, a reader returns the first usable value among them.
+    """
+
+    def __init__(self, raw: dict[str, Any], skips: Counter[str]) -> None:
+        self._raw = raw
+        self.skips = skips
+
+    def value(self, key: str) -> Any:
+        return self._raw.get(key)
+
+    def integer(self, *keys: str) -> int | None:
+        return self._first(keys, _as_integer, FIELD_WRONG_TYPE)
+
+    def text(self, *keys: str) -> str | None:
+        return self._first(keys, _as_text, FIELD_WRONG_TYPE)
+
+    def flag(self, *keys: str) -> bool | None:
+        return self._first(keys, _as_flag, FIELD_WRONG_TYPE)
+
+    def odds(self, *keys: str) -> float | None:
+        return self._first(keys, _as_odds, ODDS_INVALID)
+
+    def mapping(self, *keys: str) -> dict[str, Any] | None:
+        return self._first(keys, _as_mapping, FIELD_WRONG_TYPE)
+
+    def nonempty_list(self, *keys: str) -> list[Any]:
+        """The first non-empty list among *keys*, else []."""
+        for key in keys:
+            values = self._first((key,), _as_list, FIELD_WRONG_TYPE)
+            if values:
+                return values
+        return []
+
+    def integers(self, key: str) -> list[int]:
+        """A list of integers, dropping (and counting) elements that are not."""
+        values = self._first((key,), _as_list, FIELD_WRONG_TYPE) or []
+        integers = [_as_integer(value) for value in values]
+        unusable = integers.count(None)
+        if unusable:
+            self.skips[FIELD_WRONG_TYPE] += unusable
+        return [integer for integer in integers if integer is not None]
+
+    def _first(self, keys: tuple[str, ...], convert: Callable[[Any], Any], reason: str) -> Any:
+        for key in keys:
+            value = self._raw.get(key)
+            if value is None:
+                continue
+            converted = convert(value)
+            if converted is not None:
+                return converted
+            self.skips[reason] += 1
+        return None
+
+
+def _as_integer(value: Any) -> int | None:
+    """A non-negative integer from a JSON integer or a digit string; bools are not integers."""
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_INTEGER:
+        return value
+    return None
+
+
+def _as_odds(value: Any) -> float | None:
+    """Decimal odds from a JSON number or a decimal string, if finite, >= 0 and sane."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = float(text) if _DECIMAL_TEXT.fullmatch(text) else None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    # Compared before float() so that a huge JSON integer cannot overflow it.
+    if not 0 <= value <= MAX_DECIMAL_ODDS:
+        return None
+    return float(value)
+
+
+def _as_text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _as_mapping(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    return value if isinstance(value, list) else None
+
+
+def _iso_utc(timestamp_ms: int) -> str | None:
+    """Milliseconds since the epoch as ``2026-01-20T15:12:06.610Z``; None if out of range."""
+    try:
+        moment = _EPOCH + timedelta(milliseconds=timestamp_ms)
+    except OverflowError:
+        return None
+    return moment.isoformat(timespec="milliseconds") + "Z"
