@@ -1,0 +1,9 @@
+"""A deterministic impostor of Kwiff's real-time API, for tests, demos and offline work.
+
+Run it alone with ``python -m kwiff_scrapy.simulator --port 8765``.
+"""
+
+from .data import SimulatedData
+from .server import KwiffSimulator, SimulatorConfig
+
+__all__ = ["KwiffSimulator", "SimulatedData", "SimulatorConfig"]

@@ -1,0 +1,436 @@
+"""A WebSocket server that impersonates Kwiff's Socket.IO 2 (Engine.IO 3) service.
+
+Every frame is decoded and encoded with the project's sans-I/O codec
+(:mod:`kwiff_scrapy.protocol`), so the simulator and the clients share one
+implementation of the wire format. The knobs in :class:`SimulatorConfig` reproduce
+the behaviours the clients must survive: slow, silent or garbled answers, dropped
+TCP connections, refused handshakes and missed heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import http
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Self
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from ..protocol import (
+    DEFAULT_NAMESPACE,
+    EnginePacket,
+    EnginePacketType,
+    OpenInfo,
+    ProtocolError,
+    SocketPacket,
+    SocketPacketType,
+    decode_engine_packet,
+    decode_socket_packet,
+    encode_engine_packet,
+    encode_open_data,
+    message_frame,
+)
+from .data import SimulatedData
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from websockets.asyncio.server import Server
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request, Response
+
+logger = logging.getLogger("kwiff_scrapy.simulator")
+
+SOCKET_IO_PATH: Final = "/socket.io/"
+COMMAND_EVENT: Final = "command"
+#: The unsolicited EVENT the service sends while opening a session.
+RESPONSE_EVENT: Final = "response"
+#: What ``garbage_frame`` sends before each ack: not an Engine.IO packet at all.
+GARBAGE_FRAME: Final = "garbage"
+#: Bound on the closing handshake so that ``close()`` never waits long for a peer.
+CLOSE_TIMEOUT: Final = 2.0
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """How the simulated service behaves. The defaults behave like the live service."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 picks a free port; :attr:`KwiffSimulator.port` tells which."""
+    seed: int = 2026
+    football_events: int = 111
+    ping_interval_ms: int = 25000
+    ping_timeout_ms: int = 60000
+    enforce_heartbeat: bool = True
+    """Close a connection that sends no ping within ``ping_interval + ping_timeout``."""
+    response_delay: float = 0.0
+    """Seconds to wait before each ack."""
+    silent: bool = False
+    """Accept commands but never answer them (what an untrusted session gets)."""
+    drop_after: int | None = None
+    """Abort the TCP connection (no close frame) when its Nth command arrives."""
+    garbage_frame: bool = False
+    """Send a malformed text frame right before each ack."""
+    answer_pings: bool = True
+    require_browser_headers: bool = True
+    """Refuse with 403 a handshake without ``User-Agent`` or ``Cookie: uuid=<identifier>``."""
+    refuse_status: int | None = None
+    """Refuse every handshake with this HTTP status (e.g. 429 or 503)."""
+    event_before_connect: bool = True
+    """Send the ``response`` EVENT before ``40`` (as seen live) or after it."""
+    max_size: int | None = 16 * 2**20
+    """Largest frame accepted from a client, in bytes; ``None`` for no limit."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in 0..65535, not {self.port}")
+        if self.football_events < 0:
+            raise ValueError("football_events must not be negative")
+        if self.ping_interval_ms <= 0 or self.ping_timeout_ms <= 0:
+            raise ValueError("ping_interval_ms and ping_timeout_ms must be positive")
+        if self.response_delay < 0:
+            raise ValueError("response_delay must not be negative")
+        if self.drop_after is not None and self.drop_after < 1:
+            raise ValueError("drop_after counts commands from 1 (or is None)")
+        if self.refuse_status is not None:
+            status = http.HTTPStatus(self.refuse_status)  # ValueError if unknown
+            if not 400 <= status < 600:
+                raise ValueError("refuse_status must be an HTTP error status (4xx or 5xx)")
+
+
+def handshake_refusal(
+    config: SimulatorConfig, path: str, headers: Headers | dict[str, str]
+) -> tuple[http.HTTPStatus, str] | None:
+    """Why a handshake request must be refused (status and plain-text reason), or None.
+
+    Checked in the order a real deployment would: the rate limiter in front, then
+    the path, then Engine.IO's own parameters, then the service's session checks.
+    """
+    if config.refuse_status is not None:
+        status = http.HTTPStatus(config.refuse_status)
+        return status, f"{status.phrase} (simulator refuses every handshake)"
+    url = urlsplit(path)
+    if url.path.rstrip("/") != SOCKET_IO_PATH.rstrip("/"):
+        return http.HTTPStatus.NOT_FOUND, f"Not found: {url.path} (expected {SOCKET_IO_PATH})"
+    query = parse_qs(url.query)
+    if query.get("EIO") != ["3"]:
+        return http.HTTPStatus.BAD_REQUEST, "Unsupported protocol version: EIO=3 expected"
+    if query.get("transport") != ["websocket"]:
+        return http.HTTPStatus.BAD_REQUEST, "Transport unknown: transport=websocket expected"
+    if config.require_browser_headers:
+        return _browser_refusal(query.get("identifier", [""])[0], headers)
+    return None
+
+
+def _browser_refusal(
+    identifier: str, headers: Headers | dict[str, str]
+) -> tuple[http.HTTPStatus, str] | None:
+    if not headers.get("User-Agent", "").strip():
+        return http.HTTPStatus.FORBIDDEN, "User-Agent header missing"
+    if not identifier:
+        return http.HTTPStatus.FORBIDDEN, "identifier query parameter missing"
+    if identifier not in _cookie_values(headers, "uuid"):
+        return http.HTTPStatus.FORBIDDEN, "Cookie uuid does not match identifier"
+    return None
+
+
+def _cookie_values(headers: Headers | dict[str, str], name: str) -> list[str]:
+    """Every value of cookie *name* in the request (there may be several Cookie headers)."""
+    get_all = getattr(headers, "get_all", None)
+    lines = get_all("Cookie") if get_all else [headers.get("Cookie", "")]
+    values = []
+    for line in lines:
+        for item in line.split(";"):
+            key, _, value = item.strip().partition("=")
+            if key == name:
+                values.append(value.strip())
+    return values
+
+
+def session_id(seed: int, number: int) -> str:
+    """A 20-character Engine.IO-style sid, deterministic for (seed, connection number)."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:20]
+
+
+class KwiffSimulator:
+    """The simulated service: start it, point a client at :attr:`url`, close it.
+
+    Counters (read them in tests): ``connections`` (WebSocket sessions accepted),
+    ``active_connections``, ``handshakes_refused``, ``commands_received``,
+    ``acks_sent``, ``pings_received`` and ``malformed_frames``.
+    """
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, data: SimulatedData | None = None
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        if data is None:
+            data = SimulatedData(self.config.seed, football_events=self.config.football_events)
+        self.data = data
+        self._server: Server | None = None
+        self._port: int | None = None
+        self._sessions: set[_Session] = set()
+        self._numbers = itertools.count(1)
+        self.connections = 0
+        self.active_connections = 0
+        self.handshakes_refused = 0
+        self.commands_received = 0
+        self.acks_sent = 0
+        self.pings_received = 0
+        self.malformed_frames = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("the simulator is already started")
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            compression="deflate",
+            max_size=self.config.max_size,
+            # EIO 3's heartbeat is the client's "2"/"3"; no WebSocket-level pings.
+            ping_interval=None,
+            close_timeout=CLOSE_TIMEOUT,
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        logger.info("Kwiff simulator listening on %s", self.url)
+
+    async def close(self) -> None:
+        """Close every connection (code 1001) and the server; wait for all tasks."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        await server.wait_closed()
+        # Sessions cancel their own command tasks; this catches any left over.
+        await asyncio.gather(*(s.cancel_commands() for s in list(self._sessions)))
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the simulator is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"ws://{host}:{self.port}{SOCKET_IO_PATH}"
+
+    # ---------------------------------------------------------------- connections
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        refusal = handshake_refusal(self.config, request.path, request.headers)
+        if refusal is None:
+            return None
+        status, reason = refusal
+        self.handshakes_refused += 1
+        logger.info("handshake refused with %d: %s", status, reason)
+        response = connection.respond(status, reason + "\n")
+        if status in (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE):
+            response.headers["Retry-After"] = "1"
+        return response
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        session = _Session(self, connection, next(self._numbers))
+        self._sessions.add(session)
+        self.connections += 1
+        self.active_connections += 1
+        try:
+            await session.run()
+        finally:
+            self.active_connections -= 1
+            self._sessions.discard(session)
+
+
+class _Session:
+    """One client connection: the opening sequence, heartbeats and commands."""
+
+    def __init__(self, simulator: KwiffSimulator, connection: ServerConnection, number: int):
+        self.simulator = simulator
+        self.config = simulator.config
+        self.connection = connection
+        self.sid = session_id(self.config.seed, number)
+        self.commands = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._send_lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        self._heartbeat_window = (self.config.ping_interval_ms + self.config.ping_timeout_ms) / 1000
+        self._deadline = loop.time() + self._heartbeat_window
+
+    async def run(self) -> None:
+        try:
+            await self._send_opening()
+            while await self._receive_one():
+                pass
+        except ConnectionClosed:
+            pass
+        finally:
+            await self.cancel_commands()
+
+    async def cancel_commands(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------- opening
+
+    async def _send_opening(self) -> None:
+        info = OpenInfo(
+            sid=self.sid,
+            upgrades=(),
+            ping_interval=self.config.ping_interval_ms / 1000,
+            ping_timeout=self.config.ping_timeout_ms / 1000,
+        )
+        await self.connection.send(
+            encode_engine_packet(EnginePacket(EnginePacketType.OPEN, encode_open_data(info)))
+        )
+        event = message_frame(
+            SocketPacket(SocketPacketType.EVENT, [RESPONSE_EVENT, self._details()])
+        )
+        connect = message_frame(SocketPacket(SocketPacketType.CONNECT))
+        for frame in (event, connect) if self.config.event_before_connect else (connect, event):
+            await self.connection.send(frame)
+
+    def _details(self) -> dict[str, Any]:
+        """The user / socket details of the ``response`` EVENT (an anonymous web session)."""
+        request = self.connection.request
+        query = parse_qs(urlsplit(request.path).query) if request else {}
+        return {
+            "type": "socket",
+            "socketId": self.sid,
+            "identifier": query.get("identifier", [""])[0],
+            "device": query.get("device", ["web-app"])[0],
+            "version": query.get("version", [""])[0],
+            "user": {"id": None, "authenticated": False, "country": "GB", "currency": "GBP"},
+            "serverTime": self.simulator.data.clock(),
+        }
+
+    # ------------------------------------------------------------------ receiving
+
+    async def _receive_one(self) -> bool:
+        """Handle one frame; False when the session is over."""
+        timeout = None
+        if self.config.enforce_heartbeat:
+            timeout = max(self._deadline - asyncio.get_running_loop().time(), 0)
+        try:
+            async with asyncio.timeout(timeout):
+                frame = await self.connection.recv()
+        except TimeoutError:
+            logger.info(
+                "session %s sent no ping in %.3f s: closing", self.sid, self._heartbeat_window
+            )
+            return False
+        try:
+            return await self._on_frame(frame)
+        except ProtocolError as exc:
+            self.simulator.malformed_frames += 1
+            logger.warning("session %s: malformed frame ignored: %s", self.sid, exc)
+            return True
+
+    async def _on_frame(self, frame: str | bytes) -> bool:
+        packet = decode_engine_packet(frame)
+        kind = packet.type
+        if kind is EnginePacketType.PING:
+            await self._on_ping(packet.data)
+        elif kind is EnginePacketType.CLOSE:
+            logger.info("session %s: client sent close", self.sid)
+            return False
+        elif kind is EnginePacketType.MESSAGE:
+            return await self._on_message(decode_socket_packet(packet.data))
+        else:
+            logger.debug("session %s: %s packet ignored", self.sid, kind.name)
+        return True
+
+    async def _on_ping(self, data: str) -> None:
+        self.simulator.pings_received += 1
+        self._deadline = asyncio.get_running_loop().time() + self._heartbeat_window
+        if self.config.answer_pings:
+            await self.connection.send(
+                encode_engine_packet(EnginePacket(EnginePacketType.PONG, data))
+            )
+
+    async def _on_message(self, packet: SocketPacket) -> bool:
+        kind = packet.type
+        if packet.namespace != DEFAULT_NAMESPACE:
+            if kind is SocketPacketType.CONNECT:
+                error = SocketPacket(SocketPacketType.ERROR, "Invalid namespace", packet.namespace)
+                await self.connection.send(message_frame(error))
+            else:
+                logger.debug("session %s: packet for %s ignored", self.sid, packet.namespace)
+            return True
+        if kind is SocketPacketType.EVENT and packet.data[0] == COMMAND_EVENT:
+            return self._on_command(packet)
+        if kind is SocketPacketType.CONNECT:
+            await self.connection.send(message_frame(SocketPacket(SocketPacketType.CONNECT)))
+        else:
+            logger.info("session %s: %s packet ignored", self.sid, kind.name)
+        return True
+
+    # ------------------------------------------------------------------- commands
+
+    def _on_command(self, packet: SocketPacket) -> bool:
+        self.commands += 1
+        self.simulator.commands_received += 1
+        if self.config.drop_after is not None and self.commands >= self.config.drop_after:
+            logger.info(
+                "session %s: dropping the TCP connection at command %d", self.sid, self.commands
+            )
+            self.connection.transport.abort()
+            return False
+        if packet.ack_id is None:
+            logger.warning("session %s: command without an ack id ignored", self.sid)
+        elif not self.config.silent:
+            envelope = packet.data[1] if len(packet.data) > 1 else None
+            task = asyncio.create_task(self._answer(packet.ack_id, envelope))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _answer(self, ack_id: int, envelope: Any) -> None:
+        """Answer one command; runs as its own task so that delays overlap."""
+        try:
+            if self.config.response_delay:
+                await asyncio.sleep(self.config.response_delay)
+            answer = self._compute_answer(envelope)
+            ack = message_frame(SocketPacket(SocketPacketType.ACK, [answer], ack_id=ack_id))
+            async with self._send_lock:  # keeps each garbage frame next to its ack
+                if self.config.garbage_frame:
+                    await self.connection.send(GARBAGE_FRAME)
+                await self.connection.send(ack)
+            self.simulator.acks_sent += 1
+        except ConnectionClosed:
+            logger.debug("session %s: closed before ack %d was sent", self.sid, ack_id)
+        except Exception:  # a bug here must not kill the server or leak a task error
+            logger.exception("session %s: answering ack %d failed", self.sid, ack_id)
+
+    def _compute_answer(self, envelope: Any) -> dict[str, Any]:
+        data = self.simulator.data
+        if not isinstance(envelope, dict):
+            return data.error_answer("INVALID_COMMAND", "the command argument must be an object")
+        return data.answer(envelope.get("message"), envelope.get("payload"))
