@@ -21,8 +21,6 @@ class Addon:
     def update_settings(self, settings: BaseSettings) -> None:
         handlers = settings["DOWNLOAD_HANDLERS"]
         if handlers is None or isinstance(handlers, dict):
-            settings.set(
-                "DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon"
-            )
+            settings.set("DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon")
         else:
             handlers.set(SCHEME, HANDLER_PATH, "addon")

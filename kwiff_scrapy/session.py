@@ -341,7 +341,10 @@ async def _connect(options: SessionOptions) -> ClientConnection:
     except InvalidStatus as exc:
         response = exc.response
         raise HandshakeRefused(
-            options.endpoint, response.status_code, response.body or b"", _plain(response.headers)
+            options.endpoint,
+            response.status_code,
+            bytes(response.body or b""),
+            _plain(response.headers),
         ) from exc
     except TimeoutError as exc:
         raise ConnectFailed(
@@ -362,14 +365,14 @@ def _size(frame: str | bytes) -> int:
 
 
 def _describe_close(exc: ConnectionClosed) -> str:
-    received = exc.rcvd
-    if received is None:
-        return "the connection dropped without a close frame"
-    if received.code == 1009:
+    sent, received = exc.sent, exc.rcvd
+    if sent is not None and sent.code == 1009:  # we refused a frame over max_size
         return (
             "a frame exceeded the size limit (DOWNLOAD_MAXSIZE); raise it if answers are "
             "legitimately this large"
         )
+    if received is None:
+        return "the connection dropped without a close frame"
     return f"the server closed the connection (code {received.code}{_reason(received.reason)})"
 
 

@@ -98,7 +98,11 @@ def test_round_trips_through_to_dict_and_request_from_dict() -> None:
     restored = request_from_dict(as_dict, spider=spider)  # type: ignore[arg-type]
     assert isinstance(restored, KwiffRequest)
     assert (restored.url, restored.body) == (request.url, request.body)
-    assert (restored.message, restored.payload, restored.host) == ("event:list", PAYLOAD, request.host)
+    assert (restored.message, restored.payload, restored.host) == (
+        "event:list",
+        PAYLOAD,
+        request.host,
+    )
     assert restored.callback == spider.parse_events
     assert restored.cb_kwargs == {"page": 2}
     assert restored.priority == 5

@@ -27,7 +27,9 @@ def truthy(value: Any) -> bool:
 def country_code(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 2 or not code.isalpha():
-        raise ValueError(f"country must be an ISO 3166 alpha-2 code such as GB or IE, not {value!r}")
+        raise ValueError(
+            f"country must be an ISO 3166 alpha-2 code such as GB or IE, not {value!r}"
+        )
     return code
 
 

@@ -1,0 +1,85 @@
+"""Shared fixtures: a simulator on loopback and an in-process, reactorless crawl."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from scrapy import Spider, signals
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.utils.reactor import is_reactor_installed
+
+from kwiff_scrapy.simulator import KwiffSimulator, SimulatorConfig
+
+StartSimulator = Callable[..., Awaitable[KwiffSimulator]]
+
+#: Settings of every in-process test crawl: the add-on, no reactor, quiet, fast.
+BASE_SETTINGS: dict[str, Any] = {
+    "ADDONS": {"kwiff_scrapy.Addon": 300},
+    "TWISTED_REACTOR_ENABLED": False,
+    "TELNETCONSOLE_ENABLED": False,
+    "LOG_LEVEL": "INFO",
+    "RETRY_TIMES": 2,
+    "DOWNLOAD_TIMEOUT": 10,
+}
+
+
+@pytest.fixture
+async def start_simulator() -> AsyncIterator[StartSimulator]:
+    """Start simulators with given config fields; all are closed after the test."""
+    started: list[KwiffSimulator] = []
+
+    async def start(**fields: Any) -> KwiffSimulator:
+        simulator = KwiffSimulator(SimulatorConfig(**fields))
+        await simulator.start()
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        await simulator.close()
+
+
+@pytest.fixture
+async def simulator(start_simulator: StartSimulator) -> KwiffSimulator:
+    return await start_simulator()
+
+
+@dataclasses.dataclass
+class CrawlResult:
+    items: list[Any]
+    stats: dict[str, Any]
+    errors: list[BaseException]
+    responses: list[Any]
+
+    def stat(self, key: str) -> Any:
+        return self.stats.get(key, 0)
+
+
+async def crawl(
+    spider_cls: type[Spider], settings: dict[str, Any] | None = None, **spider_args: Any
+) -> CrawlResult:
+    """Run one crawl in this event loop, without a Twisted reactor."""
+    assert not is_reactor_installed(), "in-process test crawls run reactorless"
+    runner = AsyncCrawlerRunner({**BASE_SETTINGS, **(settings or {})})
+    crawler = runner.create_crawler(spider_cls)
+    result = CrawlResult([], {}, [], [])
+
+    def item_scraped(item: Any) -> None:
+        result.items.append(item)
+
+    def spider_error(failure: Any) -> None:
+        result.errors.append(failure.value)
+
+    def response_received(response: Any) -> None:
+        result.responses.append(response)
+
+    crawler.signals.connect(item_scraped, signal=signals.item_scraped)
+    crawler.signals.connect(spider_error, signal=signals.spider_error)
+    crawler.signals.connect(response_received, signal=signals.response_received)
+    await runner.crawl(crawler, **spider_args)
+    assert crawler.stats is not None
+    result.stats = crawler.stats.get_stats()
+    return result
