@@ -31,7 +31,7 @@ from .config import KwiffSettings
 from .endpoint import SIMULATOR_ENDPOINT
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from .http import KwiffResponse, message_of, payload_of
-from .pool import SessionPool
+from .pool import Backoff, SessionPool
 from .session import KwiffSession, SessionOptions
 
 if TYPE_CHECKING:
@@ -125,12 +125,15 @@ class KwiffDownloadHandler(BaseDownloadHandler):
                     user_agent=self._settings.user_agent,
                     webapp_version=self._settings.webapp_version,
                     max_frame_size=self._settings.max_frame_size,
+                    max_in_flight=self._settings.max_in_flight,
                     open_timeout=self._settings.download_timeout,
                     proxy=proxy,
                     ssl_context=self._ssl_context,
                 )
                 self._pools[key] = SessionPool(
-                    lambda: self._open_session(options), self._settings.connections_per_endpoint
+                    lambda: self._open_session(options),
+                    self._settings.connections_per_endpoint,
+                    Backoff(self._settings.reconnect_delay, self._settings.reconnect_max_delay),
                 )
             return self._pools[key]
 
@@ -203,7 +206,9 @@ def _scrapy_connect_error(error: ConnectFailed) -> Exception:
     if isinstance(cause, ConnectionRefusedError):
         return DownloadConnectionRefusedError(text)
     if isinstance(cause, socket.gaierror):
-        return CannotResolveHostError(text)
+        return CannotResolveHostError(
+            f"{text} (no network or DNS? Offline, use -s KWIFF_ENDPOINT=simulator)"
+        )
     if isinstance(cause, TimeoutError):
         return DownloadTimeoutError(text)
     return DownloadFailedError(text)

@@ -5,11 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
+import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from .errors import KwiffError
 from .session import KwiffSession
 
+logger = logging.getLogger(__name__)
+
 SessionFactory = Callable[[], Awaitable[KwiffSession]]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnecting after consecutive failed connects: exponential, capped, jittered.
+
+    The n-th consecutive failure waits ``min(max_delay, base_delay * 2**(n-1))``
+    scaled by a random factor in ``[1 - jitter, 1]``, so that many clients that
+    failed together do not come back together.
+    """
+
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: float = 0.5
+
+    def delay(self, failures: int, rng: Callable[[], float] = random.random) -> float:
+        if failures <= 0 or self.base_delay <= 0:
+            return 0.0
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(failures - 1, 62))
+        return ceiling * (1 - self.jitter * rng())
 
 
 class SessionPool:
@@ -18,14 +44,19 @@ class SessionPool:
     Each slot holds one connect attempt at a time, shared by every request that
     lands on it while it runs: N concurrent requests on an empty pool open at most
     ``size`` connections, not N. A slot whose session ended, or whose attempt
-    failed, connects again on its next use.
+    failed, connects again on its next use, after a :class:`Backoff` delay when
+    its previous attempts failed.
     """
 
-    def __init__(self, connect: SessionFactory, size: int = 1) -> None:
+    def __init__(
+        self, connect: SessionFactory, size: int = 1, backoff: Backoff | None = None
+    ) -> None:
         if size < 1:
             raise ValueError(f"a session pool needs at least one slot, not {size}")
         self._connect = connect
+        self._backoff = backoff or Backoff()
         self._slots: list[asyncio.Task[KwiffSession] | None] = [None] * size
+        self._failures = [0] * size
         self._turn = itertools.cycle(range(size))
         self._closed = False
 
@@ -35,10 +66,23 @@ class SessionPool:
         index = next(self._turn)
         attempt = self._slots[index]
         if attempt is None or _is_spent(attempt):
-            attempt = asyncio.create_task(self._connect(), name=f"kwiff-connect-{index}")
+            attempt = asyncio.create_task(self._connect_slot(index), name=f"kwiff-connect-{index}")
             self._slots[index] = attempt
         # Shielded: a request that times out must not cancel the attempt others wait on.
         return await asyncio.shield(attempt)
+
+    async def _connect_slot(self, index: int) -> KwiffSession:
+        delay = self._backoff.delay(self._failures[index])
+        if delay:
+            logger.debug("Reconnecting slot %d in %.2f s", index, delay)
+            await asyncio.sleep(delay)
+        try:
+            session = await self._connect()
+        except KwiffError:
+            self._failures[index] += 1
+            raise
+        self._failures[index] = 0
+        return session
 
     @property
     def open_sessions(self) -> list[KwiffSession]:

@@ -53,9 +53,9 @@ logger = logging.getLogger(__name__)
 StatHook = Callable[[str, int], None]
 EventHook = Callable[[str, list[Any]], None]
 
-#: How many ack ids of abandoned (timed-out or cancelled) commands are remembered,
-#: so that a late ack is counted as late rather than as unknown.
-ABANDONED_IDS_KEPT = 4096
+#: How many ack ids of abandoned (timed-out or cancelled) and of answered commands
+#: are remembered, so that a late or repeated ack is told apart from an unknown one.
+RECENT_IDS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,8 @@ class SessionOptions:
     origin: str = DEFAULT_ORIGIN
     accept_language: str = DEFAULT_ACCEPT_LANGUAGE
     max_frame_size: int | None = 2**30
+    max_in_flight: int = 256
+    """Commands awaiting their ack at once; more wait their turn (never dropped)."""
     open_timeout: float = 10.0
     close_timeout: float = 5.0
     proxy: str | None = None
@@ -109,7 +111,9 @@ class KwiffSession:
         self._on_event = on_event
         self._protocol = ClientProtocol()
         self._pending: dict[int, asyncio.Future[Ack]] = {}
-        self._abandoned: deque[int] = deque(maxlen=ABANDONED_IDS_KEPT)
+        self._abandoned: deque[int] = deque(maxlen=RECENT_IDS_KEPT)
+        self._answered: deque[int] = deque(maxlen=RECENT_IDS_KEPT)
+        self._slots = asyncio.Semaphore(options.max_in_flight)
         self._failure: ConnectionLost | None = None
         self._pong = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -173,6 +177,10 @@ class KwiffSession:
 
     async def command(self, message: str, payload: Any) -> Ack:
         """Send one command and wait for its ack (no timeout here: the caller sets one)."""
+        async with self._slots:
+            return await self._command(message, payload)
+
+    async def _command(self, message: str, payload: Any) -> Ack:
         if self._failure is not None:
             raise SessionClosed(f"the session is closed ({self._failure})")
         envelope = command_envelope(
@@ -277,11 +285,19 @@ class KwiffSession:
             if ack.ack_id in self._abandoned:
                 self._on_stat("acks_late", 1)
                 logger.debug("Dropped the late ack %d (its command had given up)", ack.ack_id)
+            elif ack.ack_id in self._answered:
+                self._on_stat("acks_duplicate", 1)
+                logger.warning("Dropped a second ack for command %d", ack.ack_id)
             else:
                 self._on_stat("acks_unknown", 1)
-                logger.warning("Dropped an ack with an unknown id: %s", excerpt(ack.raw_args, 80))
+                logger.warning(
+                    "Dropped an ack with an unknown id %d: %s",
+                    ack.ack_id,
+                    excerpt(ack.raw_args, 80),
+                )
             return
         self._on_stat("acks_received", 1)
+        self._answered.append(ack.ack_id)
         future.set_result(Ack(ack.ack_id, ack.args, ack.raw_args))
 
     def _fail(self, error: ConnectionLost) -> None:
@@ -368,8 +384,8 @@ def _describe_close(exc: ConnectionClosed) -> str:
     sent, received = exc.sent, exc.rcvd
     if sent is not None and sent.code == 1009:  # we refused a frame over max_size
         return (
-            "a frame exceeded the size limit (DOWNLOAD_MAXSIZE); raise it if answers are "
-            "legitimately this large"
+            "a frame exceeded the frame size limit (KWIFF_MAX_FRAME_SIZE, by default twice "
+            "DOWNLOAD_MAXSIZE); raise it if answers are legitimately this large"
         )
     if received is None:
         return "the connection dropped without a close frame"
