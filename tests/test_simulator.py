@@ -18,7 +18,12 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    InvalidStatus,
+)
 
 from kwiff_scrapy.protocol import (
     AckReceived,
@@ -29,6 +34,7 @@ from kwiff_scrapy.protocol import (
     Opened,
     PongReceived,
     ProtocolError,
+    ServerClosed,
     SocketPacket,
     SocketPacketType,
     command_envelope,
@@ -37,7 +43,15 @@ from kwiff_scrapy.protocol import (
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
 from kwiff_scrapy.simulator.data import BASE_DATE, LADDER, Price, price_at_most
-from kwiff_scrapy.simulator.server import GARBAGE_FRAME, handshake_refusal, session_id
+from kwiff_scrapy.simulator.server import (
+    BINARY_EVENT_FRAME,
+    BINARY_FRAME,
+    FAULT_FIELDS,
+    GARBAGE_FRAME,
+    UNKNOWN_ENGINE_FRAME,
+    handshake_refusal,
+    session_id,
+)
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 WEBAPP_VERSION = "1.0.1.1768909734556"
@@ -818,3 +832,304 @@ async def test_cli_prints_its_address_serves_and_exits_cleanly() -> None:
             stdout, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
     assert stdout == b""  # nothing after the one line
+
+
+# ------------------------------------------------------------------ more fault switches
+
+
+def fixed_data() -> SimulatedData:
+    return SimulatedData(clock=fixed_clock)
+
+
+def ack_frame(ack_id: int, event_id: int = 1) -> str:
+    """The exact ACK the simulator (with the fixed clock) sends for ``event:get``."""
+    answer = fixed_data().answer("event:get", {"eventId": event_id})
+    return message_frame(SocketPacket(SocketPacketType.ACK, [answer], ack_id=ack_id))
+
+
+async def frames_until_quiet(ws: ClientConnection, quiet: float = 0.15) -> list[str | bytes]:
+    """Every frame received until *quiet* seconds pass without one or the connection ends."""
+    frames: list[str | bytes] = []
+    with contextlib.suppress(TimeoutError, ConnectionClosed):
+        while True:
+            frames.append(await receive(ws, quiet))
+    return frames
+
+
+def test_new_config_validation() -> None:
+    for bad in (
+        {"error_packet_after": 0},
+        {"close_packet_after": 0},
+        {"stop_pongs_after": -1},
+        {"faulty_connections": -1},
+    ):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            SimulatorConfig(**bad)
+    assert SimulatorConfig(stop_pongs_after=0, faulty_connections=0).stop_pongs_after == 0
+
+
+def test_for_connection_switches_faults_off_past_faulty_connections() -> None:
+    faults: dict[str, Any] = {
+        "silent": True,
+        "drop_after": 2,
+        "garbage_frame": True,
+        "answer_pings": False,
+        "error_packet_after": 3,
+        "close_packet_after": 4,
+        "binary_frame": True,
+        "unknown_packet": True,
+        "unknown_ack": True,
+        "duplicate_ack": True,
+        "stop_pongs_after": 1,
+        "refuse_status": 503,
+    }
+    assert set(faults) == FAULT_FIELDS
+    config = SimulatorConfig(response_delay=0.5, faulty_connections=2, **faults)
+    assert config.for_connection(1) is config
+    assert config.for_connection(2) is config
+    assert config.for_connection(3) == SimulatorConfig(response_delay=0.5, faulty_connections=2)
+    everywhere = SimulatorConfig(silent=True)
+    assert everywhere.for_connection(1000) is everywhere
+    nowhere = SimulatorConfig(silent=True, faulty_connections=0)
+    assert nowhere.for_connection(1).silent is False
+
+
+async def test_error_packet_after_ends_all_answers_but_keeps_the_connection() -> None:
+    config = SimulatorConfig(error_packet_after=3, response_delay=0.1)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
+        await ws.send(command_frame(2, "event:get", {"eventId": 1}))  # pending: never answered
+        await ws.send(command_frame(3, "event:get", {"eventId": 1}))
+        error = await receive(ws)
+        assert error == '44"Not authorized"'
+        assert ClientProtocol().receive(error) == NamespaceError("/", "Not authorized")
+        await ws.send(command_frame(4, "event:get", {"eventId": 1}))
+        await assert_nothing_received(ws, 0.25)  # longer than the response delay
+        await ws.send("2")
+        assert await receive(ws) == "3"  # still open
+        assert (sim.commands_received, sim.acks_sent, sim.fault_frames_sent) == (4, 1, 1)
+        assert sim.max_in_flight_seen == 3  # commands 2, 3 and 4 stay unanswered
+
+
+async def test_close_packet_after_sends_1_then_closes_normally() -> None:
+    config = SimulatorConfig(close_packet_after=2)
+    async with KwiffSimulator(config, data=fixed_data()) as sim:
+        async with session(sim) as ws:
+            assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
+            await ws.send(command_frame(2, "event:get", {"eventId": 1}))
+            closing = await receive(ws)
+            assert closing == "1"
+            assert isinstance(ClientProtocol().receive(closing), ServerClosed)
+            with pytest.raises(ConnectionClosedOK) as caught:
+                await receive(ws)
+            assert caught.value.rcvd is not None
+            assert caught.value.rcvd.code == 1000
+        await asyncio.sleep(0.05)
+        assert (sim.commands_received, sim.acks_sent, sim.fault_frames_sent) == (2, 1, 1)
+        assert sim.active_connections == 0
+
+
+async def test_binary_frame_precedes_each_ack() -> None:
+    config = SimulatorConfig(binary_frame=True)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        for ack_id in (1, 2):
+            await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
+            assert await frames_until_quiet(ws) == [b"\x04binary", ack_frame(ack_id)]
+        assert BINARY_FRAME == b"\x04binary"
+        with pytest.raises(ProtocolError):
+            ClientProtocol().receive(BINARY_FRAME)
+        assert (sim.acks_sent, sim.fault_frames_sent) == (2, 2)
+
+
+async def test_unknown_packets_precede_each_ack() -> None:
+    config = SimulatorConfig(unknown_packet=True)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        await ws.send(command_frame(5, "event:get", {"eventId": 1}))
+        frames = await frames_until_quiet(ws)
+        assert frames == [
+            "9hello",
+            '451-["x",{"_placeholder":true,"num":0}]',
+            ack_frame(5),
+        ]
+        assert frames[:2] == [UNKNOWN_ENGINE_FRAME, BINARY_EVENT_FRAME]
+        for frame in frames[:2]:
+            with pytest.raises(ProtocolError):
+                ClientProtocol().receive(frame)
+        assert (sim.acks_sent, sim.fault_frames_sent) == (1, 2)
+
+
+async def test_unknown_ack_precedes_each_ack() -> None:
+    config = SimulatorConfig(unknown_ack=True)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        await ws.send(command_frame(7, "event:get", {"eventId": 1}))
+        assert await frames_until_quiet(ws) == [
+            f'431000000000007[{{"timestamp":{FIXED_MS},"data":null}}]',
+            ack_frame(7),
+        ]
+        assert (sim.acks_sent, sim.fault_frames_sent) == (1, 1)
+
+
+async def test_duplicate_ack_sends_each_ack_twice() -> None:
+    config = SimulatorConfig(duplicate_ack=True)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        for ack_id in (1, 2):
+            await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
+            assert await frames_until_quiet(ws) == [ack_frame(ack_id)] * 2
+        assert (sim.commands_received, sim.acks_sent, sim.fault_frames_sent) == (2, 2, 2)
+
+
+async def test_fault_frames_come_in_a_fixed_order() -> None:
+    config = SimulatorConfig(
+        garbage_frame=True, binary_frame=True, unknown_packet=True, unknown_ack=True,
+        duplicate_ack=True,
+    )  # fmt: skip
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        await ws.send(command_frame(3, "event:get", {"eventId": 1}))
+        assert await frames_until_quiet(ws) == [
+            "garbage",
+            b"\x04binary",
+            "9hello",
+            '451-["x",{"_placeholder":true,"num":0}]',
+            f'431000000000003[{{"timestamp":{FIXED_MS},"data":null}}]',
+            ack_frame(3),
+            ack_frame(3),
+        ]
+        assert (sim.acks_sent, sim.fault_frames_sent) == (1, 6)
+
+
+async def test_stop_pongs_after_stops_pongs_but_not_the_connection() -> None:
+    config = SimulatorConfig(stop_pongs_after=2, ping_interval_ms=100, ping_timeout_ms=100)
+    async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
+        for data in ("a", "b"):
+            await ws.send("2" + data)
+            assert await receive(ws) == "3" + data
+        for _ in range(4):  # 0.4 s in all, twice the 0.2 s heartbeat window
+            await ws.send("2")
+            await assert_nothing_received(ws, 0.1)
+        assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
+        assert (sim.pings_received, sim.pongs_sent, sim.active_connections) == (6, 2, 1)
+
+
+async def test_max_in_flight_seen() -> None:
+    config = SimulatorConfig(response_delay=0.15)
+    async with KwiffSimulator(config) as sim, session(sim) as ws:
+        assert sim.max_in_flight_seen == 0
+        for batch in ((1, 2, 3), (4, 5)):
+            for ack_id in batch:
+                await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
+            acks = [decode_ack(await receive(ws)).ack_id for _ in batch]
+            assert sorted(acks) == list(batch)
+        await ws.send('42["command",{}]')  # no ack id: never in flight
+        await assert_nothing_received(ws, 0.05)
+        assert (sim.commands_received, sim.acks_sent, sim.max_in_flight_seen) == (6, 5, 3)
+
+
+async def test_max_in_flight_seen_counts_unanswered_commands() -> None:
+    async with KwiffSimulator(SimulatorConfig(silent=True)) as sim:
+        async with session(sim) as ws:
+            for ack_id in range(4):
+                await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
+            await ws.send("2")
+            assert await receive(ws) == "3"  # the commands before it have been read
+        async with session(sim) as again:  # counted per connection
+            await again.send(command_frame(1, "event:get", {"eventId": 1}))
+            await again.send("2")
+            assert await receive(again) == "3"
+        assert sim.max_in_flight_seen == 4
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"silent": True},
+        {"drop_after": 1},
+        {"garbage_frame": True},
+        {"answer_pings": False},
+        {"error_packet_after": 1},
+        {"close_packet_after": 1},
+        {"binary_frame": True},
+        {"unknown_packet": True},
+        {"unknown_ack": True},
+        {"duplicate_ack": True},
+        {"stop_pongs_after": 0},
+    ],
+    ids=lambda fault: next(iter(fault)),
+)
+async def test_faulty_connections_limits_each_fault_to_the_first_connections(
+    fault: dict[str, Any],
+) -> None:
+    normal = ["3", ack_frame(1)]
+    config = SimulatorConfig(faulty_connections=1, **fault)
+    async with KwiffSimulator(config, data=fixed_data()) as sim:
+        for number in (1, 2):
+            async with session(sim) as ws:
+                await ws.send("2")
+                await ws.send(command_frame(1, "event:get", {"eventId": 1}))
+                frames = await frames_until_quiet(ws)
+            if number == 1:
+                assert frames != normal  # the fault shows on the first connection...
+            else:
+                assert frames == normal  # ...and the second one behaves normally
+        assert sim.connections == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_faulty_connections_limits_refuse_status_to_the_first_handshakes(
+    status: int,
+) -> None:
+    config = SimulatorConfig(refuse_status=status, faulty_connections=2)
+    async with KwiffSimulator(config, data=fixed_data()) as sim:
+        for _ in range(2):
+            with pytest.raises(InvalidStatus) as caught:
+                async with session(sim):
+                    pass
+            assert caught.value.response.status_code == status
+        async with session(sim) as ws:  # the third handshake is accepted...
+            assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
+        assert (sim.handshakes_refused, sim.connections) == (2, 1)
+
+
+async def test_refused_handshakes_count_as_connections_for_faulty_connections() -> None:
+    config = SimulatorConfig(duplicate_ack=True, faulty_connections=1)
+    async with KwiffSimulator(config, data=fixed_data()) as sim:
+        bare = sim.url + "?EIO=3&transport=websocket"
+        with pytest.raises(InvalidStatus):  # no browser headers: refused with 403
+            async with connect(bare, user_agent_header=None, proxy=None):
+                pass
+        async with session(sim) as ws:
+            await ws.send(command_frame(1, "event:get", {"eventId": 1}))
+            assert await frames_until_quiet(ws) == [ack_frame(1)]
+        assert sim.connections == 1
+
+
+async def test_faults_apply_to_every_connection_by_default() -> None:
+    async with KwiffSimulator(SimulatorConfig(duplicate_ack=True), data=fixed_data()) as sim:
+        for _ in range(2):
+            async with session(sim) as ws:
+                await ws.send(command_frame(1, "event:get", {"eventId": 1}))
+                assert await frames_until_quiet(ws) == [ack_frame(1)] * 2
+
+
+def test_cli_flags_for_the_new_fault_switches() -> None:
+    command_line = (
+        "--port 0 --stop-pongs-after 2 --error-packet-after 3 --close-packet-after 4 "
+        "--binary-frame --unknown-packet --unknown-ack --duplicate-ack --faulty-connections 1"
+    )
+    args = build_parser().parse_args(command_line.split())
+    assert config_from_args(args) == SimulatorConfig(
+        port=0,
+        stop_pongs_after=2,
+        error_packet_after=3,
+        close_packet_after=4,
+        binary_frame=True,
+        unknown_packet=True,
+        unknown_ack=True,
+        duplicate_ack=True,
+        faulty_connections=1,
+    )
+    help_text = build_parser().format_help()
+    for flag in (
+        "--stop-pongs-after", "--error-packet-after", "--close-packet-after", "--binary-frame",
+        "--unknown-packet", "--unknown-ack", "--duplicate-ack", "--faulty-connections",
+    ):  # fmt: skip
+        assert re.search(rf"{flag}( N)?\s+\S", help_text), flag

@@ -37,6 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("--drop-after", type=int, metavar="N", help="abort the TCP connection at command N")
     add("--garbage", action="store_true", help="send a malformed frame before each answer")
     add("--no-pongs", action="store_true", help="do not answer the client's pings")
+    add("--stop-pongs-after", type=int, metavar="N", help="answer only the first N pings")
+    add("--error-packet-after", type=int, metavar="N",
+        help='at command N send 44"Not authorized", then answer nothing')  # fmt: skip
+    add("--close-packet-after", type=int, metavar="N",
+        help="at command N send the close packet 1, then close (1000)")  # fmt: skip
+    add("--binary-frame", action="store_true", help="send a binary frame before each answer")
+    add("--unknown-packet", action="store_true",
+        help="send '9hello' and a binary Socket.IO event before each answer")  # fmt: skip
+    add("--unknown-ack", action="store_true",
+        help="send an ack for an unused id before each answer")  # fmt: skip
+    add("--duplicate-ack", action="store_true", help="send each answer twice")
+    add("--faulty-connections", type=int, metavar="N",
+        help="faults apply to the first N connections only (default: all)")  # fmt: skip
     add("--no-header-check", action="store_true", help="accept handshakes without browser headers")
     add("--refuse", type=int, metavar="STATUS", help="refuse every handshake with this status")
     add("--connect-first", action="store_true", help="send 40 before the 'response' event")
@@ -60,6 +73,14 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         drop_after=args.drop_after,
         garbage_frame=args.garbage,
         answer_pings=not args.no_pongs,
+        stop_pongs_after=args.stop_pongs_after,
+        error_packet_after=args.error_packet_after,
+        close_packet_after=args.close_packet_after,
+        binary_frame=args.binary_frame,
+        unknown_packet=args.unknown_packet,
+        unknown_ack=args.unknown_ack,
+        duplicate_ack=args.duplicate_ack,
+        faulty_connections=args.faulty_connections,
         require_browser_headers=not args.no_header_check,
         refuse_status=args.refuse,
         event_before_connect=not args.connect_first,

@@ -5,17 +5,23 @@ Every frame is decoded and encoded with the project's sans-I/O codec
 implementation of the wire format. The knobs in :class:`SimulatorConfig` reproduce
 the behaviours the clients must survive: slow, silent or garbled answers, dropped
 TCP connections, refused handshakes and missed heartbeats.
+
+The fault switches (:data:`FAULT_FIELDS`) can be limited to the first N connections
+with ``faulty_connections``, so that a client can be tested for "fault, then recovery
+on a new connection". When several frames precede an ack they come in this order:
+garbage, binary, unknown packets, unknown ack; then the ack (twice with ``duplicate_ack``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import http
 import itertools
 import logging
-from dataclasses import dataclass
+import weakref
 from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,11 +59,21 @@ COMMAND_EVENT: Final = "command"
 RESPONSE_EVENT: Final = "response"
 #: What ``garbage_frame`` sends before each ack: not an Engine.IO packet at all.
 GARBAGE_FRAME: Final = "garbage"
+#: What ``binary_frame`` sends before each ack: a binary WebSocket frame.
+BINARY_FRAME: Final = b"\x04binary"
+#: What ``unknown_packet`` sends before each ack: an unknown Engine.IO packet type, then a
+#: BINARY_EVENT announcing an attachment that never follows.
+UNKNOWN_ENGINE_FRAME: Final = "9hello"
+BINARY_EVENT_FRAME: Final = '451-["x",{"_placeholder":true,"num":0}]'
+#: ``unknown_ack`` answers ack id ``UNKNOWN_ACK_OFFSET + id`` (which no client used) first.
+UNKNOWN_ACK_OFFSET: Final = 10**12
+#: The data of the Socket.IO ERROR packet that ``error_packet_after`` sends.
+ERROR_MESSAGE: Final = "Not authorized"
 #: Bound on the closing handshake so that ``close()`` never waits long for a peer.
 CLOSE_TIMEOUT: Final = 2.0
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SimulatorConfig:
     """How the simulated service behaves. The defaults behave like the live service."""
 
@@ -79,6 +95,25 @@ class SimulatorConfig:
     garbage_frame: bool = False
     """Send a malformed text frame right before each ack."""
     answer_pings: bool = True
+    error_packet_after: int | None = None
+    """At the Nth command send ``44"Not authorized"`` and answer nothing more (stay open)."""
+    close_packet_after: int | None = None
+    """At the Nth command send the Engine.IO close packet ``1``, then close with code 1000."""
+    binary_frame: bool = False
+    """Send a binary WebSocket frame (:data:`BINARY_FRAME`) right before each ack."""
+    unknown_packet: bool = False
+    """Send :data:`UNKNOWN_ENGINE_FRAME` and :data:`BINARY_EVENT_FRAME` right before each ack."""
+    unknown_ack: bool = False
+    """Right before each ack, send an ack for id ``UNKNOWN_ACK_OFFSET + id``."""
+    duplicate_ack: bool = False
+    """Send each ack twice."""
+    stop_pongs_after: int | None = None
+    """Answer only the first N pings of a connection (commands are still answered)."""
+    faulty_connections: int | None = None
+    """Apply the fault switches (``refuse_status`` too) only to the first N connections.
+
+    Connections are counted from 1 in the order their handshakes arrive, refused ones
+    included; ``None`` applies the faults to every connection."""
     require_browser_headers: bool = True
     """Refuse with 403 a handshake without ``User-Agent`` or ``Cookie: uuid=<identifier>``."""
     refuse_status: int | None = None
@@ -97,12 +132,44 @@ class SimulatorConfig:
             raise ValueError("ping_interval_ms and ping_timeout_ms must be positive")
         if self.response_delay < 0:
             raise ValueError("response_delay must not be negative")
-        if self.drop_after is not None and self.drop_after < 1:
-            raise ValueError("drop_after counts commands from 1 (or is None)")
+        for name in ("drop_after", "error_packet_after", "close_packet_after"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} counts commands from 1 (or is None)")
+        for name in ("stop_pongs_after", "faulty_connections"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative (or is None)")
         if self.refuse_status is not None:
             status = http.HTTPStatus(self.refuse_status)  # ValueError if unknown
             if not 400 <= status < 600:
                 raise ValueError("refuse_status must be an HTTP error status (4xx or 5xx)")
+
+    def for_connection(self, number: int) -> SimulatorConfig:
+        """The behaviour of connection *number* (from 1): faults off past ``faulty_connections``."""
+        if self.faulty_connections is None or number <= self.faulty_connections:
+            return self
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in FAULT_FIELDS}
+        return dataclasses.replace(self, **defaults)
+
+
+#: The fault switches that ``faulty_connections`` limits to the first connections.
+FAULT_FIELDS: Final = frozenset(
+    {
+        "silent",
+        "drop_after",
+        "garbage_frame",
+        "answer_pings",
+        "error_packet_after",
+        "close_packet_after",
+        "binary_frame",
+        "unknown_packet",
+        "unknown_ack",
+        "duplicate_ack",
+        "stop_pongs_after",
+        "refuse_status",
+    }
+)
 
 
 def handshake_refusal(
@@ -165,7 +232,12 @@ class KwiffSimulator:
 
     Counters (read them in tests): ``connections`` (WebSocket sessions accepted),
     ``active_connections``, ``handshakes_refused``, ``commands_received``,
-    ``acks_sent``, ``pings_received`` and ``malformed_frames``.
+    ``acks_sent`` (commands answered, each once even with ``duplicate_ack``),
+    ``fault_frames_sent`` (every frame sent only because of a fault switch: garbage,
+    binary, unknown packets and acks, duplicate acks, error and close packets),
+    ``pings_received``, ``pongs_sent``, ``malformed_frames`` and
+    ``max_in_flight_seen`` (the most commands of one connection received but not yet
+    answered at once; an unanswered command stays in flight until its connection ends).
     """
 
     def __init__(
@@ -179,13 +251,20 @@ class KwiffSimulator:
         self._port: int | None = None
         self._sessions: set[_Session] = set()
         self._numbers = itertools.count(1)
+        self._attempts = itertools.count(1)
+        self._configs: weakref.WeakKeyDictionary[ServerConnection, SimulatorConfig] = (
+            weakref.WeakKeyDictionary()
+        )
         self.connections = 0
         self.active_connections = 0
         self.handshakes_refused = 0
         self.commands_received = 0
         self.acks_sent = 0
+        self.fault_frames_sent = 0
         self.pings_received = 0
+        self.pongs_sent = 0
         self.malformed_frames = 0
+        self.max_in_flight_seen = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -244,8 +323,10 @@ class KwiffSimulator:
     # ---------------------------------------------------------------- connections
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        refusal = handshake_refusal(self.config, request.path, request.headers)
+        config = self.config.for_connection(next(self._attempts))
+        refusal = handshake_refusal(config, request.path, request.headers)
         if refusal is None:
+            self._configs[connection] = config
             return None
         status, reason = refusal
         self.handshakes_refused += 1
@@ -256,7 +337,8 @@ class KwiffSimulator:
         return response
 
     async def _handle(self, connection: ServerConnection) -> None:
-        session = _Session(self, connection, next(self._numbers))
+        config = self._configs.pop(connection, self.config)
+        session = _Session(self, connection, next(self._numbers), config)
         self._sessions.add(session)
         self.connections += 1
         self.active_connections += 1
@@ -270,12 +352,23 @@ class KwiffSimulator:
 class _Session:
     """One client connection: the opening sequence, heartbeats and commands."""
 
-    def __init__(self, simulator: KwiffSimulator, connection: ServerConnection, number: int):
+    def __init__(
+        self,
+        simulator: KwiffSimulator,
+        connection: ServerConnection,
+        number: int,
+        config: SimulatorConfig,
+    ) -> None:
         self.simulator = simulator
-        self.config = simulator.config
+        self.config = config
+        """The simulator's config, without faults if this connection is not a faulty one."""
         self.connection = connection
         self.sid = session_id(self.config.seed, number)
         self.commands = 0
+        self.pings = 0
+        self.in_flight = 0
+        self._muted = False
+        """Set once the ERROR packet is sent: no more acks on this connection."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._send_lock = asyncio.Lock()
         loop = asyncio.get_running_loop()
@@ -368,12 +461,19 @@ class _Session:
         return True
 
     async def _on_ping(self, data: str) -> None:
+        self.pings += 1
         self.simulator.pings_received += 1
+        # The heartbeat deadline concerns pings received, whether or not they are answered.
         self._deadline = asyncio.get_running_loop().time() + self._heartbeat_window
-        if self.config.answer_pings:
+        if self._answers_ping():
             await self.connection.send(
                 encode_engine_packet(EnginePacket(EnginePacketType.PONG, data))
             )
+            self.simulator.pongs_sent += 1
+
+    def _answers_ping(self) -> bool:
+        limit = self.config.stop_pongs_after
+        return self.config.answer_pings and (limit is None or self.pings <= limit)
 
     async def _on_message(self, packet: SocketPacket) -> bool:
         kind = packet.type
@@ -385,7 +485,7 @@ class _Session:
                 logger.debug("session %s: packet for %s ignored", self.sid, packet.namespace)
             return True
         if kind is SocketPacketType.EVENT and packet.data[0] == COMMAND_EVENT:
-            return self._on_command(packet)
+            return await self._on_command(packet)
         if kind is SocketPacketType.CONNECT:
             await self.connection.send(message_frame(SocketPacket(SocketPacketType.CONNECT)))
         else:
@@ -394,23 +494,59 @@ class _Session:
 
     # ------------------------------------------------------------------- commands
 
-    def _on_command(self, packet: SocketPacket) -> bool:
+    async def _on_command(self, packet: SocketPacket) -> bool:
+        """Count the command, apply the per-command faults, else answer it in a task."""
         self.commands += 1
         self.simulator.commands_received += 1
-        if self.config.drop_after is not None and self.commands >= self.config.drop_after:
+        if packet.ack_id is not None:
+            self._track_in_flight(+1)
+        if self._reached(self.config.drop_after):
             logger.info(
                 "session %s: dropping the TCP connection at command %d", self.sid, self.commands
             )
             self.connection.transport.abort()
             return False
+        if self._reached(self.config.close_packet_after):
+            await self._send_close_packet()
+            return False
+        if self._reached(self.config.error_packet_after) and not self._muted:
+            await self._send_error_packet()
         if packet.ack_id is None:
             logger.warning("session %s: command without an ack id ignored", self.sid)
-        elif not self.config.silent:
+        elif not (self.config.silent or self._muted):
             envelope = packet.data[1] if len(packet.data) > 1 else None
             task = asyncio.create_task(self._answer(packet.ack_id, envelope))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return True
+
+    def _reached(self, limit: int | None) -> bool:
+        return limit is not None and self.commands >= limit
+
+    def _track_in_flight(self, change: int) -> None:
+        self.in_flight += change
+        self.simulator.max_in_flight_seen = max(self.simulator.max_in_flight_seen, self.in_flight)
+
+    async def _send_fault(self, frame: str | bytes) -> None:
+        await self.connection.send(frame)
+        self.simulator.fault_frames_sent += 1
+
+    async def _send_close_packet(self) -> None:
+        """Send the Engine.IO close packet, then close the WebSocket normally (1000)."""
+        logger.info("session %s: sending a close packet at command %d", self.sid, self.commands)
+        async with self._send_lock:  # after any garbage/ack pair being sent
+            await self._send_fault(encode_engine_packet(EnginePacket(EnginePacketType.CLOSE)))
+            await self.connection.close(1000)
+
+    async def _send_error_packet(self) -> None:
+        """Send a Socket.IO ERROR for ``/`` and give up every pending and later command."""
+        logger.info("session %s: sending an ERROR packet at command %d", self.sid, self.commands)
+        async with self._send_lock:  # after any garbage/ack pair being sent
+            self._muted = True
+            await self._send_fault(
+                message_frame(SocketPacket(SocketPacketType.ERROR, ERROR_MESSAGE))
+            )
+        await self.cancel_commands()
 
     async def _answer(self, ack_id: int, envelope: Any) -> None:
         """Answer one command; runs as its own task so that delays overlap."""
@@ -418,16 +554,39 @@ class _Session:
             if self.config.response_delay:
                 await asyncio.sleep(self.config.response_delay)
             answer = self._compute_answer(envelope)
-            ack = message_frame(SocketPacket(SocketPacketType.ACK, [answer], ack_id=ack_id))
-            async with self._send_lock:  # keeps each garbage frame next to its ack
-                if self.config.garbage_frame:
-                    await self.connection.send(GARBAGE_FRAME)
-                await self.connection.send(ack)
-            self.simulator.acks_sent += 1
+            await self._send_ack(ack_id, answer)
         except ConnectionClosed:
             logger.debug("session %s: closed before ack %d was sent", self.sid, ack_id)
         except Exception:  # a bug here must not kill the server or leak a task error
             logger.exception("session %s: answering ack %d failed", self.sid, ack_id)
+
+    async def _send_ack(self, ack_id: int, answer: dict[str, Any]) -> None:
+        ack = message_frame(SocketPacket(SocketPacketType.ACK, [answer], ack_id=ack_id))
+        async with self._send_lock:  # keeps the fault frames next to their ack
+            if self._muted:
+                return
+            for frame in self._frames_before_ack(ack_id):
+                await self._send_fault(frame)
+            await self.connection.send(ack)
+            self.simulator.acks_sent += 1
+            self._track_in_flight(-1)
+            if self.config.duplicate_ack:
+                await self._send_fault(ack)
+
+    def _frames_before_ack(self, ack_id: int) -> list[str | bytes]:
+        config = self.config
+        frames: list[str | bytes] = []
+        if config.garbage_frame:
+            frames.append(GARBAGE_FRAME)
+        if config.binary_frame:
+            frames.append(BINARY_FRAME)
+        if config.unknown_packet:
+            frames += [UNKNOWN_ENGINE_FRAME, BINARY_EVENT_FRAME]
+        if config.unknown_ack:
+            stray = {"timestamp": self.simulator.data.clock(), "data": None}
+            packet = SocketPacket(SocketPacketType.ACK, [stray], ack_id=UNKNOWN_ACK_OFFSET + ack_id)
+            frames.append(message_frame(packet))
+        return frames
 
     def _compute_answer(self, envelope: Any) -> dict[str, Any]:
         data = self.simulator.data
