@@ -28,17 +28,15 @@ from scrapy.http import Response
 
 from . import signals
 from .config import KwiffSettings
-from .endpoint import SIMULATOR_ENDPOINT
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from .http import KwiffResponse, message_of, payload_of
 from .pool import Backoff, SessionPool
+from .resolver import EndpointResolver
 from .session import KwiffSession, SessionOptions
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
-
-    from .simulator import KwiffSimulator
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         self._ssl_context = self._settings.ssl_context()
         self._pools: dict[PoolKey, SessionPool] = {}
         self._pools_lock = asyncio.Lock()
-        self._simulator: KwiffSimulator | None = None
+        self._resolver = EndpointResolver(self._settings.simulator_options)
         self._refusals_logged: set[tuple[str, int]] = set()
 
     async def download_request(self, request: Request) -> Response:
@@ -105,9 +103,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
     async def close(self) -> None:
         pools, self._pools = self._pools, {}
         await asyncio.gather(*(pool.close() for pool in pools.values()))
-        if self._simulator is not None:
-            await self._simulator.close()
-            self._simulator = None
+        await self._resolver.close()
 
     # -- sessions ----------------------------------------------------------------
 
@@ -118,7 +114,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             return pool
         async with self._pools_lock:
             if key not in self._pools:
-                url = await self._endpoint_url(endpoint)
+                url = await self._resolver.url(endpoint)
                 options = SessionOptions(
                     endpoint=url,
                     identifier=self._settings.identifier,
@@ -144,20 +140,6 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             )
 
         return await KwiffSession.open(options, on_stat=self._count, on_event=on_event)
-
-    async def _endpoint_url(self, endpoint: str) -> str:
-        if endpoint != SIMULATOR_ENDPOINT:
-            return endpoint
-        if self._simulator is None:
-            from .simulator import KwiffSimulator, SimulatorConfig  # only when asked for
-
-            simulator = KwiffSimulator(SimulatorConfig(**self._settings.simulator_options))
-            await simulator.start()
-            self._simulator = simulator
-            logger.info(
-                "Started the Kwiff simulator at %s (KWIFF_ENDPOINT=simulator)", simulator.url
-            )
-        return self._simulator.url
 
     def _count(self, key: str, count: int) -> None:
         if self.crawler.stats is not None:
