@@ -28,9 +28,11 @@ from scrapy.http import Response
 
 from . import signals
 from .config import KwiffSettings
+from .endpoint import SIMULATOR_ENDPOINT
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from .http import KwiffResponse, message_of, payload_of
 from .pool import Backoff, SessionPool
+from .proxy import choose_proxy, redact
 from .resolver import EndpointResolver
 from .session import KwiffSession, SessionOptions
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PoolKey = tuple[str, str | None]
+PoolKey = tuple[str, str | None, bytes | None]
 
 
 class KwiffDownloadHandler(BaseDownloadHandler):
@@ -53,6 +55,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         self._pools: dict[PoolKey, SessionPool] = {}
         self._pools_lock = asyncio.Lock()
         self._resolver = EndpointResolver(self._settings.simulator_options)
+        self._env_proxies = crawler.settings.getbool("HTTPPROXY_ENABLED")
         self._refusals_logged: set[tuple[str, int]] = set()
 
     async def download_request(self, request: Request) -> Response:
@@ -66,12 +69,11 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             raise ValueError(f"the body of {request} is not a JSON payload: {exc}") from exc
         timeout: float = request.meta.get("download_timeout", self._settings.download_timeout)
         endpoint: str = request.meta.get("kwiff_endpoint") or self._settings.endpoint
-        proxy: str | None = request.meta.get("proxy") or None
 
         started = time.monotonic()
         try:
             async with asyncio.timeout(timeout):
-                pool = await self._pool(endpoint, proxy)
+                pool = await self._pool(endpoint, request)
                 session = await pool.acquire()
                 ack = await session.command(message, payload)
         except TimeoutError as exc:
@@ -107,14 +109,25 @@ class KwiffDownloadHandler(BaseDownloadHandler):
 
     # -- sessions ----------------------------------------------------------------
 
-    async def _pool(self, endpoint: str, proxy: str | None) -> SessionPool:
-        key = (endpoint, proxy)
+    async def _pool(self, endpoint: str, request: Request) -> SessionPool:
+        """The pool for this endpoint and proxy (the built-in simulator is never proxied)."""
+        url = await self._resolver.url(endpoint)
+        meta_proxy: str | None = request.meta.get("proxy")
+        proxy_authorization: bytes | None = request.headers.get(b"Proxy-Authorization")
+        key = (url, meta_proxy, proxy_authorization)
         pool = self._pools.get(key)
         if pool is not None:
             return pool
         async with self._pools_lock:
             if key not in self._pools:
-                url = await self._resolver.url(endpoint)
+                proxy = choose_proxy(
+                    url,
+                    meta_proxy=meta_proxy,
+                    proxy_authorization=proxy_authorization,
+                    use_environment=self._env_proxies and endpoint != SIMULATOR_ENDPOINT,
+                )
+                if proxy:
+                    logger.info("Connecting to %s through the proxy %s", url, redact(proxy))
                 options = SessionOptions(
                     endpoint=url,
                     identifier=self._settings.identifier,

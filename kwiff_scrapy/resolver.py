@@ -30,6 +30,8 @@ class EndpointResolver:
         """The ws(s):// URL to connect to for *endpoint*."""
         if endpoint != SIMULATOR_ENDPOINT:
             return endpoint
+        if self._simulator is not None:
+            return self._simulator.url
         async with self._lock:
             if self._simulator is None:
                 from .simulator import KwiffSimulator, SimulatorConfig  # only when asked for

@@ -26,6 +26,17 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
+PROXY_VARIABLES = ("ws_proxy", "wss_proxy", "http_proxy", "https_proxy", "all_proxy", "socks_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_environment_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test servers are on loopback: a proxy set on the machine must not divert them."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 async def start_simulator() -> AsyncIterator[StartSimulator]:
     """Start simulators with given config fields; all are closed after the test."""

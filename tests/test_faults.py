@@ -23,14 +23,23 @@ class CommandsSpider(scrapy.Spider):
 
     name = "commands"
 
-    def __init__(self, ids: list[int], timeouts: dict[int, float] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        ids: list[int],
+        timeouts: dict[int, float] | None = None,
+        meta: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.ids = ids
         self.timeouts = timeouts or {}
+        self.meta = meta or {}
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
         for seq, event_id in enumerate(self.ids):
-            meta = {"download_timeout": self.timeouts[seq]} if seq in self.timeouts else {}
+            meta = dict(self.meta)
+            if seq in self.timeouts:
+                meta["download_timeout"] = self.timeouts[seq]
             yield KwiffRequest("event:get", {"eventId": event_id, "seq": seq}, meta=meta)
 
     def parse(self, response: KwiffResponse) -> Any:

@@ -226,34 +226,6 @@ async def test_robots_txt_is_never_fetched_through_the_kwiff_scheme(
     assert result.stat("robotstxt/request_count") <= 1
 
 
-async def test_environment_proxies_are_not_used_unless_asked_for(
-    simulator: KwiffSimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    dead_proxy = f"http://127.0.0.1:{closed_port()}"
-    for name in (
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-    ):
-        monkeypatch.setenv(name, dead_proxy)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    result = await crawl(EventGetSpider, {"KWIFF_ENDPOINT": simulator.url}, ids=[EVENT_IDS[0]])
-    assert len(result.items) == 1
-
-    asked = await crawl(
-        EventGetSpider,
-        {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 0},
-        ids=[EVENT_IDS[0]],
-        meta={"proxy": dead_proxy},
-    )
-    assert asked.items == []  # the dead proxy was used because the request asked for it
-    assert asked.stat("downloader/exception_count") == 1
-
-
 def test_invalid_settings_fail_at_start_naming_the_setting() -> None:
     from scrapy.utils.test import get_crawler
 
