@@ -32,16 +32,19 @@ from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from scrapy.http import Response
 
 from kwiff_scrapy.http import KwiffRequest, KwiffResponse
+from kwiff_scrapy.session import KwiffSession, SessionOptions
 from kwiff_scrapy.simulator import SimulatedData
 
 from ._common import (
     EVENT_IDS,
     Sample,
     base_parser,
+    measure_interleaved,
     print_header,
     print_table,
     running_simulator,
 )
+from .bench_session import concurrent, sequential, session_round_trip
 
 HANDLER = "KwiffDownloadHandler"
 NULL = "null handler (ceiling)"
@@ -51,11 +54,12 @@ NULL = "null handler (ceiling)"
 class Counts:
     commands: int
     repeats: int
+    session_commands: int
     concurrency: tuple[int, ...] = (1, 16)
 
 
-FULL = Counts(commands=2000, repeats=3)
-QUICK = Counts(commands=200, repeats=1)
+FULL = Counts(commands=2000, repeats=3, session_commands=500)
+QUICK = Counts(commands=200, repeats=1, session_commands=100)
 
 
 @functools.cache
@@ -152,6 +156,25 @@ async def crawl_once(kind: str, url: str, concurrency: int, commands: int) -> fl
     return timing.last_response - timing.opened
 
 
+async def session_alone(url: str, counts: Counts) -> dict[int, Sample]:
+    """Context: the same commands on a bare KwiffSession (no Scrapy), per concurrency."""
+    session = await KwiffSession.open(SessionOptions(endpoint=url))
+
+    async def round_trip(message: str, payload: Any) -> Any:
+        return await session_round_trip(session, message, payload)
+
+    n = counts.session_commands
+    try:
+        actions = {
+            str(c): sequential(round_trip, n) if c == 1 else concurrent(round_trip, n, c)
+            for c in counts.concurrency
+        }
+        samples = await measure_interleaved(actions, ops=n, repeats=2)
+    finally:
+        await session.close()
+    return {int(c): sample for c, sample in samples.items()}
+
+
 async def run_benchmark(url: str, counts: Counts) -> dict[int, dict[str, Sample]]:
     results: dict[int, dict[str, Sample]] = {}
     warmup = min(counts.commands, 200)
@@ -166,7 +189,7 @@ async def run_benchmark(url: str, counts: Counts) -> dict[int, dict[str, Sample]
     return results
 
 
-def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
+def report(results: dict[int, dict[str, Sample]], alone: dict[int, Sample], counts: Counts) -> None:
     rows = []
     for concurrency, samples in results.items():
         null = samples[NULL]
@@ -188,6 +211,22 @@ def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
     for concurrency, samples in results.items():
         ratio = samples[HANDLER].median_rate / samples[NULL].median_rate
         print(f"RATIO handler/null (CONCURRENT_REQUESTS={concurrency}): {ratio:.2f}")
+    print()
+    print(
+        "context: the same event:get round trips on a KwiffSession alone (no Scrapy), same "
+        "simulator; 'additive' is the handler/null ratio to expect if Scrapy's cost and the "
+        "round trip's cost (simulator included) simply added up:"
+    )
+    for concurrency, sample in alone.items():
+        null_ms = results[concurrency][NULL].median_ms_per_op
+        handler_ms = results[concurrency][HANDLER].median_ms_per_op
+        session_ms = sample.median_ms_per_op
+        additive = null_ms / (null_ms + session_ms)
+        print(
+            f"  {concurrency:>2} in flight: session alone {session_ms:.3f} ms/cmd, null crawl "
+            f"{null_ms:.3f} ms/cmd, handler crawl {handler_ms:.3f} ms/cmd; additive ratio "
+            f"{additive:.2f}, unexplained {handler_ms - null_ms - session_ms:+.3f} ms/cmd"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,11 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     counts = QUICK if args.quick else FULL
     print_header("bench_handler: full Scrapy crawl, event:get, handler vs null handler", args)
 
-    async def run() -> dict[int, dict[str, Sample]]:
+    async def run() -> tuple[dict[int, dict[str, Sample]], dict[int, Sample]]:
         async with running_simulator() as simulator:
-            return await run_benchmark(simulator.url, counts)
+            results = await run_benchmark(simulator.url, counts)
+            return results, await session_alone(simulator.url, counts)
 
-    report(asyncio.run(run()), counts)
+    report(*asyncio.run(run()), counts)
     return 0
 
 
