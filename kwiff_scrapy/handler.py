@@ -10,7 +10,6 @@ into Scrapy's own exceptions here and nowhere else, so ``RetryMiddleware``,
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 import time
@@ -96,7 +95,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             request,
             ack.raw_args,
             ack.args,
-            ip_address=_ip_address(session.remote_address),
+            ip_address=session.peer_ip,
             protocol="socket.io/eio3",
         )
         self._check_size(request, len(response.body))
@@ -207,10 +206,3 @@ def _scrapy_connect_error(error: ConnectFailed) -> Exception:
     if isinstance(cause, TimeoutError):
         return DownloadTimeoutError(text)
     return DownloadFailedError(text)
-
-
-def _ip_address(address: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(address[0])
-    except (TypeError, ValueError, IndexError):
-        return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import logging
 import ssl
 import time
@@ -166,10 +168,13 @@ class KwiffSession:
         """True once the connection has ended or is ending: never send on it again."""
         return self._failure is not None
 
-    @property
-    def remote_address(self) -> Any:
-        """The peer's socket address, e.g. ``("127.0.0.1", 8765)``."""
-        return self._ws.remote_address
+    @functools.cached_property
+    def peer_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The server's IP address (the proxy's, when connected through one)."""
+        try:
+            return ipaddress.ip_address(self._ws.remote_address[0])
+        except (TypeError, ValueError, IndexError):
+            return None
 
     @property
     def in_flight(self) -> int:
