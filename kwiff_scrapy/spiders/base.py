@@ -1,22 +1,41 @@
-"""A base spider for event lists: a spider for another sport is a name and a sport id."""
+"""What every Kwiff spider shares, written once.
+
+- :class:`KwiffSpider`: parse an answer with counted skips; stats under ``kwiff/``.
+- :class:`KwiffEventItemsSpider`: yield events nested or as flat rows (``-a flat=1``),
+  and full events from ``event:get`` answers.
+- :class:`KwiffEventListSpider`: ``event:list`` of one sport; a spider for another
+  sport is a name and a sport id.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import scrapy
 
-from ..http import KwiffRequest
-from ..parsing import outcome_rows, parse_events
+from ..http import KwiffRequest, payload_of
+from ..parsing import outcome_rows, parse_event_detail, parse_events
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+
+    from twisted.python.failure import Failure
 
     from ..http import KwiffResponse
     from ..items import KwiffEvent, OutcomeRow
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+Parsed = TypeVar("Parsed", covariant=True)
+
+
+class AnswerParser(Protocol[Parsed]):
+    """A parser of :mod:`kwiff_scrapy.parsing`: ``parse_events``, ``parse_price_groups``..."""
+
+    def __call__(
+        self, data: Any, *, fetched_at: str | None = ..., skips: Counter[str] | None = ...
+    ) -> Parsed: ...
 
 
 def truthy(value: Any) -> bool:
@@ -33,25 +52,96 @@ def country_code(value: str) -> str:
     return code
 
 
-class KwiffEventListSpider(scrapy.Spider):
+class KwiffSpider(scrapy.Spider):
+    """Base of every Kwiff spider: answers parsed tolerantly, with what was skipped counted."""
+
+    def parse_answer(self, response: KwiffResponse, parser: AnswerParser[Parsed]) -> Parsed:
+        """Run *parser* on the answer's data; count error answers and parse skips."""
+        answer = response.answer
+        if answer.error is not None:
+            self.logger.warning("%s answered with an error: %.300r", response.message, answer.error)
+            self.count("answer_errors")
+        skips: Counter[str] = Counter()
+        parsed = parser(answer.data, fetched_at=answer.fetched_at, skips=skips)
+        for reason, count in skips.items():
+            self.count(f"parse/skipped/{reason}", count)
+        if skips:
+            self.logger.info("Skipped while parsing %s: %s", response.message, dict(skips))
+        return parsed
+
+    def count(self, key: str, value: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"kwiff/{key}", value)
+
+
+class KwiffEventItemsSpider(KwiffSpider):
+    """A spider that yields events: nested, or one flat row per outcome with ``-a flat=1``.
+
+    :meth:`parse_event_get` turns an ``event:get`` answer into the full event. If the
+    answer has no usable event, the event's ``event:list`` version is yielded instead
+    when the request carries it (``cb_kwargs={"listed": event}``), so that no listed
+    event is lost (``kwiff/event_details_fallback``); otherwise the event is reported
+    not found (``kwiff/events_not_found``).
+    """
+
+    def __init__(self, *args: Any, flat: Any = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flat = truthy(flat)
+
+    def event_items(self, event: KwiffEvent) -> Iterator[KwiffEvent | OutcomeRow]:
+        if self.flat:
+            yield from outcome_rows(event)
+        else:
+            yield event
+
+    def parse_event_get(
+        self, response: KwiffResponse, listed: KwiffEvent | None = None
+    ) -> Iterator[KwiffEvent | OutcomeRow]:
+        event = self.parse_answer(response, parse_event_detail)
+        if event is not None:
+            self.count("event_details_parsed")
+            yield from self.event_items(event)
+        elif listed is not None:
+            yield from self.listed_instead(listed, "its event:get answer had no usable event")
+        else:
+            event_id = payload_of(response.request.body).get("eventId")
+            self.logger.warning("Event %s not found: event:get answered no event", event_id)
+            self.count("events_not_found")
+
+    def event_get_failed(self, failure: Failure) -> Iterator[KwiffEvent | OutcomeRow]:
+        """Errback of a followed ``event:get``: the listed version replaces the full event."""
+        listed = failure.request.cb_kwargs.get("listed")  # type: ignore[attr-defined]
+        if listed is not None:
+            yield from self.listed_instead(listed, f"its event:get failed ({failure.value!r})")
+
+    def listed_instead(self, listed: KwiffEvent, reason: str) -> Iterator[KwiffEvent | OutcomeRow]:
+        self.logger.warning(
+            "Yielding the event:list version of event %s: %s", listed.event_id, reason
+        )
+        self.count("event_details_fallback")
+        yield from self.event_items(listed)
+
+
+class KwiffEventListSpider(KwiffEventItemsSpider):
     """Sends ``event:list`` for :attr:`sport_id` and yields one item per event.
 
-    Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting) and
-    ``-a flat=1`` for one flat :class:`~kwiff_scrapy.items.OutcomeRow` per outcome
-    instead of nested events (what a CSV feed wants).
+    Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting), ``-a flat=1``
+    for one flat :class:`~kwiff_scrapy.items.OutcomeRow` per outcome instead of nested
+    events (what a CSV feed wants), and ``-a details=1`` to follow every listed event
+    with ``event:get`` and yield the full event (every market) instead.
     """
 
     sport_id: int
     list_id: str = "default"
 
     def __init__(
-        self, *args: Any, country: str | None = None, flat: Any = False, **kwargs: Any
+        self, *args: Any, country: str | None = None, details: Any = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         if not isinstance(getattr(self, "sport_id", None), int):
             raise TypeError(f"{type(self).__name__} must set the integer class attribute sport_id")
         self.country = country_code(country) if country else None
-        self.flat = truthy(flat)
+        self.details = truthy(details)
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
         yield self.event_list_request()
@@ -61,24 +151,19 @@ class KwiffEventListSpider(scrapy.Spider):
         payload = {"listId": self.list_id, "sportId": self.sport_id, "country": country}
         return KwiffRequest("event:list", payload, callback=self.parse_event_list)
 
-    def parse_event_list(self, response: KwiffResponse) -> Iterator[KwiffEvent | OutcomeRow]:
-        answer = response.answer
-        if answer.error is not None:
-            self.logger.warning("event:list answered with an error: %.300r", answer.error)
-            self.count("answer_errors")
-        skips: Counter[str] = Counter()
-        events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
-        for reason, count in skips.items():
-            self.count(f"parse/skipped/{reason}", count)
-        if skips:
-            self.logger.info("Skipped while parsing event:list: %s", dict(skips))
+    def parse_event_list(
+        self, response: KwiffResponse
+    ) -> Iterator[KwiffEvent | OutcomeRow | KwiffRequest]:
+        events = self.parse_answer(response, parse_events)
         self.count("events_parsed", len(events))
         for event in events:
-            if self.flat:
-                yield from outcome_rows(event)
+            if self.details:
+                yield response.follow_command(
+                    "event:get",
+                    {"eventId": event.event_id},
+                    callback=self.parse_event_get,
+                    errback=self.event_get_failed,
+                    cb_kwargs={"listed": event},
+                )
             else:
-                yield event
-
-    def count(self, key: str, value: int = 1) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"kwiff/{key}", value)
+                yield from self.event_items(event)

@@ -7,7 +7,11 @@ from .base import KwiffEventListSpider
 
 
 class KwiffEventsSpider(KwiffEventListSpider):
-    """Events of any sport: ``-a sport=basketball`` or ``-a sport_id=NN`` (default football)."""
+    """Events of any sport: ``-a sport=basketball`` or ``-a sport_id=NN`` (default football).
+
+    A sport name must be a known one (see :mod:`kwiff_scrapy.sports`); any positive
+    numeric id may be tried. The other arguments are those of every event-list spider.
+    """
 
     name = "kwiff_events"
 
