@@ -86,3 +86,22 @@ async def test_an_unknown_command_answers_with_an_error(simulator: KwiffSimulato
     [item] = result.items
     assert item["data"] is None
     assert item["error"] == {"code": "UNKNOWN_COMMAND", "message": "unknown command 'user:get'"}
+
+
+def test_the_readme_shows_exactly_the_tested_examples() -> None:
+    """Every class in the README's Python blocks is the one crawled by these tests."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    tested = (root / "tests" / "readme_examples.py").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    classes = [
+        match.group(0)
+        for block in blocks
+        for match in re.finditer(r"^class .*?(?=^\S|\Z)", block, flags=re.DOTALL | re.MULTILINE)
+    ]
+    assert len(classes) >= 4
+    for code in classes:
+        assert code.strip() in tested, f"README example not in tests/readme_examples.py:\n{code}"
