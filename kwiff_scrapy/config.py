@@ -103,17 +103,7 @@ class KwiffSettings:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """``None`` (the default verifying context) unless verification is turned off."""
-        if self.verify_tls:
-            return None
-        logger.warning(
-            "KWIFF_VERIFY_TLS is False: TLS certificates of %s are not verified. "
-            "Use this only for debugging.",
-            self.endpoint,
-        )
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context(self.verify_tls, self.endpoint, switch="KWIFF_VERIFY_TLS")
 
 
 def _optional_int(value: object) -> int | None:
@@ -125,3 +115,19 @@ def _optional_int(value: object) -> int | None:
         raise ValueError(
             f"KWIFF_MAX_FRAME_SIZE must be a whole number of bytes, not {value!r}"
         ) from exc
+
+
+def tls_context(verify: bool, endpoint: str, *, switch: str) -> ssl.SSLContext | None:
+    """``None`` (websockets' default, verifying context) or, when *verify* is off, a
+    context that checks nothing, with a warning naming the *switch* that turned it off."""
+    if verify:
+        return None
+    logger.warning(
+        "%s is False: TLS certificates of %s are not verified. Use this only for debugging.",
+        switch,
+        endpoint,
+    )
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -46,3 +46,13 @@ def resolve_sport(value: str | int) -> int:
             return int(text)
     known = ", ".join(sorted(SPORT_IDS))
     raise ValueError(f"unknown sport {value!r}: use one of {known}, or a numeric sport id")
+
+
+def country_code(value: str) -> str:
+    """An ISO 3166 alpha-2 country code, upper-cased (``gb`` -> ``GB``); ValueError otherwise."""
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise ValueError(
+            f"country must be an ISO 3166 alpha-2 code such as GB or IE, not {value!r}"
+        )
+    return code

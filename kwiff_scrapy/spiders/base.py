@@ -16,6 +16,7 @@ import scrapy
 
 from ..http import KwiffRequest, payload_of
 from ..parsing import outcome_rows, parse_event_detail, parse_events
+from ..sports import country_code
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -41,15 +42,6 @@ class AnswerParser(Protocol[Parsed]):
 def truthy(value: Any) -> bool:
     """Spider arguments arrive as strings: ``-a flat=1`` / ``true`` / ``yes`` / ``on``."""
     return value is True or str(value).strip().lower() in TRUE_WORDS
-
-
-def country_code(value: str) -> str:
-    code = value.strip().upper()
-    if len(code) != 2 or not code.isalpha():
-        raise ValueError(
-            f"country must be an ISO 3166 alpha-2 code such as GB or IE, not {value!r}"
-        )
-    return code
 
 
 class KwiffSpider(scrapy.Spider):
