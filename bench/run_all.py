@@ -7,7 +7,12 @@ import sys
 
 from ._common import base_parser
 
-MODULES = ("bench.bench_handler", "bench.bench_session", "bench.bench_event_list")
+MODULES = (
+    "bench.bench_handler",
+    "bench.bench_session",
+    "bench.bench_event_list",
+    "bench.bench_churn",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,7 @@ _INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Far beyond any bookmaker's price; anything above is garbage, not a long shot.
 MAX_DECIMAL_ODDS = 1_000_000
+_NUMBER_TYPES = (int, float)
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -203,22 +204,92 @@ def _parse_price_group(fields: _FieldReader, fetched_at: str | None) -> PricedGr
 def _parse_markets(fields: _FieldReader) -> list[Market]:
     details = fields.mapping("details")
     offers = _FieldReader(details, fields.skips).nonempty_list("offers") if details else []
+    return _parse_market_list(fields.nonempty_list("markets") or offers, fields.skips)
+
+
+# The fast path, for the thousands of markets and outcomes of an event list. A market
+# or outcome whose every field is present with exactly the type the service sends
+# (``type(x) is int``, not ``isinstance``: no bools, no subclasses) is built straight
+# from ``dict.get``: the tolerant reading would return the same values and count
+# nothing. Anything else (a field absent, null, a digit string, out of range, of
+# another type) sends the whole object down the tolerant path, which counts exactly
+# what it always did. A ``_plain_*`` function counts nothing before it has decided,
+# so the skip counts, and the order in which they are first counted, are unchanged.
+# Items are built with positional arguments: measurably faster than keywords here.
+
+
+def _parse_market_list(raws: list[Any], skips: Counter[str]) -> list[Market]:
     markets = []
-    for raw in fields.nonempty_list("markets") or offers:
+    for raw in raws:
         if not isinstance(raw, dict):
-            fields.skips[MARKET_NOT_OBJECT] += 1
+            skips[MARKET_NOT_OBJECT] += 1
             continue
-        markets.append(_parse_market(_FieldReader(raw, fields.skips)))
+        market = _plain_market(raw, skips)
+        if market is None:
+            market = _parse_market(_FieldReader(raw, skips))
+        markets.append(market)
     return markets
 
 
-def _parse_market(fields: _FieldReader) -> Market:
+def _parse_outcome_list(raws: list[Any], skips: Counter[str]) -> list[Outcome]:
     outcomes = []
-    for raw in fields.nonempty_list("outcomes", "selections"):
+    for raw in raws:
         if not isinstance(raw, dict):
-            fields.skips[OUTCOME_NOT_OBJECT] += 1
+            skips[OUTCOME_NOT_OBJECT] += 1
             continue
-        outcomes.append(_parse_outcome(_FieldReader(raw, fields.skips)))
+        outcome = _plain_outcome(raw)
+        if outcome is None:
+            outcome = _parse_outcome(_FieldReader(raw, skips))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _plain_market(raw: dict[str, Any], skips: Counter[str]) -> Market | None:
+    """The market if its id, name and (non-empty) ``outcomes`` are plain, else None.
+
+    Its outcomes are parsed (and their skips counted) only once the market is decided.
+    """
+    market_id = raw.get("id")
+    name = raw.get("name")
+    outcomes = raw.get("outcomes")
+    if not (_is_plain_integer(market_id) and type(name) is str and type(outcomes) is list):
+        return None
+    if not outcomes:  # an empty list: the tolerant path looks for "selections"
+        return None
+    return Market(market_id, name, _parse_outcome_list(outcomes, skips))
+
+
+def _plain_outcome(raw: dict[str, Any]) -> Outcome | None:
+    """The outcome if its id, ``outcomeName``, odds and ``fractional`` are plain, else None."""
+    outcome_id = raw.get("id")
+    name = raw.get("outcomeName")
+    odds = raw.get("odds")
+    fractional = raw.get("fractional")
+    if (
+        _is_plain_integer(outcome_id)
+        and type(name) is str
+        and _is_plain_odds(odds)
+        and type(fractional) is str
+    ):
+        return Outcome(outcome_id, name, float(odds), fractional)
+    return None
+
+
+def _is_plain_integer(value: Any) -> bool:
+    """A JSON integer that :func:`_as_integer` returns unchanged."""
+    return type(value) is int and 0 <= value <= _MAX_INTEGER
+
+
+def _is_plain_odds(value: Any) -> bool:
+    """A JSON number that :func:`_as_odds` accepts (NaN fails the comparison)."""
+    return type(value) in _NUMBER_TYPES and 0 <= value <= MAX_DECIMAL_ODDS
+
+
+# The tolerant path.
+
+
+def _parse_market(fields: _FieldReader) -> Market:
+    outcomes = _parse_outcome_list(fields.nonempty_list("outcomes", "selections"), fields.skips)
     return Market(id=fields.integer("id"), name=fields.text("name"), outcomes=outcomes)
 
 

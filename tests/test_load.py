@@ -22,7 +22,9 @@ COMMANDS = 10_000
 async def test_ten_thousand_commands_with_drops_every_500_export_exactly_once(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
-    simulator = await start_simulator(drop_after=500)
+    # A short answer delay keeps many commands in flight on each connection, so each
+    # drop fails a batch of them at once, not just the command that triggered it.
+    simulator = await start_simulator(drop_after=500, response_delay=0.05)
     event_ids = [event["id"] for event in SimulatedData().events(11, "GB")]
     ids = [event_ids[n % len(event_ids)] for n in range(COMMANDS)]
     feed = tmp_path / "items.jsonl"
@@ -46,5 +48,6 @@ async def test_ten_thousand_commands_with_drops_every_500_export_exactly_once(
     drops = simulator.commands_received // 500
     assert drops >= COMMANDS // 500  # the churn really happened
     assert result.stat("kwiff/connections_opened") >= drops
-    assert result.stat("retry/count") >= 1
+    assert result.stat("retry/count") >= 4 * drops  # several in flight per drop
+    assert simulator.max_in_flight_seen >= 8
     assert result.stat("retry/max_reached") == 0
