@@ -26,6 +26,7 @@ from .endpoint import (
 from .errors import CommandError
 from .parsing import Answer, parse_answer, parse_event_detail, parse_events, parse_price_groups
 from .pool import Backoff, SessionPool
+from .proxy import choose_proxy
 from .resolver import EndpointResolver
 from .session import KwiffSession, SessionOptions
 from .sports import country_code, resolve_sport
@@ -59,7 +60,10 @@ class KwiffClient:
     fresh UUID4 per connection. ``timeout`` (seconds) bounds every call, connecting
     included; for a shorter bound on one call, wrap it in ``asyncio.timeout``.
     ``max_frame_size`` is the largest WebSocket frame accepted in bytes (``None``: no
-    limit). ``proxy`` is an HTTP or SOCKS proxy URL; ``verify_tls=False`` turns off
+    limit). ``proxy`` is an HTTP or SOCKS proxy URL; without one, the usual proxy
+    environment variables apply as in the Scrapy handler (``ws_proxy``/``wss_proxy``,
+    ``socks_proxy``, ``https_proxy``, ``no_proxy``...) unless ``trust_env=False``; the
+    built-in simulator is never proxied. ``verify_tls=False`` turns off
     certificate checks (for debugging only). ``backoff`` sets the delay before
     reconnecting after failed connects (default: 0.5 s doubling up to 30 s, jittered).
 
@@ -92,6 +96,7 @@ class KwiffClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
         proxy: str | None = None,
+        trust_env: bool = True,
         verify_tls: bool = True,
         simulator_options: Mapping[str, Any] | None = None,
         backoff: Backoff | None = None,
@@ -107,9 +112,11 @@ class KwiffClient:
             webapp_version=webapp_version,
             max_frame_size=max_frame_size,
             open_timeout=self.timeout,
-            proxy=proxy,
+            proxy=None,  # chosen per connection by _open_session
             ssl_context=tls_context(verify_tls, endpoint, switch="verify_tls"),
         )
+        self._proxy = proxy
+        self._trust_env = trust_env
         self._resolver = EndpointResolver(simulator_options)
         self._pool = SessionPool(self._open_session, size=1, backoff=backoff or Backoff())
         self._closed = False
@@ -239,7 +246,12 @@ class KwiffClient:
 
     async def _open_session(self) -> KwiffSession:
         url = await self._resolver.url(self.endpoint)
-        return await KwiffSession.open(replace(self._options, endpoint=url))
+        proxy = choose_proxy(
+            url,
+            meta_proxy=self._proxy,
+            use_environment=self._trust_env and self.endpoint != SIMULATOR_ENDPOINT,
+        )
+        return await KwiffSession.open(replace(self._options, endpoint=url, proxy=proxy))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -23,6 +23,9 @@ BASE_SETTINGS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "RETRY_TIMES": 2,
     "DOWNLOAD_TIMEOUT": 10,
+    # Reactorless Scrapy would load its experimental aiohttp handler for http(s) and
+    # warn about it; these crawls only use kwiff://.
+    "DOWNLOAD_HANDLERS": {"http": None, "https": None},
 }
 
 

@@ -119,3 +119,23 @@ async def test_socks5_proxy_from_the_meta_key(simulator: KwiffSimulator) -> None
         await socks.close()
     assert len(result.items) == len(EVENT_IDS)
     assert socks.tunnels == [host_port(simulator.url)]
+
+
+async def test_the_async_client_uses_the_same_proxy_rules(
+    simulator: KwiffSimulator, proxy: ConnectProxy, clean_environment: pytest.MonkeyPatch
+) -> None:
+    from kwiff_scrapy import KwiffClient
+
+    async with KwiffClient(simulator.url, proxy=proxy.url) as client:
+        assert (await client.get_event(EVENT_IDS[0])) is not None
+    assert proxy.tunnels == [host_port(simulator.url)]
+
+    clean_environment.setenv("ws_proxy", proxy.url)
+    async with KwiffClient(simulator.url) as client:
+        await client.get_event(EVENT_IDS[0])
+    async with KwiffClient(simulator.url, trust_env=False) as client:
+        await client.get_event(EVENT_IDS[0])
+    async with KwiffClient("simulator") as client:
+        await client.get_event(EVENT_IDS[0])
+    # Only the environment-configured client went through the proxy a second time.
+    assert proxy.tunnels == [host_port(simulator.url)] * 2
