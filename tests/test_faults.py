@@ -12,52 +12,11 @@ import scrapy
 from kwiff_scrapy import KwiffRequest, KwiffResponse
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
+from .command_spider import CommandsSpider, assert_each_exactly_once, error_count
 from .conftest import StartSimulator, crawl
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")]
 RETRIED = {"RETRY_TIMES": 5, "KWIFF_RECONNECT_DELAY": 0.01, "KWIFF_RECONNECT_MAX_DELAY": 0.05}
-
-
-class CommandsSpider(scrapy.Spider):
-    """One ``event:get`` per id (with a sequence number, so repeats are distinct)."""
-
-    name = "commands"
-
-    def __init__(
-        self,
-        ids: list[int],
-        timeouts: dict[int, float] | None = None,
-        meta: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.ids = ids
-        self.timeouts = timeouts or {}
-        self.meta = meta or {}
-
-    async def start(self) -> AsyncIterator[KwiffRequest]:
-        for seq, event_id in enumerate(self.ids):
-            meta = dict(self.meta)
-            if seq in self.timeouts:
-                meta["download_timeout"] = self.timeouts[seq]
-            yield KwiffRequest("event:get", {"eventId": event_id, "seq": seq}, meta=meta)
-
-    def parse(self, response: KwiffResponse) -> Any:
-        payload = response.request.payload
-        yield {
-            "seq": payload["seq"],
-            "asked": payload["eventId"],
-            "got": response.data["result"]["id"],
-        }
-
-
-def assert_each_exactly_once(items: list[dict[str, Any]], ids: list[int]) -> None:
-    assert sorted(item["seq"] for item in items) == list(range(len(ids)))
-    assert all(item["asked"] == item["got"] for item in items)  # nobody got another's answer
-
-
-def error_count(result: Any, name: str) -> int:
-    return result.stat(f"downloader/exception_type_count/scrapy.exceptions.{name}")
 
 
 async def test_drop_with_commands_in_flight_fails_them_at_once_and_retries(

@@ -15,32 +15,11 @@ from kwiff_scrapy.signals import unsolicited_event
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
+from .command_spider import CommandsSpider
 from .conftest import StartSimulator, crawl
 
 DATA = SimulatedData()
 EVENT_IDS = [event["id"] for event in DATA.events(11, "GB")]
-
-
-class EventGetSpider(scrapy.Spider):
-    """Sends one ``event:get`` per id and yields ``{"id": ..., "result_id": ...}``."""
-
-    name = "event_get"
-
-    def __init__(self, ids: list[int], meta: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ids = ids
-        self.meta = meta or {}
-
-    async def start(self) -> AsyncIterator[KwiffRequest]:
-        for event_id in self.ids:
-            yield KwiffRequest("event:get", {"eventId": event_id}, meta=dict(self.meta))
-
-    def parse(self, response: KwiffResponse) -> Any:
-        assert isinstance(response, KwiffResponse)
-        yield {
-            "id": response.request.payload["eventId"],
-            "result_id": response.data["result"]["id"],
-        }
 
 
 def closed_port() -> int:
@@ -78,20 +57,20 @@ async def test_many_requests_share_one_connection_per_slot(start_simulator: Star
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
     }
-    result = await crawl(EventGetSpider, settings, ids=ids)
-    assert sorted(item["result_id"] for item in result.items) == sorted(ids)
+    result = await crawl(CommandsSpider, settings, ids=ids)
+    assert sorted(item["got"] for item in result.items) == sorted(ids)
     assert result.stat("kwiff/connections_opened") == 1
     assert simulator.connections == 1
 
-    pooled = await crawl(EventGetSpider, {**settings, "KWIFF_CONNECTIONS_PER_ENDPOINT": 3}, ids=ids)
-    assert sorted(item["result_id"] for item in pooled.items) == sorted(ids)
+    pooled = await crawl(CommandsSpider, {**settings, "KWIFF_CONNECTIONS_PER_ENDPOINT": 3}, ids=ids)
+    assert sorted(item["got"] for item in pooled.items) == sorted(ids)
     assert pooled.stat("kwiff/connections_opened") == 3
 
 
 async def test_silent_server_times_out_and_is_retried(start_simulator: StartSimulator) -> None:
     simulator = await start_simulator(silent=True)
     settings = {"KWIFF_ENDPOINT": simulator.url, "DOWNLOAD_TIMEOUT": 0.5, "RETRY_TIMES": 1}
-    result = await crawl(EventGetSpider, settings, ids=[EVENT_IDS[0]])
+    result = await crawl(CommandsSpider, settings, ids=[EVENT_IDS[0]])
     assert result.items == []
     assert (
         result.stat("downloader/exception_type_count/scrapy.exceptions.DownloadTimeoutError") == 2
@@ -106,7 +85,7 @@ async def test_per_request_download_timeout_meta_is_honoured(
     simulator = await start_simulator(response_delay=1.0)
     settings = {"KWIFF_ENDPOINT": simulator.url, "DOWNLOAD_TIMEOUT": 30, "RETRY_TIMES": 0}
     result = await crawl(
-        EventGetSpider, settings, ids=[EVENT_IDS[0]], meta={"download_timeout": 0.2}
+        CommandsSpider, settings, ids=[EVENT_IDS[0]], meta={"download_timeout": 0.2}
     )
     assert result.items == []
     assert (
@@ -118,7 +97,7 @@ async def test_refused_handshake_403_is_a_response_not_retried(
     start_simulator: StartSimulator,
 ) -> None:
     simulator = await start_simulator(refuse_status=403)
-    result = await crawl(EventGetSpider, {"KWIFF_ENDPOINT": simulator.url}, ids=[EVENT_IDS[0]])
+    result = await crawl(CommandsSpider, {"KWIFF_ENDPOINT": simulator.url}, ids=[EVENT_IDS[0]])
     assert result.items == []
     assert result.stat("downloader/response_status_count/403") == 1
     assert result.stat("httperror/response_ignored_status_count/403") == 1
@@ -129,7 +108,7 @@ async def test_refused_handshake_403_is_a_response_not_retried(
 async def test_refused_handshake_503_is_retried(start_simulator: StartSimulator) -> None:
     simulator = await start_simulator(refuse_status=503)
     result = await crawl(
-        EventGetSpider, {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 2}, ids=[EVENT_IDS[0]]
+        CommandsSpider, {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 2}, ids=[EVENT_IDS[0]]
     )
     assert result.stat("kwiff/handshakes_refused/503") == 3
     assert result.stat("retry/count") == 2
@@ -143,8 +122,8 @@ async def test_drop_mid_flight_is_retried_on_a_new_connection_and_nothing_is_los
     simulator = await start_simulator(drop_after=4, response_delay=0.05)
     ids = EVENT_IDS[:12]
     settings = {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 10, "CONCURRENT_REQUESTS": 2}
-    result = await crawl(EventGetSpider, settings, ids=ids)
-    assert sorted(item["result_id"] for item in result.items) == sorted(ids)  # each exactly once
+    result = await crawl(CommandsSpider, settings, ids=ids)
+    assert sorted(item["got"] for item in result.items) == sorted(ids)  # each exactly once
     assert result.stat("kwiff/connections_opened") >= 3
     assert result.stat("downloader/exception_type_count/scrapy.exceptions.DownloadFailedError") >= 1
     assert result.stat("retry/count") >= 1
@@ -152,7 +131,7 @@ async def test_drop_mid_flight_is_retried_on_a_new_connection_and_nothing_is_los
 
 async def test_connection_refused_is_a_retryable_scrapy_error() -> None:
     settings = {"KWIFF_ENDPOINT": f"ws://127.0.0.1:{closed_port()}/socket.io/", "RETRY_TIMES": 1}
-    result = await crawl(EventGetSpider, settings, ids=[1])
+    result = await crawl(CommandsSpider, settings, ids=[1])
     key = "downloader/exception_type_count/scrapy.exceptions.DownloadConnectionRefusedError"
     assert result.stat(key) == 2
     assert result.stat("retry/count") == 1
@@ -162,7 +141,7 @@ async def test_garbage_frames_are_counted_and_the_crawl_goes_on(
     start_simulator: StartSimulator,
 ) -> None:
     simulator = await start_simulator(garbage_frame=True)
-    result = await crawl(EventGetSpider, {"KWIFF_ENDPOINT": simulator.url}, ids=EVENT_IDS[:5])
+    result = await crawl(CommandsSpider, {"KWIFF_ENDPOINT": simulator.url}, ids=EVENT_IDS[:5])
     assert len(result.items) == 5
     assert result.stat("kwiff/malformed_frames") == 5
 
@@ -192,7 +171,7 @@ async def test_download_maxsize_meta_fails_only_that_request(simulator: KwiffSim
 async def test_unsolicited_events_reach_a_scrapy_signal(simulator: KwiffSimulator) -> None:
     received: list[str] = []
 
-    class Listening(EventGetSpider):
+    class Listening(CommandsSpider):
         @classmethod
         def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
             spider = super().from_crawler(crawler, *args, **kwargs)
@@ -245,8 +224,8 @@ async def test_requests_survive_a_jobdir_disk_queue(
 ) -> None:
     ids = EVENT_IDS[:5]
     settings = {"KWIFF_ENDPOINT": simulator.url, "JOBDIR": str(tmp_path / "job")}
-    result = await crawl(EventGetSpider, settings, ids=ids)
-    assert sorted(item["result_id"] for item in result.items) == sorted(ids)
+    result = await crawl(CommandsSpider, settings, ids=ids)
+    assert sorted(item["got"] for item in result.items) == sorted(ids)
     assert result.stat("scheduler/enqueued/disk") == len(ids)
 
 

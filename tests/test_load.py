@@ -11,8 +11,8 @@ import pytest
 
 from kwiff_scrapy.simulator import SimulatedData
 
+from .command_spider import CommandsSpider
 from .conftest import StartSimulator, crawl
-from .test_faults import CommandsSpider
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

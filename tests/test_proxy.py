@@ -10,9 +10,9 @@ import pytest
 from kwiff_scrapy.proxy import choose_proxy, redact, with_credentials
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
+from .command_spider import CommandsSpider
 from .conftest import crawl
 from .proxies import ConnectProxy
-from .test_faults import CommandsSpider
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")][:3]
 
