@@ -25,6 +25,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.protocol import State
 from websockets.typing import Origin
 
 from .endpoint import (
@@ -242,14 +243,14 @@ class KwiffSession:
                 if self._failure is not None:
                     break
             else:
-                reason = _describe_close_of(self._ws)
+                reason = _closed_by_server(self._ws.close_code, self._ws.close_reason)
         except ConnectionClosed as exc:
             reason = _describe_close(exc)
         finally:
             self._fail(ConnectionLost(reason))
             if not self._ready.done():
                 self._ready.set_exception(ConnectionLost(reason))
-        if self._ws.state.name != "CLOSED":
+        if self._ws.state is not State.CLOSED:
             with contextlib.suppress(Exception):
                 await self._ws.close()
 
@@ -394,13 +395,9 @@ def _describe_close(exc: ConnectionClosed) -> str:
         )
     if received is None:
         return "the connection dropped without a close frame"
-    return f"the server closed the connection (code {received.code}{_reason(received.reason)})"
+    return _closed_by_server(received.code, received.reason)
 
 
-def _describe_close_of(connection: ClientConnection) -> str:
-    code = connection.close_code
-    return f"the server closed the connection (code {code}{_reason(connection.close_reason or '')})"
-
-
-def _reason(text: str) -> str:
-    return f", {text!r}" if text else ""
+def _closed_by_server(code: int | None, reason: str | None) -> str:
+    said = f", {reason!r}" if reason else ""
+    return f"the server closed the connection (code {code}{said})"
