@@ -30,13 +30,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from kwiff_scrapy.endpoint import (
-    DEFAULT_ORIGIN,
-    DEFAULT_USER_AGENT,
-    DEFAULT_WEBAPP_VERSION,
-    connect_url,
-    handshake_headers,
-)
+from kwiff_scrapy import defaults
+from kwiff_scrapy.connection.endpoint import connect_url, handshake_headers
 from kwiff_scrapy.protocol import command_envelope
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
 
@@ -196,8 +191,8 @@ def command_frame(ack_id: int, message: str, payload: Any) -> str:
         message,
         payload,
         timestamp_ms=time.time_ns() // 1_000_000,
-        user_agent=DEFAULT_USER_AGENT,
-        webapp_version=DEFAULT_WEBAPP_VERSION,
+        user_agent=defaults.USER_AGENT,
+        webapp_version=defaults.WEBAPP_VERSION,
     )
     return f'42{ack_id}["command",{_compact(envelope)}]'
 
@@ -215,9 +210,10 @@ def ack_id_and_payload(frame: str | bytes) -> tuple[int, str] | None:
 class BareClient:
     """A minimal Kwiff client straight on ``websockets``: the baseline to compare with.
 
-    Same handshake (URL, headers, deflate) as :class:`~kwiff_scrapy.session.KwiffSession`,
-    no codec, no pool, no stats. Sequential use: :meth:`round_trip`. Many in flight:
-    :meth:`start_reader` then :meth:`round_trip_concurrent`.
+    Same handshake (URL, headers, deflate) as
+    :class:`~kwiff_scrapy.connection.session.KwiffSession`, no codec, no pool, no stats.
+    Sequential use: :meth:`round_trip`. Many in flight: :meth:`start_reader` then
+    :meth:`round_trip_concurrent`.
     """
 
     def __init__(self, ws: ClientConnection, *, decode: bool = True) -> None:
@@ -233,8 +229,8 @@ class BareClient:
         ws = await connect(
             connect_url(url, identifier),
             additional_headers=handshake_headers(identifier),
-            user_agent_header=DEFAULT_USER_AGENT,
-            origin=Origin(DEFAULT_ORIGIN),
+            user_agent_header=defaults.USER_AGENT,
+            origin=Origin(defaults.ORIGIN),
             compression="deflate",
             max_size=2**30,
             ping_interval=None,

@@ -40,7 +40,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner
 
-from kwiff_scrapy.http import KwiffRequest, KwiffResponse
+from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ._common import base_parser, print_header, print_table, running_simulator

@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kwiff_scrapy.http import KwiffRequest, KwiffResponse
-from kwiff_scrapy.items import KwiffEvent
-from kwiff_scrapy.parsing import parse_answer, parse_events
-from kwiff_scrapy.session import KwiffSession, SessionOptions
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
+from kwiff_scrapy.integration.answer import parse_answer
+from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
+from kwiff_scrapy.model.items import KwiffEvent
+from kwiff_scrapy.model.parsing import parse_events
 
 from ._common import (
     EVENT_LIST_PAYLOAD,

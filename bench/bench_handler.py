@@ -31,8 +31,8 @@ from scrapy.core.downloader.handlers.base import BaseDownloadHandler
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from scrapy.http import Response
 
-from kwiff_scrapy.http import KwiffRequest, KwiffResponse
-from kwiff_scrapy.session import KwiffSession, SessionOptions
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
+from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
 from kwiff_scrapy.simulator import SimulatedData
 
 from ._common import (

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kwiff_scrapy.session import KwiffSession, SessionOptions
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 
 from ._common import (
     EVENT_IDS,

@@ -1,8 +1,44 @@
-"""Scrapy plugin for Kwiff's real-time (Socket.IO / Engine.IO 3) API."""
+"""Scrapy plugin for Kwiff's real-time (Socket.IO / Engine.IO 3) API.
 
-from .addon import Addon
+The package is layered; each folder is one layer, each depending only on those
+listed before it:
+
+- ``protocol/``: the sans-I/O codec (Engine.IO 3, Socket.IO revision 4, client state).
+- ``model/``: items, tolerant parsing of answers into items, the sport registry.
+- ``connection/``: sessions over ``websockets``, pools, the connector, proxies, errors.
+- ``integration/``: Scrapy's side: download handler, requests and responses, add-on,
+  settings, signals, stats.
+- ``spiders/``, ``pipelines/``, ``commands/``: what a Scrapy project uses.
+- ``simulator/``: the offline Kwiff impostor (apart: only tests and ``simulator``
+  endpoints start it).
+"""
+
+import importlib
+import sys
+
 from .client import KwiffClient
-from .http import KwiffRequest, KwiffResponse
+from .integration.addon import Addon
+from .integration.http import KwiffRequest, KwiffResponse
 
 __all__ = ["Addon", "KwiffClient", "KwiffRequest", "KwiffResponse"]
 __version__ = "0.1.0"
+
+#: Modules that lived at the package root before the layers had folders. Their old
+#: names (``kwiff_scrapy.items``, ``kwiff_scrapy.handler``...) keep importing.
+_MOVED_MODULES = {
+    "addon": "integration.addon",
+    "config": "integration.config",
+    "endpoint": "connection.endpoint",
+    "errors": "connection.errors",
+    "handler": "integration.handler",
+    "http": "integration.http",
+    "items": "model.items",
+    "parsing": "model.parsing",
+    "pool": "connection.pool",
+    "proxy": "connection.proxy",
+    "session": "connection.session",
+    "signals": "integration.signals",
+    "sports": "model.sports",
+}
+for _old, _new in _MOVED_MODULES.items():
+    sys.modules[f"{__name__}.{_old}"] = importlib.import_module(f"{__name__}.{_new}")

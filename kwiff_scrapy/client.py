@@ -1,10 +1,9 @@
 """An asyncio client for Kwiff, without Scrapy's crawl machinery.
 
-A thin layer over the same pieces the download handler uses: one pooled
-:class:`~kwiff_scrapy.session.KwiffSession` (a :class:`~kwiff_scrapy.pool.SessionPool`
-of one slot, reconnecting with :class:`~kwiff_scrapy.pool.Backoff`), the
-:class:`~kwiff_scrapy.resolver.EndpointResolver` (so ``endpoint="simulator"`` works)
-and the tolerant parsers of :mod:`kwiff_scrapy.parsing`.
+A thin front end over the same pieces the download handler uses: a
+:class:`~kwiff_scrapy.connection.connector.Connector` with one connection (so
+``endpoint="simulator"``, proxies and reconnect backoff work the same) and the
+tolerant parsers of :mod:`kwiff_scrapy.model.parsing`.
 """
 
 from __future__ import annotations
@@ -12,37 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self
 
-from .config import tls_context
-from .endpoint import (
-    DEFAULT_ENDPOINT,
-    DEFAULT_USER_AGENT,
-    DEFAULT_WEBAPP_VERSION,
-    SIMULATOR_ENDPOINT,
-    connect_url,
-)
-from .errors import CommandError
-from .parsing import Answer, parse_answer, parse_event_detail, parse_events, parse_price_groups
-from .pool import Backoff, SessionPool
-from .proxy import choose_proxy
-from .resolver import EndpointResolver
-from .session import KwiffSession, SessionOptions
-from .sports import country_code, resolve_sport
+from . import defaults
+from .connection.connector import ConnectionConfig, Connector, tls_context
+from .connection.endpoint import connect_url
+from .connection.errors import CommandError
+from .connection.pool import Backoff
+from .integration.answer import Answer, parse_answer
+from .model.parsing import parse_event_detail, parse_events, parse_price_groups
+from .model.sports import country_code, resolve_sport
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from types import TracebackType
 
-    from .items import KwiffEvent, PricedGroup
+    from .model.items import KwiffEvent, PricedGroup
 
 logger = logging.getLogger(__name__)
-
-#: ``source`` of a bet-builder group in ``ticket:odds:get``, as the web app sends it.
-BET_BUILDER_SOURCE = 2
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_FRAME_SIZE = 2**30
 
 
 class KwiffClient:
@@ -69,14 +56,14 @@ class KwiffClient:
 
     Entering the ``async with`` block connects; without it, the first call does.
     If the connection drops, the call waiting on it fails and the next call
-    reconnects. Errors (all :class:`~kwiff_scrapy.errors.KwiffError` but the last):
+    reconnects. Errors (all :class:`~kwiff_scrapy.connection.errors.KwiffError` but the last):
 
-    - :class:`~kwiff_scrapy.errors.HandshakeRefused`: the server refused the WebSocket
+    - :class:`~kwiff_scrapy.connection.errors.HandshakeRefused`: the server refused the WebSocket
       upgrade; ``.status`` is the HTTP status (403: browser headers wanted, 429: too
       many connections, 503: unavailable).
-    - :class:`~kwiff_scrapy.errors.ConnectFailed`: no connection (DNS, refused, TLS,
+    - :class:`~kwiff_scrapy.connection.errors.ConnectFailed`: no connection (DNS, refused, TLS,
       no Socket.IO opening sequence); ``__cause__`` holds the underlying error.
-    - :class:`~kwiff_scrapy.errors.ConnectionLost`: the connection ended before the
+    - :class:`~kwiff_scrapy.connection.errors.ConnectionLost`: the connection ended before the
       answer (the next call reconnects).
     - :class:`CommandError` (the convenience methods only): the service answered with
       an error, or without the data asked for.
@@ -88,37 +75,39 @@ class KwiffClient:
 
     def __init__(
         self,
-        endpoint: str = DEFAULT_ENDPOINT,
+        endpoint: str = defaults.ENDPOINT,
         *,
         identifier: str | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
-        webapp_version: str = DEFAULT_WEBAPP_VERSION,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        user_agent: str = defaults.USER_AGENT,
+        webapp_version: str = defaults.WEBAPP_VERSION,
+        timeout: float = defaults.CLIENT_TIMEOUT,
+        max_frame_size: int | None = defaults.MAX_FRAME_SIZE,
         proxy: str | None = None,
         trust_env: bool = True,
         verify_tls: bool = True,
         simulator_options: Mapping[str, Any] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        if endpoint != SIMULATOR_ENDPOINT:
+        if endpoint != defaults.SIMULATOR_ENDPOINT:
             connect_url(endpoint, "check")  # ValueError for anything but ws:// or wss://
         self.timeout = _positive_timeout(timeout)
         self.endpoint = endpoint
-        self._options = SessionOptions(
-            endpoint=endpoint,
-            identifier=identifier,
-            user_agent=user_agent,
-            webapp_version=webapp_version,
-            max_frame_size=max_frame_size,
-            open_timeout=self.timeout,
-            proxy=None,  # chosen per connection by _open_session
-            ssl_context=tls_context(verify_tls, endpoint, switch="verify_tls"),
+        self._connector = Connector(
+            ConnectionConfig(
+                endpoint=endpoint,
+                identifier=identifier,
+                user_agent=user_agent,
+                webapp_version=webapp_version,
+                connections_per_endpoint=1,
+                max_frame_size=max_frame_size,
+                open_timeout=self.timeout,
+                backoff=backoff or Backoff(),
+                proxy=proxy,
+                trust_env=trust_env,
+                ssl_context=tls_context(verify_tls, endpoint, switch="verify_tls"),
+                simulator_options=MappingProxyType(dict(simulator_options or {})),
+            )
         )
-        self._proxy = proxy
-        self._trust_env = trust_env
-        self._resolver = EndpointResolver(simulator_options)
-        self._pool = SessionPool(self._open_session, size=1, backoff=backoff or Backoff())
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -128,7 +117,7 @@ class KwiffClient:
         self._check_open()
         try:
             async with asyncio.timeout(self.timeout):
-                await self._pool.acquire()
+                await self._connector.session()
         except TimeoutError as exc:
             raise TimeoutError(
                 f"could not connect to Kwiff at {self.endpoint} within {self.timeout:g} s"
@@ -139,10 +128,7 @@ class KwiffClient:
         if self._closed:
             return
         self._closed = True
-        try:
-            await self._pool.close()
-        finally:
-            await self._resolver.close()
+        await self._connector.close()
 
     @property
     def closed(self) -> bool:
@@ -174,7 +160,7 @@ class KwiffClient:
         self._check_open()
         try:
             async with asyncio.timeout(self.timeout):
-                session = await self._pool.acquire()
+                session = await self._connector.session()
                 ack = await session.command(message, dict(payload or {}))
         except TimeoutError as exc:
             raise TimeoutError(
@@ -186,9 +172,9 @@ class KwiffClient:
     async def get_events(
         self,
         sport: str | int = "football",
-        country: str = "GB",
+        country: str = defaults.COUNTRY,
         *,
-        list_id: str = "default",
+        list_id: str = defaults.LIST_ID,
     ) -> list[KwiffEvent]:
         """The events of a sport (a name such as ``"basketball"`` or a numeric id).
 
@@ -207,7 +193,7 @@ class KwiffClient:
         _log_skips("event:list", skips)
         return events
 
-    async def get_football_events(self, country: str = "GB") -> list[KwiffEvent]:
+    async def get_football_events(self, country: str = defaults.COUNTRY) -> list[KwiffEvent]:
         """The football events of a country (``get_events("football", country)``)."""
         return await self.get_events("football", country)
 
@@ -226,7 +212,11 @@ class KwiffClient:
         ``odds`` and ``fractional`` of the result are ``None`` if the combination
         cannot be priced (e.g. two outcomes of the same market).
         """
-        group = {"source": BET_BUILDER_SOURCE, "outcomeIds": list(outcome_ids), "eventId": event_id}
+        group = {
+            "source": defaults.BET_BUILDER_SOURCE,
+            "outcomeIds": list(outcome_ids),
+            "eventId": event_id,
+        }
         answer = await self._answered("ticket:odds:get", {"betBuilderOutcomeGroups": [group]})
         skips: Counter[str] = Counter()
         groups = parse_price_groups(answer.data, fetched_at=answer.fetched_at, skips=skips)
@@ -243,15 +233,6 @@ class KwiffClient:
         if answer.error is not None:
             raise CommandError(message, answer, f"the service answered {answer.error!r:.300}")
         return answer
-
-    async def _open_session(self) -> KwiffSession:
-        url = await self._resolver.url(self.endpoint)
-        proxy = choose_proxy(
-            url,
-            meta_proxy=self._proxy,
-            use_environment=self._trust_env and self.endpoint != SIMULATOR_ENDPOINT,
-        )
-        return await KwiffSession.open(replace(self._options, endpoint=url, proxy=proxy))
 
     def _check_open(self) -> None:
         if self._closed:

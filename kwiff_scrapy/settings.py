@@ -1,14 +1,16 @@
 """Settings of the kwiff_scrapy Scrapy project (``scrapy crawl kwiff_football``)."""
 
+from kwiff_scrapy import defaults
+
 BOT_NAME = "kwiff_scrapy"
 SPIDER_MODULES = ["kwiff_scrapy.spiders"]
 NEWSPIDER_MODULE = "kwiff_scrapy.spiders"
 
-ADDONS = {"kwiff_scrapy.Addon": 300}
+ADDONS = {"kwiff_scrapy.Addon": defaults.ADDON_PRIORITY}
 
 # KWIFF_ENDPOINT = "simulator"   # run offline against the built-in simulator
-KWIFF_COUNTRY = "GB"
-KWIFF_CONNECTIONS_PER_ENDPOINT = 1
+# KWIFF_COUNTRY = "IE"           # the event lists' country (default GB)
+# Every KWIFF_* setting, with its default, is in the README's settings table.
 
 # Kwiff's service is one host: be polite, and let AutoThrottle adapt if enabled.
 CONCURRENT_REQUESTS_PER_DOMAIN = 8

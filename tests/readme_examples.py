@@ -10,8 +10,8 @@ from typing import Any
 import scrapy
 
 from kwiff_scrapy import KwiffRequest, KwiffResponse
-from kwiff_scrapy.items import KwiffEvent
-from kwiff_scrapy.parsing import parse_event_detail
+from kwiff_scrapy.model.items import KwiffEvent
+from kwiff_scrapy.model.parsing import parse_event_detail
 from kwiff_scrapy.spiders.base import KwiffEventListSpider
 
 # --- README "Adding it to an existing Scrapy project" --------------------------------

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy import KwiffRequest, KwiffResponse
-from kwiff_scrapy.items import KwiffEvent, OutcomeRow
+from kwiff_scrapy.model.items import KwiffEvent, OutcomeRow
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
 json_values = st.recursive(

@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy import KwiffClient
-from kwiff_scrapy.errors import CommandError, ConnectFailed, ConnectionLost, HandshakeRefused
-from kwiff_scrapy.items import KwiffEvent
-from kwiff_scrapy.pool import Backoff
+from kwiff_scrapy.connection.errors import (
+    CommandError,
+    ConnectFailed,
+    ConnectionLost,
+    HandshakeRefused,
+)
+from kwiff_scrapy.connection.pool import Backoff
+from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from .conftest import StartSimulator
@@ -209,7 +214,7 @@ async def test_without_async_with_the_first_call_connects(simulator: KwiffSimula
 async def test_simulator_endpoint_starts_and_stops_a_simulator(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kwiff_scrapy.resolver")
+    caplog.set_level(logging.INFO, logger="kwiff_scrapy.connection.connector")
     async with KwiffClient("simulator", simulator_options={"football_events": 5}) as client:
         events = await client.get_football_events()
     assert [e.event_id for e in events] == [

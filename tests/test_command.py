@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy.commands.preview import EventPreview, display_width, format_table
-from kwiff_scrapy.parsing import outcome_rows, parse_events
+from kwiff_scrapy.model.parsing import outcome_rows, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,9 @@ def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
     assert "ERROR" not in result.stderr, result.stderr[-3000:]
     assert "Task was destroyed" not in result.stderr
     # The add-on is enabled exactly once, whether the project enables it or the command does.
-    assert result.stderr.count("kwiff_scrapy.addon.Addon object") == 1, result.stderr[-3000:]
+    assert result.stderr.count("kwiff_scrapy.integration.addon.Addon object") == 1, result.stderr[
+        -3000:
+    ]
 
 
 def expected_item(raw: dict[str, Any], sport_name: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import pytest
 import scrapy
 
 from kwiff_scrapy import KwiffRequest, KwiffResponse
-from kwiff_scrapy.items import KwiffEvent
-from kwiff_scrapy.signals import unsolicited_event
+from kwiff_scrapy.integration.signals import unsolicited_event
+from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
@@ -208,7 +208,7 @@ async def test_robots_txt_is_never_fetched_through_the_kwiff_scheme(
 def test_invalid_settings_fail_at_start_naming_the_setting() -> None:
     from scrapy.utils.test import get_crawler
 
-    from kwiff_scrapy.handler import KwiffDownloadHandler
+    from kwiff_scrapy.integration.handler import KwiffDownloadHandler
 
     for settings, name in (
         ({"KWIFF_CONNECTIONS_PER_ENDPOINT": 0}, "KWIFF_CONNECTIONS_PER_ENDPOINT"),
@@ -245,11 +245,14 @@ def test_tls_verification_is_on_unless_turned_off_with_a_warning(
 
     from scrapy.settings import Settings
 
-    from kwiff_scrapy.config import KwiffSettings
+    from kwiff_scrapy.integration.config import KwiffSettings
 
-    assert KwiffSettings.from_settings(Settings()).ssl_context() is None  # websockets verifies
+    assert (
+        KwiffSettings.from_settings(Settings()).connection.ssl_context is None
+    )  # websockets verifies
     assert caplog.text == ""
-    context = KwiffSettings.from_settings(Settings({"KWIFF_VERIFY_TLS": False})).ssl_context()
+    settings = Settings({"KWIFF_VERIFY_TLS": False})
+    context = KwiffSettings.from_settings(settings).connection.ssl_context
     assert context is not None
     assert context.verify_mode == ssl.CERT_NONE
     assert "KWIFF_VERIFY_TLS is False" in caplog.text

@@ -10,7 +10,7 @@ from scrapy.utils.request import RequestFingerprinter, request_from_dict
 from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy import KwiffRequest, KwiffResponse
-from kwiff_scrapy.http import message_of, payload_of
+from kwiff_scrapy.integration.http import message_of, payload_of
 
 PAYLOAD = {"listId": "default", "sportId": 11, "country": "GB"}
 
@@ -93,7 +93,7 @@ def test_round_trips_through_to_dict_and_request_from_dict() -> None:
         priority=5,
     )
     as_dict = request.to_dict(spider=spider)  # type: ignore[arg-type]
-    assert as_dict["_class"] == "kwiff_scrapy.http.KwiffRequest"
+    assert as_dict["_class"] == "kwiff_scrapy.integration.http.KwiffRequest"
     assert json.loads(json.dumps(as_dict, default=repr))["message"] == "event:list"
     restored = request_from_dict(as_dict, spider=spider)  # type: ignore[arg-type]
     assert isinstance(restored, KwiffRequest)
@@ -143,7 +143,7 @@ def test_addon_registers_the_handler_and_keeps_a_user_choice() -> None:
     crawler = get_crawler(settings_dict={"ADDONS": {"kwiff_scrapy.Addon": 300}})
     crawler._apply_settings()
     handlers = crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
-    assert handlers["kwiff"] == "kwiff_scrapy.handler.KwiffDownloadHandler"
+    assert handlers["kwiff"] == "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
 
     custom = get_crawler(
         settings_dict={

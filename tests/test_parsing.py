@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from itemadapter import ItemAdapter
 from scrapy.exporters import CsvItemExporter, JsonLinesItemExporter
 
-from kwiff_scrapy.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
-from kwiff_scrapy.parsing import (
+from kwiff_scrapy.model.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
+from kwiff_scrapy.model.parsing import (
     MAX_DECIMAL_ODDS,
     SKIP_REASONS,
     Answer,
@@ -26,7 +26,7 @@ from kwiff_scrapy.parsing import (
     parse_events,
     parse_price_groups,
 )
-from kwiff_scrapy.sports import SPORT_IDS, resolve_sport, sport_name
+from kwiff_scrapy.model.sports import SPORT_IDS, resolve_sport, sport_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kwiff_scrapy.errors import ConnectFailed
-from kwiff_scrapy.pool import Backoff, SessionPool
+from kwiff_scrapy.connection.errors import ConnectFailed
+from kwiff_scrapy.connection.pool import Backoff, SessionPool
 
 
 class FakeSession:

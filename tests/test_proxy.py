@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kwiff_scrapy.proxy import choose_proxy, redact, with_credentials
+from kwiff_scrapy.connection.proxy import choose_proxy, redact, with_credentials
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from .command_spider import CommandsSpider

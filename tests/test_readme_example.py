@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kwiff_scrapy.items import KwiffEvent
+from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from .conftest import crawl

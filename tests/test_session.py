@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 
-from kwiff_scrapy.errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
-from kwiff_scrapy.session import KwiffSession, SessionOptions
+from kwiff_scrapy.connection.errors import (
+    ConnectFailed,
+    ConnectionLost,
+    HandshakeRefused,
+    SessionClosed,
+)
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from .conftest import StartSimulator

@@ -96,7 +96,7 @@ async def test_closing_the_handler_fails_commands_in_flight_with_an_error(tmp_pa
     from scrapy.utils.test import get_crawler
 
     from kwiff_scrapy import KwiffRequest
-    from kwiff_scrapy.handler import KwiffDownloadHandler
+    from kwiff_scrapy.integration.handler import KwiffDownloadHandler
 
     crawler = get_crawler(
         settings_dict={"KWIFF_ENDPOINT": "simulator", "KWIFF_SIMULATOR_OPTIONS": {"silent": True}}

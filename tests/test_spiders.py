@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kwiff_scrapy.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
+from kwiff_scrapy.model.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.basketball import KwiffBasketballSpider
 from kwiff_scrapy.spiders.betbuilder import KwiffBetBuilderSpider
@@ -30,7 +30,7 @@ FAST = {"CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32}
 
 
 def markets_of(raw_markets: list[dict[str, Any]], outcomes: str, label: str) -> list[Market]:
-    """What the parser must make of raw markets (independent of kwiff_scrapy.parsing)."""
+    """What the parser must make of raw markets (independent of kwiff_scrapy.model.parsing)."""
     return [
         Market(
             id=market["id"],

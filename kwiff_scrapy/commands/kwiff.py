@@ -18,16 +18,19 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import feed_process_params_from_cli
 
-from ..addon import Addon
-from ..endpoint import DEFAULT_ENDPOINT, SIMULATOR_ENDPOINT
+from .. import defaults
+from ..integration import stats as kwiff_stats
+from ..integration.addon import Addon
+from ..integration.config import KwiffSettings
+from ..model.sports import SPORT_IDS, country_code, resolve_sport, sport_name
 from ..spiders.events import KwiffEventsSpider
-from ..sports import SPORT_IDS, country_code, resolve_sport, sport_name
 from .preview import EventPreview
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
 FETCH_EVENTS = "fetch-events"
@@ -36,7 +39,6 @@ SUBCOMMANDS: dict[str, str] = {
 }
 DEFAULT_OUTPUT = "events.json"
 DEFAULT_PREVIEW_ROWS = 10
-ADDON_PRIORITY = 300
 #: Feed formats that get one flat row per outcome instead of nested events.
 FLAT_FORMATS = frozenset({"csv"})
 STDOUT_FEED = "stdout:"
@@ -119,7 +121,9 @@ class Command(ScrapyCommand):
         plan = _plan_fetch_events(opts, self.settings)
         self.settings.set("FEEDS", plan.feeds, priority="cmdline")
         # Outside a project nothing enables the add-on; a project's own entry is kept.
-        self.settings.setdefault_in_component_priority_dict("ADDONS", Addon, ADDON_PRIORITY)
+        self.settings.setdefault_in_component_priority_dict(
+            "ADDONS", Addon, defaults.ADDON_PRIORITY
+        )
         opts.fetch_events = plan
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -133,13 +137,12 @@ class Command(ScrapyCommand):
 
         assert crawler.stats is not None
         stats = crawler.stats.get_stats()
-        endpoint = crawler.settings.get("KWIFF_ENDPOINT") or DEFAULT_ENDPOINT
-        failure = _failure(self.crawler_process.bootstrap_failed, stats, plan, endpoint)
+        failure = _failure(self.crawler_process.bootstrap_failed, stats, plan, crawler)
         if failure is not None:
             _echo(f"scrapy kwiff {FETCH_EVENTS}: {failure}", sys.stderr)
             self.exitcode = 1
             return
-        country = plan.country or (crawler.settings.get("KWIFF_COUNTRY") or "GB").upper()
+        country = plan.country or KwiffSettings.of(crawler).country
         report = sys.stderr if plan.writes_to_stdout else sys.stdout
         _echo(_summary(plan, stats, country), report)
         if plan.preview_rows:
@@ -231,7 +234,7 @@ def _plan_fetch_events(opts: argparse.Namespace, settings: BaseSettings) -> Fetc
 
 
 def _failure(
-    bootstrap_failed: bool, stats: dict[str, Any], plan: FetchEventsPlan, endpoint: str
+    bootstrap_failed: bool, stats: dict[str, Any], plan: FetchEventsPlan, crawler: Crawler
 ) -> str | None:
     """Why the run failed (a sentence for the user), or None if the events were written."""
     if bootstrap_failed:
@@ -239,14 +242,17 @@ def _failure(
     reason = stats.get("finish_reason")
     if reason != "finished":
         return f"the crawl ended early ({reason}): see the log above"
-    if "kwiff/events_parsed" not in stats:
-        refused = sorted(k.rsplit("/", 1)[1] for k in stats if k.startswith("kwiff/handshakes_"))
-        why = f" (handshake refused with HTTP {', '.join(refused)})" if refused else ""
+    if kwiff_stats.EVENTS_PARSED not in stats:
+        endpoint = KwiffSettings.of(crawler).endpoint
+        refused = ", ".join(map(str, kwiff_stats.refused_statuses(stats)))
+        why = f" (handshake refused with HTTP {refused})" if refused else ""
         hint = (
-            "" if endpoint == SIMULATOR_ENDPOINT else "; offline, try -s KWIFF_ENDPOINT=simulator"
+            ""
+            if endpoint == defaults.SIMULATOR_ENDPOINT
+            else "; offline, try -s KWIFF_ENDPOINT=simulator"
         )
         return f"no answer to event:list from {endpoint}{why}: see the log above{hint}"
-    if stats.get("kwiff/answer_errors"):
+    if stats.get(kwiff_stats.ANSWER_ERRORS):
         return "the service answered event:list with an error: see the warning above"
     if not _feed_stored(stats):
         return f"could not write {plan.destination}: see the error above"
@@ -262,7 +268,7 @@ def _feed_stored(stats: dict[str, Any]) -> bool:
 
 
 def _summary(plan: FetchEventsPlan, stats: dict[str, Any], country: str) -> str:
-    events = stats.get("kwiff/events_parsed", 0)
+    events = stats.get(kwiff_stats.EVENTS_PARSED, 0)
     name = sport_name(plan.sport_id)
     sport = name.lower() if name else f"sport {plan.sport_id}"
     plural = "s" if events != 1 else ""

@@ -45,6 +45,7 @@ from ..protocol import (
 from .data import SimulatedData
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
 
     from websockets.asyncio.server import Server
@@ -144,6 +145,11 @@ class SimulatorConfig:
             status = http.HTTPStatus(self.refuse_status)  # ValueError if unknown
             if not 400 <= status < 600:
                 raise ValueError("refuse_status must be an HTTP error status (4xx or 5xx)")
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> SimulatorConfig:
+        """A config from ``KWIFF_SIMULATOR_OPTIONS`` / ``simulator_options`` (field names)."""
+        return cls(**options)
 
     def for_connection(self, number: int) -> SimulatorConfig:
         """The behaviour of connection *number* (from 1): faults off past ``faulty_connections``."""

@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import scrapy
 
-from ..http import KwiffRequest, payload_of
-from ..parsing import outcome_rows, parse_event_detail, parse_events
-from ..sports import country_code
+from .. import defaults
+from ..integration import stats
+from ..integration.config import KwiffSettings
+from ..integration.http import KwiffRequest, payload_of
+from ..model.parsing import outcome_rows, parse_event_detail, parse_events
+from ..model.sports import country_code
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from twisted.python.failure import Failure
 
-    from ..http import KwiffResponse
-    from ..items import KwiffEvent, OutcomeRow
+    from ..integration.http import KwiffResponse
+    from ..model.items import KwiffEvent, OutcomeRow
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -32,7 +35,7 @@ Parsed = TypeVar("Parsed", covariant=True)
 
 
 class AnswerParser(Protocol[Parsed]):
-    """A parser of :mod:`kwiff_scrapy.parsing`: ``parse_events``, ``parse_price_groups``..."""
+    """A parser of :mod:`kwiff_scrapy.model.parsing`: ``parse_events``, ``parse_price_groups``..."""
 
     def __call__(
         self, data: Any, *, fetched_at: str | None = ..., skips: Counter[str] | None = ...
@@ -52,18 +55,18 @@ class KwiffSpider(scrapy.Spider):
         answer = response.answer
         if answer.error is not None:
             self.logger.warning("%s answered with an error: %.300r", response.message, answer.error)
-            self.count("answer_errors")
+            self.count(stats.ANSWER_ERRORS)
         skips: Counter[str] = Counter()
         parsed = parser(answer.data, fetched_at=answer.fetched_at, skips=skips)
         for reason, count in skips.items():
-            self.count(f"parse/skipped/{reason}", count)
+            self.count(stats.parse_skipped(reason), count)
         if skips:
             self.logger.info("Skipped while parsing %s: %s", response.message, dict(skips))
         return parsed
 
     def count(self, key: str, value: int = 1) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"kwiff/{key}", value)
+        """Add *value* to the stats *key* (a name of :mod:`kwiff_scrapy.integration.stats`)."""
+        stats.increment(self.crawler, key, value)
 
 
 class KwiffEventItemsSpider(KwiffSpider):
@@ -91,14 +94,14 @@ class KwiffEventItemsSpider(KwiffSpider):
     ) -> Iterator[KwiffEvent | OutcomeRow]:
         event = self.parse_answer(response, parse_event_detail)
         if event is not None:
-            self.count("event_details_parsed")
+            self.count(stats.EVENT_DETAILS_PARSED)
             yield from self.event_items(event)
         elif listed is not None:
             yield from self.listed_instead(listed, "its event:get answer had no usable event")
         else:
             event_id = payload_of(response.request.body).get("eventId")
             self.logger.warning("Event %s not found: event:get answered no event", event_id)
-            self.count("events_not_found")
+            self.count(stats.EVENTS_NOT_FOUND)
 
     def event_get_failed(self, failure: Failure) -> Iterator[KwiffEvent | OutcomeRow]:
         """Errback of a followed ``event:get``: the listed version replaces the full event."""
@@ -110,7 +113,7 @@ class KwiffEventItemsSpider(KwiffSpider):
         self.logger.warning(
             "Yielding the event:list version of event %s: %s", listed.event_id, reason
         )
-        self.count("event_details_fallback")
+        self.count(stats.EVENT_DETAILS_FALLBACK)
         yield from self.event_items(listed)
 
 
@@ -124,7 +127,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
     """
 
     sport_id: int
-    list_id: str = "default"
+    list_id: str = defaults.LIST_ID
 
     def __init__(
         self, *args: Any, country: str | None = None, details: Any = False, **kwargs: Any
@@ -139,7 +142,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
         yield self.event_list_request()
 
     def event_list_request(self) -> KwiffRequest:
-        country = self.country or country_code(self.settings.get("KWIFF_COUNTRY") or "GB")
+        country = self.country or KwiffSettings.of(self.crawler).country
         payload = {"listId": self.list_id, "sportId": self.sport_id, "country": country}
         return KwiffRequest("event:list", payload, callback=self.parse_event_list)
 
@@ -147,7 +150,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
         self, response: KwiffResponse
     ) -> Iterator[KwiffEvent | OutcomeRow | KwiffRequest]:
         events = self.parse_answer(response, parse_events)
-        self.count("events_parsed", len(events))
+        self.count(stats.EVENTS_PARSED, len(events))
         for event in events:
             if self.details:
                 yield response.follow_command(

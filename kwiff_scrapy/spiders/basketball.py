@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ..sports import SPORT_IDS
+from ..model.sports import SPORT_IDS
 from .base import KwiffEventListSpider
 
 

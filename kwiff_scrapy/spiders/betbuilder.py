@@ -5,21 +5,22 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..http import KwiffRequest, payload_of
-from ..parsing import parse_price_groups
+from .. import defaults
+from ..integration import stats
+from ..integration.http import KwiffRequest, payload_of
+from ..model.parsing import parse_price_groups
 from .base import KwiffSpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from ..http import KwiffResponse
-    from ..items import PricedGroup
+    from ..integration.http import KwiffResponse
+    from ..model.items import PricedGroup
 
-#: The bet builder's ``source`` of a group when none is given.
-DEFAULT_SOURCE = 2
 GROUPS_SHAPE = (
     'a non-empty JSON list of groups such as [{"eventId": 10748848, "outcomeIds": '
-    '[107488480101, 107488480301]}] (positive integer ids; "source" is optional, default 2), '
+    '[107488480101, 107488480301]}] (positive integer ids; "source" is optional, '
+    f"default {defaults.BET_BUILDER_SOURCE}), "
     "given inline or as the path of a JSON file"
 )
 
@@ -51,7 +52,7 @@ def outcome_groups(raw: Any, where: str = "groups") -> list[dict[str, Any]]:
 def _outcome_group(raw: Any, where: str) -> dict[str, Any]:
     group = raw if isinstance(raw, dict) else {}
     event_id, outcome_ids = group.get("eventId"), group.get("outcomeIds")
-    source = group.get("source", DEFAULT_SOURCE)
+    source = group.get("source", defaults.BET_BUILDER_SOURCE)
     valid = (
         _is_positive_integer(event_id)
         and isinstance(outcome_ids, list)
@@ -101,7 +102,10 @@ class KwiffBetBuilderSpider(KwiffSpider):
         sent = len(payload_of(response.request.body)["betBuilderOutcomeGroups"])
         if len(priced) < sent:
             self.logger.warning("ticket:odds:get answered %d of %d groups", len(priced), sent)
-            self.count("betbuilder/unanswered", sent - len(priced))
+            self.count(stats.BETBUILDER_UNANSWERED, sent - len(priced))
         for group in priced:
-            self.count("betbuilder/priced" if group.odds is not None else "betbuilder/unpriced")
+            if group.odds is not None:
+                self.count(stats.BETBUILDER_PRICED)
+            else:
+                self.count(stats.BETBUILDER_UNPRICED)
             yield group

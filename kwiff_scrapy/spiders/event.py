@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..http import KwiffRequest
+from ..integration.http import KwiffRequest
 from .base import KwiffEventItemsSpider
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sports import resolve_sport
+from ..model.sports import resolve_sport
 from .base import KwiffEventListSpider
 
 

@@ -2,7 +2,7 @@
 
 Scrapy calls :meth:`KwiffDownloadHandler.download_request` for each request; the
 handler sends the command over a pooled, kept-alive session and returns the ack
-as a :class:`~kwiff_scrapy.http.KwiffResponse`. Session errors are translated
+as a :class:`~kwiff_scrapy.integration.http.KwiffResponse`. Session errors are translated
 into Scrapy's own exceptions here and nowhere else, so ``RetryMiddleware``,
 ``HttpErrorMiddleware`` and the stats work unchanged.
 """
@@ -25,23 +25,19 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 
-from . import signals
+from ..connection.connector import Connector
+from ..connection.errors import ConnectFailed, ConnectionLost, HandshakeRefused
+from . import signals, stats
 from .config import KwiffSettings
-from .endpoint import SIMULATOR_ENDPOINT
-from .errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from .http import KwiffResponse, message_of, payload_of
-from .pool import Backoff, SessionPool
-from .proxy import choose_proxy, redact
-from .resolver import EndpointResolver
-from .session import KwiffSession, SessionOptions
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
 
-logger = logging.getLogger(__name__)
+    from ..connection.session import SessionStat
 
-PoolKey = tuple[str, str | None, bytes | None]
+logger = logging.getLogger(__name__)
 
 
 class KwiffDownloadHandler(BaseDownloadHandler):
@@ -49,12 +45,10 @@ class KwiffDownloadHandler(BaseDownloadHandler):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._settings = KwiffSettings.from_settings(crawler.settings)
-        self._ssl_context = self._settings.ssl_context()
-        self._pools: dict[PoolKey, SessionPool] = {}
-        self._pools_lock = asyncio.Lock()
-        self._resolver = EndpointResolver(self._settings.simulator_options)
-        self._env_proxies = crawler.settings.getbool("HTTPPROXY_ENABLED")
+        self._settings = KwiffSettings.of(crawler)
+        self._connector = Connector(
+            self._settings.connection, on_stat=self._count, on_event=self._send_event_signal
+        )
         self._refusals_logged: set[tuple[str, int]] = set()
 
     async def download_request(self, request: Request) -> Response:
@@ -72,8 +66,11 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         started = time.monotonic()
         try:
             async with asyncio.timeout(timeout):
-                pool = await self._pool(endpoint, request)
-                session = await pool.acquire()
+                session = await self._connector.session(
+                    endpoint,
+                    proxy=request.meta.get("proxy"),
+                    proxy_authorization=request.headers.get(b"Proxy-Authorization"),
+                )
                 ack = await session.command(message, payload)
         except TimeoutError as exc:
             raise DownloadTimeoutError(
@@ -102,66 +99,21 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         return response
 
     async def close(self) -> None:
-        pools, self._pools = self._pools, {}
-        await asyncio.gather(*(pool.close() for pool in pools.values()))
-        await self._resolver.close()
+        await self._connector.close()
 
-    # -- sessions ----------------------------------------------------------------
+    def _send_event_signal(self, name: str, args: list[Any], endpoint: str) -> None:
+        self.crawler.signals.send_catch_log(
+            signals.unsolicited_event, name=name, args=args, endpoint=endpoint
+        )
 
-    async def _pool(self, endpoint: str, request: Request) -> SessionPool:
-        """The pool for this endpoint and proxy (the built-in simulator is never proxied)."""
-        url = await self._resolver.url(endpoint)
-        meta_proxy: str | None = request.meta.get("proxy")
-        proxy_authorization: bytes | None = request.headers.get(b"Proxy-Authorization")
-        key = (url, meta_proxy, proxy_authorization)
-        pool = self._pools.get(key)
-        if pool is not None:
-            return pool
-        async with self._pools_lock:
-            if key not in self._pools:
-                proxy = choose_proxy(
-                    url,
-                    meta_proxy=meta_proxy,
-                    proxy_authorization=proxy_authorization,
-                    use_environment=self._env_proxies and endpoint != SIMULATOR_ENDPOINT,
-                )
-                if proxy:
-                    logger.info("Connecting to %s through the proxy %s", url, redact(proxy))
-                options = SessionOptions(
-                    endpoint=url,
-                    identifier=self._settings.identifier,
-                    user_agent=self._settings.user_agent,
-                    webapp_version=self._settings.webapp_version,
-                    max_frame_size=self._settings.max_frame_size,
-                    max_in_flight=self._settings.max_in_flight,
-                    open_timeout=self._settings.download_timeout,
-                    proxy=proxy,
-                    ssl_context=self._ssl_context,
-                )
-                self._pools[key] = SessionPool(
-                    lambda: self._open_session(options),
-                    self._settings.connections_per_endpoint,
-                    Backoff(self._settings.reconnect_delay, self._settings.reconnect_max_delay),
-                )
-            return self._pools[key]
-
-    async def _open_session(self, options: SessionOptions) -> KwiffSession:
-        def on_event(name: str, args: list[Any]) -> None:
-            self.crawler.signals.send_catch_log(
-                signals.unsolicited_event, name=name, args=args, endpoint=options.endpoint
-            )
-
-        return await KwiffSession.open(options, on_stat=self._count, on_event=on_event)
-
-    def _count(self, key: str, count: int) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"kwiff/{key}", count)
+    def _count(self, stat: SessionStat, count: int) -> None:
+        stats.increment(self.crawler, stats.session_key(stat), count)
 
     # -- results -----------------------------------------------------------------
 
     def _refused(self, request: Request, error: HandshakeRefused) -> Response:
         """A refused handshake becomes a response with its status, for Scrapy's middlewares."""
-        self._count(f"handshakes_refused/{error.status}", 1)
+        stats.increment(self.crawler, stats.handshakes_refused(error.status))
         key = (error.url, error.status)
         if key not in self._refusals_logged:
             self._refusals_logged.add(key)

@@ -9,7 +9,7 @@ from .http import SCHEME
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
-HANDLER_PATH = "kwiff_scrapy.handler.KwiffDownloadHandler"
+HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
 
 
 class Addon:

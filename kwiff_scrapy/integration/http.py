@@ -18,15 +18,15 @@ from urllib.parse import quote, unquote, urlsplit
 from scrapy import Request
 from scrapy.http import JsonResponse
 
-from .parsing import Answer, parse_answer
+from .. import defaults
+from .answer import Answer, parse_answer
 
 SCHEME = "kwiff"
-DEFAULT_HOST = "web-api.kwiff.com"
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def command_url(message: str, host: str = DEFAULT_HOST) -> str:
+def command_url(message: str, host: str = defaults.COMMAND_HOST) -> str:
     return f"{SCHEME}://{host}/{quote(message, safe=':/')}"
 
 
@@ -67,7 +67,7 @@ class KwiffRequest(Request):
         message: str,
         payload: Mapping[str, Any] | None = None,
         *,
-        host: str = DEFAULT_HOST,
+        host: str = defaults.COMMAND_HOST,
         **kwargs: Any,
     ) -> None:
         for derived in ("url", "body"):
@@ -150,5 +150,5 @@ class KwiffResponse(JsonResponse):
         self, message: str, payload: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> KwiffRequest:
         """A command request to the same service, as ``response.follow`` is for links."""
-        kwargs.setdefault("host", urlsplit(self.url).hostname or DEFAULT_HOST)
+        kwargs.setdefault("host", urlsplit(self.url).hostname or defaults.COMMAND_HOST)
         return KwiffRequest(message, payload, **kwargs)

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-DEFAULT_ENDPOINT = "wss://web-api.kwiff.com/socket.io/"
-#: The ``KWIFF_ENDPOINT`` value that runs the project's own simulator in-process.
-SIMULATOR_ENDPOINT = "simulator"
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
-)
-DEFAULT_WEBAPP_VERSION = "1.0.1.1768909734556"
-DEFAULT_ORIGIN = "https://kwiff.com"
-DEFAULT_ACCEPT_LANGUAGE = "en-GB,en;q=0.9"
-DEVICE = "web-app"
-CLIENT_VERSION = "1.0.1"
+from .. import defaults
 
 
 def connect_url(endpoint: str, identifier: str) -> str:
@@ -26,19 +15,19 @@ def connect_url(endpoint: str, identifier: str) -> str:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("ws", "wss"):
         raise ValueError(
-            f"KWIFF_ENDPOINT must be a ws:// or wss:// URL or {SIMULATOR_ENDPOINT!r}, "
+            f"KWIFF_ENDPOINT must be a ws:// or wss:// URL or {defaults.SIMULATOR_ENDPOINT!r}, "
             f"not {endpoint!r}"
         )
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.setdefault("device", DEVICE)
-    query.setdefault("version", CLIENT_VERSION)
+    query.setdefault("device", defaults.DEVICE)
+    query.setdefault("version", defaults.CLIENT_VERSION)
     query.update(identifier=identifier, EIO="3", transport="websocket")
     path = parts.path or "/socket.io/"
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
 
 
 def handshake_headers(
-    identifier: str, accept_language: str = DEFAULT_ACCEPT_LANGUAGE
+    identifier: str, accept_language: str = defaults.ACCEPT_LANGUAGE
 ) -> list[tuple[str, str]]:
     """Headers a browser sends and the service was seen to need (besides User-Agent and Origin)."""
     return [

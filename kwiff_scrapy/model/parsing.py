@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
 from .sports import sport_name
+from .values import MAX_INTEGER as _MAX_INTEGER
+from .values import as_integer as _as_integer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -54,42 +54,10 @@ SKIP_REASONS = (
     FIELD_WRONG_TYPE,
 )
 
-# The service is JavaScript: a larger integer cannot have come from it intact.
-_MAX_INTEGER = 2**53 - 1
-_INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Far beyond any bookmaker's price; anything above is garbage, not a long shot.
 MAX_DECIMAL_ODDS = 1_000_000
 _NUMBER_TYPES = (int, float)
-_EPOCH = datetime(1970, 1, 1)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The first element of an ACK's arguments: ``{"timestamp": ms, "data": ..., "error": ...}``."""
-
-    timestamp_ms: int | None = None
-    data: Any = None
-    error: Any = None
-
-    @property
-    def fetched_at(self) -> str | None:
-        """The answer's timestamp as ISO 8601 UTC with milliseconds, or None."""
-        if self.timestamp_ms is None:
-            return None
-        return _iso_utc(self.timestamp_ms)
-
-
-def parse_answer(args: Any) -> Answer:
-    """Read an ACK's argument array; malformed input gives an Answer of Nones."""
-    first = args[0] if isinstance(args, list) and args else None
-    if not isinstance(first, dict):
-        return Answer()
-    return Answer(
-        timestamp_ms=_as_integer(first.get("timestamp")),
-        data=first.get("data"),
-        error=first.get("error"),
-    )
 
 
 def parse_events(
@@ -276,7 +244,7 @@ def _plain_outcome(raw: dict[str, Any]) -> Outcome | None:
 
 
 def _is_plain_integer(value: Any) -> bool:
-    """A JSON integer that :func:`_as_integer` returns unchanged."""
+    """A JSON integer that :func:`~kwiff_scrapy.model.values.as_integer` returns unchanged."""
     return type(value) is int and 0 <= value <= _MAX_INTEGER
 
 
@@ -377,15 +345,6 @@ class _FieldReader:
         return None
 
 
-def _as_integer(value: Any) -> int | None:
-    """A non-negative integer from a JSON integer or a digit string; bools are not integers."""
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_INTEGER:
-        return value
-    return None
-
-
 def _as_odds(value: Any) -> float | None:
     """Decimal odds from a JSON number or a decimal string, if finite, >= 0 and sane."""
     if isinstance(value, str):
@@ -415,10 +374,11 @@ def _as_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else None
 
 
-def _iso_utc(timestamp_ms: int) -> str | None:
-    """Milliseconds since the epoch as ``2026-01-20T15:12:06.610Z``; None if out of range."""
-    try:
-        moment = _EPOCH + timedelta(milliseconds=timestamp_ms)
-    except OverflowError:
-        return None
-    return moment.isoformat(timespec="milliseconds") + "Z"
+def __getattr__(name: str) -> Any:
+    # Answer and parse_answer moved to kwiff_scrapy.integration.answer; their old
+    # import path keeps working without making the parsers depend on the envelope.
+    if name in ("Answer", "parse_answer"):
+        from ..integration import answer
+
+        return getattr(answer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

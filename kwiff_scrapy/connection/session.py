@@ -20,6 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -28,16 +29,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.protocol import State
 from websockets.typing import Origin
 
-from .endpoint import (
-    DEFAULT_ACCEPT_LANGUAGE,
-    DEFAULT_ORIGIN,
-    DEFAULT_USER_AGENT,
-    DEFAULT_WEBAPP_VERSION,
-    connect_url,
-    handshake_headers,
-)
-from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
-from .protocol import (
+from .. import defaults
+from ..protocol import (
     AckReceived,
     ClientProtocol,
     EventReceived,
@@ -50,10 +43,31 @@ from .protocol import (
     command_envelope,
     excerpt,
 )
+from .endpoint import connect_url, handshake_headers
+from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
 
 logger = logging.getLogger(__name__)
 
-StatHook = Callable[[str, int], None]
+
+class SessionStat(StrEnum):
+    """What a session counts, reported through its ``on_stat`` hook.
+
+    The Scrapy integration turns each into a stats key (``kwiff/<value>``,
+    :mod:`kwiff_scrapy.integration.stats`).
+    """
+
+    CONNECTIONS_OPENED = "connections_opened"
+    COMMANDS_SENT = "commands_sent"
+    ACKS_RECEIVED = "acks_received"
+    BYTES_RECEIVED = "bytes_received"
+    UNSOLICITED_EVENTS = "unsolicited_events"
+    MALFORMED_FRAMES = "malformed_frames"
+    ACKS_LATE = "acks_late"
+    ACKS_DUPLICATE = "acks_duplicate"
+    ACKS_UNKNOWN = "acks_unknown"
+
+
+StatHook = Callable[[SessionStat, int], None]
 EventHook = Callable[[str, list[Any]], None]
 
 #: How many ack ids of abandoned (timed-out or cancelled) and of answered commands
@@ -67,15 +81,15 @@ class SessionOptions:
 
     endpoint: str
     identifier: str | None = None
-    user_agent: str = DEFAULT_USER_AGENT
-    webapp_version: str = DEFAULT_WEBAPP_VERSION
-    origin: str = DEFAULT_ORIGIN
-    accept_language: str = DEFAULT_ACCEPT_LANGUAGE
-    max_frame_size: int | None = 2**30
-    max_in_flight: int = 256
+    user_agent: str = defaults.USER_AGENT
+    webapp_version: str = defaults.WEBAPP_VERSION
+    origin: str = defaults.ORIGIN
+    accept_language: str = defaults.ACCEPT_LANGUAGE
+    max_frame_size: int | None = defaults.MAX_FRAME_SIZE
+    max_in_flight: int = defaults.MAX_IN_FLIGHT
     """Commands awaiting their ack at once; more wait their turn (never dropped)."""
-    open_timeout: float = 10.0
-    close_timeout: float = 5.0
+    open_timeout: float = defaults.OPEN_TIMEOUT
+    close_timeout: float = defaults.CLOSE_TIMEOUT
     proxy: str | None = None
     ssl_context: ssl.SSLContext | None = None
 
@@ -89,7 +103,7 @@ class Ack:
     raw_args: str
 
 
-def _ignore_stat(key: str, count: int) -> None:
+def _ignore_stat(key: SessionStat, count: int) -> None:
     pass
 
 
@@ -160,7 +174,7 @@ class KwiffSession:
             session._send_heartbeats(info.ping_interval, info.ping_timeout),
             name="kwiff-session-heartbeat",
         )
-        on_stat("connections_opened", 1)
+        on_stat(SessionStat.CONNECTIONS_OPENED, 1)
         logger.debug("Kwiff session %s ready on %s", info.sid, options.endpoint)
         return session
 
@@ -204,7 +218,7 @@ class KwiffSession:
                 await self._ws.send(frame)
             except ConnectionClosed as exc:
                 raise self._failure or ConnectionLost(_describe_close(exc)) from exc
-            self._on_stat("commands_sent", 1)
+            self._on_stat(SessionStat.COMMANDS_SENT, 1)
             return await future
         finally:
             if self._pending.pop(ack_id, None) is not None:
@@ -238,7 +252,7 @@ class KwiffSession:
         reason = "the server closed the connection"
         try:
             async for frame in self._ws:
-                self._on_stat("bytes_received", _size(frame))
+                self._on_stat(SessionStat.BYTES_RECEIVED, _size(frame))
                 self._handle_frame(frame)
                 if self._failure is not None:
                     break
@@ -258,14 +272,14 @@ class KwiffSession:
         try:
             event = self._protocol.receive(frame)
         except ProtocolError as exc:
-            self._on_stat("malformed_frames", 1)
+            self._on_stat(SessionStat.MALFORMED_FRAMES, 1)
             logger.warning("Skipped a malformed frame from %s: %s", self._options.endpoint, exc)
             return
         match event:
             case AckReceived():
                 self._resolve(event)
             case EventReceived(name=name, args=args):
-                self._on_stat("unsolicited_events", 1)
+                self._on_stat(SessionStat.UNSOLICITED_EVENTS, 1)
                 try:
                     self._on_event(name, args)
                 except Exception:
@@ -289,20 +303,20 @@ class KwiffSession:
         future = self._pending.pop(ack.ack_id, None)
         if future is None or future.done():
             if ack.ack_id in self._abandoned:
-                self._on_stat("acks_late", 1)
+                self._on_stat(SessionStat.ACKS_LATE, 1)
                 logger.debug("Dropped the late ack %d (its command had given up)", ack.ack_id)
             elif ack.ack_id in self._answered:
-                self._on_stat("acks_duplicate", 1)
+                self._on_stat(SessionStat.ACKS_DUPLICATE, 1)
                 logger.warning("Dropped a second ack for command %d", ack.ack_id)
             else:
-                self._on_stat("acks_unknown", 1)
+                self._on_stat(SessionStat.ACKS_UNKNOWN, 1)
                 logger.warning(
                     "Dropped an ack with an unknown id %d: %s",
                     ack.ack_id,
                     excerpt(ack.raw_args, 80),
                 )
             return
-        self._on_stat("acks_received", 1)
+        self._on_stat(SessionStat.ACKS_RECEIVED, 1)
         self._answered.append(ack.ack_id)
         future.set_result(Ack(ack.ack_id, ack.args, ack.raw_args))
 

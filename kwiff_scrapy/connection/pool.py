@@ -10,6 +10,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from .. import defaults
 from .errors import KwiffError
 from .session import KwiffSession
 
@@ -27,9 +28,9 @@ class Backoff:
     failed together do not come back together.
     """
 
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    jitter: float = 0.5
+    base_delay: float = defaults.RECONNECT_DELAY
+    max_delay: float = defaults.RECONNECT_MAX_DELAY
+    jitter: float = defaults.RECONNECT_JITTER
 
     def delay(self, failures: int, rng: Callable[[], float] = random.random) -> float:
         if failures <= 0 or self.base_delay <= 0:

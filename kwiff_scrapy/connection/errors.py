@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .parsing import Answer
+    from ..integration.answer import Answer
 
 
 class KwiffError(Exception):

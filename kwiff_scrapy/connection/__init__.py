@@ -1,0 +1,8 @@
+"""The connection layer: Kwiff sessions over ``websockets.asyncio``, without Scrapy.
+
+- :mod:`.session`: one WebSocket connection (handshake, commands, EIO 3 heartbeat).
+- :mod:`.pool`: a fixed number of session slots per endpoint, with reconnect backoff.
+- :mod:`.connector`: endpoint (and simulator), proxy and pool choice for every front end.
+- :mod:`.endpoint`, :mod:`.proxy`: the connect URL and headers, the proxy choice (pure).
+- :mod:`.errors`: the one tree of errors a session raises.
+"""

@@ -1,0 +1,59 @@
+"""Every default value of kwiff_scrapy, in one place (plain constants, no imports).
+
+Settings, the async client, the connection layer and the spiders all take their
+defaults from here, so that a default changes in one line.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- where to connect -------------------------------------------------------------------
+
+ENDPOINT: Final = "wss://web-api.kwiff.com/socket.io/"
+#: The ``KWIFF_ENDPOINT`` value that runs the project's own simulator in-process.
+SIMULATOR_ENDPOINT: Final = "simulator"
+#: The host named in ``kwiff://`` command URLs.
+COMMAND_HOST: Final = "web-api.kwiff.com"
+
+# -- how to look like the web app --------------------------------------------------------
+
+USER_AGENT: Final = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
+)
+WEBAPP_VERSION: Final = "1.0.1.1768909734556"
+ORIGIN: Final = "https://kwiff.com"
+ACCEPT_LANGUAGE: Final = "en-GB,en;q=0.9"
+DEVICE: Final = "web-app"
+CLIENT_VERSION: Final = "1.0.1"
+
+# -- what to ask for ---------------------------------------------------------------------
+
+COUNTRY: Final = "GB"
+LIST_ID: Final = "default"
+#: ``source`` of a bet-builder group in ``ticket:odds:get``, as the web app sends it.
+BET_BUILDER_SOURCE: Final = 2
+
+# -- connections -------------------------------------------------------------------------
+
+CONNECTIONS_PER_ENDPOINT: Final = 1
+#: Commands awaiting their ack at once on one connection; more wait their turn.
+MAX_IN_FLIGHT: Final = 256
+#: Largest WebSocket frame the async client accepts (the handler derives its own
+#: limit from ``DOWNLOAD_MAXSIZE``).
+MAX_FRAME_SIZE: Final = 2**30
+OPEN_TIMEOUT: Final = 10.0
+CLOSE_TIMEOUT: Final = 5.0
+RECONNECT_DELAY: Final = 0.5
+RECONNECT_MAX_DELAY: Final = 30.0
+RECONNECT_JITTER: Final = 0.5
+#: Seconds the async client waits for any one call, connecting included.
+CLIENT_TIMEOUT: Final = 30.0
+
+# -- Scrapy ------------------------------------------------------------------------------
+
+#: Priority of the add-on in ``ADDONS`` when kwiff_scrapy enables it itself.
+ADDON_PRIORITY: Final = 300
+#: Scrapy's own defaults, used when a settings object lacks them (``DOWNLOAD_*``).
+DOWNLOAD_TIMEOUT: Final = 180.0

@@ -1,0 +1,1 @@
+"""The data model: items, tolerant parsing of answers into items, the sport registry."""
