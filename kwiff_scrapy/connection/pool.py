@@ -35,7 +35,7 @@ class Backoff:
     def delay(self, failures: int, rng: Callable[[], float] = random.random) -> float:
         if failures <= 0 or self.base_delay <= 0:
             return 0.0
-        ceiling = min(self.max_delay, self.base_delay * 2 ** min(failures - 1, 62))
+        ceiling = min(self.max_delay, self.base_delay * (1 << min(failures - 1, 62)))
         return ceiling * (1 - self.jitter * rng())
 
 

@@ -114,6 +114,7 @@ class KwiffResponse(JsonResponse):
     """
 
     __slots__ = ("_answer",)
+    _answer: Answer
 
     @classmethod
     def from_ack(cls, request: Request, raw_args: str, args: list[Any], **kwargs: Any) -> Self:

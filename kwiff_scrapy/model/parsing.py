@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
 from .sports import sport_name
@@ -248,7 +248,7 @@ def _is_plain_integer(value: Any) -> bool:
     return type(value) is int and 0 <= value <= _MAX_INTEGER
 
 
-def _is_plain_odds(value: Any) -> bool:
+def _is_plain_odds(value: Any) -> TypeGuard[int | float]:
     """A JSON number that :func:`_as_odds` accepts (NaN fails the comparison)."""
     return type(value) in _NUMBER_TYPES and 0 <= value <= MAX_DECIMAL_ODDS
 
