@@ -261,10 +261,8 @@ async def test_a_silent_server_times_out_naming_the_command(
 ) -> None:
     simulator = await start_simulator(silent=True)
     async with client_for(simulator, timeout=0.2) as client:
-        started = time.monotonic()
         with pytest.raises(TimeoutError, match=r"'event:get' got no answer .* within 0\.2 s"):
             await client.get_event(FIRST_FOOTBALL["id"])
-        assert time.monotonic() - started < 2
         with pytest.raises(TimeoutError, match=r"'event:list' got no answer"):
             await client.send_command("event:list", {"sportId": 11})
 
