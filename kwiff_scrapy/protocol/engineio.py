@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
+from typing import TypeGuard
 
 from .errors import ProtocolError
 
@@ -117,5 +118,5 @@ def _seconds_to_ms(seconds: float) -> int:
     return max(estimate, 1)
 
 
-def _is_positive_number(value: object) -> bool:
+def _is_positive_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 2**53
