@@ -496,6 +496,7 @@ def test_items_convert_to_json_with_itemadapter() -> None:
         "name": "Bodo/Glimt",
         "odds": 6.0,
         "fractional": "5/1",
+        "status": None,  # the sample sends none: open
     }
     assert json.loads(json.dumps(as_dict)) == as_dict
 

@@ -112,6 +112,7 @@ def parse_event(
         away_team=away_team,
         start_time=fields.text("startDate"),
         betting_status=raw.get("bettingStatus"),
+        in_play=fields.flag("inPlay"),
         match_tracker=raw.get("matchTracker"),
         bet_builder_enabled=fields.flag("betBuilderEnabled"),
         markets=_parse_markets(fields),
@@ -136,6 +137,7 @@ def outcome_rows(event: KwiffEvent) -> Iterator[OutcomeRow]:
                 outcome_name=outcome.name,
                 odds=outcome.odds,
                 fractional=outcome.fractional,
+                status=outcome.status or market.status,
                 fetched_at=event.fetched_at,
             )
 
@@ -213,39 +215,47 @@ def _parse_outcome_list(raws: list[Any], skips: Counter[str]) -> list[Outcome]:
 
 
 def _plain_market(raw: dict[str, Any], skips: Counter[str]) -> Market | None:
-    """The market if its id, name and (non-empty) ``outcomes`` are plain, else None.
+    """The market if its id, name, (non-empty) ``outcomes`` and status are plain, else None.
 
     Its outcomes are parsed (and their skips counted) only once the market is decided.
     """
     market_id = raw.get("id")
     name = raw.get("name")
     outcomes = raw.get("outcomes")
+    status = raw.get("status")
     if not (_is_plain_integer(market_id) and type(name) is str and type(outcomes) is list):
         return None
-    if not outcomes:  # an empty list: the tolerant path looks for "selections"
+    if not outcomes or not _is_plain_status(status):  # [] : the tolerant path tries "selections"
         return None
-    return Market(market_id, name, _parse_outcome_list(outcomes, skips))
+    return Market(market_id, name, _parse_outcome_list(outcomes, skips), status)
 
 
 def _plain_outcome(raw: dict[str, Any]) -> Outcome | None:
-    """The outcome if its id, ``outcomeName``, odds and ``fractional`` are plain, else None."""
+    """The outcome if its id, ``outcomeName``, odds, ``fractional`` and status are plain."""
     outcome_id = raw.get("id")
     name = raw.get("outcomeName")
     odds = raw.get("odds")
     fractional = raw.get("fractional")
+    status = raw.get("status")
     if (
         _is_plain_integer(outcome_id)
         and type(name) is str
         and _is_plain_odds(odds)
         and type(fractional) is str
+        and _is_plain_status(status)
     ):
-        return Outcome(outcome_id, name, float(odds), fractional)
+        return Outcome(outcome_id, name, float(odds), fractional, status)
     return None
 
 
 def _is_plain_integer(value: Any) -> bool:
     """A JSON integer that :func:`~kwiff_scrapy.model.values.as_integer` returns unchanged."""
     return type(value) is int and 0 <= value <= _MAX_INTEGER
+
+
+def _is_plain_status(value: Any) -> TypeGuard[str | None]:
+    """An absent status (open) or a string one."""
+    return value is None or type(value) is str
 
 
 def _is_plain_odds(value: Any) -> TypeGuard[int | float]:
@@ -258,7 +268,12 @@ def _is_plain_odds(value: Any) -> TypeGuard[int | float]:
 
 def _parse_market(fields: _FieldReader) -> Market:
     outcomes = _parse_outcome_list(fields.nonempty_list("outcomes", "selections"), fields.skips)
-    return Market(id=fields.integer("id"), name=fields.text("name"), outcomes=outcomes)
+    return Market(
+        id=fields.integer("id"),
+        name=fields.text("name"),
+        outcomes=outcomes,
+        status=fields.text("status"),
+    )
 
 
 def _parse_outcome(fields: _FieldReader) -> Outcome:
@@ -267,6 +282,7 @@ def _parse_outcome(fields: _FieldReader) -> Outcome:
         name=fields.text("outcomeName", "name"),
         odds=fields.odds("odds"),
         fractional=fields.text("fractional", "fractionalOdds"),
+        status=fields.text("status"),
     )
 
 
