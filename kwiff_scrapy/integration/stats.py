@@ -71,6 +71,33 @@ def parse_skipped(reason: str) -> str:
     return f"{PARSE_SKIPPED}{reason}"
 
 
+# -- the watch spider --------------------------------------------------------------------
+
+WATCH_POLLS = f"{PREFIX}watch/polls"
+WATCH_FAILED_POLLS = f"{PREFIX}watch/failed_polls"
+WATCH_OVERRUNS = f"{PREFIX}watch/overrun"
+WATCH_PUSHED_EVENTS = f"{PREFIX}watch/pushed_events"
+WATCH_CHANGES = f"{PREFIX}watch/changes/"
+WATCH_EVENT_CHANGES = f"{PREFIX}watch/event_changes/"
+
+
+def watch_change(kind: str) -> str:
+    """``kwiff/watch/changes/<kind>``: odds changes yielded, by kind (new, moved...)."""
+    return f"{WATCH_CHANGES}{kind}"
+
+
+def watch_event_change(kind: str) -> str:
+    """``kwiff/watch/event_changes/<kind>``: event changes yielded (new, removed, status)."""
+    return f"{WATCH_EVENT_CHANGES}{kind}"
+
+
+# -- the alerts pipeline -----------------------------------------------------------------
+
+ALERTS_SENT = f"{PREFIX}alerts/sent"
+ALERTS_FAILED = f"{PREFIX}alerts/failed"
+ALERTS_SUPPRESSED = f"{PREFIX}alerts/suppressed"
+
+
 def increment(crawler: Crawler, key: str, count: int = 1) -> None:
     """Add *count* to *key* in the crawl's stats (nothing if the crawler has none yet)."""
     if crawler.stats is not None:
