@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .http import SCHEME
+from .log import quiet_dependency_loggers
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -15,7 +16,9 @@ HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
 class Addon:
     """Registers the ``kwiff://`` download handler at ``addon`` priority.
 
-    A handler the project already set for the scheme is kept; nothing else changes.
+    It also keeps the ``websockets`` loggers at ``INFO`` (see
+    :mod:`kwiff_scrapy.integration.log`). What the project already set is kept: its
+    own handler for the scheme, a level for ``websockets``.
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -24,3 +27,4 @@ class Addon:
             settings.set("DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon")
         else:
             handlers.set(SCHEME, HANDLER_PATH, "addon")
+        quiet_dependency_loggers()
