@@ -174,7 +174,9 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 @contextlib.asynccontextmanager
 async def running_simulator(**fields: Any) -> AsyncIterator[KwiffSimulator]:
     """The simulator on 127.0.0.1 (a free port), in this event loop."""
-    simulator = KwiffSimulator(SimulatorConfig(host="127.0.0.1", port=0, **fields))
+    simulator = KwiffSimulator(
+        SimulatorConfig.from_options({"host": "127.0.0.1", "port": 0, **fields})
+    )
     await simulator.start()
     try:
         yield simulator

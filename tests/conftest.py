@@ -42,11 +42,15 @@ def no_environment_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def start_simulator() -> AsyncIterator[StartSimulator]:
-    """Start simulators with given config fields; all are closed after the test."""
+    """Start simulators with given options; all are closed after the test.
+
+    Options are flat names, as ``KWIFF_SIMULATOR_OPTIONS`` takes them: config fields and
+    fault switches alike (``start_simulator(drop_after=3, faulty_connections=1)``).
+    """
     started: list[KwiffSimulator] = []
 
-    async def start(**fields: Any) -> KwiffSimulator:
-        simulator = KwiffSimulator(SimulatorConfig(**fields))
+    async def start(**options: Any) -> KwiffSimulator:
+        simulator = KwiffSimulator(SimulatorConfig.from_options(options))
         await simulator.start()
         started.append(simulator)
         return simulator

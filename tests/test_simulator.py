@@ -40,7 +40,7 @@ from kwiff_scrapy.protocol import (
     command_envelope,
     message_frame,
 )
-from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
+from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
 from kwiff_scrapy.simulator.data import BASE_DATE, LADDER, Price, price_at_most
 from kwiff_scrapy.simulator.server import (
@@ -48,6 +48,7 @@ from kwiff_scrapy.simulator.server import (
     BINARY_FRAME,
     FAULT_FIELDS,
     GARBAGE_FRAME,
+    OPTION_NAMES,
     UNKNOWN_ENGINE_FRAME,
     handshake_refusal,
     session_id,
@@ -433,8 +434,47 @@ def test_config_validation() -> None:
         {"refuse_status": 999},
         {"ping_interval_ms": 0},
     ):
-        with pytest.raises(ValueError):  # noqa: PT011 - each has its own message
-            SimulatorConfig(**bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            SimulatorConfig.from_options(bad)
+
+
+def test_options_take_flat_names_and_route_the_fault_switches() -> None:
+    assert SimulatorConfig.from_options({}) == SimulatorConfig()
+    assert SimulatorConfig.from_options({"response_delay": 0.2, "football_events": 5}) == (
+        SimulatorConfig(response_delay=0.2, football_events=5)
+    )
+    config = SimulatorConfig.from_options({"drop_after": 3, "faulty_connections": 1})
+    assert config == SimulatorConfig(faults=Faults(drop_after=3), faulty_connections=1)
+    assert SimulatorConfig.from_options({"silent": True}).faults == Faults(silent=True)
+    nested = SimulatorConfig.from_options({"faults": {"silent": True}, "seed": 3})
+    assert nested == SimulatorConfig(seed=3, faults=Faults(silent=True))
+    assert SimulatorConfig.from_options({"faults": Faults(unknown_ack=True)}).faults.unknown_ack
+    assert set(OPTION_NAMES) == FAULT_FIELDS | {
+        f for f in SimulatorConfig.__dataclass_fields__ if f != "faults"
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"delay": 1}, r"unknown simulator option 'delay'; valid options: answer_pings, "),
+        ({"faults": {"slient": True}}, r"unknown simulator option faults\['slient'\]"),
+        ({"silent": True, "faults": {}}, r"by name or in 'faults', not both: 'silent'"),
+        ({"faults": True}, r"'faults' must be a mapping, not bool"),
+    ],
+)
+def test_options_refuse_unknown_names_listing_the_valid_ones(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        SimulatorConfig.from_options(options)
+    if "unknown" in message:
+        assert all(name in str(caught.value) for name in OPTION_NAMES)
+
+
+def test_faults_must_be_a_faults_object() -> None:
+    with pytest.raises(TypeError, match="faults must be a Faults, not dict"):
+        SimulatorConfig(faults={"silent": True})  # type: ignore[arg-type]
 
 
 def test_handshake_refusal_rules() -> None:
@@ -451,7 +491,7 @@ def test_handshake_refusal_rules() -> None:
         403,
         "User-Agent header missing",
     )
-    refused = handshake_refusal(SimulatorConfig(refuse_status=429), path, good)
+    refused = handshake_refusal(SimulatorConfig(faults=Faults(refuse_status=429)), path, good)
     assert refused is not None
     assert refused[0] == 429
     unchecked = SimulatorConfig(require_browser_headers=False)
@@ -524,7 +564,10 @@ async def test_ping_pong(simulator: KwiffSimulator) -> None:
 
 
 async def test_pings_unanswered_when_configured() -> None:
-    async with KwiffSimulator(SimulatorConfig(answer_pings=False)) as sim, session(sim) as ws:
+    async with (
+        KwiffSimulator(SimulatorConfig(faults=Faults(answer_pings=False))) as sim,
+        session(sim) as ws,
+    ):
         await ws.send("2")
         await assert_nothing_received(ws)
         assert sim.pings_received == 1
@@ -603,7 +646,10 @@ async def test_commands_are_answered_concurrently() -> None:
 
 
 async def test_silent_server_accepts_commands_but_never_answers() -> None:
-    async with KwiffSimulator(SimulatorConfig(silent=True)) as sim, session(sim) as ws:
+    async with (
+        KwiffSimulator(SimulatorConfig(faults=Faults(silent=True))) as sim,
+        session(sim) as ws,
+    ):
         await ws.send(command_frame(1, "event:get", {"eventId": 1}))
         await assert_nothing_received(ws)
         await ws.send("2")
@@ -613,7 +659,7 @@ async def test_silent_server_accepts_commands_but_never_answers() -> None:
 
 
 async def test_drop_after_aborts_the_tcp_connection_without_a_close_frame() -> None:
-    async with KwiffSimulator(SimulatorConfig(drop_after=2)) as sim:
+    async with KwiffSimulator(SimulatorConfig(faults=Faults(drop_after=2))) as sim:
         async with session(sim) as ws:
             first = await ask(ws, 1, "event:get", {"eventId": 1})
             assert first.ack_id == 1
@@ -628,7 +674,10 @@ async def test_drop_after_aborts_the_tcp_connection_without_a_close_frame() -> N
 
 
 async def test_garbage_frame_precedes_each_ack() -> None:
-    async with KwiffSimulator(SimulatorConfig(garbage_frame=True)) as sim, session(sim) as ws:
+    async with (
+        KwiffSimulator(SimulatorConfig(faults=Faults(garbage_frame=True))) as sim,
+        session(sim) as ws,
+    ):
         for ack_id in (1, 2):
             await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
             garbage = await receive(ws)
@@ -734,7 +783,7 @@ async def test_refused_handshakes(
 
 @pytest.mark.parametrize("status", [429, 503])
 async def test_refuse_status_refuses_every_handshake(status: int) -> None:
-    async with KwiffSimulator(SimulatorConfig(refuse_status=status)) as sim:
+    async with KwiffSimulator(SimulatorConfig(faults=Faults(refuse_status=status))) as sim:
         for _ in range(2):
             with pytest.raises(InvalidStatus) as caught:
                 async with session(sim):
@@ -785,12 +834,10 @@ def test_cli_flags_map_onto_the_config() -> None:
         ping_interval_ms=1000,
         ping_timeout_ms=2000,
         response_delay=0.5,
-        silent=True,
-        drop_after=3,
-        garbage_frame=True,
-        answer_pings=False,
+        faults=Faults(
+            silent=True, drop_after=3, garbage_frame=True, answer_pings=False, refuse_status=429
+        ),
         require_browser_headers=False,
-        refuse_status=429,
         event_before_connect=False,
         max_size=None,
     )
@@ -864,8 +911,9 @@ def test_new_config_validation() -> None:
         {"faulty_connections": -1},
     ):
         with pytest.raises(ValueError, match=next(iter(bad))):
-            SimulatorConfig(**bad)
-    assert SimulatorConfig(stop_pongs_after=0, faulty_connections=0).stop_pongs_after == 0
+            SimulatorConfig.from_options(bad)
+    config = SimulatorConfig(faulty_connections=0, faults=Faults(stop_pongs_after=0))
+    assert config.faults.stop_pongs_after == 0
 
 
 def test_for_connection_switches_faults_off_past_faulty_connections() -> None:
@@ -884,18 +932,19 @@ def test_for_connection_switches_faults_off_past_faulty_connections() -> None:
         "refuse_status": 503,
     }
     assert set(faults) == FAULT_FIELDS
-    config = SimulatorConfig(response_delay=0.5, faulty_connections=2, **faults)
+    config = SimulatorConfig(response_delay=0.5, faulty_connections=2, faults=Faults(**faults))
     assert config.for_connection(1) is config
     assert config.for_connection(2) is config
+    # Past faulty_connections every switch is off; response_delay is not a fault.
     assert config.for_connection(3) == SimulatorConfig(response_delay=0.5, faulty_connections=2)
-    everywhere = SimulatorConfig(silent=True)
+    everywhere = SimulatorConfig(faults=Faults(silent=True))
     assert everywhere.for_connection(1000) is everywhere
-    nowhere = SimulatorConfig(silent=True, faulty_connections=0)
-    assert nowhere.for_connection(1).silent is False
+    nowhere = SimulatorConfig(faulty_connections=0, faults=Faults(silent=True))
+    assert nowhere.for_connection(1).faults == Faults()
 
 
 async def test_error_packet_after_ends_all_answers_but_keeps_the_connection() -> None:
-    config = SimulatorConfig(error_packet_after=3, response_delay=0.1)
+    config = SimulatorConfig(response_delay=0.1, faults=Faults(error_packet_after=3))
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
         await ws.send(command_frame(2, "event:get", {"eventId": 1}))  # pending: never answered
@@ -912,7 +961,7 @@ async def test_error_packet_after_ends_all_answers_but_keeps_the_connection() ->
 
 
 async def test_close_packet_after_sends_1_then_closes_normally() -> None:
-    config = SimulatorConfig(close_packet_after=2)
+    config = SimulatorConfig(faults=Faults(close_packet_after=2))
     async with KwiffSimulator(config, data=fixed_data()) as sim:
         async with session(sim) as ws:
             assert await ask(ws, 1, "event:get", {"eventId": 1}) == decode_ack(ack_frame(1))
@@ -930,7 +979,7 @@ async def test_close_packet_after_sends_1_then_closes_normally() -> None:
 
 
 async def test_binary_frame_precedes_each_ack() -> None:
-    config = SimulatorConfig(binary_frame=True)
+    config = SimulatorConfig(faults=Faults(binary_frame=True))
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         for ack_id in (1, 2):
             await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
@@ -942,7 +991,7 @@ async def test_binary_frame_precedes_each_ack() -> None:
 
 
 async def test_unknown_packets_precede_each_ack() -> None:
-    config = SimulatorConfig(unknown_packet=True)
+    config = SimulatorConfig(faults=Faults(unknown_packet=True))
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         await ws.send(command_frame(5, "event:get", {"eventId": 1}))
         frames = await frames_until_quiet(ws)
@@ -959,7 +1008,7 @@ async def test_unknown_packets_precede_each_ack() -> None:
 
 
 async def test_unknown_ack_precedes_each_ack() -> None:
-    config = SimulatorConfig(unknown_ack=True)
+    config = SimulatorConfig(faults=Faults(unknown_ack=True))
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         await ws.send(command_frame(7, "event:get", {"eventId": 1}))
         assert await frames_until_quiet(ws) == [
@@ -970,7 +1019,7 @@ async def test_unknown_ack_precedes_each_ack() -> None:
 
 
 async def test_duplicate_ack_sends_each_ack_twice() -> None:
-    config = SimulatorConfig(duplicate_ack=True)
+    config = SimulatorConfig(faults=Faults(duplicate_ack=True))
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         for ack_id in (1, 2):
             await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
@@ -979,10 +1028,11 @@ async def test_duplicate_ack_sends_each_ack_twice() -> None:
 
 
 async def test_fault_frames_come_in_a_fixed_order() -> None:
-    config = SimulatorConfig(
+    faults = Faults(
         garbage_frame=True, binary_frame=True, unknown_packet=True, unknown_ack=True,
         duplicate_ack=True,
     )  # fmt: skip
+    config = SimulatorConfig(faults=faults)
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         await ws.send(command_frame(3, "event:get", {"eventId": 1}))
         assert await frames_until_quiet(ws) == [
@@ -998,7 +1048,9 @@ async def test_fault_frames_come_in_a_fixed_order() -> None:
 
 
 async def test_stop_pongs_after_stops_pongs_but_not_the_connection() -> None:
-    config = SimulatorConfig(stop_pongs_after=2, ping_interval_ms=100, ping_timeout_ms=100)
+    config = SimulatorConfig(
+        ping_interval_ms=100, ping_timeout_ms=100, faults=Faults(stop_pongs_after=2)
+    )
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         for data in ("a", "b"):
             await ws.send("2" + data)
@@ -1025,7 +1077,7 @@ async def test_max_in_flight_seen() -> None:
 
 
 async def test_max_in_flight_seen_counts_unanswered_commands() -> None:
-    async with KwiffSimulator(SimulatorConfig(silent=True)) as sim:
+    async with KwiffSimulator(SimulatorConfig(faults=Faults(silent=True))) as sim:
         async with session(sim) as ws:
             for ack_id in range(4):
                 await ws.send(command_frame(ack_id, "event:get", {"eventId": 1}))
@@ -1059,7 +1111,7 @@ async def test_faulty_connections_limits_each_fault_to_the_first_connections(
     fault: dict[str, Any],
 ) -> None:
     normal = ["3", ack_frame(1)]
-    config = SimulatorConfig(faulty_connections=1, **fault)
+    config = SimulatorConfig(faulty_connections=1, faults=Faults(**fault))
     async with KwiffSimulator(config, data=fixed_data()) as sim:
         for number in (1, 2):
             async with session(sim) as ws:
@@ -1077,7 +1129,7 @@ async def test_faulty_connections_limits_each_fault_to_the_first_connections(
 async def test_faulty_connections_limits_refuse_status_to_the_first_handshakes(
     status: int,
 ) -> None:
-    config = SimulatorConfig(refuse_status=status, faulty_connections=2)
+    config = SimulatorConfig(faulty_connections=2, faults=Faults(refuse_status=status))
     async with KwiffSimulator(config, data=fixed_data()) as sim:
         for _ in range(2):
             with pytest.raises(InvalidStatus) as caught:
@@ -1090,7 +1142,7 @@ async def test_faulty_connections_limits_refuse_status_to_the_first_handshakes(
 
 
 async def test_refused_handshakes_count_as_connections_for_faulty_connections() -> None:
-    config = SimulatorConfig(duplicate_ack=True, faulty_connections=1)
+    config = SimulatorConfig(faulty_connections=1, faults=Faults(duplicate_ack=True))
     async with KwiffSimulator(config, data=fixed_data()) as sim:
         bare = sim.url + "?EIO=3&transport=websocket"
         with pytest.raises(InvalidStatus):  # no browser headers: refused with 403
@@ -1103,7 +1155,9 @@ async def test_refused_handshakes_count_as_connections_for_faulty_connections() 
 
 
 async def test_faults_apply_to_every_connection_by_default() -> None:
-    async with KwiffSimulator(SimulatorConfig(duplicate_ack=True), data=fixed_data()) as sim:
+    async with KwiffSimulator(
+        SimulatorConfig(faults=Faults(duplicate_ack=True)), data=fixed_data()
+    ) as sim:
         for _ in range(2):
             async with session(sim) as ws:
                 await ws.send(command_frame(1, "event:get", {"eventId": 1}))
@@ -1118,13 +1172,15 @@ def test_cli_flags_for_the_new_fault_switches() -> None:
     args = build_parser().parse_args(command_line.split())
     assert config_from_args(args) == SimulatorConfig(
         port=0,
-        stop_pongs_after=2,
-        error_packet_after=3,
-        close_packet_after=4,
-        binary_frame=True,
-        unknown_packet=True,
-        unknown_ack=True,
-        duplicate_ack=True,
+        faults=Faults(
+            stop_pongs_after=2,
+            error_packet_after=3,
+            close_packet_after=4,
+            binary_frame=True,
+            unknown_packet=True,
+            unknown_ack=True,
+            duplicate_ack=True,
+        ),
         faulty_connections=1,
     )
     help_text = build_parser().format_help()

@@ -4,6 +4,6 @@ Run it alone with ``python -m kwiff_scrapy.simulator --port 8765``.
 """
 
 from .data import SimulatedData
-from .server import KwiffSimulator, SimulatorConfig
+from .server import Faults, KwiffSimulator, SimulatorConfig
 
-__all__ = ["KwiffSimulator", "SimulatedData", "SimulatorConfig"]
+__all__ = ["Faults", "KwiffSimulator", "SimulatedData", "SimulatorConfig"]

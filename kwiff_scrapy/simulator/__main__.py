@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .server import KwiffSimulator, SimulatorConfig
+from .server import Faults, KwiffSimulator, SimulatorConfig
 
 _DEFAULTS = SimulatorConfig()
 
@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ping-interval", type=int, default=_DEFAULTS.ping_interval_ms, metavar="MS")
     add("--ping-timeout", type=int, default=_DEFAULTS.ping_timeout_ms, metavar="MS")
     add("--no-heartbeat-check", action="store_true", help="keep connections that never ping")
-    add("--delay", type=float, default=0.0, metavar="S", help="seconds before each answer")
+    add("--delay", type=float, default=_DEFAULTS.response_delay, metavar="S",
+        help="seconds before each answer, on every connection (not a fault)")  # fmt: skip
     add("--silent", action="store_true", help="accept commands but never answer them")
     add("--drop-after", type=int, metavar="N", help="abort the TCP connection at command N")
     add("--garbage", action="store_true", help="send a malformed frame before each answer")
@@ -60,15 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
-    return SimulatorConfig(
-        host=args.host,
-        port=args.port,
-        seed=args.seed,
-        football_events=args.football_events,
-        ping_interval_ms=args.ping_interval,
-        ping_timeout_ms=args.ping_timeout,
-        enforce_heartbeat=not args.no_heartbeat_check,
-        response_delay=args.delay,
+    faults = Faults(
         silent=args.silent,
         drop_after=args.drop_after,
         garbage_frame=args.garbage,
@@ -80,9 +73,20 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         unknown_packet=args.unknown_packet,
         unknown_ack=args.unknown_ack,
         duplicate_ack=args.duplicate_ack,
+        refuse_status=args.refuse,
+    )
+    return SimulatorConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        football_events=args.football_events,
+        ping_interval_ms=args.ping_interval,
+        ping_timeout_ms=args.ping_timeout,
+        enforce_heartbeat=not args.no_heartbeat_check,
+        response_delay=args.delay,
+        faults=faults,
         faulty_connections=args.faulty_connections,
         require_browser_headers=not args.no_header_check,
-        refuse_status=args.refuse,
         event_before_connect=not args.connect_first,
         max_size=args.max_size or None,
     )

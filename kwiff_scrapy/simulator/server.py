@@ -6,10 +6,11 @@ implementation of the wire format. The knobs in :class:`SimulatorConfig` reprodu
 the behaviours the clients must survive: slow, silent or garbled answers, dropped
 TCP connections, refused handshakes and missed heartbeats.
 
-The fault switches (:data:`FAULT_FIELDS`) can be limited to the first N connections
-with ``faulty_connections``, so that a client can be tested for "fault, then recovery
-on a new connection". When several frames precede an ack they come in this order:
-garbage, binary, unknown packets, unknown ack; then the ack (twice with ``duplicate_ack``).
+The fault switches (a :class:`Faults`, held by :attr:`SimulatorConfig.faults`) can be
+limited to the first N connections with ``faulty_connections``, so that a client can be
+tested for "fault, then recovery on a new connection". When several frames precede an
+ack they come in this order: garbage, binary, unknown packets, unknown ack; then the ack
+(twice with ``duplicate_ack``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import http
 import itertools
 import logging
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,7 +47,6 @@ from ..protocol import (
 from .data import SimulatedData
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from types import TracebackType
 
     from websockets.asyncio.server import Server
@@ -75,20 +76,12 @@ CLOSE_TIMEOUT: Final = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
-class SimulatorConfig:
-    """How the simulated service behaves. The defaults behave like the live service."""
+class Faults:
+    """The fault switches: how the simulated service misbehaves. The defaults are no faults.
 
-    host: str = "127.0.0.1"
-    port: int = 0
-    """0 picks a free port; :attr:`KwiffSimulator.port` tells which."""
-    seed: int = 2026
-    football_events: int = 111
-    ping_interval_ms: int = 25000
-    ping_timeout_ms: int = 60000
-    enforce_heartbeat: bool = True
-    """Close a connection that sends no ping within ``ping_interval + ping_timeout``."""
-    response_delay: float = 0.0
-    """Seconds to wait before each ack."""
+    :attr:`SimulatorConfig.faulty_connections` limits all of them to the first connections.
+    """
+
     silent: bool = False
     """Accept commands but never answer them (what an untrusted session gets)."""
     drop_after: int | None = None
@@ -96,6 +89,7 @@ class SimulatorConfig:
     garbage_frame: bool = False
     """Send a malformed text frame right before each ack."""
     answer_pings: bool = True
+    """``False`` answers no ping at all (commands are still answered)."""
     error_packet_after: int | None = None
     """At the Nth command send ``44"Not authorized"`` and answer nothing more (stay open)."""
     close_packet_after: int | None = None
@@ -110,15 +104,68 @@ class SimulatorConfig:
     """Send each ack twice."""
     stop_pongs_after: int | None = None
     """Answer only the first N pings of a connection (commands are still answered)."""
+    refuse_status: int | None = None
+    """Refuse every handshake with this HTTP status (e.g. 429 or 503)."""
+
+    def __post_init__(self) -> None:
+        for name in ("drop_after", "error_packet_after", "close_packet_after"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} counts commands from 1 (or is None), not {value}")
+        if self.stop_pongs_after is not None and self.stop_pongs_after < 0:
+            raise ValueError(
+                f"stop_pongs_after must not be negative (or is None), not {self.stop_pongs_after}"
+            )
+        if self.refuse_status is not None:
+            try:
+                status = http.HTTPStatus(self.refuse_status)
+            except ValueError:
+                raise ValueError(
+                    f"refuse_status must be a known HTTP status, not {self.refuse_status}"
+                ) from None
+            if not 400 <= status < 600:
+                raise ValueError(
+                    f"refuse_status must be an HTTP error status (4xx or 5xx), not {status}"
+                )
+
+
+#: No fault at all: what connections past ``faulty_connections`` get.
+NO_FAULTS: Final = Faults()
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulatorConfig:
+    """How the simulated service behaves. The defaults behave like the live service.
+
+    The fault switches are in :attr:`faults` (a :class:`Faults`); everything else here
+    applies to every connection. :meth:`from_options` builds a config from flat names.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 picks a free port; :attr:`KwiffSimulator.port` tells which."""
+    seed: int = 2026
+    football_events: int = 111
+    ping_interval_ms: int = 25000
+    ping_timeout_ms: int = 60000
+    enforce_heartbeat: bool = True
+    """Close a connection that sends no ping within ``ping_interval + ping_timeout``."""
+    response_delay: float = 0.0
+    """Seconds to wait before each ack, on every connection.
+
+    Not a fault: latency is part of how the service behaves (the live one takes time
+    too), and tests use it to keep commands in flight while a fault (e.g. ``drop_after``)
+    strikes on the first connection and to keep the same pace after the recovery, so
+    ``faulty_connections`` does not limit it."""
+    faults: Faults = NO_FAULTS
+    """The fault switches; none by default."""
     faulty_connections: int | None = None
-    """Apply the fault switches (``refuse_status`` too) only to the first N connections.
+    """Apply :attr:`faults` (``refuse_status`` too) only to the first N connections.
 
     Connections are counted from 1 in the order their handshakes arrive, refused ones
     included; ``None`` applies the faults to every connection."""
     require_browser_headers: bool = True
     """Refuse with 403 a handshake without ``User-Agent`` or ``Cookie: uuid=<identifier>``."""
-    refuse_status: int | None = None
-    """Refuse every handshake with this HTTP status (e.g. 429 or 503)."""
     event_before_connect: bool = True
     """Send the ``response`` EVENT before ``40`` (as seen live) or after it."""
     max_size: int | None = 16 * 2**20
@@ -128,53 +175,69 @@ class SimulatorConfig:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, not {self.port}")
         if self.football_events < 0:
-            raise ValueError("football_events must not be negative")
+            raise ValueError(f"football_events must not be negative, not {self.football_events}")
         if self.ping_interval_ms <= 0 or self.ping_timeout_ms <= 0:
             raise ValueError("ping_interval_ms and ping_timeout_ms must be positive")
         if self.response_delay < 0:
-            raise ValueError("response_delay must not be negative")
-        for name in ("drop_after", "error_packet_after", "close_packet_after"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} counts commands from 1 (or is None)")
-        for name in ("stop_pongs_after", "faulty_connections"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must not be negative (or is None)")
-        if self.refuse_status is not None:
-            status = http.HTTPStatus(self.refuse_status)  # ValueError if unknown
-            if not 400 <= status < 600:
-                raise ValueError("refuse_status must be an HTTP error status (4xx or 5xx)")
+            raise ValueError(f"response_delay must not be negative, not {self.response_delay}")
+        if not isinstance(self.faults, Faults):
+            raise TypeError(
+                f"faults must be a Faults, not {type(self.faults).__name__} "
+                "(SimulatorConfig.from_options takes the fault switches by name)"
+            )
+        if self.faulty_connections is not None and self.faulty_connections < 0:
+            raise ValueError(
+                "faulty_connections must not be negative (or is None), "
+                f"not {self.faulty_connections}"
+            )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SimulatorConfig:
-        """A config from ``KWIFF_SIMULATOR_OPTIONS`` / ``simulator_options`` (field names)."""
-        return cls(**options)
+        """A config from flat option names, as ``KWIFF_SIMULATOR_OPTIONS`` and
+        ``KwiffClient(simulator_options=...)`` give them.
+
+        A name is a field of this class or a fault switch (a field of :class:`Faults`),
+        e.g. ``{"response_delay": 0.2, "drop_after": 3, "faulty_connections": 1}``: the
+        fault switches go into :attr:`faults`. They may instead be given together as
+        ``"faults"``, a :class:`Faults` or a mapping of switch names, but not both ways
+        at once. An unknown name raises :class:`ValueError` listing the valid ones.
+        """
+        nested = options.get("faults", {})
+        if isinstance(nested, Faults):
+            nested = dataclasses.asdict(nested)
+        elif not isinstance(nested, Mapping):
+            raise ValueError(
+                f"simulator option 'faults' must be a mapping, not {type(nested).__name__}"
+            )
+        flat = {name: value for name, value in options.items() if name != "faults"}
+        unknown = [repr(n) for n in flat if n not in OPTION_NAMES]
+        unknown += [f"faults[{n!r}]" for n in nested if n not in FAULT_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown simulator option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}; valid options: {', '.join(OPTION_NAMES)}"
+            )
+        switches = {name: value for name, value in flat.items() if name in FAULT_FIELDS}
+        if switches and "faults" in options:
+            raise ValueError(
+                "give the fault switches by name or in 'faults', not both: "
+                + ", ".join(map(repr, switches))
+            )
+        fields = {name: value for name, value in flat.items() if name not in FAULT_FIELDS}
+        return cls(**fields, faults=Faults(**nested, **switches))
 
     def for_connection(self, number: int) -> SimulatorConfig:
         """The behaviour of connection *number* (from 1): faults off past ``faulty_connections``."""
         if self.faulty_connections is None or number <= self.faulty_connections:
             return self
-        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in FAULT_FIELDS}
-        return dataclasses.replace(self, **defaults)
+        return dataclasses.replace(self, faults=NO_FAULTS)
 
 
-#: The fault switches that ``faulty_connections`` limits to the first connections.
-FAULT_FIELDS: Final = frozenset(
-    {
-        "silent",
-        "drop_after",
-        "garbage_frame",
-        "answer_pings",
-        "error_packet_after",
-        "close_packet_after",
-        "binary_frame",
-        "unknown_packet",
-        "unknown_ack",
-        "duplicate_ack",
-        "stop_pongs_after",
-        "refuse_status",
-    }
+#: The fault switches (the fields of :class:`Faults`), which ``faulty_connections`` limits.
+FAULT_FIELDS: Final = frozenset(field.name for field in dataclasses.fields(Faults))
+#: Every name :meth:`SimulatorConfig.from_options` accepts besides ``faults``, sorted.
+OPTION_NAMES: Final = tuple(
+    sorted(FAULT_FIELDS | {f.name for f in dataclasses.fields(SimulatorConfig)} - {"faults"})
 )
 
 
@@ -186,8 +249,8 @@ def handshake_refusal(
     Checked in the order a real deployment would: the rate limiter in front, then
     the path, then Engine.IO's own parameters, then the service's session checks.
     """
-    if config.refuse_status is not None:
-        status = http.HTTPStatus(config.refuse_status)
+    if config.faults.refuse_status is not None:
+        status = http.HTTPStatus(config.faults.refuse_status)
         return status, f"{status.phrase} (simulator refuses every handshake)"
     url = urlsplit(path)
     if url.path.rstrip("/") != SOCKET_IO_PATH.rstrip("/"):
@@ -368,6 +431,7 @@ class _Session:
         self.simulator = simulator
         self.config = config
         """The simulator's config, without faults if this connection is not a faulty one."""
+        self.faults = config.faults
         self.connection = connection
         self.sid = session_id(self.config.seed, number)
         self.commands = 0
@@ -478,8 +542,8 @@ class _Session:
             self.simulator.pongs_sent += 1
 
     def _answers_ping(self) -> bool:
-        limit = self.config.stop_pongs_after
-        return self.config.answer_pings and (limit is None or self.pings <= limit)
+        limit = self.faults.stop_pongs_after
+        return self.faults.answer_pings and (limit is None or self.pings <= limit)
 
     async def _on_message(self, packet: SocketPacket) -> bool:
         kind = packet.type
@@ -506,20 +570,20 @@ class _Session:
         self.simulator.commands_received += 1
         if packet.ack_id is not None:
             self._track_in_flight(+1)
-        if self._reached(self.config.drop_after):
+        if self._reached(self.faults.drop_after):
             logger.info(
                 "session %s: dropping the TCP connection at command %d", self.sid, self.commands
             )
             self.connection.transport.abort()
             return False
-        if self._reached(self.config.close_packet_after):
+        if self._reached(self.faults.close_packet_after):
             await self._send_close_packet()
             return False
-        if self._reached(self.config.error_packet_after) and not self._muted:
+        if self._reached(self.faults.error_packet_after) and not self._muted:
             await self._send_error_packet()
         if packet.ack_id is None:
             logger.warning("session %s: command without an ack id ignored", self.sid)
-        elif not (self.config.silent or self._muted):
+        elif not (self.faults.silent or self._muted):
             envelope = packet.data[1] if len(packet.data) > 1 else None
             task = asyncio.create_task(self._answer(packet.ack_id, envelope))
             self._tasks.add(task)
@@ -576,19 +640,19 @@ class _Session:
             await self.connection.send(ack)
             self.simulator.acks_sent += 1
             self._track_in_flight(-1)
-            if self.config.duplicate_ack:
+            if self.faults.duplicate_ack:
                 await self._send_fault(ack)
 
     def _frames_before_ack(self, ack_id: int) -> list[str | bytes]:
-        config = self.config
+        faults = self.faults
         frames: list[str | bytes] = []
-        if config.garbage_frame:
+        if faults.garbage_frame:
             frames.append(GARBAGE_FRAME)
-        if config.binary_frame:
+        if faults.binary_frame:
             frames.append(BINARY_FRAME)
-        if config.unknown_packet:
+        if faults.unknown_packet:
             frames += [UNKNOWN_ENGINE_FRAME, BINARY_EVENT_FRAME]
-        if config.unknown_ack:
+        if faults.unknown_ack:
             stray = {"timestamp": self.simulator.data.clock(), "data": None}
             packet = SocketPacket(SocketPacketType.ACK, [stray], ack_id=UNKNOWN_ACK_OFFSET + ack_id)
             frames.append(message_frame(packet))
