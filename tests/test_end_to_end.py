@@ -125,6 +125,24 @@ def test_csv_feed_with_flat_rows_one_per_outcome(tmp_path: Path) -> None:
     )
 
 
+def assert_fails_at_start(
+    result: subprocess.CompletedProcess[str], message: str, output: Path
+) -> None:
+    """Exit status 1 and one log line with the message: no traceback, nothing written."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if message in line]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert " ERROR: Cannot start the crawl: " in lines[0]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "Task exception" not in result.stderr, result.stderr[-3000:]
+    assert not output.exists()
+
+
 def test_unknown_country_fails_at_start_with_a_clear_message(tmp_path: Path) -> None:
-    result = scrapy_crawl(tmp_path, "-a", "country=Great Britain", "-O", str(tmp_path / "x.json"))
-    assert "country must be an ISO 3166 alpha-2 code" in result.stderr
+    output = tmp_path / "x.json"
+    result = scrapy_crawl(tmp_path, "-a", "country=Great Britain", "-O", str(output))
+    assert_fails_at_start(
+        result,
+        "country must be an ISO 3166 alpha-2 code such as GB or IE, not 'Great Britain'",
+        output,
+    )

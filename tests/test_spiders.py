@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from kwiff_scrapy.spiders.events import KwiffEventsSpider
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
 from .conftest import StartSimulator, crawl
-from .test_end_to_end import PROJECT_ROOT, assert_clean_run
+from .test_end_to_end import PROJECT_ROOT, assert_clean_run, assert_fails_at_start
 
 DATA = SimulatedData()
 FOOTBALL = DATA.events(11)
@@ -117,9 +118,20 @@ async def test_events_spider_by_sport_name_or_id(
     assert result.stat("kwiff/acks_received") == 1
 
 
-async def test_events_spider_unknown_sport_fails_at_start() -> None:
+async def test_events_spider_unknown_sport_fails_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The crawl still raises to whoever awaits it, and the reason is logged once.
     with pytest.raises(ValueError, match="unknown sport 'tenis': use one of basketball, football"):
         await crawl(KwiffEventsSpider, {"KWIFF_ENDPOINT": "simulator"}, sport="tenis")
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "kwiff_events",
+            "ERROR",
+            "Cannot start the crawl: unknown sport 'tenis': use one of basketball, football, "
+            "or a numeric sport id",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -426,3 +438,38 @@ def test_scrapy_crawl_kwiff_betbuilder_with_a_groups_file(tmp_path: Path) -> Non
     assert [
         (g["event_id"], g["outcome_ids"], g["source"], g["odds"], g["fractional"]) for g in priced
     ] == expected_prices(groups)
+
+
+BAD_ARGUMENTS: list[tuple[list[str], str]] = [
+    (
+        ["kwiff_events", "-a", "sport=tennis"],
+        "unknown sport 'tennis': use one of basketball, football, or a numeric sport id",
+    ),
+    (
+        ["kwiff_football", "-a", "country=United"],
+        "country must be an ISO 3166 alpha-2 code such as GB or IE, not 'United'",
+    ),
+    (
+        ["kwiff_event", "-a", "ids=abc"],
+        "ids must be positive numeric event ids separated by commas "
+        "(-a ids=10748848,10748851), not 'abc'",
+    ),
+    (["kwiff_betbuilder"], "give the groups to price with -a groups="),
+]
+
+
+@pytest.mark.slow
+def test_scrapy_crawl_with_a_bad_argument_says_why_in_one_line_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    def run(case: tuple[list[str], str]) -> subprocess.CompletedProcess[str]:
+        (spider, *arguments), _ = case
+        return scrapy_crawl(spider, *arguments, "-O", str(tmp_path / f"{spider}.json"))
+
+    # Started all at once: each is a second of imports, then fails before crawling.
+    with ThreadPoolExecutor(len(BAD_ARGUMENTS)) as pool:
+        results = list(pool.map(run, BAD_ARGUMENTS))
+    for ((spider, *_), message), result in zip(BAD_ARGUMENTS, results, strict=True):
+        assert_fails_at_start(result, message, tmp_path / f"{spider}.json")
+        assert f"[{spider}] ERROR: Cannot start the crawl: {message}" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import scrapy
 
@@ -18,12 +18,14 @@ from .. import defaults
 from ..integration import stats
 from ..integration.config import KwiffSettings
 from ..integration.http import KwiffRequest, payload_of
+from ..integration.startup import report_start_error
 from ..model.parsing import outcome_rows, parse_event_detail, parse_events
 from ..model.sports import country_code
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
+    from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
     from ..integration.http import KwiffResponse
@@ -48,7 +50,20 @@ def truthy(value: Any) -> bool:
 
 
 class KwiffSpider(scrapy.Spider):
-    """Base of every Kwiff spider: answers parsed tolerantly, with what was skipped counted."""
+    """Base of every Kwiff spider: answers parsed tolerantly, with what was skipped counted.
+
+    A spider argument that cannot be used raises ``ValueError`` from the constructor,
+    with a message saying what is expected. Under ``scrapy crawl`` it is logged as one
+    line and the command exits with status 1, before anything is sent or written.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().from_crawler(crawler, *args, **kwargs)
+        except ValueError as exc:  # a bad spider argument
+            report_start_error(cls.name, exc)
+            raise
 
     def parse_answer(self, response: KwiffResponse, parser: AnswerParser[Parsed]) -> Parsed:
         """Run *parser* on the answer's data; count error answers and parse skips."""
