@@ -360,6 +360,66 @@ async def test_betbuilder_sends_batches_of_groups(simulator: KwiffSimulator) -> 
     assert result.stat("kwiff/betbuilder/unanswered") == 0
 
 
+class ForgetfulData(SimulatedData):
+    """Answers ``ticket:odds:get`` with the first *keep* groups only, or with an error."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        super().__init__()
+        self.keep = keep
+
+    def answer(self, message: Any, payload: Any) -> dict[str, Any]:
+        if message != "ticket:odds:get":
+            return super().answer(message, payload)
+        if self.keep is None:
+            return self.error_answer("INTERNAL", "pricing unavailable")
+        answer = super().answer(message, payload)
+        groups = answer["data"]["betBuilderOutcomeGroups"]
+        return {**answer, "data": {"betBuilderOutcomeGroups": groups[: self.keep]}}
+
+
+class ThreeGroupsPerCommand(KwiffBetBuilderSpider):
+    groups_per_command = 3
+
+
+async def test_betbuilder_counts_the_groups_an_answer_left_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    groups = [*sample_groups(), *sample_groups()[:2]]  # commands of 3 and 2 groups
+    async with KwiffSimulator(data=ForgetfulData(keep=1)) as simulator:
+        result = await crawl(
+            ThreeGroupsPerCommand, {"KWIFF_ENDPOINT": simulator.url}, groups=groups
+        )
+    assert result.errors == []
+    # Each command got the price of its first group only: groups[0] both times.
+    assert price_keys(result.items) == expected_prices([groups[0], groups[0]])
+    assert result.stat("kwiff/commands_sent") == 2
+    assert result.stat("kwiff/betbuilder/unanswered") == (3 - 1) + (2 - 1)
+    assert result.stat("kwiff/betbuilder/priced") == 2
+    assert result.stat("kwiff/betbuilder/unpriced") == 0
+    warnings = sorted(
+        r.getMessage()
+        for r in caplog.records
+        if r.name == ThreeGroupsPerCommand.name and r.levelname == "WARNING"
+    )
+    assert warnings == [
+        "ticket:odds:get answered 1 of 2 groups",
+        "ticket:odds:get answered 1 of 3 groups",
+    ]
+
+
+async def test_betbuilder_counts_every_group_of_an_error_answer_unanswered() -> None:
+    async with KwiffSimulator(data=ForgetfulData()) as simulator:
+        result = await crawl(
+            KwiffBetBuilderSpider, {"KWIFF_ENDPOINT": simulator.url}, groups=sample_groups()
+        )
+    assert result.errors == []
+    assert result.items == []
+    assert result.stat("kwiff/answer_errors") == 1
+    assert result.stat("kwiff/betbuilder/unanswered") == 3
+    assert result.stat("kwiff/betbuilder/priced") == 0
+    assert result.stat("kwiff/betbuilder/unpriced") == 0
+
+
 @pytest.mark.parametrize(
     ("groups", "message"),
     [
