@@ -44,10 +44,16 @@ def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "ERROR" not in result.stderr, result.stderr[-3000:]
     assert "Task was destroyed" not in result.stderr
-    # The add-on is enabled exactly once, whether the project enables it or the command does.
-    assert result.stderr.count("kwiff_scrapy.integration.addon.Addon object") == 1, result.stderr[
-        -3000:
-    ]
+
+
+def assert_addon_enabled_once(log: str) -> None:
+    """The add-on is enabled exactly once, whether the project enables it or the command does
+    (what the log says at INFO)."""
+    assert log.count("kwiff_scrapy.integration.addon.Addon object") == 1, log[-3000:]
+
+
+def log_lines(stderr: str, level: str) -> list[str]:
+    return [line for line in stderr.splitlines() if f"] {level}: " in line]
 
 
 def expected_item(raw: dict[str, Any], sport_name: str) -> dict[str, Any]:
@@ -62,6 +68,7 @@ def expected_item(raw: dict[str, Any], sport_name: str) -> dict[str, Any]:
         "away_team": raw["awayTeam"]["name"],
         "start_time": raw["startDate"],
         "betting_status": raw["bettingStatus"],
+        "in_play": raw.get("inPlay"),
         "match_tracker": raw["matchTracker"],
         "bet_builder_enabled": raw["betBuilderEnabled"],
         "markets": [
@@ -74,9 +81,11 @@ def expected_item(raw: dict[str, Any], sport_name: str) -> dict[str, Any]:
                         "name": o["outcomeName"],
                         "odds": o["odds"],
                         "fractional": o["fractional"],
+                        "status": o.get("status"),
                     }
                     for o in market["outcomes"]
                 ],
+                "status": market.get("status"),
             }
             for market in raw["details"]["offers"]
         ],
@@ -123,9 +132,13 @@ def test_fetch_events_in_the_project_writes_json_and_shows_a_preview(tmp_path: P
         "--output",
         str(output),
         "--show-preview",
+        "-L",
+        "INFO",  # the whole log, as asked
     )
     assert_clean_run(result)
+    assert_addon_enabled_once(result.stderr)
     assert "(bot: kwiff_scrapy)" in result.stderr  # the project's settings were used
+    assert "[scrapy.statscollectors] INFO: Dumping Scrapy stats" in result.stderr
     assert_feed_has_every_event(json.loads(output.read_text(encoding="utf-8")), 11, "Football")
 
     assert f"Saved 111 football events (GB) to {output}" in result.stdout
@@ -145,11 +158,27 @@ def test_fetch_events_in_the_project_writes_json_and_shows_a_preview(tmp_path: P
 def test_fetch_events_outside_any_project_with_the_defaults(tmp_path: Path) -> None:
     result = scrapy_kwiff(tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator")
     assert_clean_run(result)
-    assert "(bot: scrapybot)" in result.stderr  # no project
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.json"]
     events = json.loads((tmp_path / "events.json").read_text(encoding="utf-8"))
     assert_feed_has_every_event(events, 11, "Football")
-    assert result.stdout == "Saved 111 football events (GB) to events.json\n"  # no preview
+    # What was asked for, and nothing else: no preview, no log (nothing went wrong).
+    assert result.stdout == "Saved 111 football events (GB) to events.json\n"
+    assert result.stderr == ""
+
+
+@pytest.mark.slow
+def test_fetch_events_writes_the_whole_log_to_a_log_file(tmp_path: Path) -> None:
+    result = scrapy_kwiff(
+        tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator", "--logfile", "run.log"
+    )
+    assert_clean_run(result)
+    assert result.stdout == "Saved 111 football events (GB) to events.json\n"
+    assert result.stderr == ""
+    log = (tmp_path / "run.log").read_text(encoding="utf-8")
+    assert "(bot: scrapybot)" in log  # no project
+    assert_addon_enabled_once(log)
+    assert "[scrapy.core.engine] INFO: Spider closed (finished)" in log
+    assert log_lines(log, "DEBUG") == []
 
 
 @pytest.mark.slow
@@ -167,8 +196,12 @@ def test_fetch_events_to_csv_writes_one_row_per_outcome(tmp_path: Path) -> None:
         "3",
         "-s",
         "KWIFF_ENDPOINT=simulator",
+        "-s",
+        "LOG_LEVEL=INFO",  # as -L INFO
     )
     assert_clean_run(result)
+    assert_addon_enabled_once(result.stderr)
+    assert "(bot: scrapybot)" in result.stderr
     with (tmp_path / "basketball.csv").open(encoding="utf-8", newline="") as file:
         rows = list(csv.DictReader(file))
     expected = [
@@ -212,6 +245,7 @@ def test_help_explains_the_subcommand_and_every_option(tmp_path: Path) -> None:
     assert "default: events.json" in text
     assert ".csv (one flat row per outcome)" in text
     assert "KWIFF_ENDPOINT=simulator" in text
+    assert "log level (default: WARNING)" in text
     assert scrapy_kwiff(tmp_path, "--help").stdout == result.stdout
 
 
@@ -267,6 +301,9 @@ def test_no_server_exits_1_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert "try -s KWIFF_ENDPOINT=simulator" in result.stderr
     assert result.stdout == ""
+    # The errors above the message are the crawl's own; its INFO log is not shown.
+    assert [line for line in log_lines(result.stderr, "ERROR") if "Gave up retrying" in line]
+    assert log_lines(result.stderr, "INFO") == []
 
 
 @pytest.mark.slow
@@ -277,7 +314,27 @@ def test_an_output_that_cannot_be_written_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "scrapy kwiff fetch-events: could not write file/events.json" in result.stderr
-    assert "Saved" not in result.stdout
+    assert result.stdout == ""
+    assert log_lines(result.stderr, "ERROR")  # Scrapy's feed export says why
+    assert "Not a directory: 'file/events.json'" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_crawl_that_ends_early_exits_1_and_says_where_to_look(tmp_path: Path) -> None:
+    def run(output: str, *log_options: str) -> subprocess.CompletedProcess[str]:
+        settings = ["-s", "KWIFF_ENDPOINT=simulator", "-s", "CLOSESPIDER_ITEMCOUNT=1"]
+        return scrapy_kwiff(tmp_path, "fetch-events", "--output", output, *settings, *log_options)
+
+    with ThreadPoolExecutor(2) as pool:
+        quiet, verbose = pool.map(
+            lambda options: run(*options), [("quiet.json",), ("verbose.json", "-L", "INFO")]
+        )
+    ended = "scrapy kwiff fetch-events: the crawl ended early (closespider_itemcount): "
+    assert quiet.returncode == verbose.returncode == 1
+    assert quiet.stderr == f"{ended}-L INFO shows the whole log\n"
+    assert f"{ended}see the log above\n" in verbose.stderr
+    assert "Closing spider (closespider_itemcount)" in verbose.stderr
+    assert quiet.stdout == verbose.stdout == ""
 
 
 @pytest.mark.slow
@@ -292,6 +349,10 @@ def test_a_refused_handshake_exits_1_naming_the_status(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "from simulator (handshake refused with HTTP 403)" in result.stderr
+    # The warning that says why reaches the user, without the rest of the log.
+    (warning,) = log_lines(result.stderr, "WARNING")
+    assert "[kwiff_scrapy.integration.handler] WARNING: handshake refused with HTTP 403" in warning
+    assert log_lines(result.stderr, "INFO") == []
 
 
 # -- the preview table -------------------------------------------------------------------

@@ -9,6 +9,7 @@ enabled for the run.
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 from scrapy import signals
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.conf import feed_process_params_from_cli
 
 from .. import defaults
@@ -42,13 +44,19 @@ DEFAULT_PREVIEW_ROWS = 10
 #: Feed formats that get one flat row per outcome instead of nested events.
 FLAT_FORMATS = frozenset({"csv"})
 STDOUT_FEED = "stdout:"
+#: The log level of the command unless the user chose one (-L, LOG_LEVEL)...
+QUIET_LOG_LEVEL = "WARNING"
+#: ... and when the log goes to a file (--logfile, LOG_FILE): the whole crawl log.
+LOG_FILE_LEVEL = "INFO"
 
 
 class Command(ScrapyCommand):
     requires_project = False
-    # "command" priority: a project's own settings, and -s options, take precedence.
+    # "command" priority: a project's own settings, and -s / -L options, take precedence.
+    # The command prints what was asked for (a summary, a preview); its log shows only
+    # warnings and errors unless the user asks for more, or sends the log to a file.
     default_settings: ClassVar[dict[str, Any]] = {
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": QUIET_LOG_LEVEL,
         "FEED_EXPORT_ENCODING": "utf-8",
         "TELNETCONSOLE_ENABLED": False,
     }
@@ -70,6 +78,8 @@ class Command(ScrapyCommand):
             "Example, offline against the built-in simulator: scrapy kwiff fetch-events "
             "--sport basketball --country IE --output events.csv --show-preview "
             "-s KWIFF_ENDPOINT=simulator. "
+            "It prints a summary (and the preview if asked); the crawl's log shows only "
+            "warnings and errors, unless -L INFO (or --logfile FILE) asks for all of it. "
             "Exit status: 0 on success, 1 if the events could not be fetched or written, "
             "2 for a usage error."
         )
@@ -118,6 +128,7 @@ class Command(ScrapyCommand):
         super().process_options(args, opts)
         assert self.settings is not None
         _check_subcommand(args)
+        _choose_log_level(self.settings)
         plan = _plan_fetch_events(opts, self.settings)
         self.settings.set("FEEDS", plan.feeds, priority="cmdline")
         # Outside a project nothing enables the add-on; a project's own entry is kept.
@@ -201,6 +212,13 @@ def _check_subcommand(args: Sequence[str]) -> None:
         )
 
 
+def _choose_log_level(settings: BaseSettings) -> None:
+    """A log file gets the whole log, unless a level was chosen (the default goes to stderr)."""
+    chosen = settings.getpriority("LOG_LEVEL") != SETTINGS_PRIORITIES["command"]
+    if settings.get("LOG_FILE") and not chosen:
+        settings.set("LOG_LEVEL", LOG_FILE_LEVEL, priority="command")
+
+
 def _plan_fetch_events(opts: argparse.Namespace, settings: BaseSettings) -> FetchEventsPlan:
     try:
         sport_id = resolve_sport(opts.sport)
@@ -241,7 +259,8 @@ def _failure(
         return "the crawl could not start: see the error above"
     reason = stats.get("finish_reason")
     if reason != "finished":
-        return f"the crawl ended early ({reason}): see the log above"
+        where = "see the log above" if _logs_info(crawler) else "-L INFO shows the whole log"
+        return f"the crawl ended early ({reason}): {where}"
     if kwiff_stats.EVENTS_PARSED not in stats:
         endpoint = KwiffSettings.of(crawler).endpoint
         refused = ", ".join(map(str, kwiff_stats.refused_statuses(stats)))
@@ -257,6 +276,14 @@ def _failure(
     if not _feed_stored(stats):
         return f"could not write {plan.destination}: see the error above"
     return None
+
+
+def _logs_info(crawler: Crawler) -> bool:
+    """Whether the crawl's log, on stderr or in a file, shows INFO messages."""
+    settings = crawler.settings
+    value = str(settings.get("LOG_LEVEL")).upper()
+    level = int(value) if value.isdigit() else logging.getLevelName(value)
+    return settings.getbool("LOG_ENABLED") and isinstance(level, int) and level <= logging.INFO
 
 
 def _feed_stored(stats: dict[str, Any]) -> bool:
