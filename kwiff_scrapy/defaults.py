@@ -57,3 +57,9 @@ CLIENT_TIMEOUT: Final = 30.0
 ADDON_PRIORITY: Final = 300
 #: Scrapy's own defaults, used when a settings object lacks them (``DOWNLOAD_*``).
 DOWNLOAD_TIMEOUT: Final = 180.0
+
+# -- the watch spider --------------------------------------------------------------------
+
+#: Seconds between the starts of two polls of ``kwiff_watch``.
+WATCH_INTERVAL: Final = 10.0
+MIN_WATCH_INTERVAL: Final = 1.0

@@ -48,6 +48,13 @@ def resolve_sport(value: str | int) -> int:
     raise ValueError(f"unknown sport {value!r}: use one of {known}, or a numeric sport id")
 
 
+def sport_argument(sport: str | None = None, sport_id: str | int | None = None) -> int:
+    """The sport of ``-a sport=NAME`` or ``-a sport_id=NUMBER`` (neither: football)."""
+    if sport is not None and sport_id is not None:
+        raise ValueError("give -a sport=NAME or -a sport_id=NUMBER, not both")
+    return resolve_sport(sport_id if sport_id is not None else (sport or "football"))
+
+
 def country_code(value: str) -> str:
     """An ISO 3166 alpha-2 country code, upper-cased (``gb`` -> ``GB``); ValueError otherwise."""
     code = value.strip().upper()

@@ -14,16 +14,20 @@ _EVENT_ID = re.compile(r"[0-9]{1,16}")
 IDS_EXAMPLE = "-a ids=10748848,10748851"
 
 
-def event_ids(value: str | Iterable[int | str] | None) -> list[int]:
-    """Parse ``-a ids=1, 2,3`` into distinct positive ids, in the order given."""
+def event_ids(value: str | Iterable[int | str] | None, argument: str = "ids") -> list[int]:
+    """Parse ``-a ids=1, 2,3`` into distinct positive ids, in the order given.
+
+    *argument* is the spider argument's name, for the error messages.
+    """
+    example = IDS_EXAMPLE.replace("ids=", f"{argument}=")
     pieces = value.split(",") if isinstance(value, str) else list(value or [])
     texts = [text for text in (str(piece).strip() for piece in pieces) if text]
     if not texts:
-        raise ValueError(f"give the ids of the events to fetch: {IDS_EXAMPLE}")
+        raise ValueError(f"give the ids of the events to fetch: {example}")
     invalid = [text for text in texts if not _EVENT_ID.fullmatch(text) or int(text) == 0]
     if invalid:
         raise ValueError(
-            f"ids must be positive numeric event ids separated by commas ({IDS_EXAMPLE}), "
+            f"{argument} must be positive numeric event ids separated by commas ({example}), "
             f"not {', '.join(map(repr, invalid))}"
         )
     return list(dict.fromkeys(int(text) for text in texts))

@@ -1,0 +1,212 @@
+"""What changed between two successful answers about an event (pure).
+
+A watch keeps one :class:`EventSnapshot` per event: the latest price and status of
+each outcome, nothing that grows with the number of polls. :func:`diff_event`
+compares the last snapshot with a new one and returns the changes as items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .items import EventChange, KwiffEvent, OddsChange
+
+#: Status values that mean "open" (the service sends none for an open market or outcome).
+OPEN_STATUSES = frozenset({"open", "active"})
+
+# Kinds of OddsChange.
+NEW = "new"
+MOVED = "moved"
+SUSPENDED = "suspended"
+RESUMED = "resumed"
+REMOVED = "removed"
+ODDS_CHANGE_KINDS = (NEW, MOVED, SUSPENDED, RESUMED, REMOVED)
+# Kinds of EventChange (besides NEW and REMOVED).
+STATUS = "status"
+EVENT_CHANGE_KINDS = (NEW, REMOVED, STATUS)
+
+#: An outcome's identity within its event: its id, else market and outcome names.
+OutcomeKey = int | tuple[int | str | None, str | None]
+Change = OddsChange | EventChange
+
+
+def is_open(status: str | None) -> bool:
+    return status is None or status.strip().lower() in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """The last-seen price and state of one outcome."""
+
+    market_id: int | None
+    market_name: str | None
+    outcome_id: int | None
+    outcome_name: str | None
+    odds: float | None
+    fractional: str | None
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventSnapshot:
+    """One event as an answer showed it: header fields and every outcome's price."""
+
+    event_id: int
+    sport_name: str | None = None
+    competition_name: str | None = None
+    home_team: str | None = None
+    away_team: str | None = None
+    start_time: str | None = None
+    betting_status: Any = None
+    in_play: bool | None = None
+    fetched_at: str | None = None
+    outcomes: dict[OutcomeKey, PricePoint] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, event: KwiffEvent) -> EventSnapshot:
+        outcomes: dict[OutcomeKey, PricePoint] = {}
+        for market in event.markets:
+            market_open = is_open(market.status)
+            for outcome in market.outcomes:
+                key: OutcomeKey = (
+                    outcome.id
+                    if outcome.id is not None
+                    else (market.id if market.id is not None else market.name, outcome.name)
+                )
+                outcomes[key] = PricePoint(
+                    market.id,
+                    market.name,
+                    outcome.id,
+                    outcome.name,
+                    outcome.odds,
+                    outcome.fractional,
+                    market_open and is_open(outcome.status),
+                )
+        return cls(
+            event_id=event.event_id,
+            sport_name=event.sport_name,
+            competition_name=event.competition_name,
+            home_team=event.home_team,
+            away_team=event.away_team,
+            start_time=event.start_time,
+            betting_status=event.betting_status,
+            in_play=event.in_play,
+            fetched_at=event.fetched_at,
+            outcomes=outcomes,
+        )
+
+
+def diff_event(
+    previous: EventSnapshot | None, current: EventSnapshot | None, *, seen_at: str | None = None
+) -> list[Change]:
+    """The changes from *previous* to *current* (None: the event is not known / is gone).
+
+    An event that appears gives an ``EventChange`` ``new`` and one ``OddsChange``
+    ``new`` per outcome; one that disappears, ``removed`` for it and each outcome.
+    *seen_at* is the time of the answer that showed the change when *current* is
+    None (its own ``fetched_at`` otherwise).
+    """
+    fetched_at = current.fetched_at if current is not None else seen_at
+    if previous is None and current is None:
+        return []
+    changes: list[Change] = []
+    event_kind = _event_change_kind(previous, current)
+    if event_kind is not None:
+        changes.append(_event_change(event_kind, previous, current, fetched_at))
+    before = previous.outcomes if previous is not None else {}
+    after = current.outcomes if current is not None else {}
+    header = current if current is not None else previous
+    assert header is not None
+    for key, now in after.items():
+        was = before.get(key)
+        kind = _odds_change_kind(was, now)
+        if kind is not None:
+            changes.append(_odds_change(kind, header, previous, fetched_at, was, now))
+    for key, was in before.items():
+        if key not in after:
+            changes.append(_odds_change(REMOVED, header, previous, fetched_at, was, None))
+    return changes
+
+
+def relative_change(odds: float | None, previous: float | None) -> float | None:
+    """``(odds - previous) / previous``; None where either is missing or previous is 0."""
+    if odds is None or not previous:
+        return None
+    return (odds - previous) / previous
+
+
+def _event_change_kind(previous: EventSnapshot | None, current: EventSnapshot | None) -> str | None:
+    if previous is None:
+        return NEW
+    if current is None:
+        return REMOVED
+    if (previous.betting_status, previous.in_play) != (current.betting_status, current.in_play):
+        return STATUS
+    return None
+
+
+def _odds_change_kind(was: PricePoint | None, now: PricePoint) -> str | None:
+    if was is None:
+        return NEW
+    if was.open != now.open:
+        return RESUMED if now.open else SUSPENDED
+    if was.odds != now.odds:
+        return MOVED
+    return None
+
+
+def _event_change(
+    kind: str,
+    previous: EventSnapshot | None,
+    current: EventSnapshot | None,
+    fetched_at: str | None,
+) -> EventChange:
+    header = current if current is not None else previous
+    assert header is not None
+    return EventChange(
+        event_id=header.event_id,
+        home_team=header.home_team,
+        away_team=header.away_team,
+        competition_name=header.competition_name,
+        start_time=header.start_time,
+        kind=kind,
+        betting_status=current.betting_status if current is not None else None,
+        previous_betting_status=previous.betting_status if previous is not None else None,
+        in_play=header.in_play,
+        fetched_at=fetched_at,
+    )
+
+
+def _odds_change(
+    kind: str,
+    header: EventSnapshot,
+    previous: EventSnapshot | None,
+    fetched_at: str | None,
+    was: PricePoint | None,
+    now: PricePoint | None,
+) -> OddsChange:
+    point = now if now is not None else was
+    assert point is not None
+    odds = now.odds if now is not None else None
+    previous_odds = was.odds if was is not None else None
+    return OddsChange(
+        event_id=header.event_id,
+        sport_name=header.sport_name,
+        competition_name=header.competition_name,
+        home_team=header.home_team,
+        away_team=header.away_team,
+        start_time=header.start_time,
+        market_id=point.market_id,
+        market_name=point.market_name,
+        outcome_id=point.outcome_id,
+        outcome_name=point.outcome_name,
+        kind=kind,
+        odds=odds,
+        previous_odds=previous_odds,
+        fractional=now.fractional if now is not None else None,
+        previous_fractional=was.fractional if was is not None else None,
+        change=relative_change(odds, previous_odds),
+        fetched_at=fetched_at,
+        previous_fetched_at=previous.fetched_at if previous is not None else None,
+    )
