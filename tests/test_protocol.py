@@ -21,25 +21,27 @@ from kwiff_scrapy.protocol import (
     DEFAULT_NAMESPACE,
     AckReceived,
     ClientProtocol,
+    ConnectionState,
     EnginePacket,
     EnginePacketType,
     EventReceived,
     Ignored,
-    NamespaceConnected,
     NamespaceError,
-    Opened,
     OpenInfo,
     PongReceived,
     ProtocolError,
+    Ready,
     ServerClosed,
     SocketPacket,
     SocketPacketType,
+    UnknownAck,
     command_envelope,
     decode_engine_packet,
     decode_socket_packet,
     encode_engine_packet,
     encode_open_data,
     encode_socket_packet,
+    excerpt,
     message_frame,
     parse_open_data,
 )
@@ -84,7 +86,15 @@ def ready_client(namespace: str = DEFAULT_NAMESPACE) -> ClientProtocol:
     client = ClientProtocol(namespace)
     client.receive(OPEN_FRAME)
     client.receive("40" if namespace == DEFAULT_NAMESPACE else f"40{namespace},")
-    assert client.ready
+    assert client.state is ConnectionState.READY
+    return client
+
+
+def client_waiting_for(ack_id: int, namespace: str = DEFAULT_NAMESPACE) -> ClientProtocol:
+    """A ready client that has sent commands with ack ids 0 to *ack_id*, all unanswered."""
+    client = ready_client(namespace)
+    for _ in range(ack_id + 1):
+        client.command_frame(ENVELOPE)
     return client
 
 
@@ -308,43 +318,90 @@ class TestClientOpeningSequence:
     def test_ready_only_after_open_and_connect_in_any_order(self, order: tuple[str, ...]) -> None:
         client = ClientProtocol()
         seen: set[str] = set()
-        assert not client.ready
+        assert client.state is ConnectionState.OPENING
         for frame in order:
-            client.receive(frame)
+            event = client.receive(frame)
             seen.add(frame)
-            assert client.ready == ({OPEN_FRAME, CONNECT_FRAME} <= seen)
-        assert client.ready
+            ready = {OPEN_FRAME, CONNECT_FRAME} <= seen
+            assert (client.state is ConnectionState.READY) == ready
+            # The frame that completes the sequence, and only that one, reports it.
+            completes = ready and frame in (OPEN_FRAME, CONNECT_FRAME)
+            assert (event == Ready(OPEN_INFO)) == completes
+        assert client.state is ConnectionState.READY
 
     def test_results_of_the_opening_sequence(self) -> None:
         client = ClientProtocol()
-        assert client.receive(OPEN_FRAME) == Opened(OPEN_INFO)
+        assert client.receive(OPEN_FRAME) == Ignored(
+            "open packet (waiting for the namespace CONNECT)"
+        )
         assert client.open_info == OPEN_INFO
+        assert client.state is ConnectionState.OPENING
         assert client.receive(RESPONSE_FRAME) == EventReceived(
             "response", [{"user": None, "socket": {"id": "s1"}}]
         )
-        assert client.receive(CONNECT_FRAME) == NamespaceConnected("/")
-        assert client.namespace_connected
+        assert client.receive(CONNECT_FRAME) == Ready(OPEN_INFO)
+        assert client.state is ConnectionState.READY
+
+    def test_results_of_the_opening_sequence_with_connect_first(self) -> None:
+        client = ClientProtocol()
+        assert client.receive(CONNECT_FRAME) == Ignored(
+            "namespace CONNECT (waiting for the open packet)"
+        )
+        assert client.receive(RESPONSE_FRAME) == EventReceived(
+            "response", [{"user": None, "socket": {"id": "s1"}}]
+        )
+        assert client.state is ConnectionState.OPENING
+        assert client.receive(OPEN_FRAME) == Ready(OPEN_INFO)
+        assert client.state is ConnectionState.READY
+
+    def test_ready_is_reported_once(self) -> None:
+        client = ready_client()
+        other = OPEN_FRAME.replace("abc123", "other")
+        assert client.receive(OPEN_FRAME) == Ignored("a repeated open packet")
+        assert client.receive(other) == Ignored("a repeated open packet")
+        assert client.receive(CONNECT_FRAME) == Ignored("a repeated namespace CONNECT")
+        assert client.state is ConnectionState.READY
+        assert client.open_info == OPEN_INFO  # the first open packet counts
 
     def test_connect_for_another_namespace_does_not_make_ready(self) -> None:
         client = ClientProtocol()
         client.receive(OPEN_FRAME)
         assert client.receive("40/admin,") == Ignored("packet for namespace '/admin'")
-        assert not client.ready
+        assert client.state is ConnectionState.OPENING
 
     def test_client_on_a_custom_namespace(self) -> None:
         client = ClientProtocol("/admin")
         client.receive(OPEN_FRAME)
         assert isinstance(client.receive("40"), Ignored)
-        assert not client.ready
-        assert client.receive("40/admin,") == NamespaceConnected("/admin")
-        assert client.ready
+        assert client.state is ConnectionState.OPENING
+        assert client.receive("40/admin,") == Ready(OPEN_INFO)
+        assert client.state is ConnectionState.READY
         assert client.receive('42/admin,["hello",1]') == EventReceived("hello", [1])
+        assert client.command_frame(ENVELOPE)[0] == 0
         assert client.receive('43/admin,0["ok"]') == AckReceived(0, ["ok"], '["ok"]')
 
     def test_disconnect_ends_readiness(self) -> None:
         client = ready_client()
         assert client.receive("41") == ServerClosed("the server disconnected namespace '/'")
-        assert not client.ready
+        assert client.state is ConnectionState.CLOSED
+
+    @pytest.mark.parametrize("ending", ["1", "41", '44"Not authorized"'])
+    def test_a_connection_closed_while_opening_never_becomes_ready(self, ending: str) -> None:
+        client = ClientProtocol()
+        client.receive(OPEN_FRAME)
+        assert isinstance(client.receive(ending), ServerClosed | NamespaceError)
+        assert client.receive(CONNECT_FRAME) == Ignored(
+            "a namespace CONNECT on a closed connection"
+        )
+        assert client.state is ConnectionState.CLOSED
+
+    def test_an_open_packet_on_a_closed_connection_is_ignored(self) -> None:
+        client = ClientProtocol()
+        client.receive(CONNECT_FRAME)
+        client.close()
+        assert client.receive(OPEN_FRAME) == Ignored("an open packet on a closed connection")
+        assert client.open_info is None
+        assert client.state is ConnectionState.CLOSED
 
     @given(
         st.lists(
@@ -355,17 +412,22 @@ class TestClientOpeningSequence:
         )
     )
     @ROUND_TRIP
-    def test_ready_tracks_open_and_the_latest_connect_or_disconnect(
+    def test_ready_once_open_and_connect_arrive_unless_disconnected_first(
         self, frames: list[str]
     ) -> None:
+        # A DISCONNECT closes the connection for good: a CONNECT after it changes nothing.
         client = ClientProtocol()
-        connected = opened = False
+        opened = connected = closed = False
+        readies = 0
         for frame in frames:
-            client.receive(frame)
-            opened = opened or frame == OPEN_FRAME
-            if frame in ("40", "41"):
-                connected = frame == "40"
-            assert client.ready == (opened and connected)
+            event = client.receive(frame)
+            closed = closed or frame == "41"
+            opened = opened or (frame == OPEN_FRAME and not closed)
+            connected = connected or (frame == "40" and not closed)
+            readies += event == Ready(OPEN_INFO)
+            assert (client.state is ConnectionState.READY) == (opened and connected and not closed)
+            assert (client.state is ConnectionState.CLOSED) == closed
+            assert readies == (opened and connected)  # once, and never undone
 
 
 class TestClientCommands:
@@ -403,6 +465,11 @@ class TestClientCommands:
         client = ready_client("/admin")
         assert client.command_frame(ENVELOPE) == (0, f'42/admin,0["command",{ENVELOPE_JSON}]')
 
+    def test_commands_may_be_sent_before_the_connection_is_ready(self) -> None:
+        client = ClientProtocol()
+        assert client.command_frame(ENVELOPE) == (0, f'420["command",{ENVELOPE_JSON}]')
+        assert client.pending == {0}
+
     def test_ack_answers_the_command_with_its_raw_json(self) -> None:
         client = ready_client()
         ack_id, _ = client.command_frame(ENVELOPE)
@@ -420,8 +487,9 @@ class TestClientResults:
             ("6", Ignored("noop")),
             ("5", Ignored("upgrade")),
             ("2", Ignored("ping from server")),
-            ('4317[{"data":{}}]', AckReceived(17, [{"data": {}}], '[{"data":{}}]')),
-            ("43123456789012345678[1]", AckReceived(123456789012345678, [1], "[1]")),
+            # No command was sent: these acks answer nothing (test_protocol_acks.py).
+            ('4317[{"data":{}}]', UnknownAck(17, """'[{"data":{}}]'""")),
+            ("43123456789012345678[1]", UnknownAck(123456789012345678, "'[1]'")),
             ('42["response",{"a":1}]', EventReceived("response", [{"a": 1}])),
             ('42["bare"]', EventReceived("bare", [])),
             ('425["with-ack",1,2]', EventReceived("with-ack", [1, 2])),
@@ -437,11 +505,22 @@ class TestClientResults:
     def test_frame_gives_result(self, frame: str, expected: object) -> None:
         assert ready_client().receive(frame) == expected
 
+    @pytest.mark.parametrize(
+        ("frame", "ack_id", "raw"),
+        [
+            ('4317[{"data":{}}]', 17, '[{"data":{}}]'),
+            ("43003[1]", 3, "[1]"),  # leading zeros name the same id
+        ],
+    )
+    def test_ack_for_a_waiting_command(self, frame: str, ack_id: int, raw: str) -> None:
+        expected = AckReceived(ack_id, json.loads(raw), raw)
+        assert client_waiting_for(ack_id).receive(frame) == expected
+
     def test_ignored_frames_do_not_change_state(self) -> None:
         client = ready_client()
         for frame in ("6", "5", "2", "41/admin,", '42/admin,5["x"]'):
             assert isinstance(client.receive(frame), Ignored)
-        assert client.ready
+        assert client.state is ConnectionState.READY
         assert client.open_info == OPEN_INFO
 
 
@@ -565,7 +644,7 @@ class TestMalformedSocketPackets:
         with pytest.raises(ProtocolError) as info:
             client.receive(frame)
         assert_protocol_error(info.value, frame, reason)
-        assert client.ready  # a bad frame changes nothing
+        assert client.state is ConnectionState.READY  # a bad frame changes nothing
 
     def test_long_frame_is_truncated_in_the_error(self) -> None:
         frame = "42" + "{" * 5000
@@ -590,6 +669,7 @@ class TestMalformedOpenPackets:
             client.receive(frame)
         assert_protocol_error(info.value, frame, reason)
         assert client.open_info is None
+        assert client.state is ConnectionState.OPENING
 
     @pytest.mark.parametrize("where", ["sid", "upgrades"])
     def test_open_data_nested_just_below_the_json_limit(self, where: str) -> None:
@@ -717,7 +797,9 @@ class TestRoundTrips:
     @ROUND_TRIP
     def test_open_data_round_trip(self, info: OpenInfo) -> None:
         assert parse_open_data(encode_open_data(info)) == info
-        assert ClientProtocol().receive("0" + encode_open_data(info)) == Opened(info)
+        client = ClientProtocol()
+        client.receive(CONNECT_FRAME)
+        assert client.receive("0" + encode_open_data(info)) == Ready(info)
 
     @given(socket_packets())
     @ROUND_TRIP
@@ -744,9 +826,13 @@ class TestRoundTrips:
             assert packet.ack_id is not None
             raw = decode_socket_packet(encode_socket_packet(packet)).raw_data
             assert frame.endswith(raw)
-            assert result == AckReceived(packet.ack_id, packet.data, raw)
+            # A fresh client sent no command; one that did gets the ack itself.
+            assert result == UnknownAck(packet.ack_id, excerpt(raw, 80))
+            if packet.ack_id < 64:
+                waiting = client_waiting_for(packet.ack_id, packet.namespace)
+                assert waiting.receive(frame) == AckReceived(packet.ack_id, packet.data, raw)
         elif packet.type is SocketPacketType.CONNECT:
-            assert result == NamespaceConnected(packet.namespace)
+            assert result == Ignored("namespace CONNECT (waiting for the open packet)")
         elif packet.type is SocketPacketType.DISCONNECT:
             assert isinstance(result, ServerClosed)
         else:
@@ -754,14 +840,18 @@ class TestRoundTrips:
         # The same frame, seen by a client of another namespace, is ignored.
         assert isinstance(ClientProtocol("/other-ns").receive(frame), Ignored)
 
-    @given(st.lists(json_values, max_size=4), ack_ids, st.sampled_from([None, 0, 1, 2]))
+    @given(
+        st.lists(json_values, max_size=4),
+        st.integers(min_value=0, max_value=40),
+        st.sampled_from([None, 0, 1, 2]),
+    )
     @settings(max_examples=300, deadline=None, database=None)
     def test_ack_raw_args_is_the_received_json_verbatim(
         self, args: list[Any], ack_id: int, indent: int | None
     ) -> None:
         # Spelled differently from the encoder's compact form, and ASCII-escaped.
         raw = json.dumps(args, indent=indent)
-        result = ready_client().receive(f"43{ack_id}{raw}")
+        result = client_waiting_for(ack_id).receive(f"43{ack_id}{raw}")
         assert result == AckReceived(ack_id, args, raw)
         assert isinstance(result, AckReceived)
         assert result.raw_args == raw
@@ -796,6 +886,17 @@ class TestFuzzOnlyProtocolErrors:
     @settings(max_examples=500, deadline=None, database=None)
     def test_client_survives_any_sequence_of_frames(self, frames: list[str]) -> None:
         client = ClientProtocol()
+        client.command_frame(ENVELOPE)
+        readies = 0
         for frame in frames:
-            only_protocol_errors(client.receive, frame)
-            assert client.ready == (client.open_info is not None and client.namespace_connected)
+            before = client.state
+            event = only_protocol_errors(client.receive, frame)
+            readies += isinstance(event, Ready)
+            assert readies <= 1
+            if client.state is ConnectionState.READY:
+                assert readies == 1
+                assert client.open_info is not None
+            if before is ConnectionState.CLOSED:
+                assert client.state is ConnectionState.CLOSED
+            if client.state is ConnectionState.CLOSED:
+                assert client.pending == set()

@@ -129,13 +129,9 @@ class Connector:
             return self._pools[key]
 
     async def _open_session(self, options: SessionOptions) -> KwiffSession:
-        hooks: dict[str, Any] = {}
-        if self._on_stat is not None:
-            hooks["on_stat"] = self._on_stat
-        if self._on_event is not None:
-            on_event = self._on_event
-            hooks["on_event"] = lambda name, args: on_event(name, args, options.endpoint)
-        return await KwiffSession.open(options, **hooks)
+        pushed, url = self._on_event, options.endpoint
+        on_event = None if pushed is None else lambda name, args: pushed(name, args, url)
+        return await KwiffSession.open(options, on_stat=self._on_stat, on_event=on_event)
 
     def _session_options(
         self, endpoint: str, url: str, proxy: str | None, proxy_authorization: bytes | None

@@ -1,10 +1,13 @@
 """One Kwiff connection over ``websockets.asyncio``: handshake, readiness, commands, heartbeat.
 
-A single reader task owns the socket and feeds every frame to the sans-I/O
-:class:`~kwiff_scrapy.protocol.ClientProtocol`; commands wait on futures keyed by
-ack id, so many can be in flight on one connection. When the connection ends,
-for whatever reason, every waiting command fails at once with
-:class:`~kwiff_scrapy.errors.ConnectionLost`: nothing is left to time out.
+The session only does I/O. A single reader task owns the socket and feeds every
+frame to the sans-I/O :class:`~kwiff_scrapy.protocol.ClientProtocol`, which decides
+what it means (readiness, which command an ack answers, whether it is late,
+repeated or unknown); the session turns those events into futures, stats, logs
+and failures. Commands wait on futures keyed by ack id, so many can be in flight
+on one connection. When the connection ends, for whatever reason, every waiting
+command fails at once with :class:`~kwiff_scrapy.errors.ConnectionLost`: nothing
+is left to time out.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ import logging
 import ssl
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import Headers
@@ -33,15 +35,18 @@ from .. import defaults
 from ..protocol import (
     AckReceived,
     ClientProtocol,
+    DuplicateAck,
     EventReceived,
+    Ignored,
+    LateAck,
     NamespaceError,
-    Opened,
     OpenInfo,
     PongReceived,
     ProtocolError,
+    Ready,
     ServerClosed,
+    UnknownAck,
     command_envelope,
-    excerpt,
 )
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
@@ -70,10 +75,6 @@ class SessionStat(StrEnum):
 StatHook = Callable[[SessionStat, int], None]
 EventHook = Callable[[str, list[Any]], None]
 
-#: How many ack ids of abandoned (timed-out or cancelled) and of answered commands
-#: are remembered, so that a late or repeated ack is told apart from an unknown one.
-RECENT_IDS_KEPT = 4096
-
 
 @dataclass(frozen=True, slots=True)
 class SessionOptions:
@@ -94,15 +95,6 @@ class SessionOptions:
     ssl_context: ssl.SSLContext | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """The answer to one command: the ACK's arguments, parsed and as received."""
-
-    ack_id: int
-    args: list[Any]
-    raw_args: str
-
-
 def _ignore_stat(key: SessionStat, count: int) -> None:
     pass
 
@@ -119,17 +111,16 @@ class KwiffSession:
         connection: ClientConnection,
         options: SessionOptions,
         *,
-        on_stat: StatHook = _ignore_stat,
-        on_event: EventHook = _ignore_event,
+        on_stat: StatHook | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         self._ws = connection
         self._options = options
-        self._on_stat = on_stat
-        self._on_event = on_event
+        self._on_stat = _ignore_stat if on_stat is None else on_stat
+        self._on_event = _ignore_event if on_event is None else on_event
         self._protocol = ClientProtocol()
-        self._pending: dict[int, asyncio.Future[Ack]] = {}
-        self._abandoned: deque[int] = deque(maxlen=RECENT_IDS_KEPT)
-        self._answered: deque[int] = deque(maxlen=RECENT_IDS_KEPT)
+        #: The futures of the commands the protocol holds pending, by ack id.
+        self._waiting: dict[int, asyncio.Future[AckReceived]] = {}
         self._slots = asyncio.Semaphore(options.max_in_flight)
         self._failure: ConnectionLost | None = None
         self._pong = asyncio.Event()
@@ -143,13 +134,15 @@ class KwiffSession:
         cls,
         options: SessionOptions,
         *,
-        on_stat: StatHook = _ignore_stat,
-        on_event: EventHook = _ignore_event,
+        on_stat: StatHook | None = None,
+        on_event: EventHook | None = None,
     ) -> KwiffSession:
         """Connect, perform the handshake and wait for the opening sequence.
 
-        Raises :class:`HandshakeRefused` for an HTTP error status and
-        :class:`ConnectFailed` for anything else that prevents a ready session.
+        ``on_stat`` is told what the session counts and ``on_event`` gets the server's
+        unsolicited events; ``None`` means no hook. Raises :class:`HandshakeRefused`
+        for an HTTP error status and :class:`ConnectFailed` for anything else that
+        prevents a ready session.
         """
         connection = await _connect(options)
         session = cls(connection, options, on_stat=on_stat, on_event=on_event)
@@ -174,7 +167,7 @@ class KwiffSession:
             session._send_heartbeats(info.ping_interval, info.ping_timeout),
             name="kwiff-session-heartbeat",
         )
-        on_stat(SessionStat.CONNECTIONS_OPENED, 1)
+        session._on_stat(SessionStat.CONNECTIONS_OPENED, 1)
         logger.debug("Kwiff session %s ready on %s", info.sid, options.endpoint)
         return session
 
@@ -193,14 +186,14 @@ class KwiffSession:
 
     @property
     def in_flight(self) -> int:
-        return len(self._pending)
+        return len(self._waiting)
 
-    async def command(self, message: str, payload: Any) -> Ack:
+    async def command(self, message: str, payload: Any) -> AckReceived:
         """Send one command and wait for its ack (no timeout here: the caller sets one)."""
         async with self._slots:
             return await self._command(message, payload)
 
-    async def _command(self, message: str, payload: Any) -> Ack:
+    async def _command(self, message: str, payload: Any) -> AckReceived:
         if self._failure is not None:
             raise SessionClosed(f"the session is closed ({self._failure})")
         envelope = command_envelope(
@@ -211,8 +204,8 @@ class KwiffSession:
             webapp_version=self._options.webapp_version,
         )
         ack_id, frame = self._protocol.command_frame(envelope)
-        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._pending[ack_id] = future
+        future: asyncio.Future[AckReceived] = asyncio.get_running_loop().create_future()
+        self._waiting[ack_id] = future
         try:
             try:
                 await self._ws.send(frame)
@@ -221,10 +214,10 @@ class KwiffSession:
             self._on_stat(SessionStat.COMMANDS_SENT, 1)
             return await future
         finally:
-            if self._pending.pop(ack_id, None) is not None:
-                # Not answered: cancelled (a timeout) or failed to send. Remember the id
-                # so that an ack arriving later is recognised as late.
-                self._abandoned.append(ack_id)
+            if self._waiting.pop(ack_id, None) is not None:
+                # Not answered: cancelled (a timeout) or failed to send. The protocol
+                # will report an ack arriving later as late.
+                self._protocol.abandon(ack_id)
 
     async def close(self) -> None:
         """Close the connection; every command still waiting fails with :class:`SessionClosed`."""
@@ -276,8 +269,22 @@ class KwiffSession:
             logger.warning("Skipped a malformed frame from %s: %s", self._options.endpoint, exc)
             return
         match event:
-            case AckReceived():
-                self._resolve(event)
+            case AckReceived(ack_id=ack_id):
+                future = self._waiting.pop(ack_id, None)
+                if future is None or future.done():
+                    # Cancelled, and the ack came before its command could clean up.
+                    self._drop_late_ack(ack_id)
+                else:
+                    self._on_stat(SessionStat.ACKS_RECEIVED, 1)
+                    future.set_result(event)
+            case LateAck(ack_id=ack_id):
+                self._drop_late_ack(ack_id)
+            case DuplicateAck(ack_id=ack_id):
+                self._on_stat(SessionStat.ACKS_DUPLICATE, 1)
+                logger.warning("Dropped a second ack for command %d", ack_id)
+            case UnknownAck(ack_id=ack_id, args_excerpt=shown):
+                self._on_stat(SessionStat.ACKS_UNKNOWN, 1)
+                logger.warning("Dropped an ack with an unknown id %d: %s", ack_id, shown)
             case EventReceived(name=name, args=args):
                 self._on_stat(SessionStat.UNSOLICITED_EVENTS, 1)
                 try:
@@ -286,50 +293,36 @@ class KwiffSession:
                     logger.exception("The unsolicited event handler failed on %r", name)
             case PongReceived():
                 self._pong.set()
-            case Opened():
-                pass
-            case ServerClosed(reason=reason):
-                self._fail(ConnectionLost(reason))
-            case NamespaceError(data=data):
+            case Ready(info=info):
+                if not self._ready.done():  # done if open() gave up waiting
+                    self._ready.set_result(info)
+            case ServerClosed(reason=reason, unanswered=unanswered):
+                self._fail(ConnectionLost(reason), unanswered)
+            case NamespaceError(data=data, unanswered=unanswered):
                 error = f"the server sent a Socket.IO ERROR packet: {data!r:.200}"
-                self._fail(ConnectionLost(error))
-            case _:
+                self._fail(ConnectionLost(error), unanswered)
+            case Ignored():
                 pass
-        if self._protocol.ready and not self._ready.done():
-            assert self._protocol.open_info is not None
-            self._ready.set_result(self._protocol.open_info)
+            case _:
+                assert_never(event)
 
-    def _resolve(self, ack: AckReceived) -> None:
-        future = self._pending.pop(ack.ack_id, None)
-        if future is None or future.done():
-            if ack.ack_id in self._abandoned:
-                self._on_stat(SessionStat.ACKS_LATE, 1)
-                logger.debug("Dropped the late ack %d (its command had given up)", ack.ack_id)
-            elif ack.ack_id in self._answered:
-                self._on_stat(SessionStat.ACKS_DUPLICATE, 1)
-                logger.warning("Dropped a second ack for command %d", ack.ack_id)
-            else:
-                self._on_stat(SessionStat.ACKS_UNKNOWN, 1)
-                logger.warning(
-                    "Dropped an ack with an unknown id %d: %s",
-                    ack.ack_id,
-                    excerpt(ack.raw_args, 80),
-                )
-            return
-        self._on_stat(SessionStat.ACKS_RECEIVED, 1)
-        self._answered.append(ack.ack_id)
-        future.set_result(Ack(ack.ack_id, ack.args, ack.raw_args))
+    def _drop_late_ack(self, ack_id: int) -> None:
+        self._on_stat(SessionStat.ACKS_LATE, 1)
+        logger.debug("Dropped the late ack %d (its command had given up)", ack_id)
 
-    def _fail(self, error: ConnectionLost) -> None:
-        """Mark the session dead and fail every waiting command with *error*."""
+    def _fail(self, error: ConnectionLost, unanswered: Iterable[int] = ()) -> None:
+        """Mark the session dead and fail every waiting command with *error*.
+
+        *unanswered* are ids the protocol already handed back (when a frame closed
+        it); the protocol hands back any others now.
+        """
         if self._failure is None:
             self._failure = error
             if not isinstance(error, SessionClosed):
                 logger.info("Kwiff connection to %s ended: %s", self._options.endpoint, error)
-        pending, self._pending = self._pending, {}
-        for ack_id, future in pending.items():
-            self._abandoned.append(ack_id)
-            if not future.done():
+        for ack_id in (*unanswered, *self._protocol.close()):
+            future = self._waiting.pop(ack_id, None)
+            if future is not None and not future.done():
                 future.set_exception(self._failure)
 
     # -- heartbeat ---------------------------------------------------------------

@@ -1,21 +1,26 @@
 """Sans-I/O codec for Kwiff's wire protocol: Engine.IO 3 carrying Socket.IO revision 4.
 
 Nothing here opens a socket or reads a clock: functions and classes turn text into
-packets and packets into text, so every front end (the Scrapy handler, the async
-client, the simulator) shares one implementation and the codec can be fuzzed.
+packets and packets into text, and :class:`ClientProtocol` keeps a connection's state
+(readiness, which command each ack answers), so every front end (the Scrapy handler,
+the async client, the simulator) shares one implementation and the codec can be fuzzed.
 """
 
 from .client import (
+    RECENT_IDS_KEPT,
     AckReceived,
     ClientProtocol,
+    ConnectionState,
+    DuplicateAck,
     EventReceived,
     Ignored,
-    NamespaceConnected,
+    LateAck,
     NamespaceError,
-    Opened,
     PongReceived,
+    Ready,
     ServerClosed,
     ServerEvent,
+    UnknownAck,
     command_envelope,
     message_frame,
 )
@@ -28,7 +33,7 @@ from .engineio import (
     encode_open_data,
     parse_open_data,
 )
-from .errors import ProtocolError, excerpt
+from .errors import InvalidState, ProtocolError, excerpt
 from .socketio import (
     DEFAULT_NAMESPACE,
     SocketPacket,
@@ -39,22 +44,27 @@ from .socketio import (
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "RECENT_IDS_KEPT",
     "AckReceived",
     "ClientProtocol",
+    "ConnectionState",
+    "DuplicateAck",
     "EnginePacket",
     "EnginePacketType",
     "EventReceived",
     "Ignored",
-    "NamespaceConnected",
+    "InvalidState",
+    "LateAck",
     "NamespaceError",
     "OpenInfo",
-    "Opened",
     "PongReceived",
     "ProtocolError",
+    "Ready",
     "ServerClosed",
     "ServerEvent",
     "SocketPacket",
     "SocketPacketType",
+    "UnknownAck",
     "command_envelope",
     "decode_engine_packet",
     "decode_socket_packet",

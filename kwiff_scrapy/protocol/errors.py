@@ -1,4 +1,5 @@
-"""The one exception type the codec raises for input it cannot decode."""
+"""The codec's exceptions: :class:`ProtocolError` for input it cannot decode,
+:class:`InvalidState` for a request the connection's state does not allow."""
 
 from __future__ import annotations
 
@@ -29,3 +30,11 @@ class ProtocolError(ValueError):
         self.frame: str | bytes = frame[:FRAME_EXCERPT_CHARS]
         self.frame_length = len(frame)
         super().__init__(f"{reason}: {excerpt(frame)}")
+
+
+class InvalidState(RuntimeError):
+    """A request the connection's state does not allow, such as a command once it is closed.
+
+    A bug in the I/O layer rather than bad input: it must stop sending when the
+    connection ends.
+    """
