@@ -27,6 +27,12 @@ LISTED_OUTCOMES = sum(
 )
 
 
+class QuickWatchSpider(KwiffWatchSpider):
+    """The watch with a shorter least interval, so that a test of a few polls is quick."""
+
+    min_interval = 0.1
+
+
 @dataclasses.dataclass
 class WatchRun:
     items: list[Any]
@@ -40,11 +46,11 @@ class WatchRun:
 async def watch(
     simulator: KwiffSimulator, polls: int, settings: dict[str, Any] | None = None, **arguments: Any
 ) -> WatchRun:
-    """Run kwiff_watch (interval 1 s) against *simulator* until *polls* polls have finished."""
+    """Run the watch (interval 0.2 s) against *simulator* until *polls* polls have finished."""
     runner = AsyncCrawlerRunner(
         {**BASE_SETTINGS, "KWIFF_ENDPOINT": simulator.url, **(settings or {})}
     )
-    crawler = runner.create_crawler(KwiffWatchSpider)
+    crawler = runner.create_crawler(QuickWatchSpider)
     run = WatchRun([], {}, [])
     closing: list[asyncio.Task[None]] = []
 
@@ -59,7 +65,7 @@ async def watch(
 
     crawler.signals.connect(scraped, signal=signals.item_scraped)
     crawler.signals.connect(finished, signal=poll_finished)
-    await runner.crawl(crawler, **{"interval": 1, **arguments})
+    await runner.crawl(crawler, **{"interval": 0.2, **arguments})
     await asyncio.gather(*closing)
     assert crawler.stats is not None
     run.stats = crawler.stats.get_stats()

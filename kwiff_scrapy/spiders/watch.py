@@ -56,15 +56,15 @@ STATE_KEY = "kwiff_watch"
 POLL_META_KEY = "kwiff_watch_poll"
 
 
-def poll_interval(value: Any) -> float:
-    """``-a interval=SECONDS``: seconds, at least ``defaults.MIN_WATCH_INTERVAL``."""
+def poll_interval(value: Any, minimum: float = defaults.MIN_WATCH_INTERVAL) -> float:
+    """``-a interval=SECONDS``: a number of seconds, at least *minimum*."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds < defaults.MIN_WATCH_INTERVAL:
+    if not math.isfinite(seconds) or seconds < minimum:
         raise ValueError(
-            f"interval must be a number of seconds, at least {defaults.MIN_WATCH_INTERVAL:g} "
+            f"interval must be a number of seconds, at least {minimum:g} "
             f"(-a interval=10), not {value!r}"
         )
     return seconds
@@ -121,6 +121,8 @@ class KwiffWatchSpider(KwiffSpider):
     """
 
     name = "kwiff_watch"
+    #: The shortest ``interval`` accepted (a subclass may lower it, e.g. for a benchmark).
+    min_interval: float = defaults.MIN_WATCH_INTERVAL
 
     def __init__(
         self,
@@ -137,7 +139,7 @@ class KwiffWatchSpider(KwiffSpider):
         super().__init__(*args, **kwargs)
         self.sport_id = sport_argument(sport, sport_id)
         self.country = country_code(country) if country else None
-        self.interval = poll_interval(interval)
+        self.interval = poll_interval(interval, self.min_interval)
         self.details = truthy(details)
         self.watched_ids = event_ids(events, "events") if events is not None else None
         self.baseline = truthy(baseline)
