@@ -23,7 +23,7 @@ import http
 import itertools
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -301,12 +301,19 @@ class KwiffSimulator:
 
     Counters (read them in tests): ``connections`` (WebSocket sessions accepted),
     ``active_connections``, ``handshakes_refused``, ``commands_received``,
-    ``acks_sent`` (commands answered, each once even with ``duplicate_ack``),
-    ``fault_frames_sent`` (every frame sent only because of a fault switch: garbage,
-    binary, unknown packets and acks, duplicate acks, error and close packets),
-    ``pings_received``, ``pongs_sent``, ``malformed_frames`` and
-    ``max_in_flight_seen`` (the most commands of one connection received but not yet
-    answered at once; an unanswered command stays in flight until its connection ends).
+    ``commands_handled`` (commands whose handling is over: answered, every frame of the
+    answer sent, or given up for good: silent, muted by the ERROR packet, no ack id,
+    connection dropped or closed, answer cancelled), ``acks_sent`` (commands answered,
+    each once even with ``duplicate_ack``), ``fault_frames_sent`` (every frame sent only
+    because of a fault switch: garbage, binary, unknown packets and acks, duplicate
+    acks, error and close packets), ``pings_received``, ``pongs_sent``,
+    ``malformed_frames`` and ``max_in_flight_seen`` (the most commands of one connection
+    received but not yet answered at once; an unanswered command stays in flight until
+    its connection ends).
+
+    Hooks for tests, so that they wait for events rather than for time:
+    :meth:`wait_until` a condition on the counters holds, and :meth:`hold_answers` /
+    :meth:`release_answers` to keep commands in flight for as long as a test needs.
     """
 
     def __init__(
@@ -334,6 +341,53 @@ class KwiffSimulator:
         self.pongs_sent = 0
         self.malformed_frames = 0
         self.max_in_flight_seen = 0
+        self.commands_handled = 0
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._answers_released = asyncio.Event()
+        self._answers_released.set()
+
+    # ---------------------------------------------------------------- test hooks
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Return once ``condition()`` is true: checked now, then after every counter change.
+
+        ``await simulator.wait_until(lambda: simulator.commands_handled >= 2)`` waits for
+        the event itself instead of sleeping and hoping. It waits for as long as it takes:
+        bound it (``asyncio.timeout``) where a hang must fail fast.
+        """
+        if condition():
+            return
+        entry = (condition, asyncio.get_running_loop().create_future())
+        self._waiters.append(entry)
+        try:
+            await entry[1]
+        finally:
+            self._waiters.remove(entry)
+
+    def hold_answers(self) -> None:
+        """Send no ack (each one after its ``response_delay``) until :meth:`release_answers`.
+
+        Commands keep being received and counted meanwhile: they stay in flight for as
+        long as a test chooses, rather than for a delay it hopes is long enough.
+        """
+        self._answers_released.clear()
+
+    def release_answers(self) -> None:
+        """Send the held acks, and every later one, as usual."""
+        self._answers_released.set()
+
+    def _changed(self) -> None:
+        """A counter changed: wake the :meth:`wait_until` callers whose condition holds."""
+        for condition, waiter in list(self._waiters):
+            if waiter.done():
+                continue
+            try:
+                met = condition()
+            except Exception as exc:  # the caller's bug: raise it there, not here
+                waiter.set_exception(exc)
+            else:
+                if met:
+                    waiter.set_result(None)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -399,6 +453,7 @@ class KwiffSimulator:
             return None
         status, reason = refusal
         self.handshakes_refused += 1
+        self._changed()
         logger.info("handshake refused with %d: %s", status, reason)
         response = connection.respond(status, reason + "\n")
         if status in (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE):
@@ -411,11 +466,13 @@ class KwiffSimulator:
         self._sessions.add(session)
         self.connections += 1
         self.active_connections += 1
+        self._changed()
         try:
             await session.run()
         finally:
             self.active_connections -= 1
             self._sessions.discard(session)
+            self._changed()
 
 
 class _Session:
@@ -513,6 +570,7 @@ class _Session:
             return await self._on_frame(frame)
         except ProtocolError as exc:
             self.simulator.malformed_frames += 1
+            self.simulator._changed()
             logger.warning("session %s: malformed frame ignored: %s", self.sid, exc)
             return True
 
@@ -533,6 +591,7 @@ class _Session:
     async def _on_ping(self, data: str) -> None:
         self.pings += 1
         self.simulator.pings_received += 1
+        self.simulator._changed()
         # The heartbeat deadline concerns pings received, whether or not they are answered.
         self._deadline = asyncio.get_running_loop().time() + self._heartbeat_window
         if self._answers_ping():
@@ -540,6 +599,7 @@ class _Session:
                 encode_engine_packet(EnginePacket(EnginePacketType.PONG, data))
             )
             self.simulator.pongs_sent += 1
+            self.simulator._changed()
 
     def _answers_ping(self) -> bool:
         limit = self.faults.stop_pongs_after
@@ -570,25 +630,48 @@ class _Session:
         self.simulator.commands_received += 1
         if packet.ack_id is not None:
             self._track_in_flight(+1)
-        if self._reached(self.faults.drop_after):
-            logger.info(
-                "session %s: dropping the TCP connection at command %d", self.sid, self.commands
-            )
-            self.connection.transport.abort()
-            return False
-        if self._reached(self.faults.close_packet_after):
-            await self._send_close_packet()
-            return False
-        if self._reached(self.faults.error_packet_after) and not self._muted:
-            await self._send_error_packet()
-        if packet.ack_id is None:
-            logger.warning("session %s: command without an ack id ignored", self.sid)
-        elif not (self.faults.silent or self._muted):
-            envelope = packet.data[1] if len(packet.data) > 1 else None
-            task = asyncio.create_task(self._answer(packet.ack_id, envelope))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return True
+        self.simulator._changed()
+        envelope = packet.data[1] if len(packet.data) > 1 else None
+        logger.debug(
+            "session %s: command %d received: %r",
+            self.sid,
+            self.commands,
+            envelope.get("message") if isinstance(envelope, dict) else None,
+        )
+        answering = False
+        try:
+            if self._reached(self.faults.drop_after):
+                logger.info(
+                    "session %s: dropping the TCP connection at command %d",
+                    self.sid,
+                    self.commands,
+                )
+                self.connection.transport.abort()
+                return False
+            if self._reached(self.faults.close_packet_after):
+                await self._send_close_packet()
+                return False
+            if self._reached(self.faults.error_packet_after) and not self._muted:
+                await self._send_error_packet()
+            if packet.ack_id is None:
+                logger.warning("session %s: command without an ack id ignored", self.sid)
+            elif not (self.faults.silent or self._muted):
+                task = asyncio.create_task(self._answer(packet.ack_id, envelope))
+                self._tasks.add(task)
+                task.add_done_callback(self._answer_done)
+                answering = True
+            return True
+        finally:
+            if not answering:
+                self._command_handled()
+
+    def _answer_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._command_handled()
+
+    def _command_handled(self) -> None:
+        self.simulator.commands_handled += 1
+        self.simulator._changed()
 
     def _reached(self, limit: int | None) -> bool:
         return limit is not None and self.commands >= limit
@@ -596,10 +679,12 @@ class _Session:
     def _track_in_flight(self, change: int) -> None:
         self.in_flight += change
         self.simulator.max_in_flight_seen = max(self.simulator.max_in_flight_seen, self.in_flight)
+        self.simulator._changed()
 
     async def _send_fault(self, frame: str | bytes) -> None:
         await self.connection.send(frame)
         self.simulator.fault_frames_sent += 1
+        self.simulator._changed()
 
     async def _send_close_packet(self) -> None:
         """Send the Engine.IO close packet, then close the WebSocket normally (1000)."""
@@ -623,6 +708,7 @@ class _Session:
         try:
             if self.config.response_delay:
                 await asyncio.sleep(self.config.response_delay)
+            await self.simulator._answers_released.wait()
             answer = self._compute_answer(envelope)
             await self._send_ack(ack_id, answer)
         except ConnectionClosed:
@@ -639,7 +725,7 @@ class _Session:
                 await self._send_fault(frame)
             await self.connection.send(ack)
             self.simulator.acks_sent += 1
-            self._track_in_flight(-1)
+            self._track_in_flight(-1)  # tells the waiters
             if self.faults.duplicate_ack:
                 await self._send_fault(ack)
 
