@@ -28,16 +28,19 @@ from websockets.exceptions import (
 from kwiff_scrapy.protocol import (
     AckReceived,
     ClientProtocol,
+    ConnectionState,
     EventReceived,
-    NamespaceConnected,
+    Ignored,
     NamespaceError,
-    Opened,
     PongReceived,
     ProtocolError,
+    Ready,
     ServerClosed,
     SocketPacket,
     SocketPacketType,
     command_envelope,
+    decode_engine_packet,
+    decode_socket_packet,
     message_frame,
 )
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
@@ -174,9 +177,11 @@ def command_frame(ack_id: int, message: str, payload: Any) -> str:
 
 
 def decode_ack(frame: str | bytes) -> AckReceived:
-    event = ClientProtocol().receive(frame)
-    assert isinstance(event, AckReceived), event
-    return event
+    """The ACK in *frame*, as a client that sent the command would receive it."""
+    packet = decode_socket_packet(decode_engine_packet(frame).data)
+    assert packet.type is SocketPacketType.ACK, packet
+    assert packet.ack_id is not None
+    return AckReceived(packet.ack_id, packet.data, packet.raw_data)
 
 
 async def ask(ws: ClientConnection, ack_id: int, message: str, payload: Any) -> AckReceived:
@@ -575,16 +580,16 @@ async def test_opening_sequence(simulator: KwiffSimulator) -> None:
     assert frames[1].startswith('42["response",{"type":"socket","socketId":"' + sid + '"')
     assert frames[2] == "40"
     client = ClientProtocol()
-    opened = client.receive(frames[0])
-    assert isinstance(opened, Opened)
-    assert opened.info.ping_interval == 25
+    assert isinstance(client.receive(frames[0]), Ignored)  # ready only with the "40"
+    assert client.open_info is not None
+    assert client.open_info.ping_interval == 25
     response = client.receive(frames[1])
     assert isinstance(response, EventReceived)
     assert response.name == "response"
     assert response.args[0]["device"] == "web-app"
     assert response.args[0]["user"]["authenticated"] is False
-    assert isinstance(client.receive(frames[2]), NamespaceConnected)
-    assert client.ready
+    assert client.receive(frames[2]) == Ready(client.open_info)
+    assert client.state is ConnectionState.READY
     assert simulator.connections == 1
 
 
