@@ -147,6 +147,11 @@ class KwiffResponse(JsonResponse):
     def message(self) -> str:
         return message_of(self.url)
 
+    @property
+    def payload(self) -> Any:
+        """The payload of the command this answers (``{}`` if the request is unknown)."""
+        return payload_of(self.request.body) if self.request is not None else {}
+
     def follow_command(
         self, message: str, payload: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> KwiffRequest:

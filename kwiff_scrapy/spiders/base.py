@@ -17,7 +17,7 @@ import scrapy
 from .. import defaults
 from ..integration import stats
 from ..integration.config import KwiffSettings
-from ..integration.http import KwiffRequest, payload_of
+from ..integration.http import KwiffRequest
 from ..integration.startup import report_start_error
 from ..model.parsing import outcome_rows, parse_event_detail, parse_events
 from ..model.sports import country_code
@@ -114,7 +114,7 @@ class KwiffEventItemsSpider(KwiffSpider):
         elif listed is not None:
             yield from self.listed_instead(listed, "its event:get answer had no usable event")
         else:
-            event_id = payload_of(response.request.body).get("eventId")
+            event_id = response.payload.get("eventId")
             self.logger.warning("Event %s not found: event:get answered no event", event_id)
             self.count(stats.EVENTS_NOT_FOUND)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import defaults
 from ..integration import stats
-from ..integration.http import KwiffRequest, payload_of
+from ..integration.http import KwiffRequest
 from ..model.parsing import parse_price_groups
 from .base import KwiffSpider
 
@@ -99,7 +99,7 @@ class KwiffBetBuilderSpider(KwiffSpider):
 
     def parse_prices(self, response: KwiffResponse) -> Iterator[PricedGroup]:
         priced = self.parse_answer(response, parse_price_groups)
-        sent = len(payload_of(response.request.body)["betBuilderOutcomeGroups"])
+        sent = len(response.payload["betBuilderOutcomeGroups"])
         if len(priced) < sent:
             self.logger.warning("ticket:odds:get answered %d of %d groups", len(priced), sent)
             self.count(stats.BETBUILDER_UNANSWERED, sent - len(priced))

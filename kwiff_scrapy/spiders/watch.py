@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .. import defaults
 from ..integration import signals, stats
 from ..integration.config import KwiffSettings
-from ..integration.http import KwiffRequest, KwiffResponse, payload_of
+from ..integration.http import KwiffRequest, KwiffResponse
 from ..model.changes import Change, EventSnapshot, diff_event
 from ..model.items import EventChange, OddsChange
 from ..model.parsing import EVENT_NOT_OBJECT, EVENT_WITHOUT_ID, parse_event_detail, parse_events
@@ -274,7 +274,7 @@ class KwiffWatchSpider(KwiffSpider):
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
         poll = self._poll_of(response.request)
         state = self._state()
-        event_id = payload_of(response.request.body).get("eventId") if response.request else None
+        event_id = response.payload.get("eventId")
         try:
             if not isinstance(event_id, int) or response.answer.error is not None:
                 self.parse_answer(response, parse_event_detail)  # logs and counts the error
