@@ -5,40 +5,21 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kwiff_scrapy.simulator import SimulatedData
 
+from .support.crawl_process import run_crawl
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
 def scrapy_crawl(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "kwiff_football",
-            "-s",
-            "KWIFF_ENDPOINT=simulator",
-            *args,
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_crawl(*args)
 
 
 def expected_events(country: str = "GB") -> list[dict]:

@@ -2,85 +2,68 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import DownloadFailedError
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from kwiff_scrapy import KwiffRequest
+from kwiff_scrapy.integration.handler import KwiffDownloadHandler
+
+from .conftest import StartSimulator
+from .support.crawl_process import HANG_GUARD, PROJECT_ROOT, started_crawl, wait_for_text
+
 pytestmark = pytest.mark.slow
 
 NOISE = ("Task was destroyed", "Unclosed", "ResourceWarning", "Traceback", "never retrieved")
+#: What the simulator logs (at DEBUG) when the crawl's one command reaches it.
+COMMAND_RECEIVED = "command 1 received: 'event:list'"
 
 
 @pytest.fixture
-def standalone_simulator() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--delay", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def standalone_simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A simulator in its own process whose answers take 2 s: its URL and its log."""
+    log = tmp_path / "simulator.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--delay", "2", "-vv"],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert line.startswith("Kwiff simulator listening on "), line
-        yield process, line.rsplit(" ", 1)[1].strip()
+        yield line.rsplit(" ", 1)[1].strip(), log
     finally:
         process.terminate()
         process.communicate(timeout=10)
 
 
-def wait_for(path: Path, text: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared in {path}")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_command_lets_it_finish_then_closes_cleanly(
-    standalone_simulator: tuple[subprocess.Popen[str], str], tmp_path: Path, signum: int
+    standalone_simulator: tuple[str, Path], tmp_path: Path, signum: int
 ) -> None:
-    _, url = standalone_simulator
+    url, simulator_log = standalone_simulator
     output, log = tmp_path / "events.json", tmp_path / "crawl.log"
-    with log.open("w") as log_file:
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scrapy",
-                "crawl",
-                "kwiff_football",
-                "-s",
-                f"KWIFF_ENDPOINT={url}",
-                "-s",
-                "LOG_LEVEL=DEBUG",
-                "-O",
-                str(output),
-            ],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "PYTHONWARNINGS": "default"},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(log, "Kwiff session")  # connected; the 2 s command is in flight
-            crawl.send_signal(signum)
-            assert crawl.wait(timeout=60) == 0
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-    text = log.read_text()
+    with started_crawl(log, "-s", "LOG_LEVEL=DEBUG", "-O", str(output), endpoint=url) as crawl:
+        wait_for_text(simulator_log, COMMAND_RECEIVED)  # in flight: answered 2 s later
+        crawl.send_signal(signum)
+        assert crawl.wait(timeout=HANG_GUARD) == 0
+    text = log.read_text(encoding="utf-8", errors="replace")
     assert "shutting down gracefully" in text
+    # The signal came while the command was in flight: before its response.
+    assert text.index("shutting down gracefully") < text.index("Crawled (200)"), text[-3000:]
     assert "Spider closed (shutdown)" in text
     for noise in NOISE:
         assert noise not in text, text[-3000:]
@@ -88,25 +71,18 @@ def test_a_signal_mid_command_lets_it_finish_then_closes_cleanly(
     assert len(json.loads(output.read_text(encoding="utf-8"))) == 111
 
 
-async def test_closing_the_handler_fails_commands_in_flight_with_an_error(tmp_path: Path) -> None:
-    import asyncio
-
-    from scrapy.exceptions import DownloadFailedError
-    from scrapy.utils.misc import build_from_crawler
-    from scrapy.utils.test import get_crawler
-
-    from kwiff_scrapy import KwiffRequest
-    from kwiff_scrapy.integration.handler import KwiffDownloadHandler
-
-    crawler = get_crawler(
-        settings_dict={"KWIFF_ENDPOINT": "simulator", "KWIFF_SIMULATOR_OPTIONS": {"silent": True}}
-    )
+async def test_closing_the_handler_fails_commands_in_flight_with_an_error(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(silent=True)
+    crawler = get_crawler(settings_dict={"KWIFF_ENDPOINT": simulator.url})
     handler = build_from_crawler(KwiffDownloadHandler, crawler)
     try:
         download = asyncio.create_task(
             handler.download_request(KwiffRequest("event:get", {"eventId": 1}))
         )
-        await asyncio.sleep(0.3)  # connected, command sent, no answer coming
+        async with asyncio.timeout(HANG_GUARD):  # connected, command sent, no answer coming
+            await simulator.wait_until(lambda: simulator.commands_handled == 1)
         assert not download.done()
     finally:
         await handler.close()

@@ -1,0 +1,93 @@
+"""``scrapy crawl`` in a subprocess, as users run it: the one runner of the tests that need it.
+
+The crawl runs in the project directory (its ``scrapy.cfg`` and settings), never with a
+``SCRAPY_SETTINGS_MODULE`` inherited from the test process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Seconds after which a crawl, or a wait for a log line, is taken as stuck: the test
+#: then fails instead of hanging. Not a speed claim.
+HANG_GUARD = 120.0
+
+
+def crawl_command(spider: str, endpoint: str, *args: str) -> list[str]:
+    """``python -m scrapy crawl SPIDER -s KWIFF_ENDPOINT=ENDPOINT ARGS...``."""
+    return [
+        sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KWIFF_ENDPOINT={endpoint}", *args
+    ]  # fmt: skip
+
+
+def crawl_environment(warnings: str) -> dict[str, str]:
+    """This process's environment, with *warnings* as ``PYTHONWARNINGS``."""
+    environment = {**os.environ, "PYTHONWARNINGS": warnings}
+    environment.pop("SCRAPY_SETTINGS_MODULE", None)
+    return environment
+
+
+def run_crawl(
+    *args: str,
+    spider: str = "kwiff_football",
+    endpoint: str = "simulator",
+    warnings: str = "error::RuntimeWarning",
+) -> subprocess.CompletedProcess[str]:
+    """Run a crawl to its end; its stdout and stderr are captured as text.
+
+    By default against the in-process simulator, a never-awaited coroutine being an error.
+    """
+    return subprocess.run(
+        crawl_command(spider, endpoint, *args),
+        cwd=PROJECT_ROOT,
+        env=crawl_environment(warnings),
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def started_crawl(
+    log: Path,
+    *args: str,
+    spider: str = "kwiff_football",
+    endpoint: str = "simulator",
+    warnings: str = "default",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a crawl writing its stdout and stderr to *log*; kill it on exit if still running.
+
+    By default every warning is shown once in the log, for the test to look for.
+    """
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            crawl_command(spider, endpoint, *args),
+            cwd=PROJECT_ROOT,
+            env=crawl_environment(warnings),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def wait_for_text(path: Path, text: str) -> None:
+    """Return once *text* is in the file at *path* (a process's log being written)."""
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {path}")
