@@ -18,10 +18,11 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,10 @@ from kwiff_scrapy.connection.endpoint import connect_url, handshake_headers
 from kwiff_scrapy.protocol import command_envelope
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
 
+OWN_PROCESS_NOTE = (
+    "The simulator runs in its own process: the figures are the client's; the ratios "
+    "compare clients measured alternately in the same run."
+)
 SHARED_CPU_NOTE = (
     "The simulator runs in the same process and event loop as the client: both share one "
     "CPU core, so absolute figures include the simulator's work; compare the ratios."
@@ -139,8 +144,8 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def print_header(title: str, args: argparse.Namespace) -> None:
-    """Title, the exact command line, versions and the shared-CPU caveat."""
+def print_header(title: str, args: argparse.Namespace, note: str = SHARED_CPU_NOTE) -> None:
+    """Title, the exact command line, versions and a note (by default the shared-CPU caveat)."""
     command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", *_module_argv()])
     print(f"== {title} ==")
     print(f"command : {command}")
@@ -149,7 +154,7 @@ def print_header(title: str, args: argparse.Namespace) -> None:
         f"python {platform.python_version()}, scrapy {scrapy.__version__}, "
         f"websockets {websockets.__version__}, {os.cpu_count()} CPUs, {platform.machine()}"
     )
-    print(f"note    : {SHARED_CPU_NOTE}")
+    print(f"note    : {note}")
     print()
 
 
@@ -278,3 +283,30 @@ class BareClient:
         await self.ws.close()
         if self._reader is not None:
             await self._reader
+
+
+@contextlib.contextmanager
+def simulator_process(*options: str) -> Iterator[str]:
+    """``python -m kwiff_scrapy.simulator --port 0 *options`` in its own process; its URL.
+
+    With the server in another process, a benchmark's figures are the client's alone.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        prefix = "Kwiff simulator listening on "
+        if not line.startswith(prefix):
+            raise RuntimeError(f"the simulator did not start: {line!r}")
+        yield line[len(prefix) :].strip()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

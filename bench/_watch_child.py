@@ -1,0 +1,70 @@
+"""The child of ``bench.bench_watch``: a watch polling back to back, its RSS read at two polls."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import AsyncCrawlerRunner
+
+from kwiff_scrapy.integration.signals import poll_finished
+from kwiff_scrapy.spiders.watch import KwiffWatchSpider
+
+
+class BackToBackWatch(KwiffWatchSpider):
+    """The watch with no least interval: each poll starts when the previous one ends."""
+
+    name = "bench_watch"
+    min_interval = 0.0
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def run(url: str, *, details: bool, early: int, late: int) -> dict[str, Any]:
+    return asyncio.run(_run(url, details=details, early=early, late=late))
+
+
+async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, Any]:
+    runner = AsyncCrawlerRunner(
+        {
+            "ADDONS": {"kwiff_scrapy.Addon": 300},
+            "TWISTED_REACTOR_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "DOWNLOAD_HANDLERS": {"http": None, "https": None},
+            "LOG_LEVEL": "WARNING",
+            "KWIFF_ENDPOINT": url,
+            "CONCURRENT_REQUESTS": 32,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+        }
+    )
+    crawler = runner.create_crawler(BackToBackWatch)
+    figures: dict[str, Any] = {}
+    closing: list[asyncio.Task[None]] = []
+
+    def finished(poll: int, changes: int, failed: bool) -> None:
+        if poll == early:
+            figures["rss_early"] = rss_bytes()
+        elif poll == late:
+            figures["rss_late"] = rss_bytes()
+            assert crawler.engine is not None
+            closing.append(asyncio.create_task(crawler.engine.close_spider_async(reason="done")))
+
+    crawler.signals.connect(finished, signal=poll_finished)
+    arguments = {"interval": 0, "details": "1" if details else "0", "baseline": "0"}
+    await runner.crawl(crawler, **arguments)
+    await asyncio.gather(*closing)
+    assert crawler.stats is not None
+    figures["commands"] = crawler.stats.get_value("kwiff/commands_sent", 0)
+    figures["changes"] = sum(
+        value
+        for key, value in crawler.stats.get_stats().items()
+        if key.startswith("kwiff/watch/changes/")
+    )
+    return figures
