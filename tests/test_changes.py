@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,7 +191,7 @@ points = st.builds(
 )
 # Outcomes keyed by id, as the service's outcomes are.
 outcome_maps = st.dictionaries(st.integers(1, 6), points, max_size=6).map(
-    lambda found: {key: replace(point, outcome_id=key) for key, point in found.items()}
+    lambda found: {key: point._replace(outcome_id=key) for key, point in found.items()}
 )
 snapshots = st.builds(
     EventSnapshot,

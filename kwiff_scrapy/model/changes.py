@@ -8,7 +8,7 @@ compares the last snapshot with a new one and returns the changes as items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .items import EventChange, KwiffEvent, OddsChange
 
@@ -35,9 +35,8 @@ def is_open(status: str | None) -> bool:
     return status is None or status.strip().lower() in OPEN_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
-class PricePoint:
-    """The last-seen price and state of one outcome."""
+class PricePoint(NamedTuple):
+    """The last-seen price and state of one outcome (a tuple: a watch keeps thousands)."""
 
     market_id: int | None
     market_name: str | None
