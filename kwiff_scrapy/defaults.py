@@ -63,3 +63,28 @@ DOWNLOAD_TIMEOUT: Final = 180.0
 #: Seconds between the starts of two polls of ``kwiff_watch``.
 WATCH_INTERVAL: Final = 10.0
 MIN_WATCH_INTERVAL: Final = 1.0
+
+# -- the odds history (kwiff_scrapy.history, kwiff_scrapy.pipelines.history) -------------
+
+#: Most prices written in one transaction; a batch also goes out after...
+HISTORY_BATCH_SIZE: Final = 10_000
+#: ... this many seconds after its first item, whichever comes first.
+HISTORY_FLUSH_INTERVAL: Final = 1.0
+#: Prices waiting to be written (a database that went away); beyond this the oldest
+#: are dropped and counted as ``kwiff/history/dropped``.
+HISTORY_BUFFER_SIZE: Final = 200_000
+#: Seconds before writing again after a failed batch; doubles with each failure...
+HISTORY_RETRY_DELAY: Final = 1.0
+#: ... up to this.
+HISTORY_MAX_RETRY_DELAY: Final = 30.0
+#: Seconds the prices still waiting get to be written when the spider closes.
+HISTORY_CLOSE_TIMEOUT: Final = 30.0
+#: Seconds a write waits for another process's lock on an SQLite database.
+HISTORY_SQLITE_BUSY_TIMEOUT: Final = 30.0
+#: Order of the history pipeline in ``ITEM_PIPELINES`` when the add-on enables it: late,
+#: so that the project's own pipelines may clean or drop items first.
+HISTORY_PIPELINE_ORDER: Final = 700
+#: ``scrapy kwiff history --plot``: the image's size in pixels and its resolution.
+PLOT_WIDTH: Final = 960
+PLOT_HEIGHT: Final = 540
+PLOT_DPI: Final = 96

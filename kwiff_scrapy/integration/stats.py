@@ -98,6 +98,16 @@ ALERTS_FAILED = f"{PREFIX}alerts/failed"
 ALERTS_SUPPRESSED = f"{PREFIX}alerts/suppressed"
 
 
+# -- the odds history pipeline -----------------------------------------------------------
+
+HISTORY_PRICES_WRITTEN = f"{PREFIX}history/prices_written"
+HISTORY_PRICES_UNCHANGED = f"{PREFIX}history/prices_unchanged"
+HISTORY_PRICES_SKIPPED = f"{PREFIX}history/prices_skipped"
+HISTORY_BATCHES = f"{PREFIX}history/batches"
+HISTORY_ERRORS = f"{PREFIX}history/errors"
+HISTORY_DROPPED = f"{PREFIX}history/dropped"
+
+
 def increment(crawler: Crawler, key: str, count: int = 1) -> None:
     """Add *count* to *key* in the crawl's stats (nothing if the crawler has none yet)."""
     if crawler.stats is not None:
