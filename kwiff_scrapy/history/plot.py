@@ -1,0 +1,89 @@
+"""``scrapy kwiff history --plot``: an event's odds over time, as a PNG (matplotlib).
+
+One panel per market, one step line per outcome (a price holds until the next one;
+a gap where the outcome had no price), time on the x axis in UTC, a legend with
+the outcome names, the title with the teams, competition and kick-off, and kick-off
+marked with a dashed line when it falls within the plotted time. matplotlib's
+object-oriented API with the Agg canvas: no screen, no pyplot state. matplotlib is
+the ``plot`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, Final
+
+from .. import defaults
+from .errors import HistoryError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .queries import PlotData
+
+PLOT_EXTRA: Final = "plot"
+#: Legend entries per panel beyond which the legend gets two columns.
+LEGEND_ROWS: Final = 8
+
+
+def require_matplotlib() -> None:
+    """``HistoryError`` saying which extra to install if matplotlib is missing."""
+    try:
+        importlib.import_module("matplotlib")
+    except ImportError:
+        raise HistoryError(
+            f"--plot needs matplotlib: pip install 'kwiff-scrapy[{PLOT_EXTRA}]'"
+        ) from None
+
+
+def render(
+    data: PlotData,
+    path: Path | str,
+    *,
+    width: int = defaults.PLOT_WIDTH,
+    height: int = defaults.PLOT_HEIGHT,
+    dpi: int = defaults.PLOT_DPI,
+) -> None:
+    """Draw *data* into the PNG file *path*, *width* x *height* pixels."""
+    require_matplotlib()
+    from matplotlib import dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(len(data.markets), 1, sharex=True, squeeze=False)[:, 0]
+    figure.suptitle(data.title, fontsize="medium")
+    locator = mdates.AutoDateLocator(tz=UTC, minticks=3, maxticks=8)
+    for axes, market in zip(panels, data.markets, strict=True):
+        for series in market.series:
+            odds = [value if value is not None else float("nan") for value in series.odds]
+            axes.step(series.times, odds, where="post", label=series.outcome, linewidth=1.4)
+        if data.kickoff_shown:
+            axes.axvline(data.event.start, color="0.35", linestyle="--", linewidth=1)
+        axes.set_title(market.market, fontsize="small", loc="left")
+        axes.set_ylabel("decimal odds", fontsize="small")
+        axes.grid(True, alpha=0.3)
+        axes.tick_params(labelsize="x-small")
+        columns = 1 if len(market.series) <= LEGEND_ROWS else 2
+        axes.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1), ncols=columns)
+        if data.kickoff_shown:
+            axes.annotate(
+                "kick-off",
+                (mdates.date2num(data.event.start), 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -10),
+                textcoords="offset points",
+                fontsize="x-small",
+                color="0.35",
+            )
+    bottom: Any = panels[-1]
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    bottom.set_xlabel("time (UTC)", fontsize="small")
+    if data.start == data.end:
+        bottom.set_xlim(
+            mdates.date2num(data.start) - 1 / 1440, mdates.date2num(data.end) + 1 / 1440
+        )
+    figure.savefig(path, format="png", dpi=dpi)

@@ -1,0 +1,492 @@
+"""Reading the odds history, for ``scrapy kwiff history`` (and any other reader).
+
+:class:`HistoryReader` opens a history database without writing to it (an SQLite
+file that does not exist is not created) and answers in plain dataclasses:
+
+- :meth:`~HistoryReader.events`: the events stored, with their counts;
+- :meth:`~HistoryReader.outcome_histories`: each outcome's price points of an event
+  (optionally some markets), from which :func:`moves` and :func:`plot_data` derive;
+- :meth:`~HistoryReader.top_movers`: the outcomes whose price moved most, relative to
+  the price in force at the start of a window.
+
+Every problem is a :class:`~kwiff_scrapy.history.errors.HistoryError` of one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import HistoryError
+from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
+from .schema import (
+    check_version,
+    database_url,
+    describe,
+    error_line,
+    events,
+    markets,
+    open_engine,
+    outcomes,
+    prices,
+    stored_version,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy.engine import Connection, Engine, Row
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """An event as the history knows it."""
+
+    event_id: int
+    sport_name: str | None = None
+    competition_name: str | None = None
+    home_team: str | None = None
+    away_team: str | None = None
+    start: datetime | None = None
+    betting_status: str | None = None
+    in_play: bool | None = None
+    outcomes: int = 0
+    prices: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    @property
+    def teams(self) -> str:
+        if self.home_team or self.away_team:
+            return f"{self.home_team or '?'} v {self.away_team or '?'}"
+        return f"event {self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """An outcome's price from ``time`` on (odds None: no price; status None: open)."""
+
+    time: datetime
+    odds: float | None
+    fractional: str | None = None
+    status: str | None = None
+
+
+@dataclass(slots=True)
+class OutcomeHistory:
+    """Every stored price of one outcome, oldest first."""
+
+    event_id: int
+    market: str
+    outcome: str
+    outcome_id: int | None
+    points: list[PricePoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One stored price and the one before it (None for an outcome's opening price)."""
+
+    time: datetime
+    event_id: int
+    market: str
+    outcome: str
+    outcome_id: int | None
+    before: PricePoint | None
+    after: PricePoint
+
+    @property
+    def change(self) -> float | None:
+        """``(after - before) / before`` of the decimal odds; None where either is missing."""
+        if self.before is None:
+            return None
+        return relative_change(self.before.odds, self.after.odds)
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    """An outcome whose price moved in a window: from ``first`` to ``last``."""
+
+    event: EventInfo
+    market: str
+    outcome: str
+    outcome_id: int | None
+    first: PricePoint
+    last: PricePoint
+    moves: int
+
+    @property
+    def change(self) -> float:
+        change = relative_change(self.first.odds, self.last.odds)
+        return change if change is not None else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One outcome's line on the plot: its odds from each time on (None: a gap)."""
+
+    outcome: str
+    times: list[datetime]
+    odds: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSeries:
+    market: str
+    series: list[Series]
+
+
+@dataclass(frozen=True, slots=True)
+class PlotData:
+    """What ``--plot`` draws: one panel per market, one step line per outcome."""
+
+    event: EventInfo
+    start: datetime
+    end: datetime
+    markets: list[MarketSeries]
+
+    @property
+    def title(self) -> str:
+        parts = [self.event.teams]
+        if self.event.competition_name:
+            parts.append(self.event.competition_name)
+        if self.event.start is not None:
+            parts.append(f"kick-off {self.event.start:%Y-%m-%d %H:%M} UTC")
+        return " \N{EM DASH} ".join(parts)
+
+    @property
+    def kickoff_shown(self) -> bool:
+        """Whether kick-off is within the plotted time, where it is marked with a line."""
+        kickoff = self.event.start
+        return kickoff is not None and self.start <= kickoff <= self.end
+
+
+def relative_change(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before == 0:
+        return None
+    return (after - before) / before
+
+
+class HistoryReader:
+    """Reads a history database; never creates or changes one."""
+
+    def __init__(self, uri: str) -> None:
+        try:
+            self.url = database_url(uri)
+        except ValueError as exc:
+            raise HistoryError(str(exc)) from None
+        self.description = describe(self.url)
+        if self.url.get_backend_name() == "sqlite":
+            path = Path(self.url.database or "")
+            if not path.is_file():
+                raise HistoryError(f"{self.description}: there is no database file {path}")
+        self._engine: Engine = open_engine(self.url, writer=False)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> HistoryReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _connect(self) -> Connection:
+        try:
+            connection = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"{self.description} cannot be opened: {error_line(exc)}") from exc
+        return connection
+
+    def check(self) -> None:
+        """``HistoryError`` unless the database holds odds history this version can read
+        and at least one price."""
+        with self._connect() as connection:
+            try:
+                version = stored_version(connection)
+                check_version(version, self.url)
+                if version is None:
+                    raise HistoryError(f"{self.description} holds no odds history")
+                count = connection.execute(select(func.count()).select_from(prices)).scalar()
+            except SQLAlchemyError as exc:
+                raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+        if not count:
+            raise HistoryError(f"{self.description} is empty: no prices stored yet")
+
+    # -- events --------------------------------------------------------------------------
+
+    def events(self, event_ids: Iterable[int] | None = None) -> list[EventInfo]:
+        """The events stored (or those of *event_ids*), by kick-off, with their counts."""
+        counts = (
+            select(
+                outcomes.c.event_id,
+                func.count(func.distinct(outcomes.c.id)).label("outcomes"),
+                func.count().label("prices"),
+                func.min(prices.c.fetched_at).label("first"),
+                func.max(prices.c.fetched_at).label("last"),
+            )
+            .join(prices, prices.c.outcome == outcomes.c.id)
+            .group_by(outcomes.c.event_id)
+            .subquery()
+        )
+        query = select(
+            events, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last
+        ).join(counts, counts.c.event_id == events.c.event_id)
+        if event_ids is not None:
+            query = query.where(events.c.event_id.in_(list(event_ids)))
+        query = query.order_by(events.c.start_time, events.c.event_id)
+        with self._connect() as connection:
+            return [_event_info(row) for row in self._run(connection, query)]
+
+    def event(self, event_id: int) -> EventInfo:
+        """The event; ``HistoryError`` if the history has no price of it."""
+        found = self.events([event_id])
+        if not found:
+            raise HistoryError(f"event {event_id} is not in the odds history at {self.description}")
+        return found[0]
+
+    # -- one event's prices ----------------------------------------------------------------
+
+    def market_names(self, event_id: int) -> list[str]:
+        """The names of the event's markets, in the order they were first stored."""
+        names: list[str] = []
+        for history in self.outcome_histories(event_id):
+            if history.market not in names:
+                names.append(history.market)
+        return names
+
+    def outcome_histories(
+        self, event_id: int, market_names: Sequence[str] | None = None
+    ) -> list[OutcomeHistory]:
+        """Every stored price of the event's outcomes, outcome by outcome in the order
+        they were first stored (markets together); only *market_names* if given (any
+        case). ``HistoryError`` for a market name the event does not have."""
+        query = (
+            select(
+                outcomes.c.id,
+                outcomes.c.market_key,
+                outcomes.c.outcome_key,
+                outcomes.c.outcome_id,
+                outcomes.c.name.label("outcome_name"),
+                markets.c.name.label("market_name"),
+                prices.c.fetched_at,
+                prices.c.odds,
+                prices.c.fractional,
+                prices.c.status,
+            )
+            .join(
+                markets,
+                and_(
+                    markets.c.event_id == outcomes.c.event_id,
+                    markets.c.market_key == outcomes.c.market_key,
+                ),
+            )
+            .join(prices, prices.c.outcome == outcomes.c.id)
+            .where(outcomes.c.event_id == event_id)
+            .order_by(outcomes.c.id, prices.c.fetched_at)
+        )
+        with self._connect() as connection:
+            rows = self._run(connection, query)
+            leg_names = self._leg_names(connection, event_id, rows)
+        by_outcome: dict[int, OutcomeHistory] = {}
+        first_of_market: dict[str, int] = {}
+        for row in rows:
+            history = by_outcome.get(row.id)
+            if history is None:
+                market = row.market_name or row.market_key
+                history = by_outcome[row.id] = OutcomeHistory(
+                    event_id,
+                    market,
+                    _outcome_name(row, leg_names),
+                    row.outcome_id,
+                )
+                first_of_market.setdefault(market, len(first_of_market))
+            history.points.append(
+                PricePoint(from_ms(row.fetched_at), row.odds, row.fractional, row.status)
+            )
+        histories = sorted(by_outcome.values(), key=lambda h: first_of_market[h.market])
+        if market_names:
+            wanted = {name.casefold(): name for name in market_names}
+            known = {h.market.casefold() for h in histories}
+            unknown = [name for folded, name in wanted.items() if folded not in known]
+            if unknown:
+                names = ", ".join(dict.fromkeys(h.market for h in histories))
+                raise HistoryError(
+                    f"event {event_id} has no market {unknown[0]!r} in the odds history; "
+                    f"its markets: {names}"
+                )
+            histories = [h for h in histories if h.market.casefold() in wanted]
+        return histories
+
+    def _leg_names(
+        self, connection: Connection, event_id: int, rows: list[Row[Any]]
+    ) -> dict[int, str]:
+        """Names of the outcomes that bet-builder groups of the event combine."""
+        legs = {
+            leg
+            for row in rows
+            if row.market_key == BET_BUILDER_MARKET
+            for leg in group_outcome_ids(row.outcome_key) or []
+        }
+        if not legs:
+            return {}
+        query = select(outcomes.c.outcome_id, outcomes.c.name).where(
+            outcomes.c.event_id == event_id, outcomes.c.outcome_id.in_(sorted(legs))
+        )
+        return {row.outcome_id: row.name for row in self._run(connection, query) if row.name}
+
+    # -- the biggest movers --------------------------------------------------------------
+
+    def top_movers(
+        self, limit: int, since: datetime | None = None, event_id: int | None = None
+    ) -> list[Mover]:
+        """The *limit* outcomes whose price moved most (relatively, either way) since
+        *since* (None: ever), from the price in force at *since* to the latest one."""
+        since_ms = to_ms(since) if since is not None else None
+        query = (
+            select(
+                outcomes.c.id,
+                outcomes.c.event_id,
+                outcomes.c.market_key,
+                outcomes.c.outcome_key,
+                outcomes.c.outcome_id,
+                outcomes.c.name.label("outcome_name"),
+                markets.c.name.label("market_name"),
+                prices.c.fetched_at,
+                prices.c.odds,
+                prices.c.fractional,
+                prices.c.status,
+            )
+            .join(
+                markets,
+                and_(
+                    markets.c.event_id == outcomes.c.event_id,
+                    markets.c.market_key == outcomes.c.market_key,
+                ),
+            )
+            .join(prices, prices.c.outcome == outcomes.c.id)
+            .order_by(outcomes.c.id, prices.c.fetched_at)
+        )
+        if event_id is not None:
+            query = query.where(outcomes.c.event_id == event_id)
+        if since_ms is not None:
+            # The window's prices, and the last one before it (the price in force at since).
+            opening = (
+                select(prices.c.outcome, func.max(prices.c.fetched_at).label("at"))
+                .where(prices.c.fetched_at <= since_ms)
+                .group_by(prices.c.outcome)
+                .subquery()
+            )
+            query = query.outerjoin(opening, opening.c.outcome == outcomes.c.id).where(
+                (prices.c.fetched_at > since_ms) | (prices.c.fetched_at == opening.c.at)
+            )
+        with self._connect() as connection:
+            rows = self._run(connection, query)
+        grouped: dict[int, list[Row[Any]]] = {}
+        for row in rows:
+            grouped.setdefault(row.id, []).append(row)
+        candidates: list[tuple[list[Row[Any]], PricePoint, PricePoint, int]] = []
+        for series in grouped.values():
+            priced = [row for row in series if row.odds is not None]
+            if len(priced) < 2:
+                continue
+            first, last = _point(priced[0]), _point(priced[-1])
+            if relative_change(first.odds, last.odds):
+                candidates.append((series, first, last, len(series) - 1))
+        candidates.sort(
+            key=lambda c: (-abs(relative_change(c[1].odds, c[2].odds) or 0), -to_ms(c[2].time))
+        )
+        chosen = candidates[:limit]
+        infos = {info.event_id: info for info in self.events({c[0][0].event_id for c in chosen})}
+        movers = []
+        for series, first, last, moves in chosen:
+            row = series[0]
+            movers.append(
+                Mover(
+                    infos.get(row.event_id) or EventInfo(row.event_id),
+                    row.market_name or row.market_key,
+                    _outcome_name(row, {}),
+                    row.outcome_id,
+                    first,
+                    last,
+                    moves,
+                )
+            )
+        return movers
+
+    def _run(self, connection: Connection, query: Any) -> list[Row[Any]]:
+        try:
+            return list(connection.execute(query))
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+
+
+# -- derived views -----------------------------------------------------------------------
+
+
+def moves(histories: Iterable[OutcomeHistory], since: datetime | None = None) -> list[Move]:
+    """Every stored price with the one before it, by time; the openings (no price
+    before) included. With *since*, only those from *since* on."""
+    found = [
+        Move(point.time, h.event_id, h.market, h.outcome, h.outcome_id, before, point)
+        for h in histories
+        for before, point in zip([None, *h.points[:-1]], h.points, strict=True)
+        if since is None or point.time >= since
+    ]
+    # A stable sort: moves at the same time stay in market and outcome order.
+    return sorted(found, key=lambda move: move.time)
+
+
+def plot_data(event: EventInfo, histories: Sequence[OutcomeHistory]) -> PlotData:
+    """The step lines of *histories*: each outcome's odds from each stored time on,
+    every line carried on to the latest time stored for the event."""
+    times = [point.time for h in histories for point in h.points]
+    if not times:
+        raise HistoryError(f"event {event.event_id} has no prices to plot")
+    start, end = min(times), max(times)
+    panels: dict[str, list[Series]] = {}
+    for history in histories:
+        line_times = [point.time for point in history.points]
+        odds = [point.odds for point in history.points]
+        if line_times[-1] < end:
+            line_times.append(end)
+            odds.append(odds[-1])
+        panels.setdefault(history.market, []).append(Series(history.outcome, line_times, odds))
+    return PlotData(
+        event, start, end, [MarketSeries(name, series) for name, series in panels.items()]
+    )
+
+
+def _point(row: Row[Any]) -> PricePoint:
+    return PricePoint(from_ms(row.fetched_at), row.odds, row.fractional, row.status)
+
+
+def _outcome_name(row: Row[Any], leg_names: dict[int, str]) -> str:
+    legs = group_outcome_ids(row.outcome_key) if row.market_key == BET_BUILDER_MARKET else None
+    if legs is not None:
+        return " + ".join(leg_names.get(leg) or str(leg) for leg in legs)
+    if row.outcome_name:
+        return str(row.outcome_name)
+    return str(row.outcome_id if row.outcome_id is not None else row.outcome_key)
+
+
+def _event_info(row: Row[Any]) -> EventInfo:
+    return EventInfo(
+        event_id=row.event_id,
+        sport_name=row.sport_name,
+        competition_name=row.competition_name,
+        home_team=row.home_team,
+        away_team=row.away_team,
+        start=from_ms(row.start_time) if row.start_time is not None else None,
+        betting_status=row.betting_status,
+        in_play=row.in_play,
+        outcomes=row.outcomes,
+        prices=row.prices,
+        first=from_ms(row.first) if row.first is not None else None,
+        last=from_ms(row.last) if row.last is not None else None,
+    )

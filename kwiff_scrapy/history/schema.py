@@ -1,0 +1,280 @@
+"""The odds history's tables (SQLAlchemy Core), its schema version, and opening a database.
+
+Five tables, created on first use::
+
+    kwiff_history_meta  name, value                      ("schema_version" -> "1")
+    kwiff_events        event_id PK, sport_id, sport_name, competition_id,
+                        competition_name, home_team, away_team, start_time,
+                        betting_status, in_play, updated_at
+    kwiff_markets       (event_id, market_key) PK, market_id, name
+    kwiff_outcomes      id PK, event_id, market_key, outcome_key, outcome_id, name;
+                        unique (event_id, outcome_key)
+    kwiff_prices        (outcome, fetched_at) PK, odds, fractional, status
+
+Times (``start_time``, ``updated_at``, ``fetched_at``) are whole milliseconds since
+1970-01-01 UTC: compact, exact and ordered the same way in every database. A price
+row is one *change*: the price of an outcome from ``fetched_at`` on (the server's time
+of the answer that showed it) until the next row of that outcome. ``odds`` is decimal
+(NULL: no price: removed, unpriced, or the service sent none), ``status`` None for
+open. Keys are described in :mod:`kwiff_scrapy.history.records`.
+
+Two dialects are supported, through the same Core tables and statements:
+``sqlite:///odds.sqlite`` (the standard library's driver; WAL journal, writes in
+``BEGIN IMMEDIATE`` transactions so that two writing processes take turns) and
+``postgresql://user@host/db`` (psycopg 3, the ``postgres`` extra). The only
+dialect-specific pieces are the ``INSERT ... ON CONFLICT`` construct (each dialect's
+``insert()``) and the SQLite connection pragmas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from .. import defaults
+from .errors import HistoryError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+#: The version of the tables below. A database written by a newer kwiff_scrapy (a
+#: higher version) is refused rather than written to.
+SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION_KEY: Final = "schema_version"
+#: Key of the PostgreSQL advisory lock taken while the tables are created ("kwiffhst").
+_CREATE_LOCK: Final = 0x6B77696666687374
+
+SUPPORTED_BACKENDS: Final = ("sqlite", "postgresql")
+POSTGRES_EXTRA: Final = "postgres"
+
+metadata = MetaData()
+
+meta = Table(
+    "kwiff_history_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+events = Table(
+    "kwiff_events",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("sport_id", BigInteger),
+    Column("sport_name", String(200)),
+    Column("competition_id", BigInteger),
+    Column("competition_name", String(400)),
+    Column("home_team", String(400)),
+    Column("away_team", String(400)),
+    Column("start_time", BigInteger),
+    Column("betting_status", String(200)),
+    Column("in_play", Boolean),
+    Column("updated_at", BigInteger),
+)
+
+markets = Table(
+    "kwiff_markets",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey(events.c.event_id), primary_key=True),
+    Column("market_key", String(400), primary_key=True),
+    Column("market_id", BigInteger),
+    Column("name", String(400)),
+)
+
+outcomes = Table(
+    "kwiff_outcomes",
+    metadata,
+    # BIGINT on PostgreSQL (an identity), INTEGER on SQLite (the rowid).
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("event_id", BigInteger, nullable=False),
+    Column("market_key", String(400), nullable=False),
+    Column("outcome_key", String(800), nullable=False),
+    Column("outcome_id", BigInteger),
+    Column("name", String(400)),
+    UniqueConstraint("event_id", "outcome_key", name="kwiff_outcomes_key"),
+    ForeignKeyConstraint(["event_id", "market_key"], [markets.c.event_id, markets.c.market_key]),
+)
+
+prices = Table(
+    "kwiff_prices",
+    metadata,
+    Column("outcome", ForeignKey(outcomes.c.id), primary_key=True, autoincrement=False),
+    Column("fetched_at", BigInteger, primary_key=True, autoincrement=False),
+    Column("odds", Double),
+    Column("fractional", String(32)),
+    Column("status", String(64)),
+    Index("kwiff_prices_time", "fetched_at"),
+    # The primary key is the table: no separate rowid b-tree on SQLite.
+    sqlite_with_rowid=False,
+)
+
+
+def database_url(uri: str) -> URL:
+    """The SQLAlchemy URL of a ``KWIFF_HISTORY_URI``; ``ValueError`` if it is not one.
+
+    ``postgresql://`` and ``postgres://`` mean psycopg 3 (``postgresql+psycopg://``).
+    """
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        raise ValueError(
+            f"{uri!r} is not a database URI such as sqlite:///odds.sqlite "
+            "or postgresql://user@host/db"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        url = url.set(drivername="postgresql")
+        backend = "postgresql"
+    if backend not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"{describe(url)}: {backend} is not supported: use sqlite:///FILE or "
+            "postgresql://user@host/db"
+        )
+    if backend == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and not url.database:
+        raise ValueError(f"{describe(url)}: name a database file, e.g. sqlite:///odds.sqlite")
+    return url
+
+
+def describe(url: URL | str) -> str:
+    """The URI for messages and logs, without its password."""
+    if isinstance(url, str):
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return url
+    return url.render_as_string(hide_password=True)
+
+
+def check_driver(url: URL) -> None:
+    """``HistoryError`` naming the extra to install if the database's driver is missing."""
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+        try:
+            importlib.import_module("psycopg")
+        except ImportError:
+            raise HistoryError(
+                f"{describe(url)} needs psycopg 3: pip install 'kwiff-scrapy[{POSTGRES_EXTRA}]'"
+            ) from None
+
+
+def open_engine(
+    url: URL, *, writer: bool, busy_timeout: float = defaults.HISTORY_SQLITE_BUSY_TIMEOUT
+) -> Engine:
+    """An engine for *url* (nothing is connected yet).
+
+    SQLite: WAL journal and ``synchronous=NORMAL`` (a committed transaction survives a
+    killed process), foreign keys on, and a *writer*'s transactions begin with
+    ``BEGIN IMMEDIATE``: its reads and writes of one batch are one atomic step, and a
+    second writing process waits (up to *busy_timeout*) instead of failing midway.
+    """
+    check_driver(url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        _sqlite_transactions(engine, writer=writer)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+
+
+def _sqlite_transactions(engine: Engine, *, writer: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun here, not by the driver's own guesswork.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if writer:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's ``INSERT`` with ``ON CONFLICT`` support (SQLite and PostgreSQL)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def stored_version(connection: Connection) -> int | None:
+    """The schema version the database says it has; None if it has no history tables."""
+    if not inspect(connection).has_table(meta.name):
+        return None
+    value = connection.execute(
+        select(meta.c.value).where(meta.c.name == SCHEMA_VERSION_KEY)
+    ).scalar_one_or_none()
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def check_version(version: int | None, url: URL) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"{describe(url)} holds odds history of schema version {version}, newer than "
+            f"this kwiff_scrapy's {SCHEMA_VERSION}: upgrade kwiff_scrapy to write to it"
+        )
+
+
+def prepare(engine: Engine) -> int:
+    """Create the tables if needed and check the schema version; the version stored.
+
+    Raises :class:`HistoryError` (one line) for a database that cannot be opened or that
+    a newer kwiff_scrapy wrote. Safe when several processes prepare the same database at
+    once: SQLite takes turns (``BEGIN IMMEDIATE``), PostgreSQL holds an advisory lock
+    for the transaction.
+    """
+    url = engine.url
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_CREATE_LOCK)))
+            version = stored_version(connection)
+            check_version(version, url)
+            metadata.create_all(connection)
+            if version is None:
+                connection.execute(
+                    upsert(connection, meta)
+                    .values(name=SCHEMA_VERSION_KEY, value=str(SCHEMA_VERSION))
+                    .on_conflict_do_nothing()
+                )
+            return version or SCHEMA_VERSION
+    except SQLAlchemyError as exc:
+        raise HistoryError(f"{describe(url)} cannot be opened: {error_line(exc)}") from exc
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's trailers."""
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

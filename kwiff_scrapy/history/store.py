@@ -1,0 +1,429 @@
+"""The writer of the odds history: one transaction per batch, changes only (synchronous).
+
+:class:`HistoryStore` is used from one thread at a time (the
+:class:`~kwiff_scrapy.history.writer.HistoryWriter`'s): :meth:`~HistoryStore.open`,
+then :meth:`~HistoryStore.write` per batch, then :meth:`~HistoryStore.close`.
+
+Changes only. A price row is written when an outcome's odds or status differ from
+the latest one stored for it. The store keeps that latest price of every outcome of
+the events it has written or read (loaded per event, the first time the event has a
+price to write, and kept in memory): a price equal to it is counted as unchanged
+without asking the database. Any other price (an outcome not seen yet in this
+process, or one that moved) is decided *in the batch's transaction*, against the
+database itself:
+
+1. the event rows are upserted first, in event id order (PostgreSQL: this row lock
+   puts two writers of the same event in turn, always in the same order, so they
+   cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
+2. the outcome rows of those events are locked (``SELECT ... FOR UPDATE``), missing
+   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
+   price of each outcome read;
+3. each new price is compared with the latest stored one (then with the price before
+   it in the same batch) and written only if it differs; a price older than the
+   latest stored one (a slower machine) is compared with the row before its own time.
+
+So several machines may write the same outcomes: a move seen by two of them is
+stored once (the second finds the first's row when its turn comes), and a repeated
+batch writes nothing. What the in-memory filter can miss: if another machine stored
+a move of an outcome and this one then sees the outcome back at the price *it* stored
+last, this one takes it as unchanged (the other machine, seeing the move back too,
+stores it). The primary key (outcome, ``fetched_at``) makes a row for the same answer
+impossible to store twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import defaults
+from .errors import HistoryError
+from .records import KEEP_STATUS, EventHeader, MarketRecord, Observation, PriceRecord
+from .schema import (
+    describe,
+    error_line,
+    events,
+    markets,
+    open_engine,
+    outcomes,
+    prepare,
+    prices,
+    upsert,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+T = TypeVar("T")
+
+#: Most values in one ``IN (...)`` list.
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The latest stored price of an outcome."""
+
+    outcome: int
+    fetched_ms: int
+    odds: float | None
+    status: str | None
+
+    def same_price(self, odds: float | None, status: str | None) -> bool:
+        return self.odds == odds and self.status == status
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one batch did."""
+
+    written: int = 0
+    """Price rows inserted."""
+    unchanged: int = 0
+    """Prices equal to the latest stored one (not written)."""
+    transaction: bool = False
+    """Whether the batch needed (and committed) a transaction."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A batch, sorted out before its transaction."""
+
+    headers: dict[int, EventHeader] = field(default_factory=dict)
+    """Events to upsert: those with prices to decide, and those whose fields changed."""
+    updated_ms: dict[int, int] = field(default_factory=dict)
+    markets: dict[tuple[int, str], MarketRecord] = field(default_factory=dict)
+    pending: dict[tuple[int, str], list[PriceRecord]] = field(default_factory=dict)
+    """Prices to decide against the database, by (event, outcome key), in order."""
+    unchanged: int = 0
+    removed: set[int] = field(default_factory=set)
+
+    @property
+    def needs_transaction(self) -> bool:
+        return bool(self.headers or self.pending)
+
+
+class HistoryStore:
+    """Writes batches of :class:`~kwiff_scrapy.history.records.Observation`."""
+
+    def __init__(
+        self, url: URL, *, busy_timeout: float = defaults.HISTORY_SQLITE_BUSY_TIMEOUT
+    ) -> None:
+        self.url = url
+        self.busy_timeout = busy_timeout
+        self._engine: Engine | None = None
+        #: Event id -> outcome key -> the latest stored price, for every outcome of the
+        #: events loaded so far.
+        self._latest: dict[int, dict[str, Latest]] = {}
+        #: The fields of each event as this store last wrote them.
+        self._headers: dict[int, EventHeader] = {}
+
+    @property
+    def description(self) -> str:
+        return describe(self.url)
+
+    def open(self) -> int:
+        """Connect, create the tables if needed, check the schema version; the version."""
+        engine = open_engine(self.url, writer=True, busy_timeout=self.busy_timeout)
+        try:
+            version = prepare(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self._engine = engine
+        return version
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def cached_outcomes(self) -> int:
+        """Outcomes whose latest price is held in memory."""
+        return sum(len(by_key) for by_key in self._latest.values())
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Observation]) -> WriteResult:
+        """Write *batch* in one transaction; ``HistoryError`` if the database fails (then
+        nothing of the batch is stored, and the batch may be written again later)."""
+        if self._engine is None:
+            raise HistoryError(f"{self.description} is not open")
+        plan = self._plan(batch)
+        result = WriteResult(unchanged=plan.unchanged)
+        if plan.needs_transaction:
+            try:
+                with self._engine.begin() as connection:
+                    latest = self._apply(connection, plan, result)
+            except SQLAlchemyError as exc:
+                raise HistoryError(
+                    f"writing to {self.description} failed: {error_line(exc)}"
+                ) from exc
+            result.transaction = True
+            # Committed: now the memory may follow.
+            self._latest.update(latest)
+            self._headers.update(plan.headers)
+        for event_id in plan.removed:
+            self._latest.pop(event_id, None)
+            self._headers.pop(event_id, None)
+        return result
+
+    def _plan(self, batch: Sequence[Observation]) -> _Plan:
+        plan = _Plan()
+        headers: dict[int, EventHeader] = {}
+        for seen in batch:
+            header = seen.header
+            if header is not None:
+                event_id = header.event_id
+                headers[event_id] = header.merged(
+                    headers.get(event_id) or self._headers.get(event_id)
+                )
+            for market in seen.markets:
+                plan.markets.setdefault((market.event_id, market.key), market)
+            for price in seen.prices:
+                self._sort_price(plan, price)
+            if seen.event_removed and header is not None:
+                plan.removed.add(header.event_id)
+        for event_id, header in headers.items():
+            if header != self._headers.get(event_id):
+                plan.headers[event_id] = header
+        for event_id, _key in plan.pending:
+            if event_id not in plan.headers:
+                plan.headers[event_id] = headers.get(event_id) or EventHeader(event_id)
+        return plan
+
+    def _sort_price(self, plan: _Plan, price: PriceRecord) -> None:
+        """Count *price* as unchanged if it equals the latest price in memory, else leave
+        it (and every later price of its outcome in the batch) to the transaction."""
+        key = (price.event_id, price.outcome_key)
+        plan.updated_ms[price.event_id] = max(
+            plan.updated_ms.get(price.event_id, price.fetched_ms), price.fetched_ms
+        )
+        pending = plan.pending.get(key)
+        if pending is not None:
+            pending.append(price)
+            return
+        latest = self._latest.get(price.event_id, {}).get(price.outcome_key)
+        if latest is not None and price.fetched_ms >= latest.fetched_ms:
+            status = latest.status if price.status == KEEP_STATUS else price.status
+            if latest.same_price(price.odds, status):
+                plan.unchanged += 1
+                return
+        plan.pending[key] = [price]
+
+    # -- the transaction -------------------------------------------------------------------
+
+    def _apply(
+        self, connection: Connection, plan: _Plan, result: WriteResult
+    ) -> dict[int, dict[str, Latest]]:
+        """Write *plan*; the latest price of every outcome of the events it decided."""
+        self._upsert_events(connection, plan)
+        event_ids = sorted({event_id for event_id, _key in plan.pending})
+        if not event_ids:
+            return {}
+        self._insert_markets(connection, plan, event_ids)
+        ids = _outcome_ids(connection, event_ids, lock=connection.dialect.name == "postgresql")
+        missing = sorted(key for key in plan.pending if key not in ids)
+        if missing:
+            self._insert_outcomes(connection, plan, missing)
+            ids.update(_outcome_ids(connection, sorted({e for e, _ in missing}), lock=False))
+        stored = _latest_prices(connection, event_ids)
+        rows: list[dict[str, Any]] = []
+        for key, pending in plan.pending.items():
+            outcome = ids[key]
+            latest_price = self._decide(connection, outcome, pending, stored.get(outcome), rows)
+            if latest_price is not None:
+                stored[outcome] = latest_price
+        result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
+        for chunk in _chunks(rows, IN_CHUNK * 10):
+            connection.execute(upsert(connection, prices).on_conflict_do_nothing(), chunk)
+        result.written = len(rows)
+        latest: dict[int, dict[str, Latest]] = {event_id: {} for event_id in event_ids}
+        for (event_id, outcome_key), outcome in ids.items():
+            found = stored.get(outcome)
+            if found is not None and event_id in latest:
+                latest[event_id][outcome_key] = found
+        return latest
+
+    def _decide(
+        self,
+        connection: Connection,
+        outcome: int,
+        pending: list[PriceRecord],
+        latest: Latest | None,
+        rows: list[dict[str, Any]],
+    ) -> Latest | None:
+        """Append the rows of the *pending* prices that change the outcome's price."""
+        for price in pending:
+            if latest is not None and price.fetched_ms <= latest.fetched_ms:
+                # The same answer again, or one older than what is stored: compare it
+                # with the price stored before its own time.
+                if price.fetched_ms < latest.fetched_ms:
+                    before = _price_at(connection, outcome, price.fetched_ms)
+                    row = _row(outcome, price, before)
+                    if row is not None and (before is None or before.fetched_ms < price.fetched_ms):
+                        rows.append(row)
+                continue
+            row = _row(outcome, price, latest)
+            if row is not None:
+                rows.append(row)
+                latest = Latest(outcome, price.fetched_ms, row["odds"], row["status"])
+        return latest
+
+    def _upsert_events(self, connection: Connection, plan: _Plan) -> None:
+        if not plan.headers:
+            return
+        rows = [
+            {
+                "event_id": h.event_id,
+                "sport_id": h.sport_id,
+                "sport_name": h.sport_name,
+                "competition_id": h.competition_id,
+                "competition_name": h.competition_name,
+                "home_team": h.home_team,
+                "away_team": h.away_team,
+                "start_time": h.start_ms,
+                "betting_status": h.betting_status,
+                "in_play": h.in_play,
+                "updated_at": plan.updated_ms.get(h.event_id),
+            }
+            for _id, h in sorted(plan.headers.items())
+        ]
+        statement = upsert(connection, events)
+        # What an item does not say (None) never erases what is stored.
+        statement = statement.on_conflict_do_update(
+            index_elements=[events.c.event_id],
+            set_={
+                column.name: func.coalesce(statement.excluded[column.name], column)
+                for column in events.columns
+                if column.name != "event_id"
+            },
+        )
+        connection.execute(statement, rows)
+
+    def _insert_markets(self, connection: Connection, plan: _Plan, event_ids: list[int]) -> None:
+        wanted = sorted({(event_id, pending[0].market_key) for (event_id, _), pending in
+                         plan.pending.items()})  # fmt: skip
+        stored: set[tuple[int, str]] = set()
+        for chunk in _chunks(event_ids, IN_CHUNK):
+            stored.update(
+                (row.event_id, row.market_key)
+                for row in connection.execute(
+                    select(markets.c.event_id, markets.c.market_key).where(
+                        markets.c.event_id.in_(chunk)
+                    )
+                )
+            )
+        rows = []
+        for key in wanted:
+            if key in stored:
+                continue
+            record = plan.markets.get(key)
+            rows.append(
+                {
+                    "event_id": key[0],
+                    "market_key": key[1],
+                    "market_id": record.market_id if record else None,
+                    "name": record.name if record else None,
+                }
+            )
+        if rows:
+            connection.execute(upsert(connection, markets).on_conflict_do_nothing(), rows)
+
+    def _insert_outcomes(
+        self, connection: Connection, plan: _Plan, missing: list[tuple[int, str]]
+    ) -> None:
+        rows = []
+        for key in missing:
+            first = plan.pending[key][0]
+            rows.append(
+                {
+                    "event_id": first.event_id,
+                    "market_key": first.market_key,
+                    "outcome_key": first.outcome_key,
+                    "outcome_id": first.outcome_id,
+                    "name": first.outcome_name,
+                }
+            )
+        for chunk in _chunks(rows, IN_CHUNK * 10):
+            connection.execute(upsert(connection, outcomes).on_conflict_do_nothing(), chunk)
+
+
+# -- reads inside the transaction ------------------------------------------------------------
+
+
+def _outcome_ids(
+    connection: Connection, event_ids: Iterable[int], *, lock: bool
+) -> dict[tuple[int, str], int]:
+    """The ids of every stored outcome of *event_ids*, locked (PostgreSQL) if *lock*."""
+    ids: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(list(event_ids), IN_CHUNK):
+        query = (
+            select(outcomes.c.id, outcomes.c.event_id, outcomes.c.outcome_key)
+            .where(outcomes.c.event_id.in_(chunk))
+            .order_by(outcomes.c.id)
+        )
+        if lock:
+            query = query.with_for_update()
+        for row in connection.execute(query):
+            ids[row.event_id, row.outcome_key] = row.id
+    return ids
+
+
+def _latest_prices(connection: Connection, event_ids: Iterable[int]) -> dict[int, Latest]:
+    """The latest stored price of every outcome of *event_ids*, by outcome id."""
+    found: dict[int, Latest] = {}
+    for chunk in _chunks(list(event_ids), IN_CHUNK):
+        newest = (
+            select(prices.c.outcome, func.max(prices.c.fetched_at).label("fetched_at"))
+            .join(outcomes, outcomes.c.id == prices.c.outcome)
+            .where(outcomes.c.event_id.in_(chunk))
+            .group_by(prices.c.outcome)
+            .subquery()
+        )
+        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
+            newest,
+            and_(
+                prices.c.outcome == newest.c.outcome,
+                prices.c.fetched_at == newest.c.fetched_at,
+            ),
+        )
+        for row in connection.execute(query):
+            found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)
+    return found
+
+
+def _price_at(connection: Connection, outcome: int, fetched_ms: int) -> Latest | None:
+    """The outcome's stored price at *fetched_ms*: the latest row at or before it."""
+    row = connection.execute(
+        select(prices.c.fetched_at, prices.c.odds, prices.c.status)
+        .where(prices.c.outcome == outcome, prices.c.fetched_at <= fetched_ms)
+        .order_by(prices.c.fetched_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Latest(outcome, row.fetched_at, row.odds, row.status)
+
+
+def _row(outcome: int, price: PriceRecord, before: Latest | None) -> dict[str, Any] | None:
+    """The price row of *price*, or None if it is the same price as *before*."""
+    status = price.status
+    if status == KEEP_STATUS:
+        status = before.status if before is not None else None
+    if before is not None and before.same_price(price.odds, status):
+        return None
+    return {
+        "outcome": outcome,
+        "fetched_at": price.fetched_ms,
+        "odds": price.odds,
+        "fractional": price.fractional,
+        "status": status,
+    }
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
