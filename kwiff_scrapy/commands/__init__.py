@@ -1,5 +1,7 @@
 """Scrapy commands of kwiff_scrapy, registered by the ``scrapy.commands`` entry point.
 
-``scrapy kwiff fetch-events`` (:mod:`kwiff_scrapy.commands.kwiff`) works inside a
-Scrapy project and outside any.
+``scrapy kwiff`` (:mod:`kwiff_scrapy.commands.kwiff`) has two subcommands, each in its
+own module: ``fetch-events`` (:mod:`~kwiff_scrapy.commands.fetch_events`) and
+``history`` (:mod:`~kwiff_scrapy.commands.history`). Both work inside a Scrapy
+project and outside any.
 """

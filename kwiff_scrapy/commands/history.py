@@ -1,0 +1,472 @@
+"""``scrapy kwiff history``: show, export and draw the odds history.
+
+::
+
+    scrapy kwiff history --db sqlite:///odds.sqlite                      # the events stored
+    scrapy kwiff history --db sqlite:///odds.sqlite --event 10744160     # a table of moves
+    scrapy kwiff history --db sqlite:///odds.sqlite --event 10744160 \\
+        --market "Full Time Result" --plot odds.png
+    scrapy kwiff history --db sqlite:///odds.sqlite --event 10744160 --csv moves.csv
+    scrapy kwiff history --db sqlite:///odds.sqlite --top 10 --since 2h  # biggest movers
+
+It reads the database (never writes to it) through
+:mod:`kwiff_scrapy.history.queries` and crawls nothing. ``--db`` defaults to the
+``KWIFF_HISTORY_URI`` setting. A database that cannot be read, an empty one, an
+unknown event or market, or a bad duration: one line on standard error, exit status 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from scrapy.exceptions import UsageError
+
+from .. import defaults
+from ..history.config import URI_SETTING, history_uri
+from ..history.errors import HistoryError, require_sqlalchemy
+from .output import echo
+from .preview import format_table
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from scrapy.settings import BaseSettings
+
+    from ..history.queries import EventInfo, HistoryReader, Move, Mover, OutcomeHistory
+
+HISTORY: Final = "history"
+DESCRIPTION: Final = (
+    "show the odds history that crawls stored (KWIFF_HISTORY_URI): moves, biggest movers, "
+    "CSV, plots"
+)
+SYNTAX: Final = (
+    f"{HISTORY} [--db URI] [--event ID [--market NAME] [--csv FILE] [--plot FILE.png]] "
+    "[--top N] [--since DURATION]"
+)
+HELP: Final = (
+    f"{HISTORY} reads the odds history that crawls store when KWIFF_HISTORY_URI is set: "
+    "without --event it lists the events stored; with --event ID it prints the event's "
+    "price moves (time, market, outcome, odds before and after, change), or writes them "
+    "to a CSV file (--csv, every stored price), or draws the odds of a market over time "
+    "(--plot, a PNG; needs the plot extra); --top N prints the outcomes whose price "
+    "moved most. Example: scrapy kwiff history --db sqlite:///odds.sqlite --top 10 "
+    "--since 2h. Exit status: 0 on success, 1 if the history cannot be read or has "
+    "nothing to show, 2 for a usage error."
+)
+CSV_FIELDS: Final = (
+    "time",
+    "event_id",
+    "market",
+    "outcome",
+    "outcome_id",
+    "odds_before",
+    "odds",
+    "change",
+    "fractional",
+    "status",
+)
+MOVE_HEADERS: Final = ("Time (UTC)", "Market", "Outcome", "Odds", "Change")
+MOVER_HEADERS: Final = (
+    "#",
+    "Event",
+    "Match",
+    "Market",
+    "Outcome",
+    "Odds",
+    "Change",
+    "Moves",
+    "Last move (UTC)",
+)
+EVENT_HEADERS: Final = (
+    "Event",
+    "Kick-off (UTC)",
+    "Competition",
+    "Match",
+    "Outcomes",
+    "Prices",
+    "Last price (UTC)",
+)
+ARROW: Final = "\N{RIGHTWARDS ARROW}"
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(title=f"{HISTORY} options")
+    group.add_argument(
+        "--db",
+        metavar="URI",
+        default=None,
+        help="the history database: sqlite:///odds.sqlite or postgresql://user@host/db "
+        f"(default: the {URI_SETTING} setting)",
+    )
+    group.add_argument(
+        "--event", metavar="ID", default=None, help="the event whose history to show"
+    )
+    group.add_argument(
+        "--market",
+        metavar="NAME",
+        action="append",
+        default=None,
+        help="with --event: only this market (any case); may be repeated "
+        "(default: every market; --plot: the event's first market)",
+    )
+    group.add_argument(
+        "--csv",
+        metavar="FILE",
+        default=None,
+        help="with --event: write every stored price, with the one before it, to FILE",
+    )
+    group.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        default=None,
+        help="with --event: draw the odds of the market(s) over time into a PNG file "
+        "(needs matplotlib: the plot extra)",
+    )
+    group.add_argument(
+        "--size",
+        metavar="WxH",
+        default=f"{defaults.PLOT_WIDTH}x{defaults.PLOT_HEIGHT}",
+        help="the plot's size in pixels (default: %(default)s)",
+    )
+    group.add_argument(
+        "--top",
+        metavar="N",
+        type=int,
+        default=None,
+        help="the N outcomes whose price moved most, relative to the price at --since",
+    )
+    group.add_argument(
+        "--since",
+        metavar="DURATION",
+        default=None,
+        help="only what happened in the last DURATION, e.g. 90s, 15m, 2h, 1d or 1h30m "
+        "(default: everything stored)",
+    )
+
+
+def options_given(opts: argparse.Namespace) -> list[str]:
+    """The ``history`` options given on the command line."""
+    size_default = f"{defaults.PLOT_WIDTH}x{defaults.PLOT_HEIGHT}"
+    given = {
+        "--db": opts.db is not None,
+        "--event": opts.event is not None,
+        "--market": opts.market is not None,
+        "--csv": opts.csv is not None,
+        "--plot": opts.plot is not None,
+        "--size": opts.size != size_default,
+        "--top": opts.top is not None,
+        "--since": opts.since is not None,
+    }
+    return [name for name, present in given.items() if present]
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """What ``history`` was asked to do, checked (but for the duration: see :func:`run`)."""
+
+    db: str
+    event_id: int | None = None
+    markets: tuple[str, ...] = ()
+    csv: str | None = None
+    plot: str | None = None
+    size: tuple[int, int] = (defaults.PLOT_WIDTH, defaults.PLOT_HEIGHT)
+    top: int | None = None
+    since: str | None = None
+
+
+def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPlan:
+    """Check the options (``UsageError`` if they do not go together)."""
+    try:
+        db = opts.db or history_uri(settings.get(URI_SETTING))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not db:
+        raise UsageError(
+            f"{HISTORY} needs --db URI (or the {URI_SETTING} setting), "
+            "e.g. --db sqlite:///odds.sqlite"
+        )
+    event_id = None
+    if opts.event is not None:
+        text = str(opts.event).strip()
+        if not (text.isascii() and text.isdigit() and int(text) > 0):
+            raise UsageError(f"--event must be a Kwiff event id (a whole number), not {text!r}")
+        event_id = int(text)
+    for option in ("market", "csv", "plot"):
+        if getattr(opts, option) is not None and event_id is None:
+            raise UsageError(f"--{option} needs --event ID")
+    if opts.top is not None:
+        if opts.top < 1:
+            raise UsageError(f"--top must be 1 or more, not {opts.top}")
+        clashing = [f"--{o}" for o in ("market", "csv", "plot") if getattr(opts, o) is not None]
+        if clashing:
+            raise UsageError(f"--top does not go with {', '.join(clashing)}")
+    if opts.plot is not None and Path(opts.plot).suffix.lower() != ".png":
+        raise UsageError(f"--plot writes a PNG image: name a .png file, not {opts.plot!r}")
+    return HistoryPlan(
+        db=db,
+        event_id=event_id,
+        markets=tuple(opts.market or ()),
+        csv=opts.csv,
+        plot=opts.plot,
+        size=_size(opts.size),
+        top=opts.top,
+        since=opts.since,
+    )
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
+    if match is None or not all(100 <= int(n) <= 10000 for n in match.groups()):
+        raise UsageError(f"--size must be WIDTHxHEIGHT in pixels (100 to 10000), not {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d``, ``1w`` or a sum such as ``1h30m``; ``ValueError``."""
+    compact = str(text).strip().lower()
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(compact):
+        if match.start() != position or compact[position : match.start()].strip():
+            break
+        seconds += float(match[1]) * _UNIT_SECONDS[match[2]]
+        position = match.end()
+        while position < len(compact) and compact[position] == " ":
+            position += 1
+    if not compact or position != len(compact) or seconds <= 0:
+        raise ValueError(f"--since: {text!r} is not a duration such as 90s, 15m, 2h, 1d or 1h30m")
+    return timedelta(seconds=seconds)
+
+
+def run(plan: HistoryPlan, now: datetime | None = None) -> int:
+    """Do what *plan* asks; the exit status (problems: one line on standard error)."""
+    try:
+        since = None
+        if plan.since is not None:
+            since = (now or datetime.now(UTC)) - parse_duration(plan.since)
+        if plan.plot is not None:
+            from ..history.plot import require_matplotlib
+
+            require_matplotlib()
+        require_sqlalchemy()
+        from ..history.queries import HistoryReader
+
+        with HistoryReader(plan.db) as reader:
+            reader.check()
+            if plan.top is not None:
+                _show_top(reader, plan, since)
+            elif plan.event_id is not None:
+                _show_event(reader, plan, plan.event_id, since)
+            else:
+                _show_events(reader, since)
+    except (HistoryError, ValueError, OSError) as exc:
+        echo(f"scrapy kwiff {HISTORY}: {exc}", sys.stderr)
+        return 1
+    return 0
+
+
+# -- what is shown -----------------------------------------------------------------------
+
+
+def _show_event(
+    reader: HistoryReader, plan: HistoryPlan, event_id: int, since: datetime | None
+) -> None:
+    from ..history.queries import moves
+
+    event = reader.event(event_id)
+    histories = reader.outcome_histories(event_id, plan.markets or None)
+    if plan.plot is None and plan.csv is None:
+        echo(_event_heading(event, histories), sys.stdout)
+        found = [move for move in moves(histories, since) if move.before is not None]
+        if found:
+            echo(format_table(MOVE_HEADERS, [_move_cells(move) for move in found]), sys.stdout)
+        else:
+            window = " in that time" if since is not None else ""
+            echo(f"No moves{window}: every outcome kept its price.", sys.stdout)
+        return
+    if plan.csv is not None:
+        written = write_csv(plan.csv, moves(histories, since))
+        echo(
+            f"Wrote {written} prices of {event.teams} (event {event_id}) to {plan.csv}", sys.stdout
+        )
+    if plan.plot is not None:
+        _plot(event, histories, plan, since)
+
+
+def _plot(
+    event: EventInfo, histories: list[OutcomeHistory], plan: HistoryPlan, since: datetime | None
+) -> None:
+    from ..history.plot import render
+    from ..history.queries import plot_data
+
+    if not plan.markets:
+        first = histories[0].market
+        histories = [h for h in histories if h.market == first]
+    if since is not None:
+        histories = [_window(h, since) for h in histories]
+        histories = [h for h in histories if h.points]
+    assert plan.plot is not None
+    data = plot_data(event, histories)
+    width, height = plan.size
+    render(data, plan.plot, width=width, height=height)
+    names = ", ".join(market.market for market in data.markets)
+    lines = sum(len(market.series) for market in data.markets)
+    echo(
+        f"Drew {names} ({lines} outcome{'s' if lines != 1 else ''}) of {event.teams} "
+        f"to {plan.plot} ({width}x{height})",
+        sys.stdout,
+    )
+
+
+def _window(history: OutcomeHistory, since: datetime) -> OutcomeHistory:
+    """*history* from *since* on, starting with the price in force at *since*."""
+    from ..history.queries import OutcomeHistory, PricePoint
+
+    before = [p for p in history.points if p.time <= since]
+    after = [p for p in history.points if p.time > since]
+    start = [PricePoint(since, before[-1].odds, before[-1].fractional, before[-1].status)]
+    points = (start if before else []) + after
+    return OutcomeHistory(
+        history.event_id, history.market, history.outcome, history.outcome_id, points
+    )
+
+
+def _show_top(reader: HistoryReader, plan: HistoryPlan, since: datetime | None) -> None:
+    assert plan.top is not None
+    movers = reader.top_movers(plan.top, since, plan.event_id)
+    window = f"in the last {plan.since}" if since is not None else "over the whole history"
+    if not movers:
+        echo(f"No price moved {window}.", sys.stdout)
+        return
+    echo(f"The {len(movers)} biggest moves {window}:", sys.stdout)
+    rows = [_mover_cells(number, mover) for number, mover in enumerate(movers, start=1)]
+    echo(format_table(MOVER_HEADERS, rows), sys.stdout)
+
+
+def _show_events(reader: HistoryReader, since: datetime | None) -> None:
+    found = reader.events()
+    if since is not None:
+        found = [e for e in found if e.last is not None and e.last >= since]
+    prices = sum(e.prices for e in found)
+    echo(
+        f"{len(found)} event{'s' if len(found) != 1 else ''} and {prices} stored prices in "
+        f"{reader.description} (scrapy kwiff history --event ID shows one):",
+        sys.stdout,
+    )
+    rows = [
+        (
+            str(e.event_id),
+            _time_text(e.start, seconds=False),
+            e.competition_name or "",
+            e.teams,
+            str(e.outcomes),
+            str(e.prices),
+            _time_text(e.last),
+        )
+        for e in found
+    ]
+    echo(format_table(EVENT_HEADERS, rows), sys.stdout)
+
+
+def write_csv(path: str, found: Sequence[Move]) -> int:
+    """Every price of *found* as a CSV row (the opening ones with no ``odds_before``)."""
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_FIELDS)
+        for move in found:
+            change = move.change
+            writer.writerow(
+                (
+                    iso_time(move.time),
+                    move.event_id,
+                    move.market,
+                    move.outcome,
+                    "" if move.outcome_id is None else move.outcome_id,
+                    _number(move.before.odds if move.before is not None else None),
+                    _number(move.after.odds),
+                    "" if change is None else f"{change:.6f}",
+                    move.after.fractional or "",
+                    move.after.status or "",
+                )
+            )
+    return len(found)
+
+
+# -- cells -------------------------------------------------------------------------------
+
+
+def _event_heading(event: EventInfo, histories: Sequence[OutcomeHistory]) -> str:
+    parts = [event.teams]
+    if event.competition_name:
+        parts.append(event.competition_name)
+    if event.start is not None:
+        parts.append(f"kick-off {_time_text(event.start, seconds=False)} UTC")
+    prices = sum(len(h.points) for h in histories)
+    times = [p.time for h in histories for p in h.points]
+    span = f" from {_time_text(min(times))} to {_time_text(max(times))} UTC" if times else ""
+    return (
+        f"{' - '.join(parts)} (event {event.event_id})\n"
+        f"{len(histories)} outcomes, {prices} prices stored{span}"
+    )
+
+
+def _move_cells(move: Move) -> tuple[str, ...]:
+    assert move.before is not None
+    return (
+        _time_text(move.time),
+        move.market,
+        move.outcome,
+        f"{_price_text(move.before.odds, move.before.status)} {ARROW} "
+        f"{_price_text(move.after.odds, move.after.status)}",
+        _change_text(move.change),
+    )
+
+
+def _mover_cells(number: int, mover: Mover) -> tuple[str, ...]:
+    return (
+        str(number),
+        str(mover.event.event_id),
+        mover.event.teams,
+        mover.market,
+        mover.outcome,
+        f"{_price_text(mover.first.odds, None)} {ARROW} {_price_text(mover.last.odds, None)}",
+        _change_text(mover.change),
+        str(mover.moves),
+        _time_text(mover.last.time),
+    )
+
+
+def _price_text(odds: float | None, status: str | None) -> str:
+    text = f"{odds:.2f}" if odds is not None else ""
+    if status:
+        text = f"{text} ({status})" if text else status
+    return text or "-"
+
+
+def _change_text(change: float | None) -> str:
+    return f"{change * 100:+.1f}%" if change is not None else ""
+
+
+def _time_text(moment: datetime | None, *, seconds: bool = True) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def iso_time(moment: datetime) -> str:
+    """``2026-01-20T15:12:06.610Z``: the way the service writes times."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
