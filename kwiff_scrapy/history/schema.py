@@ -181,22 +181,26 @@ def check_driver(url: URL) -> None:
             ) from None
 
 
-def open_engine(
-    url: URL, *, writer: bool, busy_timeout: float = defaults.HISTORY_SQLITE_BUSY_TIMEOUT
-) -> Engine:
+def open_engine(url: URL, *, writer: bool, timeout: float = defaults.HISTORY_DB_TIMEOUT) -> Engine:
     """An engine for *url* (nothing is connected yet).
 
     SQLite: WAL journal and ``synchronous=NORMAL`` (a committed transaction survives a
     killed process), foreign keys on, and a *writer*'s transactions begin with
     ``BEGIN IMMEDIATE``: its reads and writes of one batch are one atomic step, and a
-    second writing process waits (up to *busy_timeout*) instead of failing midway.
+    second writing process waits (up to *timeout*) instead of failing midway.
     """
     check_driver(url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        engine = create_engine(url, connect_args={"timeout": timeout})
         _sqlite_transactions(engine, writer=writer)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=1,
+        max_overflow=1,
+        connect_args={"connect_timeout": max(1, round(timeout))},
+    )
 
 
 def _sqlite_transactions(engine: Engine, *, writer: bool) -> None:

@@ -110,11 +110,9 @@ class _Plan:
 class HistoryStore:
     """Writes batches of :class:`~kwiff_scrapy.history.records.Observation`."""
 
-    def __init__(
-        self, url: URL, *, busy_timeout: float = defaults.HISTORY_SQLITE_BUSY_TIMEOUT
-    ) -> None:
+    def __init__(self, url: URL, *, timeout: float = defaults.HISTORY_DB_TIMEOUT) -> None:
         self.url = url
-        self.busy_timeout = busy_timeout
+        self.timeout = timeout
         self._engine: Engine | None = None
         #: Event id -> outcome key -> the latest stored price, for every outcome of the
         #: events loaded so far.
@@ -127,13 +125,16 @@ class HistoryStore:
         return describe(self.url)
 
     def open(self) -> int:
-        """Connect, create the tables if needed, check the schema version; the version."""
-        engine = open_engine(self.url, writer=True, busy_timeout=self.busy_timeout)
+        """Connect, create the tables if needed, check the schema version; the version.
+
+        ``HistoryError`` (one line) if the database cannot be used. The connection used
+        here is closed: the thread that writes opens its own.
+        """
+        engine = open_engine(self.url, writer=True, timeout=self.timeout)
         try:
             version = prepare(engine)
-        except BaseException:
+        finally:
             engine.dispose()
-            raise
         self._engine = engine
         return version
 

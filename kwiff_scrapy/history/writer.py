@@ -28,20 +28,16 @@ import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 from .. import defaults
 from .errors import HistoryError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .records import Observation
     from .store import HistoryStore, WriteResult
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class WriterEvents(Protocol):
@@ -96,20 +92,12 @@ class HistoryWriter:
         """Prices waiting to be written."""
         return self._buffered
 
-    async def start(self) -> int:
-        """Open the store in the writer's thread (``HistoryError`` if it cannot be),
-        then start taking batches; the schema version."""
+    def start(self) -> None:
+        """Start the writer's thread and batch task (the store must be open)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwiff-history")
-        try:
-            version = await self._in_thread(self.store.open)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name="kwiff-history-writer"
         )
-        return version
 
     def add(self, seen: Observation) -> None:
         """Buffer *seen* for the next batch (never waits)."""
@@ -281,7 +269,3 @@ class HistoryWriter:
         prices = sum(len(seen.prices) for seen in lost)
         if prices:
             self.events.dropped(prices)
-
-    async def _in_thread(self, function: Callable[..., T], *args: object) -> T:
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -60,28 +60,27 @@ class KwiffHistoryPipeline:
             config = HistorySettings.from_settings(crawler.settings)
             if config.uri is None:
                 raise NotConfigured(f"{URI_SETTING} is not set")
-            pipeline = cls(crawler, config, _store(config.uri))
+            store = _store(config.uri)
+            # At the crawl's start, before anything is sent: a database that cannot be
+            # used stops the crawl here, with one line.
+            version = store.open()
         except (ValueError, HistoryError) as exc:
-            report_start_error(__name__, ValueError(f"{URI_SETTING}: {exc}"))
-            raise
-        return pipeline
-
-    # -- Scrapy's pipeline methods ----------------------------------------------------
-
-    async def open_spider(self) -> None:
-        try:
-            version = await self.writer.start()
-        except HistoryError as exc:
             report_start_error(__name__, ValueError(f"{URI_SETTING}: {exc}"))
             raise
         logger.info(
             "Odds history to %s (schema version %d): changed prices only, in batches of "
             "up to %d prices or %g s",
-            self.writer.store.description,
+            store.description,
             version,
-            self.config.limits.batch_size,
-            self.config.limits.flush_interval,
+            config.limits.batch_size,
+            config.limits.flush_interval,
         )
+        return cls(crawler, config, store)
+
+    # -- Scrapy's pipeline methods ----------------------------------------------------
+
+    async def open_spider(self) -> None:
+        self.writer.start()
 
     def process_item(self, item: Any) -> Any:
         seen = observe(item)
