@@ -231,6 +231,14 @@ class HistoryWriter:
             if future.done() and not future.cancelled():
                 self._in_flight = None
         self._overflowing = False
+        if result.transaction:
+            logger.debug(
+                "Odds history: committed a batch of %d item(s): %d price rows written, "
+                "%d unchanged",
+                len(batch),
+                result.written,
+                result.unchanged,
+            )
         if self._failures:
             logger.info("Odds history: writing again after %d failed attempt(s)", self._failures)
             self._failures = 0
