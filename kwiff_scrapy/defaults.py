@@ -89,3 +89,25 @@ HISTORY_PIPELINE_ORDER: Final = 700
 PLOT_WIDTH: Final = 960
 PLOT_HEIGHT: Final = 540
 PLOT_DPI: Final = 96
+
+# -- several workers sharing crawls and watches through Redis (kwiff_scrapy.distributed) --
+
+#: Prefix of every Redis key of a shared crawl or watch (``%(spider)s``: the spider's
+#: name). scrapy-redis's ``SCHEDULER_QUEUE_KEY`` / ``SCHEDULER_DUPEFILTER_KEY`` default
+#: to ``<prefix>:requests`` / ``<prefix>:dupefilter``.
+REDIS_KEY: Final = "%(spider)s"
+#: Seconds after which a worker that stopped signalling is taken as gone.
+REDIS_WORKER_TIMEOUT: Final = 30.0
+#: Seconds between two looks at the shared queue by a worker with nothing to do.
+REDIS_IDLE_POLL: Final = 0.1
+#: Seconds before the first retry after a Redis error; doubles with each further one...
+REDIS_RETRY_DELAY: Final = 0.5
+#: ... up to this.
+REDIS_RETRY_MAX_DELAY: Final = 10.0
+#: Socket connect and read timeouts of the Redis client, unless ``REDIS_PARAMS`` sets them.
+REDIS_TIMEOUT: Final = 5.0
+#: A claimed poll of a shared watch is held this long, renewed while it runs; a worker
+#: that dies loses its polls to the others after at most this long. At least:
+MIN_WATCH_LEASE: Final = 1.0
+#: Tries of a shared watch's compare-and-set before the answer is given up (not compared).
+WATCH_COMMIT_ATTEMPTS: Final = 3

@@ -112,3 +112,30 @@ def increment(crawler: Crawler, key: str, count: int = 1) -> None:
     """Add *count* to *key* in the crawl's stats (nothing if the crawler has none yet)."""
     if crawler.stats is not None:
         crawler.stats.inc_value(key, count)
+
+# -- several workers sharing crawls and watches through Redis (kwiff_scrapy.distributed) --
+
+#: Requests pushed to / popped from the shared queue (scrapy-redis's own names).
+REDIS_ENQUEUED = "scheduler/enqueued/redis"
+REDIS_DEQUEUED = "scheduler/dequeued/redis"
+REDIS_PREFIX = f"{PREFIX}redis/"
+#: Redis calls that failed (connection lost, timeout): each is retried with backoff.
+REDIS_ERRORS = f"{REDIS_PREFIX}errors"
+#: Times Redis became unreachable, and times it came back.
+REDIS_OUTAGES = f"{REDIS_PREFIX}outages"
+REDIS_RECOVERIES = f"{REDIS_PREFIX}recoveries"
+#: Requests taken from the shared queue that could not be read back: logged and dropped.
+REDIS_UNDECODABLE = f"{REDIS_PREFIX}requests_undecodable"
+#: Requests that cannot be serialised for the shared queue: kept and sent by this worker.
+REDIS_KEPT_LOCAL = f"{REDIS_PREFIX}requests_kept_local"
+#: Start requests of a worker that joined a crawl another worker had seeded: not sent.
+REDIS_START_SKIPPED = f"{REDIS_PREFIX}start_requests_skipped"
+#: Workers found gone (no sign of life for ``KWIFF_REDIS_WORKER_TIMEOUT``) with work taken.
+REDIS_WORKERS_LOST = f"{REDIS_PREFIX}workers_lost"
+#: Shared watch: polls claimed by this worker, leases found expired and handed on (taken
+#: over from a worker gone), answers not compared because the poll's lease was lost, and
+#: compare-and-set attempts that found the state changed under them (then retried).
+WATCH_CLAIMED = f"{PREFIX}watch/claimed"
+WATCH_LEASES_EXPIRED = f"{PREFIX}watch/leases_expired"
+WATCH_LEASES_LOST = f"{PREFIX}watch/leases_lost"
+WATCH_COMMIT_CONFLICTS = f"{PREFIX}watch/commit_conflicts"

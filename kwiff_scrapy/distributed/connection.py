@@ -1,0 +1,155 @@
+"""The one Redis client of a crawler, and Redis outages met with backoff, not with a crash.
+
+The client is built by scrapy-redis from the usual settings (``REDIS_URL``,
+``REDIS_HOST``/``REDIS_PORT``, ``REDIS_PARAMS``...; see
+:func:`~kwiff_scrapy.distributed.config.scrapy_redis_settings`), once per crawler: the
+scheduler and the shared watch use the same one.
+
+Every call the scheduler and the watch make goes through a :class:`RedisGuard`. A call
+that fails with a Redis error (connection refused or lost, timeout) is logged and
+counted, and makes the guard wait before the next try: 0.5 s, doubling up to 10 s
+(``KWIFF_REDIS_RETRY_*``). While it waits, calls return their fallback at once, so the
+event loop never blocks on a Redis that is away; the first call that succeeds again
+ends the outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from ..integration import stats
+from .config import DistributedSettings, scrapy_redis_settings
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class RedisUnreachable(ConnectionError):
+    """Redis did not answer when the crawl started."""
+
+
+def client(crawler: Crawler) -> Redis:
+    """The crawler's Redis client, built on first use from its settings."""
+    server = _CLIENTS.get(crawler)
+    if server is None:
+        from scrapy_redis.connection import (  # type: ignore[import-untyped]
+            get_redis_from_settings,
+        )
+
+        server = _CLIENTS[crawler] = get_redis_from_settings(
+            scrapy_redis_settings(crawler.settings)
+        )
+    return server
+
+
+def use_client(crawler: Crawler, server: Redis) -> None:
+    """Make *server* the crawler's client (the scheduler's, built by scrapy-redis)."""
+    _CLIENTS[crawler] = server
+
+
+def describe(server: Redis) -> str:
+    """``redis://host:port/db`` of a client, without its password (for messages)."""
+    kwargs = server.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
+
+
+def check_reachable(server: Redis) -> None:
+    """PING *server*; raise :class:`RedisUnreachable` with one clear sentence if it fails."""
+    try:
+        server.ping()
+    except RedisError as exc:
+        raise RedisUnreachable(
+            f"Redis at {describe(server)} is unreachable ({exc}): start it, or check "
+            f"REDIS_URL (or REDIS_HOST/REDIS_PORT)"
+        ) from None
+
+
+class RedisGuard:
+    """Runs Redis calls for one worker: errors become a logged outage and a backoff.
+
+    :meth:`call` returns the call's result, or *fallback* if Redis failed now or is in
+    its backoff wait. ``available`` says whether a call would be tried now.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        config: DistributedSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._crawler = crawler
+        self._backoff = config.backoff
+        self._clock = clock
+        self._failures = 0
+        self._retry_at = 0.0
+        self._outage_started = 0.0
+
+    @property
+    def failing(self) -> bool:
+        """True from a failed call until the next successful one."""
+        return self._failures > 0
+
+    @property
+    def available(self) -> bool:
+        """False while waiting before the next try."""
+        return self._clock() >= self._retry_at
+
+    def call(self, what: str, action: Callable[[], T], fallback: T) -> T:
+        """``action()``, or *fallback* if Redis fails or is in its backoff wait."""
+        if not self.available:
+            return fallback
+        try:
+            result = action()
+        except RedisError as exc:
+            self.failed(what, exc)
+            return fallback
+        self.succeeded()
+        return result
+
+    def failed(self, what: str, error: BaseException) -> None:
+        """Count a failure of *what* and set the wait before the next try."""
+        self._failures += 1
+        delay = self._backoff.delay(self._failures)
+        self._retry_at = self._clock() + delay
+        stats.increment(self._crawler, stats.REDIS_ERRORS)
+        if self._failures == 1:
+            self._outage_started = self._clock()
+            stats.increment(self._crawler, stats.REDIS_OUTAGES)
+            logger.warning(
+                "Redis is unreachable (%s: %s): this worker goes on with what it has and "
+                "retries in %.1f s, then with growing delays",
+                what,
+                error,
+                delay,
+            )
+        else:
+            logger.info("Redis still unreachable (%s: %s): next try in %.1f s", what, error, delay)
+
+    def succeeded(self) -> None:
+        if self._failures:
+            logger.warning(
+                "Redis is reachable again after %.1f s and %d failed tries: resuming",
+                self._clock() - self._outage_started,
+                self._failures,
+            )
+            stats.increment(self._crawler, stats.REDIS_RECOVERIES)
+        self._failures = 0
+        self._retry_at = 0.0
+
+
+_CLIENTS: weakref.WeakKeyDictionary[Crawler, Any] = weakref.WeakKeyDictionary()

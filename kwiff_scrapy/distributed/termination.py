@@ -1,0 +1,195 @@
+"""One crawl shared by several workers: who seeds it, who is busy, and when it is over.
+
+scrapy-redis ends a worker when its queue stays empty for ``SCHEDULER_IDLE_BEFORE_CLOSE``
+seconds (a blocking pop) or never; with several workers neither is right: the queue is
+empty for a moment whenever every queued command has been taken, while the answers to
+come will bring more. A shared crawl is over when **the queue is empty and no worker
+has a request in progress** (taken, and its callback's output not yet queued), and the
+one worker that seeds the crawl has yielded all its start requests.
+
+The Redis keys, under the crawl's prefix (``KWIFF_REDIS_KEY``, ``%(spider)s`` by default):
+
+``<prefix>:run``
+    hash: ``id`` of the run, ``seeder`` (the worker whose start requests seed it),
+    ``seeded`` (``1`` once the seeder has yielded them all: its first idle moment).
+``<prefix>:busy``
+    hash: worker -> ``1`` while it may have requests in progress. A worker sets it
+    before it takes a request from the queue and clears it when Scrapy finds it idle
+    (everything it took is done, and what the callbacks yielded is queued).
+``<prefix>:worker:<id>``
+    a sign of life, with a TTL of ``KWIFF_REDIS_WORKER_TIMEOUT``, refreshed by the worker.
+
+The first worker of a run creates ``run`` and seeds it; the others join, and leave
+their start requests to the seeder (held until the run is seeded, so that one of them
+can seed it if the seeder dies first). Each idle worker runs :data:`_IDLE`, one atomic
+script: it clears its busy flag and tells whether the run is over. A busy worker whose
+sign of life has expired is taken as gone: its requests in progress are lost (it is
+counted and logged) and no longer hold the crawl open. The run is deleted when it is
+over, so the next ``scrapy crawl`` starts a new one.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+_JOIN = """
+-- KEYS: run, worker key. ARGV: worker, new run id, worker timeout (ms).
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'seeder', ARGV[1], 'seeded', '0')
+end
+return redis.call('HMGET', KEYS[1], 'id', 'seeder', 'seeded')
+"""
+
+_IDLE = """
+-- KEYS: run, busy, queue. ARGV: worker, run id, worker key prefix.
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return {'ended', '1'} end
+if redis.call('HGET', KEYS[1], 'seeder') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'seeded', '1')
+end
+local lost = {}
+local verdict = 'done'
+local busy = redis.call('HKEYS', KEYS[2])
+for _, worker in ipairs(busy) do
+  if redis.call('EXISTS', ARGV[3] .. worker) == 1 then
+    verdict = 'busy'
+  else
+    redis.call('HDEL', KEYS[2], worker)
+    table.insert(lost, worker)
+  end
+end
+local kind = redis.call('TYPE', KEYS[3])['ok']
+if kind == 'zset' then
+  if redis.call('ZCARD', KEYS[3]) > 0 then verdict = 'busy' end
+elseif kind ~= 'none' then
+  if redis.call('LLEN', KEYS[3]) > 0 then verdict = 'busy' end
+end
+if redis.call('HGET', KEYS[1], 'seeded') ~= '1' then
+  local seeder = redis.call('HGET', KEYS[1], 'seeder')
+  if redis.call('EXISTS', ARGV[3] .. seeder) == 0 then
+    redis.call('HSET', KEYS[1], 'seeder', ARGV[1])
+    verdict = 'seed'
+  else
+    verdict = 'busy'
+  end
+end
+return {verdict, redis.call('HGET', KEYS[1], 'seeded'), unpack(lost)}
+"""
+
+_FINISH = """
+-- KEYS: run, busy, worker key, then the keys to delete. ARGV: run id.
+redis.call('DEL', KEYS[3])
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
+  for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
+class Verdict(enum.Enum):
+    """What an idle worker learns about its run."""
+
+    BUSY = "busy"
+    """Others have work in progress or queued: stay open."""
+    DONE = "done"
+    """Nothing queued, nothing in progress, seeded: the crawl is over."""
+    ENDED = "ended"
+    """The run is gone (another worker saw it over and deleted it): over too."""
+    SEED = "seed"
+    """The seeder is gone before it seeded: this worker seeds the run now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """The run a worker joined."""
+
+    id: str
+    seeder: str
+    seeded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdleCheck:
+    """The answer of an idle check: the verdict, whether the run is seeded, workers found gone."""
+
+    verdict: Verdict
+    seeded: bool = False
+    lost_workers: tuple[str, ...] = ()
+
+    @property
+    def over(self) -> bool:
+        return self.verdict in (Verdict.DONE, Verdict.ENDED)
+
+
+class SharedCrawl:
+    """The Redis side of one worker's membership in a shared crawl (synchronous calls)."""
+
+    def __init__(self, server: Redis, prefix: str, worker: str, worker_timeout: float) -> None:
+        self.server = server
+        self.worker = worker
+        self.run_key = f"{prefix}:run"
+        self.busy_key = f"{prefix}:busy"
+        self.worker_prefix = f"{prefix}:worker:"
+        self.worker_key = f"{self.worker_prefix}{worker}"
+        self._timeout_ms = max(1, round(worker_timeout * 1000))
+        self._join = server.register_script(_JOIN)
+        self._idle = server.register_script(_IDLE)
+        self._finish = server.register_script(_FINISH)
+
+    def join(self) -> Run:
+        """Join the current run, or start one (this worker then seeds it)."""
+        run_id, seeder, seeded = self._join(
+            keys=[self.run_key, self.worker_key],
+            args=[self.worker, uuid.uuid4().hex, self._timeout_ms],
+        )
+        return Run(_text(run_id), _text(seeder), _text(seeded) == "1")
+
+    def heartbeat(self) -> None:
+        """A sign of life, valid for the worker timeout."""
+        self.server.set(self.worker_key, "1", px=self._timeout_ms)
+
+    def mark_busy(self) -> bool:
+        """Before taking requests: this worker may have work in progress."""
+        self.server.hset(self.busy_key, self.worker, "1")
+        return True
+
+    def idle(self, run: Run, queue_key: str) -> IdleCheck:
+        """This worker is idle: clear its busy flag; is the run over?"""
+        verdict, seeded, *lost = self._idle(
+            keys=[self.run_key, self.busy_key, queue_key],
+            args=[self.worker, run.id, self.worker_prefix],
+        )
+        return IdleCheck(
+            Verdict(_text(verdict)), _text(seeded) == "1", tuple(_text(w) for w in lost)
+        )
+
+    def finish(self, run: Run | None, delete: list[str]) -> bool:
+        """Leave; if *run* is still current, delete it and the keys in *delete* (it is over)."""
+        keys = [self.run_key, self.busy_key, self.worker_key, *delete]
+        return bool(self._finish(keys=keys, args=[run.id if run else ""]))
+
+    def leave(self) -> None:
+        """Leave the run without ending it: clear the busy flag and the sign of life."""
+        with self.server.pipeline() as pipe:
+            pipe.hdel(self.busy_key, self.worker)
+            pipe.delete(self.worker_key)
+            pipe.execute()
+
+    def flush(self) -> None:
+        """Forget the run (``SCHEDULER_FLUSH_ON_START``): the next worker to join starts one."""
+        self.server.delete(self.run_key, self.busy_key)
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
