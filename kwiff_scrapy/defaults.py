@@ -64,6 +64,36 @@ DOWNLOAD_TIMEOUT: Final = 180.0
 WATCH_INTERVAL: Final = 10.0
 MIN_WATCH_INTERVAL: Final = 1.0
 
+# -- the alerts pipeline (kwiff_scrapy.pipelines.alerts) ---------------------------------
+
+#: Smallest relative move of the odds alerted (0.10: 10%, either direction).
+ALERT_MIN_CHANGE: Final = 0.10
+#: Kinds of change alerted (``KWIFF_ALERT_KINDS``).
+ALERT_KINDS: Final = ("moved",)
+#: Seconds allowed for one webhook request (its ``download_timeout``).
+ALERT_TIMEOUT: Final = 10.0
+#: Retries of a message after a 429, a 5xx or a connection error.
+ALERT_RETRY_TIMES: Final = 3
+#: Seconds before the first retry; doubles with each further one.
+ALERT_RETRY_DELAY: Final = 1.0
+#: Longest wait before a retry, for ``Retry-After`` and backoff alike.
+ALERT_MAX_RETRY_DELAY: Final = 60.0
+#: Longest wait after ``poll_finished`` for that poll's changes still in earlier pipelines.
+ALERT_FLUSH_DELAY: Final = 0.5
+#: Without ``poll_finished``: seconds without a new alert before a batch goes out...
+ALERT_QUIET_PERIOD: Final = 1.0
+#: ... and at most this long after its first alert.
+ALERT_MAX_BATCH_AGE: Final = 10.0
+#: Seconds pending alerts get to go out when the spider closes.
+ALERT_CLOSE_TIMEOUT: Final = 10.0
+#: Longest message, in characters (Discord's limit for a message's content).
+ALERT_MESSAGE_LIMIT: Final = 2000
+#: Messages waiting for a slow or failing webhook; beyond this the oldest is dropped.
+ALERT_MAX_QUEUED_MESSAGES: Final = 100
+#: Order of the alerts pipeline in ``ITEM_PIPELINES`` when the add-on enables it: late,
+#: so that the project's own pipelines may clean or drop items first.
+ALERT_PIPELINE_ORDER: Final = 800
+
 # -- the odds history (kwiff_scrapy.history, kwiff_scrapy.pipelines.history) -------------
 
 #: Most prices written in one transaction; a batch also goes out after...

@@ -1,0 +1,308 @@
+"""What the alerts pipeline says, and to whom (pure: no I/O, no clock, no Scrapy crawl).
+
+- :class:`AlertRules` decides which changes are worth an alert.
+- :func:`format_line` writes one change as one line::
+
+      Arsenal v Juventus · Full Time Result · Arsenal 1.67 → 1.90 (+13.8%)
+
+- :func:`split_messages` packs the lines of one batch into messages that each stay
+  within Discord's 2,000-character limit.
+- :func:`message_body` is the JSON body of one message in a webhook format
+  (``discord``, ``slack``, ``json``); :func:`format_for_webhook` picks the format
+  from the webhook's host.
+- :func:`retry_after_seconds` reads an HTTP ``Retry-After`` header.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import defaults
+from ..model.items import EventChange, OddsChange
+
+Change = OddsChange | EventChange
+
+#: Kinds of ``OddsChange`` (see :class:`~kwiff_scrapy.model.items.OddsChange`).
+ODDS_KINDS = ("new", "moved", "suspended", "resumed", "removed")
+#: Kinds of ``EventChange``, as ``KWIFF_ALERT_KINDS`` names them: ``event_`` + its kind.
+EVENT_KINDS = ("event_new", "event_removed", "event_status")
+ALL_KINDS = ODDS_KINDS + EVENT_KINDS
+
+DISCORD = "discord"
+SLACK = "slack"
+JSON = "json"
+FORMATS = (DISCORD, SLACK, JSON)
+
+#: Shown for a value the change does not carry.
+MISSING = "?"
+#: Relative changes this close to ``KWIFF_ALERT_MIN_CHANGE`` count as reaching it
+#: (``(1.8 - 2.0) / 2.0`` is ``-0.0999...`` in floating point, and is a 10% move).
+_CHANGE_TOLERANCE = 1e-9
+
+
+def alert_kind(change: Change) -> str:
+    """The change's kind as ``KWIFF_ALERT_KINDS`` names it (``moved``, ``event_status``...)."""
+    return f"event_{change.kind}" if isinstance(change, EventChange) else change.kind
+
+
+def relative_change(change: OddsChange) -> float | None:
+    """The change's ``change``, or computed from its odds when the item lacks it."""
+    if change.change is not None:
+        return change.change
+    if change.odds is None or not change.previous_odds:
+        return None
+    return (change.odds - change.previous_odds) / change.previous_odds
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """Which changes are alerted (``KWIFF_ALERT_KINDS``, ``_MARKETS``, ``_MIN_CHANGE``,
+    ``_MIN_ODDS``, ``_MAX_ODDS``).
+
+    An ``OddsChange`` passes when all of these hold:
+
+    - its kind is one of ``kinds``;
+    - ``markets`` is empty, or names its market (case-insensitively);
+    - the odds are within ``min_odds`` .. ``max_odds`` (bounds included): its new
+      odds, or its previous odds when it has none now (``removed``);
+    - for ``moved`` only: the relative change, in either direction, is at least
+      ``min_change``. A move whose size is unknown passes only when ``min_change`` is 0.
+
+    An ``EventChange`` passes when ``event_<kind>`` is one of ``kinds``; the market,
+    odds and size rules do not apply to it. A value a rule needs but the change does
+    not carry (no market name, no odds) fails that rule.
+    """
+
+    kinds: frozenset[str] = frozenset(defaults.ALERT_KINDS)
+    #: Market names, case-folded; empty: every market.
+    markets: frozenset[str] = frozenset()
+    min_change: float = defaults.ALERT_MIN_CHANGE
+    min_odds: float | None = None
+    max_odds: float | None = None
+
+    def accepts(self, change: Change) -> bool:
+        if alert_kind(change) not in self.kinds:
+            return False
+        if isinstance(change, EventChange):
+            return True
+        return self._market_passes(change) and self._odds_pass(change) and self._size_passes(change)
+
+    def _market_passes(self, change: OddsChange) -> bool:
+        if not self.markets:
+            return True
+        return change.market_name is not None and change.market_name.casefold() in self.markets
+
+    def _odds_pass(self, change: OddsChange) -> bool:
+        if self.min_odds is None and self.max_odds is None:
+            return True
+        odds = change.odds if change.odds is not None else change.previous_odds
+        if odds is None:
+            return False
+        if self.min_odds is not None and odds < self.min_odds:
+            return False
+        return self.max_odds is None or odds <= self.max_odds
+
+    def _size_passes(self, change: OddsChange) -> bool:
+        if change.kind != "moved" or self.min_change <= 0:
+            return True
+        size = relative_change(change)
+        return size is not None and abs(size) >= self.min_change - _CHANGE_TOLERANCE
+
+
+# -- one line per change ---------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "":
+        return MISSING
+    if isinstance(value, str):
+        return value
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _odds(value: float | None) -> str:
+    return MISSING if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def _event_name(change: Change) -> str:
+    if change.home_team is None and change.away_team is None:
+        return f"event {change.event_id}"
+    return f"{_text(change.home_team)} v {_text(change.away_team)}"
+
+
+def format_line(change: Change) -> str:
+    """One change as one line, e.g. ``Arsenal v Juventus · Full Time Result · Arsenal 1.67 →
+    1.90 (+13.8%)``. A value the change does not carry is shown as ``?``."""
+    if isinstance(change, EventChange):
+        return f"{_event_name(change)} · {_event_what(change)}"
+    return f"{_event_name(change)} · {_text(change.market_name)} · {_outcome_what(change)}"
+
+
+def _outcome_what(change: OddsChange) -> str:
+    outcome = _text(change.outcome_name)
+    odds, previous = _odds(change.odds), _odds(change.previous_odds)
+    if change.kind == "moved":
+        size = relative_change(change)
+        percent = MISSING if size is None else f"{size:+.1%}"
+        return f"{outcome} {previous} → {odds} ({percent})"
+    if change.kind == "new":
+        return f"{outcome} new at {odds}"
+    if change.kind == "suspended":
+        was = previous if change.previous_odds is not None else odds
+        return f"{outcome} suspended (was {was})"
+    if change.kind == "resumed":
+        moved = change.previous_odds is not None and change.previous_odds != change.odds
+        return f"{outcome} resumed at {odds}" + (f" (was {previous})" if moved else "")
+    if change.kind == "removed":
+        return f"{outcome} removed (was {previous})"
+    return f"{outcome} {_text(change.kind)}: {previous} → {odds}"
+
+
+def _event_what(change: EventChange) -> str:
+    if change.kind == "new":
+        starts = f" (starts {change.start_time})" if change.start_time else ""
+        return f"new event{starts}"
+    if change.kind == "removed":
+        return "event removed"
+    if change.kind == "status":
+        what = f"status {_text(change.previous_betting_status)} → {_text(change.betting_status)}"
+        if change.in_play is not None:
+            what += " · in play" if change.in_play else " · not in play"
+        return what
+    return f"event {_text(change.kind)}"
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+def message_length(text: str) -> int:
+    """Length as Discord counts it (UTF-16 code units: never less than ``len(text)``)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _clip(line: str, limit: int) -> str:
+    """*line* cut to *limit* (with an ellipsis) if it is longer."""
+    if message_length(line) <= limit:
+        return line
+    clipped = line[: limit - 1]  # code points: at least as many UTF-16 units
+    while message_length(clipped) > limit - 1:
+        clipped = clipped[:-1]
+    return clipped + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One webhook message: its text (one line per change) and the changes it reports."""
+
+    text: str
+    changes: tuple[Change, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.changes)
+
+
+def split_messages(
+    changes: list[Change] | tuple[Change, ...], limit: int = defaults.ALERT_MESSAGE_LIMIT
+) -> list[Message]:
+    """The lines of *changes*, in order, packed into as few messages as fit in *limit*
+    characters each (lines joined by newlines; a line longer than *limit* is cut)."""
+    if limit < 2:
+        raise ValueError(f"a message limit must be 2 or more, not {limit}")
+    messages: list[Message] = []
+    lines: list[str] = []
+    batch: list[Change] = []
+    length = 0
+    for change in changes:
+        line = _clip(format_line(change), limit)
+        added = message_length(line) + (1 if lines else 0)
+        if lines and length + added > limit:
+            messages.append(Message("\n".join(lines), tuple(batch)))
+            lines, batch, length = [], [], 0
+            added = message_length(line)
+        lines.append(line)
+        batch.append(change)
+        length += added
+    if lines:
+        messages.append(Message("\n".join(lines), tuple(batch)))
+    return messages
+
+
+def _slack_escape(text: str) -> str:
+    """Slack reads ``&``, ``<`` and ``>`` as markup: they must be sent as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message_body(format_name: str, message: Message) -> dict[str, Any]:
+    """The JSON body of *message* for a webhook of *format_name*.
+
+    ``discord``: ``{"content": text, "allowed_mentions": {"parse": []}}`` (names from the
+    service can never ping anyone); ``slack``: ``{"text": text}`` (with ``&<>`` escaped
+    as Slack requires); ``json``: ``{"text": text, "changes": [each change as a dict]}``.
+    """
+    if format_name == DISCORD:
+        return {"content": message.text, "allowed_mentions": {"parse": []}}
+    if format_name == SLACK:
+        return {"text": _slack_escape(message.text)}
+    if format_name == JSON:
+        return {
+            "text": message.text,
+            "changes": [dataclasses.asdict(change) for change in message.changes],
+        }
+    raise ValueError(f"unknown alert format {format_name!r}: use one of {', '.join(FORMATS)}")
+
+
+# -- webhooks --------------------------------------------------------------------------
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def format_for_webhook(url: str) -> str:
+    """``discord`` for a Discord webhook, ``slack`` for a Slack one, else ``json``."""
+    host = _host(url)
+    if any(host == name or host.endswith(f".{name}") for name in ("discord.com", "discordapp.com")):
+        return DISCORD
+    if host == "slack.com" or host.endswith(".slack.com"):
+        return SLACK
+    return JSON
+
+
+def describe_webhook(url: str) -> str:
+    """The webhook URL without its path, query or credentials, for logs: a webhook URL
+    is a secret (Discord and Slack put the token in the path)."""
+    parts = urlsplit(url)
+    host = parts.hostname or MISSING
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…"
+
+
+def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` header (delay seconds, which may
+    have a fraction, or an HTTP date); None if absent or unreadable. Never negative."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)

@@ -1,0 +1,196 @@
+"""The ``KWIFF_ALERT_*`` settings, read and checked once into one :class:`AlertSettings`.
+
+A bad value raises ``ValueError`` with one line naming the setting, when the
+pipeline is built: before the crawl sends anything. The webhook URL is a secret
+(Discord and Slack put the token in it), so no message here repeats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .. import defaults
+from .alert_messages import ALL_KINDS, FORMATS, AlertRules, format_for_webhook
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Everything the alerts pipeline reads from Scrapy settings, validated."""
+
+    #: ``KWIFF_ALERT_WEBHOOK``: where messages are posted (None: log only).
+    webhook: str | None = field(default=None, repr=False)
+    #: ``KWIFF_ALERT_LOG``: also log every message at INFO.
+    log: bool = False
+    #: ``KWIFF_ALERT_FORMAT``, or the one the webhook's host implies.
+    format: str = "json"
+    rules: AlertRules = field(default_factory=AlertRules)
+    timeout: float = defaults.ALERT_TIMEOUT
+    retry_times: int = defaults.ALERT_RETRY_TIMES
+    retry_delay: float = defaults.ALERT_RETRY_DELAY
+    max_retry_delay: float = defaults.ALERT_MAX_RETRY_DELAY
+    flush_delay: float = defaults.ALERT_FLUSH_DELAY
+    quiet_period: float = defaults.ALERT_QUIET_PERIOD
+    max_batch_age: float = defaults.ALERT_MAX_BATCH_AGE
+    close_timeout: float = defaults.ALERT_CLOSE_TIMEOUT
+    message_limit: int = defaults.ALERT_MESSAGE_LIMIT
+    max_queued_messages: int = defaults.ALERT_MAX_QUEUED_MESSAGES
+
+    @property
+    def enabled(self) -> bool:
+        """True when alerts go somewhere: a webhook, the log, or both."""
+        return self.webhook is not None or self.log
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> AlertSettings:
+        """Read and validate; a bad value raises ``ValueError`` naming the setting."""
+        webhook = _webhook(settings.get("KWIFF_ALERT_WEBHOOK"))
+        min_odds = _optional_odds(settings, "KWIFF_ALERT_MIN_ODDS")
+        max_odds = _optional_odds(settings, "KWIFF_ALERT_MAX_ODDS")
+        if min_odds is not None and max_odds is not None and min_odds > max_odds:
+            raise ValueError(
+                f"KWIFF_ALERT_MIN_ODDS ({min_odds}) must not be above "
+                f"KWIFF_ALERT_MAX_ODDS ({max_odds})"
+            )
+        rules = AlertRules(
+            kinds=_kinds(settings.get("KWIFF_ALERT_KINDS")),
+            markets=_markets(settings.get("KWIFF_ALERT_MARKETS")),
+            min_change=_number(settings, "KWIFF_ALERT_MIN_CHANGE", defaults.ALERT_MIN_CHANGE),
+            min_odds=min_odds,
+            max_odds=max_odds,
+        )
+        timeout = _number(settings, "KWIFF_ALERT_TIMEOUT", defaults.ALERT_TIMEOUT)
+        if timeout == 0:
+            raise ValueError("KWIFF_ALERT_TIMEOUT must be more than 0 seconds")
+        return cls(
+            webhook=webhook,
+            log=_bool(settings, "KWIFF_ALERT_LOG"),
+            format=_format(settings.get("KWIFF_ALERT_FORMAT"), webhook),
+            rules=rules,
+            timeout=timeout,
+            retry_times=_whole(settings, "KWIFF_ALERT_RETRY_TIMES", defaults.ALERT_RETRY_TIMES),
+            retry_delay=_number(settings, "KWIFF_ALERT_RETRY_DELAY", defaults.ALERT_RETRY_DELAY),
+            max_retry_delay=_number(
+                settings, "KWIFF_ALERT_MAX_RETRY_DELAY", defaults.ALERT_MAX_RETRY_DELAY
+            ),
+            flush_delay=_number(settings, "KWIFF_ALERT_FLUSH_DELAY", defaults.ALERT_FLUSH_DELAY),
+            quiet_period=_number(settings, "KWIFF_ALERT_QUIET_PERIOD", defaults.ALERT_QUIET_PERIOD),
+            close_timeout=_number(
+                settings, "KWIFF_ALERT_CLOSE_TIMEOUT", defaults.ALERT_CLOSE_TIMEOUT
+            ),
+        )
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _webhook(value: Any) -> str | None:
+    if _is_unset(value):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"KWIFF_ALERT_WEBHOOK must be a URL string, not {type(value).__name__}")
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed: a webhook URL carries its token.
+        raise ValueError("KWIFF_ALERT_WEBHOOK must be an http:// or https:// URL with a host")
+    return url
+
+
+def _bool(settings: BaseSettings, name: str) -> bool:
+    try:
+        return settings.getbool(name, False)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be True or False (or 1/0, true/false), not {settings.get(name)!r}"
+        ) from None
+
+
+def _number(settings: BaseSettings, name: str, default: float) -> float:
+    """A number of 0 or more (seconds, or a fraction)."""
+    raw = settings.get(name)
+    if _is_unset(raw):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a number of 0 or more, not {raw!r}")
+    return value
+
+
+def _whole(settings: BaseSettings, name: str, default: int) -> int:
+    raw = settings.get(name)
+    if _is_unset(raw):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0 or (isinstance(raw, float) and raw != value):
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {raw!r}")
+    return value
+
+
+def _optional_odds(settings: BaseSettings, name: str) -> float | None:
+    raw = settings.get(name)
+    if _is_unset(raw):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be decimal odds such as 1.5, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be decimal odds above 0, not {raw!r}")
+    return value
+
+
+def _names(value: Any, name: str) -> list[str]:
+    """A list setting: a list or tuple of strings, or one comma-separated string."""
+    if _is_unset(value):
+        return []
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        raise ValueError(f"{name} must be a list of names, not {value!r}")
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{name} must be a list of names (strings), not {value!r}")
+    return [item.strip() for item in items if item.strip()]
+
+
+def _kinds(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset(defaults.ALERT_KINDS)
+    kinds = [kind.lower() for kind in _names(value, "KWIFF_ALERT_KINDS")]
+    known = ", ".join(ALL_KINDS)
+    if not kinds:
+        raise ValueError(f"KWIFF_ALERT_KINDS is empty: name at least one of {known}")
+    unknown = [kind for kind in kinds if kind not in ALL_KINDS]
+    if unknown:
+        raise ValueError(f"KWIFF_ALERT_KINDS: unknown kind {unknown[0]!r}: use some of {known}")
+    return frozenset(kinds)
+
+
+def _markets(value: Any) -> frozenset[str]:
+    return frozenset(name.casefold() for name in _names(value, "KWIFF_ALERT_MARKETS"))
+
+
+def _format(value: Any, webhook: str | None) -> str:
+    if _is_unset(value):
+        return format_for_webhook(webhook) if webhook is not None else "json"
+    name = str(value).strip().lower()
+    if name not in FORMATS:
+        raise ValueError(f"KWIFF_ALERT_FORMAT must be one of {', '.join(FORMATS)}, not {value!r}")
+    return name
