@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from scrapy.utils.misc import load_object
+
+from .. import defaults
 from .http import SCHEME
 from .log import quiet_dependency_loggers
 from .middleware import ORDER as RESPONSE_MIDDLEWARE_ORDER
@@ -13,6 +16,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
+#: Loaded only when alerts are on (``pipelines/`` is a layer below this one).
+ALERTS_PIPELINE_PATH = "kwiff_scrapy.pipelines.alerts.KwiffAlertsPipeline"
 
 
 class Addon:
@@ -23,6 +28,10 @@ class Addon:
     keeps the ``websockets`` loggers at ``INFO`` (see :mod:`kwiff_scrapy.integration.log`).
     What the project already set is kept: its own handler for the scheme, the
     middleware at another order or disabled with ``None``, a level for ``websockets``.
+
+    When ``KWIFF_ALERT_WEBHOOK`` or ``KWIFF_ALERT_LOG`` is set, it enables the alerts
+    pipeline (:mod:`kwiff_scrapy.pipelines.alerts`) in ``ITEM_PIPELINES``, unless the
+    project lists it already (at another order, or disabled with ``None``).
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -34,4 +43,18 @@ class Addon:
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", KwiffResponseMiddleware, RESPONSE_MIDDLEWARE_ORDER
         )
+        if _alerts_requested(settings):
+            settings.setdefault_in_component_priority_dict(
+                "ITEM_PIPELINES", load_object(ALERTS_PIPELINE_PATH), defaults.ALERT_PIPELINE_ORDER
+            )
         quiet_dependency_loggers()
+
+
+def _alerts_requested(settings: BaseSettings) -> bool:
+    """A webhook, or ``KWIFF_ALERT_LOG``, is set to something. The pipeline itself checks
+    the values (and disables itself for ``KWIFF_ALERT_LOG = False`` without a webhook)."""
+    return any(_is_set(settings.get(name)) for name in ("KWIFF_ALERT_WEBHOOK", "KWIFF_ALERT_LOG"))
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value is not False and not (isinstance(value, str) and not value)
