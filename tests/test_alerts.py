@@ -119,6 +119,15 @@ def test_lines_of_every_kind() -> None:
         **event, kind="status", previous_betting_status="open", betting_status=2, in_play=True
     )
     assert format_line(status) == "Arsenal v Juventus · status open → 2 · in play"
+    kick_off = EventChange(
+        **event, kind="status", previous_betting_status="OPEN", betting_status="OPEN", in_play=True
+    )
+    assert format_line(kick_off) == "Arsenal v Juventus · now in play"
+    assert format_line(dataclasses.replace(kick_off, in_play=False)) == (
+        "Arsenal v Juventus · now not in play"
+    )
+    suspended = dataclasses.replace(kick_off, betting_status="SUSPENDED", in_play=False)
+    assert format_line(suspended) == "Arsenal v Juventus · status OPEN → SUSPENDED"
 
 
 def test_missing_values_are_question_marks() -> None:
@@ -127,7 +136,10 @@ def test_missing_values_are_question_marks() -> None:
     one_team = OddsChange(event_id=1, home_team="Arsenal", kind="removed")
     assert format_line(one_team) == "Arsenal v ? · ? · ? removed (was ?)"
     assert format_line(EventChange(event_id=1, away_team="Juventus", kind="status")) == (
-        "? v Juventus · status ? → ?"
+        "? v Juventus · status ?"
+    )
+    assert format_line(EventChange(event_id=1, kind="status", betting_status="OPEN")) == (
+        "event 1 · status ? → OPEN"
     )
 
 

@@ -173,10 +173,12 @@ def _event_what(change: EventChange) -> str:
     if change.kind == "removed":
         return "event removed"
     if change.kind == "status":
-        what = f"status {_text(change.previous_betting_status)} → {_text(change.betting_status)}"
-        if change.in_play is not None:
-            what += " · in play" if change.in_play else " · not in play"
-        return what
+        play = {True: "in play", False: "not in play", None: None}.get(change.in_play)
+        if change.betting_status == change.previous_betting_status:
+            # The watch reports a status change when either differs: here, in play.
+            return f"now {play}" if play else f"status {_text(change.betting_status)}"
+        previous, current = _text(change.previous_betting_status), _text(change.betting_status)
+        return f"status {previous} → {current}" + (" · in play" if change.in_play else "")
     return f"event {_text(change.kind)}"
 
 
