@@ -17,6 +17,7 @@ from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
+from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy import defaults
@@ -332,6 +333,55 @@ def test_min_odds_above_max_odds() -> None:
 def test_without_webhook_or_log_the_pipeline_disables_itself() -> None:
     with pytest.raises(NotConfigured):
         KwiffAlertsPipeline.from_crawler(get_crawler(settings_dict={"KWIFF_ALERT_LOG": False}))
+
+
+class FlushWatcher:
+    """A pipeline built without a crawl, whose flushes can be awaited."""
+
+    def __init__(self, config: AlertSettings) -> None:
+        crawler = get_crawler()
+        crawler.stats = MemoryStatsCollector(crawler)
+        self.stats = crawler.stats
+        self.pipeline = KwiffAlertsPipeline(crawler, config)
+        self.flushed = asyncio.Event()
+        flush = self.pipeline._flush
+
+        def flush_and_tell() -> None:
+            flush()
+            self.flushed.set()
+
+        self.pipeline._flush = flush_and_tell  # type: ignore[method-assign]
+
+
+async def test_without_poll_finished_a_batch_waits_at_most_its_maximum_age() -> None:
+    watcher = FlushWatcher(AlertSettings(log=True, quiet_period=3600, max_batch_age=0.01))
+    watcher.pipeline.process_item(moved("Arsenal", 1.67, 1.90))
+    await watcher.flushed.wait()
+    assert watcher.stats.get_value(stats.ALERTS_SENT) == 1
+
+
+async def test_a_webhook_that_cannot_keep_up_loses_its_oldest_messages(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = AlertSettings(
+        webhook="http://127.0.0.1:9/hook", message_limit=80, max_queued_messages=2
+    )
+    watcher = FlushWatcher(config)  # not opened: nothing sends
+    for index in range(5):
+        watcher.pipeline.process_item(moved(f"Outcome {index}", 1.5, 2.0))
+    watcher.pipeline.poll_finished(poll=1, changes=5, failed=False)
+    assert watcher.stats.get_value(stats.ALERTS_FAILED) == 3
+    queue = watcher.pipeline._queue
+    assert queue is not None
+    assert [queue.get_nowait().changes[0].outcome_name for _ in range(2)] == [
+        "Outcome 3",
+        "Outcome 4",
+    ]
+    dropped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Dropped")]
+    assert (
+        dropped
+        == ["Dropped 1 alert(s): 2 messages were already waiting for http://127.0.0.1:9/…"] * 3
+    )
 
 
 # -- the add-on ---------------------------------------------------------------------------
