@@ -77,6 +77,9 @@ class Scheduler(RedisScheduler):
     idle_before_close: int
     dupefilter_cls: str
     dupefilter_key: str
+    queue_cls: str
+    queue_key: str
+    serializer: Any
     spider: Spider
 
     def __init__(self, server: Redis, **kwargs: Any) -> None:
@@ -123,6 +126,20 @@ class Scheduler(RedisScheduler):
         return instance
 
     def open(self, spider: Spider) -> None:
+        # scrapy-redis's open() without its Spider.log() call (deprecated in Scrapy 2.19),
+        # and without flushing the queue under the other workers.
+        self.spider = spider
+        try:
+            self.queue = load_object(self.queue_cls)(
+                server=self.server,
+                spider=spider,
+                key=self.queue_key % {"spider": spider.name},
+                serializer=self.serializer,
+            )
+        except TypeError as exc:
+            raise ValueError(
+                f"Failed to instantiate queue class {self.queue_cls!r}: {exc}"
+            ) from exc
         dupefilter_cls = load_object(self.dupefilter_cls)
         if self.df is None and issubclass(dupefilter_cls, RFPDupeFilter):
             # scrapy-redis would build it from the spider's raw settings: its own client
@@ -132,17 +149,19 @@ class Scheduler(RedisScheduler):
                 key=self.dupefilter_key % {"spider": spider.name},
                 debug=spider.settings.getbool("DUPEFILTER_DEBUG"),
             )
-        flush, self.flush_on_start = self.flush_on_start, False
+        elif self.df is None:
+            self.df = dupefilter_cls.from_spider(spider)
         self.shared = SharedCrawl(
             self.server,
             self.config.key(spider.name),
             self.config.worker_id,
             self.config.worker_timeout,
         )
-        super().open(spider)
-        if flush:
+        if self.flush_on_start:
             logger.info("SCHEDULER_FLUSH_ON_START: the shared crawl starts afresh")
             self.flush()
+        elif queued := len(self.queue):
+            logger.info("The shared queue holds %d requests: this worker takes its share", queued)
         self.shared.heartbeat()
         logger.info(
             "Worker %s shares the crawl through Redis at %s (queue %s)",
@@ -167,7 +186,10 @@ class Scheduler(RedisScheduler):
             self._local.append(request)
             return True
         if request.meta.get("is_start_request") and not self._seeds():
-            return True  # held or dropped: the seeder queues the start requests
+            self._held.append(request)  # the seeder queues the start requests
+            if self.run is not None and self.run.seeded:
+                self._drop_held()
+            return True
         if self._unsent or not self._guard.available:
             self._unsent.append((request, False))
             return True
@@ -216,11 +238,13 @@ class Scheduler(RedisScheduler):
             self._tending.cancel()
         if self._unsent:
             self._send_unsent()
-        if self._unsent or self._local:
+        if self._unsent:
             logger.warning(
-                "Closing with %d requests this worker could not queue: they are not sent",
-                len(self._unsent) + len(self._local),
+                "Closing with %d requests yielded while Redis was away: they are lost",
+                len(self._unsent),
             )
+        if self._local:
+            logger.info("Closing with %d worker-local requests not sent", len(self._local))
         if self.shared is None:
             return
         # Never scrapy-redis's flush here: the other workers still need the queue.
@@ -250,6 +274,7 @@ class Scheduler(RedisScheduler):
         self.run = run
         if run.seeder == self.config.worker_id:
             logger.info("This worker seeds the shared crawl (run %s)", run.id)
+            self._queue_held()  # yielded while Redis was away, if any
         else:
             logger.info(
                 "Joined the shared crawl (run %s) seeded by worker %s: its start requests "
@@ -302,6 +327,9 @@ class Scheduler(RedisScheduler):
             run.seeder,
         )
         self.run = replace(run, seeder=self.config.worker_id)
+        self._queue_held()
+
+    def _queue_held(self) -> None:
         held, self._held = self._held, []
         for request in held:
             self.enqueue_request(request)

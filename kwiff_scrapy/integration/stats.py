@@ -113,6 +113,7 @@ def increment(crawler: Crawler, key: str, count: int = 1) -> None:
     if crawler.stats is not None:
         crawler.stats.inc_value(key, count)
 
+
 # -- several workers sharing crawls and watches through Redis (kwiff_scrapy.distributed) --
 
 #: Requests pushed to / popped from the shared queue (scrapy-redis's own names).
