@@ -257,14 +257,15 @@ def test_the_plot_data_is_a_step_line_per_outcome_carried_to_the_last_time(store
         "Arsenal v Juventus \N{EM DASH} UEFA Champions League \N{EM DASH} "
         "kick-off 2026-12-08 17:45 UTC"
     )
-    assert (data.start, data.end) == (OPENING, at(80))
+    # Every line runs on to the latest price of the event (a Double Chance move at 85).
+    assert (data.start, data.end) == (OPENING, at(85))
     assert not data.kickoff_shown  # a week ahead: named in the title, not drawn
     (market,) = data.markets
     assert market.market == "Full Time Result"
-    assert [(s.outcome, s.times, s.odds) for s in market.series] == [
-        ("Arsenal", [OPENING, at(10), at(80)], [1.67, 1.8, 1.8]),
-        ("Draw", [OPENING, at(20), at(80)], [4.0, 4.0, 4.0]),
-        ("Juventus", [OPENING, at(80)], [4.5, 4.0]),
+    assert [(s.outcome, s.times, s.odds, s.open) for s in market.series] == [
+        ("Arsenal", [OPENING, at(10), at(85)], [1.67, 1.8, 1.8], [True, True, True]),
+        ("Draw", [OPENING, at(20), at(85)], [4.0, 4.0, 4.0], [True, False, False]),
+        ("Juventus", [OPENING, at(80), at(85)], [4.5, 4.0, 4.0], [True, True, True]),
     ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC
+from math import nan
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import defaults
@@ -37,6 +38,12 @@ def require_matplotlib() -> None:
         ) from None
 
 
+def _only(odds: list[float], open_: list[bool], wanted: bool) -> list[float]:
+    """*odds* where the outcome's openness is *wanted*, NaN elsewhere (a step drawn
+    ``where="post"`` holds each value up to the next time, so the segments meet)."""
+    return [value if is_open == wanted else nan for value, is_open in zip(odds, open_, strict=True)]
+
+
 def render(
     data: PlotData,
     path: Path | str,
@@ -50,16 +57,32 @@ def render(
     from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     panels = figure.subplots(len(data.markets), 1, sharex=True, squeeze=False)[:, 0]
     figure.suptitle(data.title, fontsize="medium")
     locator = mdates.AutoDateLocator(tz=UTC, minticks=3, maxticks=8)
+    suspended_shown = False
     for axes, market in zip(panels, data.markets, strict=True):
         for series in market.series:
-            odds = [value if value is not None else float("nan") for value in series.odds]
-            axes.step(series.times, odds, where="post", label=series.outcome, linewidth=1.4)
+            odds = [value if value is not None else nan for value in series.odds]
+            # Solid while the price can be backed, dotted (same colour) while suspended.
+            backable = _only(odds, series.open, True)
+            (line,) = axes.step(
+                series.times, backable, where="post", label=series.outcome, linewidth=1.4
+            )
+            if not all(series.open):
+                suspended_shown = True
+                axes.step(
+                    series.times,
+                    _only(odds, series.open, False),
+                    where="post",
+                    color=line.get_color(),
+                    linestyle=":",
+                    linewidth=1.4,
+                )
         if data.kickoff_shown:
             axes.axvline(data.event.start, color="0.35", linestyle="--", linewidth=1)
         axes.set_title(market.market, fontsize="small", loc="left")
@@ -67,7 +90,18 @@ def render(
         axes.grid(True, alpha=0.3)
         axes.tick_params(labelsize="x-small")
         columns = 1 if len(market.series) <= LEGEND_ROWS else 2
-        axes.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1), ncols=columns)
+        handles, labels = axes.get_legend_handles_labels()
+        if suspended_shown:
+            handles.append(Line2D([], [], color="0.4", linestyle=":", linewidth=1.4))
+            labels.append("(dotted: suspended)")
+        axes.legend(
+            handles,
+            labels,
+            fontsize="x-small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+            ncols=columns,
+        )
         if data.kickoff_shown:
             axes.annotate(
                 "kick-off",

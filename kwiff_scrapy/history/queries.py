@@ -128,11 +128,13 @@ class Mover:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One outcome's line on the plot: its odds from each time on (None: a gap)."""
+    """One outcome's line on the plot: its odds from each time on (None: a gap), and
+    whether it could be backed then (False: suspended, or any other status but open)."""
 
     outcome: str
     times: list[datetime]
     odds: list[float | None]
+    open: list[bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,19 +446,23 @@ def moves(histories: Iterable[OutcomeHistory], since: datetime | None = None) ->
 
 def plot_data(event: EventInfo, histories: Sequence[OutcomeHistory]) -> PlotData:
     """The step lines of *histories*: each outcome's odds from each stored time on,
-    every line carried on to the latest time stored for the event."""
+    every line carried on to the latest time stored for the event (any market)."""
     times = [point.time for h in histories for point in h.points]
     if not times:
         raise HistoryError(f"event {event.event_id} has no prices to plot")
-    start, end = min(times), max(times)
+    start, end = min(times), max([*times, *([event.last] if event.last else [])])
     panels: dict[str, list[Series]] = {}
     for history in histories:
         line_times = [point.time for point in history.points]
         odds = [point.odds for point in history.points]
+        backable = [point.status is None for point in history.points]
         if line_times[-1] < end:
             line_times.append(end)
             odds.append(odds[-1])
-        panels.setdefault(history.market, []).append(Series(history.outcome, line_times, odds))
+            backable.append(backable[-1])
+        panels.setdefault(history.market, []).append(
+            Series(history.outcome, line_times, odds, backable)
+        )
     return PlotData(
         event, start, end, [MarketSeries(name, series) for name, series in panels.items()]
     )
