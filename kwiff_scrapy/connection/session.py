@@ -20,6 +20,7 @@ import logging
 import ssl
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,8 +28,14 @@ from typing import Any, assert_never
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.protocol import State
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedOK,
+    InvalidStatus,
+    WebSocketException,
+)
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
 from websockets.typing import Origin
 
 from .. import defaults
@@ -108,7 +115,7 @@ class KwiffSession:
 
     def __init__(
         self,
-        connection: ClientConnection,
+        connection: _Connection,
         options: SessionOptions,
         *,
         on_stat: StatHook | None = None,
@@ -243,14 +250,17 @@ class KwiffSession:
 
     async def _read_frames(self) -> None:
         reason = "the server closed the connection"
+        ws, binary = self._ws, self._ws.binary_messages
         try:
-            async for frame in self._ws:
-                self._on_stat(SessionStat.BYTES_RECEIVED, _size(frame))
-                self._handle_frame(frame)
-                if self._failure is not None:
-                    break
-            else:
-                reason = _closed_by_server(self._ws.close_code, self._ws.close_reason)
+            while self._failure is None:
+                # Text frames too as bytes: an answer reaches its response body
+                # without being decoded to a str and encoded back.
+                frame = await ws.recv(decode=False)
+                self._on_stat(SessionStat.BYTES_RECEIVED, len(frame))
+                self._handle_frame(frame, binary.popleft())
+                del frame  # a large answer must not outlive its command here
+        except ConnectionClosedOK:
+            reason = _closed_by_server(ws.close_code, ws.close_reason)
         except ConnectionClosed as exc:
             reason = _describe_close(exc)
         finally:
@@ -261,9 +271,11 @@ class KwiffSession:
             with contextlib.suppress(Exception):
                 await self._ws.close()
 
-    def _handle_frame(self, frame: str | bytes) -> None:
+    def _handle_frame(self, frame: bytes, binary: bool) -> None:
         try:
-            event = self._protocol.receive(frame)
+            protocol = self._protocol
+            # A binary frame goes to receive(), which refuses it.
+            event = protocol.receive(frame) if binary else protocol.receive_utf8(frame)
         except ProtocolError as exc:
             self._on_stat(SessionStat.MALFORMED_FRAMES, 1)
             logger.warning("Skipped a malformed frame from %s: %s", self._options.endpoint, exc)
@@ -345,14 +357,36 @@ class KwiffSession:
                 return
 
 
-async def _connect(options: SessionOptions) -> ClientConnection:
+class _Connection(ClientConnection):
+    """A ``ClientConnection`` that remembers, in order, which messages received are binary.
+
+    The session reads every message with ``recv(decode=False)``, as bytes, and takes
+    its kind from :attr:`binary_messages` (one entry per message, appended as its
+    first frame arrives), so that text frames are never decoded to a ``str`` and
+    binary ones are still told apart.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.binary_messages: deque[bool] = deque()
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode in _FIRST_FRAMES:
+            self.binary_messages.append(event.opcode is Opcode.BINARY)
+        super().process_event(event)
+
+
+_FIRST_FRAMES = frozenset({Opcode.TEXT, Opcode.BINARY})
+
+
+async def _connect(options: SessionOptions) -> _Connection:
     identifier = options.identifier or str(uuid.uuid4())
     url = connect_url(options.endpoint, identifier)
     extra: dict[str, Any] = {}
     if options.ssl_context is not None:
         extra["ssl"] = options.ssl_context
     try:
-        return await connect(
+        connection = await connect(
             url,
             additional_headers=handshake_headers(identifier, options.accept_language),
             user_agent_header=options.user_agent or None,
@@ -365,8 +399,11 @@ async def _connect(options: SessionOptions) -> ClientConnection:
             ping_timeout=None,
             close_timeout=options.close_timeout,
             proxy=options.proxy,
+            create_connection=_Connection,
             **extra,
         )
+        assert isinstance(connection, _Connection)
+        return connection
     except InvalidStatus as exc:
         response = exc.response
         raise HandshakeRefused(
@@ -385,12 +422,6 @@ async def _connect(options: SessionOptions) -> ClientConnection:
 
 def _plain(headers: Headers) -> dict[str, str]:
     return {name: value for name, value in headers.raw_items()}
-
-
-def _size(frame: str | bytes) -> int:
-    if isinstance(frame, bytes):
-        return len(frame)
-    return len(frame) if frame.isascii() else len(frame.encode("utf-8", "surrogatepass"))
 
 
 def _describe_close(exc: ConnectionClosed) -> str:

@@ -90,7 +90,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
 
         response = KwiffResponse.from_ack(
             request,
-            ack.raw_args,
+            ack.body,
             ack.args,
             ip_address=session.peer_ip,
             protocol="socket.io/eio3",

@@ -10,6 +10,7 @@ apart. The download handler reads only the URL and the body, so a plain
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any, Self
@@ -17,11 +18,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from scrapy import Request
 from scrapy.http import JsonResponse
+from scrapy.http.response import text as _text_response
 
 from .. import defaults
+from ..protocol.jsondecode import fast_loads as _fast_loads
 from .answer import Answer, parse_answer
 
 SCHEME = "kwiff"
+
+#: TextResponse's marker of a body not decoded yet (``_cached_decoded_json``).
+_NOT_DECODED = getattr(_text_response, "_NONE", object())
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -117,18 +123,39 @@ class KwiffResponse(JsonResponse):
     _answer: Answer
 
     @classmethod
-    def from_ack(cls, request: Request, raw_args: str, args: list[Any], **kwargs: Any) -> Self:
+    def from_ack(
+        cls, request: Request, raw_args: str | bytes, args: list[Any], **kwargs: Any
+    ) -> Self:
+        """The response to *request* whose body is the ACK's JSON array *raw_args*.
+
+        *raw_args* is the JSON text, or already its UTF-8 bytes (``AckReceived.body``:
+        the answer is then not copied again); *args* is the same array decoded.
+        """
+        if isinstance(raw_args, str):
+            raw_args = raw_args.encode("utf-8", "surrogatepass")
         response = cls(
             url=request.url,
             status=200,
             headers={"Content-Type": "application/json"},
-            body=raw_args.encode("utf-8", "surrogatepass"),
+            body=raw_args,
             encoding="utf-8",
             request=request,
             **kwargs,
         )
         response._cached_decoded_json = args  # already parsed by the codec
         return response
+
+    def json(self) -> Any:
+        """The body decoded, as ``TextResponse.json()`` decodes it, but with msgspec if installed.
+
+        A response the handler made carries the codec's decoding already; one made from
+        bytes alone (a replay from the HTTP cache) is decoded here, the fast way when the
+        body is plain UTF-8 JSON, else by Scrapy's own ``json()``.
+        """
+        if self._cached_decoded_json is _NOT_DECODED and _fast_loads is not None:
+            with contextlib.suppress(Exception):  # refused: Scrapy's json() decides
+                self._cached_decoded_json = _fast_loads(self.body)
+        return super().json()
 
     @property
     def answer(self) -> Answer:

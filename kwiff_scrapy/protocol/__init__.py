@@ -6,6 +6,7 @@ packets and packets into text, and :class:`ClientProtocol` keeps a connection's 
 the async client, the simulator) shares one implementation and the codec can be fuzzed.
 """
 
+from . import jsondecode
 from .client import (
     RECENT_IDS_KEPT,
     AckReceived,
@@ -72,6 +73,7 @@ __all__ = [
     "encode_open_data",
     "encode_socket_packet",
     "excerpt",
+    "jsondecode",
     "message_frame",
     "parse_open_data",
 ]

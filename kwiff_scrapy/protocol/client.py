@@ -27,6 +27,7 @@ an :class:`UnknownAck`.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
@@ -41,6 +42,7 @@ from .engineio import (
     parse_open_data,
 )
 from .errors import InvalidState, ProtocolError, excerpt
+from .jsondecode import loads
 from .socketio import (
     DEFAULT_NAMESPACE,
     SocketPacket,
@@ -58,6 +60,11 @@ RECENT_IDS_KEPT = 4096
 
 #: How much of an unexpected ack's JSON its event keeps for a log line.
 ACK_EXCERPT_CHARS = 80
+
+#: The head of an ACK frame in the default namespace: ``43`` and the ack id. An id
+#: of more than 20 digits (never pending) is left to the general path.
+_ACK_HEAD = re.compile(r"43([0-9]{1,20})(?![0-9])")
+_ACK_HEAD_UTF8 = re.compile(rb"43([0-9]{1,20})(?![0-9])")
 
 
 class ConnectionState(Enum):
@@ -78,14 +85,62 @@ class Ready:
     info: OpenInfo
 
 
-@dataclass(frozen=True, slots=True)
 class AckReceived:
-    """The answer to a command still waiting for it."""
+    """The answer to a command still waiting for it.
 
-    ack_id: int
-    args: list[Any]
-    raw_args: str
-    """The ACK's JSON array as received (the answer, ready to become a response body)."""
+    ``args`` is the ACK's JSON array decoded; ``raw_args`` the array's JSON text
+    exactly as received and ``body`` the same text in UTF-8 (``surrogatepass``), the
+    answer ready to become a response body. The protocol keeps only one of the two
+    texts (``body`` for an ack it decoded from a frame, so that a large answer exists
+    once) and makes the other when asked. Equal when ``ack_id``, ``args`` and
+    ``raw_args`` are.
+    """
+
+    __slots__ = ("_body", "_raw_args", "ack_id", "args")
+    __match_args__ = ("ack_id", "args", "raw_args")
+
+    def __init__(
+        self,
+        ack_id: int,
+        args: list[Any],
+        raw_args: str | None = None,
+        *,
+        body: bytes | None = None,
+    ) -> None:
+        if (raw_args is None) == (body is None):
+            raise TypeError("AckReceived takes the ACK's JSON text as raw_args or as body")
+        self.ack_id = ack_id
+        self.args = args
+        self._raw_args = raw_args
+        self._body = body
+
+    @property
+    def raw_args(self) -> str:
+        """The ACK's JSON array as received."""
+        if self._raw_args is not None:
+            return self._raw_args
+        assert self._body is not None
+        return self._body.decode("utf-8", "surrogatepass")
+
+    @property
+    def body(self) -> bytes:
+        """:attr:`raw_args` in UTF-8 (``surrogatepass``)."""
+        if self._body is not None:
+            return self._body
+        assert self._raw_args is not None
+        return self._raw_args.encode("utf-8", "surrogatepass")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AckReceived):
+            return NotImplemented
+        return (self.ack_id, self.args, self.raw_args) == (other.ack_id, other.args, other.raw_args)
+
+    __hash__ = None  # type: ignore[assignment]  # args is a list, as in the dataclass it was
+
+    def __repr__(self) -> str:
+        return (
+            f"AckReceived(ack_id={self.ack_id!r}, args={self.args!r}, raw_args={self.raw_args!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +267,73 @@ class ClientProtocol:
         received frame, not the part of it (the open JSON, the Socket.IO packet) that
         a lower layer was decoding.
         """
+        if type(frame) is str and frame.startswith("43"):
+            ack = self._receive_pending_ack(frame)
+            if ack is not None:
+                return ack
         try:
             return self._receive(frame)
         except ProtocolError as exc:
             if exc.frame_length == len(frame) and exc.frame == frame[: len(exc.frame)]:
                 raise
             raise ProtocolError(exc.reason, frame) from exc
+
+    def receive_utf8(self, frame: bytes) -> ServerEvent:
+        """Interpret one received *text* frame given as its UTF-8 bytes, not yet decoded.
+
+        What ``websockets``' ``recv(decode=False)`` returns for a text frame: an
+        answer then goes from the socket to :attr:`AckReceived.body` without ever
+        being a ``str``. Otherwise as :meth:`receive` given the decoded text; a frame
+        that is not valid UTF-8 is a :class:`ProtocolError`. (Binary frames go to
+        :meth:`receive`, which refuses them.)
+        """
+        if frame.startswith(b"43"):
+            ack = self._receive_pending_ack(frame)
+            if ack is not None:
+                return ack
+        try:
+            text = frame.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"a text frame is not valid UTF-8 ({exc.reason})", frame) from exc
+        return self.receive(text)
+
+    def _receive_pending_ack(self, frame: str | bytes) -> AckReceived | None:
+        """The fast path of the frame that matters: ``43<id>[...]`` answering a pending command.
+
+        The same result as the general path, without its copies of the frame (the
+        Engine.IO data, then the Socket.IO payload): the JSON becomes the ack's
+        ``body`` (one copy, in UTF-8) and is decoded from there. Returns None, having
+        changed nothing, for anything else (another namespace, an id not pending, a
+        payload that is not a JSON array): the general path decides.
+        """
+        if self.namespace != DEFAULT_NAMESPACE:
+            return None
+        if isinstance(frame, str):
+            text_head = _ACK_HEAD.match(frame)
+            if text_head is None:
+                return None
+            ack_id, end = int(text_head[1]), text_head.end()
+        else:
+            utf8_head = _ACK_HEAD_UTF8.match(frame)
+            if utf8_head is None:
+                return None
+            ack_id, end = int(utf8_head[1]), utf8_head.end()
+        if ack_id not in self._pending:
+            return None
+        text = isinstance(frame, str)
+        if isinstance(frame, str):
+            body = frame[end:].encode("utf-8", "surrogatepass")
+        else:
+            body = frame[end:]
+        try:
+            args = loads(body, surrogatepass=text)
+        except (ValueError, RecursionError):
+            return None  # the general path raises the ProtocolError
+        if type(args) is not list:
+            return None
+        self._pending.remove(ack_id)
+        self._answered.add(ack_id)
+        return AckReceived(ack_id, args, body=body)
 
     def _receive(self, frame: str | bytes) -> ServerEvent:
         engine = decode_engine_packet(frame)

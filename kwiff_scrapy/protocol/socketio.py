@@ -23,6 +23,7 @@ from enum import IntEnum
 from typing import Any
 
 from .errors import ProtocolError
+from .jsondecode import loads
 
 DEFAULT_NAMESPACE = "/"
 
@@ -122,7 +123,7 @@ def _parse_ack_id(digits: str, text: str) -> int:
 
 def _decode_json(raw: str, text: str) -> Any:
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError as exc:
         raise ProtocolError(f"packet payload is not valid JSON ({exc})", text) from exc
     except RecursionError as exc:
