@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
 #: Loaded only when alerts are on (``pipelines/`` is a layer below this one).
 ALERTS_PIPELINE_PATH = "kwiff_scrapy.pipelines.alerts.KwiffAlertsPipeline"
+#: Loaded only when the odds history is on.
+HISTORY_PIPELINE_PATH = "kwiff_scrapy.pipelines.history.KwiffHistoryPipeline"
 
 
 class Addon:
@@ -31,7 +33,9 @@ class Addon:
 
     When ``KWIFF_ALERT_WEBHOOK`` or ``KWIFF_ALERT_LOG`` is set, it enables the alerts
     pipeline (:mod:`kwiff_scrapy.pipelines.alerts`) in ``ITEM_PIPELINES``, unless the
-    project lists it already (at another order, or disabled with ``None``).
+    project lists it already (at another order, or disabled with ``None``). Likewise,
+    when ``KWIFF_HISTORY_URI`` is set, the odds history pipeline
+    (:mod:`kwiff_scrapy.pipelines.history`).
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -46,6 +50,12 @@ class Addon:
         if _alerts_requested(settings):
             settings.setdefault_in_component_priority_dict(
                 "ITEM_PIPELINES", load_object(ALERTS_PIPELINE_PATH), defaults.ALERT_PIPELINE_ORDER
+            )
+        if _is_set(settings.get("KWIFF_HISTORY_URI")):
+            settings.setdefault_in_component_priority_dict(
+                "ITEM_PIPELINES",
+                load_object(HISTORY_PIPELINE_PATH),
+                defaults.HISTORY_PIPELINE_ORDER,
             )
         quiet_dependency_loggers()
 
