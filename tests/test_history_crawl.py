@@ -26,15 +26,14 @@ pytestmark = pytest.mark.slow
 DATA = SimulatedData()
 FOOTBALL = DATA.events(11)
 FOOTBALL_PRICES = sum(len(m["outcomes"]) for e in FOOTBALL for m in e["details"]["offers"])
-PIPELINE = '{"kwiff_scrapy.pipelines.history.KwiffHistoryPipeline": 700}'
 COMMITTED = re.compile(
     r"Odds history: committed a batch of \d+ item\(s\): (\d+) price rows written, (\d+) unchanged"
 )
 
 
 def history_on(uri: str, *more: str) -> list[str]:
-    """The settings of a crawl with the history on."""
-    return ["-s", f"KWIFF_HISTORY_URI={uri}", "-s", f"ITEM_PIPELINES={PIPELINE}", *more]
+    """The settings of a crawl with the history on: the URI (the add-on does the rest)."""
+    return ["-s", f"KWIFF_HISTORY_URI={uri}", *more]
 
 
 def price_count(path: Path) -> int:

@@ -40,7 +40,8 @@ FOOTBALL_PRICES = sum(len(m["outcomes"]) for e in FOOTBALL for m in e["details"]
 
 
 def history_settings(uri: str, **more: Any) -> dict[str, Any]:
-    return {"KWIFF_HISTORY_URI": uri, "ITEM_PIPELINES": PIPELINE, **more}
+    """A crawl with the history on: the URI is enough (the add-on enables the pipeline)."""
+    return {"KWIFF_HISTORY_URI": uri, **more}
 
 
 def football_events(fetched_at: str = "2026-12-01T10:00:00.000Z") -> list[Any]:
@@ -257,6 +258,20 @@ async def test_a_crawl_stores_every_price_once_and_a_second_one_none(sqlite_uri:
     assert count_rows(sqlite_uri) == FOOTBALL_PRICES
     for key in (stats.HISTORY_ERRORS, stats.HISTORY_DROPPED, stats.HISTORY_PRICES_SKIPPED):
         assert flat.stat(key) == first.stat(key) == 0
+
+
+async def test_the_add_on_enables_the_pipeline_unless_the_project_disabled_it(
+    sqlite_uri: str,
+) -> None:
+    on = await crawl(KwiffFootballSpider, history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator"))
+    assert on.stat(stats.HISTORY_PRICES_WRITTEN) == FOOTBALL_PRICES
+    disabled = {name: None for name in PIPELINE}
+    settings = history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator", ITEM_PIPELINES=disabled)
+    off = await crawl(KwiffFootballSpider, settings)
+    assert len(off.items) == len(FOOTBALL)
+    assert not [key for key in off.stats if key.startswith("kwiff/history/")]
+    without = await crawl(KwiffFootballSpider, {"KWIFF_ENDPOINT": "simulator"})
+    assert not [key for key in without.stats if key.startswith("kwiff/history/")]
 
 
 async def test_bet_builder_prices_are_stored(sqlite_uri: str) -> None:
