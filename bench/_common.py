@@ -1,10 +1,12 @@
 """Shared helpers of the benchmark scripts: timing, a bare WebSocket client, tables.
 
-Every benchmark runs the simulator in the same process and event loop as the
-client it measures, so both share one CPU core: absolute figures depend on the
-machine and on the simulator's own cost, and only the ratios printed next to
-them (two clients measured in the same run, against the same simulator) mean
-something.
+The benchmarks of the client (``bench_session``, ``bench_event_list``,
+``bench_handler``, ``bench_crawl``, ``bench_watch``) run the simulator in its own
+process (:func:`simulator_process`), so that their figures are the client's alone;
+the clients or crawls being compared run alternately, round by round
+(:func:`measure_rounds`), so that drift on a shared machine hits all of them alike,
+and the medians and their ratios are printed. ``bench_churn`` still runs the
+simulator in the same event loop (:func:`running_simulator`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ _DATA = SimulatedData()
 EVENT_IDS: tuple[int, ...] = tuple(e["id"] for sport in (11, 36) for e in _DATA.events(sport))
 EVENT_LIST_PAYLOAD: dict[str, Any] = {"listId": "default", "sportId": 11, "country": "GB"}
 
+
+def _small_payload() -> dict[str, Any]:
+    """A bet-builder price of two outcomes of the first football event: a ~175-byte ack."""
+    event = _DATA.events(11)[0]
+    markets = event["details"]["offers"]
+    outcomes = [markets[0]["outcomes"][0]["id"], markets[2]["outcomes"][0]["id"]]
+    group = {"source": 1, "outcomeIds": outcomes, "eventId": event["id"]}
+    return {"betBuilderOutcomeGroups": [group]}
+
+
+#: The small command of the benchmarks: one ``ticket:odds:get`` (its ack is ~175 bytes).
+SMALL_MESSAGE = "ticket:odds:get"
+SMALL_PAYLOAD: dict[str, Any] = _small_payload()
+
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -63,6 +79,13 @@ class Sample:
     name: str
     ops: int
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    """CPU time of the measuring process per repeat (when measured)."""
+
+    @property
+    def median_cpu_us_per_op(self) -> float:
+        """The client's CPU microseconds per operation, median over the repeats."""
+        return statistics.median(self.cpu_seconds) * 1e6 / self.ops
 
     @property
     def median(self) -> float:
@@ -112,6 +135,44 @@ async def measure_interleaved(
         for name, action in actions.items():
             samples[name].seconds.append(await time_async(action))
     return samples
+
+
+#: A measured action: returns its own ``(wall, cpu)`` seconds (timed elsewhere, e.g.
+#: in a worker process) or None to be timed here.
+Action = Callable[[], Awaitable[tuple[float, float] | None]]
+
+
+async def measure_rounds(
+    actions: dict[str, Action], ops: int, repeats: int, warmup: int = 1
+) -> dict[str, Sample]:
+    """Like :func:`measure_interleaved`, with CPU time, for actions that may time themselves.
+
+    Round by round, each action runs once in turn (A B C A B C ...). Wall time
+    (``perf_counter``) and this process's CPU time (``process_time``) are taken
+    around the await; an action that returns ``(wall, cpu)`` reports its own (a
+    worker process times its job itself, leaving out the pipe). With the server in
+    another process, CPU time per operation is the client's cost alone, whatever
+    the server's speed; wall time is what a caller waits.
+    """
+    for _ in range(warmup):
+        for action in actions.values():
+            await action()
+    samples = {name: Sample(name, ops) for name in actions}
+    for _ in range(repeats):
+        for name, action in actions.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            reported = await action()
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            if reported is not None:
+                wall, cpu = reported
+            samples[name].seconds.append(wall)
+            samples[name].cpu_seconds.append(cpu)
+    return samples
+
+
+def ratio_line(label: str, value: float, goal: str = "") -> str:
+    """``RATIO label: 0.97 (goal >= 0.95)``: one line that scripts and people can read."""
+    return f"RATIO {label}: {value:.2f}" + (f" (goal {goal})" if goal else "")
 
 
 # ------------------------------------------------------------------------------ output

@@ -1,12 +1,14 @@
-"""(a) Many small ``event:get`` commands through a full Scrapy crawl: handler vs null handler.
+"""(a) Many small commands through a whole Scrapy crawl: the handler vs an instant handler.
 
 Run: ``python -m bench.bench_handler`` (``--quick`` for a smoke run).
 
-The same spider crawls twice per setting: once through :class:`KwiffDownloadHandler`
-against the in-process simulator, once through a null download handler that
-answers every request instantly with one canned ``event:get`` ack (Scrapy's own
-ceiling: engine, scheduler, middlewares, callback, items). Both crawls are
-reactorless (``TWISTED_REACTOR_ENABLED=False``) in one ``asyncio.run``.
+The same spider crawls 2,000 ``ticket:odds:get`` commands (a ~175-byte ack each)
+twice per setting, ``CONCURRENT_REQUESTS`` 1 and 16: once through
+:class:`KwiffDownloadHandler` against the simulator in its own process, once through
+:class:`~bench._instant.InstantKwiffHandler`, which answers every request at once
+with the same ack bytes (Scrapy's own ceiling: engine, scheduler, middlewares,
+callback, items). The two crawls alternate; both are reactorless
+(``TWISTED_REACTOR_ENABLED=False``) in one ``asyncio.run``.
 
 Commands/s is measured from ``spider_opened`` to the last ``response_received``,
 so it leaves out crawler start-up and shut-down but includes opening the one
@@ -17,109 +19,95 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import itertools
 import json
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import scrapy
 from scrapy import signals
-from scrapy.core.downloader.handlers.base import BaseDownloadHandler
-from scrapy.crawler import AsyncCrawlerRunner, Crawler
-from scrapy.http import Response
+from scrapy.crawler import AsyncCrawlerRunner
 
-from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
+from kwiff_scrapy.model.parsing import parse_price_groups
 from kwiff_scrapy.simulator import SimulatedData
 
 from ._common import (
-    EVENT_IDS,
+    OWN_PROCESS_NOTE,
+    SMALL_MESSAGE,
+    SMALL_PAYLOAD,
     Sample,
     base_parser,
-    measure_interleaved,
     print_header,
     print_table,
-    running_simulator,
+    ratio_line,
+    simulator_process,
 )
-from .bench_session import concurrent, sequential, session_round_trip
 
 HANDLER = "KwiffDownloadHandler"
-NULL = "null handler (ceiling)"
+INSTANT = "instant handler (ceiling)"
+GOAL = 0.90
 
 
 @dataclass(frozen=True)
 class Counts:
     commands: int
     repeats: int
-    session_commands: int
     concurrency: tuple[int, ...] = (1, 16)
 
 
-FULL = Counts(commands=2000, repeats=3, session_commands=500)
-QUICK = Counts(commands=200, repeats=1, session_commands=100)
+FULL = Counts(commands=2000, repeats=5)
+QUICK = Counts(commands=200, repeats=1)
 
 
-@functools.cache
-def canned_ack() -> str:
-    """The raw ACK arguments of one real ``event:get`` answer, as the wire carries them."""
-    answer = SimulatedData().answer("event:get", {"eventId": EVENT_IDS[0]})
-    return json.dumps([answer], separators=(",", ":"), ensure_ascii=False)
+def canned_ack() -> bytes:
+    """The ACK arguments of one small command's answer, as the wire carries them."""
+    answer = SimulatedData().answer(SMALL_MESSAGE, SMALL_PAYLOAD)
+    return json.dumps([answer], separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class NullKwiffHandler(BaseDownloadHandler):
-    """A ``kwiff`` download handler that answers instantly with a canned ack."""
+class SmallCommandSpider(scrapy.Spider):
+    """``commands`` small commands; one item per answer, parsed as a real spider would."""
 
-    lazy = False
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        self._raw: str = crawler.settings["BENCH_CANNED_ACK"]
-        self._args: list[Any] = json.loads(self._raw)
-
-    async def download_request(self, request: scrapy.Request) -> Response:
-        return KwiffResponse.from_ack(request, self._raw, self._args)
-
-
-class EventGetSpider(scrapy.Spider):
-    """``commands`` ``event:get`` requests cycling over every event id; one item each."""
-
-    name = "bench_event_get"
+    name = "bench_small_commands"
 
     def __init__(self, commands: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.commands = commands
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
-        for event_id in itertools.islice(itertools.cycle(EVENT_IDS), self.commands):
-            yield KwiffRequest("event:get", {"eventId": event_id}, dont_filter=True)
+        for _ in range(self.commands):
+            yield KwiffRequest(SMALL_MESSAGE, SMALL_PAYLOAD, dont_filter=True)
 
     def parse(self, response: KwiffResponse) -> Iterator[dict[str, Any]]:
-        result = response.data["result"]
-        yield {"id": result["id"], "markets": len(result["markets"])}
+        groups = parse_price_groups(response.data)
+        yield {"odds": groups[0].odds if groups else None}
 
 
 @dataclass
 class CrawlTiming:
     opened: float = 0.0
+    opened_cpu: float = 0.0
     last_response: float = 0.0
+    last_response_cpu: float = 0.0
     responses: int = 0
     items: int = 0
 
     def on_opened(self) -> None:
-        self.opened = time.perf_counter()
+        self.opened, self.opened_cpu = time.perf_counter(), time.process_time()
 
     def on_response(self) -> None:
-        self.last_response = time.perf_counter()
+        self.last_response, self.last_response_cpu = time.perf_counter(), time.process_time()
         self.responses += 1
 
     def on_item(self) -> None:
         self.items += 1
 
 
-def crawl_settings(kind: str, url: str, concurrency: int) -> dict[str, Any]:
+def crawl_settings(kind: str, url: str, concurrency: int, ack_file: str) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "TWISTED_REACTOR_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -134,15 +122,17 @@ def crawl_settings(kind: str, url: str, concurrency: int) -> dict[str, Any]:
     if kind == HANDLER:
         settings["ADDONS"] = {"kwiff_scrapy.Addon": 300}
     else:
-        settings["DOWNLOAD_HANDLERS"]["kwiff"] = NullKwiffHandler
-        settings["BENCH_CANNED_ACK"] = canned_ack()
+        settings["DOWNLOAD_HANDLERS"]["kwiff"] = "bench._instant.InstantKwiffHandler"
+        settings["BENCH_ACK_FILE"] = ack_file
     return settings
 
 
-async def crawl_once(kind: str, url: str, concurrency: int, commands: int) -> float:
-    """One crawl; returns the seconds from spider_opened to the last response."""
-    runner = AsyncCrawlerRunner(crawl_settings(kind, url, concurrency))
-    crawler = runner.create_crawler(EventGetSpider)
+async def crawl_once(
+    kind: str, url: str, concurrency: int, commands: int, ack_file: str
+) -> tuple[float, float]:
+    """One crawl; the wall and CPU seconds from spider_opened to the last response."""
+    runner = AsyncCrawlerRunner(crawl_settings(kind, url, concurrency, ack_file))
+    crawler = runner.create_crawler(SmallCommandSpider)
     timing = CrawlTiming()
     crawler.signals.connect(timing.on_opened, signal=signals.spider_opened)
     crawler.signals.connect(timing.on_response, signal=signals.response_received)
@@ -153,79 +143,70 @@ async def crawl_once(kind: str, url: str, concurrency: int, commands: int) -> fl
             f"{kind}: expected {commands} responses and items, got "
             f"{timing.responses} and {timing.items}"
         )
-    return timing.last_response - timing.opened
+    return timing.last_response - timing.opened, timing.last_response_cpu - timing.opened_cpu
 
 
-async def session_alone(url: str, counts: Counts) -> dict[int, Sample]:
-    """Context: the same commands on a bare KwiffSession (no Scrapy), per concurrency."""
-    session = await KwiffSession.open(SessionOptions(endpoint=url))
-
-    async def round_trip(message: str, payload: Any) -> Any:
-        return await session_round_trip(session, message, payload)
-
-    n = counts.session_commands
-    try:
-        actions = {
-            str(c): sequential(round_trip, n) if c == 1 else concurrent(round_trip, n, c)
-            for c in counts.concurrency
-        }
-        samples = await measure_interleaved(actions, ops=n, repeats=2)
-    finally:
-        await session.close()
-    return {int(c): sample for c, sample in samples.items()}
-
-
-async def run_benchmark(url: str, counts: Counts) -> dict[int, dict[str, Sample]]:
+async def run_benchmark(url: str, counts: Counts, ack_file: str) -> dict[int, dict[str, Sample]]:
     results: dict[int, dict[str, Sample]] = {}
     warmup = min(counts.commands, 200)
     for concurrency in counts.concurrency:
-        samples = {kind: Sample(kind, counts.commands) for kind in (HANDLER, NULL)}
+        samples = {kind: Sample(kind, counts.commands) for kind in (HANDLER, INSTANT)}
         for kind in samples:
-            await crawl_once(kind, url, concurrency, warmup)
+            await crawl_once(kind, url, concurrency, warmup, ack_file)
         for _ in range(counts.repeats):
-            for kind, sample in samples.items():  # interleaved: H N H N ...
-                sample.seconds.append(await crawl_once(kind, url, concurrency, counts.commands))
+            for kind, sample in samples.items():  # alternately: H I H I ...
+                wall, cpu = await crawl_once(kind, url, concurrency, counts.commands, ack_file)
+                sample.seconds.append(wall)
+                sample.cpu_seconds.append(cpu)
         results[concurrency] = samples
     return results
 
 
-def report(results: dict[int, dict[str, Sample]], alone: dict[int, Sample], counts: Counts) -> None:
+def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
     rows = []
     for concurrency, samples in results.items():
-        null = samples[NULL]
+        instant = samples[INSTANT]
         for sample in samples.values():
-            ratio = sample.median_rate / null.median_rate
+            ratio = sample.median_rate / instant.median_rate
             rows.append(
-                [concurrency, sample.name, sample.ops, sample.median_rate, sample.best_rate, ratio]
+                [
+                    concurrency,
+                    sample.name,
+                    sample.ops,
+                    sample.median_rate,
+                    sample.best_rate,
+                    ratio,
+                    sample.median_cpu_us_per_op,
+                    instant.median_cpu_us_per_op / sample.median_cpu_us_per_op,
+                ]
             )
     print_table(
         ["CONCURRENT_REQUESTS", "download handler", "commands", "cmd/s (median)", "cmd/s (best)",
-         "this/null"],
+         "cmd/s /instant", "CPU us/cmd", "instant CPU/this"],
         rows,
     )  # fmt: skip
     print()
     print(
-        f"median and best of {counts.repeats} interleaved crawls per row, after one warm-up "
+        f"median and best of {counts.repeats} alternate crawls per row, after one warm-up "
         f"crawl each; CONCURRENT_REQUESTS_PER_DOMAIN = CONCURRENT_REQUESTS"
     )
-    for concurrency, samples in results.items():
-        ratio = samples[HANDLER].median_rate / samples[NULL].median_rate
-        print(f"RATIO handler/null (CONCURRENT_REQUESTS={concurrency}): {ratio:.2f}")
-    print()
     print(
-        "context: the same event:get round trips on a KwiffSession alone (no Scrapy), same "
-        "simulator; 'additive' is the handler/null ratio to expect if Scrapy's cost and the "
-        "round trip's cost (simulator included) simply added up:"
+        "cmd/s counts the server's time too (its own process, on the other core); CPU "
+        "us/cmd is this process's alone, so instant CPU/this is the client's share"
     )
-    for concurrency, sample in alone.items():
-        null_ms = results[concurrency][NULL].median_ms_per_op
-        handler_ms = results[concurrency][HANDLER].median_ms_per_op
-        session_ms = sample.median_ms_per_op
-        additive = null_ms / (null_ms + session_ms)
+    for concurrency, samples in results.items():
+        handler, instant = samples[HANDLER], samples[INSTANT]
+        extra = handler.median_ms_per_op - instant.median_ms_per_op
+        extra_cpu = handler.median_cpu_us_per_op - instant.median_cpu_us_per_op
         print(
-            f"  {concurrency:>2} in flight: session alone {session_ms:.3f} ms/cmd, null crawl "
-            f"{null_ms:.3f} ms/cmd, handler crawl {handler_ms:.3f} ms/cmd; additive ratio "
-            f"{additive:.2f}, unexplained {handler_ms - null_ms - session_ms:+.3f} ms/cmd"
+            ratio_line(
+                f"handler/instant (CONCURRENT_REQUESTS={concurrency})",
+                handler.median_rate / instant.median_rate,
+                f">= {GOAL}",
+            )
+            + f"; CPU {instant.median_cpu_us_per_op / handler.median_cpu_us_per_op:.2f}; "
+            f"the handler's crawl takes {extra * 1000:+.0f} us/command more, "
+            f"{extra_cpu:+.0f} us of CPU"
         )
 
 
@@ -233,14 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     args: argparse.Namespace = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
-    print_header("bench_handler: full Scrapy crawl, event:get, handler vs null handler", args)
-
-    async def run() -> tuple[dict[int, dict[str, Sample]], dict[int, Sample]]:
-        async with running_simulator() as simulator:
-            results = await run_benchmark(simulator.url, counts)
-            return results, await session_alone(simulator.url, counts)
-
-    report(*asyncio.run(run()), counts)
+    print_header("bench_handler: a whole crawl of small commands, handler vs instant", args,
+                 OWN_PROCESS_NOTE)  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch, simulator_process() as url:
+        ack_file = Path(scratch, "ack.json")
+        ack_file.write_bytes(canned_ack())
+        results = asyncio.run(run_benchmark(url, counts, str(ack_file)))
+    report(results, counts)
     return 0
 
 

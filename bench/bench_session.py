@@ -1,38 +1,61 @@
-"""(b) KwiffSession alone vs a bare ``websockets`` client: ``event:get`` round trips per second.
+"""(b) KwiffSession and KwiffClient vs a bare ``websockets`` client and python-socketio.
 
 Run: ``python -m bench.bench_session`` (``--quick`` for a smoke run).
 
-Both clients talk to the same in-process simulator over loopback, with the same
-handshake and ``permessage-deflate``. Sequential = one command at a time;
-concurrent = batches of ``--in-flight`` commands awaited with ``asyncio.gather``.
-The bare client decodes each ack's JSON (as the session's codec does), so both
-hand the caller the same parsed answer; a second bare row without ``json.loads``
-shows how much of the cost is JSON.
+The simulator runs in its own process; every client sends the same small command
+(``ticket:odds:get``, a ~175-byte ack) over its own connection, with the same
+handshake and permessage-deflate:
+
+- ``KwiffSession``: ``session.command()``, the ack decoded by the codec;
+- ``KwiffClient.send_command``: the public asyncio API (timeout, pool, ``Answer``);
+- ``bare websockets + json.loads``: a hand-written client on ``websockets`` (the floor);
+- ``python-socketio 4.6.1``: ``sio.call("command", envelope)`` in its own virtualenv
+  and process (``bench/_socketio.py``), timed in that process.
+
+Sequential = one command at a time; concurrent = gathered batches of ``--in-flight``.
+The clients take turns, round by round; the figures are medians of the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kwiff_scrapy.client import KwiffClient
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 
+try:
+    from kwiff_scrapy.protocol.jsondecode import DECODER
+except ImportError:  # an older kwiff_scrapy, measured for comparison
+    DECODER = "json (standard library)"
+
+from . import _socketio
 from ._common import (
-    EVENT_IDS,
+    OWN_PROCESS_NOTE,
+    SMALL_MESSAGE,
+    SMALL_PAYLOAD,
+    Action,
     BareClient,
     Sample,
     base_parser,
-    measure_interleaved,
+    measure_rounds,
     print_header,
     print_table,
-    running_simulator,
+    ratio_line,
+    simulator_process,
 )
 
 RoundTrip = Callable[[str, Any], Awaitable[Any]]
+
+SESSION = "KwiffSession"
+CLIENT = "KwiffClient.send_command"
+BARE = "bare websockets + json.loads"
+SOCKETIO = _socketio.LABEL
+GOAL_BARE = 0.95
+GOAL_SOCKETIO = 1.5
 
 
 @dataclass(frozen=True)
@@ -43,113 +66,145 @@ class Counts:
     repeats: int
 
 
-FULL = Counts(sequential=1000, concurrent=1500, in_flight=100, repeats=4)
-QUICK = Counts(sequential=100, concurrent=200, in_flight=100, repeats=2)
-
-
-async def session_round_trip(session: KwiffSession, message: str, payload: Any) -> Any:
-    return (await session.command(message, payload)).args
+FULL = Counts(sequential=1000, concurrent=3000, in_flight=100, repeats=7)
+QUICK = Counts(sequential=200, concurrent=400, in_flight=100, repeats=2)
 
 
 def sequential(round_trip: RoundTrip, count: int) -> Callable[[], Awaitable[None]]:
-    """``count`` ``event:get`` round trips, one at a time."""
+    """``count`` small commands, one at a time."""
 
     async def run() -> None:
-        for event_id in itertools.islice(itertools.cycle(EVENT_IDS), count):
-            await round_trip("event:get", {"eventId": event_id})
+        for _ in range(count):
+            await round_trip(SMALL_MESSAGE, SMALL_PAYLOAD)
 
     return run
 
 
 def concurrent(round_trip: RoundTrip, count: int, in_flight: int) -> Callable[[], Awaitable[None]]:
-    """``count`` ``event:get`` round trips in gathered batches of ``in_flight``."""
+    """``count`` small commands in gathered batches of ``in_flight``."""
 
     async def run() -> None:
-        ids = list(itertools.islice(itertools.cycle(EVENT_IDS), count))
         for start in range(0, count, in_flight):
-            batch = ids[start : start + in_flight]
-            await asyncio.gather(*(round_trip("event:get", {"eventId": i}) for i in batch))
+            batch = min(in_flight, count - start)
+            await asyncio.gather(*(round_trip(SMALL_MESSAGE, SMALL_PAYLOAD) for _ in range(batch)))
 
     return run
 
 
-async def run_benchmark(url: str, counts: Counts) -> dict[str, dict[str, Sample]]:
+def worker_action(worker: _socketio.SocketIOWorker, count: int, in_flight: int) -> Action:
+    op = "sequential" if in_flight == 1 else "concurrent"
+
+    async def run() -> tuple[float, float]:
+        return await worker.run(op, SMALL_MESSAGE, SMALL_PAYLOAD, count, in_flight)
+
+    return run
+
+
+async def run_benchmark(
+    url: str, counts: Counts, worker: _socketio.SocketIOWorker | None
+) -> dict[str, dict[str, Sample]]:
     session = await KwiffSession.open(SessionOptions(endpoint=url))
+    client = KwiffClient(url, trust_env=False)
+    await client.connect()
     bare = await BareClient.open(url)
-    bare_raw = await BareClient.open(url, decode=False)
     bare_many = await BareClient.open(url)
-    bare_many_raw = await BareClient.open(url, decode=False)
-    for client in (bare_many, bare_many_raw):
-        client.start_reader()
+    bare_many.start_reader()
+
+    async def via_session(message: str, payload: Any) -> Any:
+        return (await session.command(message, payload)).args
+
+    results: dict[str, dict[str, Sample]] = {}
     try:
+        for mode, count, in_flight in (
+            ("one at a time", counts.sequential, 1),
+            (f"{counts.in_flight} in flight", counts.concurrent, counts.in_flight),
+        ):
 
-        async def via_session(message: str, payload: Any) -> Any:
-            return await session_round_trip(session, message, payload)
+            def action(round_trip: RoundTrip, count: int = count, n: int = in_flight) -> Action:
+                return sequential(round_trip, count) if n == 1 else concurrent(round_trip, count, n)
 
-        seq = await measure_interleaved(
-            {
-                "KwiffSession": sequential(via_session, counts.sequential),
-                "bare websockets + json.loads": sequential(bare.round_trip, counts.sequential),
-                "bare websockets, no json.loads": sequential(
-                    bare_raw.round_trip, counts.sequential
+            actions: dict[str, Action] = {
+                SESSION: action(via_session),
+                CLIENT: action(client.send_command),
+                BARE: action(
+                    bare.round_trip if in_flight == 1 else bare_many.round_trip_concurrent
                 ),
-            },
-            ops=counts.sequential,
-            repeats=counts.repeats,
-        )
-        many = await measure_interleaved(
-            {
-                "KwiffSession": concurrent(via_session, counts.concurrent, counts.in_flight),
-                "bare websockets + json.loads": concurrent(
-                    bare_many.round_trip_concurrent, counts.concurrent, counts.in_flight
-                ),
-                "bare websockets, no json.loads": concurrent(
-                    bare_many_raw.round_trip_concurrent, counts.concurrent, counts.in_flight
-                ),
-            },
-            ops=counts.concurrent,
-            repeats=counts.repeats,
-        )
+            }
+            if worker is not None:
+                actions[SOCKETIO] = worker_action(worker, count, in_flight)
+            results[mode] = await measure_rounds(actions, ops=count, repeats=counts.repeats)
     finally:
         await session.close()
-        for client in (bare, bare_raw, bare_many, bare_many_raw):
-            await client.close()
-    return {"sequential": seq, f"{counts.in_flight} in flight": many}
+        await client.close()
+        for bare_client in (bare, bare_many):
+            await bare_client.close()
+    return results
 
 
 def report(results: dict[str, dict[str, Sample]], counts: Counts) -> None:
     rows = []
-    ratios = []
     for mode, samples in results.items():
-        session = samples["KwiffSession"]
+        bare = samples[BARE]
+        socketio = samples.get(SOCKETIO)
         for sample in samples.values():
-            ratio = session.median_rate / sample.median_rate
             rows.append(
-                [mode, sample.name, sample.ops, sample.median_rate, sample.best_rate, ratio]
+                [
+                    mode,
+                    sample.name,
+                    sample.median_rate,
+                    sample.median_rate / bare.median_rate,
+                    sample.median_cpu_us_per_op,
+                    bare.median_cpu_us_per_op / sample.median_cpu_us_per_op,
+                    socketio.median_cpu_us_per_op / sample.median_cpu_us_per_op
+                    if socketio
+                    else "-",
+                ]
             )
-        bare = samples["bare websockets + json.loads"]
-        ratios.append((mode, session.median_rate / bare.median_rate))
     print_table(
-        ["mode", "client", "round trips", "rt/s (median)", "rt/s (best)", "session/this"],
+        ["mode", "client", "rt/s", "rt/s /bare", "CPU us/rt", "bare CPU/this", "socketio CPU/this"],
         rows,
     )
     print()
-    print(f"median and best of {counts.repeats} interleaved repeats, after one warm-up each")
-    for mode, ratio in ratios:
-        print(f"RATIO session/bare ({mode}): {ratio:.2f}")
+    print(
+        f"medians of {counts.repeats} rounds of {counts.sequential} (one at a time) and "
+        f"{counts.concurrent} ({counts.in_flight} in flight) commands, the clients in turn "
+        f"after one warm-up each; codec JSON decoder: {DECODER}"
+    )
+    print(
+        "rt/s is what a caller gets (bounded by the server when many are in flight); CPU "
+        "us/rt is the client process's own cost, whatever the server's speed: the ratios "
+        "below compare it (this client does N times the round trips of the other per CPU "
+        "second)"
+    )
+    for mode, samples in results.items():
+        for name in (SESSION, CLIENT):
+            ours = samples[name].median_cpu_us_per_op
+            bare = samples[BARE].median_cpu_us_per_op / ours
+            print(ratio_line(f"CPU {name} vs bare ({mode})", bare, f">= {GOAL_BARE}"))
+            if SOCKETIO in samples:
+                socketio = samples[SOCKETIO].median_cpu_us_per_op / ours
+                print(
+                    ratio_line(f"CPU {name} vs socketio ({mode})", socketio, f">= {GOAL_SOCKETIO}")
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--no-socketio", action="store_true", help="leave python-socketio out (no virtualenv)"
+    )
     args: argparse.Namespace = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
-    print_header("bench_session: KwiffSession vs bare websockets, event:get", args)
-
-    async def run() -> dict[str, dict[str, Sample]]:
-        async with running_simulator() as simulator:
-            return await run_benchmark(simulator.url, counts)
-
-    report(asyncio.run(run()), counts)
+    print_header("bench_session: small command round trips, four clients", args, OWN_PROCESS_NOTE)
+    python = None if args.no_socketio else _socketio.ensure_venv()
+    with simulator_process() as url:
+        worker = _socketio.SocketIOWorker.start(python, url) if python else None
+        try:
+            results = asyncio.run(run_benchmark(url, counts, worker))
+        finally:
+            if worker is not None:
+                worker.close()
+    report(results, counts)
     return 0
 
 

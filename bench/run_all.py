@@ -8,9 +8,11 @@ import sys
 from ._common import base_parser
 
 MODULES = (
-    "bench.bench_handler",
     "bench.bench_session",
     "bench.bench_event_list",
+    "bench.bench_handler",
+    "bench.bench_crawl",
+    "bench.bench_watch",
     "bench.bench_churn",
 )
 
