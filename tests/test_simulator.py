@@ -46,7 +46,7 @@ from kwiff_scrapy.protocol import (
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator import data as data_module
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
-from kwiff_scrapy.simulator.data import BASE_DATE, LADDER, Price, price_at_most
+from kwiff_scrapy.simulator.data import LADDER, Price, price_at_most
 from kwiff_scrapy.simulator.server import (
     BINARY_EVENT_FRAME,
     BINARY_FRAME,
@@ -255,7 +255,7 @@ def test_generation_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_event_shape(data: SimulatedData) -> None:
-    date = re.compile(r"^2026-\d\d-\d\dT\d\d:\d\d:00\.000Z$")
+    date = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$")
     for event in data.events(11):
         assert set(event) == {
             "id", "sportId", "competition", "homeTeam", "awayTeam", "startDate",
@@ -270,7 +270,8 @@ def test_event_shape(data: SimulatedData) -> None:
         assert event["homeTeam"]["id"] != event["awayTeam"]["id"]
         assert date.match(event["startDate"])
         start = datetime.fromisoformat(event["startDate"].replace("Z", "+00:00"))
-        assert BASE_DATE <= start < BASE_DATE + timedelta(days=14)
+        assert data.base_date <= start < data.base_date + timedelta(days=14)
+        assert start.date() > data.today  # upcoming all day long
         assert event["bettingStatus"] in {"OPEN", "SUSPENDED"}
         assert isinstance(event["matchTracker"], bool | dict)
         assert isinstance(event["betBuilderEnabled"], bool)
@@ -520,7 +521,10 @@ def test_options_take_flat_names_and_route_the_fault_switches() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"delay": 1}, r"unknown simulator option 'delay'; valid options: answer_pings, "),
+        (
+            {"delay": 1},
+            r"unknown simulator option 'delay'; valid options: answer_faults, answer_pings, ",
+        ),
         ({"faults": {"slient": True}}, r"unknown simulator option faults\['slient'\]"),
         ({"silent": True, "faults": {}}, r"by name or in 'faults', not both: 'silent'"),
         ({"faults": True}, r"'faults' must be a mapping, not bool"),
@@ -938,7 +942,7 @@ def test_cli_flags_map_onto_the_config() -> None:
     command_line = (
         "--port 0 --host 127.0.0.2 --seed 5 --delay 0.5 --silent --drop-after 3 --garbage "
         "--no-pongs --no-header-check --refuse 429 --connect-first --max-size 0 "
-        "--ping-interval 1000 --ping-timeout 2000 --football-events 10"
+        "--ping-interval 1000 --ping-timeout 2000 --football-events 10 --still"
     )
     args = build_parser().parse_args(command_line.split())
     assert config_from_args(args) == SimulatorConfig(
@@ -956,7 +960,9 @@ def test_cli_flags_map_onto_the_config() -> None:
         event_before_connect=False,
         max_size=None,
     )
-    assert config_from_args(build_parser().parse_args(["--port", "0"])) == SimulatorConfig()
+    # The command line moves unless --still; a SimulatorConfig is still unless told.
+    no_flags = config_from_args(build_parser().parse_args(["--port", "0"]))
+    assert no_flags == SimulatorConfig(moving=True)
 
 
 async def test_cli_prints_its_address_serves_and_exits_cleanly() -> None:
@@ -1036,6 +1042,7 @@ def test_for_connection_switches_faults_off_past_faulty_connections() -> None:
         "duplicate_ack": True,
         "stop_pongs_after": 1,
         "refuse_status": 503,
+        "answer_faults": {5: "error"},
     }
     assert set(faults) == FAULT_FIELDS
     config = SimulatorConfig(response_delay=0.5, faulty_connections=2, faults=Faults(**faults))
@@ -1302,6 +1309,7 @@ def test_cli_flags_for_the_new_fault_switches() -> None:
             duplicate_ack=True,
         ),
         faulty_connections=1,
+        moving=True,
     )
     help_text = build_parser().format_help()
     for flag in (

@@ -2,6 +2,13 @@
 
 Once bound it prints exactly one line, ``Kwiff simulator listening on ws://HOST:PORT/socket.io/``,
 and serves until Ctrl-C or SIGTERM. With ``--port 0`` the line shows the port picked.
+
+Its data moves as it is served (``moving=True``; ``--still``: it does not, every answer
+is the first one, as a :class:`SimulatorConfig` built elsewhere behaves by default).
+``--change-log FILE`` appends each change the data makes to FILE as one JSON object per
+line (the keys of :data:`~kwiff_scrapy.simulator.moves.CHANGE_FIELDS`), written and
+flushed before the answer that first shows it is sent; ``--serve-log FILE`` does the
+same for what each answer showed (:data:`~kwiff_scrapy.simulator.moves.SERVE_FIELDS`).
 """
 
 from __future__ import annotations
@@ -9,12 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
+import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
 
-from .server import Faults, KwiffSimulator, SimulatorConfig
+from .server import ANSWER_FAULT_KINDS, Faults, KwiffSimulator, SimulatorConfig
 
 _DEFAULTS = SimulatorConfig()
 
@@ -56,8 +67,41 @@ def build_parser() -> argparse.ArgumentParser:
     add("--connect-first", action="store_true", help="send 40 before the 'response' event")
     add("--max-size", type=int, default=_DEFAULTS.max_size, metavar="BYTES",
         help="largest client frame accepted, 0 for no limit (default %(default)s)")  # fmt: skip
+    add("--answer-fault", action="append", default=[], type=_answer_fault, metavar="N=KIND",
+        help="answer command N of each connection wrongly: KIND is "
+        f"{', '.join(ANSWER_FAULT_KINDS)} (repeatable)")  # fmt: skip
+    add("--still", action="store_true",
+        help="the data does not move: every answer is the first one")  # fmt: skip
+    add("--today", type=_date, metavar="YYYY-MM-DD",
+        help="the day the start dates are upcoming from (default: today, UTC)")  # fmt: skip
+    add("--max-log-entries", type=int, default=_DEFAULTS.max_log_entries, metavar="N",
+        help="changes and serves kept in memory, each (default %(default)s)")  # fmt: skip
+    add("--change-log", type=Path, metavar="FILE",
+        help="append each change of the data to FILE, one JSON object per line")  # fmt: skip
+    add("--serve-log", type=Path, metavar="FILE",
+        help="append what each answer showed to FILE, one JSON object per line")  # fmt: skip
     add("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     return parser
+
+
+def _answer_fault(text: str) -> tuple[int, str]:
+    number, separator, kind = text.partition("=")
+    if not (separator and number.strip().isdigit() and int(number) >= 1):
+        raise argparse.ArgumentTypeError(
+            f"expected N=KIND with N a command number from 1, not {text!r}"
+        )
+    if kind not in ANSWER_FAULT_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"KIND must be one of {', '.join(ANSWER_FAULT_KINDS)}, not {kind!r}"
+        )
+    return int(number), kind
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -74,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         unknown_ack=args.unknown_ack,
         duplicate_ack=args.duplicate_ack,
         refuse_status=args.refuse,
+        answer_faults=dict(args.answer_fault),
     )
     return SimulatorConfig(
         host=args.host,
@@ -89,10 +134,31 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         require_browser_headers=not args.no_header_check,
         event_before_connect=not args.connect_first,
         max_size=args.max_size or None,
+        moving=not args.still,
+        today=args.today,
+        max_log_entries=args.max_log_entries,
     )
 
 
-async def serve_until_stopped(config: SimulatorConfig) -> None:
+@contextlib.contextmanager
+def _json_lines(path: Path | None) -> Iterator[Any]:
+    """A listener appending entries to *path* as JSON lines, flushed; None without a path."""
+    if path is None:
+        yield None
+        return
+    file: IO[str]
+    with path.open("a", encoding="utf-8") as file:
+
+        def write(entries: list[dict[str, Any]]) -> None:
+            file.writelines(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+            file.flush()
+
+        yield write
+
+
+async def serve_until_stopped(
+    config: SimulatorConfig, *, change_log: Path | None = None, serve_log: Path | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then close everything."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -100,9 +166,15 @@ async def serve_until_stopped(config: SimulatorConfig) -> None:
         # Unsupported on Windows, where Ctrl-C still raises KeyboardInterrupt.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    async with KwiffSimulator(config) as simulator:
-        print(f"Kwiff simulator listening on {simulator.url}", flush=True)
-        await stop.wait()
+    simulator = KwiffSimulator(config)
+    with _json_lines(change_log) as changes, _json_lines(serve_log) as serves:
+        if changes is not None:
+            simulator.add_change_listener(changes)
+        if serves is not None:
+            simulator.add_serve_listener(serves)
+        async with simulator:
+            print(f"Kwiff simulator listening on {simulator.url}", flush=True)
+            await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,11 +189,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(serve_until_stopped(config))
+        asyncio.run(
+            serve_until_stopped(config, change_log=args.change_log, serve_log=args.serve_log)
+        )
     except KeyboardInterrupt:  # where signal handlers are unavailable
         pass
-    except OSError as exc:  # the port is taken, the host is not local...
-        print(f"Kwiff simulator cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+    except OSError as exc:  # the port is taken, the host is not local, a log file...
+        if exc.filename is not None:
+            print(f"Kwiff simulator cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        else:
+            print(
+                f"Kwiff simulator cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+            )
         return 1
     return 0
 

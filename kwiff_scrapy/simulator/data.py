@@ -15,6 +15,14 @@ Ids are structured so that any id can be traced back without a lookup table::
 
     market id  = event id  * 100 + market number   (1..99)
     outcome id = market id * 100 + outcome number  (1..99)
+
+Start dates follow a weekly pattern laid out from :data:`BASE_DATE` (a Tuesday: the
+European cup nights, then the weekend's league slots) and are moved by whole weeks so
+that every event is upcoming from a given day (:func:`base_date_for`): the same day
+always gives the same dates, and the pattern of weekdays and kick-off times is kept.
+
+This module is the data at rest, what the *first* answer about an event shows; how the
+data moves as it is served is :mod:`kwiff_scrapy.simulator.moves`.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
@@ -37,8 +45,11 @@ DEFAULT_SEED: Final = 2026
 DEFAULT_FOOTBALL_EVENTS: Final = 111
 BASKETBALL_EVENTS: Final = 40
 
-#: Start dates are fixed relative to this instant, never to the current time.
+#: The anchor of the weekly kick-off pattern (a Tuesday): round ``r`` is the week starting
+#: ``7 * r`` days after it. The data moves the pattern by whole weeks (:func:`base_date_for`).
 BASE_DATE: Final = datetime(2026, 1, 20, tzinfo=UTC)
+#: The status the service sends for a suspended market or outcome (none means open).
+SUSPENDED: Final = "SUSPENDED"
 
 Clock = Callable[[], int]
 """Returns the current time in milliseconds since the epoch."""
@@ -46,6 +57,23 @@ Clock = Callable[[], int]
 
 def system_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def utc_today() -> date:
+    """The current date in UTC."""
+    return datetime.now(UTC).date()
+
+
+def base_date_for(today: date) -> datetime:
+    """Midnight UTC of the first day *after* ``today`` on :data:`BASE_DATE`'s weekday.
+
+    Every start date is at or after it, so every event is upcoming on ``today`` (all
+    day long); the pattern keeps its weekdays and times. From 2026-01-14 to 2026-01-19
+    it is :data:`BASE_DATE` itself.
+    """
+    ahead = (BASE_DATE.date() - today).days % 7 or 7
+    day = today + timedelta(days=ahead)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- prices
@@ -926,18 +954,16 @@ _FIRST_EVENT_ID: Final = {FOOTBALL: 10_740_000, BASKETBALL: 20_410_000}
 
 
 def _pairings(
-    rng: random.Random, competitions: Sequence[Competition]
+    rng: random.Random, competitions: Sequence[Competition], base: datetime
 ) -> Iterator[tuple[Competition, str, str, datetime]]:
-    """Endless weekly rounds in which every team of every competition plays once."""
+    """Endless weekly rounds, from *base*, in which every team of every competition plays once."""
     for round_number in itertools.count():
         for competition in competitions:
             teams = list(competition.teams)
             rng.shuffle(teams)
             for k in range(0, len(teams) - 1, 2):
                 day, hour, minute = rng.choice(competition.slots)
-                start = BASE_DATE + timedelta(
-                    days=7 * round_number + day, hours=hour, minutes=minute
-                )
+                start = base + timedelta(days=7 * round_number + day, hours=hour, minutes=minute)
                 yield competition, teams[k], teams[k + 1], start
 
 
@@ -976,19 +1002,58 @@ def _build_fixture(
     )
 
 
-@lru_cache(maxsize=32)
-def fixtures(seed: int, sport: int, count: int) -> tuple[Fixture, ...]:
-    """The first *count* fixtures of *sport* for *seed*, sorted by kick-off."""
+def _fixture_specs(
+    seed: int, sport: int, base: datetime
+) -> Iterator[tuple[int, tuple[Competition, str, str, datetime]]]:
+    """Every fixture of *sport*, endlessly, as (event id, pairing), in the order drawn.
+
+    Ids only grow, so a later fixture's id collides with no earlier one (nor with the
+    other sport's, which start millions apart).
+    """
     competitions = [c for c in COMPETITIONS if c.sport == sport]
-    if not competitions or count <= 0:
-        return ()
+    if not competitions:
+        return
     rng = random.Random(f"{seed}:{sport}:fixtures")
     event_id = _FIRST_EVENT_ID[sport] + rng.randrange(10_000)
-    built = []
-    for spec in itertools.islice(_pairings(rng, competitions), count):
+    for spec in _pairings(rng, competitions, base):
         event_id += rng.randint(1, 40)
-        built.append(_build_fixture(seed, sport, event_id, spec))
-    return tuple(sorted(built, key=lambda f: (f.start, f.competition.id, f.id)))
+        yield event_id, spec
+
+
+def fixture_stream(seed: int, sport: int, base: datetime = BASE_DATE) -> Iterator[Fixture]:
+    """Every fixture of *sport*, endlessly, in the order drawn (not sorted by kick-off).
+
+    The first *count* are those of :func:`fixtures`; the simulator takes the ones after
+    them as the new events that appear while it runs.
+    """
+    for event_id, spec in _fixture_specs(seed, sport, base):
+        yield _build_fixture(seed, sport, event_id, spec)
+
+
+def later_fixtures(
+    seed: int, sport: int, count: int, base: datetime = BASE_DATE
+) -> Iterator[Fixture]:
+    """The fixtures drawn after the first *count*: built one by one, as they are asked for."""
+    specs = itertools.islice(_fixture_specs(seed, sport, base), count, None)
+    for event_id, spec in specs:
+        yield _build_fixture(seed, sport, event_id, spec)
+
+
+def fixture_order(fixture: Fixture) -> tuple[datetime, int, int]:
+    """The order of an event list: kick-off, then competition, then id."""
+    return fixture.start, fixture.competition.id, fixture.id
+
+
+@lru_cache(maxsize=32)
+def fixtures(seed: int, sport: int, count: int, base: datetime = BASE_DATE) -> tuple[Fixture, ...]:
+    """The first *count* fixtures of *sport* for *seed*, sorted by kick-off."""
+    if count <= 0:
+        return ()
+    built = [
+        _build_fixture(seed, sport, event_id, spec)
+        for event_id, spec in itertools.islice(_fixture_specs(seed, sport, base), count)
+    ]
+    return tuple(sorted(built, key=fixture_order))
 
 
 # ---------------------------------------------------------------------------- views
@@ -998,66 +1063,79 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _event_header(fixture: Fixture) -> dict[str, Any]:
-    return {
+def event_header(
+    fixture: Fixture, *, betting_status: str | None = None, in_play: bool = False
+) -> dict[str, Any]:
+    """The fields every view of an event shares. *betting_status* replaces the fixture's;
+    ``"inPlay": true`` is added once the event is in play (before, the key is absent)."""
+    header: dict[str, Any] = {
         "id": fixture.id,
         "sportId": fixture.sport,
         "competition": {"id": fixture.competition.id, "name": fixture.competition.name},
         "homeTeam": {"id": _TEAM_IDS[fixture.sport, fixture.home], "name": fixture.home},
         "awayTeam": {"id": _TEAM_IDS[fixture.sport, fixture.away], "name": fixture.away},
         "startDate": _iso(fixture.start),
-        "bettingStatus": fixture.betting_status,
-        "matchTracker": fixture.match_tracker,
-        "betBuilderEnabled": fixture.bet_builder,
+        "bettingStatus": fixture.betting_status if betting_status is None else betting_status,
     }
+    if in_play:
+        header["inPlay"] = True
+    header["matchTracker"] = fixture.match_tracker
+    header["betBuilderEnabled"] = fixture.bet_builder
+    return header
+
+
+def market_view(
+    market: Market,
+    prices: Iterable[Price] | None = None,
+    *,
+    detail: bool,
+    status: str | None = None,
+    outcome_statuses: Sequence[str | None] | None = None,
+) -> dict[str, Any]:
+    """One market as an answer shows it: ``outcomes`` named by ``outcomeName`` in an
+    ``event:list`` (*detail* false), ``selections`` named by ``name`` in an ``event:get``.
+
+    *prices* replace the outcomes' own (in order); a *status* (the market's) or an
+    outcome's status is sent only when there is one, as ``"status"``.
+    """
+    name_key = "name" if detail else "outcomeName"
+    outcomes = []
+    for k, (outcome, price) in enumerate(
+        zip(market.outcomes, prices or (o.price for o in market.outcomes), strict=True)
+    ):
+        entry: dict[str, Any] = {
+            "id": outcome.id,
+            name_key: outcome.label,
+            "odds": price.odds,
+            "fractional": price.fractional,
+        }
+        if outcome_statuses is not None and outcome_statuses[k] is not None:
+            entry["status"] = outcome_statuses[k]
+        outcomes.append(entry)
+    view: dict[str, Any] = {"id": market.id, "name": market.name}
+    if status is not None:
+        view["status"] = status
+    view["selections" if detail else "outcomes"] = outcomes
+    return view
 
 
 def list_view(fixture: Fixture) -> dict[str, Any]:
     """The ``event:list`` shape: listed markets under ``details.offers``."""
-    offers = [
-        {
-            "id": market.id,
-            "name": market.name,
-            "outcomes": [
-                {
-                    "id": o.id,
-                    "outcomeName": o.label,
-                    "odds": o.price.odds,
-                    "fractional": o.price.fractional,
-                }
-                for o in market.outcomes
-            ],
-        }
-        for market in fixture.markets
-        if market.listed
-    ]
-    return {**_event_header(fixture), "details": {"offers": offers}}
+    offers = [market_view(market, detail=False) for market in fixture.markets if market.listed]
+    return {**event_header(fixture), "details": {"offers": offers}}
 
 
 def detail_view(fixture: Fixture) -> dict[str, Any]:
     """The ``event:get`` shape: every market under ``markets``, outcomes as ``selections``."""
-    markets = [
-        {
-            "id": market.id,
-            "name": market.name,
-            "selections": [
-                {
-                    "id": o.id,
-                    "name": o.label,
-                    "odds": o.price.odds,
-                    "fractional": o.price.fractional,
-                }
-                for o in market.outcomes
-            ],
-        }
-        for market in fixture.markets
-    ]
-    return {**_event_header(fixture), "markets": markets}
+    markets = [market_view(market, detail=True) for market in fixture.markets]
+    return {**event_header(fixture), "markets": markets}
 
 
 @lru_cache(maxsize=32)
-def _list_views(seed: int, sport: int, count: int) -> tuple[dict[str, Any], ...]:
-    return tuple(list_view(f) for f in fixtures(seed, sport, count))
+def _list_views(
+    seed: int, sport: int, count: int, base: datetime = BASE_DATE
+) -> tuple[dict[str, Any], ...]:
+    return tuple(list_view(f) for f in fixtures(seed, sport, count, base))
 
 
 # --------------------------------------------------------------------------- answers
@@ -1092,11 +1170,18 @@ def _error(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-class SimulatedData:
-    """Everything the simulated service knows, derived from one seed.
+#: Where a bet-builder leg stands: (event id, market id, price), or None if it cannot be
+#: priced (unknown, or in the simulator's moving data: suspended or ended).
+PriceLookup = Callable[[int], tuple[int, int, Price] | None]
 
-    Returned structures may share cached objects between calls: treat them as
-    read-only (serialise them, do not mutate them).
+
+class SimulatedData:
+    """Everything the simulated service knows, derived from one seed and one day.
+
+    *today* (default: the current UTC date, read once, here) only moves the start
+    dates: every event is upcoming from it (see :func:`base_date_for`), and the same
+    day gives the same dates. Returned structures may share cached objects between
+    calls: treat them as read-only (serialise them, do not mutate them).
     """
 
     def __init__(
@@ -1105,25 +1190,43 @@ class SimulatedData:
         *,
         football_events: int = DEFAULT_FOOTBALL_EVENTS,
         clock: Clock = system_clock_ms,
+        today: date | None = None,
     ) -> None:
         self.seed = seed
         self.football_events = football_events
         self.clock = clock
+        self.today = utc_today() if today is None else today
+        self.base_date = base_date_for(self.today)
+        """Midnight UTC of the first day of the fixtures' first week (a Tuesday)."""
         self._outcomes: dict[int, tuple[Fixture, Market, Outcome]] | None = None
         self._by_id: dict[int, Fixture] | None = None
 
     def _counts(self) -> dict[int, int]:
         return {FOOTBALL: self.football_events, BASKETBALL: BASKETBALL_EVENTS}
 
+    def sports(self) -> tuple[int, ...]:
+        """The sport ids whose ``event:list`` has events."""
+        return tuple(sport for sport, count in self._counts().items() if count > 0)
+
+    def count(self, sport_id: int) -> int:
+        """How many events of *sport_id* the first ``event:list`` shows (0: not served)."""
+        return self._counts().get(sport_id, 0)
+
     def fixtures(self, sport_id: int) -> tuple[Fixture, ...]:
         """The internal model behind :meth:`events` (ids, labels and prices)."""
-        count = self._counts().get(sport_id, 0)
-        return fixtures(self.seed, sport_id, count) if count else ()
+        count = self.count(sport_id)
+        return fixtures(self.seed, sport_id, count, self.base_date) if count else ()
+
+    def later_fixtures(self, sport_id: int) -> Iterator[Fixture]:
+        """The fixtures after those of :meth:`fixtures`, one by one, in the order drawn:
+        the new events of the moving simulator (fresh ids, full markets, later dates)."""
+        count = self.count(sport_id)
+        return later_fixtures(self.seed, sport_id, count, self.base_date) if count else iter(())
 
     def events(self, sport_id: int, country: str = "GB") -> list[dict[str, Any]]:
         """The ``event:list`` events of a sport; the same for every *country*."""
-        count = self._counts().get(sport_id, 0)
-        return list(_list_views(self.seed, sport_id, count)) if count else []
+        count = self.count(sport_id)
+        return list(_list_views(self.seed, sport_id, count, self.base_date)) if count else []
 
     def _index(self) -> dict[int, Fixture]:
         if self._by_id is None:
@@ -1146,18 +1249,31 @@ class SimulatedData:
             }
         return self._outcomes.get(outcome_id)
 
-    def price_groups(self, groups: list[Any]) -> list[dict[str, Any]]:
+    def _static_price(self, outcome_id: int) -> tuple[int, int, Price] | None:
+        found = self.outcome(outcome_id)
+        if found is None:
+            return None
+        fixture, market, outcome = found
+        return fixture.id, market.id, outcome.price
+
+    def price_groups(
+        self, groups: list[Any], lookup: PriceLookup | None = None
+    ) -> list[dict[str, Any]]:
         """Price bet-builder groups; raise :class:`InvalidPayload` for a malformed group.
 
         A group is priced as the product of its outcomes' decimal odds, with the
         profit part cut by 15% per extra leg (the bet builder's margin), rounded down
         onto the ladder. An unknown outcome, one from another event than the group's
         ``eventId``, or two outcomes of the same market make the group unpriceable:
-        ``odds`` and ``fractionalOdds`` are then ``null``.
+        ``odds`` and ``fractionalOdds`` are then ``null``. *lookup* finds each leg's
+        current price (default: the data at rest).
         """
-        return [self._price_group(_as_dict(g, f"group {n}"), n) for n, g in enumerate(groups)]
+        lookup = lookup or self._static_price
+        return [
+            self._price_group(_as_dict(g, f"group {n}"), n, lookup) for n, g in enumerate(groups)
+        ]
 
-    def _price_group(self, group: dict[str, Any], n: int) -> dict[str, Any]:
+    def _price_group(self, group: dict[str, Any], n: int, lookup: PriceLookup) -> dict[str, Any]:
         where = f"betBuilderOutcomeGroups[{n}]"
         ids = [
             _as_int(i, f"{where}.outcomeIds[{k}]")
@@ -1166,24 +1282,12 @@ class SimulatedData:
         event_id = group.get("eventId")
         if event_id is not None:
             event_id = _as_int(event_id, f"{where}.eventId")
-        price = self._combined_price(ids, event_id)
+        price = _combined_price([lookup(i) for i in ids], event_id)
         return {
             **group,
             "odds": None if price is None else price.odds,
             "fractionalOdds": None if price is None else price.fractional,
         }
-
-    def _combined_price(self, outcome_ids: list[int], event_id: int | None) -> Price | None:
-        found = [self.outcome(i) for i in outcome_ids]
-        if not found or any(f is None for f in found):
-            return None
-        legs = [f for f in found if f is not None]
-        if event_id is not None and any(fixture.id != event_id for fixture, _, _ in legs):
-            return None
-        if len({market.id for _, market, _ in legs}) != len(legs):
-            return None
-        product = math.prod(outcome.price.decimal for _, _, outcome in legs)
-        return price_at_most(1 + (product - 1) * 0.85 ** (len(legs) - 1))
 
     # ----------------------------------------------------------------- answers
 
@@ -1214,15 +1318,46 @@ class SimulatedData:
         }
 
     def _answer_event_list(self, payload: dict[str, Any]) -> dict[str, Any]:
-        sport_id = _as_int(payload.get("sportId"), "payload.sportId")
-        country = payload.get("country", "GB")
-        if not isinstance(country, str):
-            raise InvalidPayload("payload.country must be a string")
+        sport_id, country = event_list_payload(payload)
         return {"events": self.events(sport_id, country)}
 
     def _answer_event_get(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"result": self.event(_as_int(payload.get("eventId"), "payload.eventId"))}
+        return {"result": self.event(event_get_payload(payload))}
 
     def _answer_ticket_odds(self, payload: dict[str, Any]) -> dict[str, Any]:
-        groups = _as_list(payload.get("betBuilderOutcomeGroups"), "payload.betBuilderOutcomeGroups")
-        return {"betBuilderOutcomeGroups": self.price_groups(groups)}
+        return {"betBuilderOutcomeGroups": self.price_groups(ticket_odds_payload(payload))}
+
+
+def event_list_payload(payload: Any) -> tuple[int, str]:
+    """The sport id and country of an ``event:list`` payload, or :class:`InvalidPayload`."""
+    payload = _as_dict(payload, "payload")
+    sport_id = _as_int(payload.get("sportId"), "payload.sportId")
+    country = payload.get("country", "GB")
+    if not isinstance(country, str):
+        raise InvalidPayload("payload.country must be a string")
+    return sport_id, country
+
+
+def event_get_payload(payload: Any) -> int:
+    """The event id of an ``event:get`` payload, or :class:`InvalidPayload`."""
+    return _as_int(_as_dict(payload, "payload").get("eventId"), "payload.eventId")
+
+
+def ticket_odds_payload(payload: Any) -> list[Any]:
+    """The groups of a ``ticket:odds:get`` payload, or :class:`InvalidPayload`."""
+    groups = _as_dict(payload, "payload").get("betBuilderOutcomeGroups")
+    return _as_list(groups, "payload.betBuilderOutcomeGroups")
+
+
+def _combined_price(
+    legs: list[tuple[int, int, Price] | None], event_id: int | None
+) -> Price | None:
+    found = [leg for leg in legs if leg is not None]
+    if not legs or len(found) != len(legs):
+        return None
+    if event_id is not None and any(leg_event != event_id for leg_event, _, _ in found):
+        return None
+    if len({market_id for _, market_id, _ in found}) != len(found):
+        return None
+    product = math.prod(price.decimal for _, _, price in found)
+    return price_at_most(1 + (product - 1) * 0.85 ** (len(found) - 1))

@@ -11,6 +11,11 @@ limited to the first N connections with ``faulty_connections``, so that a client
 tested for "fault, then recovery on a new connection". When several frames precede an
 ack they come in this order: garbage, binary, unknown packets, unknown ack; then the ack
 (twice with ``duplicate_ack``).
+
+With :attr:`SimulatorConfig.moving` (the command line's default) the data moves as it is
+served: see
+:mod:`kwiff_scrapy.simulator.moves` for the model, and :meth:`KwiffSimulator.change_log` /
+:meth:`KwiffSimulator.serve_log` for what it changed and what it showed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import datetime
 import hashlib
 import http
 import itertools
@@ -45,6 +51,7 @@ from ..protocol import (
     message_frame,
 )
 from .data import SimulatedData
+from .moves import DEFAULT_MAX_LOG_ENTRIES, ChangeListener, MovingData, compact_json
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -73,6 +80,17 @@ UNKNOWN_ACK_OFFSET: Final = 10**12
 ERROR_MESSAGE: Final = "Not authorized"
 #: Bound on the closing handshake so that ``close()`` never waits long for a peer.
 CLOSE_TIMEOUT: Final = 2.0
+
+#: The kinds of :attr:`Faults.answer_faults`: never answered; answered with an ``error``;
+#: answered with ``data`` that has neither ``events`` nor ``result``.
+SILENT_ANSWER: Final = "silent"
+ERROR_ANSWER: Final = "error"
+MALFORMED_ANSWER: Final = "malformed"
+ANSWER_FAULT_KINDS: Final = (SILENT_ANSWER, ERROR_ANSWER, MALFORMED_ANSWER)
+#: The ``error`` of an ``"error"`` answer fault.
+ANSWER_FAULT_ERROR: Final = {"code": "INTERNAL", "message": "simulated internal error"}
+#: The ``data`` of a ``"malformed"`` answer fault.
+MALFORMED_DATA: Final = {"unexpected": True}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +124,17 @@ class Faults:
     """Answer only the first N pings of a connection (commands are still answered)."""
     refuse_status: int | None = None
     """Refuse every handshake with this HTTP status (e.g. 429 or 503)."""
+    answer_faults: Mapping[int, str] = dataclasses.field(default_factory=dict, hash=False)
+    """Command number (per connection, from 1, as ``drop_after`` counts) -> how its answer
+    goes wrong: ``"silent"`` (never answered), ``"error"`` (answered
+    ``{"timestamp": ..., "data": null, "error": {"code": "INTERNAL", ...}}``) or
+    ``"malformed"`` (answered with ``data`` ``{"unexpected": true}``, neither ``events``
+    nor ``result``). Keys may be digit strings (``{"2": "error"}``, as JSON options give
+    them). A faulted answer shows no event, so it moves no clock (see
+    :mod:`~kwiff_scrapy.simulator.moves`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "answer_faults", _answer_faults(self.answer_faults))
         for name in ("drop_after", "error_packet_after", "close_packet_after"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -127,6 +154,29 @@ class Faults:
                 raise ValueError(
                     f"refuse_status must be an HTTP error status (4xx or 5xx), not {status}"
                 )
+
+
+def _answer_faults(value: Any) -> dict[int, str]:
+    """``answer_faults`` as {command number: kind}, or a ValueError saying what is wrong."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            "answer_faults must map command numbers to "
+            f"{', '.join(map(repr, ANSWER_FAULT_KINDS))}, not {type(value).__name__}"
+        )
+    faults = {}
+    for key, kind in value.items():
+        number = key
+        if isinstance(key, str) and key.strip().isascii() and key.strip().isdigit():
+            number = int(key)
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(f"answer_faults keys are command numbers counted from 1, not {key!r}")
+        if kind not in ANSWER_FAULT_KINDS:
+            raise ValueError(
+                f"answer_faults[{number}] must be one of "
+                f"{', '.join(map(repr, ANSWER_FAULT_KINDS))}, not {kind!r}"
+            )
+        faults[number] = kind
+    return dict(sorted(faults.items()))
 
 
 #: No fault at all: what connections past ``faulty_connections`` get.
@@ -170,8 +220,38 @@ class SimulatorConfig:
     """Send the ``response`` EVENT before ``40`` (as seen live) or after it."""
     max_size: int | None = 16 * 2**20
     """Largest frame accepted from a client, in bytes; ``None`` for no limit."""
+    moving: bool = False
+    """``True``: the data moves as it is served (see :mod:`kwiff_scrapy.simulator.moves`):
+    odds move, markets and outcomes suspend and resume, events go in play, end and
+    appear. The first answer about each event is the data at rest either way, so a
+    one-shot ``event:list`` crawl is the same. ``False`` (the default here, so a
+    simulator built in a test or a benchmark, or from options that do not ask for
+    movement, answers exactly as before): every answer is the first one. The command
+    line (``python -m kwiff_scrapy.simulator``) moves unless ``--still``."""
+    today: datetime.date | None = None
+    """The day the start dates are upcoming from (see
+    :class:`~kwiff_scrapy.simulator.data.SimulatedData`); ``None``: the current UTC date
+    when the simulator is built. An ISO date string (``"2026-03-01"``) is accepted."""
+    max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
+    """How many entries :meth:`KwiffSimulator.change_log` and :meth:`~KwiffSimulator.
+    serve_log` each keep (the latest; about 300 and 100 bytes each). 0 keeps none."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.today, str):
+            try:
+                object.__setattr__(self, "today", datetime.date.fromisoformat(self.today))
+            except ValueError:
+                raise ValueError(
+                    f"today must be a date (YYYY-MM-DD) or None, not {self.today!r}"
+                ) from None
+        if self.today is not None and (
+            not isinstance(self.today, datetime.date) or isinstance(self.today, datetime.datetime)
+        ):
+            raise ValueError(f"today must be a date (YYYY-MM-DD) or None, not {self.today!r}")
+        if not isinstance(self.moving, bool):
+            raise ValueError(f"moving must be true or false, not {self.moving!r}")
+        if self.max_log_entries < 0:
+            raise ValueError(f"max_log_entries must not be negative, not {self.max_log_entries}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, not {self.port}")
         if self.football_events < 0:
@@ -314,6 +394,12 @@ class KwiffSimulator:
     Hooks for tests, so that they wait for events rather than for time:
     :meth:`wait_until` a condition on the counters holds, and :meth:`hold_answers` /
     :meth:`release_answers` to keep commands in flight for as long as a test needs.
+
+    With ``config.moving``, :meth:`change_log` and :meth:`serve_log` tell what the data
+    did and what each answer showed. A *data* given here supplies the fixtures; while
+    the data moves, ``event:list``, ``event:get`` and ``ticket:odds:get`` are answered
+    from the moving state (a subclass's own answers to them apply only with
+    ``moving=False``), every other command by *data*.
     """
 
     def __init__(
@@ -321,8 +407,16 @@ class KwiffSimulator:
     ) -> None:
         self.config = config or SimulatorConfig()
         if data is None:
-            data = SimulatedData(self.config.seed, football_events=self.config.football_events)
+            data = SimulatedData(
+                self.config.seed,
+                football_events=self.config.football_events,
+                today=self.config.today,
+            )
         self.data = data
+        self.moving: MovingData | None = None
+        """The data in motion (``config.moving``), or None when every answer is the first."""
+        if self.config.moving:
+            self.moving = MovingData(data, max_log_entries=self.config.max_log_entries)
         self._server: Server | None = None
         self._port: int | None = None
         self._sessions: set[_Session] = set()
@@ -345,6 +439,39 @@ class KwiffSimulator:
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._answers_released = asyncio.Event()
         self._answers_released.set()
+
+    # ---------------------------------------------------------------- the data's logs
+
+    def change_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every change the data made, in order, as plain JSON-ready dicts (``seq`` from
+        *since* on); ``[]`` when it does not move. The keys are
+        :data:`~kwiff_scrapy.simulator.moves.CHANGE_FIELDS`; only the latest
+        ``config.max_log_entries`` are kept."""
+        return [] if self.moving is None else self.moving.change_log(since)
+
+    def serve_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """Which event each ``event:list`` / ``event:get`` answer showed at which step, in
+        order (keys :data:`~kwiff_scrapy.simulator.moves.SERVE_FIELDS`); ``[]`` when the
+        data does not move. Faulted answers show nothing and are not in it."""
+        return [] if self.moving is None else self.moving.serve_log(since)
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call *listener* with the changes of each answer (change-log entries), right
+        when they are made, before the answer is sent. Nothing is called when still."""
+        if self.moving is not None:
+            self.moving.change_listeners.append(listener)
+
+    def add_serve_listener(self, listener: ChangeListener) -> None:
+        """Call *listener* with the serve-log entries of each answer, before it is sent."""
+        if self.moving is not None:
+            self.moving.serve_listeners.append(listener)
+
+    def answer_json(self, message: Any, payload: Any) -> str:
+        """The JSON text of the answer to a command, as a connection would send it now
+        (moving the data, if it moves, exactly as a served answer does)."""
+        if self.moving is not None:
+            return self.moving.answer(message, payload)
+        return compact_json(self.data.answer(message, payload))
 
     # ---------------------------------------------------------------- test hooks
 
@@ -653,10 +780,13 @@ class _Session:
                 return False
             if self._reached(self.faults.error_packet_after) and not self._muted:
                 await self._send_error_packet()
+            fault = self.faults.answer_faults.get(self.commands)
             if packet.ack_id is None:
                 logger.warning("session %s: command without an ack id ignored", self.sid)
+            elif fault == SILENT_ANSWER:
+                logger.info("session %s: command %d left unanswered", self.sid, self.commands)
             elif not (self.faults.silent or self._muted):
-                task = asyncio.create_task(self._answer(packet.ack_id, envelope))
+                task = asyncio.create_task(self._answer(packet.ack_id, envelope, fault))
                 self._tasks.add(task)
                 task.add_done_callback(self._answer_done)
                 answering = True
@@ -703,31 +833,37 @@ class _Session:
             )
         await self.cancel_commands()
 
-    async def _answer(self, ack_id: int, envelope: Any) -> None:
+    async def _answer(self, ack_id: int, envelope: Any, fault: str | None = None) -> None:
         """Answer one command; runs as its own task so that delays overlap."""
         try:
             if self.config.response_delay:
                 await asyncio.sleep(self.config.response_delay)
             await self.simulator._answers_released.wait()
-            answer = self._compute_answer(envelope)
-            await self._send_ack(ack_id, answer)
+            await self._send_ack(ack_id, envelope, fault)
         except ConnectionClosed:
             logger.debug("session %s: closed before ack %d was sent", self.sid, ack_id)
         except Exception:  # a bug here must not kill the server or leak a task error
             logger.exception("session %s: answering ack %d failed", self.sid, ack_id)
 
-    async def _send_ack(self, ack_id: int, answer: dict[str, Any]) -> None:
-        ack = message_frame(SocketPacket(SocketPacketType.ACK, [answer], ack_id=ack_id))
+    async def _send_ack(self, ack_id: int, envelope: Any, fault: str | None) -> None:
         async with self._send_lock:  # keeps the fault frames next to their ack
             if self._muted:
                 return
             for frame in self._frames_before_ack(ack_id):
                 await self._send_fault(frame)
+            # Computed at the last moment: an answer that is never sent moves no clock.
+            ack = self._ack_frame(ack_id, self._compute_answer(envelope, fault))
             await self.connection.send(ack)
             self.simulator.acks_sent += 1
             self._track_in_flight(-1)  # tells the waiters
             if self.faults.duplicate_ack:
                 await self._send_fault(ack)
+
+    @staticmethod
+    def _ack_frame(ack_id: int, answer_json: str) -> str:
+        """``43<id>[<answer>]``, the answer's JSON as is (no second encoding)."""
+        packet = SocketPacket(SocketPacketType.ACK, [], ack_id=ack_id, raw_data=f"[{answer_json}]")
+        return message_frame(packet)
 
     def _frames_before_ack(self, ack_id: int) -> list[str | bytes]:
         faults = self.faults
@@ -744,8 +880,20 @@ class _Session:
             frames.append(message_frame(packet))
         return frames
 
-    def _compute_answer(self, envelope: Any) -> dict[str, Any]:
+    def _compute_answer(self, envelope: Any, fault: str | None = None) -> str:
+        """The answer's JSON text. A faulted one shows no event (and moves nothing)."""
         data = self.simulator.data
+        if fault == ERROR_ANSWER:
+            answer: dict[str, Any] = {
+                "timestamp": data.clock(),
+                "data": None,
+                "error": dict(ANSWER_FAULT_ERROR),
+            }
+            return compact_json(answer)
+        if fault == MALFORMED_ANSWER:
+            return compact_json({"timestamp": data.clock(), "data": dict(MALFORMED_DATA)})
         if not isinstance(envelope, dict):
-            return data.error_answer("INVALID_COMMAND", "the command argument must be an object")
-        return data.answer(envelope.get("message"), envelope.get("payload"))
+            return compact_json(
+                data.error_answer("INVALID_COMMAND", "the command argument must be an object")
+            )
+        return self.simulator.answer_json(envelope.get("message"), envelope.get("payload"))

@@ -1,0 +1,817 @@
+"""The simulated service's data in motion: deterministic, from a seed and what was served.
+
+Used when :attr:`~kwiff_scrapy.simulator.server.SimulatorConfig.moving` is true (the
+command line's default; ``moving=True`` in ``KWIFF_SIMULATOR_OPTIONS`` or a config).
+
+The data at rest (:mod:`.data`) is what the *first* answer about an event shows. From
+then on every event moves on its own clock, and each sport's list on its own:
+
+**Per-event clocks.** Each *serve* of an event (its entry in an ``event:list`` answer,
+or an ``event:get`` answer) shows the event at its current step, then moves its clock
+on by one. The first serve shows step 0, the data at rest, byte for byte, so the first
+``event:list`` is what :meth:`SimulatedData.events <.data.SimulatedData.events>` gives.
+Step ``k + 1`` is computed from step ``k`` with a :class:`random.Random` seeded from
+(seed, event id, ``k + 1``): the state at any step is a pure function of the seed, the
+event and the step, whichever commands brought it there. Only the latest state of each
+event is kept. An event seen by ``event:list`` and by ``event:get`` is one state (the
+markets the list shows are the same markets, at the same prices, as in the detail), so
+a watch polling with ``details=1`` moves each event two steps per poll.
+
+A step is computed when it is first served (the state between two serves is the last
+one shown), so a change is logged by the answer that first shows it, with that step.
+
+**What moves in a step** (per event; the chances are :data:`PRE_MATCH` and
+:data:`IN_PLAY`):
+
+- odds: a few outcomes move one or two steps along the price ladder
+  (:data:`~.data.LADDER`), and now and then one outcome jumps four to eight steps;
+- a market suspends (``"status": "SUSPENDED"`` on the market) for
+  :data:`SUSPENSION_STEPS` steps, then resumes (the key is absent again); an outcome
+  alone suspends likewise (``"status"`` on the outcome). A suspended price does not
+  move, a market with a suspended outcome does not suspend as a whole (and the
+  reverse), and an outcome changes at most once per step: each change of an outcome's
+  openness is one logged change;
+- ``bettingStatus`` of an open event may turn ``"SUSPENDED"`` for a step or three;
+  an event that started suspended reopens in time;
+- each event goes in play (``"inPlay": true`` appears; before, the key is absent) at a
+  step set by its place in the list: about :data:`NEW_EVENT_EVERY` steps per event
+  ahead of it, so events go in play in kick-off order, and new ones join the end of
+  the queue. It then stays in play for :data:`IN_PLAY_STEPS` steps, moving faster,
+  and ends: it leaves the list and ``event:get`` answers ``{"result": null}``.
+
+**List clocks.** Each sport has a list clock: the number of ``event:list`` answers
+served for it (the country changes nothing). At list steps 2, 4, 6, ...
+(:data:`NEW_EVENT_EVERY`) a new event appears: the next fixture drawn after the first
+ones (:meth:`~.data.SimulatedData.later_fixtures`), with a fresh id that collides with
+nothing, full markets and a later start, placed in kick-off order. It is unknown to
+``event:get`` until it has appeared. One event joins every two list steps and, once
+the first ones have played, about one ends as often, so the list keeps about its size.
+
+**Logs.** :meth:`MovingData.change_log` is every change made, in order, as plain
+dicts (:data:`CHANGE_FIELDS`); :meth:`MovingData.serve_log` which event each answer
+showed at which step (:data:`SERVE_FIELDS`). Both keep the latest ``max_log_entries``
+entries (their ``seq`` keeps counting, so a gap shows what was dropped). An entry costs
+roughly 300 bytes (change) or 100 bytes (serve) while kept.
+
+Serving is fast: each market's JSON is kept while it does not change, and an answer
+is the join of the events' cached JSON (the same bytes ``json`` would write).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .data import (
+    LADDER,
+    SUSPENDED,
+    Fixture,
+    InvalidPayload,
+    Price,
+    SimulatedData,
+    event_get_payload,
+    event_header,
+    event_list_payload,
+    fixture_order,
+    market_view,
+    ticket_odds_payload,
+)
+
+#: The JSON encoder of the wire (the same as the protocol's): compact, UTF-8 as is.
+compact_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+#: A new event joins a sport's list at every this many list steps (2, 4, 6, ...); each
+#: event goes in play about this many steps after the one before it in the list.
+NEW_EVENT_EVERY: Final = 2
+#: Up to this many steps later than its place in the queue, an event goes in play.
+IN_PLAY_JITTER: Final = 3
+#: How many steps an event stays in play before it ends (inclusive range).
+IN_PLAY_STEPS: Final = (6, 16)
+#: How many steps a market or outcome stays suspended (inclusive range).
+SUSPENSION_STEPS: Final = (2, 5)
+#: How many steps an open event's ``bettingStatus`` stays ``"SUSPENDED"``.
+BETTING_SUSPENSION_STEPS: Final = (1, 3)
+#: Chance per step that an event which started ``"SUSPENDED"`` reopens.
+BETTING_REOPEN: Final = 0.2
+#: How many outcomes move when the prices of an event move in a step (inclusive).
+MOVES_PER_STEP: Final = (1, 3)
+#: Ladder steps of a big jump (inclusive range).
+JUMP_STEPS: Final = (4, 8)
+
+#: The default bound of each log (entries kept: the latest).
+DEFAULT_MAX_LOG_ENTRIES: Final = 1_000_000
+
+# Change kinds.
+MOVED: Final = "moved"
+SUSPENDED_KIND: Final = "suspended"
+RESUMED: Final = "resumed"
+EVENT_NEW: Final = "event_new"
+EVENT_REMOVED: Final = "event_removed"
+EVENT_STATUS: Final = "event_status"
+CHANGE_KINDS: Final = (MOVED, SUSPENDED_KIND, RESUMED, EVENT_NEW, EVENT_REMOVED, EVENT_STATUS)
+
+EVENT_LIST: Final = "event:list"
+EVENT_GET: Final = "event:get"
+TICKET_ODDS: Final = "ticket:odds:get"
+
+#: The keys of every :meth:`MovingData.change_log` entry, in order (always all present):
+#:
+#: - ``seq``: the entry's number in the log, from 0 (it keeps counting past the bound);
+#: - ``answer``: the number (from 1) of the answer that first showed the change, as in
+#:   the serve log; ``command``: that answer's command (``event:list`` / ``event:get``);
+#: - ``sport_id``, ``event_id``; ``step``: the event's step that first shows the change
+#:   (``event_new``: 0; ``event_removed``: the step at which the event is gone);
+#: - ``kind``: ``moved``, ``suspended`` or ``resumed`` for a market or outcome;
+#:   ``event_new`` (it appeared in a list), ``event_removed`` (it ended) or
+#:   ``event_status`` (``bettingStatus`` or ``inPlay`` changed) for an event;
+#: - ``listed``: whether the market is one ``event:list`` shows (null for events);
+#: - ``market_id``, ``market_name``, ``outcome_id``, ``outcome_name``: null where the
+#:   change is not about one (a market's own suspension has ``outcome_id`` null: every
+#:   outcome of the market is then suspended or resumed with it);
+#: - ``odds_before``/``odds_after``, ``fractional_before``/``fractional_after``: the
+#:   outcome's price (``moved`` only: a suspended price does not move);
+#: - ``status_before``/``status_after``: the outcome's own or the market's ``status``
+#:   (null: open), or the event's ``bettingStatus`` for event kinds (null before an
+#:   ``event_new``, after an ``event_removed``);
+#: - ``in_play_before``/``in_play_after``: event kinds only, true or false (the answer
+#:   sends ``"inPlay": true`` or no key), null before an ``event_new``, after an
+#:   ``event_removed``.
+CHANGE_FIELDS: Final = (
+    "seq",
+    "answer",
+    "command",
+    "sport_id",
+    "event_id",
+    "step",
+    "kind",
+    "listed",
+    "market_id",
+    "market_name",
+    "outcome_id",
+    "outcome_name",
+    "odds_before",
+    "odds_after",
+    "fractional_before",
+    "fractional_after",
+    "status_before",
+    "status_after",
+    "in_play_before",
+    "in_play_after",
+)
+#: The keys of every :meth:`MovingData.serve_log` entry: one per event an answer was
+#: about. ``seq`` as in the change log; ``answer`` the answer's number (from 1; every
+#: event of one ``event:list`` answer shares it); ``command``; ``sport_id`` (null for an
+#: id no sport has); ``event_id``; ``step`` the step shown, or null when the answer had
+#: no such event (``event:get`` of an unknown or ended id, or a list's event that ended
+#: at this answer: its ``event_removed`` change has the same answer number).
+SERVE_FIELDS: Final = ("seq", "answer", "command", "sport_id", "event_id", "step")
+
+ChangeListener = Callable[[list[dict[str, Any]]], None]
+"""Called with the entries one answer added to a log, before the answer is sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Chances per step of an event (each drawn once per step)."""
+
+    moves: float
+    """That some prices move (:data:`MOVES_PER_STEP` outcomes, 1 or 2 ladder steps each)."""
+    jump: float
+    """That one outcome jumps :data:`JUMP_STEPS` ladder steps."""
+    market_suspension: float
+    """That one market suspends."""
+    outcome_suspension: float
+    """That one outcome suspends on its own."""
+    betting_suspension: float
+    """That an open event's ``bettingStatus`` turns ``"SUSPENDED"``."""
+
+
+#: The chances before an event is in play: with 111 football events, an ``event:list``
+#: shows some 40 to 60 outcome changes per poll, and an event or two changing status.
+PRE_MATCH: Final = Rates(
+    moves=0.3, jump=0.03, market_suspension=0.03, outcome_suspension=0.04, betting_suspension=0.01
+)
+#: The chances once it is in play: everything moves more.
+IN_PLAY: Final = Rates(
+    moves=0.7, jump=0.12, market_suspension=0.1, outcome_suspension=0.06, betting_suspension=0.02
+)
+
+_LADDER_INDEX: Final = {price: index for index, price in enumerate(LADDER)}
+
+# A change before the world adds its answer and command (see CHANGE_FIELDS): sport_id,
+# event_id, step, kind, listed, market_id, market_name, outcome_id, outcome_name,
+# price_before, price_after, status_before, status_after, in_play_before, in_play_after.
+_Change = tuple[
+    int,
+    int,
+    int,
+    str,
+    bool | None,
+    int | None,
+    str | None,
+    int | None,
+    str | None,
+    Price | None,
+    Price | None,
+    str | None,
+    str | None,
+    bool | None,
+    bool | None,
+]
+
+
+def life_of(seed: int, event_id: int, position: int) -> tuple[int, int]:
+    """The steps at which an event goes in play and ends, from its *position* in the queue
+    (its index in the first list; :attr:`~.data.SimulatedData.count` for a new event)."""
+    rng = random.Random(f"{seed}:life:{event_id}")
+    in_play_at = 1 + NEW_EVENT_EVERY * position + rng.randint(0, IN_PLAY_JITTER)
+    return in_play_at, in_play_at + rng.randint(*IN_PLAY_STEPS)
+
+
+class EventState:
+    """One event at its latest step: prices, suspensions, statuses, and cached JSON.
+
+    ``step`` is the step this state is at: the last one shown (0 before any serve);
+    ``served`` how many serves showed it. Markets and outcomes are numbered as in the
+    fixture; outcomes also by a flat index (every outcome of every market, in order).
+    """
+
+    __slots__ = (
+        "_detail",
+        "_detail_markets",
+        "_header",
+        "_list",
+        "_list_markets",
+        "betting_resume",
+        "betting_status",
+        "ended",
+        "ends_at",
+        "fixture",
+        "in_play",
+        "in_play_at",
+        "listed",
+        "market_of",
+        "market_resume",
+        "outcome_resume",
+        "prices",
+        "served",
+        "spans",
+        "step",
+    )
+
+    def __init__(self, fixture: Fixture, in_play_at: int, ends_at: int) -> None:
+        self.fixture = fixture
+        self.step = 0
+        self.served = 0
+        self.in_play_at = in_play_at
+        self.ends_at = ends_at
+        self.ended = False
+        self.in_play = False
+        self.betting_status = fixture.betting_status
+        self.betting_resume: int | None = None
+        """The step at which a ``bettingStatus`` suspended by the simulator reopens."""
+        self.prices: list[Price] = []
+        self.spans: list[range] = []
+        self.market_of: list[int] = []
+        for index, market in enumerate(fixture.markets):
+            first = len(self.prices)
+            self.prices += [outcome.price for outcome in market.outcomes]
+            self.spans.append(range(first, len(self.prices)))
+            self.market_of += [index] * len(market.outcomes)
+        self.listed = [i for i, market in enumerate(fixture.markets) if market.listed]
+        self.market_resume: dict[int, int] = {}
+        """Suspended markets: index -> the step at which it resumes."""
+        self.outcome_resume: dict[int, int] = {}
+        """Suspended outcomes (flat index) -> the step at which it resumes."""
+        self._header: str | None = None
+        self._list: str | None = None
+        self._detail: str | None = None
+        self._list_markets: list[str | None] = [None] * len(fixture.markets)
+        self._detail_markets: list[str | None] = [None] * len(fixture.markets)
+
+    # -- views -----------------------------------------------------------------------------
+
+    def list_json(self) -> str:
+        """The event as an ``event:list`` entry, JSON (cached until the event changes)."""
+        if self._list is None:
+            offers = ",".join(self._market_json(i, detail=False) for i in self.listed)
+            self._list = f'{self._header_json()[:-1]},"details":{{"offers":[{offers}]}}}}'
+        return self._list
+
+    def detail_json(self) -> str:
+        """The event as an ``event:get`` result, JSON (cached until the event changes)."""
+        if self._detail is None:
+            markets = ",".join(
+                self._market_json(i, detail=True) for i in range(len(self.fixture.markets))
+            )
+            self._detail = f'{self._header_json()[:-1]},"markets":[{markets}]}}'
+        return self._detail
+
+    def _header_json(self) -> str:
+        if self._header is None:
+            self._header = compact_json(
+                event_header(self.fixture, betting_status=self.betting_status, in_play=self.in_play)
+            )
+        return self._header
+
+    def _market_json(self, index: int, *, detail: bool) -> str:
+        cache = self._detail_markets if detail else self._list_markets
+        text = cache[index]
+        if text is None:
+            span = self.spans[index]
+            statuses = None
+            if self.outcome_resume:
+                statuses = [SUSPENDED if k in self.outcome_resume else None for k in span]
+            text = cache[index] = compact_json(
+                market_view(
+                    self.fixture.markets[index],
+                    self.prices[span.start : span.stop],
+                    detail=detail,
+                    status=SUSPENDED if index in self.market_resume else None,
+                    outcome_statuses=statuses,
+                )
+            )
+        return text
+
+    def _market_changed(self, index: int) -> None:
+        self._list_markets[index] = self._detail_markets[index] = None
+        self._list = self._detail = None
+
+    def _header_changed(self) -> None:
+        self._header = self._list = self._detail = None
+
+    # -- the current prices ----------------------------------------------------------------
+
+    def price_of(self, outcome_id: int) -> tuple[int, int, Price] | None:
+        """(event id, market id, price) of an open outcome of this event, else None."""
+        market_number, outcome_number = divmod(outcome_id - self.fixture.id * 10_000, 100)
+        index = market_number - 1
+        if not 0 <= index < len(self.spans) or index in self.market_resume:
+            return None
+        span = self.spans[index]
+        if not 1 <= outcome_number <= len(span):
+            return None
+        flat = span[outcome_number - 1]
+        if flat in self.outcome_resume:
+            return None
+        return self.fixture.id, self.fixture.markets[index].id, self.prices[flat]
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def advance(self, seed: int) -> list[_Change]:
+        """Move to the next step; return its changes, in the order they were made."""
+        step = self.step = self.step + 1
+        rng = random.Random(f"{seed}:moves:{self.fixture.id}:{step}")
+        changes: list[_Change] = []
+        if step >= self.ends_at:
+            self.ended = True
+            changes.append(self._event_change(EVENT_REMOVED, self.betting_status, None, None))
+            return changes
+        touched: set[int] = set()  # outcomes (flat) that changed in this step
+        self._resume_due(step, changes, touched)
+        self._event_status(step, rng, changes)
+        rates = IN_PLAY if self.in_play else PRE_MATCH
+        if rng.random() < rates.market_suspension:
+            self._suspend_market(rng.randrange(len(self.spans)), step, rng, changes, touched)
+        if rng.random() < rates.outcome_suspension:
+            self._suspend_outcome(rng.randrange(len(self.prices)), step, rng, changes, touched)
+        if rng.random() < rates.moves:
+            for _ in range(rng.randint(*MOVES_PER_STEP)):
+                flat = rng.randrange(len(self.prices))
+                ladder_steps = rng.choice((1, 1, 1, 2)) * rng.choice((-1, 1))
+                self._move(flat, ladder_steps, changes, touched)
+        if rng.random() < rates.jump:
+            flat = rng.randrange(len(self.prices))
+            self._move(flat, rng.randint(*JUMP_STEPS) * rng.choice((-1, 1)), changes, touched)
+        return changes
+
+    def _resume_due(self, step: int, changes: list[_Change], touched: set[int]) -> None:
+        for index in [i for i, until in self.market_resume.items() if until <= step]:
+            del self.market_resume[index]
+            self._market_changed(index)
+            touched.update(self.spans[index])
+            changes.append(self._change(RESUMED, index, None, status=(SUSPENDED, None)))
+        for flat in [k for k, until in self.outcome_resume.items() if until <= step]:
+            del self.outcome_resume[flat]
+            self._market_changed(self.market_of[flat])
+            touched.add(flat)
+            changes.append(
+                self._change(RESUMED, self.market_of[flat], flat, status=(SUSPENDED, None))
+            )
+
+    def _event_status(self, step: int, rng: random.Random, changes: list[_Change]) -> None:
+        before = (self.betting_status, self.in_play)
+        if step == self.in_play_at:
+            self.in_play = True
+        rates = IN_PLAY if self.in_play else PRE_MATCH
+        draw = rng.random()
+        if self.betting_resume is not None:
+            if step >= self.betting_resume:
+                self.betting_status, self.betting_resume = "OPEN", None
+        elif self.betting_status == "OPEN":
+            if draw < rates.betting_suspension:
+                self.betting_status = SUSPENDED
+                self.betting_resume = step + rng.randint(*BETTING_SUSPENSION_STEPS)
+        elif draw < BETTING_REOPEN:  # suspended from the start: reopens in time
+            self.betting_status = "OPEN"
+        if (self.betting_status, self.in_play) != before:
+            self._header_changed()
+            changes.append(
+                self._event_change(
+                    EVENT_STATUS, before[0], self.betting_status, (before[1], self.in_play)
+                )
+            )
+
+    def _suspend_market(
+        self,
+        index: int,
+        step: int,
+        rng: random.Random,
+        changes: list[_Change],
+        touched: set[int],
+    ) -> None:
+        until = step + rng.randint(*SUSPENSION_STEPS)
+        span = self.spans[index]
+        if index in self.market_resume or any(
+            k in touched or k in self.outcome_resume for k in span
+        ):
+            return
+        self.market_resume[index] = until
+        self._market_changed(index)
+        touched.update(span)
+        changes.append(self._change(SUSPENDED_KIND, index, None, status=(None, SUSPENDED)))
+
+    def _suspend_outcome(
+        self,
+        flat: int,
+        step: int,
+        rng: random.Random,
+        changes: list[_Change],
+        touched: set[int],
+    ) -> None:
+        until = step + rng.randint(*SUSPENSION_STEPS)
+        index = self.market_of[flat]
+        if flat in touched or flat in self.outcome_resume or index in self.market_resume:
+            return
+        self.outcome_resume[flat] = until
+        self._market_changed(index)
+        touched.add(flat)
+        changes.append(self._change(SUSPENDED_KIND, index, flat, status=(None, SUSPENDED)))
+
+    def _move(
+        self, flat: int, ladder_steps: int, changes: list[_Change], touched: set[int]
+    ) -> None:
+        """Move an open, untouched outcome along the ladder (turning back at either end)."""
+        index = self.market_of[flat]
+        before = self.prices[flat]
+        position = _LADDER_INDEX.get(before)
+        if (
+            position is None  # beyond the ladder (a long shot priced N/1): it stays
+            or flat in touched
+            or flat in self.outcome_resume
+            or index in self.market_resume
+        ):
+            return
+        target = position + ladder_steps
+        if not 0 <= target < len(LADDER):
+            target = position - ladder_steps
+            if not 0 <= target < len(LADDER):
+                return
+        after = self.prices[flat] = LADDER[target]
+        self._market_changed(index)
+        touched.add(flat)
+        changes.append(self._change(MOVED, index, flat, prices=(before, after)))
+
+    # -- change records ----------------------------------------------------------------------
+
+    def _change(
+        self,
+        kind: str,
+        index: int,
+        flat: int | None,
+        *,
+        prices: tuple[Price | None, Price | None] = (None, None),
+        status: tuple[str | None, str | None] = (None, None),
+    ) -> _Change:
+        market = self.fixture.markets[index]
+        outcome = None
+        if flat is not None:
+            outcome = market.outcomes[flat - self.spans[index].start]
+        return (
+            self.fixture.sport,
+            self.fixture.id,
+            self.step,
+            kind,
+            market.listed,
+            market.id,
+            market.name,
+            None if outcome is None else outcome.id,
+            None if outcome is None else outcome.label,
+            *prices,
+            *status,
+            None,
+            None,
+        )
+
+    def _event_change(
+        self,
+        kind: str,
+        status_before: str | None,
+        status_after: str | None,
+        in_play: tuple[bool | None, bool | None] | None,
+    ) -> _Change:
+        if in_play is None:
+            in_play = (self.in_play, None) if kind == EVENT_REMOVED else (None, self.in_play)
+        fixture = self.fixture
+        return (
+            fixture.sport,
+            fixture.id,
+            self.step,
+            kind,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            status_before,
+            status_after,
+            *in_play,
+        )
+
+    def appeared(self) -> _Change:
+        """The ``event_new`` change of an event that joins a list (at step 0)."""
+        return self._event_change(EVENT_NEW, None, self.betting_status, None)
+
+
+class _SportList:
+    """One sport's list: its clock, its events in kick-off order, the events to come."""
+
+    __slots__ = ("count", "order", "steps", "upcoming")
+
+    def __init__(self, count: int, order: list[tuple[Any, int]], upcoming: Iterator[Fixture]):
+        self.count = count
+        self.order = order
+        """(kick-off order key, event id) of every listed event, sorted."""
+        self.steps = 0
+        """How many ``event:list`` answers this sport has served."""
+        self.upcoming = upcoming
+
+
+class _Log:
+    """A bounded log: the latest *limit* records, numbered from 0 (``seq``) for good."""
+
+    __slots__ = ("_entry", "_records", "total")
+
+    def __init__(self, limit: int, entry: Callable[[int, tuple[Any, ...]], dict[str, Any]]):
+        self._records: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=limit)
+        self._entry = entry
+        self.total = 0
+
+    def add(self, record: tuple[Any, ...]) -> dict[str, Any]:
+        """Keep *record* (dropping the oldest past the bound); return it as an entry."""
+        self._records.append(record)
+        self.total += 1
+        return self._entry(self.total - 1, record)
+
+    def entries(self, since: int) -> list[dict[str, Any]]:
+        """The entries kept whose ``seq`` is *since* or more, in order."""
+        first = self.total - len(self._records)
+        skip = max(since - first, 0)
+        records = itertools.islice(self._records, skip, None)
+        return [self._entry(first + skip + n, record) for n, record in enumerate(records)]
+
+
+class MovingData:
+    """Answers ``event:list``, ``event:get`` and ``ticket:odds:get`` from data that moves.
+
+    Built on a :class:`~.data.SimulatedData` (its seed, counts, dates and clock); other
+    commands and malformed payloads are answered by it, as when the data is still.
+    :meth:`answer` returns the answer's JSON text. Nothing is built before the first
+    answer that needs it.
+    """
+
+    def __init__(
+        self, data: SimulatedData, *, max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
+    ) -> None:
+        if max_log_entries < 0:
+            raise ValueError(f"max_log_entries must not be negative, not {max_log_entries}")
+        self.data = data
+        self._lists: dict[int, _SportList] | None = None
+        self._states: dict[int, EventState] = {}
+        """Every live event (listed, or not yet ended): id -> its latest state."""
+        self._changes = _Log(max_log_entries, _change_entry)
+        self._serves = _Log(max_log_entries, _serve_entry)
+        self.answers = 0
+        """How many answers this data has given about events (list, get)."""
+        self.change_listeners: list[ChangeListener] = []
+        """Called with the changes of each answer (as :meth:`change_log` entries)."""
+        self.serve_listeners: list[ChangeListener] = []
+        """Called with the serves of each answer (as :meth:`serve_log` entries)."""
+
+    # -- the logs ----------------------------------------------------------------------------
+
+    def change_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every change kept (the latest ``max_log_entries``), from ``seq`` *since* on."""
+        return self._changes.entries(since)
+
+    def serve_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """Which event each answer showed at which step, from ``seq`` *since* on."""
+        return self._serves.entries(since)
+
+    @property
+    def changes_made(self) -> int:
+        """How many changes were ever logged (kept or dropped by the bound)."""
+        return self._changes.total
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def answer(self, message: Any, payload: Any) -> str:
+        """The JSON text of the answer to a command (never raises for bad input)."""
+        try:
+            if message == EVENT_LIST:
+                sport_id, _country = event_list_payload(payload)
+                return self._answered(self._list_answer(sport_id))
+            if message == EVENT_GET:
+                return self._answered(self._get_answer(event_get_payload(payload)))
+            if message == TICKET_ODDS:
+                groups = self.data.price_groups(ticket_odds_payload(payload), self.price_of)
+                return compact_json(
+                    {"timestamp": self.data.clock(), "data": {"betBuilderOutcomeGroups": groups}}
+                )
+        except InvalidPayload as exc:
+            return compact_json(self.data.error_answer("INVALID_PAYLOAD", f"{message}: {exc}"))
+        return compact_json(self.data.answer(message, payload))
+
+    def _answered(self, data_json: str) -> str:
+        return f'{{"timestamp":{compact_json(self.data.clock())},"data":{data_json}}}'
+
+    def _list_answer(self, sport_id: int) -> str:
+        number = self._next_answer()
+        changes: list[dict[str, Any]] = []
+        serves: list[dict[str, Any]] = []
+        listed = self._sports().get(sport_id)
+        texts = []
+        if listed is not None:
+            if listed.steps and listed.steps % NEW_EVENT_EVERY == 0:
+                self._add_event(listed, number, changes)
+            ended = []
+            for entry in listed.order:
+                state = self._states[entry[1]]
+                if self._serve(state, number, EVENT_LIST, changes, serves):
+                    texts.append(state.list_json())
+                else:
+                    ended.append(entry)
+            for entry in ended:
+                listed.order.remove(entry)
+            listed.steps += 1
+        self._notify(changes, serves)
+        return f'{{"events":[{",".join(texts)}]}}'
+
+    def _get_answer(self, event_id: int) -> str:
+        number = self._next_answer()
+        changes: list[dict[str, Any]] = []
+        serves: list[dict[str, Any]] = []
+        self._sports()
+        state = self._states.get(event_id)
+        text = "null"
+        if state is None:
+            serves.append(self._record_serve((number, EVENT_GET, None, event_id, None)))
+        elif self._serve(state, number, EVENT_GET, changes, serves):
+            text = state.detail_json()
+        self._notify(changes, serves)
+        return f'{{"result":{text}}}'
+
+    def price_of(self, outcome_id: int) -> tuple[int, int, Price] | None:
+        """A bet-builder leg at its event's latest step shown: None if the outcome is
+        unknown, suspended (or its market is), or its event has ended."""
+        self._sports()
+        state = self._states.get(outcome_id // 10_000)
+        return None if state is None else state.price_of(outcome_id)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def _serve(
+        self,
+        state: EventState,
+        number: int,
+        command: str,
+        changes: list[dict[str, Any]],
+        serves: list[dict[str, Any]],
+    ) -> bool:
+        """Show *state* at its next step (computing it), then count the serve; False if
+        the event ended at that step (it is then forgotten)."""
+        fixture = state.fixture
+        if state.served > state.step:
+            for change in state.advance(self.data.seed):
+                changes.append(self._record_change(number, command, change))
+        if state.ended:
+            del self._states[fixture.id]
+            serves.append(self._record_serve((number, command, fixture.sport, fixture.id, None)))
+            return False
+        state.served += 1
+        serves.append(self._record_serve((number, command, fixture.sport, fixture.id, state.step)))
+        return True
+
+    def _add_event(self, listed: _SportList, number: int, changes: list[dict[str, Any]]) -> None:
+        fixture = next(listed.upcoming, None)
+        if fixture is None:
+            return
+        state = EventState(fixture, *life_of(self.data.seed, fixture.id, listed.count))
+        self._states[fixture.id] = state
+        entry = (fixture_order(fixture), fixture.id)
+        position = len(listed.order)
+        while position and listed.order[position - 1] > entry:
+            position -= 1
+        listed.order.insert(position, entry)
+        changes.append(self._record_change(number, EVENT_LIST, state.appeared()))
+
+    def _sports(self) -> dict[int, _SportList]:
+        """Every sport's list, and the state of each of its events, made on first use."""
+        if self._lists is None:
+            self._lists = {}
+            seed = self.data.seed
+            for sport_id in self.data.sports():
+                first = self.data.fixtures(sport_id)
+                for position, fixture in enumerate(first):
+                    state = EventState(fixture, *life_of(seed, fixture.id, position))
+                    self._states[fixture.id] = state
+                order = [(fixture_order(f), f.id) for f in first]
+                self._lists[sport_id] = _SportList(
+                    len(first), order, self.data.later_fixtures(sport_id)
+                )
+        return self._lists
+
+    def _next_answer(self) -> int:
+        self.answers += 1
+        return self.answers
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _record_change(self, number: int, command: str, change: _Change) -> dict[str, Any]:
+        return self._changes.add((number, command, *change))
+
+    def _record_serve(self, record: tuple[int, str, int | None, int, int | None]) -> dict[str, Any]:
+        return self._serves.add(record)
+
+    def _notify(self, changes: list[dict[str, Any]], serves: list[dict[str, Any]]) -> None:
+        if changes:
+            for listener in self.change_listeners:
+                listener(changes)
+        if serves:
+            for listener in self.serve_listeners:
+                listener(serves)
+
+
+def _serve_entry(seq: int, record: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(SERVE_FIELDS, (seq, *record), strict=True))
+
+
+def _change_entry(seq: int, record: tuple[Any, ...]) -> dict[str, Any]:
+    (
+        answer,
+        command,
+        sport_id,
+        event_id,
+        step,
+        kind,
+        listed,
+        market_id,
+        market_name,
+        outcome_id,
+        outcome_name,
+        before,
+        after,
+        *rest,
+    ) = record
+    return dict(
+        zip(
+            CHANGE_FIELDS,
+            (
+                seq,
+                answer,
+                command,
+                sport_id,
+                event_id,
+                step,
+                kind,
+                listed,
+                market_id,
+                market_name,
+                outcome_id,
+                outcome_name,
+                None if before is None else before.odds,
+                None if after is None else after.odds,
+                None if before is None else before.fractional,
+                None if after is None else after.fractional,
+                *rest,
+            ),
+            strict=True,
+        )
+    )
