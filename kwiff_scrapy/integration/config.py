@@ -1,8 +1,10 @@
 """The ``KWIFF_*`` settings, read and checked once into one :class:`KwiffSettings`.
 
 The download handler, the spiders and the ``scrapy kwiff`` command all take their
-values from it (:meth:`KwiffSettings.of` reads a crawler's settings once), so no
-other module reads a raw ``KWIFF_*`` setting.
+values from it (:meth:`KwiffSettings.of` reads a crawler's settings once). Each
+optional feature parses its own group the same way, once, in its own module:
+``KWIFF_ALERT_*`` (:mod:`kwiff_scrapy.pipelines.alert_settings`) and
+``KWIFF_HISTORY_*`` (the history pipeline). No other module reads a raw setting.
 """
 
 from __future__ import annotations
