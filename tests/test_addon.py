@@ -1,5 +1,5 @@
-"""What the add-on sets up besides the handler: quiet ``websockets`` loggers and the
-response middleware, always keeping what the user chose."""
+"""What the add-on sets up besides the handler: quiet ``websockets`` loggers, keeping a
+level the user chose."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
-from kwiff_scrapy.integration.middleware import KwiffResponseMiddleware
 from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.event import KwiffEventSpider
 
@@ -91,28 +90,3 @@ def test_a_level_set_for_one_websockets_logger_applies_to_it() -> None:
     finally:
         client.setLevel(saved[0])
         parent.setLevel(saved[1])
-
-
-def middlewares_of(settings: dict[str, object]) -> dict[object, object]:
-    crawler = get_crawler(
-        settings_dict={"ADDONS": {"kwiff_scrapy.Addon": 300}, **settings},
-    )
-    crawler._apply_settings()
-    return crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")
-
-
-@pytest.mark.parametrize(
-    ("user", "expected"),
-    [
-        ({}, {KwiffResponseMiddleware: 950}),
-        (  # disabled by the user, by path: stays disabled
-            {"kwiff_scrapy.integration.middleware.KwiffResponseMiddleware": None},
-            {"kwiff_scrapy.integration.middleware.KwiffResponseMiddleware": None},
-        ),
-        ({KwiffResponseMiddleware: 100}, {KwiffResponseMiddleware: 100}),  # the user's order
-    ],
-)
-def test_the_response_middleware_is_enabled_once_unless_the_user_placed_it(
-    user: dict[object, object], expected: dict[object, object]
-) -> None:
-    assert middlewares_of({"DOWNLOADER_MIDDLEWARES": user}) == expected

@@ -9,8 +9,6 @@ from scrapy.utils.misc import load_object
 from .. import defaults
 from .http import SCHEME
 from .log import quiet_dependency_loggers
-from .middleware import ORDER as RESPONSE_MIDDLEWARE_ORDER
-from .middleware import KwiffResponseMiddleware
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -25,11 +23,9 @@ HISTORY_PIPELINE_PATH = "kwiff_scrapy.pipelines.history.KwiffHistoryPipeline"
 class Addon:
     """Registers the ``kwiff://`` download handler at ``addon`` priority.
 
-    It also enables :class:`~kwiff_scrapy.integration.middleware.KwiffResponseMiddleware`
-    (answers replayed from Scrapy's HTTP cache are ``KwiffResponse`` objects too) and
-    keeps the ``websockets`` loggers at ``INFO`` (see :mod:`kwiff_scrapy.integration.log`).
-    What the project already set is kept: its own handler for the scheme, the
-    middleware at another order or disabled with ``None``, a level for ``websockets``.
+    It also keeps the ``websockets`` loggers at ``INFO`` (see
+    :mod:`kwiff_scrapy.integration.log`). What the project already set is kept: its own
+    handler for the scheme, a level for ``websockets``.
 
     When ``KWIFF_ALERT_WEBHOOK`` or ``KWIFF_ALERT_LOG`` is set, it enables the alerts
     pipeline (:mod:`kwiff_scrapy.pipelines.alerts`) in ``ITEM_PIPELINES``, unless the
@@ -44,9 +40,6 @@ class Addon:
             settings.set("DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon")
         else:
             handlers.set(SCHEME, HANDLER_PATH, "addon")
-        settings.setdefault_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", KwiffResponseMiddleware, RESPONSE_MIDDLEWARE_ORDER
-        )
         if _alerts_requested(settings):
             settings.setdefault_in_component_priority_dict(
                 "ITEM_PIPELINES", load_object(ALERTS_PIPELINE_PATH), defaults.ALERT_PIPELINE_ORDER
