@@ -9,17 +9,25 @@ unreachable Redis is a failure.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from itemadapter import ItemAdapter
+from scrapy.extensions.feedexport import FileFeedStorage
 
-from .support.crawl_process import HANG_GUARD
+from .support.crawl_process import HANG_GUARD, PROJECT_ROOT, crawl_environment
 
 REDIS_URL = os.environ.get("KWIFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -175,3 +183,130 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# -- a moving simulator's changes against the changes the watch reported ----------------------
+
+
+def change_keys_logged(
+    log: list[dict[str, Any]], outcomes: dict[tuple[int, int], set[int]], every_market: bool
+) -> Counter[tuple[Any, ...]]:
+    """The changes of a simulator's change log the watch can see, as comparable keys.
+
+    ``event:list`` shows some markets, ``event:get`` (*every_market*) all of them. A
+    market's own suspension or resumption is one entry, and one change per outcome of
+    the market for the watch: *outcomes* maps (event, market) to its outcomes' ids.
+    """
+    keys: Counter[tuple[Any, ...]] = Counter()
+    for entry in log:
+        kind, event_id = entry["kind"], entry["event_id"]
+        if kind in ("event_new", "event_removed", "event_status"):
+            keys[(kind, event_id)] += 1
+        elif not (entry["listed"] or every_market):
+            continue  # a market event:list does not show
+        elif kind == "moved":
+            keys[(kind, event_id, entry["outcome_id"], float(entry["odds_after"]))] += 1
+        elif entry["outcome_id"] is not None:
+            keys[(kind, event_id, entry["outcome_id"])] += 1
+        else:
+            for outcome_id in outcomes[(event_id, entry["market_id"])]:
+                keys[(kind, event_id, outcome_id)] += 1
+    return keys
+
+
+def change_keys_reported(
+    items: list[Any], initial_events: set[int]
+) -> tuple[Counter[tuple[Any, ...]], dict[tuple[int, int], set[int]]]:
+    """The same keys for the items the workers yielded (items or feed records), and the
+    outcomes of each market seen (for :func:`change_keys_logged`)."""
+    keys: Counter[tuple[Any, ...]] = Counter()
+    outcomes: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for item in items:
+        record = ItemAdapter(item).asdict()
+        kind, event_id = record["kind"], record["event_id"]
+        if "betting_status" in record:  # an EventChange
+            if kind == "status":
+                keys[("event_status", event_id)] += 1
+            elif kind == "removed":
+                keys[("event_removed", event_id)] += 1
+            elif event_id not in initial_events:  # the baseline's are not changes
+                keys[("event_new", event_id)] += 1
+            continue
+        outcomes[(event_id, record["market_id"])].add(record["outcome_id"])
+        if kind == "moved":
+            keys[(kind, event_id, record["outcome_id"], float(record["odds"]))] += 1
+        elif kind in ("suspended", "resumed"):
+            keys[(kind, event_id, record["outcome_id"])] += 1
+    return keys, outcomes
+
+
+def assert_each_change_reported_once(
+    log: list[dict[str, Any]], items: list[Any], initial_events: set[int], every_market: bool
+) -> None:
+    """Each change the simulator logged was reported once, by one worker, and nothing else."""
+    reported, outcomes = change_keys_reported(items, initial_events)
+    logged = change_keys_logged(log, outcomes, every_market)
+    assert logged, "the simulator changed nothing: the test proves nothing"
+    assert reported == logged, (
+        f"missing: {dict(logged - reported)}; reported twice or wrongly: {dict(reported - logged)}"
+    )
+
+
+# -- processes -------------------------------------------------------------------------------
+
+
+class UnbufferedFileStorage(FileFeedStorage):
+    """``unbuffered:///path``: a feed file each item reaches at once (for workers that a
+    test SIGKILLs: Scrapy's own file storage buffers, and a kill loses the buffer)."""
+
+    def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None) -> None:
+        super().__init__(uri.removeprefix("unbuffered://"), feed_options=feed_options)
+
+    def open(self, spider: Any) -> Any:
+        return Path(self.path).open(self.write_mode, buffering=0)
+
+
+def unbuffered_feed(path: Path) -> list[str]:
+    """``-s`` arguments that write the crawl's items to *path* as JSON lines, unbuffered."""
+    storages = {"unbuffered": f"{__name__}.UnbufferedFileStorage"}
+    feeds = {f"unbuffered://{path}": {"format": "jsonlines", "overwrite": True}}
+    return ["-s", f"FEED_STORAGES={json.dumps(storages)}", "-s", f"FEEDS={json.dumps(feeds)}"]
+
+
+def feed_records(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@contextlib.contextmanager
+def simulator_process(log: Path, *options: str) -> Iterator[str]:
+    """``python -m kwiff_scrapy.simulator --port 0 OPTIONS``; yields the URL it prints."""
+    with log.open("wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", *options],
+            cwd=PROJECT_ROOT,
+            env=crawl_environment("default"),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            prefix = "Kwiff simulator listening on "
+            assert line.startswith(prefix), f"the simulator said {line!r}: see {log}"
+            yield line.removeprefix(prefix).strip()
+        finally:
+            process.terminate()
+            process.wait(timeout=HANG_GUARD)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def stat_in_log(log: Path, key: str) -> int:
+    """The value of *key* in the stats a ``scrapy crawl`` log ends with (0 if absent)."""
+    found = re.findall(
+        rf"'{re.escape(key)}': (\d+)", log.read_text(encoding="utf-8", errors="replace")
+    )
+    return int(found[-1]) if found else 0
