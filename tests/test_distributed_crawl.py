@@ -174,6 +174,29 @@ async def test_a_busy_worker_that_died_does_not_hold_the_crawl_open(
     assert worker.stat(stats.REDIS_START_SKIPPED) == 1  # the run was seeded already
 
 
+async def test_a_start_request_taken_by_a_joiner_and_retried_is_not_held_back(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # The seeder queued its event:list and is busy elsewhere; this joiner takes the list,
+    # its connection drops, and Scrapy retries it: the retry is queued like any request.
+    simulator = await start_simulator(football_events=EVENTS, drop_after=1, faulty_connections=1)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "r1", "seeder": "seeder", "seeded": "1"})
+    redis_server.set(f"{prefix}:worker:seeder", "1", px=60_000)
+    start = KwiffRequest(
+        "event:list",
+        {"listId": "default", "sportId": 11, "country": "GB"},
+        meta={"is_start_request": True},
+    ).to_dict()
+    start["callback"] = "parse_event_list"
+    redis_server.zadd(f"{prefix}:requests", {pickle.dumps(start): 0})
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    worker = workers.start(KwiffFootballSpider)
+    await workers.finished()
+    assert worker.stat("retry/count") == 1
+    assert len(worker.items) == EVENTS
+
+
 async def test_flush_on_start_starts_an_interrupted_crawl_afresh(
     start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
 ) -> None:

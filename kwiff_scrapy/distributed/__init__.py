@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 #: Meta key of a request that stays with the worker that made it (never in the shared queue).
 LOCAL_META_KEY = "kwiff_local"
+#: Meta key set on a request taken from the shared queue (and kept by its retries): a start
+#: request another worker queued is never held back as this worker's own.
+FROM_QUEUE_META_KEY = "kwiff_from_queue"
 
-__all__ = ["LOCAL_META_KEY", "Scheduler", "shared_scheduler"]
+__all__ = ["FROM_QUEUE_META_KEY", "LOCAL_META_KEY", "Scheduler", "shared_scheduler"]
 
 
 def shared_scheduler(crawler: Crawler) -> Scheduler | None:

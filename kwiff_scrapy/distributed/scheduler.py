@@ -48,7 +48,7 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler  # type: ignore[i
 
 from ..integration import stats
 from ..integration.startup import report_start_error
-from . import LOCAL_META_KEY
+from . import FROM_QUEUE_META_KEY, LOCAL_META_KEY
 from .config import DistributedSettings, scrapy_redis_settings
 from .connection import RedisGuard, RedisUnreachable, check_reachable, client, describe
 from .termination import IdleCheck, Run, SharedCrawl, Verdict
@@ -185,7 +185,11 @@ class Scheduler(RedisScheduler):
         if request.meta.get(LOCAL_META_KEY):
             self._local.append(request)
             return True
-        if request.meta.get("is_start_request") and not self._seeds():
+        if (
+            request.meta.get("is_start_request")
+            and not request.meta.get(FROM_QUEUE_META_KEY)  # e.g. a retry of the seeder's
+            and not self._seeds()
+        ):
             self._held.append(request)  # the seeder queues the start requests
             if self.run is not None and self.run.seeded:
                 self._drop_held()
@@ -223,6 +227,7 @@ class Scheduler(RedisScheduler):
                 continue
             guard.succeeded()
             if request is not None:
+                request.meta[FROM_QUEUE_META_KEY] = True
                 self._count(stats.REDIS_DEQUEUED)
             return request
         return None

@@ -683,7 +683,8 @@ class SharedWatch:
         return True
 
     def _renew(self) -> None:
-        for task in self.polls.renew([held.claim for held in self.held.values()], self.lease):
+        claims = [held.claim for held in self.held.values() if not held.committed]
+        for task in self.polls.renew(claims, self.lease):
             logger.info("Lost the lease of poll %s: another worker polls it", task)
 
     def _request(self, claim: Claim) -> KwiffRequest:
