@@ -405,6 +405,37 @@ async def test_a_command_request_comes_back_from_the_queue_as_the_same_request(
     assert scheduler.stats.get_value(stats.REDIS_DEQUEUED) == 1
 
 
+async def test_a_request_taken_from_the_queue_gets_this_workers_own_proxy(
+    redis_prefix: str,
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    from_environment = KwiffRequest(
+        "event:get",
+        {"eventId": 1},
+        headers={"Proxy-Authorization": "Basic b3RoZXI6c2VjcmV0"},
+        meta={
+            "proxy": "http://other:3128",
+            "_scheme_proxy": True,
+            "_auth_proxy": "http://other:3128",
+        },
+    )
+    chosen = KwiffRequest("event:get", {"eventId": 2}, meta={"proxy": "http://chosen:3128"})
+    try:
+        scheduler.enqueue_request(from_environment)
+        scheduler.enqueue_request(chosen)
+        taken = {
+            request.payload["eventId"]: request
+            for request in (scheduler.next_request(), scheduler.next_request())
+            if request is not None
+        }
+    finally:
+        scheduler.close("shutdown")
+    assert "proxy" not in taken[1].meta
+    assert "_auth_proxy" not in taken[1].meta
+    assert b"Proxy-Authorization" not in taken[1].headers
+    assert taken[2].meta["proxy"] == "http://chosen:3128"  # the spider's own choice stays
+
+
 async def test_an_unreadable_entry_is_dropped_and_counted_not_raised(
     redis_prefix: str, redis_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -25,6 +25,8 @@ own. What this subclass changes, and why:
   (``kwiff/redis/requests_kept_local``).
 - **Worker-local requests**: a request whose meta has ``kwiff_local`` (the shared
   watch's polls, which belong to the worker that claimed them) never enters the queue.
+- **Each worker its own proxy**: a request taken from the queue loses the proxy another
+  worker's environment gave it (a retry carries it), so that this worker applies its own.
 - Stats without the ``spider`` argument Scrapy 2.19 deprecates; a clear one-line error
   and exit status 1 when Redis is unreachable at start.
 """
@@ -228,6 +230,7 @@ class Scheduler(RedisScheduler):
             guard.succeeded()
             if request is not None:
                 request.meta[FROM_QUEUE_META_KEY] = True
+                forget_environment_proxy(request)
                 self._count(stats.REDIS_DEQUEUED)
             return request
         return None
@@ -412,6 +415,19 @@ class Scheduler(RedisScheduler):
     def _count(self, key: str, count: int = 1) -> None:
         if self.crawler is not None:
             stats.increment(self.crawler, key, count)
+
+
+def forget_environment_proxy(request: Request) -> None:
+    """Drop the proxy another worker's environment gave *request* (a retry, say).
+
+    Scrapy's ``HttpProxyMiddleware`` marks a proxy it took from the environment
+    (``kwiff_proxy``, ``wss_proxy``...) with ``_scheme_proxy``; each worker has its own,
+    and applies it again. A proxy the spider itself set is kept.
+    """
+    if request.meta.pop("_scheme_proxy", False):
+        request.meta.pop("proxy", None)
+        if request.meta.pop("_auth_proxy", None) is not None:
+            request.headers.pop(b"Proxy-Authorization", None)
 
 
 def wake(engine: ExecutionEngine) -> None:
