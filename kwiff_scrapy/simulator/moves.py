@@ -661,15 +661,10 @@ class MovingData:
         if listed is not None:
             if listed.steps and listed.steps % NEW_EVENT_EVERY == 0:
                 self._add_event(listed, number, changes)
-            ended = []
-            for entry in listed.order:
-                state = self._states[entry[1]]
+            for _, event_id in list(listed.order):  # an event that ends leaves the order
+                state = self._states[event_id]
                 if self._serve(state, number, EVENT_LIST, changes, serves):
                     texts.append(state.list_json())
-                else:
-                    ended.append(entry)
-            for entry in ended:
-                listed.order.remove(entry)
             listed.steps += 1
         self._notify(changes, serves)
         return f'{{"events":[{",".join(texts)}]}}'
@@ -711,8 +706,9 @@ class MovingData:
         if state.served > state.step:
             for change in state.advance(self.data.seed):
                 changes.append(self._record_change(number, command, change))
-        if state.ended:
+        if state.ended:  # gone from the list and from event:get, for good
             del self._states[fixture.id]
+            self._sports()[fixture.sport].order.remove((fixture_order(fixture), fixture.id))
             serves.append(self._record_serve((number, command, fixture.sport, fixture.id, None)))
             return False
         state.served += 1
