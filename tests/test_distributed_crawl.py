@@ -121,11 +121,18 @@ def listed_ids(simulator: KwiffSimulator) -> list[int]:
 # -- crawls ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "queue", ["scrapy_redis.queue.PriorityQueue", "scrapy_redis.queue.FifoQueue"]
+)
 async def test_three_workers_fetch_every_event_once_and_all_end(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any, queue: str
 ) -> None:
     simulator = await start_simulator(football_events=EVENTS, response_delay=0.01)
-    settings = {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 2}
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 2,
+        "SCHEDULER_QUEUE_CLASS": queue,
+    }
     for run in (1, 2):  # the same crawl again later fetches everything again
         workers = Workers(redis_prefix, settings)
         for _ in range(3):

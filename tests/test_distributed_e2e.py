@@ -20,6 +20,7 @@ from .test_distributed_support import (
     assert_each_change_reported_once,
     feed_records,
     keys_under,
+    redis_packages,
     redis_prefix,
     redis_server,
     simulator_process,
@@ -29,7 +30,8 @@ from .test_distributed_support import (
 )
 from .test_history_support import postgres_server, postgres_uri, price_rows
 
-__all__ = ["postgres_server", "postgres_uri", "redis_prefix", "redis_server"]  # fixtures
+# Fixtures used here:
+__all__ = ["postgres_server", "postgres_uri", "redis_packages", "redis_prefix", "redis_server"]
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +55,7 @@ def assert_clean_log(log: Path) -> None:
     assert "] ERROR:" not in text, text[-3000:]
 
 
+@pytest.mark.usefixtures("redis_packages")
 def test_unreachable_redis_at_start_is_one_line_and_exit_status_1() -> None:
     result = run_crawl(
         "-s", "SCHEDULER=kwiff_scrapy.distributed.Scheduler",

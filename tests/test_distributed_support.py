@@ -55,6 +55,12 @@ def redis_client(url: str = REDIS_URL) -> Any:
 
 
 @pytest.fixture(scope="session")
+def redis_packages() -> None:
+    """The redis extra is installed (skip where it is not; fail in CI)."""
+    _require_redis_packages()
+
+
+@pytest.fixture(scope="session")
 def redis_server() -> Any:
     """A client of the real Redis server; skip (fail in CI) if there is none."""
     _require_redis_packages()
