@@ -34,7 +34,7 @@ from kwiff_scrapy.protocol import (
     message_frame,
 )
 
-from .test_protocol import json_values, socket_packets
+from .test_protocol import json_objects, json_values, socket_packets
 
 # The decoder fixture sets a module attribute for the whole test: the same for every input.
 DIFFERENTIAL = settings(
@@ -260,6 +260,21 @@ class TestPendingAckFastPath:
     def test_binary_frames_still_refused_by_receive(self) -> None:
         with pytest.raises(ProtocolError, match="binary"):
             waiting_client().receive(b"431[]")
+
+
+class TestCommandFrame:
+    @given(st.text(), json_objects, st.sampled_from(["/", "/admin"]))
+    @DIFFERENTIAL
+    def test_the_frame_of_the_command_packet(
+        self, message: str, payload: dict[str, Any], namespace: str
+    ) -> None:
+        envelope = command_envelope(
+            message, payload, timestamp_ms=1, user_agent="UA", webapp_version="1"
+        )
+        client = ClientProtocol(namespace)
+        for ack_id in range(3):
+            packet = SocketPacket(SocketPacketType.EVENT, ["command", envelope], namespace, ack_id)
+            assert client.command_frame(envelope) == (ack_id, message_frame(packet))
 
 
 class TestAckReceived:

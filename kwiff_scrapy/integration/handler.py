@@ -10,6 +10,7 @@ into Scrapy's own exceptions here and nowhere else, so ``RetryMiddleware``,
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import time
@@ -27,17 +28,21 @@ from scrapy.http import Response
 
 from ..connection.connector import Connector
 from ..connection.errors import ConnectFailed, ConnectionLost, HandshakeRefused
+from ..connection.session import SessionStat
 from . import signals, stats
 from .config import KwiffSettings
 from .http import KwiffResponse, message_of, payload_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy import Request
     from scrapy.crawler import Crawler
 
-    from ..connection.session import SessionStat
-
 logger = logging.getLogger(__name__)
+
+#: The stats key of every session counter.
+_SESSION_KEYS = {stat: stats.session_key(stat) for stat in SessionStat}
 
 
 class KwiffDownloadHandler(BaseDownloadHandler):
@@ -50,6 +55,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             self._settings.connection, on_stat=self._count, on_event=self._send_event_signal
         )
         self._refusals_logged: set[tuple[str, int]] = set()
+        self._increment: Callable[[str, int], None] | None = None
 
     async def download_request(self, request: Request) -> Response:
         message = message_of(request.url)
@@ -107,7 +113,16 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         )
 
     def _count(self, stat: SessionStat, count: int) -> None:
-        stats.increment(self.crawler, stats.session_key(stat), count)
+        # Three counts per command: the stats collector's method, looked up once and
+        # taken from its class (the instance's is wrapped in a check of a spider
+        # argument, which costs more than the count itself).
+        increment = self._increment
+        if increment is None:
+            collector = self.crawler.stats
+            if collector is None:
+                return
+            increment = self._increment = functools.partial(type(collector).inc_value, collector)
+        increment(_SESSION_KEYS[stat], count)
 
     # -- results -----------------------------------------------------------------
 

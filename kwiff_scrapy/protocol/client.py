@@ -47,6 +47,7 @@ from .socketio import (
     DEFAULT_NAMESPACE,
     SocketPacket,
     SocketPacketType,
+    compact_json,
     decode_socket_packet,
     encode_socket_packet,
 )
@@ -413,10 +414,14 @@ class ClientProtocol:
         if self.state is ConnectionState.CLOSED:
             raise InvalidState("cannot send a command: the connection is closed")
         ack_id = next(self._ack_ids)
-        packet = SocketPacket(
-            SocketPacketType.EVENT, [COMMAND_EVENT, envelope], self.namespace, ack_id
-        )
-        frame = message_frame(packet)
+        if self.namespace == DEFAULT_NAMESPACE:
+            # message_frame() of the packet below, spelled out: one per command.
+            frame = f"42{ack_id}{compact_json([COMMAND_EVENT, envelope])}"
+        else:
+            packet = SocketPacket(
+                SocketPacketType.EVENT, [COMMAND_EVENT, envelope], self.namespace, ack_id
+            )
+            frame = message_frame(packet)
         self._pending.add(ack_id)
         return ack_id, frame
 

@@ -27,7 +27,8 @@ from .jsondecode import loads
 
 DEFAULT_NAMESPACE = "/"
 
-_compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: The JSON text of a payload as the codec sends it: compact, not ASCII-escaped.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class SocketPacketType(IntEnum):
@@ -76,7 +77,7 @@ def encode_socket_packet(packet: SocketPacket) -> str:
         if not isinstance(packet.data, list | dict | str):
             # A bare number or boolean would run into the ack id on the wire.
             raise ProtocolError("packet data must be an array, object or string", repr(packet.data))
-        parts.append(packet.raw_data or _compact_json(packet.data))
+        parts.append(packet.raw_data or compact_json(packet.data))
     return "".join(parts)
 
 
