@@ -204,6 +204,39 @@ async def test_a_start_request_taken_by_a_joiner_and_retried_is_not_held_back(
     assert len(worker.items) == EVENTS
 
 
+async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # Redis goes away while the event:list is in flight: the event:get commands its answer
+    # yields are kept, queued when Redis is back, and the crawl ends complete.
+    simulator = await start_simulator(football_events=EVENTS)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    simulator.hold_answers()
+    worker = workers.start(KwiffFootballSpider, details="1")
+    try:
+        await simulator.wait_until(lambda: simulator.commands_received >= 1)
+        link.down()
+        simulator.release_answers()
+        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        link.up()
+        await workers.finished()
+    finally:
+        link.down()
+    assert sorted(item.event_id for item in worker.items) == sorted(listed_ids(simulator))
+    assert worker.stat("finish_reason") == "finished"
+    assert worker.stat(stats.REDIS_RECOVERIES) >= 1
+    assert worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) == EVENTS  # every event:get kept
+    assert keys_under(redis_server, redis_prefix) == []
+
+
 async def test_flush_on_start_starts_an_interrupted_crawl_afresh(
     start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
 ) -> None:

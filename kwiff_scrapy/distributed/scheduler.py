@@ -198,6 +198,7 @@ class Scheduler(RedisScheduler):
             return True
         if self._unsent or not self._guard.available:
             self._unsent.append((request, False))
+            self._count(stats.REDIS_KEPT_DURING_OUTAGE)
             return True
         return self._push(request)
 
@@ -349,8 +350,12 @@ class Scheduler(RedisScheduler):
 
     # -- the queue ---------------------------------------------------------------------
 
-    def _push(self, request: Request, seen: bool = False) -> bool:
-        """Queue *request* (after the dupe filter unless *seen*); False if filtered out."""
+    def _push(self, request: Request, seen: bool = False, kept: bool = False) -> bool:
+        """Queue *request* (after the dupe filter unless *seen*); False if filtered out.
+
+        If Redis fails, the request is kept (first in line) for when it is back; *kept*:
+        it was kept already.
+        """
         try:
             if not seen and not request.dont_filter and self.df.request_seen(request):
                 self.df.log(request, self.spider)
@@ -359,6 +364,8 @@ class Scheduler(RedisScheduler):
             self.queue.push(request)
         except RedisError as exc:
             self._guard.failed("queueing a request", exc)
+            if not kept:
+                self._count(stats.REDIS_KEPT_DURING_OUTAGE)
             self._unsent.appendleft((request, seen))
             return True
         except Exception as exc:  # not serialisable: this worker sends it itself
@@ -372,7 +379,7 @@ class Scheduler(RedisScheduler):
         """Queue what was yielded while Redis was away, in order, until it fails again."""
         while self._unsent and self._guard.available:
             request, seen = self._unsent.popleft()
-            self._push(request, seen)
+            self._push(request, seen, kept=True)
 
     def _keep_local(self, request: Request, error: Exception) -> None:
         self._count(stats.REDIS_KEPT_LOCAL)

@@ -125,6 +125,8 @@ REDIS_ERRORS = f"{REDIS_PREFIX}errors"
 #: Times Redis became unreachable, and times it came back.
 REDIS_OUTAGES = f"{REDIS_PREFIX}outages"
 REDIS_RECOVERIES = f"{REDIS_PREFIX}recoveries"
+#: Requests yielded while Redis was away: kept by the worker, queued once Redis is back.
+REDIS_KEPT_DURING_OUTAGE = f"{REDIS_PREFIX}requests_kept_during_outage"
 #: Requests taken from the shared queue that could not be read back: logged and dropped.
 REDIS_UNDECODABLE = f"{REDIS_PREFIX}requests_undecodable"
 #: Requests that cannot be serialised for the shared queue: kept and sent by this worker.
