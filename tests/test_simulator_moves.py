@@ -285,6 +285,36 @@ def test_a_still_simulator_gives_the_first_answer_every_time() -> None:
     assert SimulatorConfig.from_options({"moving": False}) == SimulatorConfig()
 
 
+def test_a_still_simulator_answers_exactly_what_its_data_answers() -> None:
+    """At rest the answers come from cached JSON: the same bytes as the data's answer()."""
+    simulator = KwiffSimulator(SimulatorConfig(today=TODAY), data=still_data())
+    data = still_data()
+    commands: list[tuple[str, Any]] = [
+        ("event:list", list_payload(sport)) for sport in (FOOTBALL, BASKETBALL, 17)
+    ]
+    commands += [
+        ("event:get", {"eventId": e["id"]}) for s in (FOOTBALL, BASKETBALL) for e in data.events(s)
+    ]
+    first = data.events(FOOTBALL)[0]["details"]["offers"]
+    group = {
+        "eventId": data.events(FOOTBALL)[0]["id"],
+        "outcomeIds": [first[0]["outcomes"][0]["id"]],
+    }
+    commands += [
+        ("event:get", {"eventId": UNKNOWN_ID}),
+        ("event:get", {"eventId": str(data.events(FOOTBALL)[1]["id"])}),
+        ("event:list", {"sportId": "x"}),
+        ("event:get", None),
+        ("ticket:odds:get", {"betBuilderOutcomeGroups": [group]}),
+        ("user:get", {}),
+    ]
+    for _ in range(2):
+        for message, payload in commands:
+            assert simulator.answer_json(message, payload) == compact_json(
+                data.answer(message, payload)
+            )
+
+
 # ------------------------------------------------------------------- changes are the log
 
 

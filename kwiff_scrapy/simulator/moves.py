@@ -54,7 +54,9 @@ entries (their ``seq`` keeps counting, so a gap shows what was dropped). An entr
 roughly 300 bytes (change) or 100 bytes (serve) while kept.
 
 Serving is fast: each market's JSON is kept while it does not change, and an answer
-is the join of the events' cached JSON (the same bytes ``json`` would write).
+is the join of the events' cached JSON (the same bytes ``json`` would write). Data that
+does not move is served the same way (``MovingData(data, still=True)``), its lists
+joined once.
 """
 
 from __future__ import annotations
@@ -598,11 +600,19 @@ class MovingData:
     """
 
     def __init__(
-        self, data: SimulatedData, *, max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
+        self,
+        data: SimulatedData,
+        *,
+        max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES,
+        still: bool = False,
     ) -> None:
         if max_log_entries < 0:
             raise ValueError(f"max_log_entries must not be negative, not {max_log_entries}")
         self.data = data
+        self.still = still
+        """Nothing moves: every answer is the first one (the data at rest, from cached
+        JSON), nothing is logged, and ``ticket:odds:get`` is *data*'s own answer."""
+        self._still_lists: dict[int, str] = {}
         self._lists: dict[int, _SportList] | None = None
         self._states: dict[int, EventState] = {}
         """Every live event (listed, or not yet ended): id -> its latest state."""
@@ -640,7 +650,7 @@ class MovingData:
                 return self._answered(self._list_answer(sport_id))
             if message == EVENT_GET:
                 return self._answered(self._get_answer(event_get_payload(payload)))
-            if message == TICKET_ODDS:
+            if message == TICKET_ODDS and not self.still:
                 groups = self.data.price_groups(ticket_odds_payload(payload), self.price_of)
                 return compact_json(
                     {"timestamp": self.data.clock(), "data": {"betBuilderOutcomeGroups": groups}}
@@ -653,6 +663,14 @@ class MovingData:
         return f'{{"timestamp":{compact_json(self.data.clock())},"data":{data_json}}}'
 
     def _list_answer(self, sport_id: int) -> str:
+        if self.still:
+            text = self._still_lists.get(sport_id)
+            if text is None:
+                states = self._states
+                listed = self._sports().get(sport_id)
+                texts = [] if listed is None else [states[i].list_json() for _, i in listed.order]
+                text = self._still_lists[sport_id] = f'{{"events":[{",".join(texts)}]}}'
+            return text
         number = self._next_answer()
         changes: list[dict[str, Any]] = []
         serves: list[dict[str, Any]] = []
@@ -670,6 +688,10 @@ class MovingData:
         return f'{{"events":[{",".join(texts)}]}}'
 
     def _get_answer(self, event_id: int) -> str:
+        if self.still:
+            self._sports()
+            state = self._states.get(event_id)
+            return f'{{"result":{"null" if state is None else state.detail_json()}}}'
         number = self._next_answer()
         changes: list[dict[str, Any]] = []
         serves: list[dict[str, Any]] = []

@@ -415,8 +415,13 @@ class KwiffSimulator:
         self.data = data
         self.moving: MovingData | None = None
         """The data in motion (``config.moving``), or None when every answer is the first."""
+        self._at_rest: MovingData | None = None
         if self.config.moving:
             self.moving = MovingData(data, max_log_entries=self.config.max_log_entries)
+        elif type(data) is SimulatedData:
+            # The same answers as data.answer(), from cached JSON (the list is >1 MiB and
+            # served again and again). A subclass's own answers go through its answer().
+            self._at_rest = MovingData(data, max_log_entries=0, still=True)
         self._server: Server | None = None
         self._port: int | None = None
         self._sessions: set[_Session] = set()
@@ -469,8 +474,9 @@ class KwiffSimulator:
     def answer_json(self, message: Any, payload: Any) -> str:
         """The JSON text of the answer to a command, as a connection would send it now
         (moving the data, if it moves, exactly as a served answer does)."""
-        if self.moving is not None:
-            return self.moving.answer(message, payload)
+        served = self.moving or self._at_rest
+        if served is not None:
+            return served.answer(message, payload)
         return compact_json(self.data.answer(message, payload))
 
     # ---------------------------------------------------------------- test hooks
