@@ -252,6 +252,24 @@ async def test_flush_on_start_starts_an_interrupted_crawl_afresh(
     assert len(workers.items) == EVENTS
 
 
+async def test_flush_on_start_never_wipes_a_crawl_other_workers_share(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "r1", "seeder": "other", "seeded": "1"})
+    redis_server.set(f"{prefix}:worker:other", "1", px=60_000)  # alive
+    left = KwiffRequest("event:get", {"eventId": listed_ids(simulator)[0]}).to_dict()
+    left["callback"] = "parse_event_get"
+    redis_server.zadd(f"{prefix}:requests", {pickle.dumps(left): 0})
+    workers = Workers(
+        redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "SCHEDULER_FLUSH_ON_START": True}
+    )
+    worker = workers.start(KwiffFootballSpider, details="1")
+    await workers.finished()
+    assert [item.event_id for item in worker.items] == [listed_ids(simulator)[0]]  # joined
+
+
 # -- watches ---------------------------------------------------------------------------------
 
 

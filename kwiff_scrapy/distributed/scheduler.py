@@ -98,6 +98,8 @@ class Scheduler(RedisScheduler):
         self._held: list[Request] = []
         self._busy = False
         self._over = False
+        #: ``SCHEDULER_FLUSH_ON_START`` applied: the shared watch starts afresh too.
+        self.started_afresh = False
         self._tending: asyncio.Task[None] | None = None
         self._warned_unserialisable = False
 
@@ -159,7 +161,8 @@ class Scheduler(RedisScheduler):
             self.config.worker_id,
             self.config.worker_timeout,
         )
-        if self.flush_on_start:
+        self.started_afresh = self.flush_on_start and self.may_flush()
+        if self.started_afresh:
             logger.info("SCHEDULER_FLUSH_ON_START: the shared crawl starts afresh")
             self.flush()
         elif queued := len(self.queue):
@@ -180,6 +183,19 @@ class Scheduler(RedisScheduler):
         super().flush()
         if self.shared is not None:
             self.shared.flush()
+
+    def may_flush(self) -> bool:
+        """``SCHEDULER_FLUSH_ON_START`` applies only while no other worker is alive: a
+        worker that joins a running crawl or watch with it must not wipe it."""
+        others = self._shared.other_workers()
+        if others:
+            logger.warning(
+                "SCHEDULER_FLUSH_ON_START ignored: %d other worker(s) share this crawl now "
+                "(%s); this worker joins them",
+                len(others),
+                ", ".join(others[:5]),
+            )
+        return not others
 
     # -- the engine's interface --------------------------------------------------------
 

@@ -188,6 +188,12 @@ class SharedCrawl:
         """Forget the run (``SCHEDULER_FLUSH_ON_START``): the next worker to join starts one."""
         self.server.delete(self.run_key, self.busy_key)
 
+    def other_workers(self) -> list[str]:
+        """The other workers that gave a sign of life within the worker timeout."""
+        found = self.server.scan_iter(match=f"{self.worker_prefix}*", count=1000)
+        names = (_text(key).removeprefix(self.worker_prefix) for key in found)
+        return sorted(name for name in names if name != self.worker)
+
 
 def _text(value: bytes | str | None) -> str:
     if value is None:

@@ -594,7 +594,7 @@ class SharedWatch:
         self.snapshots = RedisSnapshots(self.server, self.key, self.polls)
         self.config_key = f"{self.key}:config"
         self.lease = config.lease(spider.interval)
-        self.flush_on_start = config.flush_on_start
+        self.afresh = scheduler.started_afresh
         settings = self.crawler.settings
         self.capacity = max(
             1,
@@ -653,9 +653,9 @@ class SharedWatch:
     def _set_up(self) -> bool:
         """Create the watch's tasks if this worker is the first; True once done."""
         spider = self.spider
-        if self.flush_on_start:
+        if self.afresh:  # SCHEDULER_FLUSH_ON_START, and no other worker running
             self.server.delete(self.config_key, *self.polls.keys, *self.snapshots.keys)
-            self.flush_on_start = False
+            self.afresh = False
             logger.info("SCHEDULER_FLUSH_ON_START: the shared watch starts afresh")
         created = self.server.hsetnx(self.config_key, "interval", repr(spider.interval))
         if created:
