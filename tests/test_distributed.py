@@ -58,6 +58,7 @@ def test_settings_defaults_and_key_prefix() -> None:
         ("KWIFF_WATCH_LEASE", "-1", "KWIFF_WATCH_LEASE must be a positive"),
         ("KWIFF_REDIS_KEY", "kwiff:%(name)s", "KWIFF_REDIS_KEY must be a key prefix"),
         ("KWIFF_REDIS_RETRY_MAX_DELAY", "0.1", "at least KWIFF_REDIS_RETRY_DELAY"),
+        ("KWIFF_REDIS_TIMEOUT", "none", "KWIFF_REDIS_TIMEOUT must be a positive"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_it(name: str, value: str, message: str) -> None:
@@ -69,7 +70,7 @@ def test_scrapy_redis_settings_follow_the_kwiff_prefix_and_fail_fast() -> None:
     pytest.importorskip("redis")
     settings = Settings({"KWIFF_REDIS_KEY": "k:%(spider)s"})
     settings.freeze()
-    effective = scrapy_redis_settings(settings)
+    effective = scrapy_redis_settings(settings, DistributedSettings.from_settings(settings))
     assert effective["SCHEDULER_QUEUE_KEY"] == "k:%(spider)s:requests"
     assert effective["SCHEDULER_DUPEFILTER_KEY"] == "k:%(spider)s:dupefilter"
     assert effective["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
@@ -83,7 +84,7 @@ def test_scrapy_redis_settings_follow_the_kwiff_prefix_and_fail_fast() -> None:
             "REDIS_PARAMS": {"socket_timeout": 1},
         }
     )
-    effective = scrapy_redis_settings(explicit)
+    effective = scrapy_redis_settings(explicit, DistributedSettings.from_settings(explicit))
     assert effective["SCHEDULER_QUEUE_KEY"] == "q:%(spider)s"
     assert effective["DUPEFILTER_CLASS"] == "my.Filter"
     assert effective.getdict("REDIS_PARAMS")["socket_timeout"] == 1

@@ -48,6 +48,8 @@ class DistributedSettings:
     """``SCHEDULER_PERSIST``: keep the dupe filter when a shared crawl ends."""
     flush_on_start: bool = False
     """``SCHEDULER_FLUSH_ON_START``: start the shared crawl or watch afresh."""
+    redis_timeout: float = defaults.REDIS_TIMEOUT
+    """``KWIFF_REDIS_TIMEOUT``: the client's socket timeouts unless ``REDIS_PARAMS`` has them."""
 
     def key(self, spider_name: str) -> str:
         """The key prefix for *spider_name*."""
@@ -99,10 +101,11 @@ class DistributedSettings:
             ),
             persist=settings.getbool("SCHEDULER_PERSIST"),
             flush_on_start=settings.getbool("SCHEDULER_FLUSH_ON_START"),
+            redis_timeout=_seconds(settings, "KWIFF_REDIS_TIMEOUT", defaults.REDIS_TIMEOUT),
         )
 
 
-def scrapy_redis_settings(settings: BaseSettings) -> BaseSettings:
+def scrapy_redis_settings(settings: BaseSettings, config: DistributedSettings) -> BaseSettings:
     """*settings* as scrapy-redis's scheduler should read them in a shared Kwiff crawl.
 
     - the queue and dupe-filter keys default to ``<KWIFF_REDIS_KEY>:requests`` and
@@ -119,17 +122,16 @@ def scrapy_redis_settings(settings: BaseSettings) -> BaseSettings:
 
     copy = settings.copy()
     copy.frozen = False  # a crawler's settings are frozen; this is a private copy
-    prefix = settings.get("KWIFF_REDIS_KEY") or defaults.REDIS_KEY
+    prefix = config.key_template
     if not settings.get("SCHEDULER_QUEUE_KEY"):
         copy.set("SCHEDULER_QUEUE_KEY", f"{prefix}:requests")
     if not settings.get("SCHEDULER_DUPEFILTER_KEY"):
         copy.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix}:dupefilter")
     if settings.get("DUPEFILTER_CLASS") in (None, "", SCRAPY_DUPEFILTER):
         copy.set("DUPEFILTER_CLASS", REDIS_DUPEFILTER)
-    timeout = _seconds(settings, "KWIFF_REDIS_TIMEOUT", defaults.REDIS_TIMEOUT)
     params: dict[str, Any] = {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
+        "socket_timeout": config.redis_timeout,
+        "socket_connect_timeout": config.redis_timeout,
         "retry": Retry(NoBackoff(), 0),
         **settings.getdict("REDIS_PARAMS"),
     }

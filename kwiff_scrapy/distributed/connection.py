@@ -47,9 +47,8 @@ def client(crawler: Crawler) -> Redis:
             get_redis_from_settings,
         )
 
-        server = _CLIENTS[crawler] = get_redis_from_settings(
-            scrapy_redis_settings(crawler.settings)
-        )
+        effective = scrapy_redis_settings(crawler.settings, DistributedSettings.of(crawler))
+        server = _CLIENTS[crawler] = get_redis_from_settings(effective)
     return server
 
 

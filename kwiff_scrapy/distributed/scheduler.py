@@ -112,7 +112,7 @@ class Scheduler(RedisScheduler):
             config = DistributedSettings.of(crawler)
             server = client(crawler)
             check_reachable(server)
-            instance: Scheduler = cls.from_settings(scrapy_redis_settings(crawler.settings))
+            instance: Scheduler = cls.from_settings(scrapy_redis_settings(crawler.settings, config))
         except (ValueError, RedisUnreachable) as exc:
             report_start_error(name, exc)
             raise
