@@ -11,8 +11,9 @@ one worker cannot go faster than about 20 commands/s: more commands per second n
 workers. Runs of 1 and of 3 workers alternate (1, 3, 1, 3, ...); the medians are compared.
 
 *Commands/s* counts the ``event:get`` commands answered, from the first answer to the
-last (the simulator, in this process, counts them): the workers' start-up (a few
-seconds each) is not in it, but a worker that starts later than the first one is.
+last (the simulator, in this process, counts them). The simulator holds its answers
+until every worker of the run has joined (its sign of life is in Redis), so that the
+workers' start-up (a few seconds each, and uneven on a loaded machine) is not measured.
 *Wall* is from launching the workers to the last one's exit (start-up and the end of the
 shared crawl included). Goal: 3 workers at least 2.5 x the commands/s of one.
 """
@@ -30,6 +31,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
 
 from kwiff_scrapy.simulator import KwiffSimulator
 
@@ -55,12 +59,14 @@ class Run:
 
 
 async def crawl(
-    simulator: KwiffSimulator, workers: int, events: int, redis_url: str, logs: Path
+    simulator: KwiffSimulator, workers: int, events: int, redis: Redis, logs: Path
 ) -> Run:
     """One shared details crawl by *workers* processes; checks that it fetched each event once."""
     prefix = f"bench-distributed:{uuid.uuid4().hex[:10]}"
+    redis_url = _url(redis)
     environment = {**os.environ}
     environment.pop("SCRAPY_SETTINGS_MODULE", None)
+    simulator.hold_answers()
     started = time.perf_counter()
     processes = []
     for number in range(workers):
@@ -83,6 +89,11 @@ async def crawl(
             stderr=asyncio.subprocess.DEVNULL,
         )
         processes.append((process, log))
+    signs_of_life = f"{prefix}:kwiff_football:worker:*"
+    # The workers are other processes: what tells that they are up is in Redis.
+    while len(list(redis.scan_iter(match=signs_of_life))) < workers:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    simulator.release_answers()
     base = simulator.acks_sent  # 0: a new simulator per run
     await simulator.wait_until(lambda: simulator.acks_sent >= base + 2)  # list + first get
     first = time.perf_counter()
@@ -101,17 +112,21 @@ async def crawl(
     return Run(workers, events, (events - 1) / (last - first), wall, scraped)
 
 
+def _url(redis: Redis) -> str:
+    kwargs = redis.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+
+
 def _stat(log: Path, key: str) -> int:
     found = re.findall(rf"'{re.escape(key)}': (\d+)", log.read_text(encoding="utf-8"))
     return int(found[-1]) if found else 0
 
 
 async def main(args: argparse.Namespace) -> int:
+    redis = Redis.from_url(args.redis_url, socket_connect_timeout=2)
     try:
-        from redis import Redis
-
-        Redis.from_url(args.redis_url, socket_connect_timeout=2).ping()
-    except Exception as exc:
+        redis.ping()
+    except RedisError as exc:
         print(f"Redis at {args.redis_url} is unreachable ({exc}): start redis-server first")
         return 1
     runs: dict[int, list[Run]] = {1: [], 3: []}
@@ -120,7 +135,7 @@ async def main(args: argparse.Namespace) -> int:
             for workers in (1, 3):
                 options = {"football_events": args.events, "response_delay": DELAY}
                 async with running_simulator(**options) as simulator:
-                    run = await crawl(simulator, workers, args.events, args.redis_url, Path(folder))
+                    run = await crawl(simulator, workers, args.events, redis, Path(folder))
                 runs[workers].append(run)
                 print(
                     f"  repeat {repeat + 1}, {workers} worker(s): {run.rate:,.1f} commands/s, "
