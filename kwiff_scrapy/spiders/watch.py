@@ -658,16 +658,19 @@ class SharedWatch:
             self.afresh = False
             logger.info("SCHEDULER_FLUSH_ON_START: the shared watch starts afresh")
         created = self.server.hsetnx(self.config_key, "interval", repr(spider.interval))
-        if created:
-            if spider.watched_ids is None:
-                tasks = {LIST_TASK: 0.0}
-            else:
-                ids = spider.watched_ids
-                tasks = {
-                    event_task(event_id): position * spider.interval / len(ids)
-                    for position, event_id in enumerate(ids)
-                }
+        if spider.watched_ids is None:
+            tasks = {LIST_TASK: 0.0}
+        else:
+            ids = spider.watched_ids
+            tasks = {
+                event_task(event_id): position * spider.interval / len(ids)
+                for position, event_id in enumerate(ids)
+            }
+        # The list's poll always exists (adding it is a no-op then); events dropped as gone
+        # are not added back, unless the watch has no poll at all.
+        if created or spider.watched_ids is None or not self.polls.tasks():
             self.polls.schedule(tasks)
+        if created:
             logger.info("Started the shared watch %s (%d tasks)", self.key, len(tasks))
         else:
             interval = float(self.server.hget(self.config_key, "interval") or spider.interval)
