@@ -234,7 +234,9 @@ class SimulatorConfig:
     when the simulator is built. An ISO date string (``"2026-03-01"``) is accepted."""
     max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
     """How many entries :meth:`KwiffSimulator.change_log` and :meth:`~KwiffSimulator.
-    serve_log` each keep (the latest; about 300 and 100 bytes each). 0 keeps none."""
+    serve_log` each keep: the latest (about 300 and 120 bytes each, so some 400 MB at
+    the default's worst, after hours of polling). 0 keeps none; ``--change-log`` files
+    are not bounded by it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.today, str):
