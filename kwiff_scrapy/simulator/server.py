@@ -13,9 +13,9 @@ ack they come in this order: garbage, binary, unknown packets, unknown ack; then
 (twice with ``duplicate_ack``).
 
 With :attr:`SimulatorConfig.moving` (the command line's default) the data moves as it is
-served: see
-:mod:`kwiff_scrapy.simulator.moves` for the model, and :meth:`KwiffSimulator.change_log` /
-:meth:`KwiffSimulator.serve_log` for what it changed and what it showed.
+served: see :mod:`kwiff_scrapy.simulator.moves` for the model, and
+:meth:`KwiffSimulator.change_log` / :meth:`KwiffSimulator.serve_log` for what it changed
+and what it showed.
 """
 
 from __future__ import annotations
