@@ -162,7 +162,8 @@ class Connector:
 async def _start_simulator(options: Mapping[str, Any]) -> KwiffSimulator:
     from ..simulator import KwiffSimulator, SimulatorConfig  # only when asked for
 
-    simulator = KwiffSimulator(SimulatorConfig.from_options(options))
+    # The endpoint moves (a watch has something to see) unless the options say otherwise.
+    simulator = KwiffSimulator(SimulatorConfig.from_options({"moving": True, **options}))
     await simulator.start()
     logger.info("Started the Kwiff simulator at %s (endpoint 'simulator')", simulator.url)
     return simulator
