@@ -4,7 +4,7 @@ The download handler, the spiders and the ``scrapy kwiff`` command all take thei
 values from it (:meth:`KwiffSettings.of` reads a crawler's settings once). Each
 optional feature parses its own group the same way, once, in its own module:
 ``KWIFF_ALERT_*`` (:mod:`kwiff_scrapy.pipelines.alert_settings`) and
-``KWIFF_HISTORY_*`` (the history pipeline). No other module reads a raw setting.
+``KWIFF_HISTORY_*`` (:mod:`kwiff_scrapy.history.config`). No other module reads a raw setting.
 """
 
 from __future__ import annotations
