@@ -91,3 +91,23 @@ def wait_for_text(path: Path, text: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "Task was destroyed" not in result.stderr
+    assert "ERROR" not in result.stderr, result.stderr[-3000:]
+
+
+def assert_fails_at_start(
+    result: subprocess.CompletedProcess[str], message: str, output: Path
+) -> None:
+    """Exit status 1 and one log line with the message: no traceback, nothing written."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if message in line]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert " ERROR: Cannot start the crawl: " in lines[0]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "Task exception" not in result.stderr, result.stderr[-3000:]
+    assert not output.exists()

@@ -1,0 +1,1 @@
+"""The ``scrapy kwiff`` command."""

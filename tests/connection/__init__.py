@@ -1,0 +1,1 @@
+"""The connection layer: sessions, pools, the connector, proxies, the async client."""

@@ -1,0 +1,1 @@
+"""Several workers through Redis (scrapy-redis)."""

@@ -1,0 +1,517 @@
+"""The Redis building blocks of shared crawls and watches, against a real Redis server.
+
+Settings, the polls' claims and leases, the snapshots' compare-and-set, the crawl's
+termination rule, and the scheduler on its own (serialisation, bad entries, outages).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+import zlib
+from typing import Any
+
+import pytest
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from kwiff_scrapy import defaults
+from kwiff_scrapy.distributed.config import DistributedSettings, scrapy_redis_settings
+from kwiff_scrapy.integration import stats
+from kwiff_scrapy.integration.http import KwiffRequest
+from kwiff_scrapy.model.changes import EventSnapshot, PricePoint
+from kwiff_scrapy.spiders.football import KwiffFootballSpider
+
+from ..support.redis_workers import (
+    CuttableLink,
+    distributed_settings,
+    redis_prefix,
+    redis_server,
+    wait_for,
+)
+
+__all__ = ["redis_prefix", "redis_server"]  # fixtures used here
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+def test_settings_defaults_and_key_prefix() -> None:
+    config = DistributedSettings.from_settings(Settings({"KWIFF_WORKER_ID": "w1"}))
+    assert config.worker_id == "w1"
+    assert config.key("kwiff_football") == "kwiff_football"
+    assert config.worker_timeout == defaults.REDIS_WORKER_TIMEOUT
+    assert config.lease(10) == 10
+    assert config.lease(0.2) == defaults.MIN_WATCH_LEASE  # never shorter than a second
+    assert DistributedSettings.from_settings(Settings({"KWIFF_WATCH_LEASE": "3"})).lease(10) == 3
+    prefixed = DistributedSettings.from_settings(Settings({"KWIFF_REDIS_KEY": "k:%(spider)s"}))
+    assert prefixed.key("kwiff_watch") == "k:kwiff_watch"
+    assert DistributedSettings.from_settings(Settings()).worker_id.count(":") == 2  # host:pid:rnd
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("KWIFF_REDIS_WORKER_TIMEOUT", "0", "KWIFF_REDIS_WORKER_TIMEOUT must be a positive"),
+        ("KWIFF_REDIS_IDLE_POLL", "abc", "KWIFF_REDIS_IDLE_POLL must be a positive"),
+        ("KWIFF_WATCH_LEASE", "-1", "KWIFF_WATCH_LEASE must be a positive"),
+        ("KWIFF_REDIS_KEY", "kwiff:%(name)s", "KWIFF_REDIS_KEY must be a key prefix"),
+        ("KWIFF_REDIS_RETRY_MAX_DELAY", "0.1", "at least KWIFF_REDIS_RETRY_DELAY"),
+        ("KWIFF_REDIS_TIMEOUT", "none", "KWIFF_REDIS_TIMEOUT must be a positive"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(name: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DistributedSettings.from_settings(Settings({name: value}))
+
+
+def test_scrapy_redis_settings_follow_the_kwiff_prefix_and_fail_fast() -> None:
+    pytest.importorskip("redis")
+    settings = Settings({"KWIFF_REDIS_KEY": "k:%(spider)s"})
+    settings.freeze()
+    effective = scrapy_redis_settings(settings, DistributedSettings.from_settings(settings))
+    assert effective["SCHEDULER_QUEUE_KEY"] == "k:%(spider)s:requests"
+    assert effective["SCHEDULER_DUPEFILTER_KEY"] == "k:%(spider)s:dupefilter"
+    assert effective["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+    params = effective.getdict("REDIS_PARAMS")
+    assert params["socket_connect_timeout"] == defaults.REDIS_TIMEOUT
+    assert params["retry"].get_retries() == 0  # our backoff, not seconds of blocking retries
+    explicit = Settings(
+        {
+            "SCHEDULER_QUEUE_KEY": "q:%(spider)s",
+            "DUPEFILTER_CLASS": "my.Filter",
+            "REDIS_PARAMS": {"socket_timeout": 1},
+        }
+    )
+    effective = scrapy_redis_settings(explicit, DistributedSettings.from_settings(explicit))
+    assert effective["SCHEDULER_QUEUE_KEY"] == "q:%(spider)s"
+    assert effective["DUPEFILTER_CLASS"] == "my.Filter"
+    assert effective.getdict("REDIS_PARAMS")["socket_timeout"] == 1
+
+
+# -- polls: claims and leases ----------------------------------------------------------------
+
+
+def polls_of(server: Any, prefix: str, worker: str) -> Any:
+    from kwiff_scrapy.distributed.polls import RedisPolls
+
+    return RedisPolls(server, f"{prefix}:watch", worker)
+
+
+def test_a_due_task_is_claimed_by_one_worker_and_the_next_due_time_is_told(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    a, b = polls_of(redis_server, redis_prefix, "a"), polls_of(redis_server, redis_prefix, "b")
+    assert a.schedule({"list": 0.0, "event:1": 60.0}) == 2
+    assert a.schedule({"list": 0.0}) == 0  # known already
+    first = a.claim(5, lease=30)
+    assert [claim.task for claim in first.claimed] == ["list"]
+    assert first.claimed[0].token.startswith("a#")
+    assert first.soonest is not None
+    assert 29 < first.soonest <= 30
+    assert b.claim(5, lease=30).claimed == []
+    assert a.tasks() == {"list", "event:1"}
+
+
+def test_concurrent_claimers_take_each_due_task_exactly_once(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    tasks = {f"event:{n}": 0.0 for n in range(200)}
+    polls_of(redis_server, redis_prefix, "setup").schedule(tasks)
+    claimed: dict[str, list[str]] = {}
+
+    def claimer(worker: str) -> None:
+        polls = polls_of(redis_server, redis_prefix, worker)
+        mine = claimed.setdefault(worker, [])
+        while batch := polls.claim(3, lease=30).claimed:
+            mine += [claim.task for claim in batch]
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [task for tasks_of_one in claimed.values() for task in tasks_of_one]
+    assert sorted(every) == sorted(tasks)
+    assert sum(1 for tasks_of_one in claimed.values() if tasks_of_one) > 1
+
+
+def test_a_lease_that_runs_out_makes_the_task_due_again_for_another_worker(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    dead, alive = (
+        polls_of(redis_server, redis_prefix, "dead"),
+        polls_of(redis_server, redis_prefix, "alive"),
+    )
+    dead.schedule({"list": 0.0})
+    (lost,) = dead.claim(1, lease=0.3).claimed
+    taken: list[Any] = []
+
+    def taken_over() -> bool:
+        claims = alive.claim(1, lease=30)
+        taken.extend(claims.claimed)
+        return bool(claims.claimed) and claims.expired == 1
+
+    wait_for(taken_over, "the expired lease handed on")
+    assert taken[0].task == "list"
+    assert taken[0].token != lost.token
+    assert dead.renew([lost], 30) == ["list"]  # the dead worker's claim is no longer its
+
+
+def test_renewing_extends_only_leases_still_held(redis_server: Any, redis_prefix: str) -> None:
+    polls = polls_of(redis_server, redis_prefix, "a")
+    polls.schedule({"list": 0.0})
+    (claim,) = polls.claim(1, lease=5).claimed
+    before = redis_server.zscore(polls.leases_key, "list")
+    assert polls.renew([claim], 60) == []
+    assert redis_server.zscore(polls.leases_key, "list") > before + 50
+
+
+def test_a_released_claim_is_due_at_once(redis_server: Any, redis_prefix: str) -> None:
+    a, b = polls_of(redis_server, redis_prefix, "a"), polls_of(redis_server, redis_prefix, "b")
+    a.schedule({"list": 0.0})
+    claims = a.claim(1, lease=60).claimed
+    assert a.release(claims) == 1
+    assert [claim.task for claim in b.claim(1, lease=60).claimed] == ["list"]
+    assert a.release(claims) == 0  # no longer a's
+
+
+# -- the snapshots' compare-and-set ------------------------------------------------------------
+
+
+def snapshot(event_id: int, odds: float) -> EventSnapshot:
+    point = PricePoint(1, "Match", 11, "Home", odds, None, True)
+    return EventSnapshot(event_id, home_team="Home", outcomes={11: point}, fetched_at="t")
+
+
+def state_of(server: Any, prefix: str, worker: str = "a") -> tuple[Any, Any]:
+    from kwiff_scrapy.distributed.state import RedisSnapshots
+
+    polls = polls_of(server, prefix, worker)
+    return polls, RedisSnapshots(server, f"{prefix}:watch", polls)
+
+
+def test_a_commit_writes_snapshots_and_schedules_the_next_poll_one_interval_later(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    from kwiff_scrapy.distributed.state import Commit, Outcome
+
+    polls, snapshots = state_of(redis_server, redis_prefix)
+    polls.schedule({"list": 0.0})
+    (claim,) = polls.claim(1, lease=30).claimed
+    loaded = snapshots.load([1, 2])
+    assert loaded.snapshots == {}
+    assert loaded.versions == {1: 0, 2: 0}
+    done = snapshots.commit(
+        claim, 10, Commit(expected=loaded.versions, writes={1: snapshot(1, 2.0)})
+    )
+    assert (done.outcome, done.baselined, done.overrun) == (Outcome.OK, False, False)
+    assert snapshots.load([1]).snapshots == {1: snapshot(1, 2.0)}
+    assert snapshots.load([1]).versions == {1: 1}
+    assert snapshots.known() == {1}
+    due = redis_server.zscore(polls.due_key, "list")
+    assert due == pytest.approx(claim.due + 10)
+    assert redis_server.hget(polls.holders_key, "list") is None
+    # The next commit of the task knows it was baselined.
+    redis_server.zadd(polls.due_key, {"list": 0})
+    (claim,) = polls.claim(1, lease=30).claimed
+    again = snapshots.commit(claim, 10, Commit(expected={1: 1}, writes={1: snapshot(1, 2.2)}))
+    assert again.outcome is Outcome.OK
+    assert again.baselined
+    assert again.overrun
+
+
+def test_a_commit_is_refused_when_a_snapshot_moved_or_the_lease_was_lost(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    from kwiff_scrapy.distributed.state import Commit, Outcome
+
+    polls, snapshots = state_of(redis_server, redis_prefix, "a")
+    other, _ = state_of(redis_server, redis_prefix, "b")
+    polls.schedule({"event:1": 0.0, "list": 0.0})
+    claims = {claim.task: claim for claim in polls.claim(2, lease=30).claimed}
+    stale = snapshots.load([1]).versions
+    assert (
+        snapshots.commit(claims["event:1"], 10, Commit(writes={1: snapshot(1, 3.0)})).outcome
+        is Outcome.OK
+    )
+    conflict = snapshots.commit(claims["list"], 10, Commit(expected=stale, deletes=[1]))
+    assert conflict.outcome is Outcome.CONFLICT
+    assert snapshots.load([1]).snapshots == {1: snapshot(1, 3.0)}  # nothing written
+    # The list task's lease is taken over: its holder's commit is refused.
+    redis_server.zadd(polls.leases_key, {"list": 0})
+    (taken,) = other.claim(1, lease=30).claimed
+    lost = snapshots.commit(claims["list"], 10, Commit(deletes=[1]))
+    assert lost.outcome is Outcome.LOST
+    assert snapshots.commit(taken, 10, Commit(deletes=[1])).outcome is Outcome.OK
+    assert snapshots.known() == set()
+
+
+def test_a_commit_adds_and_drops_tasks_atomically(redis_server: Any, redis_prefix: str) -> None:
+    from kwiff_scrapy.distributed.state import Commit, Outcome
+
+    polls, snapshots = state_of(redis_server, redis_prefix)
+    polls.schedule({"list": 0.0, "event:1": 0.0, "event:2": 100.0})
+    claims = {claim.task: claim for claim in polls.claim(2, lease=30).claimed}
+    commit = Commit(add_tasks={"event:3": 5.0, "event:2": 0.0}, drop_tasks=["event:1"])
+    assert snapshots.commit(claims["list"], 10, commit).outcome is Outcome.OK
+    assert polls.tasks() == {"list", "event:2", "event:3"}
+    assert redis_server.zscore(polls.due_key, "event:2") > claims["list"].due + 50  # kept
+    # The dropped task's holder can no longer complete it.
+    late = snapshots.commit(claims["event:1"], 10, Commit(writes={1: snapshot(1, 2.0)}))
+    assert late.outcome is Outcome.LOST
+    # A failed poll writes nothing and is due one interval later; a task can drop itself.
+    redis_server.zadd(polls.due_key, {"event:3": 0})
+    (claim,) = polls.claim(1, lease=30).claimed
+    assert snapshots.commit(claim, 10, Commit(failed=True)).outcome is Outcome.OK
+    assert not redis_server.sismember(snapshots.baselined_key, "event:3")
+    redis_server.zadd(polls.due_key, {"event:3": 0})
+    (claim,) = polls.claim(1, lease=30).claimed
+    assert snapshots.commit(claim, 10, Commit(drop_tasks=["event:3"])).outcome is Outcome.OK
+    assert "event:3" not in polls.tasks()
+
+
+def test_snapshots_survive_the_round_trip_and_garbage_is_refused() -> None:
+    from kwiff_scrapy.distributed.state import decode_snapshot, encode_snapshot
+
+    original = snapshot(7, 1.5)
+    assert decode_snapshot(encode_snapshot(original)) == original
+    with pytest.raises(ValueError, match="not a snapshot"):
+        decode_snapshot(b"garbage")
+    not_a_snapshot = b"z" + zlib.compress(pickle.dumps({"a": 1}))
+    with pytest.raises(ValueError, match="not a snapshot"):
+        decode_snapshot(not_a_snapshot)
+
+
+# -- when a shared crawl is over ------------------------------------------------------------
+
+
+def shared_crawl(server: Any, prefix: str, worker: str, timeout: float = 30) -> Any:
+    from kwiff_scrapy.distributed.termination import SharedCrawl
+
+    return SharedCrawl(server, prefix, worker, timeout)
+
+
+def test_the_first_worker_seeds_the_run_and_the_others_join_it(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    a, b = (
+        shared_crawl(redis_server, redis_prefix, "a"),
+        shared_crawl(redis_server, redis_prefix, "b"),
+    )
+    run_a, run_b = a.join(), b.join()
+    assert run_a.id == run_b.id
+    assert run_a.seeder == run_b.seeder == "a"
+    assert not run_a.seeded
+
+
+def test_the_run_is_over_only_when_seeded_nothing_queued_and_nobody_busy(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    from kwiff_scrapy.distributed.termination import Verdict
+
+    queue = f"{redis_prefix}:requests"
+    a, b = (
+        shared_crawl(redis_server, redis_prefix, "a"),
+        shared_crawl(redis_server, redis_prefix, "b"),
+    )
+    run = a.join()
+    b.join()
+    assert b.idle(run, queue).verdict is Verdict.BUSY  # the seeder has not seeded yet
+    redis_server.zadd(queue, {"request": 0})
+    assert a.idle(run, queue).verdict is Verdict.BUSY  # seeded now, but a request is queued
+    redis_server.delete(queue)
+    b.mark_busy()
+    check = a.idle(run, queue)
+    assert check.verdict is Verdict.BUSY
+    assert check.seeded
+    done = b.idle(run, queue)
+    assert done.verdict is Verdict.DONE
+    assert done.over
+    assert a.finish(run, [queue]) is True
+    assert redis_server.exists(a.run_key) == 0
+    assert b.idle(run, queue).verdict is Verdict.ENDED
+    assert b.finish(run, []) is False  # already over: nothing more deleted
+    # A later crawl is a new run.
+    assert b.join().id != run.id
+
+
+def test_a_busy_worker_gone_silent_is_dropped_and_a_dead_seeder_replaced(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    from kwiff_scrapy.distributed.termination import Verdict
+
+    queue = f"{redis_prefix}:requests"
+    ghost = shared_crawl(redis_server, redis_prefix, "ghost", timeout=0.1)
+    run = ghost.join()
+    ghost.mark_busy()
+    alive = shared_crawl(redis_server, redis_prefix, "alive")
+    alive.join()
+    wait_for(lambda: redis_server.exists(ghost.worker_key) == 0, "the ghost's sign of life gone")
+    check = alive.idle(run, queue)
+    assert check.verdict is Verdict.SEED
+    assert check.lost_workers == ("ghost",)
+    assert alive.idle(run, queue).verdict is Verdict.DONE  # alive seeded (nothing to queue)
+
+
+# -- the scheduler on its own ------------------------------------------------------------------
+
+
+async def open_scheduler(settings: dict[str, Any]) -> Any:
+    from kwiff_scrapy.distributed.scheduler import Scheduler
+
+    crawler = get_crawler(KwiffFootballSpider, {"KWIFF_WORKER_ID": "solo", **settings})
+    crawler.spider = crawler._create_spider()
+    scheduler = Scheduler.from_crawler(crawler)
+    scheduler.open(crawler.spider)
+    return scheduler
+
+
+async def test_a_command_request_comes_back_from_the_queue_as_the_same_request(
+    redis_prefix: str,
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    spider = scheduler.spider
+    request = KwiffRequest(
+        "event:get",
+        {"eventId": 10744160},
+        host="web-api.kwiff.example",
+        callback=spider.parse_event_get,
+        errback=spider.event_get_failed,
+        cb_kwargs={"listed": None},
+        meta={"note": "kept"},
+        priority=3,
+    )
+    try:
+        assert scheduler.enqueue_request(request) is True
+        assert scheduler.enqueue_request(request.copy()) is False  # the shared dupe filter
+        back = scheduler.next_request()
+    finally:
+        scheduler.close("shutdown")
+    assert isinstance(back, KwiffRequest)
+    assert (back.message, back.payload, back.host) == (
+        "event:get",
+        {"eventId": 10744160},
+        "web-api.kwiff.example",
+    )
+    assert back.url == request.url
+    assert back.body == request.body
+    assert back.meta["note"] == "kept"
+    assert back.priority == 3
+    assert back.callback == spider.parse_event_get
+    assert back.errback == spider.event_get_failed
+    assert back.cb_kwargs == {"listed": None}
+    assert scheduler.stats.get_value(stats.REDIS_ENQUEUED) == 1
+    assert scheduler.stats.get_value(stats.REDIS_DEQUEUED) == 1
+
+
+async def test_a_request_taken_from_the_queue_gets_this_workers_own_proxy(
+    redis_prefix: str,
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    from_environment = KwiffRequest(
+        "event:get",
+        {"eventId": 1},
+        headers={"Proxy-Authorization": "Basic b3RoZXI6c2VjcmV0"},
+        meta={
+            "proxy": "http://other:3128",
+            "_scheme_proxy": True,
+            "_auth_proxy": "http://other:3128",
+        },
+    )
+    chosen = KwiffRequest("event:get", {"eventId": 2}, meta={"proxy": "http://chosen:3128"})
+    try:
+        scheduler.enqueue_request(from_environment)
+        scheduler.enqueue_request(chosen)
+        taken = {
+            request.payload["eventId"]: request
+            for request in (scheduler.next_request(), scheduler.next_request())
+            if request is not None
+        }
+    finally:
+        scheduler.close("shutdown")
+    assert "proxy" not in taken[1].meta
+    assert "_auth_proxy" not in taken[1].meta
+    assert b"Proxy-Authorization" not in taken[1].headers
+    assert taken[2].meta["proxy"] == "http://chosen:3128"  # the spider's own choice stays
+
+
+async def test_an_unreadable_entry_is_dropped_and_counted_not_raised(
+    redis_prefix: str, redis_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    try:
+        redis_server.zadd(scheduler.queue.key, {b"not a pickle": -10})
+        entry = pickle.dumps({"url": "kwiff://x/event:get", "callback": "no_such_method"})
+        redis_server.zadd(scheduler.queue.key, {entry: -5})
+        good = KwiffRequest("event:list", {"sportId": 11})
+        scheduler.enqueue_request(good)
+        with caplog.at_level(logging.WARNING):
+            back = scheduler.next_request()
+    finally:
+        scheduler.close("shutdown")
+    assert back is not None
+    assert back.payload == {"sportId": 11}
+    assert scheduler.stats.get_value(stats.REDIS_UNDECODABLE) == 2
+    assert "cannot be read" in caplog.text
+
+
+async def test_a_request_that_cannot_be_serialised_is_sent_by_this_worker(
+    redis_prefix: str,
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    request = KwiffRequest("event:get", {"eventId": 1}, callback=lambda response: None)
+    try:
+        assert scheduler.enqueue_request(request) is True
+        assert scheduler.has_pending_requests()
+        assert scheduler.next_request() is request
+        assert len(scheduler.queue) == 0
+    finally:
+        scheduler.close("shutdown")
+    assert scheduler.stats.get_value(stats.REDIS_KEPT_LOCAL) == 1
+
+
+async def test_requests_yielded_while_redis_is_away_are_queued_when_it_is_back(
+    redis_prefix: str, redis_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = CuttableLink()
+    link.up()
+    scheduler = await open_scheduler(
+        distributed_settings(
+            redis_prefix, link.url, KWIFF_REDIS_RETRY_DELAY=0.05, KWIFF_REDIS_RETRY_MAX_DELAY=0.2
+        )
+    )
+    first, second = (KwiffRequest("event:get", {"eventId": n}) for n in (1, 2))
+    try:
+        with caplog.at_level(logging.INFO):
+            link.down()
+            assert scheduler.enqueue_request(first) is True  # kept, not lost
+            assert scheduler.enqueue_request(second) is True
+            assert scheduler.has_pending_requests()
+            assert scheduler.next_request() is None  # waits, does not raise
+            link.up()
+            taken: list[Any] = []
+
+            def both_taken() -> bool:
+                request = scheduler.next_request()
+                if request is not None:
+                    taken.append(request)
+                return len(taken) == 2
+
+            wait_for(both_taken, "the kept requests queued and taken once Redis is back")
+    finally:
+        link.down()
+        scheduler.close("shutdown")
+    assert sorted(request.payload["eventId"] for request in taken) == [1, 2]
+    assert "Redis is unreachable" in caplog.text
+    assert "reachable again" in caplog.text
+    assert scheduler.stats.get_value(stats.REDIS_OUTAGES) == 1
+    assert scheduler.stats.get_value(stats.REDIS_RECOVERIES) == 1
+
+
+async def test_unreachable_redis_at_start_is_one_clear_error() -> None:
+    from kwiff_scrapy.distributed.connection import RedisUnreachable
+
+    with pytest.raises(RedisUnreachable, match=r"Redis at redis://127\.0\.0\.1:1/0 is unreachable"):
+        await open_scheduler(distributed_settings("unused", "redis://127.0.0.1:1/0"))

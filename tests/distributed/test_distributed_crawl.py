@@ -1,0 +1,378 @@
+"""Several workers in one event loop sharing a crawl or a watch through a real Redis.
+
+Each worker is a crawler of its own (its own scheduler, worker id, Kwiff session), as
+in separate processes; the end-to-end tests run real processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
+
+from kwiff_scrapy.distributed.polls import RedisPolls
+from kwiff_scrapy.integration import stats
+from kwiff_scrapy.integration.http import KwiffRequest
+from kwiff_scrapy.integration.signals import poll_finished
+from kwiff_scrapy.model.items import KwiffEvent, OddsChange
+from kwiff_scrapy.simulator import KwiffSimulator
+from kwiff_scrapy.spiders.football import KwiffFootballSpider
+from kwiff_scrapy.spiders.watch import KwiffWatchSpider
+
+from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support.redis_workers import (
+    CuttableLink,
+    assert_each_change_reported_once,
+    distributed_settings,
+    keys_under,
+    redis_prefix,
+    redis_server,
+)
+
+__all__ = ["redis_prefix", "redis_server"]  # fixtures used here
+
+EVENTS = 30
+
+
+class QuickWatchSpider(KwiffWatchSpider):
+    """The watch with a shorter least interval, so that a test of a few polls is quick."""
+
+    min_interval = 0.1
+
+
+@dataclasses.dataclass
+class Worker:
+    crawler: Crawler
+    items: list[Any] = dataclasses.field(default_factory=list)
+    polls: list[tuple[int, int, bool]] = dataclasses.field(default_factory=list)
+
+    def stat(self, key: str) -> Any:
+        try:
+            crawl_stats = self.crawler.stats
+        except RuntimeError:  # not started yet
+            return 0
+        return crawl_stats.get_value(key, 0) if crawl_stats is not None else 0
+
+
+class Workers:
+    """Crawlers sharing one Redis prefix, started and stopped together or one by one."""
+
+    def __init__(self, prefix: str, settings: dict[str, Any]) -> None:
+        self.runner = AsyncCrawlerRunner(
+            {**BASE_SETTINGS, **distributed_settings(prefix), **settings}
+        )
+        self.workers: list[Worker] = []
+        self.tasks: list[asyncio.Future[None]] = []
+        self.changed = asyncio.Event()
+
+    def start(self, spider: type[Any], **arguments: Any) -> Worker:
+        worker = Worker(self.runner.create_crawler(spider))
+
+        def scraped(item: Any) -> None:
+            worker.items.append(item)
+
+        def finished(poll: int, changes: int, failed: bool) -> None:
+            worker.polls.append((poll, changes, failed))
+            self.changed.set()
+
+        worker.crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+        worker.crawler.signals.connect(finished, signal=poll_finished, weak=False)
+        self.workers.append(worker)
+        self.tasks.append(self.runner.crawl(worker.crawler, **arguments))
+        return worker
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Return once ``condition()`` holds: checked after each poll, and every 20 ms."""
+        while not condition():
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.02):
+                    await self.changed.wait()
+
+    async def stop(self) -> None:
+        for worker in self.workers:
+            engine = worker.crawler.engine
+            if engine is not None and engine.spider is not None:
+                await engine.close_spider_async(reason="done")
+        await self.finished()
+
+    async def finished(self) -> None:
+        await asyncio.gather(*self.tasks)
+
+    @property
+    def items(self) -> list[Any]:
+        return [item for worker in self.workers for item in worker.items]
+
+    def total(self, key: str) -> int:
+        return sum(worker.stat(key) for worker in self.workers)
+
+
+def listed_ids(simulator: KwiffSimulator) -> list[int]:
+    return [event["id"] for event in simulator.data.events(11, "GB")]
+
+
+# -- crawls ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "queue", ["scrapy_redis.queue.PriorityQueue", "scrapy_redis.queue.FifoQueue"]
+)
+async def test_three_workers_fetch_every_event_once_and_all_end(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any, queue: str
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, response_delay=0.01)
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 2,
+        "SCHEDULER_QUEUE_CLASS": queue,
+    }
+    for run in (1, 2):  # the same crawl again later fetches everything again
+        workers = Workers(redis_prefix, settings)
+        for _ in range(3):
+            workers.start(KwiffFootballSpider, details="1")
+        await workers.finished()
+        ids = sorted(item.event_id for item in workers.items)
+        assert ids == sorted(listed_ids(simulator)), f"run {run}"
+        assert all(isinstance(item, KwiffEvent) and item.markets for item in workers.items)
+        assert workers.total("kwiff/event_details_parsed") == EVENTS
+        assert workers.total("kwiff/commands_sent") == 1 + EVENTS  # one list, one get each
+        assert [w.stat("finish_reason") for w in workers.workers] == ["finished"] * 3
+        assert workers.total(stats.REDIS_START_SKIPPED) == 2  # two joiners left theirs
+        assert keys_under(redis_server, redis_prefix) == []  # the last one cleaned up
+
+
+async def test_a_worker_seeds_the_crawl_when_the_seeder_died_before_seeding(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    run_key = f"{redis_prefix}:kwiff_football:run"
+    redis_server.hset(run_key, mapping={"id": "r1", "seeder": "ghost", "seeded": "0"})
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    for _ in range(2):
+        workers.start(KwiffFootballSpider, details="1")
+    await workers.finished()
+    assert sorted(item.event_id for item in workers.items) == sorted(listed_ids(simulator))
+    assert [w.stat("finish_reason") for w in workers.workers] == ["finished"] * 2
+
+
+async def test_a_busy_worker_that_died_does_not_hold_the_crawl_open(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "r1", "seeder": "ghost", "seeded": "1"})
+    redis_server.hset(f"{prefix}:busy", "ghost", "1")  # and no sign of life
+    left = KwiffRequest("event:get", {"eventId": listed_ids(simulator)[0]}).to_dict()
+    left["callback"] = "parse_event_get"
+    redis_server.zadd(f"{prefix}:requests", {pickle.dumps(left): 0})
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    worker = workers.start(KwiffFootballSpider, details="1")
+    await workers.finished()
+    assert [item.event_id for item in worker.items] == [listed_ids(simulator)[0]]
+    assert worker.stat(stats.REDIS_WORKERS_LOST) == 1
+    assert worker.stat("finish_reason") == "finished"
+    assert worker.stat(stats.REDIS_START_SKIPPED) == 1  # the run was seeded already
+
+
+async def test_a_start_request_taken_by_a_joiner_and_retried_is_not_held_back(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # The seeder queued its event:list and is busy elsewhere; this joiner takes the list,
+    # its connection drops, and Scrapy retries it: the retry is queued like any request.
+    simulator = await start_simulator(football_events=EVENTS, drop_after=1, faulty_connections=1)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "r1", "seeder": "seeder", "seeded": "1"})
+    redis_server.set(f"{prefix}:worker:seeder", "1", px=60_000)
+    start = KwiffRequest(
+        "event:list",
+        {"listId": "default", "sportId": 11, "country": "GB"},
+        meta={"is_start_request": True},
+    ).to_dict()
+    start["callback"] = "parse_event_list"
+    redis_server.zadd(f"{prefix}:requests", {pickle.dumps(start): 0})
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    worker = workers.start(KwiffFootballSpider)
+    await workers.finished()
+    assert worker.stat("retry/count") == 1
+    assert len(worker.items) == EVENTS
+
+
+async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # Redis goes away while the event:list is in flight: the event:get commands its answer
+    # yields are kept, queued when Redis is back, and the crawl ends complete.
+    simulator = await start_simulator(football_events=EVENTS)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    simulator.hold_answers()
+    worker = workers.start(KwiffFootballSpider, details="1")
+    try:
+        await simulator.wait_until(lambda: simulator.commands_received >= 1)
+        link.down()
+        simulator.release_answers()
+        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        link.up()
+        await workers.finished()
+    finally:
+        link.down()
+    assert sorted(item.event_id for item in worker.items) == sorted(listed_ids(simulator))
+    assert worker.stat("finish_reason") == "finished"
+    assert worker.stat(stats.REDIS_RECOVERIES) >= 1
+    assert worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) == EVENTS  # every event:get kept
+    assert keys_under(redis_server, redis_prefix) == []
+
+
+async def test_flush_on_start_starts_an_interrupted_crawl_afresh(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "old", "seeder": "ghost", "seeded": "1"})
+    redis_server.sadd(f"{prefix}:dupefilter", "stale")
+    workers = Workers(
+        redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "SCHEDULER_FLUSH_ON_START": True}
+    )
+    workers.start(KwiffFootballSpider)
+    await workers.finished()
+    assert len(workers.items) == EVENTS
+
+
+async def test_flush_on_start_never_wipes_a_crawl_other_workers_share(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    prefix = f"{redis_prefix}:kwiff_football"
+    redis_server.hset(f"{prefix}:run", mapping={"id": "r1", "seeder": "other", "seeded": "1"})
+    redis_server.set(f"{prefix}:worker:other", "1", px=60_000)  # alive
+    left = KwiffRequest("event:get", {"eventId": listed_ids(simulator)[0]}).to_dict()
+    left["callback"] = "parse_event_get"
+    redis_server.zadd(f"{prefix}:requests", {pickle.dumps(left): 0})
+    workers = Workers(
+        redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "SCHEDULER_FLUSH_ON_START": True}
+    )
+    worker = workers.start(KwiffFootballSpider, details="1")
+    await workers.finished()
+    assert [item.event_id for item in worker.items] == [listed_ids(simulator)[0]]  # joined
+
+
+# -- watches ---------------------------------------------------------------------------------
+
+
+async def test_three_workers_share_a_watch_and_report_each_change_once(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 1})
+    for _ in range(3):
+        workers.start(QuickWatchSpider, interval="0.2")
+    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= 12)
+    await workers.stop()
+    lists_answered = len({entry["answer"] for entry in simulator.serve_log()})
+    assert workers.total(stats.WATCH_POLLS) == lists_answered  # each list compared once
+    assert workers.total(stats.WATCH_FAILED_POLLS) == 0
+    assert_each_change_reported_once(
+        simulator.change_log(), workers.items, set(listed_ids(simulator)), every_market=False
+    )
+
+
+async def test_a_worker_that_joins_takes_a_share_of_the_polls(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, response_delay=0.15, moving=True)
+    watched = ",".join(map(str, listed_ids(simulator)[:6]))
+    settings = {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 1}
+    workers = Workers(redis_prefix, settings)
+    first = workers.start(QuickWatchSpider, interval="0.6", events=watched)
+    await workers.until(lambda: len(first.polls) >= 6)
+    second = workers.start(QuickWatchSpider, interval="0.6", events=watched)
+    await workers.until(lambda: len(second.polls) >= 6)
+    await workers.stop()
+    events_answered = len({entry["answer"] for entry in simulator.serve_log()})
+    assert workers.total(stats.WATCH_POLLS) == events_answered
+    assert_each_change_reported_once(
+        simulator.change_log(),
+        workers.items,
+        {int(event_id) for event_id in watched.split(",")},
+        every_market=True,
+    )
+
+
+async def test_polls_of_a_worker_gone_are_taken_over_when_its_lease_runs_out(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    ghost = RedisPolls(redis_server, key, "ghost")
+    ghost.schedule({"list": 0.0})
+    ghost.claim(1, lease=1.0)  # and never polled: the ghost dies holding it
+    redis_server.hset(f"{key}:config", "interval", "0.2")
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    worker = workers.start(QuickWatchSpider, interval="0.2")
+    await workers.until(lambda: len(worker.polls) >= 3)
+    await workers.stop()
+    assert worker.stat(stats.WATCH_LEASES_EXPIRED) == 1
+    assert worker.stat(stats.WATCH_CLAIMED) >= 3
+
+
+async def test_baseline_0_reports_nothing_for_the_first_shared_poll(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
+    for _ in range(2):
+        workers.start(QuickWatchSpider, interval="0.2", baseline="0")
+    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= 4)
+    await workers.stop()
+    assert not [
+        item
+        for item in workers.items
+        if item.kind == "new" and item.event_id in set(listed_ids(simulator))
+    ]
+    assert any(isinstance(item, OddsChange) and item.kind == "moved" for item in workers.items)
+
+
+async def test_a_watch_worker_rides_out_a_redis_outage(
+    start_simulator: StartSimulator, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS)  # still: nothing moves
+    link = CuttableLink()
+    link.up()
+    runner_settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, runner_settings)
+    worker = workers.start(QuickWatchSpider, interval="0.2")
+    try:
+        await workers.until(lambda: len(worker.polls) >= 2)
+        link.down()
+        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        before = len(worker.polls)
+        link.up()
+        await workers.until(lambda: worker.stat(stats.REDIS_RECOVERIES) >= 1)
+        await workers.until(lambda: sum(not failed for _, _, failed in worker.polls[before:]) >= 2)
+    finally:
+        link.down()
+        await workers.stop()
+    baseline = [item for item in worker.items if item.kind == "new"]
+    assert len({item.event_id for item in baseline}) == EVENTS  # one baseline, no second one
+    assert len(worker.items) == len(baseline)  # still data: nothing else to report
+    assert "Redis is unreachable" in caplog.text
+    assert "reachable again" in caplog.text

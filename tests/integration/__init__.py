@@ -1,0 +1,1 @@
+"""Scrapy's side: the download handler, requests and responses, settings, the add-on."""

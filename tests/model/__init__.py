@@ -1,0 +1,1 @@
+"""The data model: parsing answers into items, comparing snapshots."""

@@ -1,0 +1,1 @@
+"""The item pipelines: alerts and the odds history."""

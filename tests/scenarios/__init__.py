@@ -1,0 +1,1 @@
+"""Whole scenarios: ``scrapy crawl`` subprocesses, faults, load, shutdown, several layers."""

@@ -1,0 +1,1 @@
+"""The spiders, the watch among them, and the README's examples."""
