@@ -14,7 +14,7 @@ from kwiff_scrapy.simulator import SimulatedData
 
 from ..conftest import StartSimulator
 from ..support.crawl_process import started_crawl, wait_for_text
-from ..support.watching import event_changes, odds_changes, watch
+from ..support.watching import QuickWatchSpider, event_changes, odds_changes, watch
 
 POLLS = 6
 AT_REST = SimulatedData().events(11)
@@ -157,3 +157,32 @@ def test_sigterm_leaves_a_complete_json_lines_feed(tmp_path: Path) -> None:
     }
     scraped = text.count("Scraped from")
     assert len(changes) == scraped
+
+
+async def test_a_poll_that_outlasts_the_interval_delays_the_next_and_is_counted(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(moving=True, response_delay=0.3)
+    run = await watch(simulator, polls=3, interval=0.2)  # every answer takes longer
+    assert run.stat("kwiff/watch/overrun") == 3
+    assert run.stat("kwiff/commands_sent") == 3  # never two polls at once
+    assert simulator.max_in_flight_seen == 1
+
+
+class PushedEventsWatch(QuickWatchSpider):
+    """Turns the service's opening ``response`` event into an event change."""
+
+    def pushed_event(self, name: str, args: list[Any]) -> list[EventChange]:
+        return [EventChange(event_id=1, kind="status", betting_status=name)]
+
+
+async def test_pushed_events_are_counted_and_a_subclass_turns_them_into_changes(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(moving=True)
+    run = await watch(simulator, polls=2, spider=PushedEventsWatch, baseline="0")
+    assert run.stat("kwiff/watch/pushed_events") == 1  # the response event of the connection
+    pushed = [c for c in event_changes(run.items) if c.event_id == 1]
+    assert [(c.kind, c.betting_status) for c in pushed] == [("status", "response")]
+    # Counted with the others: every status change yielded, the pushed one included.
+    assert run.stat("kwiff/watch/event_changes/status") == len(event_changes(run.items, "status"))

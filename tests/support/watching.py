@@ -34,13 +34,17 @@ class WatchRun:
 
 
 async def watch(
-    simulator: KwiffSimulator, polls: int, settings: dict[str, Any] | None = None, **arguments: Any
+    simulator: KwiffSimulator,
+    polls: int,
+    settings: dict[str, Any] | None = None,
+    spider: type[KwiffWatchSpider] = QuickWatchSpider,
+    **arguments: Any,
 ) -> WatchRun:
     """Run the watch (interval 0.2 s) against *simulator* until *polls* polls have finished."""
     runner = AsyncCrawlerRunner(
         {**BASE_SETTINGS, "KWIFF_ENDPOINT": simulator.url, **(settings or {})}
     )
-    crawler = runner.create_crawler(QuickWatchSpider)
+    crawler = runner.create_crawler(spider)
     run = WatchRun([], {}, [])
     closing: list[asyncio.Task[None]] = []
 
