@@ -50,6 +50,7 @@ from ..protocol import (
     encode_open_data,
     message_frame,
 )
+from ..protocol.client import COMMAND_EVENT
 from .data import SimulatedData
 from .moves import DEFAULT_MAX_LOG_ENTRIES, ChangeListener, MovingData, compact_json
 
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kwiff_scrapy.simulator")
 
 SOCKET_IO_PATH: Final = "/socket.io/"
-COMMAND_EVENT: Final = "command"
 #: The unsolicited EVENT the service sends while opening a session.
 RESPONSE_EVENT: Final = "response"
 #: What ``garbage_frame`` sends before each ack: not an Engine.IO packet at all.
