@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import HistoryError
@@ -268,30 +268,7 @@ class HistoryReader:
         """Every stored price of the event's outcomes, outcome by outcome in the order
         they were first stored (markets together); only *market_names* if given (any
         case). ``HistoryError`` for a market name the event does not have."""
-        query = (
-            select(
-                outcomes.c.id,
-                outcomes.c.market_key,
-                outcomes.c.outcome_key,
-                outcomes.c.outcome_id,
-                outcomes.c.name.label("outcome_name"),
-                markets.c.name.label("market_name"),
-                prices.c.fetched_at,
-                prices.c.odds,
-                prices.c.fractional,
-                prices.c.status,
-            )
-            .join(
-                markets,
-                and_(
-                    markets.c.event_id == outcomes.c.event_id,
-                    markets.c.market_key == outcomes.c.market_key,
-                ),
-            )
-            .join(prices, prices.c.outcome == outcomes.c.id)
-            .where(outcomes.c.event_id == event_id)
-            .order_by(outcomes.c.id, prices.c.fetched_at)
-        )
+        query = _prices_with_names().where(outcomes.c.event_id == event_id)
         with self._connect() as connection:
             rows = self._run(connection, query)
             leg_names = self._leg_names(connection, event_id, rows)
@@ -350,30 +327,7 @@ class HistoryReader:
         """The *limit* outcomes whose price moved most (relatively, either way) since
         *since* (None: ever), from the price in force at *since* to the latest one."""
         since_ms = to_ms(since) if since is not None else None
-        query = (
-            select(
-                outcomes.c.id,
-                outcomes.c.event_id,
-                outcomes.c.market_key,
-                outcomes.c.outcome_key,
-                outcomes.c.outcome_id,
-                outcomes.c.name.label("outcome_name"),
-                markets.c.name.label("market_name"),
-                prices.c.fetched_at,
-                prices.c.odds,
-                prices.c.fractional,
-                prices.c.status,
-            )
-            .join(
-                markets,
-                and_(
-                    markets.c.event_id == outcomes.c.event_id,
-                    markets.c.market_key == outcomes.c.market_key,
-                ),
-            )
-            .join(prices, prices.c.outcome == outcomes.c.id)
-            .order_by(outcomes.c.id, prices.c.fetched_at)
-        )
+        query = _prices_with_names()
         if event_id is not None:
             query = query.where(outcomes.c.event_id == event_id)
         if since_ms is not None:
@@ -495,4 +449,33 @@ def _event_info(row: Row[Any]) -> EventInfo:
         prices=row.prices,
         first=from_ms(row.first) if row.first is not None else None,
         last=from_ms(row.last) if row.last is not None else None,
+    )
+
+
+def _prices_with_names() -> Select[Any]:
+    """Every stored price with its outcome's and market's names, outcome by outcome, oldest
+    first (the rows of the moves table, the CSV, the plot and the biggest movers)."""
+    return (
+        select(
+            outcomes.c.id,
+            outcomes.c.event_id,
+            outcomes.c.market_key,
+            outcomes.c.outcome_key,
+            outcomes.c.outcome_id,
+            outcomes.c.name.label("outcome_name"),
+            markets.c.name.label("market_name"),
+            prices.c.fetched_at,
+            prices.c.odds,
+            prices.c.fractional,
+            prices.c.status,
+        )
+        .join(
+            markets,
+            and_(
+                markets.c.event_id == outcomes.c.event_id,
+                markets.c.market_key == outcomes.c.market_key,
+            ),
+        )
+        .join(prices, prices.c.outcome == outcomes.c.id)
+        .order_by(outcomes.c.id, prices.c.fetched_at)
     )
