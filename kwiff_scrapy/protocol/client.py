@@ -314,20 +314,20 @@ class ClientProtocol:
             if text_head is None:
                 return None
             ack_id, end = int(text_head[1]), text_head.end()
+            if ack_id not in self._pending:
+                return None
+            # The codec's own encoding of a str, which may hold lone surrogates.
+            body, surrogates = frame[end:].encode("utf-8", "surrogatepass"), True
         else:
             utf8_head = _ACK_HEAD_UTF8.match(frame)
             if utf8_head is None:
                 return None
             ack_id, end = int(utf8_head[1]), utf8_head.end()
-        if ack_id not in self._pending:
-            return None
-        text = isinstance(frame, str)
-        if isinstance(frame, str):
-            body = frame[end:].encode("utf-8", "surrogatepass")
-        else:
-            body = frame[end:]
+            if ack_id not in self._pending:
+                return None
+            body, surrogates = frame[end:], False  # a text frame: strict UTF-8
         try:
-            args = loads(body, surrogatepass=text)
+            args = loads(body, surrogatepass=surrogates)
         except (ValueError, RecursionError):
             return None  # the general path raises the ProtocolError
         if type(args) is not list:
