@@ -3,16 +3,20 @@ made, and every change the simulator made between two polls is reported exactly 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from scrapy.utils.test import get_crawler
+
+from kwiff_scrapy.integration.signals import unsolicited_event
 from kwiff_scrapy.model.items import EventChange, OddsChange
 from kwiff_scrapy.simulator import SimulatedData
 
-from ..conftest import StartSimulator
+from ..conftest import BASE_SETTINGS, StartSimulator
 from ..support.crawl_process import started_crawl, wait_for_text
 from ..support.watching import QuickWatchSpider, event_changes, odds_changes, watch
 
@@ -176,13 +180,16 @@ class PushedEventsWatch(QuickWatchSpider):
         return [EventChange(event_id=1, kind="status", betting_status=name)]
 
 
-async def test_pushed_events_are_counted_and_a_subclass_turns_them_into_changes(
-    start_simulator: StartSimulator,
-) -> None:
-    simulator = await start_simulator(moving=True)
-    run = await watch(simulator, polls=2, spider=PushedEventsWatch, baseline="0")
-    assert run.stat("kwiff/watch/pushed_events") == 1  # the response event of the connection
-    pushed = [c for c in event_changes(run.items) if c.event_id == 1]
-    assert [(c.kind, c.betting_status) for c in pushed] == [("status", "response")]
-    # Counted with the others: every status change yielded, the pushed one included.
-    assert run.stat("kwiff/watch/event_changes/status") == len(event_changes(run.items, "status"))
+async def test_pushed_events_are_counted_and_a_subclass_turns_them_into_changes() -> None:
+    crawler = get_crawler(PushedEventsWatch, {**BASE_SETTINGS, "KWIFF_ENDPOINT": "simulator"})
+    crawler._apply_settings()  # the stats collector
+    spider = PushedEventsWatch.from_crawler(crawler)
+    crawler.signals.send_catch_log(
+        signal=unsolicited_event, name="response", args=[{}], endpoint="ws://127.0.0.1:1/"
+    )
+    deadline = asyncio.get_running_loop().time() + 0.2
+    pushed = [change async for change in spider.pushed_until(deadline)]
+    assert [(c.event_id, c.kind, c.betting_status) for c in pushed] == [(1, "status", "response")]
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("kwiff/watch/pushed_events") == 1
+    assert crawler.stats.get_value("kwiff/watch/event_changes/status") == 1
