@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import socket
 import subprocess
@@ -20,23 +19,10 @@ from kwiff_scrapy.commands.preview import EventPreview, display_width, format_ta
 from kwiff_scrapy.model.parsing import outcome_rows, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
+from ..support.crawl_process import scrapy_kwiff
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA = SimulatedData()
-
-
-def scrapy_kwiff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning", "PYTHONIOENCODING": "utf-8"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", "kwiff", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
 
 
 def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:

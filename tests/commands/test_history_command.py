@@ -29,6 +29,7 @@ from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
+from ..support.crawl_process import scrapy_kwiff
 from ..support.databases import (  # fixtures, used by name
     history_uri,
     postgres_server,
@@ -119,21 +120,6 @@ def new_odds(change: Change) -> float:
 
 def relative(before: float, after: float) -> float:
     return (after - before) / before
-
-
-def scrapy_kwiff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning", "PYTHONIOENCODING": "utf-8"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", "kwiff", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
 
 
 def cells(line: str) -> list[str]:

@@ -111,3 +111,18 @@ def assert_fails_at_start(
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "Task exception" not in result.stderr, result.stderr[-3000:]
     assert not output.exists()
+
+
+def scrapy_kwiff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m scrapy kwiff ARGS...`` run in *cwd* to its end, output captured as UTF-8."""
+    environment = {**crawl_environment("error::RuntimeWarning"), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "kwiff", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+        check=False,
+    )
