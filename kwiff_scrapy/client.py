@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from types import TracebackType
 
-    from .connection.session import KwiffSession
     from .model.items import KwiffEvent, PricedGroup
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,6 @@ class KwiffClient:
             )
         )
         self._closed = False
-        self._session: KwiffSession | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -119,7 +117,7 @@ class KwiffClient:
         self._check_open()
         try:
             async with asyncio.timeout(self.timeout):
-                self._session = await self._connector.session()
+                await self._connector.session()
         except TimeoutError as exc:
             raise TimeoutError(
                 f"could not connect to Kwiff at {self.endpoint} within {self.timeout:g} s"
@@ -130,7 +128,6 @@ class KwiffClient:
         if self._closed:
             return
         self._closed = True
-        self._session = None
         await self._connector.close()
 
     @property
@@ -163,11 +160,7 @@ class KwiffClient:
         self._check_open()
         try:
             async with asyncio.timeout(self.timeout):
-                session = self._session
-                if session is None or session.closed:
-                    # The pool has one slot: the session it hands out is this one until
-                    # it ends; then the pool reconnects (with its backoff).
-                    session = self._session = await self._connector.session()
+                session = await self._connector.session()
                 ack = await session.command(message, dict(payload or {}))
         except TimeoutError as exc:
             raise TimeoutError(

@@ -69,6 +69,8 @@ class SessionPool:
         if attempt is None or _is_spent(attempt):
             attempt = asyncio.create_task(self._connect_slot(index), name=f"kwiff-connect-{index}")
             self._slots[index] = attempt
+        elif attempt.done():
+            return attempt.result()  # the slot's session is open: no await on the hot path
         # Shielded: a request that times out must not cancel the attempt others wait on.
         return await asyncio.shield(attempt)
 
