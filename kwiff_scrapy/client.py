@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from . import defaults
 from .connection.connector import ConnectionConfig, Connector, tls_context
+from .connection.deadlines import SharedTimeout
 from .connection.endpoint import connect_url
 from .connection.errors import CommandError
 from .connection.pool import Backoff
@@ -108,6 +109,8 @@ class KwiffClient:
                 simulator_options=MappingProxyType(dict(simulator_options or {})),
             )
         )
+        # Every command has the same timeout: one loop timer serves them all.
+        self._command_timeout = SharedTimeout(self.timeout)
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -128,6 +131,7 @@ class KwiffClient:
         if self._closed:
             return
         self._closed = True
+        self._command_timeout.close()
         await self._connector.close()
 
     @property
@@ -159,7 +163,7 @@ class KwiffClient:
         """
         self._check_open()
         try:
-            async with asyncio.timeout(self.timeout):
+            with self._command_timeout.bound():
                 session = await self._connector.session()
                 ack = await session.command(message, dict(payload or {}))
         except TimeoutError as exc:

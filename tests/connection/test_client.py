@@ -267,6 +267,21 @@ async def test_a_silent_server_times_out_naming_the_command(
             await client.send_command("event:list", {"sportId": 11})
 
 
+async def test_concurrent_commands_to_a_silent_server_each_time_out_once(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(silent=True)
+    async with client_for(simulator, timeout=0.2) as client:
+        results = await asyncio.gather(
+            *(client.send_command("event:get", {"eventId": n}) for n in range(20)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, TimeoutError) for r in results)
+        assert all("'event:get' got no answer" in str(r) for r in results)
+    assert client.closed
+    await assert_no_tasks_left()
+
+
 async def test_a_handshake_without_user_agent_is_refused_with_403() -> None:
     client = KwiffClient("simulator", user_agent="", timeout=5)
     with pytest.raises(HandshakeRefused, match="HTTP 403") as refused:
