@@ -1,13 +1,14 @@
 """One Kwiff connection over ``websockets.asyncio``: handshake, readiness, commands, heartbeat.
 
-The session only does I/O. A single reader task owns the socket and feeds every
-frame to the sans-I/O :class:`~kwiff_scrapy.protocol.ClientProtocol`, which decides
-what it means (readiness, which command an ack answers, whether it is late,
-repeated or unknown); the session turns those events into futures, stats, logs
-and failures. Commands wait on futures keyed by ack id, so many can be in flight
-on one connection. When the connection ends, for whatever reason, every waiting
-command fails at once with :class:`~kwiff_scrapy.errors.ConnectionLost`: nothing
-is left to time out.
+The session only does I/O. Every message goes, as it arrives (from the
+connection's ``data_received``: no reader task to wake), to the sans-I/O
+:class:`~kwiff_scrapy.protocol.ClientProtocol`, which decides what it means
+(readiness, which command an ack answers, whether it is late, repeated or
+unknown); the session turns those events into futures, stats, logs and failures.
+Commands wait on futures keyed by ack id, so many can be in flight on one
+connection. When the connection ends, for whatever reason, every waiting command
+fails at once with :class:`~kwiff_scrapy.errors.ConnectionLost`: nothing is left
+to time out.
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ import logging
 import ssl
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, assert_never
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.messages import MAX_FRAGMENTS
 from websockets.datastructures import Headers
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedOK,
     InvalidStatus,
+    TooManyFragments,
     WebSocketException,
 )
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Event, State
 from websockets.typing import Origin
 
@@ -133,8 +135,12 @@ class KwiffSession:
         self._pong = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._ready: asyncio.Future[OpenInfo] = loop.create_future()
+        #: Done when the session fails: the closer then closes the connection.
+        self._ended: asyncio.Future[None] = loop.create_future()
         self._heartbeat: asyncio.Task[None] | None = None
-        self._reader = asyncio.create_task(self._read_frames(), name="kwiff-session-reader")
+        self._closer = asyncio.create_task(self._close_when_ended(), name="kwiff-session-closer")
+        # Last: messages that came with the handshake are handed over at once.
+        connection.attach(self._receive, self._connection_lost)
 
     @classmethod
     async def open(
@@ -234,7 +240,7 @@ class KwiffSession:
             self._heartbeat.cancel()
         with contextlib.suppress(Exception):
             await self._ws.close()
-        tasks = [t for t in (self._reader, self._heartbeat) if t is not None]
+        tasks = [t for t in (self._closer, self._heartbeat) if t is not None]
         for task in tasks:
             if task is not asyncio.current_task():
                 with contextlib.suppress(asyncio.CancelledError):
@@ -248,25 +254,29 @@ class KwiffSession:
 
     # -- reading ---------------------------------------------------------------
 
-    async def _read_frames(self) -> None:
-        reason = "the server closed the connection"
-        ws, binary = self._ws, self._ws.binary_messages
+    def _receive(self, message: bytes, binary: bool) -> None:
+        """One whole message, called by the connection as it arrives (text as UTF-8 bytes)."""
+        if self._failure is not None:
+            return  # the session has ended: what still comes is not read
+        self._on_stat(SessionStat.BYTES_RECEIVED, len(message))
         try:
-            while self._failure is None:
-                # Text frames too as bytes: an answer reaches its response body
-                # without being decoded to a str and encoded back.
-                frame = await ws.recv(decode=False)
-                self._on_stat(SessionStat.BYTES_RECEIVED, len(frame))
-                self._handle_frame(frame, binary.popleft())
-                del frame  # a large answer must not outlive its command here
-        except ConnectionClosedOK:
-            reason = _closed_by_server(ws.close_code, ws.close_reason)
-        except ConnectionClosed as exc:
+            self._handle_frame(message, binary)
+        except Exception as exc:  # a bug: fail the session rather than the connection's callback
+            logger.exception("Failed on a frame from %s", self._options.endpoint)
+            self._fail(ConnectionLost(f"the client failed on a frame: {exc!r}"))
+
+    def _connection_lost(self) -> None:
+        """Called by the connection once it has ended, after every message it received."""
+        exc = self._ws.close_exc
+        if isinstance(exc, ConnectionClosedOK):
+            reason = _closed_by_server(self._ws.close_code, self._ws.close_reason)
+        else:
             reason = _describe_close(exc)
-        finally:
-            self._fail(ConnectionLost(reason))
-            if not self._ready.done():
-                self._ready.set_exception(ConnectionLost(reason))
+        self._fail(ConnectionLost(reason))
+
+    async def _close_when_ended(self) -> None:
+        """Close the connection once the session has failed (by a frame, the heartbeat...)."""
+        await self._ended
         if self._ws.state is not State.CLOSED:
             with contextlib.suppress(Exception):
                 await self._ws.close()
@@ -332,6 +342,10 @@ class KwiffSession:
             self._failure = error
             if not isinstance(error, SessionClosed):
                 logger.info("Kwiff connection to %s ended: %s", self._options.endpoint, error)
+            if not self._ready.done():
+                self._ready.set_exception(error)
+            if not self._ended.done():
+                self._ended.set_result(None)
         for ack_id in (*unanswered, *self._protocol.close()):
             future = self._waiting.pop(ack_id, None)
             if future is not None and not future.done():
@@ -357,26 +371,83 @@ class KwiffSession:
                 return
 
 
-class _Connection(ClientConnection):
-    """A ``ClientConnection`` that remembers, in order, which messages received are binary.
+MessageHandler = Callable[[bytes, bool], None]
 
-    The session reads every message with ``recv(decode=False)``, as bytes, and takes
-    its kind from :attr:`binary_messages` (one entry per message, appended as its
-    first frame arrives), so that text frames are never decoded to a ``str`` and
-    binary ones are still told apart.
+
+class _Connection(ClientConnection):
+    """A ``ClientConnection`` that hands each message to the session as it arrives.
+
+    ``recv()`` would queue messages for a reader task to wake up and take: a loop
+    turn and a task switch per answer. Here each whole message, text frames as their
+    UTF-8 bytes (never decoded to a ``str``) and binary ones flagged, goes to the
+    session's handler straight from ``data_received``, in order. Messages that come
+    with the handshake response, before the session attaches, are kept until it
+    does. ``max_size`` still bounds a message (the protocol checks it, fragments
+    included) and at most ``MAX_FRAGMENTS`` fragments make one, as for ``recv()``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.binary_messages: deque[bool] = deque()
+        self._handler: MessageHandler | None = None
+        self._on_lost: Callable[[], None] | None = None
+        self._early: list[tuple[bytes, bool]] = []
+        self._fragments: list[bytes] = []
+        self._binary = False
+        self._discarding = False
+        self._lost = False
+
+    def attach(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
+        """From now on, give *handler* every message and call *on_lost* at the end."""
+        early, self._early = self._early, []
+        self._handler, self._on_lost = handler, on_lost
+        for message, binary in early:
+            handler(message, binary)
+        if self._lost:
+            on_lost()
 
     def process_event(self, event: Event) -> None:
-        if isinstance(event, Frame) and event.opcode in _FIRST_FRAMES:
-            self.binary_messages.append(event.opcode is Opcode.BINARY)
-        super().process_event(event)
+        if not isinstance(event, Frame) or event.opcode not in _DATA_OPCODES:
+            super().process_event(event)  # the handshake response, control frames
+            return
+        if self._discarding:
+            return
+        data = event.data if type(event.data) is bytes else bytes(event.data)
+        if event.opcode is not Opcode.CONT:
+            self._binary = event.opcode is Opcode.BINARY
+        fragments = self._fragments
+        if not event.fin:
+            fragments.append(data)
+            if len(fragments) >= _MAX_FRAGMENTS:
+                self._too_many_fragments()
+            return
+        if fragments:
+            fragments.append(data)
+            data = b"".join(fragments)
+            fragments.clear()
+        if self._handler is None:
+            self._early.append((data, self._binary))
+        else:
+            self._handler(data, self._binary)
+
+    def _too_many_fragments(self) -> None:
+        """What ``recv()`` does: close with 1009 and read no further."""
+        self._fragments.clear()
+        self._discarding = True
+        self.set_connection_exc(TooManyFragments(_MAX_FRAGMENTS))
+        self.protocol.fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
+        self.send_data()
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._lost = True
+        if self._on_lost is not None:
+            self._on_lost()
 
 
-_FIRST_FRAMES = frozenset({Opcode.TEXT, Opcode.BINARY})
+_DATA_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+#: The fragments a message may have, as websockets' ``recv()`` allows.
+_MAX_FRAGMENTS = MAX_FRAGMENTS
 
 
 async def _connect(options: SessionOptions) -> _Connection:
