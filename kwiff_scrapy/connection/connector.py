@@ -88,8 +88,13 @@ class Connector:
 
         Raises what :meth:`KwiffSession.open` raises; concurrent callers share connects.
         """
-        pool = await self._pool(endpoint or self.config.endpoint, proxy, proxy_authorization)
-        return await pool.acquire()
+        endpoint = endpoint or self.config.endpoint
+        url = self._known_url(endpoint)
+        pool = None if url is None else self._pools.get((url, proxy, proxy_authorization))
+        if pool is None:
+            pool = await self._pool(endpoint, proxy, proxy_authorization)
+        # The hot path: a pool with an open session hands it out without an await.
+        return pool.open_session() or await pool.acquire()
 
     async def close(self) -> None:
         pools, self._pools = self._pools, {}
@@ -99,6 +104,13 @@ class Connector:
             simulator, self._simulator = self._simulator, None
             if simulator is not None:
                 await simulator.close()
+
+    def _known_url(self, endpoint: str) -> str | None:
+        """:meth:`url` without awaiting: None while the simulator is not started."""
+        if endpoint != defaults.SIMULATOR_ENDPOINT:
+            return endpoint
+        simulator = self._simulator
+        return None if simulator is None else simulator.url
 
     async def url(self, endpoint: str) -> str:
         """The ws(s):// URL for *endpoint*: itself, or the in-process simulator's."""

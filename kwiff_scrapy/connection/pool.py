@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -58,13 +57,29 @@ class SessionPool:
         self._backoff = backoff or Backoff()
         self._slots: list[asyncio.Task[KwiffSession] | None] = [None] * size
         self._failures = [0] * size
-        self._turn = itertools.cycle(range(size))
+        self._turn = 0
         self._closed = False
+
+    def open_session(self) -> KwiffSession | None:
+        """The next slot's session if it is open (its turn taken), without awaiting.
+
+        None (no turn taken) if the slot has no open session: :meth:`acquire` then
+        connects it.
+        """
+        if self._closed:
+            return None
+        index = self._turn
+        attempt = self._slots[index]
+        if attempt is None or not attempt.done() or _is_spent(attempt):
+            return None
+        self._turn = (index + 1) % len(self._slots)
+        return attempt.result()
 
     async def acquire(self) -> KwiffSession:
         if self._closed:
             raise RuntimeError("the session pool is closed")
-        index = next(self._turn)
+        index = self._turn
+        self._turn = (index + 1) % len(self._slots)
         attempt = self._slots[index]
         if attempt is None or _is_spent(attempt):
             attempt = asyncio.create_task(self._connect_slot(index), name=f"kwiff-connect-{index}")

@@ -111,3 +111,20 @@ async def test_close_cancels_pending_connects_and_refuses_new_work() -> None:
         await waiter
     with pytest.raises(RuntimeError, match="closed"):
         await pool.acquire()
+
+
+async def test_open_session_hands_out_open_sessions_in_turn_without_connecting() -> None:
+    connector = Connector()
+    pool = SessionPool(connector, size=2)
+    assert pool.open_session() is None  # nothing open yet, and no connect started
+    assert connector.calls == 0
+    first, second = await pool.acquire(), await pool.acquire()
+    assert [pool.open_session() for _ in range(3)] == [first, second, first]
+    assert await pool.acquire() is second  # open_session took the turns it served
+    first.closed = True  # type: ignore[attr-defined]
+    assert pool.open_session() is None  # the turn is left to acquire(), which reconnects
+    replacement = await pool.acquire()
+    assert replacement not in (first, second)
+    assert connector.calls == 3
+    await pool.close()
+    assert pool.open_session() is None
