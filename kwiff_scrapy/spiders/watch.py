@@ -41,6 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scrapy import Request
 from scrapy import signals as scrapy_signals
 
 from .. import defaults
@@ -60,8 +61,8 @@ from .event import event_ids
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 
-    from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from twisted.python.failure import Failure
 
     from ..distributed.polls import Claim, Claims
@@ -76,6 +77,11 @@ STATE_KEY = "kwiff_watch"
 POLL_META_KEY = "kwiff_watch_poll"
 #: The meta key naming the shared poll (task and claim token) a command belongs to.
 CLAIM_META_KEY = "kwiff_watch_claim"
+#: The meta key of the pushed changes a :data:`PUSHED_URL` request carries.
+PUSHED_META_KEY = "kwiff_watch_pushed"
+#: What carries pushed changes into the crawl: a request Scrapy's ``data:`` handler
+#: answers locally, whose callback yields them (see :meth:`KwiffWatchSpider.carry`).
+PUSHED_URL = "data:,"
 #: The task of a shared watch that polls ``event:list``; an event's is ``event:<id>``.
 LIST_TASK = "list"
 EVENT_TASK_PREFIX = "event:"
@@ -200,7 +206,8 @@ class KwiffWatchSpider(KwiffSpider):
         self.watched_ids = event_ids(events, "events") if events is not None else None
         self.baseline = truthy(baseline)
         self._watch: LocalWatch | SharedWatch | None = None
-        self._pushed: asyncio.Queue[Change] = asyncio.Queue()
+        self._pushed: list[Change] = []
+        self._pushed_ready = asyncio.Event()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
@@ -222,36 +229,90 @@ class KwiffWatchSpider(KwiffSpider):
 
     def _on_pushed_event(self, name: str, args: list[Any], endpoint: str) -> None:
         self.count(stats.WATCH_PUSHED_EVENTS)
-        for change in self.pushed_event(name, args):
-            self._pushed.put_nowait(change)
+        self._pushed.extend(self.pushed_event(name, args))
+        if self._pushed:
+            self._pushed_ready.set()
+
+    def _take_pushed(self) -> list[Change]:
+        """The pushed changes not yet taken, counted."""
+        changes, self._pushed = self._pushed, []
+        self._pushed_ready.clear()
+        for change in changes:
+            self.count_change(change)
+        return changes
+
+    async def _pushed_batches(
+        self, deadline: float, wakeup: asyncio.Event | None = None
+    ) -> AsyncIterator[list[Change]]:
+        """The changes pushed until *deadline* (loop time) or until *wakeup* is set, in
+        batches as they come. Those already pushed come out first, even if *deadline* has
+        passed: a poll that overruns its interval does not hold them back."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if changes := self._take_pushed():
+                yield changes
+            remaining = deadline - loop.time()
+            if remaining <= 0 or (wakeup is not None and wakeup.is_set()):
+                return
+            if self._pushed:
+                continue
+            waiting = {asyncio.ensure_future(self._pushed_ready.wait())}
+            if wakeup is not None:
+                waiting.add(asyncio.ensure_future(wakeup.wait()))
+            try:
+                await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for future in waiting:
+                    future.cancel()
 
     async def pushed_until(
         self, deadline: float, wakeup: asyncio.Event | None = None
     ) -> AsyncIterator[Change]:
-        """Yield pushed changes until *deadline* (loop time), or until *wakeup* is set."""
-        loop = asyncio.get_running_loop()
-        while (remaining := deadline - loop.time()) > 0 and not (wakeup and wakeup.is_set()):
-            getting = asyncio.ensure_future(self._pushed.get())
-            waiting: set[asyncio.Future[Any]] = {getting}
-            if wakeup is not None:
-                waiting.add(asyncio.ensure_future(wakeup.wait()))
-            try:
-                done, _ = await asyncio.wait(
-                    waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for future in waiting:
-                    future.cancel()
-            if getting in done and not getting.cancelled():
-                change = getting.result()
-                self.count_change(change)
+        """Yield pushed changes until *deadline* (loop time), or until *wakeup* is set.
+
+        Not for ``start()``: it yields them carried by requests (:meth:`carry`)."""
+        async for changes in self._pushed_batches(deadline, wakeup):
+            for change in changes:
                 yield change
+
+    async def carry_pushed_until(
+        self, deadline: float, wakeup: asyncio.Event | None = None
+    ) -> AsyncIterator[Request]:
+        """What ``start()`` yields between polls: a request per batch of pushed changes."""
+        async for changes in self._pushed_batches(deadline, wakeup):
+            yield self.carry(changes)
+
+    def carry(self, changes: list[Change]) -> Request:
+        """A local request whose callback yields *changes*.
+
+        Pushed changes are not yielded from ``start()`` as items: Scrapy's scraper does
+        not check again whether it may close once an item from ``start()`` has been
+        through the item pipelines, so a spider closing while one is still in them would
+        never finish closing. Carried by a request, they are scraped like a poll's
+        changes, and a closing spider waits for them.
+        """
+        return Request(
+            PUSHED_URL,
+            callback=self.parse_pushed,
+            errback=self.carry_failed,
+            dont_filter=True,
+            meta={PUSHED_META_KEY: changes, LOCAL_META_KEY: True, "dont_cache": True},
+        )
+
+    def parse_pushed(self, response: Response) -> list[Change]:
+        changes: list[Change] = response.meta.get(PUSHED_META_KEY) or []
+        return changes
+
+    def carry_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        lost = len(request.meta.get(PUSHED_META_KEY) or [])
+        logger.error("%d pushed change(s) lost: %s failed: %s", lost, request, failure.value)
 
     # -- the watch -----------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[KwiffRequest | Change]:
-        async for request_or_change in self.watch().run():
-            yield request_or_change
+    async def start(self) -> AsyncIterator[Request]:
+        async for request in self.watch().run():
+            yield request
 
     def watch(self) -> LocalWatch | SharedWatch:
         """The watch this spider runs: shared when the crawl's scheduler is the shared one."""
@@ -424,7 +485,7 @@ class LocalWatch:
         self.spider = spider
         self._polls: dict[int, _Poll] = {}
 
-    async def run(self) -> AsyncIterator[KwiffRequest | Change]:
+    async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
         state = spider._state()
         loop = asyncio.get_running_loop()
@@ -450,8 +511,8 @@ class LocalWatch:
                     loop.time() - poll.started,
                     spider.interval,
                 )
-            async for change in spider.pushed_until(next_start):
-                yield change
+            async for carrier in spider.carry_pushed_until(next_start):
+                yield carrier
 
     async def _poll_requests(self, poll: _Poll) -> AsyncIterator[KwiffRequest]:
         spider = self.spider
@@ -611,12 +672,12 @@ class SharedWatch:
 
     # -- the clock -----------------------------------------------------------------------
 
-    async def run(self) -> AsyncIterator[KwiffRequest | Change]:
+    async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
         loop = asyncio.get_running_loop()
         while not self.guard.call("setting up the shared watch", self._set_up, False):
-            async for change in spider.pushed_until(loop.time() + self.tick):
-                yield change
+            async for carrier in spider.carry_pushed_until(loop.time() + self.tick):
+                yield carrier
         next_renewal = loop.time() + self.lease / 3
         while True:
             if self.held and loop.time() >= next_renewal:
@@ -647,8 +708,8 @@ class SharedWatch:
             deadline = loop.time() + wait
             if self.held:
                 deadline = min(deadline, next_renewal)
-            async for change in spider.pushed_until(deadline, self._freed):
-                yield change
+            async for carrier in spider.carry_pushed_until(deadline, self._freed):
+                yield carrier
 
     def _set_up(self) -> bool:
         """Create the watch's tasks if this worker is the first; True once done."""
