@@ -281,15 +281,18 @@ class BareClient:
     Same handshake (URL, headers, deflate) as
     :class:`~kwiff_scrapy.connection.session.KwiffSession`, no codec, no pool, no stats.
     Sequential use: :meth:`round_trip`. Many in flight: :meth:`start_reader` then
-    :meth:`round_trip_concurrent`.
+    :meth:`round_trip_concurrent`. Like any EIO 3 client it pings every ``pingInterval``
+    (pongs are skipped as any other frame): the server closes a connection that does
+    not, and a benchmark may leave one client idle for longer than that.
     """
 
-    def __init__(self, ws: ClientConnection, *, decode: bool = True) -> None:
+    def __init__(self, ws: ClientConnection, *, decode: bool = True, ping_interval: float) -> None:
         self.ws = ws
         self.decode = decode
         self._ids = itertools.count()
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._heartbeat = asyncio.create_task(self._ping(ping_interval), name="bare-heartbeat")
 
     @classmethod
     async def open(cls, url: str, *, decode: bool = True) -> BareClient:
@@ -304,10 +307,19 @@ class BareClient:
             ping_interval=None,
             ping_timeout=None,
         )
+        ping_interval = None
         async with asyncio.timeout(10):
-            while await ws.recv() != "40":  # open packet, the "response" event, then 40
-                pass
-        return cls(ws, decode=decode)
+            while (frame := await ws.recv()) != "40":  # open packet, "response" event, 40
+                if isinstance(frame, str) and frame.startswith("0{"):
+                    ping_interval = json.loads(frame[1:])["pingInterval"] / 1000
+        if ping_interval is None:
+            raise RuntimeError("no open packet before '40'")
+        return cls(ws, decode=decode, ping_interval=ping_interval)
+
+    async def _ping(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.ws.send("2")
 
     def _result(self, payload: str) -> Any:
         return json.loads(payload) if self.decode else payload
@@ -341,6 +353,9 @@ class BareClient:
             return await future
 
     async def close(self) -> None:
+        self._heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+            await self._heartbeat
         await self.ws.close()
         if self._reader is not None:
             await self._reader
