@@ -55,7 +55,6 @@ from ..protocol import (
     Ready,
     ServerClosed,
     UnknownAck,
-    command_envelope,
 )
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
@@ -209,14 +208,14 @@ class KwiffSession:
     async def _command(self, message: str, payload: Any) -> AckReceived:
         if self._failure is not None:
             raise SessionClosed(f"the session is closed ({self._failure})")
-        envelope = command_envelope(
+        options = self._options
+        ack_id, frame = self._protocol.command_frame_for(
             message,
             payload,
             timestamp_ms=time.time_ns() // 1_000_000,
-            user_agent=self._options.user_agent,
-            webapp_version=self._options.webapp_version,
+            user_agent=options.user_agent,
+            webapp_version=options.webapp_version,
         )
-        ack_id, frame = self._protocol.command_frame(envelope)
         future: asyncio.Future[AckReceived] = asyncio.get_running_loop().create_future()
         self._waiting[ack_id] = future
         try:

@@ -97,7 +97,7 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         response = KwiffResponse.from_ack(
             request,
             ack.body,
-            ack.args,
+            ack.args_if_decoded,
             ip_address=session.peer_ip,
             protocol="socket.io/eio3",
         )

@@ -124,12 +124,14 @@ class KwiffResponse(JsonResponse):
 
     @classmethod
     def from_ack(
-        cls, request: Request, raw_args: str | bytes, args: list[Any], **kwargs: Any
+        cls, request: Request, raw_args: str | bytes, args: list[Any] | None, **kwargs: Any
     ) -> Self:
         """The response to *request* whose body is the ACK's JSON array *raw_args*.
 
         *raw_args* is the JSON text, or already its UTF-8 bytes (``AckReceived.body``:
-        the answer is then not copied again); *args* is the same array decoded.
+        the answer is then not copied again); *args* is the same array decoded, or None
+        if it is not decoded yet (a large answer: decoded when first asked for, perhaps
+        straight into items by :meth:`parse`).
         """
         if isinstance(raw_args, str):
             raw_args = raw_args.encode("utf-8", "surrogatepass")
@@ -142,8 +144,20 @@ class KwiffResponse(JsonResponse):
             request=request,
             **kwargs,
         )
-        response._cached_decoded_json = args  # already parsed by the codec
+        if args is not None:
+            response._cached_decoded_json = args  # already parsed by the codec
         return response
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the body is decoded already (then :meth:`json` costs nothing more).
+
+        The handler decodes small answers as they arrive and leaves large ones
+        (``LAZY_DECODE_BYTES``) to whoever reads them: a parser with a way of its own
+        from the bytes (:func:`~kwiff_scrapy.model.parsing.parse_event_list_ack`) or
+        :meth:`json`.
+        """
+        return self._cached_decoded_json is not _NOT_DECODED
 
     def json(self) -> Any:
         """The body decoded, as ``TextResponse.json()`` decodes it, but with msgspec if installed.

@@ -26,12 +26,13 @@ an :class:`UnknownAck`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Self
 
 from .engineio import (
     EnginePacket,
@@ -42,7 +43,7 @@ from .engineio import (
     parse_open_data,
 )
 from .errors import InvalidState, ProtocolError, excerpt
-from .jsondecode import loads
+from .jsondecode import is_json_array, loads
 from .socketio import (
     DEFAULT_NAMESPACE,
     SocketPacket,
@@ -61,6 +62,10 @@ RECENT_IDS_KEPT = 4096
 
 #: How much of an unexpected ack's JSON its event keeps for a log line.
 ACK_EXCERPT_CHARS = 80
+
+#: An answer this large (an ``event:list`` is ~1.2 MB) is checked on arrival and decoded
+#: when first read; smaller ones are decoded at once, which costs less than deciding.
+LAZY_DECODE_BYTES = 1 << 16
 
 #: The head of an ACK frame in the default namespace: ``43`` and the ack id. An id
 #: of more than 20 digits (never pending) is left to the general path.
@@ -93,11 +98,13 @@ class AckReceived:
     exactly as received and ``body`` the same text in UTF-8 (``surrogatepass``), the
     answer ready to become a response body. The protocol keeps only one of the two
     texts (``body`` for an ack it decoded from a frame, so that a large answer exists
-    once) and makes the other when asked. Equal when ``ack_id``, ``args`` and
-    ``raw_args`` are.
+    once) and makes the other when asked. A large answer is checked when it arrives but
+    decoded only when ``args`` is first read (:meth:`undecoded`), so that a caller can
+    decode ``body`` its own way instead (straight into typed objects) and pay once.
+    Equal when ``ack_id``, ``args`` and ``raw_args`` are.
     """
 
-    __slots__ = ("_body", "_raw_args", "ack_id", "args")
+    __slots__ = ("_args", "_body", "_raw_args", "ack_id")
     __match_args__ = ("ack_id", "args", "raw_args")
 
     def __init__(
@@ -111,9 +118,30 @@ class AckReceived:
         if (raw_args is None) == (body is None):
             raise TypeError("AckReceived takes the ACK's JSON text as raw_args or as body")
         self.ack_id = ack_id
-        self.args = args
+        self._args: list[Any] | None = args
         self._raw_args = raw_args
         self._body = body
+
+    @classmethod
+    def undecoded(cls, ack_id: int, body: bytes) -> Self:
+        """The ack of *body*, strict UTF-8 already known to hold a JSON array
+        (:func:`~kwiff_scrapy.protocol.jsondecode.is_json_array`), decoded when first read."""
+        ack = cls(ack_id, [], body=body)
+        ack._args = None
+        return ack
+
+    @property
+    def args(self) -> list[Any]:
+        """The ACK's JSON array, decoded (on first use, for an :meth:`undecoded` ack)."""
+        if self._args is None:
+            assert self._body is not None
+            self._args = loads(self._body)
+        return self._args
+
+    @property
+    def args_if_decoded(self) -> list[Any] | None:
+        """:attr:`args` if decoded already, else None (reading it would decode ``body``)."""
+        return self._args
 
     @property
     def raw_args(self) -> str:
@@ -326,6 +354,10 @@ class ClientProtocol:
             if ack_id not in self._pending:
                 return None
             body, surrogates = frame[end:], False  # a text frame: strict UTF-8
+            if len(body) >= LAZY_DECODE_BYTES and is_json_array(body):
+                self._pending.remove(ack_id)
+                self._answered.add(ack_id)
+                return AckReceived.undecoded(ack_id, body)
         try:
             args = loads(body, surrogatepass=surrogates)
         except (ValueError, RecursionError):
@@ -425,6 +457,49 @@ class ClientProtocol:
         self._pending.add(ack_id)
         return ack_id, frame
 
+    def command_frame_for(
+        self,
+        message: str,
+        payload: Any,
+        *,
+        timestamp_ms: int,
+        user_agent: str,
+        webapp_version: str,
+    ) -> tuple[int, str]:
+        """:meth:`command_frame` of the :func:`command_envelope` of the same arguments.
+
+        The same id and the same frame, character for character, without building the
+        envelope or encoding its constant part (the user agent and web app version,
+        encoded once) for every command: only the message and the payload are.
+        """
+        if self.namespace != DEFAULT_NAMESPACE:
+            envelope = command_envelope(
+                message,
+                payload,
+                timestamp_ms=timestamp_ms,
+                user_agent=user_agent,
+                webapp_version=webapp_version,
+            )
+            return self.command_frame(envelope)
+        if self.state is ConnectionState.CLOSED:
+            raise InvalidState("cannot send a command: the connection is closed")
+        # As the JSON encoder writes an int (a bool or a subclass goes the general way).
+        timestamp = str(timestamp_ms) if type(timestamp_ms) is int else compact_json(timestamp_ms)
+        frame = "".join(
+            (
+                _ENVELOPE_HEAD,
+                compact_json(message),
+                _PAYLOAD_KEY,
+                compact_json(payload),
+                _TIMESTAMP_KEY,
+                timestamp,
+                _envelope_tail(user_agent, webapp_version),
+            )
+        )
+        ack_id = next(self._ack_ids)
+        self._pending.add(ack_id)
+        return ack_id, f"42{ack_id}{frame}"
+
     def abandon(self, ack_id: int) -> None:
         """The I/O layer gave up on *ack_id* (timeout, cancellation, failed send).
 
@@ -457,6 +532,20 @@ class ClientProtocol:
     @staticmethod
     def close_frame() -> str:
         return encode_engine_packet(EnginePacket(EnginePacketType.CLOSE))
+
+
+#: The parts of ``["command",{...}]`` around the values, as ``compact_json`` writes them
+#: in the key order of :func:`command_envelope`.
+_ENVELOPE_HEAD = f"[{compact_json(COMMAND_EVENT)},{{{compact_json('message')}:"
+_PAYLOAD_KEY = f",{compact_json('payload')}:"
+_TIMESTAMP_KEY = f",{compact_json('timestamp')}:"
+
+
+@functools.lru_cache(maxsize=16)
+def _envelope_tail(user_agent: str, webapp_version: str) -> str:
+    """``,"userAgent":...,"webappVersion":...}]``: the same for every command of a session."""
+    user_agent_json, version_json = compact_json(user_agent), compact_json(webapp_version)
+    return f',"userAgent":{user_agent_json},"webappVersion":{version_json}}}]'
 
 
 def message_frame(packet: SocketPacket) -> str:
