@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+# Slotted: an event list makes some 15,000 outcomes and 3,000 markets, which build
+# faster and weigh less without an instance dict each.
+@dataclass(slots=True)
 class Outcome:
     id: int | None = None
     name: str | None = None
@@ -25,7 +27,7 @@ class Outcome:
     status: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Market:
     id: int | None = None
     name: str | None = None

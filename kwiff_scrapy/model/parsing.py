@@ -21,15 +21,23 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
 from .sports import sport_name
+from .values import MAX_DECIMAL_ODDS, iso_utc
 from .values import MAX_INTEGER as _MAX_INTEGER
 from .values import as_integer as _as_integer
 
+try:
+    from . import wire
+except ImportError:  # pragma: no cover - without msgspec: the tolerant path only
+    wire = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from .wire import PlainEvent, PlainMarket
 
 EVENTS_MISSING = "events_missing"
 RESULT_MISSING = "result_missing"
@@ -56,8 +64,6 @@ SKIP_REASONS = (
 )
 
 _DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-# Far beyond any bookmaker's price; anything above is garbage, not a long shot.
-MAX_DECIMAL_ODDS = 1_000_000
 _NUMBER_TYPES = (int, float)
 
 
@@ -71,6 +77,23 @@ def parse_events(
         skips[EVENTS_MISSING] += 1
         return []
     events = (parse_event(raw, fetched_at=fetched_at, skips=skips) for raw in raw_events)
+    return [event for event in events if event is not None]
+
+
+def parse_event_list_ack(body: bytes, *, skips: Counter[str]) -> list[KwiffEvent] | None:
+    """The events of a whole ``event:list`` ACK, its JSON array as UTF-8 bytes.
+
+    The fast way, when msgspec is installed and every market and outcome of the
+    answer is plain (:mod:`.wire`): the same events and skips as ``parse_answer`` then
+    :func:`parse_events`. None otherwise, having counted nothing: decode the answer
+    and take the tolerant path.
+    """
+    answer = wire.decode_event_list_ack(body) if wire is not None else None
+    if answer is None:
+        return None
+    timestamp_ms = _as_integer(answer.timestamp)
+    fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
+    events = (_event(raw, fetched_at, skips, _plain_markets) for raw in answer.data.events)
     return [event for event in events if event is not None]
 
 
@@ -94,6 +117,17 @@ def parse_event(
     if not isinstance(raw, dict):
         skips[EVENT_NOT_OBJECT] += 1
         return None
+    return _event(raw, fetched_at, skips, _parse_markets)
+
+
+def _event(
+    raw: _JsonObject,
+    fetched_at: str | None,
+    skips: Counter[str],
+    markets: Callable[[_FieldReader], list[Market]],
+) -> KwiffEvent | None:
+    """The event of an object (a dict, or a :class:`.wire.PlainEvent`), given how to
+    read its markets; None (counted) without a usable id."""
     event_id = _as_integer(raw.get("id"))
     if event_id is None:
         skips[EVENT_WITHOUT_ID] += 1
@@ -116,7 +150,7 @@ def parse_event(
         in_play=fields.flag("inPlay"),
         match_tracker=raw.get("matchTracker"),
         bet_builder_enabled=fields.flag("betBuilderEnabled"),
-        markets=_parse_markets(fields),
+        markets=markets(fields),
         fetched_at=fetched_at,
     )
 
@@ -170,6 +204,20 @@ def _parse_price_group(fields: _FieldReader, fetched_at: str | None) -> PricedGr
         fractional=fields.text("fractionalOdds", "fractional"),
         fetched_at=fetched_at,
     )
+
+
+def _plain_markets(fields: _FieldReader) -> list[Market]:
+    """The markets of a :class:`.wire.PlainEvent`: plain, checked by the decoder already."""
+    event: PlainEvent = fields._raw  # type: ignore[assignment]
+    return [_market_of_plain(market) for market in event.plain_markets()]
+
+
+def _market_of_plain(market: PlainMarket) -> Market:
+    outcomes = [
+        Outcome(outcome.id, outcome.outcomeName, outcome.odds, outcome.fractional, outcome.status)
+        for outcome in market.outcomes
+    ]
+    return Market(market.id, market.name, outcomes, market.status)
 
 
 def _parse_markets(fields: _FieldReader) -> list[Market]:
@@ -343,13 +391,19 @@ def _named_entity(fields: _FieldReader, key: str) -> tuple[int | None, str | Non
     return entity_fields.integer("id"), entity_fields.text("name")
 
 
+class _JsonObject(Protocol):
+    """A decoded JSON object: a dict, or a typed object with the same ``get``."""
+
+    def get(self, key: str, /) -> Any: ...
+
+
 class _FieldReader:
     """Reads optional fields of one JSON object, counting values of the wrong type.
 
     Given several keys, a reader returns the first usable value among them.
     """
 
-    def __init__(self, raw: dict[str, Any], skips: Counter[str]) -> None:
+    def __init__(self, raw: _JsonObject, skips: Counter[str]) -> None:
         self._raw = raw
         self.skips = skips
 

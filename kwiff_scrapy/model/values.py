@@ -8,6 +8,8 @@ from typing import Any
 
 # The service is JavaScript: a larger integer cannot have come from it intact.
 MAX_INTEGER = 2**53 - 1
+#: Far beyond any bookmaker's price; anything above is garbage, not a long shot.
+MAX_DECIMAL_ODDS = 1_000_000
 _INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _EPOCH = datetime(1970, 1, 1)
 

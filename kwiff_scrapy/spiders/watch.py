@@ -53,7 +53,13 @@ from ..integration.config import KwiffSettings
 from ..integration.http import KwiffRequest, KwiffResponse
 from ..model.changes import Change, EventSnapshot, diff_event
 from ..model.items import EventChange, OddsChange
-from ..model.parsing import EVENT_NOT_OBJECT, EVENT_WITHOUT_ID, parse_event_detail, parse_events
+from ..model.parsing import (
+    EVENT_NOT_OBJECT,
+    EVENT_WITHOUT_ID,
+    parse_event_detail,
+    parse_event_list_ack,
+    parse_events,
+)
 from ..model.sports import country_code, sport_argument
 from .base import KwiffSpider, truthy
 from .event import event_ids
@@ -373,15 +379,18 @@ class KwiffWatchSpider(KwiffSpider):
 
     def _listed(self, response: KwiffResponse) -> tuple[dict[int, EventSnapshot], bool] | None:
         """The listed events and whether every entry could be read; None if unusable."""
-        answer = response.answer
-        if answer.error is not None:
-            self.parse_answer(response, parse_events)  # logs and counts the error
-            return None
-        if not isinstance(answer.data, dict) or not isinstance(answer.data.get("events"), list):
-            logger.warning("event:list answered without an events list: not compared")
-            return None
         skips: Counter[str] = Counter()
-        events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
+        events = None if response.decoded else parse_event_list_ack(response.body, skips=skips)
+        if events is None:
+            answer = response.answer
+            if answer.error is not None:
+                self.parse_answer(response, parse_events)  # logs and counts the error
+                return None
+            data = answer.data
+            if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+                logger.warning("event:list answered without an events list: not compared")
+                return None
+            events = parse_events(data, fetched_at=answer.fetched_at, skips=skips)
         for reason, count in skips.items():
             self.count(stats.parse_skipped(reason), count)
         complete = not (skips[EVENT_NOT_OBJECT] or skips[EVENT_WITHOUT_ID])

@@ -1,0 +1,107 @@
+"""An ``event:list`` answer in the plain shape the service sends, decoded by msgspec.
+
+The tolerant parsers of :mod:`.parsing` read JSON already decoded into dicts and lists,
+then check every field of thousands of markets and outcomes in Python. Here msgspec
+decodes the answer's bytes (the ACK's JSON array) straight into the typed objects
+below, checking in C that every market and outcome is *plain*: each field present
+where it must be, of exactly the type the service sends, within range. Items are then
+built from those without another check, and the event-level fields (a hundred events)
+still go through the tolerant reader.
+
+The plain shape is the one in which the tolerant path returns exactly these items and
+counts nothing for markets and outcomes: a field absent or null, a digit string, a
+bool, a number out of range, an empty outcome list (the tolerant path looks under
+``selections`` then), an answer with an ``error`` or with more than one argument, and
+anything else, makes the decoding fail; nothing has been counted then, and the caller
+takes the tolerant path over the whole answer. So this is a faster way to the same
+result, never a different one (``tests/model/test_wire_equivalence.py``).
+
+Needs msgspec (``pip install kwiff-scrapy[fast]``); :mod:`.parsing` does without.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from .values import MAX_DECIMAL_ODDS, MAX_INTEGER
+
+# The bounds within which values.as_integer and parsing._as_odds keep a number as it is.
+PlainId = Annotated[int, msgspec.Meta(ge=0, le=MAX_INTEGER)]
+PlainOdds = Annotated[float, msgspec.Meta(ge=0, le=MAX_DECIMAL_ODDS)]
+
+
+# gc=False: tens of thousands of these live for a few milliseconds, holding only strings
+# and numbers, or lists of their own kind; the garbage collector need not track them.
+class PlainOutcome(msgspec.Struct, gc=False):
+    # The fields have the service's names (outcomeName...): no renaming table.
+    id: PlainId
+    outcomeName: str
+    odds: PlainOdds
+    fractional: str
+    status: str | None = None
+
+
+class PlainMarket(msgspec.Struct, gc=False):
+    id: PlainId
+    name: str
+    outcomes: Annotated[list[PlainOutcome], msgspec.Meta(min_length=1)]
+    status: str | None = None
+
+
+class PlainDetails(msgspec.Struct, gc=False):
+    offers: list[PlainMarket] | None = None
+
+
+class PlainEvent(msgspec.Struct):
+    """An event: its own fields as decoded JSON (the tolerant reader takes them), its
+    markets plain. ``get`` reads a field as ``dict.get`` reads a key of the object."""
+
+    id: Any = None
+    sportId: Any = None
+    sportName: Any = None
+    competition: Any = None
+    homeTeam: Any = None
+    awayTeam: Any = None
+    startDate: Any = None
+    bettingStatus: Any = None
+    inPlay: Any = None
+    matchTracker: Any = None
+    betBuilderEnabled: Any = None
+    markets: list[PlainMarket] | None = None
+    details: PlainDetails | None = None
+
+    def get(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def plain_markets(self) -> list[PlainMarket]:
+        """The markets the tolerant path takes: ``markets`` if not empty, else the offers."""
+        if self.markets:
+            return self.markets
+        details = self.details
+        return (details.offers if details is not None else None) or []
+
+
+class PlainEventList(msgspec.Struct, gc=False):
+    events: list[PlainEvent]
+
+
+class PlainAnswer(msgspec.Struct):
+    """The answer envelope (:class:`~kwiff_scrapy.integration.answer.Answer`), no error."""
+
+    data: PlainEventList
+    timestamp: Any = None
+    error: None = None
+
+
+_decode_event_list_ack = msgspec.json.Decoder(tuple[PlainAnswer]).decode
+
+
+def decode_event_list_ack(body: bytes) -> PlainAnswer | None:
+    """The answer of a whole ``event:list`` ACK (its JSON array as UTF-8 bytes) if plain."""
+    try:
+        (answer,) = _decode_event_list_ack(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return answer
