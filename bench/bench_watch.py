@@ -30,7 +30,7 @@ from typing import Any
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 from kwiff_scrapy.integration.answer import parse_answer
 from kwiff_scrapy.model.changes import EventSnapshot, diff_event
-from kwiff_scrapy.model.parsing import parse_events
+from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 
 from ._common import (
     EVENT_LIST_PAYLOAD,
@@ -62,9 +62,14 @@ async def one_poll_ratio(url: str, polls: int) -> tuple[float, float, int]:
         for round_number in range(polls + 1):
             started = time.perf_counter()
             ack = await session.command("event:list", EVENT_LIST_PAYLOAD)
-            answer = parse_answer(ack.args)
+            # What the watch's _listed does: from the bytes if it can, else the tolerant way.
             skips: Counter[str] = Counter()
-            events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
+            events = None
+            if ack.args_if_decoded is None:
+                events = parse_event_list_ack(ack.body, skips=skips)
+            if events is None:
+                answer = parse_answer(ack.args)
+                events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
             changes = 0
             for event in events:
                 snapshot = EventSnapshot.of(event)

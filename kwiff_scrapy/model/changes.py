@@ -47,6 +47,9 @@ class PricePoint(NamedTuple):
     open: bool
 
 
+_new_tuple = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class EventSnapshot:
     """One event as an answer showed it: header fields and every outcome's price."""
@@ -73,14 +76,19 @@ class EventSnapshot:
                     if outcome.id is not None
                     else (market.id if market.id is not None else market.name, outcome.name)
                 )
-                outcomes[key] = PricePoint(
-                    market.id,
-                    market.name,
-                    outcome.id,
-                    outcome.name,
-                    outcome.odds,
-                    outcome.fractional,
-                    market_open and is_open(outcome.status),
+                status = outcome.status
+                # tuple.__new__ skips the NamedTuple's Python-level __new__ (thousands a poll).
+                outcomes[key] = _new_tuple(
+                    PricePoint,
+                    (
+                        market.id,
+                        market.name,
+                        outcome.id,
+                        outcome.name,
+                        outcome.odds,
+                        outcome.fractional,
+                        market_open and (status is None or is_open(status)),
+                    ),
                 )
         return cls(
             event_id=event.event_id,
@@ -119,6 +127,8 @@ def diff_event(
     assert header is not None
     for key, now in after.items():
         was = before.get(key)
+        if was == now:  # most outcomes, most polls: no change (a tuple comparison, in C)
+            continue
         kind = _odds_change_kind(was, now)
         if kind is not None:
             changes.append(_odds_change(kind, header, previous, fetched_at, was, now))
