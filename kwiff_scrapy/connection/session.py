@@ -21,6 +21,7 @@ import logging
 import ssl
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -129,7 +130,10 @@ class KwiffSession:
         self._protocol = ClientProtocol()
         #: The futures of the commands the protocol holds pending, by ack id.
         self._waiting: dict[int, asyncio.Future[AckReceived]] = {}
-        self._slots = asyncio.Semaphore(options.max_in_flight)
+        #: Slots of commands in flight (``max_in_flight``): the free ones, and the
+        #: commands waiting for one, to be handed each a slot in turn as others end.
+        self._free_slots = options.max_in_flight
+        self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._failure: ConnectionLost | None = None
         self._pong = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -201,35 +205,62 @@ class KwiffSession:
         return len(self._waiting)
 
     async def command(self, message: str, payload: Any) -> AckReceived:
-        """Send one command and wait for its ack (no timeout here: the caller sets one)."""
-        async with self._slots:
-            return await self._command(message, payload)
+        """Send one command and wait for its ack (no timeout here: the caller sets one).
 
-    async def _command(self, message: str, payload: Any) -> AckReceived:
-        if self._failure is not None:
-            raise SessionClosed(f"the session is closed ({self._failure})")
-        options = self._options
-        ack_id, frame = self._protocol.command_frame_for(
-            message,
-            payload,
-            timestamp_ms=time.time_ns() // 1_000_000,
-            user_agent=options.user_agent,
-            webapp_version=options.webapp_version,
-        )
-        future: asyncio.Future[AckReceived] = asyncio.get_running_loop().create_future()
-        self._waiting[ack_id] = future
+        At most ``max_in_flight`` commands are sent and waiting at once; the others
+        wait their turn, first come first served.
+        """
+        if self._free_slots:
+            self._free_slots -= 1  # the usual case: nothing to await before sending
+        else:
+            await self._slot()
         try:
+            if self._failure is not None:
+                raise SessionClosed(f"the session is closed ({self._failure})")
+            options = self._options
+            ack_id, frame = self._protocol.command_frame_for(
+                message,
+                payload,
+                timestamp_ms=time.time_ns() // 1_000_000,
+                user_agent=options.user_agent,
+                webapp_version=options.webapp_version,
+            )
+            future: asyncio.Future[AckReceived] = asyncio.get_running_loop().create_future()
+            self._waiting[ack_id] = future
             try:
-                await self._ws.send(frame)
-            except ConnectionClosed as exc:
-                raise self._failure or ConnectionLost(_describe_close(exc)) from exc
-            self._on_stat(SessionStat.COMMANDS_SENT, 1)
-            return await future
+                try:
+                    await self._ws.send(frame)
+                except ConnectionClosed as exc:
+                    raise self._failure or ConnectionLost(_describe_close(exc)) from exc
+                self._on_stat(SessionStat.COMMANDS_SENT, 1)
+                return await future
+            finally:
+                if self._waiting.pop(ack_id, None) is not None:
+                    # Not answered: cancelled (a timeout) or failed to send. The protocol
+                    # will report an ack arriving later as late.
+                    self._protocol.abandon(ack_id)
         finally:
-            if self._waiting.pop(ack_id, None) is not None:
-                # Not answered: cancelled (a timeout) or failed to send. The protocol
-                # will report an ack arriving later as late.
-                self._protocol.abandon(ack_id)
+            self._release_slot()
+
+    async def _slot(self) -> None:
+        """Wait until a command ending hands its slot over (an ``asyncio.Semaphore``, lighter)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release_slot()  # handed a slot while being cancelled: pass it on
+            raise
+
+    def _release_slot(self) -> None:
+        waiters = self._slot_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # not cancelled while waiting
+                waiter.set_result(None)
+                return
+        self._free_slots += 1
 
     async def close(self) -> None:
         """Close the connection; every command still waiting fails with :class:`SessionClosed`."""

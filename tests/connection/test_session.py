@@ -283,3 +283,65 @@ async def test_hooks_may_be_none(simulator: KwiffSimulator) -> None:
     async with await KwiffSession.open(options, on_stat=None, on_event=None) as session:
         ack = await session.command("event:get", {"eventId": EVENT_IDS[0]})
     assert ack.args[0]["data"]["result"]["id"] == EVENT_IDS[0]
+
+
+async def test_at_most_max_in_flight_commands_wait_at_once_the_others_in_turn(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(response_delay=0.05)
+    async with await open_session(simulator, max_in_flight=2) as session:
+        acks = await asyncio.gather(
+            *(session.command("event:get", {"eventId": i}) for i in EVENT_IDS[:6])
+        )
+        assert session.in_flight == 0
+    # First come, first served: the ack ids follow the order of the calls.
+    assert [ack.ack_id for ack in acks] == list(range(6))
+    assert [ack.args[0]["data"]["result"]["id"] for ack in acks] == EVENT_IDS[:6]
+    assert simulator.max_in_flight_seen == 2
+
+
+async def test_a_command_cancelled_while_waiting_for_a_slot_takes_none(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(response_delay=0.05)
+    recorder = Recorder()
+    async with await open_session(simulator, recorder, max_in_flight=1) as session:
+        first = asyncio.create_task(session.command("event:get", {"eventId": EVENT_IDS[0]}))
+        await recorder.until("commands_sent", 1)
+        waiting = asyncio.create_task(session.command("event:get", {"eventId": EVENT_IDS[1]}))
+        await asyncio.sleep(0)  # it waits for the slot the first holds
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        third = await session.command("event:get", {"eventId": EVENT_IDS[2]})
+        assert (await first).ack_id == 0
+        assert third.ack_id == 1  # the cancelled command never sent anything
+        # Three more in turn: the slot was not lost.
+        acks = await asyncio.gather(
+            *(session.command("event:get", {"eventId": i}) for i in EVENT_IDS[:3])
+        )
+    assert [ack.ack_id for ack in acks] == [2, 3, 4]
+    assert simulator.max_in_flight_seen == 1
+
+
+async def test_a_command_handed_a_slot_as_it_is_cancelled_passes_the_slot_on(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(silent=True)
+    recorder = Recorder()
+    async with await open_session(simulator, recorder, max_in_flight=1) as session:
+        first = asyncio.create_task(session.command("event:get", {"eventId": 1}))
+        await recorder.until("commands_sent", 1)
+        waiting = asyncio.create_task(session.command("event:get", {"eventId": 2}))
+        await asyncio.sleep(0)  # it waits for the slot the first holds
+        first.cancel()
+        await asyncio.sleep(0)  # the first ends and hands its slot to the waiting command...
+        waiting.cancel()  # ...which is cancelled before it could use it
+        for task in (first, waiting):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        third = asyncio.create_task(session.command("event:get", {"eventId": 3}))
+        await recorder.until("commands_sent", 2)  # the slot was passed on, not lost
+        assert session.in_flight == 1
+        third.cancel()
+    assert recorder.stats["commands_sent"] == 2
