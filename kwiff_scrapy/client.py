@@ -21,7 +21,12 @@ from .connection.endpoint import connect_url
 from .connection.errors import CommandError
 from .connection.pool import Backoff
 from .integration.answer import Answer, parse_answer
-from .model.parsing import parse_event_detail, parse_events, parse_price_groups
+from .model.parsing import (
+    parse_event_detail,
+    parse_event_list_ack,
+    parse_events,
+    parse_price_groups,
+)
 from .model.sports import country_code, resolve_sport
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .model.items import KwiffEvent, PricedGroup
+    from .protocol.client import AckReceived
 
 logger = logging.getLogger(__name__)
 
@@ -161,16 +167,7 @@ class KwiffClient:
 
         An answer carrying an ``error`` is returned as is, not raised.
         """
-        self._check_open()
-        try:
-            with self._command_timeout.bound():
-                session = await self._connector.session()
-                ack = await session.command(message, dict(payload or {}))
-        except TimeoutError as exc:
-            raise TimeoutError(
-                f"Kwiff command {message!r} got no answer from {self.endpoint} "
-                f"within {self.timeout:g} s"
-            ) from exc
+        ack = await self._acked(message, payload)
         return parse_answer(ack.args)
 
     async def get_events(
@@ -189,11 +186,17 @@ class KwiffClient:
             "sportId": resolve_sport(sport),
             "country": country_code(country),
         }
-        answer = await self._answered("event:list", payload)
+        ack = await self._acked("event:list", payload)
         skips: Counter[str] = Counter()
-        events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
-        if skips.get("events_missing"):
-            raise CommandError("event:list", answer, "the answer has no events list")
+        # A large answer arrives undecoded: straight from its bytes to items if it can.
+        events = None
+        if ack.args_if_decoded is None:
+            events = parse_event_list_ack(ack.body, skips=skips)
+        if events is None:
+            answer = self._checked("event:list", parse_answer(ack.args))
+            events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
+            if skips.get("events_missing"):
+                raise CommandError("event:list", answer, "the answer has no events list")
         _log_skips("event:list", skips)
         return events
 
@@ -231,9 +234,25 @@ class KwiffClient:
 
     # -- internals -------------------------------------------------------------------
 
+    async def _acked(self, message: str, payload: Mapping[str, Any] | None) -> AckReceived:
+        """Send a command; its ack, or ``TimeoutError`` after :attr:`timeout` seconds."""
+        self._check_open()
+        try:
+            with self._command_timeout.bound():
+                session = await self._connector.session()
+                return await session.command(message, dict(payload or {}))
+        except TimeoutError as exc:
+            raise TimeoutError(
+                f"Kwiff command {message!r} got no answer from {self.endpoint} "
+                f"within {self.timeout:g} s"
+            ) from exc
+
     async def _answered(self, message: str, payload: Mapping[str, Any]) -> Answer:
         """Send a command; raise :class:`CommandError` if the service answered with an error."""
-        answer = await self.send_command(message, payload)
+        return self._checked(message, await self.send_command(message, payload))
+
+    @staticmethod
+    def _checked(message: str, answer: Answer) -> Answer:
         if answer.error is not None:
             raise CommandError(message, answer, f"the service answered {answer.error!r:.300}")
         return answer

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.values import as_integer, iso_utc
+from ..model.values import MAX_INTEGER, as_integer, iso_utc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The first element of an ACK's arguments: ``{"timestamp": ms, "data": ..., "error": ...}``."""
 
@@ -29,8 +29,8 @@ def parse_answer(args: Any) -> Answer:
     first = args[0] if isinstance(args, list) and args else None
     if not isinstance(first, dict):
         return Answer()
-    return Answer(
-        timestamp_ms=as_integer(first.get("timestamp")),
-        data=first.get("data"),
-        error=first.get("error"),
-    )
+    timestamp = first.get("timestamp")
+    # Every answer is read here: a plain timestamp skips as_integer's conversions.
+    if not (type(timestamp) is int and 0 <= timestamp <= MAX_INTEGER):
+        timestamp = as_integer(timestamp)
+    return Answer(timestamp, first.get("data"), first.get("error"))

@@ -21,6 +21,7 @@ from kwiff_scrapy.connection.errors import (
 )
 from kwiff_scrapy.connection.pool import Backoff
 from kwiff_scrapy.model.items import KwiffEvent
+from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ..conftest import StartSimulator
@@ -113,6 +114,20 @@ async def test_get_football_events_has_every_simulated_event(simulator: KwiffSim
     for event, raw in zip(events, expected, strict=True):
         assert_event_matches(event, raw)
     assert {event.sport_name for event in events} == {"Football"}
+
+
+async def test_get_events_from_the_answers_bytes_equal_the_tolerant_parse(
+    simulator: KwiffSimulator,
+) -> None:
+    # The football list (1.2 MB) arrives undecoded and goes from bytes to items; the same
+    # answer through send_command and parse_events must give the same items.
+    payload = {"listId": "default", "sportId": 11, "country": "GB"}
+    async with client_for(simulator) as client:
+        events = await client.get_football_events(country="GB")
+        answer = await client.send_command("event:list", payload)
+    tolerant = parse_events(answer.data, fetched_at=answer.fetched_at)
+    assert [(e.event_id, e.markets) for e in events] == [(e.event_id, e.markets) for e in tolerant]
+    assert len(events) == 111
 
 
 @pytest.mark.parametrize("sport", ["basketball", "Basketball", 36, "36"])
