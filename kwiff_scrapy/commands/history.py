@@ -30,7 +30,7 @@ from scrapy.exceptions import UsageError
 from .. import defaults
 from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
-from .output import echo
+from .output import echo, stop_writing_to_stdout
 from .preview import format_table
 
 if TYPE_CHECKING:
@@ -267,6 +267,9 @@ def run(plan: HistoryPlan, now: datetime | None = None) -> int:
                 _show_event(reader, plan, plan.event_id, since)
             else:
                 _show_events(reader, since)
+    except BrokenPipeError:  # the reader stopped reading (| head): nothing went wrong
+        stop_writing_to_stdout()
+        return 0
     except (HistoryError, ValueError, OSError) as exc:
         echo(f"scrapy kwiff {HISTORY}: {exc}", sys.stderr)
         return 1

@@ -29,7 +29,7 @@ from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
-from ..support.crawl_process import scrapy_kwiff
+from ..support.crawl_process import HANG_GUARD, crawl_environment, scrapy_kwiff
 from ..support.databases import (  # fixtures, used by name
     history_uri,
     postgres_server,
@@ -375,6 +375,24 @@ def test_problems_exit_1_with_one_line_and_usage_errors_exit_2(
             assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "nowhere.sqlite").exists()  # reading never creates a database
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_reading_is_not_an_error(sqlite_uri: str, tmp_path: Path) -> None:
+    # scrapy kwiff history | head: the pipe closes before the command has written it all.
+    build_history(sqlite_uri)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scrapy", "kwiff", "history", "--db", sqlite_uri],
+        cwd=tmp_path,
+        env=crawl_environment("error::RuntimeWarning"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before the first line
+    _, stderr = process.communicate(timeout=HANG_GUARD)
+    assert stderr.decode() == ""
+    assert process.returncode == 0
 
 
 def test_a_database_of_a_newer_schema_is_refused(
