@@ -22,7 +22,7 @@ import ssl
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, assert_never
@@ -143,7 +143,7 @@ class KwiffSession:
         self._heartbeat: asyncio.Task[None] | None = None
         self._closer = asyncio.create_task(self._close_when_ended(), name="kwiff-session-closer")
         # Last: messages that came with the handshake are handed over at once.
-        connection.attach(self._receive, self._connection_lost)
+        connection.attach(self._receive, self._connection_lost, self._waiting)
 
     @classmethod
     async def open(
@@ -414,6 +414,13 @@ class _Connection(ClientConnection):
     with the handshake response, before the session attaches, are kept until it
     does. ``max_size`` still bounds a message (the protocol checks it, fragments
     included) and at most ``MAX_FRAGMENTS`` fragments make one, as for ``recv()``.
+
+    Writes are coalesced while the session has more than one command in flight:
+    each ``transport.write`` is a ``send`` system call, and on loopback one that
+    wakes the server's process costs far more than the frame's own work. The
+    frames written during one loop turn are gathered and leave together at the
+    end of it, in one write (:meth:`send_data`). One command at a time, control
+    frames, the close frame and EOF are written at once, after anything gathered.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -425,11 +432,23 @@ class _Connection(ClientConnection):
         self._binary = False
         self._discarding = False
         self._lost = False
+        #: The session's commands in flight: writes are gathered while there are two or more.
+        self._in_flight: Sized = ()
+        #: Data gathered this loop turn, and the callback that writes it at the end of it.
+        self._gathered: list[bytes] = []
+        self._flush: asyncio.Handle | None = None
 
-    def attach(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
-        """From now on, give *handler* every message and call *on_lost* at the end."""
+    def attach(
+        self, handler: MessageHandler, on_lost: Callable[[], None], in_flight: Sized = ()
+    ) -> None:
+        """From now on, give *handler* every message and call *on_lost* at the end.
+
+        While *in_flight* (the session's commands awaiting their acks) holds more
+        than one, the frames of a loop turn leave in one write.
+        """
         early, self._early = self._early, []
         self._handler, self._on_lost = handler, on_lost
+        self._in_flight = in_flight
         for message, binary in early:
             handler(message, binary)
         if self._lost:
@@ -468,7 +487,61 @@ class _Connection(ClientConnection):
         self.send_data()
         self.transport.close()
 
+    def send_data(self) -> None:
+        """Write what the protocol has to send: at once, or gathered for this loop turn.
+
+        Gathering happens only while the connection is open and the session has
+        more than one command in flight, so that one command at a time pays no
+        extra loop turn. Otherwise (a close frame or a failure has left the
+        protocol ``CLOSING``, EOF, a lone command, a pong), what was gathered is
+        written first, then the new data, as websockets would, in order.
+        """
+        if len(self._in_flight) > 1 and self.protocol.state is State.OPEN:
+            gathered = self._gathered
+            for data in self.protocol.data_to_send():
+                if data:
+                    gathered.append(data)
+                else:  # EOF (never while open): everything before it goes first
+                    self._write_gathered()
+                    self._write_eof()
+            if gathered and self._flush is None:
+                self._flush = self.loop.call_soon(self._flush_gathered)
+            return
+        if self._gathered:
+            self._write_gathered()
+        super().send_data()
+
+    def _write_gathered(self) -> None:
+        gathered = self._gathered
+        data = gathered[0] if len(gathered) == 1 else b"".join(gathered)
+        gathered.clear()
+        if not self.transport.is_closing():  # else aborted: nothing more is written
+            self.transport.write(data)
+
+    def _write_eof(self) -> None:
+        """What websockets' ``send_data()`` does with EOF: half-close, or close."""
+        if self.transport.can_write_eof():
+            with contextlib.suppress(Exception):
+                self.transport.write_eof()
+        else:
+            self.transport.close()
+
+    def _flush_gathered(self) -> None:
+        """The end of the loop turn: write what was gathered (unless already written)."""
+        self._flush = None
+        if not self._gathered:
+            return
+        try:
+            self._write_gathered()
+        except Exception as exc:  # as websockets' send_context(): the connection is done
+            self.set_connection_exc(exc)
+            self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._gathered.clear()
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         super().connection_lost(exc)
         self._lost = True
         if self._on_lost is not None:
