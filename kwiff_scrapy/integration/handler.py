@@ -27,6 +27,7 @@ from scrapy.exceptions import (
 from scrapy.http import Response
 
 from ..connection.connector import Connector
+from ..connection.deadlines import SharedTimeout
 from ..connection.errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from ..connection.session import SessionStat
 from . import signals, stats
@@ -34,15 +35,21 @@ from .config import KwiffSettings
 from .http import KwiffResponse, message_of, payload_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from scrapy import Request
     from scrapy.crawler import Crawler
+
+    from ..connection.session import KwiffSession
 
 logger = logging.getLogger(__name__)
 
 #: The stats key of every session counter.
 _SESSION_KEYS = {stat: stats.session_key(stat) for stat in SessionStat}
+
+#: Distinct download timeouts given a shared timer each; requests with yet others
+#: (a spider drawing them per request) fall back to ``asyncio.timeout``.
+_MAX_SHARED_TIMEOUTS = 16
 
 
 class KwiffDownloadHandler(BaseDownloadHandler):
@@ -56,6 +63,8 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         )
         self._refusals_logged: set[tuple[str, int]] = set()
         self._increment: Callable[[str, int], None] | None = None
+        #: One loop timer per distinct download timeout rather than one per request.
+        self._timeouts: dict[float, SharedTimeout] = {}
 
     async def download_request(self, request: Request) -> Response:
         message = message_of(request.url)
@@ -69,15 +78,17 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         timeout: float = request.meta.get("download_timeout", self._settings.download_timeout)
         endpoint: str = request.meta.get("kwiff_endpoint") or self._settings.endpoint
 
+        shared = self._timeouts.get(timeout) or self._shared_timeout(timeout)
         started = time.monotonic()
         try:
-            async with asyncio.timeout(timeout):
-                session = await self._connector.session(
-                    endpoint,
-                    proxy=request.meta.get("proxy"),
-                    proxy_authorization=request.headers.get(b"Proxy-Authorization"),
-                )
-                ack = await session.command(message, payload)
+            if shared is not None:  # the usual case: no timer of its own
+                with shared.bound():
+                    session = await self._session(request, endpoint)
+                    ack = await session.command(message, payload)
+            else:
+                async with asyncio.timeout(timeout):
+                    session = await self._session(request, endpoint)
+                    ack = await session.command(message, payload)
         except TimeoutError as exc:
             raise DownloadTimeoutError(
                 f"Kwiff command {message!r} got no answer from {endpoint} within {timeout:g} s "
@@ -105,7 +116,33 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         return response
 
     async def close(self) -> None:
+        for shared in self._timeouts.values():
+            shared.close()
         await self._connector.close()
+
+    def _shared_timeout(self, timeout: float) -> SharedTimeout | None:
+        """The shared timer of a download timeout seen for the first time, if it gets one.
+
+        A :class:`SharedTimeout` per distinct timeout (uses of one timeout end in the
+        order they start): one loop timer per timeout rather than one per request.
+        Other values (none, zero or negative, or one distinct value too many) get
+        ``None``: ``asyncio.timeout``, as before.
+        """
+        if (
+            type(timeout) not in (int, float)
+            or not timeout > 0
+            or len(self._timeouts) >= _MAX_SHARED_TIMEOUTS
+        ):
+            return None
+        shared = self._timeouts[timeout] = SharedTimeout(timeout)
+        return shared
+
+    def _session(self, request: Request, endpoint: str) -> Awaitable[KwiffSession]:
+        return self._connector.session(
+            endpoint,
+            proxy=request.meta.get("proxy"),
+            proxy_authorization=request.headers.get(b"Proxy-Authorization"),
+        )
 
     def _send_event_signal(self, name: str, args: list[Any], endpoint: str) -> None:
         self.crawler.signals.send_catch_log(

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import scrapy
+from scrapy.exceptions import DownloadTimeoutError
+from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy import KwiffRequest, KwiffResponse
+from kwiff_scrapy.integration.handler import KwiffDownloadHandler
 from kwiff_scrapy.integration.signals import unsolicited_event
 from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
-from ..conftest import StartSimulator, crawl
+from ..conftest import BASE_SETTINGS, StartSimulator, crawl
 from ..support.command_spider import CommandsSpider
 
 DATA = SimulatedData()
@@ -224,3 +228,74 @@ async def test_download_warnsize_logs_a_warning(
     result = await crawl(KwiffFootballSpider, settings)
     assert len(result.items) == 111
     assert "larger than download warn size (100000)" in caplog.text
+
+
+# -- the handler alone: timeouts ---------------------------------------------------
+
+
+def handler_for(url: str, **settings: Any) -> KwiffDownloadHandler:
+    crawler = get_crawler(settings_dict={**BASE_SETTINGS, "KWIFF_ENDPOINT": url, **settings})
+    crawler._apply_settings()
+    return KwiffDownloadHandler(crawler)
+
+
+def timed_request(event_id: int, timeout: float | None) -> KwiffRequest:
+    meta = {} if timeout is None else {"download_timeout": timeout}
+    return KwiffRequest("event:get", {"eventId": event_id}, meta=meta)
+
+
+async def test_each_request_ends_by_its_own_timeout_one_timer_per_timeout_value(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(response_delay=0.4)
+    handler = handler_for(simulator.url, DOWNLOAD_TIMEOUT=5)
+    timeouts = [0.1, 0.15, None, 0.1, 2, 0.15, None]
+    try:
+        results = await asyncio.gather(
+            *(handler.download_request(timed_request(EVENT_IDS[0], t)) for t in timeouts),
+            return_exceptions=True,
+        )
+    finally:
+        await handler.close()
+    for timeout, result in zip(timeouts, results, strict=True):
+        if timeout is not None and timeout < 0.4:
+            assert isinstance(result, DownloadTimeoutError)
+            assert str(result) == (
+                f"Kwiff command 'event:get' got no answer from {simulator.url} within "
+                f"{timeout:g} s (DOWNLOAD_TIMEOUT or the download_timeout meta key)"
+            )
+        else:
+            assert isinstance(result, KwiffResponse)
+            assert result.data["result"]["id"] == EVENT_IDS[0]
+    assert sorted(handler._timeouts) == [0.1, 0.15, 2, 5]
+
+
+async def test_a_request_cancelled_from_outside_stays_cancelled(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(silent=True)
+    handler = handler_for(simulator.url, DOWNLOAD_TIMEOUT=0.2)
+    try:
+        task = asyncio.create_task(handler.download_request(timed_request(EVENT_IDS[0], None)))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Its deadline passing later changes nothing; the next request times out alone.
+        with pytest.raises(DownloadTimeoutError):
+            await handler.download_request(timed_request(EVENT_IDS[0], None))
+    finally:
+        await handler.close()
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0])
+async def test_a_timeout_of_zero_or_less_times_out_at_once_as_before(
+    simulator: KwiffSimulator, seconds: float
+) -> None:
+    handler = handler_for(simulator.url)
+    try:
+        with pytest.raises(DownloadTimeoutError, match=f"within {seconds:g} s"):
+            await handler.download_request(timed_request(EVENT_IDS[0], seconds))
+    finally:
+        await handler.close()
+    assert handler._timeouts == {}
