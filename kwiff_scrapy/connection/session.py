@@ -229,7 +229,9 @@ class KwiffSession:
             self._waiting[ack_id] = future
             try:
                 try:
-                    await self._ws.send(frame)
+                    ws = self._ws
+                    if not ws.send_text_at_once(frame):
+                        await ws.send(frame)
                 except ConnectionClosed as exc:
                     raise self._failure or ConnectionLost(_describe_close(exc)) from exc
                 self._on_stat(SessionStat.COMMANDS_SENT, 1)
@@ -403,6 +405,9 @@ class KwiffSession:
 
 MessageHandler = Callable[[bytes, bool], None]
 
+#: The default of :attr:`_Connection.gather_limit`.
+_GATHER_LIMIT = 16
+
 
 class _Connection(ClientConnection):
     """A ``ClientConnection`` that hands each message to the session as it arrives.
@@ -419,9 +424,15 @@ class _Connection(ClientConnection):
     each ``transport.write`` is a ``send`` system call, and on loopback one that
     wakes the server's process costs far more than the frame's own work. The
     frames written during one loop turn are gathered and leave together at the
-    end of it, in one write (:meth:`send_data`). One command at a time, control
-    frames, the close frame and EOF are written at once, after anything gathered.
+    end of it, in one write (:meth:`send_data`; a longer burst in writes of
+    :attr:`gather_limit` frames). One command at a time, control frames, the close
+    frame and EOF are written at once, after anything gathered. A command that
+    need not wait skips ``send()``'s machinery (:meth:`send_text_at_once`).
     """
+
+    #: Frames gathered at most: a longer burst leaves in several writes, so that the
+    #: server works on the first while the client frames the others.
+    gather_limit = _GATHER_LIMIT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -487,6 +498,31 @@ class _Connection(ClientConnection):
         self.send_data()
         self.transport.close()
 
+    def send_text_at_once(self, text: str) -> bool:
+        """``send(text)`` when it would not wait: the frame is written (or gathered).
+
+        ``send()`` enters and leaves an asynchronous context manager and awaits a
+        drain for every message, as much work as framing and compressing a small one.
+        When none of it is needed (the connection open, no fragmented message being
+        sent, the write buffer not full, the transport not closing), the frame goes
+        straight to the protocol and :meth:`send_data`. Otherwise returns False: then
+        ``send()``, which waits or raises as it should.
+        """
+        if (
+            self.protocol.state is not State.OPEN
+            or self.send_in_progress is not None
+            or self.paused
+            or self.transport.is_closing()
+        ):
+            return False
+        self.protocol.send_text(text.encode())
+        try:
+            self.send_data()
+        except Exception as exc:  # as send_context(): the end of the connection, which
+            self.set_connection_exc(exc)  # fails the command waiting for its ack
+            self.transport.abort()
+        return True
+
     def send_data(self) -> None:
         """Write what the protocol has to send: at once, or gathered for this loop turn.
 
@@ -502,9 +538,12 @@ class _Connection(ClientConnection):
                 if data:
                     gathered.append(data)
                 else:  # EOF (never while open): everything before it goes first
-                    self._write_gathered()
+                    if gathered:
+                        self._write_gathered()
                     self._write_eof()
-            if gathered and self._flush is None:
+            if len(gathered) >= self.gather_limit:
+                self._write_gathered()  # let the server start on these meanwhile
+            elif gathered and self._flush is None:
                 self._flush = self.loop.call_soon(self._flush_gathered)
             return
         if self._gathered:

@@ -289,3 +289,51 @@ def run(generator: Any) -> Any:
             next(generator)
     except StopIteration as done:
         return done.value
+
+
+async def test_a_command_goes_straight_to_the_protocol_unless_send_must_wait() -> None:
+    in_flight = [0]
+    connection, transport = open_connection(in_flight)
+    assert connection.send_text_at_once("a")
+    assert texts(transport.calls) == [[b"a"]]
+    in_flight.append(1)
+    assert connection.send_text_at_once("b")
+    assert connection.send_text_at_once("c")
+    await asyncio.sleep(0)
+    assert texts(transport.calls) == [[b"a"], [b"b", b"c"]]
+    connection.pause_writing()  # the write buffer is full: send() waits for it to drain
+    assert not connection.send_text_at_once("d")
+    connection.resume_writing()
+    transport.close()
+    assert not connection.send_text_at_once("d")
+    assert len(transport.calls) == 2
+
+
+async def test_a_command_on_a_closing_connection_goes_the_way_of_send() -> None:
+    connection, transport = open_connection([0])
+    connection.protocol.send_close()
+    connection.send_data()
+    assert not connection.send_text_at_once("a")
+    assert [frame.opcode for frame in frames_of(transport.calls[0][1])] == [Opcode.CLOSE]
+
+
+async def test_a_failed_write_at_once_aborts_the_connection() -> None:
+    connection, transport = open_connection([0])
+
+    def refuse(data: bytes | bytearray | memoryview) -> None:
+        raise OSError("the socket refused")
+
+    transport.write = refuse  # type: ignore[method-assign]
+    assert connection.send_text_at_once("a")  # sent as far as the command knows: it then
+    assert transport.closing  # fails with the connection, as every waiting command does
+    assert isinstance(connection.connection_exc, OSError)
+
+
+async def test_a_long_burst_leaves_in_writes_of_at_most_the_gather_limit() -> None:
+    connection, transport = open_connection([0, 1])
+    connection.gather_limit = 3
+    for text in (b"a", b"b", b"c", b"d", b"e", b"f", b"g"):
+        send_text(connection, text)
+    assert texts(transport.calls) == [[b"a", b"b", b"c"], [b"d", b"e", b"f"]]
+    await asyncio.sleep(0)
+    assert texts(transport.calls) == [[b"a", b"b", b"c"], [b"d", b"e", b"f"], [b"g"]]
