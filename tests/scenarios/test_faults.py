@@ -37,10 +37,12 @@ async def test_drop_with_commands_in_flight_fails_them_at_once_and_retries(
 async def test_late_ack_after_a_timeout_is_dropped_not_given_to_another_request(
     start_simulator: StartSimulator,
 ) -> None:
-    simulator = await start_simulator(response_delay=0.5)
+    # The first command's timeout also covers opening the connection: 1 s, not less, so
+    # that a loaded machine still sends it before giving up (and its ack comes late).
+    simulator = await start_simulator(response_delay=2.0)
     ids = EVENT_IDS[:2]
     settings = {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 10}
-    result = await crawl(CommandsSpider, settings, ids=ids, timeouts={0: 0.1})
+    result = await crawl(CommandsSpider, settings, ids=ids, timeouts={0: 1.0})
     assert result.items == [{"seq": 1, "asked": ids[1], "got": ids[1]}]
     assert error_count(result, "DownloadTimeoutError") == 1
     assert result.stat("kwiff/acks_late") == 1
