@@ -78,7 +78,9 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         timeout: float = request.meta.get("download_timeout", self._settings.download_timeout)
         endpoint: str = request.meta.get("kwiff_endpoint") or self._settings.endpoint
 
-        shared = self._timeouts.get(timeout) or self._shared_timeout(timeout)
+        shared = self._timeouts.get(timeout)
+        if shared is None:  # (not `or`: a SharedTimeout with no use running is falsy)
+            shared = self._shared_timeout(timeout)
         started = time.monotonic()
         try:
             if shared is not None:  # the usual case: no timer of its own

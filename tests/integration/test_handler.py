@@ -270,6 +270,21 @@ async def test_each_request_ends_by_its_own_timeout_one_timer_per_timeout_value(
     assert sorted(handler._timeouts) == [0.1, 0.15, 2, 5]
 
 
+async def test_requests_one_after_another_keep_one_timer_per_timeout_value(
+    simulator: KwiffSimulator,
+) -> None:
+    # A watch polls for hours: its handler must not make a new timer for every request.
+    handler = handler_for(simulator.url, DOWNLOAD_TIMEOUT=5)
+    try:
+        await handler.download_request(timed_request(EVENT_IDS[0], None))
+        shared = handler._timeouts[5]
+        for _ in range(3):
+            await handler.download_request(timed_request(EVENT_IDS[0], None))
+        assert handler._timeouts == {5: shared}
+    finally:
+        await handler.close()
+
+
 async def test_a_request_cancelled_from_outside_stays_cancelled(
     start_simulator: StartSimulator,
 ) -> None:
