@@ -342,31 +342,32 @@ class ClientProtocol:
             if text_head is None:
                 return None
             ack_id, end = int(text_head[1]), text_head.end()
-            if ack_id not in self._pending:
-                return None
-            # The codec's own encoding of a str, which may hold lone surrogates.
-            body, surrogates = frame[end:].encode("utf-8", "surrogatepass"), True
         else:
             utf8_head = _ACK_HEAD_UTF8.match(frame)
             if utf8_head is None:
                 return None
             ack_id, end = int(utf8_head[1]), utf8_head.end()
-            if ack_id not in self._pending:
-                return None
-            body, surrogates = frame[end:], False  # a text frame: strict UTF-8
-            if len(body) >= LAZY_DECODE_BYTES and is_json_array(body):
-                self._pending.remove(ack_id)
-                self._answered.add(ack_id)
-                return AckReceived.undecoded(ack_id, body)
-        try:
-            args = loads(body, surrogatepass=surrogates)
-        except (ValueError, RecursionError):
-            return None  # the general path raises the ProtocolError
-        if type(args) is not list:
+        if ack_id not in self._pending:
             return None
+        text = isinstance(frame, str)
+        if isinstance(frame, str):
+            # The codec's own encoding of a str, which may hold lone surrogates.
+            body = frame[end:].encode("utf-8", "surrogatepass")
+        else:
+            body = frame[end:]  # a text frame: strict UTF-8
+        if not text and len(body) >= LAZY_DECODE_BYTES and is_json_array(body):
+            ack = AckReceived.undecoded(ack_id, body)
+        else:
+            try:
+                args = loads(body, surrogatepass=text)
+            except (ValueError, RecursionError):
+                return None  # the general path raises the ProtocolError
+            if type(args) is not list:
+                return None
+            ack = AckReceived(ack_id, args, body=body)
         self._pending.remove(ack_id)
         self._answered.add(ack_id)
-        return AckReceived(ack_id, args, body=body)
+        return ack
 
     def _receive(self, frame: str | bytes) -> ServerEvent:
         engine = decode_engine_packet(frame)
