@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.values import MAX_INTEGER, as_integer, iso_utc
+from ..model.values import as_integer, iso_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,4 @@ def parse_answer(args: Any) -> Answer:
     first = args[0] if isinstance(args, list) and args else None
     if not isinstance(first, dict):
         return Answer()
-    timestamp = first.get("timestamp")
-    # Every answer is read here: a plain timestamp skips as_integer's conversions.
-    if not (type(timestamp) is int and 0 <= timestamp <= MAX_INTEGER):
-        timestamp = as_integer(timestamp)
-    return Answer(timestamp, first.get("data"), first.get("error"))
+    return Answer(as_integer(first.get("timestamp")), first.get("data"), first.get("error"))

@@ -16,6 +16,8 @@ _EPOCH = datetime(1970, 1, 1)
 
 def as_integer(value: Any) -> int | None:
     """A non-negative integer from a JSON integer or a digit string; bools are not integers."""
+    if type(value) is int and 0 <= value <= MAX_INTEGER:  # the usual case, first
+        return value
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INTEGER:
