@@ -83,8 +83,7 @@ class KwiffSpider(scrapy.Spider):
     def parse_answer(self, response: KwiffResponse, parser: AnswerParser[Parsed]) -> Parsed:
         """Run *parser* on the answer's data; count error answers and parse skips."""
         skips: Counter[str] = Counter()
-        from_ack = ACK_PARSERS.get(parser)
-        parsed = from_ack(response.body, skips=skips) if from_ack and not response.decoded else None
+        parsed = self.parse_answer_bytes(response, parser, skips)
         if parsed is None:
             answer = response.answer
             if answer.error is not None:
@@ -98,6 +97,17 @@ class KwiffSpider(scrapy.Spider):
         if skips:
             self.logger.info("Skipped while parsing %s: %s", response.message, dict(skips))
         return parsed
+
+    def parse_answer_bytes(
+        self, response: KwiffResponse, parser: AnswerParser[Parsed], skips: Counter[str]
+    ) -> Parsed | None:
+        """*parser*'s way straight from the answer's bytes (:data:`ACK_PARSERS`), for an
+        answer not decoded yet; None, having counted nothing, where there is none or it
+        declines (an error answer, anything not plain): then decode and parse."""
+        from_ack = ACK_PARSERS.get(parser)
+        if from_ack is None or response.decoded:
+            return None
+        return from_ack(response.body, skips=skips)
 
     def count(self, key: str, value: int = 1) -> None:
         """Add *value* to the stats *key* (a name of :mod:`kwiff_scrapy.integration.stats`)."""

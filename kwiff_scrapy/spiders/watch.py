@@ -57,7 +57,6 @@ from ..model.parsing import (
     EVENT_NOT_OBJECT,
     EVENT_WITHOUT_ID,
     parse_event_detail,
-    parse_event_list_ack,
     parse_events,
 )
 from ..model.sports import country_code, sport_argument
@@ -380,7 +379,7 @@ class KwiffWatchSpider(KwiffSpider):
     def _listed(self, response: KwiffResponse) -> tuple[dict[int, EventSnapshot], bool] | None:
         """The listed events and whether every entry could be read; None if unusable."""
         skips: Counter[str] = Counter()
-        events = None if response.decoded else parse_event_list_ack(response.body, skips=skips)
+        events = self.parse_answer_bytes(response, parse_events, skips)
         if events is None:
             answer = response.answer
             if answer.error is not None:
