@@ -78,14 +78,15 @@ class SessionPool:
     async def acquire(self) -> KwiffSession:
         if self._closed:
             raise RuntimeError("the session pool is closed")
+        session = self.open_session()
+        if session is not None:
+            return session
         index = self._turn
         self._turn = (index + 1) % len(self._slots)
         attempt = self._slots[index]
         if attempt is None or _is_spent(attempt):
             attempt = asyncio.create_task(self._connect_slot(index), name=f"kwiff-connect-{index}")
             self._slots[index] = attempt
-        elif attempt.done():
-            return attempt.result()  # the slot's session is open: no await on the hot path
         # Shielded: a request that times out must not cancel the attempt others wait on.
         return await asyncio.shield(attempt)
 
