@@ -91,23 +91,34 @@ def browser_headers(identifier: str) -> dict[str, str]:
     }
 
 
+def session(
+    simulator: KwiffSimulator, *, skip_opening: bool = True, max_size: int | None = 4 * MIB
+) -> contextlib.AbstractAsyncContextManager[ClientConnection]:
+    """A browser-like connection; by default the three opening frames are consumed."""
+    return browser_session(
+        simulator.url, skip_opening=skip_opening, max_size=max_size, open_timeout=2, close_timeout=1
+    )
+
+
 @contextlib.asynccontextmanager
-async def session(
-    simulator: KwiffSimulator,
+async def browser_session(
+    url: str,
     *,
     skip_opening: bool = True,
     max_size: int | None = 4 * MIB,
+    open_timeout: float | None = 10,
+    close_timeout: float | None = 10,
 ) -> AsyncIterator[ClientConnection]:
-    """A browser-like connection; by default the three opening frames are consumed."""
+    """A browser-like connection to the simulator at *url* (websockets' default timeouts)."""
     identifier = str(uuid.uuid4())
     async with connect(
-        simulator.url + query(identifier),
+        url + query(identifier),
         additional_headers=browser_headers(identifier),
         user_agent_header=USER_AGENT,
         max_size=max_size,
         proxy=None,
-        open_timeout=2,
-        close_timeout=1,
+        open_timeout=open_timeout,
+        close_timeout=close_timeout,
     ) as ws:
         if skip_opening:
             for _ in range(3):
@@ -981,16 +992,7 @@ async def test_cli_prints_its_address_serves_and_exits_cleanly() -> None:
         )
         assert match, line
         assert int(match[2]) > 0
-        identifier = str(uuid.uuid4())
-        async with connect(
-            match[1] + query(identifier),
-            additional_headers=browser_headers(identifier),
-            user_agent_header=USER_AGENT,
-            max_size=4 * MIB,
-            proxy=None,
-        ) as ws:
-            for _ in range(3):
-                await receive(ws)
+        async with browser_session(match[1]) as ws:
             ack = await ask(ws, 1, "event:get", {"eventId": 1})
             assert ack.args[0]["data"] == {"result": None}
     finally:

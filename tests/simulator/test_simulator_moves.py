@@ -16,7 +16,6 @@ import itertools
 import json
 import re
 import sys
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.asyncio.client import connect
 
 from kwiff_scrapy.model.changes import EventSnapshot, diff_event
 from kwiff_scrapy.model.items import EventChange, OddsChange
@@ -50,17 +48,14 @@ from kwiff_scrapy.simulator.moves import (
 from .test_simulator import (
     FIXED_MS,
     HANG_GUARD,
-    MIB,
     REPO_ROOT,
-    USER_AGENT,
     ask,
-    browser_headers,
+    browser_session,
     command_frame,
     decode_ack,
     fixed_clock,
     frames_before_pong,
     handled,
-    query,
     receive,
     session,
 )
@@ -877,16 +872,7 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
             line = (await process.stdout.readline()).decode()
         match = re.fullmatch(r"Kwiff simulator listening on (ws://\S+)\n", line)
         assert match, line
-        identifier = str(uuid.uuid4())
-        async with connect(
-            match[1] + query(identifier),
-            additional_headers=browser_headers(identifier),
-            user_agent_header=USER_AGENT,
-            max_size=4 * MIB,
-            proxy=None,
-        ) as ws:
-            for _ in range(3):
-                await receive(ws)
+        async with browser_session(match[1]) as ws:
             event_id = reference.data.fixtures(FOOTBALL)[0].id
             for ack_id in range(1, 7):
                 command = ("list", FOOTBALL) if ack_id % 3 else ("get", event_id)
