@@ -75,14 +75,7 @@ class ConnectProxy(TunnelServer):
             writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
             return
         self.tunnels.append(target)
-        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
-        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        try:
-            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
-        finally:
-            upstream_writer.close()
-            with contextlib.suppress(Exception):
-                await upstream_writer.wait_closed()
+        await _splice(reader, writer, int(port), b"HTTP/1.1 200 Connection established\r\n\r\n")
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
