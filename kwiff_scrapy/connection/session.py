@@ -57,6 +57,7 @@ from ..protocol import (
     ServerClosed,
     UnknownAck,
 )
+from .compression import ClientDeflateFactory
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
 
@@ -604,7 +605,9 @@ async def _connect(options: SessionOptions) -> _Connection:
             additional_headers=handshake_headers(identifier, options.accept_language),
             user_agent_header=options.user_agent or None,
             origin=Origin(options.origin) if options.origin else None,
-            compression="deflate",
+            # Deflate as websockets' compression="deflate", but commands leave as they are.
+            compression=None,
+            extensions=[ClientDeflateFactory()],
             max_size=options.max_frame_size,
             open_timeout=options.open_timeout,
             # EIO 3 has its own heartbeat; browsers send no WebSocket pings.
