@@ -3,12 +3,18 @@
 Run: ``python -m bench.bench_handler`` (``--quick`` for a smoke run).
 
 The same spider crawls 2,000 ``ticket:odds:get`` commands (a ~175-byte ack each)
-twice per setting, ``CONCURRENT_REQUESTS`` 1 and 16: once through
-:class:`KwiffDownloadHandler` against the simulator in its own process, once through
-:class:`~bench._instant.InstantKwiffHandler`, which answers every request at once
-with the same ack bytes (Scrapy's own ceiling: engine, scheduler, middlewares,
-callback, items). The two crawls alternate; both are reactorless
-(``TWISTED_REACTOR_ENABLED=False``) in one ``asyncio.run``.
+three times per setting, ``CONCURRENT_REQUESTS`` 1 and 16:
+
+- through :class:`KwiffDownloadHandler`, against the simulator in its own process;
+- through :class:`~bench._instant.InstantKwiffHandler`, which answers every request
+  at once with the same ack bytes (Scrapy's own ceiling: engine, scheduler,
+  middlewares, callback, items);
+- through :class:`~bench._bare_handler.BareKwiffHandler`, the bare ``websockets``
+  client of the session benchmarks in a handler, against the same simulator: the
+  floor, what any client on ``websockets`` pays for the network and the server.
+
+The crawls take turns; all are reactorless (``TWISTED_REACTOR_ENABLED=False``) in one
+``asyncio.run``.
 
 Commands/s is measured from ``spider_opened`` to the last ``response_received``,
 so it leaves out crawler start-up and shut-down but includes opening the one
@@ -49,6 +55,7 @@ from ._common import (
 
 HANDLER = "KwiffDownloadHandler"
 INSTANT = "instant handler (ceiling)"
+BARE = "bare websockets handler (floor)"
 GOAL = 0.90
 
 
@@ -121,6 +128,8 @@ def crawl_settings(kind: str, url: str, concurrency: int, ack_file: str) -> dict
     }
     if kind == HANDLER:
         settings["ADDONS"] = {"kwiff_scrapy.Addon": 300}
+    elif kind == BARE:
+        settings["DOWNLOAD_HANDLERS"]["kwiff"] = "bench._bare_handler.BareKwiffHandler"
     else:
         settings["DOWNLOAD_HANDLERS"]["kwiff"] = "bench._instant.InstantKwiffHandler"
         settings["BENCH_ACK_FILE"] = ack_file
@@ -150,11 +159,11 @@ async def run_benchmark(url: str, counts: Counts, ack_file: str) -> dict[int, di
     results: dict[int, dict[str, Sample]] = {}
     warmup = min(counts.commands, 200)
     for concurrency in counts.concurrency:
-        samples = {kind: Sample(kind, counts.commands) for kind in (HANDLER, INSTANT)}
+        samples = {kind: Sample(kind, counts.commands) for kind in (HANDLER, INSTANT, BARE)}
         for kind in samples:
             await crawl_once(kind, url, concurrency, warmup, ack_file)
         for _ in range(counts.repeats):
-            for kind, sample in samples.items():  # alternately: H I H I ...
+            for kind, sample in samples.items():  # in turn: H I B H I B ...
                 wall, cpu = await crawl_once(kind, url, concurrency, counts.commands, ack_file)
                 sample.seconds.append(wall)
                 sample.cpu_seconds.append(cpu)
@@ -187,7 +196,7 @@ def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
     )  # fmt: skip
     print()
     print(
-        f"median and best of {counts.repeats} alternate crawls per row, after one warm-up "
+        f"median and best of {counts.repeats} crawls per row, in turn, after one warm-up "
         f"crawl each; CONCURRENT_REQUESTS_PER_DOMAIN = CONCURRENT_REQUESTS"
     )
     print(
@@ -195,7 +204,22 @@ def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
         "us/cmd is this process's alone, so instant CPU/this is the client's share"
     )
     for concurrency, samples in results.items():
-        handler, instant = samples[HANDLER], samples[INSTANT]
+        handler, instant, bare = samples[HANDLER], samples[INSTANT], samples[BARE]
+        print(
+            ratio_line(
+                f"bare websockets handler/instant (CONCURRENT_REQUESTS={concurrency})",
+                bare.median_rate / instant.median_rate,
+            )
+            + f"; CPU {instant.median_cpu_us_per_op / bare.median_cpu_us_per_op:.2f}: the floor"
+        )
+        print(
+            ratio_line(
+                f"handler/bare websockets handler (CONCURRENT_REQUESTS={concurrency})",
+                handler.median_rate / bare.median_rate,
+                ">= 0.95",
+            )
+            + f"; CPU {bare.median_cpu_us_per_op / handler.median_cpu_us_per_op:.2f}"
+        )
         extra = handler.median_ms_per_op - instant.median_ms_per_op
         extra_cpu = handler.median_cpu_us_per_op - instant.median_cpu_us_per_op
         print(
