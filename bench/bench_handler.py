@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import tempfile
 import time
@@ -64,6 +65,8 @@ class Counts:
     commands: int
     repeats: int
     concurrency: tuple[int, ...] = (1, 16)
+    concurrent_items: int | None = None
+    """``CONCURRENT_ITEMS`` of every crawl (None: Scrapy's default, 100)."""
 
 
 FULL = Counts(commands=2000, repeats=5)
@@ -114,7 +117,9 @@ class CrawlTiming:
         self.items += 1
 
 
-def crawl_settings(kind: str, url: str, concurrency: int, ack_file: str) -> dict[str, Any]:
+def crawl_settings(
+    kind: str, url: str, concurrency: int, ack_file: str, concurrent_items: int | None = None
+) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "TWISTED_REACTOR_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -133,14 +138,22 @@ def crawl_settings(kind: str, url: str, concurrency: int, ack_file: str) -> dict
     else:
         settings["DOWNLOAD_HANDLERS"]["kwiff"] = "bench._instant.InstantKwiffHandler"
         settings["BENCH_ACK_FILE"] = ack_file
+    if concurrent_items is not None:
+        settings["CONCURRENT_ITEMS"] = concurrent_items
     return settings
 
 
 async def crawl_once(
-    kind: str, url: str, concurrency: int, commands: int, ack_file: str
+    kind: str,
+    url: str,
+    concurrency: int,
+    commands: int,
+    ack_file: str,
+    concurrent_items: int | None = None,
 ) -> tuple[float, float]:
     """One crawl; the wall and CPU seconds from spider_opened to the last response."""
-    runner = AsyncCrawlerRunner(crawl_settings(kind, url, concurrency, ack_file))
+    settings = crawl_settings(kind, url, concurrency, ack_file, concurrent_items)
+    runner = AsyncCrawlerRunner(settings)
     crawler = runner.create_crawler(SmallCommandSpider)
     timing = CrawlTiming()
     crawler.signals.connect(timing.on_opened, signal=signals.spider_opened)
@@ -161,10 +174,12 @@ async def run_benchmark(url: str, counts: Counts, ack_file: str) -> dict[int, di
     for concurrency in counts.concurrency:
         samples = {kind: Sample(kind, counts.commands) for kind in (HANDLER, INSTANT, BARE)}
         for kind in samples:
-            await crawl_once(kind, url, concurrency, warmup, ack_file)
+            await crawl_once(kind, url, concurrency, warmup, ack_file, counts.concurrent_items)
         for _ in range(counts.repeats):
             for kind, sample in samples.items():  # in turn: H I B H I B ...
-                wall, cpu = await crawl_once(kind, url, concurrency, counts.commands, ack_file)
+                wall, cpu = await crawl_once(
+                    kind, url, concurrency, counts.commands, ack_file, counts.concurrent_items
+                )
                 sample.seconds.append(wall)
                 sample.cpu_seconds.append(cpu)
         results[concurrency] = samples
@@ -197,7 +212,8 @@ def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
     print()
     print(
         f"median and best of {counts.repeats} crawls per row, in turn, after one warm-up "
-        f"crawl each; CONCURRENT_REQUESTS_PER_DOMAIN = CONCURRENT_REQUESTS"
+        f"crawl each; CONCURRENT_REQUESTS_PER_DOMAIN = CONCURRENT_REQUESTS; CONCURRENT_ITEMS "
+        f"= {counts.concurrent_items or 'Scrapy default (100)'}"
     )
     print(
         "cmd/s counts the server's time too (its own process, on the other core); CPU "
@@ -236,8 +252,17 @@ def report(results: dict[int, dict[str, Sample]], counts: Counts) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--concurrent-items",
+        type=int,
+        metavar="N",
+        help="CONCURRENT_ITEMS of every crawl (default: Scrapy's, 100); Scrapy 2.19 starts "
+        "that many tasks for every response",
+    )
     args: argparse.Namespace = parser.parse_args(argv)
-    counts = QUICK if args.quick else FULL
+    counts = dataclasses.replace(
+        QUICK if args.quick else FULL, concurrent_items=args.concurrent_items
+    )
     print_header("bench_handler: a whole crawl of small commands, handler vs instant", args,
                  OWN_PROCESS_NOTE)  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch, simulator_process() as url:
