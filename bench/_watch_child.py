@@ -1,8 +1,14 @@
-"""The child of ``bench.bench_watch``: a watch polling back to back, its RSS read at two polls."""
+"""The child of ``bench.bench_watch``: a watch polling back to back, its memory read at two polls.
+
+At each of the two polls: the RSS, and the memory blocks Python's allocator has handed
+out and not had back (``sys.getallocatedblocks()``): objects kept (a leak) show in
+both, memory the allocator keeps after its objects are gone only in the RSS.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +57,10 @@ async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, A
     def finished(poll: int, changes: int, failed: bool) -> None:
         if poll == early:
             figures["rss_early"] = rss_bytes()
+            figures["blocks_early"] = sys.getallocatedblocks()
         elif poll == late:
             figures["rss_late"] = rss_bytes()
+            figures["blocks_late"] = sys.getallocatedblocks()
             assert crawler.engine is not None
             closing.append(asyncio.create_task(crawler.engine.close_spider_async(reason="done")))
 
