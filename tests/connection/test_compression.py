@@ -8,12 +8,11 @@ with the compressor's context carried across the uncompressed ones.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import AsyncIterator
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import serve
 from websockets.extensions.permessage_deflate import (
     ClientPerMessageDeflateFactory,
     PerMessageDeflate,
@@ -27,25 +26,14 @@ from kwiff_scrapy.connection.compression import (
 )
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 
-from .test_session_writes import OPEN, WriteRecorder, frames_of
-
-COMMAND = re.compile(r"42(\d+)(.*)", re.DOTALL)
-
-
-async def echo(ws: ServerConnection) -> None:
-    """Answers each command with the command frame it read (inflated by websockets)."""
-    await ws.send(OPEN)
-    await ws.send("40")
-    async for message in ws:
-        assert isinstance(message, str)
-        matched = COMMAND.fullmatch(message)
-        if matched:
-            await ws.send(f"43{matched[1]}" + json.dumps([{"data": message}]))
+from .test_session_writes import Server, WriteRecorder, frames_of
 
 
 @pytest.fixture
 async def echo_url() -> AsyncIterator[str]:
-    async with serve(echo, "127.0.0.1", 0, compression="deflate") as running:
+    """A server answering each command with the frame it read (inflated by websockets)."""
+    server = Server(echo=True)
+    async with serve(server.handler, "127.0.0.1", 0, compression="deflate") as running:
         port = running.sockets[0].getsockname()[1]
         yield f"ws://127.0.0.1:{port}/socket.io/?EIO=3&transport=websocket"
 

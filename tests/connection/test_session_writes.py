@@ -40,9 +40,11 @@ class Server:
     It answers each command at once unless :attr:`answering` is cleared.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, echo: bool = False) -> None:
         self.received: list[int] = []
         self.answering = True
+        #: Answer with the command frame as read (inflated) rather than its ack id.
+        self.echo = echo
         self.url = ""
 
     async def handler(self, ws: ServerConnection) -> None:
@@ -55,7 +57,8 @@ class Server:
                 ack_id = int(matched[1])
                 self.received.append(ack_id)
                 if self.answering:
-                    await ws.send(f"43{ack_id}" + json.dumps([{"data": ack_id}]))
+                    data = message if self.echo else ack_id
+                    await ws.send(f"43{ack_id}" + json.dumps([{"data": data}]))
 
 
 @pytest.fixture
