@@ -4,8 +4,8 @@ RFC 7692 (section 6) lets an endpoint that negotiated permessage-deflate send an
 message uncompressed, by leaving its RSV1 bit clear, and requires the other end to
 accept it. A command frame is a few hundred bytes: compressing it costs the client a
 ``compress`` and a sync flush, and the server an inflate, for a handful of bytes
-saved. Node's ``ws`` (what Socket.IO servers such as Kwiff's run on) skips messages
-under 1 KiB by default (its ``threshold``), and so does this client. Larger
+saved. Node's ``ws``, which Node Socket.IO servers run on, leaves messages under
+1 KiB uncompressed by default (its ``threshold``), and so does this client. Larger
 messages, and every message the server sends, are compressed and decompressed as
 websockets does.
 """
