@@ -113,13 +113,13 @@ class Connector:
         return None if simulator is None else simulator.url
 
     async def url(self, endpoint: str) -> str:
-        """The ws(s):// URL for *endpoint*: itself, or the in-process simulator's."""
-        if endpoint != defaults.SIMULATOR_ENDPOINT:
-            return endpoint
-        if self._simulator is None:
-            async with self._simulator_lock:
-                if self._simulator is None:
-                    self._simulator = await _start_simulator(self.config.simulator_options)
+        """The ws(s):// URL for *endpoint*: itself, or the in-process simulator's (started now)."""
+        known = self._known_url(endpoint)
+        if known is not None:
+            return known
+        async with self._simulator_lock:
+            if self._simulator is None:
+                self._simulator = await _start_simulator(self.config.simulator_options)
         return self._simulator.url
 
     async def _pool(
