@@ -1,6 +1,6 @@
 """The simulated service's data in motion: deterministic, from a seed and what was served.
 
-Used when :attr:`~kwiff_scrapy.simulator.server.SimulatorConfig.moving` is true (the
+Used when :attr:`~kwiff_scrapy.simulator.config.SimulatorConfig.moving` is true (the
 command line's default; ``moving=True`` in ``KWIFF_SIMULATOR_OPTIONS`` or a config).
 
 The data at rest (:mod:`.data`) is what the *first* answer about an event shows. From

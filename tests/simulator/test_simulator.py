@@ -46,13 +46,12 @@ from kwiff_scrapy.protocol import (
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator import data as data_module
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
+from kwiff_scrapy.simulator.config import FAULT_FIELDS, OPTION_NAMES
 from kwiff_scrapy.simulator.data import LADDER, Price, price_at_most
 from kwiff_scrapy.simulator.server import (
     BINARY_EVENT_FRAME,
     BINARY_FRAME,
-    FAULT_FIELDS,
     GARBAGE_FRAME,
-    OPTION_NAMES,
     UNKNOWN_ENGINE_FRAME,
     handshake_refusal,
     session_id,
