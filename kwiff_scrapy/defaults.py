@@ -16,6 +16,15 @@ SIMULATOR_ENDPOINT: Final = "simulator"
 #: The host named in ``kwiff://`` command URLs.
 COMMAND_HOST: Final = "web-api.kwiff.com"
 
+# -- the offline simulator (kwiff_scrapy.simulator) ---------------------------------------
+
+#: The seed its data derives from: the same seed and day give the same bytes.
+SIMULATOR_SEED: Final = 2026
+#: Football events in its first ``event:list`` (basketball has a fixed number).
+SIMULATOR_FOOTBALL_EVENTS: Final = 111
+#: Entries of the moving data's change log and serve log kept in memory, each.
+SIMULATOR_MAX_LOG_ENTRIES: Final = 1_000_000
+
 # -- how to look like the web app --------------------------------------------------------
 
 USER_AGENT: Final = (

@@ -13,7 +13,7 @@ import http
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .moves import DEFAULT_MAX_LOG_ENTRIES
+from .. import defaults
 
 #: The kinds of :attr:`Faults.answer_faults`: never answered; answered with an ``error``;
 #: answered with ``data`` that has neither ``events`` nor ``result``.
@@ -124,9 +124,9 @@ class SimulatorConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
-    """0 picks a free port; :attr:`KwiffSimulator.port` tells which."""
-    seed: int = 2026
-    football_events: int = 111
+    """0 picks a free port; :attr:`~.server.KwiffSimulator.port` tells which."""
+    seed: int = defaults.SIMULATOR_SEED
+    football_events: int = defaults.SIMULATOR_FOOTBALL_EVENTS
     ping_interval_ms: int = 25000
     ping_timeout_ms: int = 60000
     enforce_heartbeat: bool = True
@@ -163,11 +163,11 @@ class SimulatorConfig:
     """The day the start dates are upcoming from (see
     :class:`~kwiff_scrapy.simulator.data.SimulatedData`); ``None``: the current UTC date
     when the simulator is built. An ISO date string (``"2026-03-01"``) is accepted."""
-    max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
-    """How many entries :meth:`KwiffSimulator.change_log` and :meth:`~KwiffSimulator.
-    serve_log` each keep: the latest (about 300 and 120 bytes each, so some 400 MB at
-    the default's worst, after hours of polling). 0 keeps none; ``--change-log`` files
-    are not bounded by it."""
+    max_log_entries: int = defaults.SIMULATOR_MAX_LOG_ENTRIES
+    """How many entries :meth:`~.server.KwiffSimulator.change_log` and
+    :meth:`~.server.KwiffSimulator.serve_log` each keep: the latest (about 300 and 120
+    bytes each, so some 400 MB at the default's worst, after hours of polling). 0 keeps
+    none; ``--change-log`` files are not bounded by it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.today, str):

@@ -39,10 +39,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
+from .. import defaults
+
 FOOTBALL: Final = 11
 BASKETBALL: Final = 36
-DEFAULT_SEED: Final = 2026
-DEFAULT_FOOTBALL_EVENTS: Final = 111
 BASKETBALL_EVENTS: Final = 40
 
 #: The anchor of the weekly kick-off pattern (a Tuesday): round ``r`` is the week starting
@@ -1186,9 +1186,9 @@ class SimulatedData:
 
     def __init__(
         self,
-        seed: int = DEFAULT_SEED,
+        seed: int = defaults.SIMULATOR_SEED,
         *,
-        football_events: int = DEFAULT_FOOTBALL_EVENTS,
+        football_events: int = defaults.SIMULATOR_FOOTBALL_EVENTS,
         clock: Clock = system_clock_ms,
         today: date | None = None,
     ) -> None:

@@ -71,6 +71,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .. import defaults
 from .data import (
     LADDER,
     SUSPENDED,
@@ -106,9 +107,6 @@ BETTING_REOPEN: Final = 0.2
 MOVES_PER_STEP: Final = (1, 3)
 #: Ladder steps of a big jump (inclusive range).
 JUMP_STEPS: Final = (4, 8)
-
-#: The default bound of each log (entries kept: the latest).
-DEFAULT_MAX_LOG_ENTRIES: Final = 1_000_000
 
 # Change kinds.
 MOVED: Final = "moved"
@@ -605,7 +603,7 @@ class MovingData:
         self,
         data: SimulatedData,
         *,
-        max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES,
+        max_log_entries: int = defaults.SIMULATOR_MAX_LOG_ENTRIES,
         still: bool = False,
     ) -> None:
         if max_log_entries < 0:
