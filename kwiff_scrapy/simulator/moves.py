@@ -65,13 +65,13 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .. import defaults
+from ..protocol.socketio import compact_json
 from .data import (
     LADDER,
     SUSPENDED,
@@ -86,9 +86,6 @@ from .data import (
     market_view,
     ticket_odds_payload,
 )
-
-#: The JSON encoder of the wire (the same as the protocol's): compact, UTF-8 as is.
-compact_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 #: A new event joins a sport's list at every this many list steps (2, 4, 6, ...); each
 #: event goes in play about this many steps after the one before it in the list.

@@ -49,9 +49,10 @@ from ..protocol import (
     message_frame,
 )
 from ..protocol.client import COMMAND_EVENT
+from ..protocol.socketio import compact_json
 from .config import ERROR_ANSWER, MALFORMED_ANSWER, SILENT_ANSWER, SimulatorConfig
 from .data import SimulatedData
-from .moves import ChangeListener, MovingData, compact_json
+from .moves import ChangeListener, MovingData
 
 if TYPE_CHECKING:
     from types import TracebackType

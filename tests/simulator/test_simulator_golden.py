@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
+from kwiff_scrapy.protocol import socketio
+from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig, moves, server
 
 TODAY = datetime.date(2026, 1, 19)
 FIXED_MS = 1_768_921_926_610
@@ -114,3 +115,8 @@ def test_the_defaults_are_the_pinned_data() -> None:
     assert SimulatedData(today=TODAY, clock=fixed_clock).events(FOOTBALL) == (
         simulator(moving=False).data.events(FOOTBALL)
     )
+
+
+def test_the_simulator_writes_json_with_the_codecs_encoder() -> None:
+    """One compact encoder for the wire: the simulator's answers cannot drift from the codec's."""
+    assert moves.compact_json is server.compact_json is socketio.compact_json

@@ -28,6 +28,7 @@ from kwiff_scrapy.model.changes import EventSnapshot, diff_event
 from kwiff_scrapy.model.items import EventChange, OddsChange
 from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.protocol import SocketPacket, SocketPacketType, message_frame
+from kwiff_scrapy.protocol.socketio import compact_json
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
 from kwiff_scrapy.simulator.data import (
@@ -42,7 +43,6 @@ from kwiff_scrapy.simulator.moves import (
     CHANGE_KINDS,
     NEW_EVENT_EVERY,
     SERVE_FIELDS,
-    compact_json,
 )
 
 from .test_simulator import (
