@@ -40,6 +40,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from .. import defaults
+from ..model.values import iso_utc
 
 FOOTBALL: Final = 11
 BASKETBALL: Final = 36
@@ -1059,8 +1060,13 @@ def fixtures(seed: int, sport: int, count: int, base: datetime = BASE_DATE) -> t
 # ---------------------------------------------------------------------------- views
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND: Final = timedelta(milliseconds=1)
+
+
+def _iso(moment: datetime) -> str | None:
+    """*moment* in the service's time format (:func:`~kwiff_scrapy.model.values.iso_utc`)."""
+    return iso_utc((moment - _EPOCH) // _MILLISECOND)
 
 
 def event_header(
