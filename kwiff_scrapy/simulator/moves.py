@@ -24,7 +24,7 @@ one shown), so a change is logged by the answer that first shows it, with that s
 :data:`IN_PLAY`):
 
 - odds: a few outcomes move one or two steps along the price ladder
-  (:data:`~.data.LADDER`), and now and then one outcome jumps four to eight steps;
+  (:data:`~.prices.LADDER`), and now and then one outcome jumps four to eight steps;
 - a market suspends (``"status": "SUSPENDED"`` on the market) for
   :data:`SUSPENSION_STEPS` steps, then resumes (the key is absent again); an outcome
   alone suspends likewise (``"status"`` on the outcome). A suspended price does not
@@ -73,19 +73,15 @@ from typing import Any, Final
 from .. import defaults
 from ..protocol.socketio import compact_json
 from .data import (
-    LADDER,
-    SUSPENDED,
-    Fixture,
     InvalidPayload,
-    Price,
     SimulatedData,
     event_get_payload,
-    event_header,
     event_list_payload,
-    fixture_order,
-    market_view,
     ticket_odds_payload,
 )
+from .fixtures import Fixture, fixture_order
+from .prices import LADDER, Price
+from .views import SUSPENDED, event_header, market_view
 
 #: A new event joins a sport's list at every this many list steps (2, 4, 6, ...); each
 #: event goes in play about this many steps after the one before it in the list.

@@ -44,10 +44,11 @@ from kwiff_scrapy.protocol import (
     message_frame,
 )
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
-from kwiff_scrapy.simulator import data as data_module
+from kwiff_scrapy.simulator import fixtures as fixtures_module
+from kwiff_scrapy.simulator import views as views_module
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
 from kwiff_scrapy.simulator.config import FAULT_FIELDS, OPTION_NAMES
-from kwiff_scrapy.simulator.data import LADDER, Price, price_at_most
+from kwiff_scrapy.simulator.prices import LADDER, Price, price_at_most
 from kwiff_scrapy.simulator.server import (
     BINARY_EVENT_FRAME,
     BINARY_FRAME,
@@ -251,10 +252,10 @@ def test_generation_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
         built.append(event_id)
         return build_fixture(seed, sport, event_id, *rest)
 
-    build_fixture = data_module._build_fixture
-    monkeypatch.setattr(data_module, "_build_fixture", counting)
-    data_module.fixtures.cache_clear()
-    data_module._list_views.cache_clear()
+    build_fixture = fixtures_module._build_fixture
+    monkeypatch.setattr(fixtures_module, "_build_fixture", counting)
+    fixtures_module.fixtures.cache_clear()
+    views_module.cached_list_views.cache_clear()
     first = SimulatedData(seed=424242).events(11)
     assert len(built) == len(first) == 111
     assert SimulatedData(seed=424242).events(11)[0] is first[0]

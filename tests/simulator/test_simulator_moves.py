@@ -31,19 +31,14 @@ from kwiff_scrapy.protocol import SocketPacket, SocketPacketType, message_frame
 from kwiff_scrapy.protocol.socketio import compact_json
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
-from kwiff_scrapy.simulator.data import (
-    BASE_DATE,
-    Fixture,
-    base_date_for,
-    detail_view,
-    list_view,
-)
+from kwiff_scrapy.simulator.fixtures import BASE_DATE, Fixture, base_date_for
 from kwiff_scrapy.simulator.moves import (
     CHANGE_FIELDS,
     CHANGE_KINDS,
     NEW_EVENT_EVERY,
     SERVE_FIELDS,
 )
+from kwiff_scrapy.simulator.views import detail_view, list_view
 
 from .test_simulator import (
     FIXED_MS,
@@ -550,7 +545,7 @@ def test_suspended_markets_and_outcomes_carry_a_status_and_resume() -> None:
 
 
 def test_odds_move_along_the_ladder_with_the_odd_big_jump() -> None:
-    from kwiff_scrapy.simulator.data import LADDER
+    from kwiff_scrapy.simulator.prices import LADDER
 
     position = {price.fractional: index for index, price in enumerate(LADDER)}
     simulator = moving()
