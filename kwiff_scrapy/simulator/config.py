@@ -155,10 +155,11 @@ class SimulatorConfig:
     """``True``: the data moves as it is served (see :mod:`kwiff_scrapy.simulator.moves`):
     odds move, markets and outcomes suspend and resume, events go in play, end and
     appear. The first answer about each event is the data at rest either way, so a
-    one-shot ``event:list`` crawl is the same. ``False`` (the default here, so a
+    one-shot ``event:list`` crawl is the same. ``False`` (the default here, so that a
     simulator built in a test or a benchmark, or from options that do not ask for
-    movement, answers exactly as before): every answer is the first one. The command
-    line (``python -m kwiff_scrapy.simulator``) moves unless ``--still``."""
+    movement, gives the same command the same answer every time): every answer is the
+    first one. The command line (``python -m kwiff_scrapy.simulator``) moves unless
+    ``--still``."""
     today: datetime.date | None = None
     """The day the start dates are upcoming from (see
     :class:`~kwiff_scrapy.simulator.data.SimulatedData`); ``None``: the current UTC date
