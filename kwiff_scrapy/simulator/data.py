@@ -83,9 +83,9 @@ class SimulatedData:
     """Everything the simulated service knows, derived from one seed and one day.
 
     *today* (default: the current UTC date, read once, here) only moves the start
-    dates: every event is upcoming from it (see :func:`base_date_for`), and the same
-    day gives the same dates. Returned structures may share cached objects between
-    calls: treat them as read-only (serialise them, do not mutate them).
+    dates: every event is upcoming from it (see :func:`~.fixtures.base_date_for`), and
+    the same day gives the same dates. Returned structures may share cached objects
+    between calls: treat them as read-only (serialise them, do not mutate them).
     """
 
     def __init__(
