@@ -126,7 +126,8 @@ class WebhookClient:
                 "the webhook's TLS certificate was refused "
                 f"({_certificate_problem(exc.certificate_error)}), so nothing was sent: "
                 "if this is the right server, give its CA certificate with "
-                "KWIFF_ALERT_CA_FILE",
+                "KWIFF_ALERT_CA_FILE (for a public host such as discord.com, a CA bundle: "
+                "python -m certifi prints the path of one)",
                 retriable=False,
             ) from None
         except TimeoutError:

@@ -30,7 +30,7 @@ from ..support.alert_spider import AlertSpider, sample_polls
 from ..support.certificates import SelfSigned
 from ..support.crawl_process import PROJECT_ROOT
 from ..support.webhook_server import Reply, WebhookServer
-from .test_alerts import assert_counted, many_moves, waiting_for
+from .test_alerts import assert_counted, many_moves
 
 WEBHOOK_ID = "1187328866543210987"
 WEBHOOK_TOKEN = "x9Kq2-LmT7_vRw3ZpQ8sYb1NcD4fHjU6eGaO0iXk5tMz-WnBvCy"
@@ -40,7 +40,8 @@ WEBHOOK_PATH = f"/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
 REFUSED = re.compile(
     r"Could not send 2 alert\(s\) to https://127\.0\.0\.1:\d+/…: the webhook's TLS "
     r"certificate was refused \((?P<reason>[^)]*)\), so nothing was sent: if this is the "
-    r"right server, give its CA certificate with KWIFF_ALERT_CA_FILE"
+    r"right server, give its CA certificate with KWIFF_ALERT_CA_FILE \(for a public host "
+    r"such as discord\.com, a CA bundle: python -m certifi prints the path of one\)"
 )
 
 
@@ -56,6 +57,21 @@ def webhook_settings(server: WebhookServer, **extra: Any) -> dict[str, Any]:
         "KWIFF_ALERT_QUIET_PERIOD": 3600,
         **{f"KWIFF_ALERT_{name.upper()}": value for name, value in extra.items()},
     }
+
+
+def after_requests(server: WebhookServer, count: int) -> Any:
+    """An ``after_poll``: after the first poll, wait until the server got *count*
+    requests (at most 10 s: a broken test fails instead of hanging)."""
+
+    async def after_poll(number: int) -> None:
+        if number == 1:
+            try:
+                async with asyncio.timeout(10):
+                    await server.wait_for(count)
+            except TimeoutError:
+                pytest.fail(f"the webhook got {len(server.received)} of {count} requests in 10 s")
+
+    return after_poll
 
 
 def messages(caplog: pytest.LogCaptureFixture, level: int = logging.WARNING) -> list[str]:
@@ -145,8 +161,9 @@ async def test_a_self_signed_webhook_is_accepted_when_its_ca_is_given(
     certificate: SelfSigned,
 ) -> None:
     async with WebhookServer(tls=certificate.server_context(), path=WEBHOOK_PATH) as server:
+        # The spider's close waits (KWIFF_ALERT_CLOSE_TIMEOUT) for what is still queued.
         settings = webhook_settings(server, ca_file=str(certificate.cert_file))
-        result = await crawl(AlertSpider, settings, after_poll=waiting_for(server, 1, 2))
+        result = await crawl(AlertSpider, settings)
     assert len(server.received) == 2
     assert server.received[0].path == WEBHOOK_PATH
     assert_counted(result, sent=3, suppressed=1)
@@ -170,7 +187,7 @@ async def test_verification_can_be_turned_off(
 ) -> None:
     async with WebhookServer(tls=certificate.server_context(), path=WEBHOOK_PATH) as server:
         settings = webhook_settings(server, verify_tls=False)
-        result = await crawl(AlertSpider, settings, after_poll=waiting_for(server, 1, 2))
+        result = await crawl(AlertSpider, settings)
     assert len(server.received) == 2
     assert_counted(result, sent=3, suppressed=1)
     assert (
@@ -203,12 +220,12 @@ async def test_no_log_record_at_any_level_shows_the_webhook(
     script = (Reply(500), Reply.reset(), Reply(429, {"Retry-After": "0"}), Reply(), echo)
     async with WebhookServer(*script, path=WEBHOOK_PATH) as server:
         settings = {**webhook_settings(server), "LOG_LEVEL": "DEBUG"}
-        result = await crawl(AlertSpider, settings, after_poll=waiting_for(server, 4, 5))
+        result = await crawl(AlertSpider, settings)  # one message at a time: in script order
         assert_counted(result, sent=2, failed=1, suppressed=1)
     async with WebhookServer(default=Reply.hang(), path=WEBHOOK_PATH) as slow:
         # Times out, and its retry is still waiting for an answer when the spider closes.
         settings = {**webhook_settings(slow, timeout=0.05, close_timeout=0), "LOG_LEVEL": "DEBUG"}
-        slow_polls = {"polls": [many_moves(40)], "after_poll": waiting_for(slow, 2)}
+        slow_polls = {"polls": [many_moves(40)], "after_poll": after_requests(slow, 2)}
         result = await crawl(AlertSpider, settings, **slow_polls)
         assert_counted(result, sent=0, failed=40)
     async with WebhookServer(tls=certificate.server_context(), path=WEBHOOK_PATH) as impostor:
