@@ -119,6 +119,22 @@ def test_the_proxy_comes_from_the_environment_as_scrapy_takes_it(
     assert environment_proxy(url) is None
 
 
+async def test_webhook_requests_take_the_environment_proxy_unless_disabled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    async with WebhookServer() as proxy, WebhookServer() as webhook:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+        result = await crawl(AlertSpider, webhook_settings(webhook), polls=sample_polls()[:1])
+        assert_counted(result, sent=2, suppressed=1)
+        assert (len(proxy.received), len(webhook.received)) == (1, 0)
+        settings = {**webhook_settings(webhook), "HTTPPROXY_ENABLED": False}
+        result = await crawl(AlertSpider, settings, polls=sample_polls()[:1])
+        assert_counted(result, sent=2, suppressed=1)
+        assert (len(proxy.received), len(webhook.received)) == (1, 1)
+
+
 # -- redaction (pure) ---------------------------------------------------------------------
 
 
