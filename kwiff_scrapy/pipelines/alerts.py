@@ -336,7 +336,7 @@ class KwiffAlertsPipeline:
                 if 200 <= status < 300:
                     logger.debug("Sent %d alert(s) to %s (HTTP %d)", message.count, where, status)
                     return True
-                outcome = f"HTTP {status}{_excerpt(reply)}"
+                outcome = f"HTTP {status}{_excerpt(reply, self.config.webhook)}"
                 retry_after = retry_after_seconds(reply.retry_after)
                 delay = retry_delay(self.config, retries, status, retry_after)
             outcome = redact(outcome, self.config.webhook)
@@ -368,7 +368,8 @@ class KwiffAlertsPipeline:
         )
 
 
-def _excerpt(reply: WebhookReply) -> str:
-    """The start of an error answer's body, for the log (Discord explains its 4xx)."""
-    text = reply.body[:200].decode("utf-8", "replace").strip()
-    return f": {' '.join(text.split())}" if text else ""
+def _excerpt(reply: WebhookReply, webhook: str) -> str:
+    """The start of an error answer's body, for the log (Discord explains its 4xx);
+    redacted before it is cut, so that no part of a token is left."""
+    text = " ".join(redact(reply.body.decode("utf-8", "replace"), webhook).split())[:200]
+    return f": {text}" if text else ""

@@ -23,7 +23,7 @@ from scrapy.settings import Settings
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.pipelines.alert_messages import describe_webhook, redact
 from kwiff_scrapy.pipelines.alert_settings import AlertSettings
-from kwiff_scrapy.pipelines.alert_transport import environment_proxy
+from kwiff_scrapy.pipelines.alert_transport import WebhookClient, environment_proxy
 
 from ..conftest import crawl
 from ..support.alert_spider import AlertSpider, sample_polls
@@ -216,7 +216,7 @@ async def test_verification_can_be_turned_off(
 
 
 def assert_no_secret_in(texts: list[str], url: str) -> None:
-    for secret in (WEBHOOK_TOKEN, WEBHOOK_ID, WEBHOOK_PATH, url):
+    for secret in (WEBHOOK_TOKEN[:8], WEBHOOK_ID[:8], WEBHOOK_PATH, url):
         leaks = [text for text in texts if secret in text]
         assert leaks == [], f"{secret!r} is in the log"
 
@@ -231,8 +231,10 @@ async def test_no_log_record_at_any_level_shows_the_webhook(
     certificate: SelfSigned, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    # The webhook says where it was called in its error answer.
-    echo = Reply(404, body=f'{{"message": "no webhook at {WEBHOOK_PATH}"}}')
+    # The webhook says where it was called in its error answer, past the 200 characters
+    # of it that are logged: cut there, the answer would end in the token's first half.
+    padding = "." * 130
+    echo = Reply(404, body=f'{{"message": "{padding} no webhook at {WEBHOOK_PATH}"}}')
     script = (Reply(500), Reply.reset(), Reply(429, {"Retry-After": "0"}), Reply(), echo)
     async with WebhookServer(*script, path=WEBHOOK_PATH) as server:
         settings = {**webhook_settings(server), "LOG_LEVEL": "DEBUG"}
@@ -257,7 +259,8 @@ async def test_no_log_record_at_any_level_shows_the_webhook(
         f"Alert webhook {where}: the connection failed (ServerDisconnectedError); retry 2",
         f"Alert webhook {where}: HTTP 429; retry 3 of 3",
         "DEBUG Sent 2 alert(s)",
-        f'Could not send 1 alert(s) to {where}: HTTP 404: {{"message": "no webhook at …"}}',
+        f'Could not send 1 alert(s) to {where}: HTTP 404: {{"message": "{padding} no webhook '
+        'at …"}',
         f"Alert webhook {describe_webhook(slow.url)}: no answer within 0.05 s; retry 1 of 3",
         "did not go out to",
         "the webhook's TLS certificate was refused",
@@ -265,6 +268,23 @@ async def test_no_log_record_at_any_level_shows_the_webhook(
         assert expected in said
     for url in (server.url, slow.url, impostor.url):
         assert_no_secret_in(logged, url)
+
+
+async def test_an_unexpected_error_is_logged_with_its_traceback_redacted(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def post(client: WebhookClient, body: bytes) -> Any:
+        raise RuntimeError(f"a bug that quotes {client._url}")
+
+    monkeypatch.setattr(WebhookClient, "post", post)
+    async with WebhookServer(path=WEBHOOK_PATH) as server:
+        result = await crawl(AlertSpider, webhook_settings(server))
+    assert_counted(result, sent=0, failed=3, suppressed=1)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2  # one per message: the sender went on
+    assert "RuntimeError: a bug that quotes http://127.0.0.1:" in errors[0].getMessage()
+    assert "Traceback (most recent call last)" in errors[0].getMessage()
+    assert_no_secret_in(every_record(caplog), server.url)
 
 
 # -- scrapy runspider, with the Twisted asyncio reactor -----------------------------------
