@@ -274,7 +274,7 @@ async def test_an_unexpected_error_is_logged_with_its_traceback_redacted(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def post(client: WebhookClient, body: bytes) -> Any:
-        raise RuntimeError(f"a bug that quotes {client._url}")
+        raise RuntimeError(f"a bug that quotes {server.url}")
 
     monkeypatch.setattr(WebhookClient, "post", post)
     async with WebhookServer(path=WEBHOOK_PATH) as server:
