@@ -79,8 +79,10 @@ MIN_WATCH_INTERVAL: Final = 1.0
 ALERT_MIN_CHANGE: Final = 0.10
 #: Kinds of change alerted (``KWIFF_ALERT_KINDS``).
 ALERT_KINDS: Final = ("moved",)
-#: Seconds allowed for one webhook request (its ``download_timeout``).
+#: Seconds allowed for one webhook request.
 ALERT_TIMEOUT: Final = 10.0
+#: Verify the webhook's TLS certificate (``KWIFF_ALERT_VERIFY_TLS``).
+ALERT_VERIFY_TLS: Final = True
 #: Retries of a message after a 429, a 5xx or a connection error.
 ALERT_RETRY_TIMES: Final = 3
 #: Seconds before the first retry; doubles with each further one.

@@ -11,6 +11,7 @@
   (``discord``, ``slack``, ``json``); :func:`format_for_webhook` picks the format
   from the webhook's host.
 - :func:`retry_after_seconds` reads an HTTP ``Retry-After`` header.
+- :func:`describe_webhook` and :func:`redact` keep the webhook's token out of logs.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .. import defaults
 from ..model.items import EventChange, OddsChange
@@ -286,6 +288,50 @@ def describe_webhook(url: str) -> str:
     host = parts.hostname or MISSING
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}/…"
+
+
+#: Parts of a webhook URL shorter than this are not looked for in a text: they would
+#: match ordinary words and numbers (Discord's ids and tokens, Slack's, are far longer).
+_SHORTEST_SECRET = 6
+#: A path segment made of letters only and shorter than this (``api``, ``webhooks``,
+#: ``services``) names a place, not a secret.
+_LONGEST_WORD = 16
+
+
+def redact(text: str, url: str) -> str:
+    """*text* with the webhook *url* written as :func:`describe_webhook` writes it, and
+    every secret-looking part of it (credentials, the path, a path segment that is not
+    a plain word, the query and its values) replaced by ``…``; each as given, or with
+    any of its characters percent-encoded."""
+    text = _spelled_any_way(unquote(url)).sub(lambda _: describe_webhook(url), text)
+    for secret in _secrets(url):
+        text = _spelled_any_way(secret).sub("…", text)
+    return text
+
+
+def _secrets(url: str) -> list[str]:
+    """The parts of *url* :func:`redact` hides, decoded, longest first."""
+    parts = urlsplit(url)
+    pieces = [parts.username, parts.password, parts.path, parts.query, parts.fragment]
+    pieces += [
+        segment
+        for segment in parts.path.split("/")
+        if not (segment.isalpha() and len(segment) < _LONGEST_WORD)
+    ]
+    pieces += [value for _, value in parse_qsl(parts.query)]
+    secrets = {unquote(piece) for piece in pieces if piece}
+    return sorted((s for s in secrets if len(s) >= _SHORTEST_SECRET), key=len, reverse=True)
+
+
+def _spelled_any_way(text: str) -> re.Pattern[str]:
+    """Matches *text* with any of its characters percent-encoded (UTF-8, either case)."""
+    return re.compile(
+        "".join(
+            f"(?:{re.escape(char)}|{''.join(f'%{byte:02x}' for byte in char.encode())})"
+            for char in text
+        ),
+        re.IGNORECASE,
+    )
 
 
 def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:

@@ -2,17 +2,21 @@
 
 A bad value raises ``ValueError`` with one line naming the setting, when the
 pipeline is built: before the crawl sends anything. The webhook URL is a secret
-(Discord and Slack put the token in it), so no message here repeats it.
+(Discord and Slack put the token in it), so no message here repeats it. Two Scrapy
+settings apply to webhook requests too: ``USER_AGENT``, and ``HTTPPROXY_ENABLED``
+(the proxy environment variables are used unless it is False).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .. import defaults
 from .alert_messages import ALL_KINDS, FORMATS, AlertRules, format_for_webhook
+from .alert_transport import tls_context
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -30,6 +34,14 @@ class AlertSettings:
     format: str = "json"
     rules: AlertRules = field(default_factory=AlertRules)
     timeout: float = defaults.ALERT_TIMEOUT
+    #: ``KWIFF_ALERT_VERIFY_TLS``: refuse a webhook whose certificate does not verify.
+    verify_tls: bool = defaults.ALERT_VERIFY_TLS
+    #: ``KWIFF_ALERT_CA_FILE``: CA certificates (PEM) trusted instead of the system's.
+    ca_file: str | None = None
+    #: Scrapy's ``USER_AGENT``.
+    user_agent: str | None = None
+    #: Scrapy's ``HTTPPROXY_ENABLED``: use the ``http_proxy``/``https_proxy`` variables.
+    proxy_from_environment: bool = True
     retry_times: int = defaults.ALERT_RETRY_TIMES
     retry_delay: float = defaults.ALERT_RETRY_DELAY
     max_retry_delay: float = defaults.ALERT_MAX_RETRY_DELAY
@@ -66,12 +78,19 @@ class AlertSettings:
         timeout = _number(settings, "KWIFF_ALERT_TIMEOUT", defaults.ALERT_TIMEOUT)
         if timeout == 0:
             raise ValueError("KWIFF_ALERT_TIMEOUT must be more than 0 seconds")
+        verify_tls = _bool(settings, "KWIFF_ALERT_VERIFY_TLS", defaults.ALERT_VERIFY_TLS)
+        ca_file = _ca_file(settings.get("KWIFF_ALERT_CA_FILE"), verify_tls)
+        user_agent = settings.get("USER_AGENT")
         return cls(
             webhook=webhook,
             log=_bool(settings, "KWIFF_ALERT_LOG"),
             format=_format(settings.get("KWIFF_ALERT_FORMAT"), webhook),
             rules=rules,
             timeout=timeout,
+            verify_tls=verify_tls,
+            ca_file=ca_file,
+            user_agent=user_agent if isinstance(user_agent, str) and user_agent else None,
+            proxy_from_environment=settings.getbool("HTTPPROXY_ENABLED", True),
             retry_times=_whole(settings, "KWIFF_ALERT_RETRY_TIMES", defaults.ALERT_RETRY_TIMES),
             retry_delay=_number(settings, "KWIFF_ALERT_RETRY_DELAY", defaults.ALERT_RETRY_DELAY),
             max_retry_delay=_number(
@@ -106,13 +125,33 @@ def _webhook(value: Any) -> str | None:
     return url
 
 
-def _bool(settings: BaseSettings, name: str) -> bool:
+def _bool(settings: BaseSettings, name: str, default: bool = False) -> bool:
     try:
-        return settings.getbool(name, False)
+        return settings.getbool(name, default)
     except ValueError:
         raise ValueError(
             f"{name} must be True or False (or 1/0, true/false), not {settings.get(name)!r}"
         ) from None
+
+
+def _ca_file(value: Any, verify_tls: bool) -> str | None:
+    if _is_unset(value):
+        return None
+    if not isinstance(value, str | Path):
+        raise ValueError(f"KWIFF_ALERT_CA_FILE must be a file path, not {type(value).__name__}")
+    if not verify_tls:
+        raise ValueError(
+            "KWIFF_ALERT_CA_FILE is set but KWIFF_ALERT_VERIFY_TLS is False: "
+            "unset one of them (certificates are either verified against the file or not at all)"
+        )
+    path = str(Path(value).expanduser())
+    try:
+        tls_context(verify=True, ca_file=path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"KWIFF_ALERT_CA_FILE: cannot load CA certificates (PEM) from {path!r}: {exc}"
+        ) from None
+    return path
 
 
 def _number(settings: BaseSettings, name: str, default: float) -> float:
