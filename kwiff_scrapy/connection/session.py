@@ -57,7 +57,7 @@ from ..protocol import (
 from .compression import ClientDeflateFactory
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
-from .websockets_internals import SessionConnection
+from .websockets_internals import SessionConnection, abort_connection
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ class KwiffSession:
                     await self._pong.wait()
             except TimeoutError:
                 self._fail(ConnectionLost(f"no pong within {pong_timeout:g} s of a ping"))
-                self._ws.abort()
+                abort_connection(self._ws)
                 return
 
 

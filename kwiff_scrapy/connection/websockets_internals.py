@@ -9,7 +9,7 @@ Everything else in the package uses only the public API of the connection
 (``send``, ``close``, ``state``, ``close_code``, ``close_reason``,
 ``remote_address``) and what this class adds (:meth:`~SessionConnection.attach`,
 :meth:`~SessionConnection.send_text_at_once`,
-:attr:`~SessionConnection.close_error`, :meth:`~SessionConnection.abort`).
+:attr:`~SessionConnection.close_error`) and :func:`abort_connection`.
 
 Written against websockets 17.4. What it relies on, and why:
 
@@ -42,7 +42,9 @@ Attributes and methods used
         ``data_to_send()`` and ``fail(code, reason)`` (which queues the close frame
         and stops parsing, as ``recv()``'s ``TooManyFragments`` does).
     ``transport``, ``loop``
-        The asyncio transport and event loop the connection was made with.
+        The asyncio transport and event loop the connection was made with (the
+        simulator, too, drops a connection through ``transport``:
+        :func:`abort_connection`).
     ``websockets.asyncio.messages.MAX_FRAGMENTS``
         The fragments ``recv()`` accepts in one message; the same limit applies here.
 
@@ -58,6 +60,7 @@ from collections.abc import Callable, Sized
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.messages import MAX_FRAGMENTS
 from websockets.exceptions import ConnectionClosed, TooManyFragments
 from websockets.frames import CloseCode, Frame, Opcode
@@ -129,10 +132,6 @@ class SessionConnection(ClientConnection):
     def close_error(self) -> ConnectionClosed:
         """Why the connection ended (websockets' ``close_exc``); ask only once it has."""
         return self.close_exc
-
-    def abort(self) -> None:
-        """Drop the connection at once, without a closing handshake."""
-        self.transport.abort()
 
     def process_event(self, event: Event) -> None:
         if not isinstance(event, Frame) or event.opcode not in _DATA_OPCODES:
@@ -259,3 +258,8 @@ class SessionConnection(ClientConnection):
 _DATA_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
 #: The fragments a message may have, as websockets' ``recv()`` allows.
 _MAX_FRAGMENTS = MAX_FRAGMENTS
+
+
+def abort_connection(connection: Connection) -> None:
+    """Drop *connection* at once, without a closing handshake (websockets has no call for it)."""
+    connection.transport.abort()
