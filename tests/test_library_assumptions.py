@@ -2,7 +2,8 @@
 
 Two modules lean on names a library does not publish, and list them at their top:
 ``connection/websockets_internals.py`` (written against websockets 17.4) and
-``integration/scrapy_internals.py`` (written against Scrapy 2.19.0). Each test here
+``integration/scrapy_internals.py`` (written against Scrapy 2.19.0);
+``connection/compression.py`` reads ``PerMessageDeflate``'s attributes. Each test here
 checks one of those names (that it exists, with the signature used) or the
 behaviour relied on, and fails the day a release changes it. The last tests check
 that no other module uses those names: the fences stay the only places to look.
@@ -29,6 +30,7 @@ from websockets.asyncio.connection import Connection
 from websockets.asyncio.messages import MAX_FRAGMENTS
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosedError
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import Protocol, State
@@ -337,6 +339,26 @@ async def test_websockets_transport_abort_ends_the_connection() -> None:
     connection, transport, _ = open_connection(SessionConnection)
     abort_connection(connection)
     assert transport.aborted, websockets_changed("Connection.transport")
+
+
+def test_websockets_permessage_deflate_keeps_its_arguments_as_attributes() -> None:
+    # connection/compression.py rebuilds the agreed extension from them.
+    arguments = [name for name, _ in parameters(PerMessageDeflate.__init__)][1:]
+    assert arguments == [
+        "remote_no_context_takeover",
+        "local_no_context_takeover",
+        "remote_max_window_bits",
+        "local_max_window_bits",
+        "compress_settings",
+    ], websockets_changed("PerMessageDeflate's arguments")
+    agreed = PerMessageDeflate(True, False, 12, 11, {"memLevel": 5})
+    assert [getattr(agreed, name, None) for name in arguments] == [
+        True,
+        False,
+        12,
+        11,
+        {"memLevel": 5},
+    ], websockets_changed("PerMessageDeflate's attributes")
 
 
 # -- Scrapy ------------------------------------------------------------------------------
