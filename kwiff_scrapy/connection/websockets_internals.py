@@ -5,11 +5,11 @@ message to the session as it arrives and to gather the writes of a loop turn
 (its docstring says why). Neither is possible through websockets' public API, so
 this module overrides and uses names that websockets 17 does not document, or
 documents under "Private methods" of ``websockets.asyncio.connection.Connection``.
-Everything else in the package uses only the public API of the connection
+Everything else in the package uses only the public API of a connection
 (``send``, ``close``, ``state``, ``close_code``, ``close_reason``,
-``remote_address``) and what this class adds (:meth:`~SessionConnection.attach`,
-:meth:`~SessionConnection.send_text_at_once`,
-:attr:`~SessionConnection.close_error`) and :func:`abort_connection`.
+``remote_address``) and what this module adds: :meth:`~SessionConnection.attach`,
+:meth:`~SessionConnection.send_text_at_once`, :attr:`~SessionConnection.close_error`
+and :func:`abort_connection`.
 
 Written against websockets 17.4. What it relies on, and why:
 
