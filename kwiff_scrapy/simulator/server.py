@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from ..connection.websockets_internals import abort_connection
 from ..protocol import (
     DEFAULT_NAMESPACE,
     EnginePacket,
@@ -545,7 +546,7 @@ class _Session:
                     self.sid,
                     self.commands,
                 )
-                self.connection.transport.abort()
+                abort_connection(self.connection)
                 return False
             if self._reached(self.faults.close_packet_after):
                 await self._send_close_packet()
