@@ -154,9 +154,11 @@ class KwiffSimulator:
     each once even with ``duplicate_ack``), ``fault_frames_sent`` (every frame sent only
     because of a fault switch: garbage, binary, unknown packets and acks, duplicate
     acks, error and close packets), ``pings_received``, ``pongs_sent``,
-    ``malformed_frames`` and ``max_in_flight_seen`` (the most commands of one connection
+    ``malformed_frames``, ``max_in_flight_seen`` (the most commands of one connection
     received but not yet answered at once; an unanswered command stays in flight until
-    its connection ends).
+    its connection ends) and ``dropped_in_flight`` (commands whose answer had not begun
+    to be written when ``drop_after`` cut their connection, the command that triggered
+    each drop included: the client cannot have had an answer to any of them).
 
     Hooks for tests, so that they wait for events rather than for time:
     :meth:`wait_until` a condition on the counters holds, and :meth:`hold_answers` /
@@ -207,6 +209,7 @@ class KwiffSimulator:
         self.pongs_sent = 0
         self.malformed_frames = 0
         self.max_in_flight_seen = 0
+        self.dropped_in_flight = 0
         self.commands_handled = 0
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._answers_released = asyncio.Event()
@@ -394,6 +397,8 @@ class _Session:
         self.commands = 0
         self.pings = 0
         self.in_flight = 0
+        self.unwritten = 0
+        """Commands with an ack id whose answer has not begun to be written."""
         self._muted = False
         """Set once the ERROR packet is sent: no more acks on this connection."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -530,6 +535,7 @@ class _Session:
         self.simulator.commands_received += 1
         if packet.ack_id is not None:
             self._track_in_flight(+1)
+            self.unwritten += 1
         self.simulator._changed()
         envelope = packet.data[1] if len(packet.data) > 1 else None
         logger.debug(
@@ -546,6 +552,7 @@ class _Session:
                     self.sid,
                     self.commands,
                 )
+                self.simulator.dropped_in_flight += self.unwritten
                 abort_connection(self.connection)
                 return False
             if self._reached(self.faults.close_packet_after):
@@ -626,6 +633,7 @@ class _Session:
                 await self._send_fault(frame)
             # Computed at the last moment: an answer that is never sent moves no clock.
             ack = self._ack_frame(ack_id, self._compute_answer(envelope, fault))
+            self.unwritten -= 1
             await self.connection.send(ack)
             self.simulator.acks_sent += 1
             self._track_in_flight(-1)  # tells the waiters
