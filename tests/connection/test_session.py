@@ -22,6 +22,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.simulator.server import ERROR_MESSAGE, UNKNOWN_ACK_OFFSET
 
 from ..conftest import StartSimulator
+from ..support.waiting import guarded
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")]
 
@@ -40,10 +41,14 @@ class Recorder:
         self.events.append((name, args))
 
     async def until(self, key: str, count: int) -> None:
-        """Wait until the session has counted *count* of *key* (no clock involved)."""
-        while self.stats[key] < count:
-            self._counted.clear()
-            await self._counted.wait()
+        """Wait until the session has counted *count* of *key* (checked at each count)."""
+
+        async def counted() -> None:
+            while self.stats[key] < count:
+                self._counted.clear()
+                await self._counted.wait()
+
+        await guarded(counted(), f"the session counting {count} {key}")
 
 
 async def open_session(
