@@ -10,6 +10,8 @@ import pytest
 from kwiff_scrapy.connection.errors import ConnectFailed
 from kwiff_scrapy.connection.pool import Backoff, SessionPool
 
+from ..support.waiting import guarded
+
 
 class FakeSession:
     def __init__(self, number: int) -> None:
@@ -28,9 +30,11 @@ class Connector:
         self.failures = failures
         self.delay = delay
         self.sessions: list[FakeSession] = []
+        self.called = asyncio.Event()
 
     async def __call__(self) -> Any:
         self.calls += 1
+        self.called.set()
         number = self.calls
         await asyncio.sleep(self.delay)
         if number <= self.failures:
@@ -105,7 +109,7 @@ async def test_close_cancels_pending_connects_and_refuses_new_work() -> None:
     connector = Connector(delay=10)
     pool = SessionPool(connector, size=2)
     waiter = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.01)
+    await guarded(connector.called.wait(), "a connect")
     await pool.close()
     with pytest.raises(asyncio.CancelledError):
         await waiter

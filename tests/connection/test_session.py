@@ -108,9 +108,14 @@ async def test_many_commands_in_flight_each_get_their_own_ack(
 async def test_heartbeat_keeps_an_answering_connection_alive(
     start_simulator: StartSimulator,
 ) -> None:
-    simulator = await start_simulator(ping_interval_ms=50, ping_timeout_ms=200)
+    # Pings often; a pong has all the time a loaded machine may need (not a speed test).
+    simulator = await start_simulator(ping_interval_ms=50, ping_timeout_ms=10_000)
     async with await open_session(simulator) as session:
-        await asyncio.sleep(0.4)  # several ping/pong rounds
+        # The client pings again only once the last ping's pong came: three pings, two rounds.
+        await guarded(
+            simulator.wait_until(lambda: simulator.pings_received >= 3 or session.closed),
+            "a third ping",
+        )
         assert not session.closed
         ack = await session.command("event:get", {"eventId": 1})  # no such event
         assert ack.args[0] == {"timestamp": ack.args[0]["timestamp"], "data": {"result": None}}
