@@ -25,10 +25,13 @@ class FakeSession:
 class Connector:
     """Counts connects; fails the first ``failures`` of them."""
 
-    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, failures: int = 0, delay: float = 0.0, gate: asyncio.Event | None = None
+    ) -> None:
         self.calls = 0
         self.failures = failures
         self.delay = delay
+        self.gate = gate
         self.sessions: list[FakeSession] = []
         self.called = asyncio.Event()
 
@@ -37,6 +40,8 @@ class Connector:
         self.called.set()
         number = self.calls
         await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if number <= self.failures:
             raise ConnectFailed(f"connect {number} failed")
         session = FakeSession(number)
@@ -94,12 +99,14 @@ async def test_a_closed_session_is_never_handed_out_again() -> None:
 
 
 async def test_a_waiter_that_gives_up_does_not_cancel_the_shared_connect() -> None:
-    connector = Connector(delay=0.2)
+    connect = asyncio.Event()
+    connector = Connector(gate=connect)
     pool = SessionPool(connector, size=1)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             await pool.acquire()
-    session = await pool.acquire()  # the same attempt, still running, completes
+    connect.set()
+    session = await guarded(pool.acquire(), "the connect")  # the same attempt, completing
     assert connector.calls == 1
     assert session.number == 1  # type: ignore[attr-defined]
     await pool.close()
