@@ -1,8 +1,9 @@
 """Waiting in tests: for a condition, with a deadline whose failure says what never happened.
 
 A deadline here is a hang guard, not a speed claim: it only turns a stuck test into a
-failure with a message. pytest's own timeout (pyproject.toml) ends the whole run, without
-one, so every guard stays well below it (tests/harness/test_timeout.py checks this).
+failure with a message. pytest's own timeout (pyproject.toml) ends the whole run instead,
+with stacks but no such message, so every guard stays well below it
+(tests/harness/test_timeout.py checks this).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ async def until(
     """Return once ``condition()`` holds, checked each time *changed* is set and every
     ``RECHECK`` seconds; fail saying that *what* (by default the condition's source line)
     never happened after *guard* seconds."""
+    deadline = asyncio.timeout(guard)
     try:
-        async with asyncio.timeout(guard):
+        async with deadline:
             while not condition():
                 if changed is None:
                     await asyncio.sleep(RECHECK)
@@ -43,9 +45,10 @@ async def until(
                     async with asyncio.timeout(RECHECK):
                         await changed.wait()
     except TimeoutError:
-        raise AssertionError(
-            f"{what or source(condition)} never happened within {guard} s"
-        ) from None
+        if deadline.expired():
+            what = what or source(condition)
+            raise AssertionError(f"{what} never happened within {guard} s") from None
+        raise
 
 
 def until_sync(
