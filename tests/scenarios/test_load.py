@@ -48,6 +48,8 @@ async def test_ten_thousand_commands_with_drops_every_500_export_exactly_once(
     drops = simulator.commands_received // 500
     assert drops >= COMMANDS // 500  # the churn really happened
     assert result.stat("kwiff/connections_opened") >= drops
-    assert result.stat("retry/count") >= 4 * drops  # several in flight per drop
+    # Each drop fails at least the command that triggered it; how many others were in
+    # flight with it depends on the machine's speed, so is not counted.
+    assert result.stat("retry/count") >= drops
     assert simulator.max_in_flight_seen >= 8
     assert result.stat("retry/max_reached") == 0
