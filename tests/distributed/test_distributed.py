@@ -23,6 +23,7 @@ from kwiff_scrapy.integration.http import KwiffRequest
 from kwiff_scrapy.model.changes import EventSnapshot, PricePoint
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
+from ..support.extras import require
 from ..support.redis_workers import (
     CuttableLink,
     distributed_settings,
@@ -67,7 +68,7 @@ def test_a_bad_setting_is_refused_naming_it(name: str, value: str, message: str)
 
 
 def test_scrapy_redis_settings_follow_the_kwiff_prefix_and_fail_fast() -> None:
-    pytest.importorskip("redis")
+    require("redis", "redis", "scrapy-redis's settings")
     settings = Settings({"KWIFF_REDIS_KEY": "k:%(spider)s"})
     settings.freeze()
     effective = scrapy_redis_settings(settings, DistributedSettings.from_settings(settings))

@@ -7,7 +7,6 @@ in separate processes; the end-to-end tests run real processes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import pickle
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
 
 from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support import waiting
 from ..support.redis_workers import (
     CuttableLink,
     assert_each_change_reported_once,
@@ -89,12 +89,9 @@ class Workers:
         return worker
 
     async def until(self, condition: Callable[[], bool]) -> None:
-        """Return once ``condition()`` holds: checked after each poll, and every 20 ms."""
-        while not condition():
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.02):
-                    await self.changed.wait()
+        """Return once ``condition()`` holds: checked after each poll, and every 20 ms;
+        fail (naming the condition) if it never does."""
+        await waiting.until(condition, changed=self.changed)
 
     async def stop(self) -> None:
         for worker in self.workers:
@@ -222,7 +219,9 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
     simulator.hold_answers()
     worker = workers.start(KwiffFootballSpider, details="1")
     try:
-        await simulator.wait_until(lambda: simulator.commands_received >= 1)
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.commands_received >= 1), "a command sent"
+        )
         link.down()
         simulator.release_answers()
         await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)

@@ -24,6 +24,7 @@ from kwiff_scrapy.model import parsing
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
+from ..support.extras import require
 from . import test_parsing
 from .test_parsing_equivalence import (
     ABSENT,
@@ -36,7 +37,7 @@ from .test_parsing_equivalence import (
     plain_odds,
 )
 
-pytest.importorskip("msgspec", reason="the typed path needs msgspec (pip install .[fast])")
+require("msgspec", "fast", "the typed path")
 
 FETCHED = "2026-01-20T15:12:06.610Z"
 

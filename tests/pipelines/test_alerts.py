@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from scrapy import signals
-from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
@@ -23,6 +23,7 @@ from scrapy.utils.test import get_crawler
 from kwiff_scrapy import defaults
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.addon import Addon
+from kwiff_scrapy.integration.signals import poll_finished
 from kwiff_scrapy.model.items import EventChange, KwiffEvent, OddsChange
 from kwiff_scrapy.pipelines.alert_messages import (
     AlertRules,
@@ -41,6 +42,7 @@ from kwiff_scrapy.pipelines.alerts import KwiffAlertsPipeline, retry_delay
 from ..conftest import BASE_SETTINGS, CrawlResult, crawl
 from ..support.alert_spider import AlertSpider, Change, moved, sample_polls
 from ..support.crawl_process import PROJECT_ROOT
+from ..support.waiting import guarded
 from ..support.webhook_server import Received, Reply, WebhookServer
 
 ARSENAL_LINE = "Arsenal v Juventus · Full Time Result · Arsenal 1.67 → 1.90 (+13.8%)"
@@ -504,8 +506,22 @@ async def test_a_big_poll_is_split_into_messages_within_the_limit() -> None:
 
 async def test_changes_still_in_earlier_pipelines_join_their_poll() -> None:
     class SlowPipeline:
+        """Holds Arsenal's move until its poll is signalled finished."""
+
+        def __init__(self, crawler: Crawler) -> None:
+            self.finished = asyncio.Event()
+            crawler.signals.connect(self.poll_finished, signal=poll_finished)
+
+        @classmethod
+        def from_crawler(cls, crawler: Crawler) -> Any:
+            return cls(crawler)
+
+        def poll_finished(self, poll: int, **_: Any) -> None:
+            self.finished.set()
+
         async def process_item(self, item: Any) -> Any:
-            await asyncio.sleep(0.01 if item.outcome_name == "Arsenal" else 0)
+            if item.outcome_name == "Arsenal":
+                await guarded(self.finished.wait(), "the first poll_finished signal")
             return item
 
     async with WebhookServer() as server:
@@ -519,7 +535,9 @@ async def test_changes_still_in_earlier_pipelines_join_their_poll() -> None:
 
 async def test_without_poll_finished_a_quiet_period_ends_a_batch() -> None:
     async with WebhookServer() as server:
-        settings = alert_settings(server, quiet_period=0.01)
+        # Far longer than poll 1's changes take to arrive one after another; poll 2 comes
+        # only once poll 1's batch went out.
+        settings = alert_settings(server, quiet_period=1.0)
         spider_args = {"signalled": 0, "after_poll": waiting_for(server, 1, 2)}
         result = await crawl(AlertSpider, settings, **spider_args)
     assert [request.json()["text"].split("\n") for request in server.received] == [

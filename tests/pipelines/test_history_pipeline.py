@@ -38,6 +38,7 @@ from ..support.databases import (  # fixtures, used by name
     sqlite_uri,
 )
 from ..support.paused_writer import PausedWriter
+from ..support.waiting import guarded
 
 PIPELINE = {"kwiff_scrapy.pipelines.history.KwiffHistoryPipeline": 700}
 DATA = SimulatedData()
@@ -107,7 +108,7 @@ async def test_a_full_batch_goes_out_without_waiting_for_the_interval(sqlite_uri
     writer.start()
     for seen in one_price_each(3):
         writer.add(seen)
-    await events.written.wait()  # long before the hour is up
+    await guarded(events.written.wait(), "a write")  # long before the hour is up
     assert store.batches == [3]
     await writer.close()
     assert count_rows(sqlite_uri) == 3
@@ -120,7 +121,7 @@ async def test_a_partial_batch_goes_out_after_the_interval(sqlite_uri: str) -> N
     writer.start()
     for seen in one_price_each(5):
         writer.add(seen)
-    await events.written.wait()
+    await guarded(events.written.wait(), "a write")
     assert store.batches == [5]
     assert writer.buffered == 0
     await writer.close()
@@ -150,7 +151,7 @@ async def test_a_failed_batch_is_kept_and_written_when_the_database_is_back(
     store.down = True
     for seen in one_price_each(6):
         writer.add(seen)
-    await events.failed.wait()
+    await guarded(events.failed.wait(), "a failed write")
     assert writer.buffered == 6  # nothing lost
     store.down = False
     await writer.close()

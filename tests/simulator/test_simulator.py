@@ -858,12 +858,14 @@ async def test_client_close_packet_ends_the_connection(simulator: KwiffSimulator
 
 
 async def test_connection_without_pings_is_closed_after_interval_plus_timeout() -> None:
-    window = 0.4
-    config = SimulatorConfig(ping_interval_ms=200, ping_timeout_ms=200)
+    window = 2.0
+    config = SimulatorConfig(ping_interval_ms=1000, ping_timeout_ms=1000)
     async with KwiffSimulator(config) as sim:
         async with session(sim) as pinging:
-            for _ in range(6):  # 0.6 s in all, longer than the window
-                await asyncio.sleep(window / 4)
+            # Pings 0.25 s apart for 2.5 s: the window is passed in all, and only a stall
+            # of eight times the pings' spacing could pass it between two pings.
+            for _ in range(10):
+                await asyncio.sleep(window / 8)
                 await pinging.send("2")
                 assert await receive(pinging) == "3"
         started = time.monotonic()  # before the server starts its clock
@@ -1168,22 +1170,24 @@ async def test_fault_frames_come_in_a_fixed_order() -> None:
 
 
 async def test_stop_pongs_after_stops_pongs_but_not_the_connection() -> None:
-    window = 0.4
+    window = 2.0
     config = SimulatorConfig(
-        ping_interval_ms=200, ping_timeout_ms=200, faults=Faults(stop_pongs_after=2)
+        ping_interval_ms=1000, ping_timeout_ms=1000, faults=Faults(stop_pongs_after=2)
     )
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         for data in ("a", "b"):
             await ws.send("2" + data)
             assert await receive(ws) == "3" + data
-        for ack_id in range(1, 5):  # 0.6 s in all, longer than the heartbeat window
-            await asyncio.sleep(window / 4)
+        # Pings 0.25 s apart for 2.5 s: the window is passed in all, and only a stall of
+        # eight times the pings' spacing could pass it between two pings.
+        for ack_id in range(1, 11):
+            await asyncio.sleep(window / 8)
             await ws.send("2")
             # The ack is the next frame: no pong came before it.
             assert await ask(ws, ack_id, "event:get", {"eventId": 1}) == decode_ack(
                 ack_frame(ack_id)
             )
-        assert (sim.pings_received, sim.pongs_sent, sim.active_connections) == (6, 2, 1)
+        assert (sim.pings_received, sim.pongs_sent, sim.active_connections) == (12, 2, 1)
 
 
 async def test_max_in_flight_seen() -> None:

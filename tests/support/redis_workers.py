@@ -28,19 +28,14 @@ from itemadapter import ItemAdapter
 from scrapy.extensions.feedexport import FileFeedStorage
 
 from .crawl_process import HANG_GUARD, PROJECT_ROOT, crawl_environment
+from .extras import require, unavailable
 
 REDIS_URL = os.environ.get("KWIFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _require_redis_packages() -> None:
-    try:
-        import redis  # noqa: F401
-        import scrapy_redis  # noqa: F401
-    except ImportError as exc:
-        if IN_CI:
-            pytest.fail(f"the redis extra is not installed in CI: {exc}")
-        pytest.skip(f"the redis extra is not installed ({exc}): pip install -e '.[redis]'")
+    require("redis", "redis", "the distributed tests")
+    require("scrapy_redis", "redis", "the distributed tests")
 
 
 def redis_client(url: str = REDIS_URL) -> Any:
@@ -70,10 +65,10 @@ def redis_server() -> Any:
     try:
         client.ping()
     except RedisError as exc:
-        message = f"Redis at {REDIS_URL} is unreachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}: CI must run Redis for the distributed tests")
-        pytest.skip(f"{message}: start redis-server to run the distributed tests")
+        unavailable(
+            f"Redis at {REDIS_URL} is unreachable ({exc}): "
+            "start redis-server to run the distributed tests"
+        )
     return client
 
 
