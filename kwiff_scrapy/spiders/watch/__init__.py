@@ -40,7 +40,7 @@ from .shared import (
     event_task,
     watch_name,
 )
-from .spider import PUSHED_META_KEY, PUSHED_URL, KwiffWatchSpider, poll_interval
+from .spider import PUSHED_META_KEY, PUSHED_URL, KwiffWatchSpider, Watch, poll_interval
 
 __all__ = [
     "CLAIM_META_KEY",
@@ -53,6 +53,7 @@ __all__ = [
     "KwiffWatchSpider",
     "LocalWatch",
     "SharedWatch",
+    "Watch",
     "WatchState",
     "event_task",
     "poll_interval",

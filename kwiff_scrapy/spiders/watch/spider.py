@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy import Request
 
@@ -46,6 +46,38 @@ PUSHED_META_KEY = "kwiff_watch_pushed"
 #: What carries pushed changes into the crawl: a request Scrapy's ``data:`` handler
 #: answers locally, whose callback yields them (see :meth:`KwiffWatchSpider.carry`).
 PUSHED_URL = "data:,"
+
+
+class Watch(Protocol):
+    """What the spider asks of its watch: the clock, and a home for each answer.
+
+    :meth:`run` is ``start()``: it yields the polls' requests when they are due. The
+    spider's callbacks hand each parsed answer to ``answered_*`` and get back the changes
+    to yield; a command that failed goes to :meth:`failed`; every command, answered or
+    not, ends with :meth:`settled`.
+    """
+
+    def run(self) -> AsyncIterator[Request]: ...
+
+    def answered_list(
+        self,
+        request: Request | None,
+        listed: dict[int, EventSnapshot],
+        complete: bool,
+        seen_at: str | None,
+    ) -> list[Change]: ...
+
+    def answered_event(
+        self,
+        request: Request | None,
+        event_id: int,
+        snapshot: EventSnapshot | None,
+        seen_at: str | None,
+    ) -> list[Change]: ...
+
+    def failed(self, request: Request | None) -> None: ...
+
+    def settled(self, request: Request | None) -> None: ...
 
 
 def poll_interval(value: Any, minimum: float = defaults.MIN_WATCH_INTERVAL) -> float:
@@ -100,7 +132,7 @@ class KwiffWatchSpider(KwiffSpider):
         self.details = truthy(details)
         self.watched_ids = event_ids(events, "events") if events is not None else None
         self.baseline = truthy(baseline)
-        self._watch: LocalWatch | SharedWatch | None = None
+        self._watch: Watch | None = None
         self._pushed: list[Change] = []
         self._pushed_ready = asyncio.Event()
 
@@ -209,7 +241,7 @@ class KwiffWatchSpider(KwiffSpider):
         async for request in self.watch().run():
             yield request
 
-    def watch(self) -> LocalWatch | SharedWatch:
+    def watch(self) -> Watch:
         """The watch this spider runs: shared when the crawl's scheduler is the shared one."""
         if self._watch is None:
             scheduler = shared_scheduler(self.crawler)
