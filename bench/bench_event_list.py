@@ -29,8 +29,8 @@ from typing import Any
 
 from kwiff_scrapy.client import KwiffClient
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
-from kwiff_scrapy.integration.answer import parse_answer
 from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
+from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 

@@ -30,7 +30,7 @@ from collections import Counter
 from typing import Any
 
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
-from kwiff_scrapy.integration.answer import parse_answer
+from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.changes import EventSnapshot, diff_event
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 

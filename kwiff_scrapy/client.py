@@ -18,9 +18,9 @@ from . import defaults
 from .connection.connector import ConnectionConfig, Connector, tls_context
 from .connection.deadlines import SharedTimeout
 from .connection.endpoint import connect_url
-from .connection.errors import CommandError
+from .connection.errors import KwiffError
 from .connection.pool import Backoff
-from .integration.answer import Answer, parse_answer
+from .model.answer import Answer, parse_answer
 from .model.parsing import (
     parse_event_detail,
     parse_event_list_ack,
@@ -262,6 +262,19 @@ class KwiffClient:
             raise RuntimeError(
                 "this KwiffClient is closed; create a new one (or use it inside 'async with')"
             )
+
+
+class CommandError(KwiffError):
+    """The service answered a command with an error, or with data that cannot be used.
+
+    ``message`` is the command (``"event:list"``) and ``answer`` what came back
+    (``answer.error`` holds the service's error object, if any).
+    """
+
+    def __init__(self, message: str, answer: Answer, reason: str) -> None:
+        self.message = message
+        self.answer = answer
+        super().__init__(f"Kwiff command {message!r} failed: {reason}")
 
 
 def _positive_timeout(timeout: float) -> float:

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from kwiff_scrapy.integration.answer import parse_answer
 from kwiff_scrapy.model import parsing
+from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
