@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import Counter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy import Request
@@ -20,14 +19,9 @@ from ...integration.config import KwiffSettings
 from ...integration.http import KwiffRequest, KwiffResponse
 from ...model.changes import Change, EventSnapshot
 from ...model.items import EventChange, OddsChange
-from ...model.parsing import (
-    EVENT_NOT_OBJECT,
-    EVENT_WITHOUT_ID,
-    parse_event_detail,
-    parse_events,
-)
+from ...model.parsing import parse_event_detail
 from ...model.sports import country_code, sport_argument
-from ..base import KwiffSpider, truthy
+from ..base import KwiffSpider, listed_events, truthy
 from ..event import event_ids
 from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
@@ -38,6 +32,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
+
+    from ...model.event_list import ListedEvents
 
 logger = logging.getLogger(__name__)
 
@@ -254,13 +250,13 @@ class KwiffWatchSpider(KwiffSpider):
         """An ``event:list`` of a poll: compare every event (``details``: only who is listed)."""
         watch = self.watch()
         try:
-            listed = self._listed(response)
+            listed = self._usable_list(response)
             if listed is None:
                 watch.failed(response.request)
                 return
-            snapshots, complete = listed
+            snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
             yield from watch.answered_list(
-                response.request, snapshots, complete, response.answer.fetched_at
+                response.request, snapshots, listed.complete, listed.fetched_at
             )
         finally:
             watch.settled(response.request)
@@ -270,23 +266,23 @@ class KwiffWatchSpider(KwiffSpider):
         watch = self.watch()
         event_id = response.payload.get("eventId")
         try:
-            if not isinstance(event_id, int) or response.answer.error is not None:
-                self.parse_answer(response, parse_event_detail)  # logs and counts the error
+            answer = response.answer
+            usable = isinstance(event_id, int) and answer.error is None
+            data = answer.data
+            if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
+                # The service has no such event (any more): it is gone.
+                yield from watch.answered_event(response.request, event_id, None, answer.fetched_at)
+                return
+            event = self.parse_with(response, parse_event_detail)  # reports an error answer
+            if not usable:
                 watch.failed(response.request)
                 return
-            data = response.answer.data
-            seen_at = response.answer.fetched_at
-            if isinstance(data, dict) and "result" in data and data["result"] is None:
-                # The service has no such event (any more): it is gone.
-                yield from watch.answered_event(response.request, event_id, None, seen_at)
-                return
-            event = self.parse_answer(response, parse_event_detail)
             if event is None or event.event_id != event_id:
                 logger.warning("event:get %s answered no usable event: not compared", event_id)
                 watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
-            yield from watch.answered_event(response.request, event_id, snapshot, seen_at)
+            yield from watch.answered_event(response.request, event_id, snapshot, answer.fetched_at)
         finally:
             watch.settled(response.request)
 
@@ -298,26 +294,20 @@ class KwiffWatchSpider(KwiffSpider):
         watch.failed(request)
         watch.settled(request)
 
-    def _listed(self, response: KwiffResponse) -> tuple[dict[int, EventSnapshot], bool] | None:
-        """The listed events and whether every entry could be read; None if unusable."""
-        skips: Counter[str] = Counter()
-        events = self.parse_answer_bytes(response, parse_events, skips)
-        if events is None:
-            answer = response.answer
-            if answer.error is not None:
-                self.parse_answer(response, parse_events)  # logs and counts the error
-                return None
-            data = answer.data
-            if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-                logger.warning("event:list answered without an events list: not compared")
-                return None
-            events = parse_events(data, fetched_at=answer.fetched_at, skips=skips)
-        for reason, count in skips.items():
-            self.count(stats.parse_skipped(reason), count)
-        complete = not (skips[EVENT_NOT_OBJECT] or skips[EVENT_WITHOUT_ID])
-        if not complete:
+    def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
+        """The listed events, or None if the answer cannot be compared (an error answer,
+        no events list). An error answer's skips are logged, as every spider's are."""
+        listed = listed_events(response)
+        if listed.error is not None:
+            self.report_answer(response.message, listed.answer, listed.skips)
+            return None
+        if not listed.has_events_list:
+            logger.warning("event:list answered without an events list: not compared")
+            return None
+        self.count_skips(listed.skips)
+        if not listed.complete:
             logger.warning("event:list had unreadable events: none is reported removed this time")
-        return {event.event_id: EventSnapshot.of(event) for event in events}, complete
+        return listed
 
     def stop_watching(self, event_id: int) -> None:
         """``events=``: the event is gone, poll it no more."""
