@@ -20,8 +20,8 @@ from scrapy import Request
 from scrapy.http import JsonResponse
 
 from .. import defaults
+from ..model.answer import Answer, parse_answer
 from ..protocol.jsondecode import fast_loads as _fast_loads
-from .answer import Answer, parse_answer
 from .scrapy_internals import NOT_DECODED, cache_decoded_json, decoded_json
 
 SCHEME = "kwiff"
