@@ -4,7 +4,8 @@ The package is layered; each entry below depends only on those listed before it,
 and entries sharing a line are independent of each other (``tests/test_layers.py``
 checks every import, ``TYPE_CHECKING`` ones included):
 
-- ``defaults.py``: every default value (imports nothing).
+- ``defaults.py``: every default value (imports nothing); ``websockets_internals.py``:
+  all this package takes from websockets' undocumented internals (imports nothing of it).
 - ``protocol/``: the sans-I/O codec (Engine.IO 3, Socket.IO revision 4, client state).
 - ``model/``: items, the answer envelope, tolerant parsing of answers into items, the
   watch's comparison, the sport registry.

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kwiff_scrapy"
 #: The package's units (its folders, and its top-level modules), lowest layer first.
 #: ``""`` is the package itself (``__init__.py``: the names ``import kwiff_scrapy`` gives).
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"defaults"}),
+    frozenset({"defaults", "websockets_internals"}),
     frozenset({"protocol"}),
     frozenset({"model"}),
     frozenset({"simulator"}),

@@ -1,7 +1,7 @@
 """What the package assumes of websockets' and Scrapy's internals, checked.
 
 Two modules lean on names a library does not publish, and list them at their top:
-``connection/websockets_internals.py`` (written against websockets 17.4) and
+``websockets_internals.py`` (written against websockets 17.4) and
 ``integration/scrapy_internals.py`` (written against Scrapy 2.19.0);
 ``connection/compression.py`` reads ``PerMessageDeflate``'s attributes. Each test here
 checks one of those names (that it exists, with the signature used) or the
@@ -37,7 +37,6 @@ from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from kwiff_scrapy.connection.websockets_internals import SessionConnection, abort_connection
 from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
 from kwiff_scrapy.integration.scrapy_internals import (
     NOT_DECODED,
@@ -45,6 +44,7 @@ from kwiff_scrapy.integration.scrapy_internals import (
     decoded_json,
     stats_incrementer,
 )
+from kwiff_scrapy.websockets_internals import SessionConnection, abort_connection
 
 WEBSOCKETS_WRITTEN_AGAINST = "17.4"
 SCRAPY_WRITTEN_AGAINST = "2.19.0"
@@ -53,7 +53,7 @@ SCRAPY_WRITTEN_AGAINST = "2.19.0"
 HANG_GUARD = 10.0
 
 PACKAGE = Path(__file__).resolve().parents[1] / "kwiff_scrapy"
-WEBSOCKETS_FENCE = PACKAGE / "connection" / "websockets_internals.py"
+WEBSOCKETS_FENCE = PACKAGE / "websockets_internals.py"
 SCRAPY_FENCE = PACKAGE / "integration" / "scrapy_internals.py"
 
 

@@ -54,10 +54,10 @@ from ..protocol import (
     ServerClosed,
     UnknownAck,
 )
+from ..websockets_internals import SessionConnection, abort_connection
 from .compression import ClientDeflateFactory
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
-from .websockets_internals import SessionConnection, abort_connection
 
 logger = logging.getLogger(__name__)
 

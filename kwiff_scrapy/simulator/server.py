@@ -34,7 +34,6 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from ..connection.websockets_internals import abort_connection
 from ..protocol import (
     DEFAULT_NAMESPACE,
     EnginePacket,
@@ -51,6 +50,7 @@ from ..protocol import (
 )
 from ..protocol.client import COMMAND_EVENT
 from ..protocol.socketio import compact_json
+from ..websockets_internals import abort_connection
 from .config import ERROR_ANSWER, MALFORMED_ANSWER, SILENT_ANSWER, SimulatorConfig
 from .data import SimulatedData
 from .moves import ChangeListener, MovingData

@@ -22,8 +22,8 @@ from websockets.uri import parse_uri
 
 from kwiff_scrapy.connection.errors import ConnectionLost
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
-from kwiff_scrapy.connection.websockets_internals import SessionConnection
 from kwiff_scrapy.protocol import AckReceived
+from kwiff_scrapy.websockets_internals import SessionConnection
 
 OPEN = '0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
 COMMAND = re.compile(r"42(\d+)(.*)", re.DOTALL)
