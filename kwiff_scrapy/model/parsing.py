@@ -481,13 +481,3 @@ def _as_mapping(value: Any) -> dict[str, Any] | None:
 
 def _as_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else None
-
-
-def __getattr__(name: str) -> Any:
-    # Answer and parse_answer moved to kwiff_scrapy.integration.answer; their old
-    # import path keeps working without making the parsers depend on the envelope.
-    if name in ("Answer", "parse_answer"):
-        from ..integration import answer
-
-        return getattr(answer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
