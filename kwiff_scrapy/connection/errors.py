@@ -1,7 +1,7 @@
 """Errors of a Kwiff session, independent of Scrapy.
 
 The Scrapy download handler translates them into Scrapy's own exceptions at one
-boundary (``kwiff_scrapy.handler``); the async client lets them through.
+boundary (``kwiff_scrapy.integration.handler``); the async client lets them through.
 """
 
 from __future__ import annotations

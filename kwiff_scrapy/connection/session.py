@@ -7,7 +7,7 @@ connection's ``data_received``: no reader task to wake), to the sans-I/O
 unknown); the session turns those events into futures, stats, logs and failures.
 Commands wait on futures keyed by ack id, so many can be in flight on one
 connection. When the connection ends, for whatever reason, every waiting command
-fails at once with :class:`~kwiff_scrapy.errors.ConnectionLost`: nothing is left
+fails at once with :class:`~kwiff_scrapy.connection.errors.ConnectionLost`: nothing is left
 to time out.
 """
 

@@ -141,11 +141,16 @@ def diff_event(
     return changes
 
 
-def relative_change(odds: float | None, previous: float | None) -> float | None:
-    """``(odds - previous) / previous``; None where either is missing or previous is 0."""
-    if odds is None or not previous:
+def relative_change(previous: float | None, current: float | None) -> float | None:
+    """How far a price moved, relative to where it was: ``(current - previous) / previous``.
+
+    The earlier price comes first: ``relative_change(2.0, 2.5)`` is ``0.25``. None where
+    either price is missing, or the earlier one is 0. Every relative change of the odds in
+    the package (change items, alerts, the history's movers) is this one.
+    """
+    if previous is None or current is None or previous == 0:
         return None
-    return (odds - previous) / previous
+    return (current - previous) / previous
 
 
 def _event_change_kind(previous: EventSnapshot | None, current: EventSnapshot | None) -> str | None:
@@ -218,7 +223,7 @@ def _odds_change(
         previous_odds=previous_odds,
         fractional=now.fractional if now is not None else None,
         previous_fractional=was.fractional if was is not None else None,
-        change=relative_change(odds, previous_odds),
+        change=relative_change(previous_odds, odds),
         fetched_at=fetched_at,
         previous_fetched_at=previous.fetched_at if previous is not None else None,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # The service is JavaScript: a larger integer cannot have come from it intact.
@@ -31,4 +31,15 @@ def iso_utc(timestamp_ms: int) -> str | None:
         moment = _EPOCH + timedelta(milliseconds=timestamp_ms)
     except OverflowError:
         return None
+    return iso_utc_datetime(moment)
+
+
+def iso_utc_datetime(moment: datetime) -> str:
+    """*moment* the way the service writes times: ``2026-01-20T15:12:06.610Z``.
+
+    In UTC, to the millisecond (finer digits are dropped, not rounded); a naive *moment*
+    is taken to be in UTC already. The one place the package writes this format.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds") + "Z"

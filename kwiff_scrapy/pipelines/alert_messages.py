@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .. import defaults
+from ..model.changes import relative_change
 from ..model.items import EventChange, OddsChange
 
 Change = OddsChange | EventChange
@@ -54,13 +55,11 @@ def alert_kind(change: Change) -> str:
     return f"event_{change.kind}" if isinstance(change, EventChange) else change.kind
 
 
-def relative_change(change: OddsChange) -> float | None:
-    """The change's ``change``, or computed from its odds when the item lacks it."""
+def change_size(change: OddsChange) -> float | None:
+    """The change's ``change``, or the relative change of its odds when the item lacks it."""
     if change.change is not None:
         return change.change
-    if change.odds is None or not change.previous_odds:
-        return None
-    return (change.odds - change.previous_odds) / change.previous_odds
+    return relative_change(change.previous_odds, change.odds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +113,7 @@ class AlertRules:
     def _size_passes(self, change: OddsChange) -> bool:
         if change.kind != "moved" or self.min_change <= 0:
             return True
-        size = relative_change(change)
+        size = change_size(change)
         return size is not None and abs(size) >= self.min_change - _CHANGE_TOLERANCE
 
 
@@ -152,7 +151,7 @@ def _outcome_what(change: OddsChange) -> str:
     outcome = _text(change.outcome_name)
     odds, previous = _odds(change.odds), _odds(change.previous_odds)
     if change.kind == "moved":
-        size = relative_change(change)
+        size = change_size(change)
         percent = MISSING if size is None else f"{size:+.1%}"
         return f"{outcome} {previous} → {odds} ({percent})"
     if change.kind == "new":

@@ -158,7 +158,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
     """Sends ``event:list`` for :attr:`sport_id` and yields one item per event.
 
     Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting), ``-a flat=1``
-    for one flat :class:`~kwiff_scrapy.items.OutcomeRow` per outcome instead of nested
+    for one flat :class:`~kwiff_scrapy.model.items.OutcomeRow` per outcome instead of nested
     events (what a CSV feed wants), and ``-a details=1`` to follow every listed event
     with ``event:get`` and yield the full event (every market) instead.
     """

@@ -103,6 +103,15 @@ def test_a_move_is_one_line_as_in_the_issue() -> None:
     assert format_line(moved("Juventus", 4.50, 3.50)) == JUVENTUS_LINE
 
 
+def test_a_move_without_its_size_is_sized_from_previous_to_current_odds() -> None:
+    assert format_line(dataclasses.replace(moved("Arsenal", 1.67, 1.90), change=None)) == (
+        ARSENAL_LINE
+    )
+    assert format_line(dataclasses.replace(moved("Juventus", 4.50, 3.50), change=None)) == (
+        JUVENTUS_LINE
+    )
+
+
 def test_lines_of_every_kind() -> None:
     def line(outcome: str, previous: float | None, odds: float | None, kind: str) -> str:
         return format_line(moved(outcome, previous, odds, kind=kind)).split(" · ")[-1]
