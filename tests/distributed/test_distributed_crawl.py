@@ -27,6 +27,7 @@ from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
 
 from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support.crawl_process import HANG_GUARD
 from ..support.redis_workers import (
     CuttableLink,
     assert_each_change_reported_once,
@@ -234,6 +235,50 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
     assert worker.stat("finish_reason") == "finished"
     assert worker.stat(stats.REDIS_RECOVERIES) >= 1
     assert worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) == EVENTS  # every event:get kept
+    assert keys_under(redis_server, redis_prefix) == []
+
+
+async def test_a_silent_redis_stalls_no_session_and_the_crawl_resumes_after_it(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # Redis accepts connections and never answers while the event:list's answer arrives:
+    # the answer is parsed and its event:get commands kept, and the session keeps pinging,
+    # all before the first Redis call gives up (KWIFF_REDIS_TIMEOUT: a generous 10 s; with
+    # Redis called on the event loop, nothing moves until then, and the test fails).
+    simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_TIMEOUT": 10,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    simulator.hold_answers()
+    worker = workers.start(KwiffFootballSpider, details="1")
+    try:
+        async with asyncio.timeout(HANG_GUARD / 2):
+            await simulator.wait_until(lambda: simulator.commands_received >= 1)
+        enqueued = worker.stat(stats.REDIS_ENQUEUED)  # the event:list
+        link.swallow()
+        simulator.release_answers()
+        await workers.until(lambda: worker.stat("response_received_count") >= 1)
+        await workers.until(lambda: link.swallowed >= 1)  # a Redis call is waiting
+        pings = simulator.pings_received
+        async with asyncio.timeout(HANG_GUARD / 2):
+            await simulator.wait_until(lambda: simulator.pings_received >= pings + 3)
+        assert worker.stat(stats.REDIS_ERRORS) == 0, "Redis was silent, not failing"
+        assert worker.stat(stats.REDIS_ENQUEUED) == enqueued  # nothing reached Redis
+        link.down()  # the silent calls fail at once; Redis is back right after
+        link.up()
+        await workers.finished()
+    finally:
+        link.down()
+    assert sorted(item.event_id for item in worker.items) == sorted(listed_ids(simulator))
+    assert worker.stat("finish_reason") == "finished"
+    assert worker.stat(stats.REDIS_RECOVERIES) >= 1
     assert keys_under(redis_server, redis_prefix) == []
 
 
