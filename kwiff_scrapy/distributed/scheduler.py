@@ -45,7 +45,6 @@ own. What this subclass changes, and why:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, replace
@@ -66,13 +65,13 @@ from ..integration.startup import report_start_error
 from . import FROM_QUEUE_META_KEY, LOCAL_META_KEY
 from .config import DistributedSettings, scrapy_redis_settings
 from .connection import RedisGuard, RedisUnreachable, check_reachable, client, describe
+from .privates import forget_environment_proxy, wake
 from .signing import ForgedEntry, SignedSerializer
 from .termination import IdleCheck, Run, SharedCrawl, Verdict
 
 if TYPE_CHECKING:
     from redis import Redis
     from scrapy import Request, Spider
-    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
     from twisted.internet.defer import Deferred
 
@@ -609,30 +608,3 @@ class RedisLink:
     config: DistributedSettings
     started_afresh: bool
     """``SCHEDULER_FLUSH_ON_START`` applied: the shared watch starts afresh too."""
-
-
-def forget_environment_proxy(request: Request) -> None:
-    """Drop the proxy another worker's environment gave *request* (a retry, say).
-
-    Scrapy's ``HttpProxyMiddleware`` marks a proxy it took from the environment
-    (``kwiff_proxy``, ``wss_proxy``...) with ``_scheme_proxy``; each worker has its own,
-    and applies it again. A proxy the spider itself set is kept.
-    """
-    if request.meta.pop("_scheme_proxy", False):
-        request.meta.pop("proxy", None)
-        if request.meta.pop("_auth_proxy", None) is not None:
-            request.headers.pop(b"Proxy-Authorization", None)
-
-
-def wake(engine: ExecutionEngine) -> None:
-    """Have the engine ask the scheduler for requests now, not at its next 5 s heartbeat.
-
-    Scrapy has no public call for this: it schedules the engine's own ``nextcall``
-    (what every finished download does). Without it, nothing is lost: an idle worker
-    only takes shared requests at Scrapy's heartbeat.
-    """
-    slot = getattr(engine, "_slot", None)
-    nextcall = getattr(slot, "nextcall", None)
-    if nextcall is not None:
-        with contextlib.suppress(Exception):
-            nextcall.schedule()
