@@ -1,16 +1,22 @@
 """Scrapy plugin for Kwiff's real-time (Socket.IO / Engine.IO 3) API.
 
-The package is layered; each folder is one layer, each depending only on those
-listed before it:
+The package is layered; each entry below depends only on those listed before it,
+and entries sharing a line are independent of each other (``tests/test_layers.py``
+checks every import, ``TYPE_CHECKING`` ones included):
 
+- ``defaults.py``: every default value (imports nothing).
 - ``protocol/``: the sans-I/O codec (Engine.IO 3, Socket.IO revision 4, client state).
-- ``model/``: items, tolerant parsing of answers into items, the sport registry.
+- ``model/``: items, the answer envelope, tolerant parsing of answers into items, the
+  watch's comparison, the sport registry.
+- ``simulator/``: the offline Kwiff impostor (only tests and the ``simulator``
+  endpoint, which the connection layer starts in-process, run it).
 - ``connection/``: sessions over ``websockets``, pools, the connector, proxies, errors.
 - ``integration/``: Scrapy's side: download handler, requests and responses, add-on,
-  settings, signals, stats.
-- ``spiders/``, ``pipelines/``, ``commands/``: what a Scrapy project uses.
-- ``simulator/``: the offline Kwiff impostor (apart: only tests and ``simulator``
-  endpoints start it).
+  settings, signals, stats; ``client.py``: the asyncio front end, without Scrapy.
+- ``distributed/``: several workers through Redis; ``history/``: the odds history.
+- ``spiders/``, ``pipelines/``: what a Scrapy project uses.
+- ``commands/``: the ``scrapy kwiff`` command.
+- this package's names, and ``settings.py`` (the Scrapy project's settings).
 """
 
 import importlib

@@ -21,8 +21,8 @@ from scrapy.http import JsonResponse
 from scrapy.http.response import text as _text_response
 
 from .. import defaults
+from ..model.answer import Answer, parse_answer
 from ..protocol.jsondecode import fast_loads as _fast_loads
-from .answer import Answer, parse_answer
 
 SCHEME = "kwiff"
 

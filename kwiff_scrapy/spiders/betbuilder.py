@@ -98,7 +98,7 @@ class KwiffBetBuilderSpider(KwiffSpider):
             )
 
     def parse_prices(self, response: KwiffResponse) -> Iterator[PricedGroup]:
-        priced = self.parse_answer(response, parse_price_groups)
+        priced = self.parse_with(response, parse_price_groups)
         sent = len(response.payload["betBuilderOutcomeGroups"])
         if len(priced) < sent:
             self.logger.warning("ticket:odds:get answered %d of %d groups", len(priced), sent)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy import KwiffClient
+from kwiff_scrapy.client import CommandError
 from kwiff_scrapy.connection.errors import (
-    CommandError,
     ConnectFailed,
     ConnectionLost,
     HandshakeRefused,

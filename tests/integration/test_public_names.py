@@ -16,13 +16,10 @@ EARLIER_NAMES = (
     "kwiff_scrapy.KwiffClient",
     "kwiff_scrapy.KwiffRequest",
     "kwiff_scrapy.KwiffResponse",
-    "kwiff_scrapy.errors.CommandError",
     "kwiff_scrapy.errors.HandshakeRefused",
     "kwiff_scrapy.errors.KwiffError",
     "kwiff_scrapy.items.KwiffEvent",
     "kwiff_scrapy.items.OutcomeRow",
-    "kwiff_scrapy.parsing.Answer",
-    "kwiff_scrapy.parsing.parse_answer",
     "kwiff_scrapy.parsing.parse_event_detail",
     "kwiff_scrapy.parsing.parse_events",
     "kwiff_scrapy.pool.Backoff",
@@ -74,6 +71,3 @@ def test_an_old_module_path_is_the_new_module() -> None:
     from kwiff_scrapy.model import items as model_items
 
     assert items is model_items
-    assert resolve("kwiff_scrapy.parsing.Answer") is resolve(
-        "kwiff_scrapy.integration.answer.Answer"
-    )

@@ -10,14 +10,9 @@ import pytest
 from scrapy.crawler import AsyncCrawlerRunner
 
 from kwiff_scrapy.integration.signals import poll_finished
-from kwiff_scrapy.model.changes import EventSnapshot, PricePoint
+from kwiff_scrapy.model.changes import EventSnapshot, PricePoint, compare_event, compare_list
 from kwiff_scrapy.simulator import SimulatedData
-from kwiff_scrapy.spiders.watch import (
-    KwiffWatchSpider,
-    compare_event,
-    compare_list,
-    poll_interval,
-)
+from kwiff_scrapy.spiders.watch import KwiffWatchSpider, poll_interval
 
 from ..conftest import BASE_SETTINGS, StartSimulator
 from ..support.watching import QuickWatchSpider, event_changes, odds_changes, watch
