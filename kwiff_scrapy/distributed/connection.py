@@ -104,6 +104,7 @@ class RedisGuard:
         self._retry_at = 0.0
         self._outage_started = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwiff-redis")
+        self._shut_down = False
 
     @property
     def failing(self) -> bool:
@@ -128,8 +129,9 @@ class RedisGuard:
         return result
 
     async def run(self, what: str, action: Callable[[], T], fallback: T) -> T:
-        """``action()`` in the Redis thread, or *fallback* if Redis fails or is waited for."""
-        if not self.available:
+        """``action()`` in the Redis thread, or *fallback* if Redis fails or is waited for
+        (or the worker has closed)."""
+        if not self.available or self._shut_down:
             return fallback
         try:
             result = await self.off_loop(action)
@@ -145,6 +147,7 @@ class RedisGuard:
 
     def shut_down(self) -> None:
         """No more calls: the thread ends once the call in progress, if any, returns."""
+        self._shut_down = True
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def failed(self, what: str, error: BaseException) -> None:
