@@ -21,7 +21,7 @@ from kwiff_scrapy.distributed.polls import RedisPolls
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.http import KwiffRequest
 from kwiff_scrapy.integration.signals import poll_finished
-from kwiff_scrapy.model.items import KwiffEvent, OddsChange
+from kwiff_scrapy.model.items import EventChange, KwiffEvent, OddsChange
 from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
@@ -330,6 +330,38 @@ async def test_three_workers_share_a_watch_and_report_each_change_once(
     lists_answered = len({entry["answer"] for entry in simulator.serve_log()})
     assert workers.total(stats.WATCH_POLLS) == lists_answered  # each list compared once
     assert workers.total(stats.WATCH_FAILED_POLLS) == 0
+    assert_each_change_reported_once(
+        simulator.change_log(), workers.items, set(listed_ids(simulator)), every_market=False
+    )
+
+
+async def test_no_worker_compares_an_error_or_a_malformed_answer(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    # Each worker's connection answers its 2nd command with an error and its 3rd with a
+    # malformed list: none is compared, so nothing is reported removed, and the next good
+    # answer (whichever worker gets it) is compared with the last good one.
+    simulator = await start_simulator(
+        football_events=EVENTS, moving=True, answer_faults={2: "error", 3: "malformed"}
+    )
+    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 1})
+    for _ in range(3):
+        workers.start(QuickWatchSpider, interval="0.2")
+    await workers.until(
+        lambda: (
+            workers.total(stats.WATCH_FAILED_POLLS) >= 2 and workers.total(stats.WATCH_POLLS) >= 8
+        )
+    )
+    await workers.stop()
+    for worker in workers.workers:  # one poll is one command of the worker's connection
+        failed = [failed for _, _, failed in worker.polls]
+        assert failed == [number in (2, 3) for number in range(1, len(failed) + 1)]
+    errors = sum(len(worker.polls) >= 2 for worker in workers.workers)
+    assert workers.total("kwiff/answer_errors") == errors
+    removed = [i for i in workers.items if isinstance(i, EventChange) and i.kind == "removed"]
+    assert len(removed) == sum(
+        entry["kind"] == "event_removed" for entry in simulator.change_log()
+    ), "an event reported removed that the service did not remove"
     assert_each_change_reported_once(
         simulator.change_log(), workers.items, set(listed_ids(simulator)), every_market=False
     )
