@@ -453,3 +453,44 @@ async def test_a_watch_worker_rides_out_a_redis_outage(
     assert len(worker.items) == len(baseline)  # still data: nothing else to report
     assert "Redis is unreachable" in caplog.text
     assert "reachable again" in caplog.text
+
+
+async def test_a_watch_answer_is_compared_off_the_event_loop_while_redis_is_silent(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    # A poll's answer arrives while Redis accepts connections and never answers: its
+    # compare-and-set waits in the Redis thread, and the session keeps pinging meanwhile.
+    simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_TIMEOUT": 10,  # generous: a call on the event loop would stall it
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    worker = workers.start(QuickWatchSpider, interval="0.2")
+    try:
+        await workers.until(lambda: len(worker.polls) >= 1)
+        simulator.hold_answers()
+        commands = simulator.commands_received
+        async with asyncio.timeout(HANG_GUARD / 2):
+            await simulator.wait_until(lambda: simulator.commands_received > commands)
+        polls = len(worker.polls)
+        link.swallow()
+        simulator.release_answers()
+        await workers.until(lambda: link.swallowed >= 1)
+        pings = simulator.pings_received
+        async with asyncio.timeout(HANG_GUARD / 2):
+            await simulator.wait_until(lambda: simulator.pings_received >= pings + 3)
+        assert worker.stat(stats.REDIS_ERRORS) == 0, "Redis was silent, not failing"
+        assert len(worker.polls) == polls, "the poll completed without Redis"
+        link.down()
+        link.up()
+        await workers.until(lambda: worker.stat(stats.REDIS_RECOVERIES) >= 1)
+        await workers.until(lambda: sum(not failed for _, _, failed in worker.polls) >= 3)
+    finally:
+        link.down()
+        await workers.stop()
