@@ -344,7 +344,14 @@ async def test_no_worker_compares_an_error_or_a_malformed_answer(
     simulator = await start_simulator(
         football_events=EVENTS, moving=True, answer_faults={2: "error", 3: "malformed"}
     )
-    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 1})
+    # No worker dies here: a lease that never runs out keeps a slow poll (a loaded
+    # machine) from being polled again, which would leave an answer not compared.
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 1,
+        "KWIFF_WATCH_LEASE": HANG_GUARD,
+    }
+    workers = Workers(redis_prefix, settings)
     for _ in range(3):
         workers.start(QuickWatchSpider, interval="0.2")
     await workers.until(
