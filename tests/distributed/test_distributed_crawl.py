@@ -226,7 +226,7 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
         await simulator.wait_until(lambda: simulator.commands_received >= 1)
         link.down()
         simulator.release_answers()
-        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        await workers.until(lambda: worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) >= EVENTS)
         link.up()
         await workers.finished()
     finally:
