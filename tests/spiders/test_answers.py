@@ -59,7 +59,7 @@ class RecordingWatch:
         return
         yield
 
-    def answered_list(
+    async def answered_list(
         self,
         request: Request | None,
         listed: dict[int, EventSnapshot],
@@ -69,7 +69,7 @@ class RecordingWatch:
         self.calls.append(("list", len(listed), complete, seen_at))
         return []
 
-    def answered_event(
+    async def answered_event(
         self,
         request: Request | None,
         event_id: int,
@@ -79,7 +79,7 @@ class RecordingWatch:
         self.calls.append(("event", event_id, snapshot is not None, seen_at))
         return []
 
-    def failed(self, request: Request | None) -> None:
+    async def failed(self, request: Request | None) -> None:
         self.calls.append(("failed",))
 
     def settled(self, request: Request | None) -> None:
@@ -93,6 +93,11 @@ def watch_spider() -> KwiffWatchSpider:
     spider = KwiffWatchSpider.from_crawler(crawler)
     spider._watch = RecordingWatch()
     return spider
+
+
+async def collected(changes: AsyncIterator[Change]) -> list[Change]:
+    """What a watch callback (an async generator) yields."""
+    return [change async for change in changes]
 
 
 def calls(spider: KwiffWatchSpider) -> list[tuple[Any, ...]]:
@@ -138,12 +143,12 @@ def test_the_event_list_spider_counts_an_error_answer_and_its_missing_list() -> 
 # -- the watch: event:list -----------------------------------------------------------------
 
 
-def test_the_watch_compares_a_large_list_without_decoding_it(
+async def test_the_watch_compares_a_large_list_without_decoding_it(
     watch_spider: KwiffWatchSpider,
 ) -> None:
     answer = simulated_list()
     response = undecoded("event:list", LIST_PAYLOAD, answer)
-    assert list(watch_spider.parse_poll_list(response)) == []
+    assert await collected(watch_spider.parse_poll_list(response)) == []
     assert calls(watch_spider) == [
         ("list", len(answer["data"]["events"]), True, FETCHED),
         ("settled",),
@@ -152,9 +157,11 @@ def test_the_watch_compares_a_large_list_without_decoding_it(
     assert kwiff_stats(watch_spider) == {}
 
 
-def test_the_watch_fails_a_poll_answered_with_an_error(watch_spider: KwiffWatchSpider) -> None:
+async def test_the_watch_fails_a_poll_answered_with_an_error(
+    watch_spider: KwiffWatchSpider,
+) -> None:
     response = undecoded("event:list", LIST_PAYLOAD, {"error": {"message": "nope"}})
-    assert list(watch_spider.parse_poll_list(response)) == []
+    assert await collected(watch_spider.parse_poll_list(response)) == []
     assert calls(watch_spider) == [("failed",), ("settled",)]
     assert kwiff_stats(watch_spider) == {
         "kwiff/answer_errors": 1,
@@ -162,23 +169,23 @@ def test_the_watch_fails_a_poll_answered_with_an_error(watch_spider: KwiffWatchS
     }
 
 
-def test_the_watch_fails_a_poll_answered_without_an_events_list(
+async def test_the_watch_fails_a_poll_answered_without_an_events_list(
     watch_spider: KwiffWatchSpider, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = undecoded("event:list", LIST_PAYLOAD, {"timestamp": TIMESTAMP, "data": {}})
-    assert list(watch_spider.parse_poll_list(response)) == []
+    assert await collected(watch_spider.parse_poll_list(response)) == []
     assert calls(watch_spider) == [("failed",), ("settled",)]
     assert kwiff_stats(watch_spider) == {}
     assert "event:list answered without an events list: not compared" in caplog.text
 
 
-def test_the_watch_reports_nothing_removed_from_a_list_with_an_unreadable_entry(
+async def test_the_watch_reports_nothing_removed_from_a_list_with_an_unreadable_entry(
     watch_spider: KwiffWatchSpider,
 ) -> None:
     answer = simulated_list()
     answer["data"]["events"].append("not an event")
     response = undecoded("event:list", LIST_PAYLOAD, answer)
-    assert list(watch_spider.parse_poll_list(response)) == []
+    assert await collected(watch_spider.parse_poll_list(response)) == []
     assert calls(watch_spider) == [
         ("list", len(answer["data"]["events"]) - 1, False, FETCHED),
         ("settled",),
@@ -193,27 +200,29 @@ def event_answer(result: Any) -> dict[str, Any]:
     return {"timestamp": TIMESTAMP, "data": {"result": result}}
 
 
-def test_the_watch_compares_an_event(watch_spider: KwiffWatchSpider) -> None:
+async def test_the_watch_compares_an_event(watch_spider: KwiffWatchSpider) -> None:
     event = simulated_list()["data"]["events"][0]
     response = undecoded("event:get", {"eventId": event["id"]}, event_answer(event))
-    assert list(watch_spider.parse_poll_event(response)) == []
+    assert await collected(watch_spider.parse_poll_event(response)) == []
     assert calls(watch_spider) == [("event", event["id"], True, FETCHED), ("settled",)]
     assert kwiff_stats(watch_spider) == {}
 
 
-def test_the_watch_takes_a_null_result_as_a_gone_event(watch_spider: KwiffWatchSpider) -> None:
+async def test_the_watch_takes_a_null_result_as_a_gone_event(
+    watch_spider: KwiffWatchSpider,
+) -> None:
     response = undecoded("event:get", {"eventId": 7}, event_answer(None))
-    assert list(watch_spider.parse_poll_event(response)) == []
+    assert await collected(watch_spider.parse_poll_event(response)) == []
     assert calls(watch_spider) == [("event", 7, False, FETCHED), ("settled",)]
     assert kwiff_stats(watch_spider) == {}
 
 
-def test_the_watch_fails_an_event_poll_answered_with_an_error(
+async def test_the_watch_fails_an_event_poll_answered_with_an_error(
     watch_spider: KwiffWatchSpider,
 ) -> None:
     answer = {"timestamp": TIMESTAMP, "error": {"message": "nope"}}
     response = undecoded("event:get", {"eventId": 7}, answer)
-    assert list(watch_spider.parse_poll_event(response)) == []
+    assert await collected(watch_spider.parse_poll_event(response)) == []
     assert calls(watch_spider) == [("failed",), ("settled",)]
     assert kwiff_stats(watch_spider) == {
         "kwiff/answer_errors": 1,
@@ -221,11 +230,11 @@ def test_the_watch_fails_an_event_poll_answered_with_an_error(
     }
 
 
-def test_the_watch_fails_an_event_poll_answered_with_another_event(
+async def test_the_watch_fails_an_event_poll_answered_with_another_event(
     watch_spider: KwiffWatchSpider, caplog: pytest.LogCaptureFixture
 ) -> None:
     event = simulated_list()["data"]["events"][0]
     response = undecoded("event:get", {"eventId": event["id"] + 1}, event_answer(event))
-    assert list(watch_spider.parse_poll_event(response)) == []
+    assert await collected(watch_spider.parse_poll_event(response)) == []
     assert calls(watch_spider) == [("failed",), ("settled",)]
     assert "answered no usable event: not compared" in caplog.text

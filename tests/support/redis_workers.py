@@ -106,10 +106,10 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 class CuttableLink:
-    """A TCP forwarder to Redis that a test can cut (Redis "lost") and restore.
+    """A TCP forwarder to Redis that a test can cut (Redis "lost") and restore, or make
+    silent (:meth:`swallow`: connections accepted, nothing answered).
 
-    It runs in threads of its own: the clients under test call Redis synchronously
-    from the event loop, so the forwarder must not need that loop.
+    It runs in threads of its own, so that it never depends on the event loop under test.
     """
 
     def __init__(self, target: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
@@ -119,6 +119,9 @@ class CuttableLink:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.connections = 0
+        self.swallowing = threading.Event()
+        self.swallowed = 0
+        """Chunks of bytes the link swallowed."""
 
     @property
     def url(self) -> str:
@@ -132,8 +135,14 @@ class CuttableLink:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
+    def swallow(self) -> None:
+        """From now on, accept connections and pass nothing either way: a Redis that hangs.
+        :meth:`down` ends it (the clients waiting then see their connection lost)."""
+        self.swallowing.set()
+
     def down(self) -> None:
         """Refuse new connections and break the open ones."""
+        self.swallowing.clear()
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(OSError):
@@ -165,12 +174,16 @@ class CuttableLink:
                 self._sockets |= {client, server}
                 self.connections += 1
             for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                threading.Thread(target=_pump, args=(source, sink, self), daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, link: CuttableLink) -> None:
     try:
         while data := source.recv(65536):
+            if link.swallowing.is_set():
+                with link._lock:
+                    link.swallowed += 1
+                continue
             sink.sendall(data)
     except OSError:
         pass

@@ -11,7 +11,7 @@ from ...integration import stats
 from ...model.changes import Change, EventSnapshot, compare_event, compare_list
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
 
     from scrapy import Request
 
@@ -126,7 +126,7 @@ class LocalWatch:
         poll: _Poll,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], Iterator[Change]],
+        callback: Callable[[KwiffResponse], AsyncIterator[Change]],
     ) -> KwiffRequest:
         return self.spider.command(message, payload, callback, {POLL_META_KEY: poll.number})
 
@@ -137,7 +137,7 @@ class LocalWatch:
 
     # -- the answers, from the spider's callbacks -----------------------------------------
 
-    def answered_list(
+    async def answered_list(
         self,
         request: Request | None,
         listed: dict[int, EventSnapshot],
@@ -161,7 +161,7 @@ class LocalWatch:
             state.events.pop(event_id, None)
         return self._emit(poll, state, comparison.changes)
 
-    def answered_event(
+    async def answered_event(
         self,
         request: Request | None,
         event_id: int,
@@ -178,7 +178,7 @@ class LocalWatch:
             state.events.pop(gone, None)
         return self._emit(poll, state, comparison.changes)
 
-    def failed(self, request: Request | None) -> None:
+    async def failed(self, request: Request | None) -> None:
         poll = self._poll_of(request)
         if poll is not None:
             poll.failed = True

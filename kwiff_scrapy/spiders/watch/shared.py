@@ -38,6 +38,11 @@ LIST_TASK = "list"
 EVENT_TASK_PREFIX = "event:"
 
 
+#: What one compare-and-set attempt returns: the comparison, the outcome, and how many
+#: stored snapshots could not be read.
+_Attempt = tuple["Comparison", "Committed", int]
+
+
 @dataclass
 class _Held:
     """A task this worker claimed: polled, then committed, then settled."""
@@ -57,8 +62,10 @@ class SharedWatch:
     sleeps until the next task is due. Each answer is compared with the shared
     snapshots and written back with one compare-and-set; a poll whose lease was lost
     yields nothing (the worker that took it over reports the changes). Every Redis call
-    goes through the scheduler's guard: while Redis is away nothing is claimed or
-    committed, and polls not committed are polled again once their leases run out.
+    goes through the scheduler's guard, in its Redis thread (the event loop never waits
+    for Redis; only handing back the polls at close is synchronous): while Redis is away
+    nothing is claimed or committed, and polls not committed are polled again once their
+    leases run out.
 
     The keys are under ``<KWIFF_REDIS_KEY>:watch:<sport>:<country>:<mode>``, so that
     workers watching the same thing share, and other watches do not.
@@ -67,16 +74,16 @@ class SharedWatch:
     def __init__(self, spider: KwiffWatchSpider, scheduler: Scheduler) -> None:
         self.spider = spider
         self.crawler = spider.crawler
-        config = scheduler.config
-        assert scheduler.guard is not None, "the scheduler is built"
-        self.guard = scheduler.guard
-        self.server = scheduler.server
+        link = scheduler.redis_link()
+        config = link.config
+        self.guard = link.guard
+        self.server = link.server
         self.key = f"{config.key(spider.name)}:watch:{watch_name(spider)}"
         self.polls = RedisPolls(self.server, self.key, config.worker_id)
         self.snapshots = RedisSnapshots(self.server, self.key, self.polls)
         self.config_key = f"{self.key}:config"
         self.lease = config.lease(spider.interval)
-        self.afresh = scheduler.started_afresh
+        self.afresh = link.started_afresh
         settings = self.crawler.settings
         self.capacity = max(
             1,
@@ -96,13 +103,13 @@ class SharedWatch:
     async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
         loop = asyncio.get_running_loop()
-        while not self.guard.call("setting up the shared watch", self._set_up, False):
+        while not await self.guard.run("setting up the shared watch", self._set_up, False):
             async for carrier in spider.carry_pushed_until(loop.time() + self.tick):
                 yield carrier
         next_renewal = loop.time() + self.lease / 3
         while True:
             if self.held and loop.time() >= next_renewal:
-                self.guard.call("renewing leases", self._renew, None)
+                await self.guard.run("renewing leases", self._renew, None)
                 next_renewal = loop.time() + self.lease / 3
             wait = self.tick
             room = self.capacity - len(self.held)
@@ -111,7 +118,7 @@ class SharedWatch:
                 def claim_due(room: int = room) -> Claims:
                     return self.polls.claim(room, self.lease)
 
-                claims = self.guard.call("claiming polls", claim_due, None)
+                claims = await self.guard.run("claiming polls", claim_due, None)
                 if claims is not None:
                     if claims.expired:
                         spider.count(stats.WATCH_LEASES_EXPIRED, claims.expired)
@@ -168,7 +175,8 @@ class SharedWatch:
         return True
 
     def _renew(self) -> None:
-        claims = [held.claim for held in self.held.values() if not held.committed]
+        """In the Redis thread."""
+        claims = [held.claim for held in list(self.held.values()) if not held.committed]
         for task in self.polls.renew(claims, self.lease):
             logger.info("Lost the lease of poll %s: another worker polls it", task)
 
@@ -189,7 +197,7 @@ class SharedWatch:
 
     # -- the answers, from the spider's callbacks -----------------------------------------
 
-    def answered_list(
+    async def answered_list(
         self,
         request: Request | None,
         listed: dict[int, EventSnapshot],
@@ -201,7 +209,7 @@ class SharedWatch:
             return []
         spider = self.spider
 
-        def attempt() -> tuple[Comparison, Committed]:
+        def attempt() -> _Attempt:
             known = self.snapshots.known()
             needed = set(listed) if not spider.details else set()
             if complete:
@@ -232,11 +240,12 @@ class SharedWatch:
                         for task in tasks
                         if task.startswith(EVENT_TASK_PREFIX) and task not in wanted
                     )
-            return comparison, self.snapshots.commit(held.claim, spider.interval, commit)
+            committed = self.snapshots.commit(held.claim, spider.interval, commit)
+            return comparison, committed, loaded.unreadable
 
-        return self._commit(held, attempt)
+        return await self._commit(held, attempt)
 
-    def answered_event(
+    async def answered_event(
         self,
         request: Request | None,
         event_id: int,
@@ -248,7 +257,7 @@ class SharedWatch:
             return []
         spider = self.spider
 
-        def attempt() -> tuple[Comparison, Committed]:
+        def attempt() -> _Attempt:
             loaded = self.snapshots.load([event_id])
             comparison = compare_event(
                 event_id, loaded.snapshots.get(event_id), snapshot, seen_at=seen_at
@@ -258,20 +267,21 @@ class SharedWatch:
             )
             if snapshot is None and spider.watched_ids is not None:
                 commit.drop_tasks = [held.claim.task]
-            return comparison, self.snapshots.commit(held.claim, spider.interval, commit)
+            committed = self.snapshots.commit(held.claim, spider.interval, commit)
+            return comparison, committed, loaded.unreadable
 
-        changes = self._commit(held, attempt)
+        changes = await self._commit(held, attempt)
         if snapshot is None and held.committed:
             spider.stop_watching(event_id)
         return changes
 
-    def failed(self, request: Request | None) -> None:
+    async def failed(self, request: Request | None) -> None:
         held = self._held_for(request)
         if held is None or held.committed:
             return
         held.failed = True
         interval = self.spider.interval
-        committed = self.guard.call(
+        committed = await self.guard.run(
             "completing a failed poll",
             lambda: self.snapshots.commit(held.claim, interval, Commit(failed=True)),
             None,
@@ -287,17 +297,18 @@ class SharedWatch:
         self.finished += 1
         self.spider.poll_finished(self.finished, held.changes, held.failed)
 
-    def _commit(
-        self, held: _Held, attempt: Callable[[], tuple[Comparison, Committed]]
-    ) -> list[Change]:
-        """Compare and write, again while the snapshots change underneath; the changes."""
+    async def _commit(self, held: _Held, attempt: Callable[[], _Attempt]) -> list[Change]:
+        """Compare and write (in the Redis thread), again while the snapshots change
+        underneath; the changes."""
         spider = self.spider
         for _ in range(defaults.WATCH_COMMIT_ATTEMPTS):
-            result = self.guard.call("comparing an answer", attempt, None)
+            result = await self.guard.run("comparing an answer", attempt, None)
             if result is None:  # Redis is away: polled again once the lease runs out
                 held.failed = True
                 return []
-            comparison, committed = result
+            comparison, committed, unreadable = result
+            if unreadable:
+                spider.count(stats.REDIS_SNAPSHOTS_UNREADABLE, unreadable)
             if committed.outcome is Outcome.CONFLICT:
                 spider.count(stats.WATCH_COMMIT_CONFLICTS)
                 continue
@@ -319,13 +330,13 @@ class SharedWatch:
             held.changes += len(comparison.changes)
             return comparison.changes
         logger.warning("Poll %s: the shared state kept changing: not compared", held.claim.task)
-        self.failed_after_conflicts(held)
+        await self.failed_after_conflicts(held)
         return []
 
-    def failed_after_conflicts(self, held: _Held) -> None:
+    async def failed_after_conflicts(self, held: _Held) -> None:
         held.failed = True
         interval = self.spider.interval
-        self.guard.call(
+        await self.guard.run(
             "completing a poll",
             lambda: self.snapshots.commit(held.claim, interval, Commit(failed=True)),
             None,

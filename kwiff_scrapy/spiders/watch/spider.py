@@ -27,7 +27,7 @@ from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterable
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -50,12 +50,13 @@ class Watch(Protocol):
     :meth:`run` is ``start()``: it yields the polls' requests when they are due. The
     spider's callbacks hand each parsed answer to ``answered_*`` and get back the changes
     to yield; a command that failed goes to :meth:`failed`; every command, answered or
-    not, ends with :meth:`settled`.
+    not, ends with :meth:`settled`. ``answered_*`` and :meth:`failed` are awaited: the
+    shared watch compares and writes through Redis off the event loop.
     """
 
     def run(self) -> AsyncIterator[Request]: ...
 
-    def answered_list(
+    async def answered_list(
         self,
         request: Request | None,
         listed: dict[int, EventSnapshot],
@@ -63,7 +64,7 @@ class Watch(Protocol):
         seen_at: str | None,
     ) -> list[Change]: ...
 
-    def answered_event(
+    async def answered_event(
         self,
         request: Request | None,
         event_id: int,
@@ -71,7 +72,7 @@ class Watch(Protocol):
         seen_at: str | None,
     ) -> list[Change]: ...
 
-    def failed(self, request: Request | None) -> None: ...
+    async def failed(self, request: Request | None) -> None: ...
 
     def settled(self, request: Request | None) -> None: ...
 
@@ -246,22 +247,23 @@ class KwiffWatchSpider(KwiffSpider):
 
     # -- the answers ---------------------------------------------------------------------
 
-    def parse_poll_list(self, response: KwiffResponse) -> Iterator[Change]:
+    async def parse_poll_list(self, response: KwiffResponse) -> AsyncIterator[Change]:
         """An ``event:list`` of a poll: compare every event (``details``: only who is listed)."""
         watch = self.watch()
         try:
             listed = self._usable_list(response)
             if listed is None:
-                watch.failed(response.request)
+                await watch.failed(response.request)
                 return
             snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
-            yield from watch.answered_list(
+            for change in await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
-            )
+            ):
+                yield change
         finally:
             watch.settled(response.request)
 
-    def parse_poll_event(self, response: KwiffResponse) -> Iterator[Change]:
+    async def parse_poll_event(self, response: KwiffResponse) -> AsyncIterator[Change]:
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
         watch = self.watch()
         event_id = response.payload.get("eventId")
@@ -271,27 +273,33 @@ class KwiffWatchSpider(KwiffSpider):
             data = answer.data
             if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
                 # The service has no such event (any more): it is gone.
-                yield from watch.answered_event(response.request, event_id, None, answer.fetched_at)
+                for change in await watch.answered_event(
+                    response.request, event_id, None, answer.fetched_at
+                ):
+                    yield change
                 return
             event = self.parse_with(response, parse_event_detail)  # reports an error answer
             if not usable:
-                watch.failed(response.request)
+                await watch.failed(response.request)
                 return
             if event is None or event.event_id != event_id:
                 logger.warning("event:get %s answered no usable event: not compared", event_id)
-                watch.failed(response.request)
+                await watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
-            yield from watch.answered_event(response.request, event_id, snapshot, answer.fetched_at)
+            for change in await watch.answered_event(
+                response.request, event_id, snapshot, answer.fetched_at
+            ):
+                yield change
         finally:
             watch.settled(response.request)
 
-    def poll_failed(self, failure: Failure) -> None:
+    async def poll_failed(self, failure: Failure) -> None:
         """Errback of every poll command: the command failed after Scrapy's retries."""
         request = failure.request  # type: ignore[attr-defined]
         logger.warning("%s failed: %s", request, failure.value)
         watch = self.watch()
-        watch.failed(request)
+        await watch.failed(request)
         watch.settled(request)
 
     def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
@@ -327,7 +335,7 @@ class KwiffWatchSpider(KwiffSpider):
         self,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], Iterator[Change]],
+        callback: Callable[[KwiffResponse], AsyncIterator[Change]],
         meta: dict[str, Any],
     ) -> KwiffRequest:
         # A poll repeats the same command: never filtered as a duplicate, never cached.
