@@ -42,7 +42,4 @@ def modules_writing_the_service_time_format() -> list[str]:
 
 
 def test_the_service_time_format_is_written_in_one_place() -> None:
-    # The simulator is apart (nothing else imports it) and writes its start times itself.
-    assert set(modules_writing_the_service_time_format()) - {"simulator/data.py"} == {
-        "model/values.py"
-    }
+    assert modules_writing_the_service_time_format() == ["model/values.py"]
