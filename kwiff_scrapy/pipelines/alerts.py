@@ -24,6 +24,10 @@ The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK`` (or
 5. at close, sends what is pending and gives it ``KWIFF_ALERT_CLOSE_TIMEOUT`` seconds;
    what has not gone out by then is cancelled and counted as failed.
 
+After the watch's first successful poll that yielded changes, each ``KWIFF_ALERT_MARKETS``
+name that none of them matched is logged once as a warning, with the closest names
+seen (:mod:`.alert_names`): a misspelt market would otherwise never alert, silently.
+
 Stats count changes, not messages: every ``OddsChange`` or ``EventChange`` that
 reaches the pipeline ends up in exactly one of ``kwiff/alerts/sent`` (posted and
 answered with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``
@@ -49,6 +53,9 @@ from ..integration import signals, stats
 from ..integration.startup import report_start_error
 from ..model.items import EventChange, OddsChange
 from .alert_messages import (
+    BOTH,
+    DRIFTS,
+    DROPS,
     Change,
     Message,
     describe_webhook,
@@ -57,6 +64,7 @@ from .alert_messages import (
     retry_after_seconds,
     split_messages,
 )
+from .alert_names import UnmatchedNames
 from .alert_settings import AlertSettings
 from .alert_transport import (
     WebhookClient,
@@ -72,6 +80,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TOO_MANY_REQUESTS = 429
+DIRECTION_WORDS = {DROPS: "drops only", DRIFTS: "drifts only", BOTH: "either way"}
 
 
 def retry_delay(
@@ -120,6 +129,14 @@ class KwiffAlertsPipeline:
         self._sending: Message | None = None
         self._sender: asyncio.Task[None] | None = None
         self._client: WebhookClient | None = None
+        #: Checks ``KWIFF_ALERT_MARKETS`` against the first successful poll (None: done).
+        self._markets_check = (
+            UnmatchedNames("KWIFF_ALERT_MARKETS", config.market_names)
+            if config.market_names
+            else None
+        )
+        #: True from a successful poll's ``poll_finished`` until its changes are in.
+        self._markets_check_due = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KwiffAlertsPipeline:
@@ -159,11 +176,12 @@ class KwiffAlertsPipeline:
             where = "the log"
         rules = config.rules
         logger.info(
-            "Alerts to %s: kinds %s, markets %s, moves of %.1f%% or more, odds %s to %s",
+            "Alerts to %s: kinds %s, markets %s, moves of %.1f%% or more (%s), odds %s to %s",
             where,
             ", ".join(sorted(rules.kinds)),
-            ", ".join(sorted(rules.markets)) or "all",
+            ", ".join(config.market_names) or "all",
             rules.min_change * 100,
+            DIRECTION_WORDS[rules.direction],
             "any" if rules.min_odds is None else rules.min_odds,
             "any" if rules.max_odds is None else rules.max_odds,
         )
@@ -175,6 +193,8 @@ class KwiffAlertsPipeline:
 
     async def close_spider(self) -> None:
         self._flush()
+        if self._markets_check_due:
+            self._check_markets()
         if self._sender is None or self._queue is None:
             return
         if self._sending is not None or not self._queue.empty():
@@ -211,22 +231,30 @@ class KwiffAlertsPipeline:
 
     # -- batching ---------------------------------------------------------------------
 
-    def poll_finished(self, changes: Any = 0, **kwargs: Any) -> None:
+    def poll_finished(self, changes: Any = 0, failed: Any = False, **kwargs: Any) -> None:
         """``poll_finished`` handler: the poll's changes go out once they have all
         arrived here, or ``flush_delay`` from now."""
         if self._awaited:  # the previous poll is still waited for: it goes now
             self._flush()
+        if self._markets_check_due:  # a poll later, its changes are in (or never come)
+            self._check_markets()
         self._polls = True
+        if self._markets_check is not None and not failed:
+            self._markets_check_due = True
         announced = changes if isinstance(changes, int) and not isinstance(changes, bool) else 0
         outstanding = announced - self._arrived
         self._arrived = 0
         if outstanding <= 0:
             self._flush()
+            if self._markets_check_due:
+                self._check_markets()
         else:
             self._awaited = outstanding
             self._set_timer(self.config.flush_delay)
 
     def _take(self, change: Change) -> None:
+        if self._markets_check is not None and isinstance(change, OddsChange):
+            self._markets_check.see(change.market_name)
         last_of_poll = False
         if self._awaited:
             self._awaited -= 1
@@ -241,6 +269,8 @@ class KwiffAlertsPipeline:
             stats.increment(self.crawler, stats.ALERTS_SUPPRESSED)
         if last_of_poll:
             self._flush()
+            if self._markets_check_due:
+                self._check_markets()
 
     def _flush_when_quiet(self) -> None:
         loop = self._event_loop()
@@ -279,6 +309,21 @@ class KwiffAlertsPipeline:
                 stats.increment(self.crawler, stats.ALERTS_SENT, message.count)
             else:
                 self._enqueue(message)
+
+    def _check_markets(self) -> None:
+        """Warn once about each ``KWIFF_ALERT_MARKETS`` name the first successful poll
+        that yielded changes did not show (a poll without any: the next one is used).
+
+        Called once that poll's changes have all arrived here, or, if some are late
+        (still in earlier pipelines after ``flush_delay``, or dropped there), at the
+        next ``poll_finished`` or at close."""
+        self._markets_check_due = False
+        check = self._markets_check
+        if check is None or not check.seen_any:
+            return
+        for warning in check.warnings():
+            logger.warning("%s", warning)
+        self._markets_check = None
 
     def _enqueue(self, message: Message) -> None:
         if self._queue is None:  # only before open_spider: nowhere to send yet
