@@ -10,7 +10,6 @@ settings apply to webhook requests too: ``USER_AGENT``, and ``HTTPPROXY_ENABLED`
 from __future__ import annotations
 
 import difflib
-import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import defaults
 from .alert_messages import ALL_KINDS, DIRECTIONS, FORMATS, AlertRules, format_for_webhook
-from .alert_transport import tls_context
+from .alert_transport import is_loopback, tls_context
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -136,16 +135,6 @@ def _webhook(value: Any) -> str | None:
             "(http:// is only accepted for this machine: localhost, 127.0.0.0/8, ::1)"
         )
     return url
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _bool(settings: BaseSettings, name: str, default: bool = False) -> bool:
