@@ -73,12 +73,13 @@ def relative_change(change: OddsChange) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class AlertRules:
-    """Which changes are alerted (``KWIFF_ALERT_KINDS``, ``_MARKETS``, ``_MIN_CHANGE``,
-    ``_DIRECTION``, ``_MIN_ODDS``, ``_MAX_ODDS``).
+    """Which changes are alerted (``KWIFF_ALERT_KINDS``, ``_COMPETITIONS``, ``_MARKETS``,
+    ``_MIN_CHANGE``, ``_DIRECTION``, ``_MIN_ODDS``, ``_MAX_ODDS``).
 
     An ``OddsChange`` passes when all of these hold:
 
     - its kind is one of ``kinds``;
+    - ``competitions`` is empty, or names its competition (case-insensitively);
     - ``markets`` is empty, or names its market (case-insensitively);
     - the odds are within ``min_odds`` .. ``max_odds`` (bounds included): its new
       odds, or its previous odds when it has none now (``removed``);
@@ -88,12 +89,15 @@ class AlertRules:
       shortened), ``drifts`` (they lengthened) or ``both``. A move whose direction is
       unknown passes only with ``both``.
 
-    An ``EventChange`` passes when ``event_<kind>`` is one of ``kinds``; the market,
-    odds and size rules do not apply to it. A value a rule needs but the change does
-    not carry (no market name, no odds) fails that rule.
+    An ``EventChange`` passes when ``event_<kind>`` is one of ``kinds`` and the
+    competition rule holds; the market, odds, size and direction rules do not apply
+    to it. A value a rule needs but the change does not carry (no competition or
+    market name, no odds) fails that rule.
     """
 
     kinds: frozenset[str] = frozenset(defaults.ALERT_KINDS)
+    #: Competition names, case-folded; empty: every competition.
+    competitions: frozenset[str] = frozenset()
     #: Market names, case-folded; empty: every market.
     markets: frozenset[str] = frozenset()
     min_change: float = defaults.ALERT_MIN_CHANGE
@@ -102,7 +106,7 @@ class AlertRules:
     max_odds: float | None = None
 
     def accepts(self, change: Change) -> bool:
-        if alert_kind(change) not in self.kinds:
+        if alert_kind(change) not in self.kinds or not self._competition_passes(change):
             return False
         if isinstance(change, EventChange):
             return True
@@ -112,6 +116,12 @@ class AlertRules:
             and self._size_passes(change)
             and self._direction_passes(change)
         )
+
+    def _competition_passes(self, change: Change) -> bool:
+        if not self.competitions:
+            return True
+        name = change.competition_name
+        return name is not None and name.casefold() in self.competitions
 
     def _market_passes(self, change: OddsChange) -> bool:
         if not self.markets:

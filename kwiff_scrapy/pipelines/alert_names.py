@@ -1,15 +1,17 @@
-"""Market names in ``KWIFF_ALERT_MARKETS`` that the service does not use (pure).
+"""Market and competition names in the alert settings that the service does not use (pure).
 
-A misspelt market (``Full Time Reslt``) is a valid setting that can never alert. The
-alerts pipeline shows :class:`UnmatchedNames` the market name of every change of the
+A misspelt name (``Full Time Reslt``, ``Premier Leage``) is a valid setting that can
+never alert. The alerts pipeline shows :class:`FirstPollNames` every change of the
 watch's first successful poll (which yields every outcome it sees as ``new``), then
-logs :meth:`UnmatchedNames.warnings`: one per configured name that none of them
+logs its :meth:`~FirstPollNames.warnings`: one per configured name that no change
 matched, with the closest names seen.
 """
 
 from __future__ import annotations
 
 import difflib
+
+from ..model.items import EventChange, OddsChange
 
 #: Names suggested for one that matched nothing.
 CLOSEST = 3
@@ -20,8 +22,10 @@ LISTED = 5
 class UnmatchedNames:
     """Which of the *wanted* names (compared case-insensitively) the names seen miss."""
 
-    def __init__(self, setting: str, wanted: tuple[str, ...] | list[str]) -> None:
+    def __init__(self, setting: str, what: str, wanted: tuple[str, ...] | list[str]) -> None:
         self.setting = setting
+        #: What the names name, in the plural: ``markets``.
+        self.what = what
         self.wanted = tuple(wanted)
         #: Each name seen, case-folded, to the name as the service wrote it.
         self._seen: dict[str, str] = {}
@@ -43,10 +47,47 @@ class UnmatchedNames:
     def _warning(self, name: str) -> str:
         closest = difflib.get_close_matches(name.casefold(), self._seen, n=CLOSEST)
         count = len(self._seen)
-        where = f"{self.setting}: {name!r} is none of the {count} markets of the first poll"
+        where = f"{self.setting}: {name!r} is none of the {count} {self.what} of the first poll"
         if closest:
             names = " or ".join(repr(self._seen[key]) for key in closest)
             return f"{where}: did you mean {names}? (names match whole, case aside)"
         listed = ", ".join(map(repr, sorted(self._seen.values())[:LISTED]))
         more = ", ..." if count > LISTED else ""
         return f"{where} ({listed}{more}); no name is close to it"
+
+
+class FirstPollNames:
+    """``KWIFF_ALERT_MARKETS`` and ``KWIFF_ALERT_COMPETITIONS`` against the names of the
+    changes seen. Each is checked once it has seen a name (until then it waits)."""
+
+    def __init__(self, markets: tuple[str, ...], competitions: tuple[str, ...]) -> None:
+        self._markets = (
+            UnmatchedNames("KWIFF_ALERT_MARKETS", "markets", markets) if markets else None
+        )
+        self._competitions = (
+            UnmatchedNames("KWIFF_ALERT_COMPETITIONS", "competitions", competitions)
+            if competitions
+            else None
+        )
+
+    @property
+    def pending(self) -> bool:
+        """True while some configured names are still to be checked."""
+        return self._markets is not None or self._competitions is not None
+
+    def see(self, change: OddsChange | EventChange) -> None:
+        if self._markets is not None and isinstance(change, OddsChange):
+            self._markets.see(change.market_name)
+        if self._competitions is not None:
+            self._competitions.see(change.competition_name)
+
+    def warnings(self) -> list[str]:
+        """The warnings of each check that has seen names; those are then done."""
+        found: list[str] = []
+        if self._markets is not None and self._markets.seen_any:
+            found += self._markets.warnings()
+            self._markets = None
+        if self._competitions is not None and self._competitions.seen_any:
+            found += self._competitions.warnings()
+            self._competitions = None
+        return found

@@ -36,6 +36,8 @@ class AlertSettings:
     rules: AlertRules = field(default_factory=AlertRules)
     #: ``KWIFF_ALERT_MARKETS`` as written (``rules`` has them case-folded).
     market_names: tuple[str, ...] = ()
+    #: ``KWIFF_ALERT_COMPETITIONS`` as written.
+    competition_names: tuple[str, ...] = ()
     timeout: float = defaults.ALERT_TIMEOUT
     #: ``KWIFF_ALERT_VERIFY_TLS``: refuse a webhook whose certificate does not verify.
     verify_tls: bool = defaults.ALERT_VERIFY_TLS
@@ -72,8 +74,12 @@ class AlertSettings:
                 f"KWIFF_ALERT_MAX_ODDS ({max_odds})"
             )
         market_names = tuple(_names(settings.get("KWIFF_ALERT_MARKETS"), "KWIFF_ALERT_MARKETS"))
+        competition_names = tuple(
+            _names(settings.get("KWIFF_ALERT_COMPETITIONS"), "KWIFF_ALERT_COMPETITIONS")
+        )
         rules = AlertRules(
             kinds=_kinds(settings.get("KWIFF_ALERT_KINDS")),
+            competitions=frozenset(name.casefold() for name in competition_names),
             markets=frozenset(name.casefold() for name in market_names),
             min_change=_min_change(settings.get("KWIFF_ALERT_MIN_CHANGE")),
             direction=_direction(settings.get("KWIFF_ALERT_DIRECTION")),
@@ -92,6 +98,7 @@ class AlertSettings:
             format=_format(settings.get("KWIFF_ALERT_FORMAT"), webhook),
             rules=rules,
             market_names=market_names,
+            competition_names=competition_names,
             timeout=timeout,
             verify_tls=verify_tls,
             ca_file=ca_file,

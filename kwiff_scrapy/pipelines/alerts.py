@@ -25,8 +25,9 @@ The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK`` (or
    what has not gone out by then is cancelled and counted as failed.
 
 After the watch's first successful poll that yielded changes, each ``KWIFF_ALERT_MARKETS``
-name that none of them matched is logged once as a warning, with the closest names
-seen (:mod:`.alert_names`): a misspelt market would otherwise never alert, silently.
+or ``KWIFF_ALERT_COMPETITIONS`` name that none of them matched is logged once as a
+warning, with the closest names seen (:mod:`.alert_names`): a misspelt name would
+otherwise never alert, silently.
 
 Stats count changes, not messages: every ``OddsChange`` or ``EventChange`` that
 reaches the pipeline ends up in exactly one of ``kwiff/alerts/sent`` (posted and
@@ -64,7 +65,7 @@ from .alert_messages import (
     retry_after_seconds,
     split_messages,
 )
-from .alert_names import UnmatchedNames
+from .alert_names import FirstPollNames
 from .alert_settings import AlertSettings
 from .alert_transport import (
     WebhookClient,
@@ -129,14 +130,10 @@ class KwiffAlertsPipeline:
         self._sending: Message | None = None
         self._sender: asyncio.Task[None] | None = None
         self._client: WebhookClient | None = None
-        #: Checks ``KWIFF_ALERT_MARKETS`` against the first successful poll (None: done).
-        self._markets_check = (
-            UnmatchedNames("KWIFF_ALERT_MARKETS", config.market_names)
-            if config.market_names
-            else None
-        )
+        #: Market and competition names, checked against the first successful poll.
+        self._names = FirstPollNames(config.market_names, config.competition_names)
         #: True from a successful poll's ``poll_finished`` until its changes are in.
-        self._markets_check_due = False
+        self._names_check_due = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KwiffAlertsPipeline:
@@ -176,9 +173,11 @@ class KwiffAlertsPipeline:
             where = "the log"
         rules = config.rules
         logger.info(
-            "Alerts to %s: kinds %s, markets %s, moves of %.1f%% or more (%s), odds %s to %s",
+            "Alerts to %s: kinds %s, competitions %s, markets %s, moves of %.1f%% or more "
+            "(%s), odds %s to %s",
             where,
             ", ".join(sorted(rules.kinds)),
+            ", ".join(config.competition_names) or "all",
             ", ".join(config.market_names) or "all",
             rules.min_change * 100,
             DIRECTION_WORDS[rules.direction],
@@ -193,8 +192,8 @@ class KwiffAlertsPipeline:
 
     async def close_spider(self) -> None:
         self._flush()
-        if self._markets_check_due:
-            self._check_markets()
+        if self._names_check_due:
+            self._check_names()
         if self._sender is None or self._queue is None:
             return
         if self._sending is not None or not self._queue.empty():
@@ -236,25 +235,25 @@ class KwiffAlertsPipeline:
         arrived here, or ``flush_delay`` from now."""
         if self._awaited:  # the previous poll is still waited for: it goes now
             self._flush()
-        if self._markets_check_due:  # a poll later, its changes are in (or never come)
-            self._check_markets()
+        if self._names_check_due:  # a poll later, its changes are in (or never come)
+            self._check_names()
         self._polls = True
-        if self._markets_check is not None and not failed:
-            self._markets_check_due = True
+        if self._names.pending and not failed:
+            self._names_check_due = True
         announced = changes if isinstance(changes, int) and not isinstance(changes, bool) else 0
         outstanding = announced - self._arrived
         self._arrived = 0
         if outstanding <= 0:
             self._flush()
-            if self._markets_check_due:
-                self._check_markets()
+            if self._names_check_due:
+                self._check_names()
         else:
             self._awaited = outstanding
             self._set_timer(self.config.flush_delay)
 
     def _take(self, change: Change) -> None:
-        if self._markets_check is not None and isinstance(change, OddsChange):
-            self._markets_check.see(change.market_name)
+        if self._names.pending:
+            self._names.see(change)
         last_of_poll = False
         if self._awaited:
             self._awaited -= 1
@@ -269,8 +268,8 @@ class KwiffAlertsPipeline:
             stats.increment(self.crawler, stats.ALERTS_SUPPRESSED)
         if last_of_poll:
             self._flush()
-            if self._markets_check_due:
-                self._check_markets()
+            if self._names_check_due:
+                self._check_names()
 
     def _flush_when_quiet(self) -> None:
         loop = self._event_loop()
@@ -310,20 +309,17 @@ class KwiffAlertsPipeline:
             else:
                 self._enqueue(message)
 
-    def _check_markets(self) -> None:
-        """Warn once about each ``KWIFF_ALERT_MARKETS`` name the first successful poll
-        that yielded changes did not show (a poll without any: the next one is used).
+    def _check_names(self) -> None:
+        """Warn once about each ``KWIFF_ALERT_MARKETS`` or ``_COMPETITIONS`` name the
+        first successful poll that yielded changes did not show (a poll without any:
+        the next one is used).
 
         Called once that poll's changes have all arrived here, or, if some are late
         (still in earlier pipelines after ``flush_delay``, or dropped there), at the
         next ``poll_finished`` or at close."""
-        self._markets_check_due = False
-        check = self._markets_check
-        if check is None or not check.seen_any:
-            return
-        for warning in check.warnings():
+        self._names_check_due = False
+        for warning in self._names.warnings():
             logger.warning("%s", warning)
-        self._markets_check = None
 
     def _enqueue(self, message: Message) -> None:
         if self._queue is None:  # only before open_spider: nowhere to send yet

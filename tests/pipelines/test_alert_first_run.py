@@ -62,22 +62,25 @@ def test_a_plain_http_webhook_stops_the_watch_and_stays_secret(tmp_path: Path) -
     assert "1187328866" not in result.stderr
 
 
-def test_a_misspelt_market_is_warned_about_once_with_the_name_meant(tmp_path: Path) -> None:
+def test_a_misspelt_market_or_competition_is_warned_about_once_with_the_name_meant(
+    tmp_path: Path,
+) -> None:
     log = tmp_path / "watch.log"
     arguments = (
         "-a", "interval=1", "-s", "LOG_LEVEL=INFO", "-s", "KWIFF_ALERT_LOG=True",
         "-s", "KWIFF_ALERT_MIN_CHANGE=15%", "-s", "KWIFF_ALERT_DIRECTION=drops",
         "-s", "KWIFF_ALERT_MARKETS=Full Time Reslt,Both Teams To Score",
+        "-s", "KWIFF_ALERT_COMPETITIONS=Premier Leage,UEFA Champions League",
     )  # fmt: skip
     with started_crawl(log, *arguments, spider="kwiff_watch") as crawl:
-        wait_for_text(log, "did you mean")
+        wait_for_text(log, "did you mean 'Premier League'")  # logged after the markets'
         crawl.send_signal(signal.SIGTERM)
         assert crawl.wait(timeout=HANG_GUARD) == 0
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in text, text[-3000:]
     assert (
-        "Alerts to the log: kinds moved, markets Full Time Reslt, Both Teams To Score, "
-        "moves of 15.0% or more (drops only)"
+        "Alerts to the log: kinds moved, competitions Premier Leage, UEFA Champions League, "
+        "markets Full Time Reslt, Both Teams To Score, moves of 15.0% or more (drops only)"
     ) in text
     warnings = [line for line in text.splitlines() if "KWIFF_ALERT_MARKETS" in line]
     assert len(warnings) == 1, warnings  # Both Teams To Score is a market it saw
@@ -87,6 +90,12 @@ def test_a_misspelt_market_is_warned_about_once_with_the_name_meant(tmp_path: Pa
         r"\(names match whole, case aside\)$",
         warnings[0],
     ), warnings[0]
+    (league,) = (line for line in text.splitlines() if "KWIFF_ALERT_COMPETITIONS" in line)
+    assert re.search(
+        r" WARNING: KWIFF_ALERT_COMPETITIONS: 'Premier Leage' is none of the \d+ competitions "
+        r"of the first poll: did you mean 'Premier League'( or '[^']+')*\? ",
+        league,
+    ), league
 
 
 def minutes(start_time: str) -> str:

@@ -93,6 +93,20 @@ def test_rules_by_kind_market_and_odds() -> None:
     assert not rules.accepts(EventChange(event_id=1, kind="new"))
 
 
+def test_rules_by_competition_for_odds_and_event_changes() -> None:
+    rules = AlertRules(
+        kinds=frozenset({"moved", "event_status"}), competitions=frozenset({"premier league"})
+    )
+    league = dataclasses.replace(moved("Arsenal", 1.67, 1.90), competition_name="Premier League")
+    assert rules.accepts(league)
+    assert not rules.accepts(dataclasses.replace(league, competition_name="Championship"))
+    assert not rules.accepts(dataclasses.replace(league, competition_name=None))
+    status = EventChange(event_id=1, kind="status", competition_name="PREMIER LEAGUE")
+    assert rules.accepts(status)
+    assert not rules.accepts(dataclasses.replace(status, competition_name="Championship"))
+    assert AlertRules(kinds=rules.kinds).accepts(dataclasses.replace(status, competition_name=None))
+
+
 def test_a_direction_alerts_drops_or_drifts_only() -> None:
     drop, drift = moved("Juventus", 4.50, 3.50), moved("Arsenal", 1.67, 1.90)
     drops, drifts, both = (AlertRules(direction=d) for d in ("drops", "drifts", "both"))
@@ -318,6 +332,7 @@ def test_settings_as_given_on_the_command_line() -> None:
                 "KWIFF_ALERT_LOG": "true",
                 "KWIFF_ALERT_KINDS": "moved, Removed,event_status",
                 "KWIFF_ALERT_MARKETS": "Full Time Result,Both Teams To Score",
+                "KWIFF_ALERT_COMPETITIONS": ["Premier League", " La Liga "],
                 "KWIFF_ALERT_MIN_CHANGE": "0.2",
                 "KWIFF_ALERT_MIN_ODDS": "1.5",
                 "KWIFF_ALERT_MAX_ODDS": "",
@@ -331,11 +346,14 @@ def test_settings_as_given_on_the_command_line() -> None:
     assert config.format == "slack"
     assert config.rules == AlertRules(
         kinds=frozenset({"moved", "removed", "event_status"}),
+        competitions=frozenset({"premier league", "la liga"}),
         markets=frozenset({"full time result", "both teams to score"}),
         min_change=0.2,
         min_odds=1.5,
         max_odds=None,
     )
+    assert config.market_names == ("Full Time Result", "Both Teams To Score")
+    assert config.competition_names == ("Premier League", "La Liga")
     assert config.retry_times == 5
     assert config.close_timeout == 2.5
     assert "token" not in repr(config)
@@ -634,11 +652,13 @@ def market_polls(*markets: str | None) -> list[list[Change]]:
     return [first, [dataclasses.replace(moved("Home", 1.5, 2.0), market_name=markets[0])]]
 
 
-def market_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+def market_warnings(
+    caplog: pytest.LogCaptureFixture, setting: str = "KWIFF_ALERT_MARKETS"
+) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.getMessage().startswith("KWIFF_ALERT_MARKETS")
+        if r.levelno == logging.WARNING and r.getMessage().startswith(setting)
     ]
 
 
@@ -654,6 +674,30 @@ async def test_a_market_no_poll_shows_is_warned_about_once_with_the_closest_name
         "KWIFF_ALERT_MARKETS: 'Corners Handicap' is none of the 3 markets of the first poll "
         "('Both Teams To Score', 'Full Time Result', 'Total Goals'); no name is close to it",
     ]
+
+
+async def test_a_competition_no_poll_shows_is_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    leagues = ["Premier League", "Championship", "Premier League", "UEFA Champions League"]
+    first = [
+        dataclasses.replace(change, competition_name=league)
+        for change, league in zip(market_polls("A", "B", "C", "D")[0], leagues, strict=True)
+    ]
+    event = EventChange(event_id=2, kind="new", competition_name="La Liga")
+    settings = {
+        "KWIFF_ALERT_LOG": True,
+        "KWIFF_ALERT_COMPETITIONS": "premier league,Premier Leage,Serie A",
+    }
+    await crawl(AlertSpider, settings, polls=[[*first, event], first])
+    assert market_warnings(caplog, "KWIFF_ALERT_COMPETITIONS") == [
+        "KWIFF_ALERT_COMPETITIONS: 'Premier Leage' is none of the 4 competitions of the first "
+        "poll: did you mean 'Premier League'? (names match whole, case aside)",
+        "KWIFF_ALERT_COMPETITIONS: 'Serie A' is none of the 4 competitions of the first poll "
+        "('Championship', 'La Liga', 'Premier League', 'UEFA Champions League'); "
+        "no name is close to it",
+    ]
+    assert market_warnings(caplog) == []  # no KWIFF_ALERT_MARKETS: nothing to check
 
 
 async def test_markets_are_checked_after_the_first_successful_poll_with_changes(
