@@ -2,9 +2,14 @@
 
 A misspelt name (``Full Time Reslt``, ``Premier Leage``) is a valid setting that can
 never alert. The alerts pipeline shows :class:`FirstPollNames` every change of the
-watch's first successful poll (which yields every outcome it sees as ``new``), then
-logs its :meth:`~FirstPollNames.warnings`: one per configured name that no change
-matched, with the closest names seen.
+watch's first successful poll that yielded changes, then logs its
+:meth:`~FirstPollNames.warnings`: one per configured name that no change matched, with
+the closest names seen.
+
+Only a fresh watch's first poll shows every market: it yields every outcome it sees as
+``new``. A poll with any other kind of change continues an earlier watch (resumed with
+``JOBDIR``, or shared with other workers, one of which saw the first poll) and shows
+only what moved: its names are not checked (:attr:`FirstPollNames.continued`).
 """
 
 from __future__ import annotations
@@ -70,12 +75,35 @@ class FirstPollNames:
             else None
         )
 
+        #: True if the first poll had a change other than ``new``: nothing is checked.
+        self.continued = False
+        self._seen_any = False
+        #: Set at the end of the first poll with changes: later ones do not count.
+        self._first_poll_over = False
+
     @property
     def pending(self) -> bool:
         """True while some configured names are still to be checked."""
         return self._markets is not None or self._competitions is not None
 
+    @property
+    def settings(self) -> list[str]:
+        """The settings still to be checked."""
+        return [check.setting for check in (self._markets, self._competitions) if check]
+
+    def poll_finished(self) -> None:
+        """A successful poll's end: if it yielded changes, those to come belong to later
+        polls, or are that poll's late ones (their names still count)."""
+        self._first_poll_over = self._seen_any
+
+    def stop(self) -> None:
+        """Check nothing more."""
+        self._markets = self._competitions = None
+
     def see(self, change: OddsChange | EventChange) -> None:
+        self._seen_any = True
+        if change.kind != "new" and not self._first_poll_over:
+            self.continued = True
         if self._markets is not None and isinstance(change, OddsChange):
             self._markets.see(change.market_name)
         if self._competitions is not None:

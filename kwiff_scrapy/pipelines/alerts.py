@@ -239,6 +239,7 @@ class KwiffAlertsPipeline:
             self._check_names()
         self._polls = True
         if self._names.pending and not failed:
+            self._names.poll_finished()
             self._names_check_due = True
         announced = changes if isinstance(changes, int) and not isinstance(changes, bool) else 0
         outstanding = announced - self._arrived
@@ -318,6 +319,14 @@ class KwiffAlertsPipeline:
         (still in earlier pipelines after ``flush_delay``, or dropped there), at the
         next ``poll_finished`` or at close."""
         self._names_check_due = False
+        if self._names.continued:
+            logger.info(
+                "%s: names not checked against the service's: the first poll continued an "
+                "earlier watch (JOBDIR, or another worker's), so it did not show every one",
+                " and ".join(self._names.settings),
+            )
+            self._names.stop()
+            return
         for warning in self._names.warnings():
             logger.warning("%s", warning)
 

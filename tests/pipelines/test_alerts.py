@@ -732,6 +732,44 @@ async def test_markets_are_checked_once_the_polls_late_changes_are_in(
     ]
 
 
+async def test_a_late_first_poll_is_still_checked_when_the_next_polls_moves_are_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (on_time, late), (move,) = market_polls("Full Time Result", "Total")
+    pipeline = FlushWatcher(AlertSettings(log=True, market_names=("Totl",))).pipeline
+    pipeline.process_item(on_time)
+    pipeline.poll_finished(poll=1, changes=2, failed=False)
+    pipeline._flush()  # the flush timer
+    for change in (late, move):  # the first poll's late change, then the second poll's
+        pipeline.process_item(change)
+    pipeline.poll_finished(poll=2, changes=1, failed=False)
+    assert [warning.split(": ")[2] for warning in market_warnings(caplog)] == [
+        "did you mean 'Total'? (names match whole, case aside)"
+    ]
+
+
+@pytest.mark.parametrize("quiet_polls", [0, 1])
+async def test_a_watch_that_continues_an_earlier_one_is_not_checked(
+    caplog: pytest.LogCaptureFixture, quiet_polls: int
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = {
+        "KWIFF_ALERT_LOG": True,
+        "KWIFF_ALERT_MARKETS": "Total Goals",
+        "KWIFF_ALERT_COMPETITIONS": "Premier League",
+    }
+    # A resumed or shared watch: its first poll with changes yields what moved, not
+    # every outcome (after polls that yielded nothing, or not).
+    polls = [[]] * quiet_polls + market_polls("Full Time Result")[1:]
+    await crawl(AlertSpider, settings, polls=polls)
+    assert market_warnings(caplog, "KWIFF_ALERT_") == []
+    assert (
+        "KWIFF_ALERT_MARKETS and KWIFF_ALERT_COMPETITIONS: names not checked against the "
+        "service's: the first poll continued an earlier watch (JOBDIR, or another worker's), "
+        "so it did not show every one"
+    ) in [r.getMessage() for r in caplog.records]
+
+
 async def test_a_failed_poll_is_not_checked(caplog: pytest.LogCaptureFixture) -> None:
     config = AlertSettings(log=True, market_names=("Full Time Reslt",))
     pipeline = FlushWatcher(config).pipeline
