@@ -2,7 +2,10 @@
 
 A bad value raises ``ValueError`` with one line naming the setting, when the
 pipeline is built: before the crawl sends anything. The webhook URL is a secret
-(Discord and Slack put the token in it), so no message here repeats it. Two Scrapy
+(Discord and Slack put the token in it), so no message here repeats it, and a plain
+``http://`` one is refused unless it is on this machine (its token would cross the
+network unencrypted). A setting that is valid but could never act is refused too
+(``KWIFF_ALERT_MIN_CHANGE=15``, meaning 15 %, would be 1,500 %). Two Scrapy
 settings apply to webhook requests too: ``USER_AGENT``, and ``HTTPPROXY_ENABLED``
 (the proxy environment variables are used unless it is False).
 """
