@@ -79,6 +79,8 @@ MIN_WATCH_INTERVAL: Final = 1.0
 ALERT_MIN_CHANGE: Final = 0.10
 #: Kinds of change alerted (``KWIFF_ALERT_KINDS``).
 ALERT_KINDS: Final = ("moved",)
+#: Moves alerted (``KWIFF_ALERT_DIRECTION``): ``drops`` (odds shortened), ``drifts``, ``both``.
+ALERT_DIRECTION: Final = "both"
 #: Seconds allowed for one webhook request.
 ALERT_TIMEOUT: Final = 10.0
 #: Verify the webhook's TLS certificate (``KWIFF_ALERT_VERIFY_TLS``).

@@ -20,6 +20,7 @@ the proxy that ``HttpProxyMiddleware`` takes from the environment (``https_proxy
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 import urllib.request
 from dataclasses import dataclass
@@ -67,12 +68,29 @@ def tls_context(*, verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def environment_proxy(url: str) -> str | None:
     """The proxy for *url* from the environment, as Scrapy's ``HttpProxyMiddleware``
-    reads it (``urllib``'s ``getproxies`` and ``proxy_bypass``); None for none."""
+    reads it (``urllib``'s ``getproxies`` and ``proxy_bypass``); None for none.
+
+    A plain ``http://`` webhook (only accepted on this machine) never goes through a
+    proxy on another host: its token would cross the network unencrypted, to a proxy
+    that could not reach this machine's loopback address anyway.
+    """
     parts = urlsplit(url)
     proxy = urllib.request.getproxies().get(parts.scheme)
     if not proxy or (parts.hostname and urllib.request.proxy_bypass(parts.hostname)):
+        return None
+    if parts.scheme == "http" and not is_loopback(urlsplit(proxy).hostname or ""):
         return None
     return proxy
 

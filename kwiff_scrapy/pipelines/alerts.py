@@ -24,6 +24,11 @@ The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK`` (or
 5. at close, sends what is pending and gives it ``KWIFF_ALERT_CLOSE_TIMEOUT`` seconds;
    what has not gone out by then is cancelled and counted as failed.
 
+After the watch's first successful poll that yielded changes, each ``KWIFF_ALERT_MARKETS``
+or ``KWIFF_ALERT_COMPETITIONS`` name that none of them matched is logged once as a
+warning, with the closest names seen (:mod:`.alert_names`): a misspelt name would
+otherwise never alert, silently.
+
 Stats count changes, not messages: every ``OddsChange`` or ``EventChange`` that
 reaches the pipeline ends up in exactly one of ``kwiff/alerts/sent`` (posted and
 answered with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``
@@ -49,6 +54,9 @@ from ..integration import signals, stats
 from ..integration.startup import report_start_error
 from ..model.items import EventChange, OddsChange
 from .alert_messages import (
+    BOTH,
+    DRIFTS,
+    DROPS,
     Change,
     Message,
     describe_webhook,
@@ -57,6 +65,7 @@ from .alert_messages import (
     retry_after_seconds,
     split_messages,
 )
+from .alert_names import FirstPollNames
 from .alert_settings import AlertSettings
 from .alert_transport import (
     WebhookClient,
@@ -72,6 +81,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TOO_MANY_REQUESTS = 429
+DIRECTION_WORDS = {DROPS: "drops only", DRIFTS: "drifts only", BOTH: "either way"}
 
 
 def retry_delay(
@@ -120,6 +130,10 @@ class KwiffAlertsPipeline:
         self._sending: Message | None = None
         self._sender: asyncio.Task[None] | None = None
         self._client: WebhookClient | None = None
+        #: Market and competition names, checked against the first successful poll.
+        self._names = FirstPollNames(config.market_names, config.competition_names)
+        #: True from a successful poll's ``poll_finished`` until its changes are in.
+        self._names_check_due = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KwiffAlertsPipeline:
@@ -159,11 +173,14 @@ class KwiffAlertsPipeline:
             where = "the log"
         rules = config.rules
         logger.info(
-            "Alerts to %s: kinds %s, markets %s, moves of %.1f%% or more, odds %s to %s",
+            "Alerts to %s: kinds %s, competitions %s, markets %s, moves of %.1f%% or more "
+            "(%s), odds %s to %s",
             where,
             ", ".join(sorted(rules.kinds)),
-            ", ".join(sorted(rules.markets)) or "all",
+            ", ".join(config.competition_names) or "all",
+            ", ".join(config.market_names) or "all",
             rules.min_change * 100,
+            DIRECTION_WORDS[rules.direction],
             "any" if rules.min_odds is None else rules.min_odds,
             "any" if rules.max_odds is None else rules.max_odds,
         )
@@ -175,6 +192,8 @@ class KwiffAlertsPipeline:
 
     async def close_spider(self) -> None:
         self._flush()
+        if self._names_check_due:
+            self._check_names()
         if self._sender is None or self._queue is None:
             return
         if self._sending is not None or not self._queue.empty():
@@ -211,22 +230,31 @@ class KwiffAlertsPipeline:
 
     # -- batching ---------------------------------------------------------------------
 
-    def poll_finished(self, changes: Any = 0, **kwargs: Any) -> None:
+    def poll_finished(self, changes: Any = 0, failed: Any = False, **kwargs: Any) -> None:
         """``poll_finished`` handler: the poll's changes go out once they have all
         arrived here, or ``flush_delay`` from now."""
         if self._awaited:  # the previous poll is still waited for: it goes now
             self._flush()
+        if self._names_check_due:  # a poll later, its changes are in (or never come)
+            self._check_names()
         self._polls = True
+        if self._names.pending and not failed:
+            self._names.poll_finished()
+            self._names_check_due = True
         announced = changes if isinstance(changes, int) and not isinstance(changes, bool) else 0
         outstanding = announced - self._arrived
         self._arrived = 0
         if outstanding <= 0:
             self._flush()
+            if self._names_check_due:
+                self._check_names()
         else:
             self._awaited = outstanding
             self._set_timer(self.config.flush_delay)
 
     def _take(self, change: Change) -> None:
+        if self._names.pending:
+            self._names.see(change)
         last_of_poll = False
         if self._awaited:
             self._awaited -= 1
@@ -241,6 +269,8 @@ class KwiffAlertsPipeline:
             stats.increment(self.crawler, stats.ALERTS_SUPPRESSED)
         if last_of_poll:
             self._flush()
+            if self._names_check_due:
+                self._check_names()
 
     def _flush_when_quiet(self) -> None:
         loop = self._event_loop()
@@ -279,6 +309,26 @@ class KwiffAlertsPipeline:
                 stats.increment(self.crawler, stats.ALERTS_SENT, message.count)
             else:
                 self._enqueue(message)
+
+    def _check_names(self) -> None:
+        """Warn once about each ``KWIFF_ALERT_MARKETS`` or ``_COMPETITIONS`` name the
+        first successful poll that yielded changes did not show (a poll without any:
+        the next one is used).
+
+        Called once that poll's changes have all arrived here, or, if some are late
+        (still in earlier pipelines after ``flush_delay``, or dropped there), at the
+        next ``poll_finished`` or at close."""
+        self._names_check_due = False
+        if self._names.continued:
+            logger.info(
+                "%s: names not checked against the service's: the first poll continued an "
+                "earlier watch (JOBDIR, or another worker's), so it did not show every one",
+                " and ".join(self._names.settings),
+            )
+            self._names.stop()
+            return
+        for warning in self._names.warnings():
+            logger.warning("%s", warning)
 
     def _enqueue(self, message: Message) -> None:
         if self._queue is None:  # only before open_spider: nowhere to send yet

@@ -119,6 +119,30 @@ def test_the_proxy_comes_from_the_environment_as_scrapy_takes_it(
     assert environment_proxy(url) is None
 
 
+def test_a_plain_http_webhook_takes_a_proxy_on_this_machine_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    assert environment_proxy("http://127.0.0.1:8000/hooks/secret-token") is None
+    for local in ("http://127.0.0.1:3128", "http://localhost:3128", "http://[::1]:3128"):
+        monkeypatch.setenv("http_proxy", local)
+        assert environment_proxy("http://localhost:8000/hooks/secret-token") == local
+
+
+async def test_a_plain_http_webhook_never_goes_through_a_proxy_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    # A proxy that cannot be reached: the request would fail if it were sent there.
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    async with WebhookServer() as webhook:
+        settings = webhook_settings(webhook, retry_times=0, timeout=5)
+        result = await crawl(AlertSpider, settings, polls=sample_polls()[:1])
+    assert len(webhook.received) == 1
+    assert_counted(result, sent=2, suppressed=1)
+
+
 async def test_webhook_requests_take_the_environment_proxy_unless_disabled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
