@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -399,20 +400,28 @@ async def test_a_worker_that_joins_takes_a_share_of_the_polls(
 
 
 async def test_polls_of_a_worker_gone_are_taken_over_when_its_lease_runs_out(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="kwiff_scrapy")
     simulator = await start_simulator(football_events=EVENTS)
     key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
     ghost = RedisPolls(redis_server, key, "ghost")
-    ghost.schedule({"list": 0.0})
-    ghost.claim(1, lease=1.0)  # and never polled: the ghost dies holding it
+    ghost.schedule({"list": 0.0, "event:1": 0.0})
+    ghost.claim(2, lease=1.0)  # and never polled: the ghost dies holding both
     redis_server.hset(f"{key}:config", "interval", "0.2")
     workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
     worker = workers.start(QuickWatchSpider, interval="0.2")
     await workers.until(lambda: len(worker.polls) >= 3)
     await workers.stop()
-    assert worker.stat(stats.WATCH_LEASES_EXPIRED) == 1
+    assert worker.stat(stats.WATCH_LEASES_EXPIRED) == 2
     assert worker.stat(stats.WATCH_CLAIMED) >= 3
+    # The worker that noticed says so once, naming the worker gone, not once per poll.
+    gone = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([m for m in gone if "ghost" in m]) == 1, gone
+    assert "Worker ghost stopped renewing its leases" in " ".join(gone)
 
 
 async def test_baseline_0_reports_nothing_for_the_first_shared_poll(

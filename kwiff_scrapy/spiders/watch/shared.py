@@ -94,9 +94,27 @@ class SharedWatch:
         )
         self.tick = min(1.0, self.lease / 4)
         self.held: dict[str, _Held] = {}
+        self.worker = config.worker_id
+        self._reported_gone: set[str] = set()
         self.finished = 0
         self._freed = asyncio.Event()
         self.crawler.signals.connect(self._on_closed, signal=scrapy_signals.spider_closed)
+
+    def _report_lapsed(self, claims: Claims) -> None:
+        """Say once per worker that another worker's leases ran out (it is taken as gone)."""
+        logger.info(
+            "%d poll(s) whose worker stopped renewing its lease are due again", claims.expired
+        )
+        for worker in claims.lapsed_holders:
+            if worker == self.worker or worker in self._reported_gone:
+                continue
+            self._reported_gone.add(worker)
+            logger.warning(
+                "Worker %s stopped renewing its leases for %g s: taken as gone, its polls "
+                "are taken over (check that worker's log and whether it was killed)",
+                worker,
+                self.lease,
+            )
 
     # -- the clock -----------------------------------------------------------------------
 
@@ -122,10 +140,7 @@ class SharedWatch:
                 if claims is not None:
                     if claims.expired:
                         spider.count(stats.WATCH_LEASES_EXPIRED, claims.expired)
-                        logger.info(
-                            "%d poll(s) whose worker stopped renewing its lease are due again",
-                            claims.expired,
-                        )
+                        self._report_lapsed(claims)
                     for claim in claims.claimed:
                         spider.count(stats.WATCH_CLAIMED)
                         self.held[claim.task] = _Held(claim)
