@@ -15,4 +15,7 @@ ADDONS = {"kwiff_scrapy.Addon": defaults.ADDON_PRIORITY}
 # Kwiff's service is one host: be polite, and let AutoThrottle adapt if enabled.
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 FEED_EXPORT_ENCODING = "utf-8"
+# INFO: what a crawl did, without every item (Scrapy logs each one, whole, at DEBUG).
+# -L DEBUG (or -s LOG_LEVEL=DEBUG) shows them.
+LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
