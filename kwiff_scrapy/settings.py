@@ -7,6 +7,9 @@ SPIDER_MODULES = ["kwiff_scrapy.spiders"]
 NEWSPIDER_MODULE = "kwiff_scrapy.spiders"
 
 ADDONS = {"kwiff_scrapy.Addon": defaults.ADDON_PRIORITY}
+# `scrapy crawl` exits with status 1 when no Kwiff command was answered, and names the
+# spiders when the one asked for does not exist (kwiff_scrapy/commands/crawl.py).
+COMMANDS_MODULE = "kwiff_scrapy.commands"
 
 # KWIFF_ENDPOINT = "simulator"   # run offline against the built-in simulator
 # KWIFF_COUNTRY = "IE"           # the event lists' country (default GB)
