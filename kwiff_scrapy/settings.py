@@ -1,4 +1,9 @@
-"""Settings of the kwiff_scrapy Scrapy project (``scrapy crawl kwiff_football``)."""
+"""Settings of the kwiff_scrapy Scrapy project (``scrapy crawl kwiff_football``).
+
+``scrapy crawl`` in this clone reads this file (``scrapy.cfg`` names it) as long as the
+clone is installed with ``pip install -e .``, as the README says: an edit here takes
+effect at the next crawl. ``-s NAME=VALUE`` overrides a setting for one run.
+"""
 
 from kwiff_scrapy import defaults
 
