@@ -6,6 +6,9 @@ effect at the next crawl. ``-s NAME=VALUE`` overrides a setting for one run.
 """
 
 from kwiff_scrapy import defaults
+from kwiff_scrapy.project import warn_if_not_the_clones
+
+warn_if_not_the_clones(__file__)
 
 BOT_NAME = "kwiff_scrapy"
 SPIDER_MODULES = ["kwiff_scrapy.spiders"]

@@ -112,3 +112,18 @@ def test_an_edit_of_the_settings_file_takes_effect(tmp_path: Path) -> None:
     events = json.loads((project / "events.json").read_text(encoding="utf-8"))
     assert len(events) == 111
     assert {tuple(event) for event in events} == {("event_id", "home_team")}
+
+
+def test_a_plain_install_warns_that_edits_are_ignored(tmp_path: Path) -> None:
+    project = clone(tmp_path / "kwiff_scrapy")
+    python = virtualenv(tmp_path / "venv")
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "."]
+    installed = run(pip, project)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+
+    result = run([str(python), "-P", "-m", "scrapy", "list"], project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (
+        f"not {project / SETTINGS_FILE}: edits to the clone (settings, spiders) are ignored. "
+        "Install the clone with: python3 -m pip install -e ."
+    ) in result.stderr
