@@ -81,7 +81,7 @@ class KwiffAnswersMiddleware:
                 self.answered += 1
             elif REFUSED_FLAG in response.flags:
                 self.unanswered += 1
-                self.last_cause = f"handshake refused with HTTP {response.status}"
+                self.last_cause = f"the service refused the handshake (HTTP {response.status})"
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:

@@ -42,7 +42,7 @@ def test_no_answer_at_all_is_a_failed_crawl(caplog: pytest.LogCaptureFixture) ->
     assert answers.process_response(COMMAND, refused) is refused
     [line] = closed(answers, caplog)
     assert line.startswith("No Kwiff command was answered (2 failed), the last because: ")
-    assert "handshake refused with HTTP 403" in line
+    assert "the service refused the handshake (HTTP 403)" in line
     assert line.endswith("(ws://x.test/) and the network; " + offline_hint("ws://x.test/"))
     assert answers.crawler.stats is not None
     assert answers.crawler.stats.get_value(stats.NO_ANSWER) == 1

@@ -108,7 +108,7 @@ def test_a_refused_handshake_exits_1(tmp_path: Path) -> None:
     result = run_crawl(
         "-s", 'KWIFF_SIMULATOR_OPTIONS={"refuse_status": 403}', "-O", str(tmp_path / "t.json")
     )  # fmt: skip
-    assert_fails_with_one_error_line(result, "handshake refused with HTTP 403")
+    assert_fails_with_one_error_line(result, "the service refused the handshake (HTTP 403)")
     assert OFFLINE_HINT not in result.stderr  # the simulator it is already
 
 
