@@ -11,7 +11,7 @@ from typing import Any
 
 from scrapy.exporters import CsvItemExporter
 
-from ..model.times import TIME_FIELDS, spreadsheet_time
+from ..model.values import TIME_FIELDS, spreadsheet_time
 
 
 class KwiffCsvItemExporter(CsvItemExporter):

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from .times import parse_service_time
+from .values import parse_service_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

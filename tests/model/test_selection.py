@@ -14,7 +14,7 @@ from kwiff_scrapy.model.items import KwiffEvent, Market, Outcome
 from kwiff_scrapy.model.match_rows import MatchRow, match_row
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 from kwiff_scrapy.model.selection import Selection, TimeWindow
-from kwiff_scrapy.model.times import spreadsheet_time
+from kwiff_scrapy.model.values import spreadsheet_time
 
 FETCHED_AT = "2026-12-08T10:00:00.000Z"
 
