@@ -152,14 +152,14 @@ class SimulatorConfig:
     max_size: int | None = 16 * 2**20
     """Largest frame accepted from a client, in bytes; ``None`` for no limit."""
     moving: bool = False
-    """``True``: the data moves as it is served (see :mod:`kwiff_scrapy.simulator.moves`):
-    odds move, markets and outcomes suspend and resume, events go in play, end and
-    appear. The first answer about each event is the data at rest either way, so a
-    one-shot ``event:list`` crawl is the same. ``False`` (the default here, so that a
-    simulator built in a test or a benchmark, or from options that do not ask for
-    movement, gives the same command the same answer every time): every answer is the
-    first one. The command line (``python -m kwiff_scrapy.simulator``) moves unless
-    ``--still``."""
+    """``True``: the data moves (see :mod:`kwiff_scrapy.simulator.moves`, and
+    :attr:`speed` for its clock): odds move, markets and outcomes suspend and resume,
+    events go in play, end and appear. Without a :attr:`speed`, the first answer about
+    each event is the data at rest either way, so a one-shot ``event:list`` crawl is the
+    same. ``False`` (the default here, so that a simulator built in a test or a
+    benchmark, or from options that do not ask for movement, gives the same command the
+    same answer every time): every answer is the first one. The command line
+    (``python -m kwiff_scrapy.simulator``) moves unless ``--still``."""
     speed: float | None = None
     """How the moving data's clock runs (see :mod:`kwiff_scrapy.simulator.moves`).
 

@@ -3,8 +3,23 @@
 Used when :attr:`~kwiff_scrapy.simulator.config.SimulatorConfig.moving` is true (the
 command line's default; ``moving=True`` in ``KWIFF_SIMULATOR_OPTIONS`` or a config).
 
-The data at rest (:mod:`.data`) is what the *first* answer about an event shows. From
-then on every event moves on its own clock, and each sport's list on its own:
+**Two clocks.** With ``speed`` None (:class:`MovingData`'s and ``SimulatorConfig``'s
+default, what tests use) the clock is the serves, as described below: the data moves as
+fast as it is asked for. With a ``speed`` (the command line's and the in-process
+endpoint's default) every step follows one clock instead: one step per simulated minute
+(:data:`STEP_SECONDS`), counted from midnight UTC of the data's day
+(:attr:`MovingData.origin_ms`), running ``speed`` times as fast as the data's clock. An
+answer then shows each event at the step the clock is at (its list step, less the list
+step at which it joined), and each sport's list at that step too; the steps are the same
+as below, only their :class:`Schedule` differs (:data:`CLOCKED`: kick-offs every 20
+minutes, matches of about two hours, trending one-tick moves, rare brief suspensions).
+Since the state at a step is a pure function of the seed, the event and the step, every
+simulator with the same seed, day and speed shows the same market at the same moment.
+An event's ``startDate`` is then the time its clock reaches its kick-off.
+
+On the per-serve clock the data at rest (:mod:`.data`) is what the *first* answer about
+an event shows. From then on every event moves on its own clock, and each sport's list
+on its own:
 
 **Per-event clocks.** Each *serve* of an event (its entry in an ``event:list`` answer,
 or an ``event:get`` answer) shows the event at its current step, then moves its clock
@@ -221,10 +236,10 @@ class Schedule:
     trending: bool
     """``False``: a move is one or two ladder steps either way (a jump four to eight).
     ``True``: an outcome moves one ladder step at a time in the direction of its trend,
-    which holds for :data:`TREND_STEPS` (pre-match) or :data:`IN_PLAY_TREND_STEPS` steps
-    and leans back towards the opening price (never more than :data:`MAX_DRIFT` ladder
-    steps away from it); a jump (in play only) is two or three steps; one outcome in
-    two that moves is of a listed market (the main markets trade most)."""
+    which holds for :data:`TREND_MOVES` of its moves and leans back towards the opening
+    price (never more than :data:`MAX_DRIFT` ladder steps away from it); a jump (in
+    play only) is two or three steps; one outcome in two that moves is of a listed
+    market (the main markets trade most)."""
 
 
 #: One step per serve of an event (``speed`` None): things happen quickly, so that a
@@ -242,9 +257,8 @@ PER_SERVE: Final = Schedule(
 )
 #: Simulated seconds per step on a clock (``speed`` set).
 STEP_SECONDS: Final = 60
-#: On a clock, an outcome's trend holds this many steps before it is drawn again.
-TREND_STEPS: Final = 180
-IN_PLAY_TREND_STEPS: Final = 15
+#: On a clock, an outcome's trend holds for this many of its moves (inclusive range).
+TREND_MOVES: Final = (4, 10)
 #: On a clock, one generator serves this many steps of an event in turn.
 RNG_BLOCK: Final = 240
 #: On a clock, an outcome stays within this many ladder steps of its opening price.
@@ -267,7 +281,7 @@ CLOCKED: Final = Schedule(
         betting_suspension=0.0003,
     ),
     in_play=Rates(
-        moves=0.9,
+        moves=0.6,
         jump=0.01,
         market_suspension=0.01,
         outcome_suspension=0.005,
@@ -380,7 +394,7 @@ class EventState:
         self.listed = [i for i, market in enumerate(fixture.markets) if market.listed]
         self.opening = [_LADDER_INDEX.get(price) for price in self.prices]
         self._trends: dict[int, tuple[int, int]] = {}
-        """Outcome (flat) -> (trend period, direction) of its latest move on a clock."""
+        """Outcome (flat) -> (direction, moves left) of its trend on a clock."""
         self._block: tuple[int, random.Random] | None = None
         self.market_resume: dict[int, int] = {}
         """Suspended markets: index -> the step at which it resumes."""
@@ -482,7 +496,7 @@ class EventState:
         if rng.random() < rates.outcome_suspension:
             self._suspend_outcome(rng.randrange(len(self.prices)), step, rng, changes, touched)
         if schedule.trending:
-            self._trend_moves(seed, step, rng, rates, changes, touched)
+            self._trend_moves(rng, rates, changes, touched)
         elif rng.random() < rates.moves:
             for _ in range(rng.randint(*MOVES_PER_STEP)):
                 flat = rng.randrange(len(self.prices))
@@ -506,8 +520,6 @@ class EventState:
 
     def _trend_moves(
         self,
-        seed: int,
-        step: int,
         rng: random.Random,
         rates: Rates,
         changes: list[_Change],
@@ -521,24 +533,26 @@ class EventState:
                 flat = rng.choice(self.spans[rng.choice(self.listed)])
             else:
                 flat = rng.randrange(len(self.prices))
-            direction = self._trend(seed, flat, step)
+            direction = self._trend(flat, rng)
             size = rng.randint(2, 3) if rng.random() < rates.jump else 1
             self._move(flat, direction * size, changes, touched, bounce=False)
 
-    def _trend(self, seed: int, flat: int, step: int) -> int:
+    def _trend(self, flat: int, rng: random.Random) -> int:
         """+1 (drifting out), -1 (shortening) or 0 (as far from the opening price as it
-        goes): the outcome's trend at *step*. Drawn at its first move in each trend period
-        (from seed, event, outcome and period), leaning back towards the opening price the
-        further the price is from it, then kept for the period."""
-        period = step // (IN_PLAY_TREND_STEPS if self.in_play else TREND_STEPS)
+        goes): the direction of the outcome's next move. A trend is drawn for a run of
+        :data:`TREND_MOVES` moves, leaning back towards the opening price the further the
+        price is from it; reaching :data:`MAX_DRIFT` ends the run."""
         opening, now = self.opening[flat], _LADDER_INDEX.get(self.prices[flat])
         drift = 0 if opening is None or now is None else now - opening
-        kept = self._trends.get(flat)
-        if kept is None or kept[0] != period:
-            draw = random.Random(f"{seed}:trend:{self.fixture.id}:{flat}:{period}").random()
-            kept = self._trends[flat] = (period, 1 if draw < 0.5 - 0.45 * drift / MAX_DRIFT else -1)
-        direction = kept[1]
-        return 0 if abs(drift + direction) > MAX_DRIFT else direction
+        direction, left = self._trends.get(flat, (0, 0))
+        if left <= 0 or abs(drift + direction) > MAX_DRIFT:
+            direction = 1 if rng.random() < 0.5 - 0.45 * drift / MAX_DRIFT else -1
+            left = rng.randint(*TREND_MOVES)
+        if abs(drift + direction) > MAX_DRIFT:
+            self._trends[flat] = (direction, 0)
+            return 0
+        self._trends[flat] = (direction, left - 1)
+        return direction
 
     def _resume_due(self, step: int, changes: list[_Change], touched: set[int]) -> None:
         for index in [i for i, until in self.market_resume.items() if until <= step]:
