@@ -238,8 +238,8 @@ class Schedule:
     ``True``: an outcome moves one ladder step at a time in the direction of its trend,
     which holds for :data:`TREND_MOVES` of its moves and leans back towards the opening
     price (never more than :data:`MAX_DRIFT` ladder steps away from it); a jump (in
-    play only) is two or three steps; one outcome in two that moves is of a listed
-    market (the main markets trade most)."""
+    play only) is two or three steps; most moves are on the listed markets, the main
+    one above all (:data:`MAIN_MARKET_SHARE`, :data:`LISTED_SHARE`)."""
 
 
 #: One step per serve of an event (``speed`` None): things happen quickly, so that a
@@ -259,6 +259,10 @@ PER_SERVE: Final = Schedule(
 STEP_SECONDS: Final = 60
 #: On a clock, an outcome's trend holds for this many of its moves (inclusive range).
 TREND_MOVES: Final = (4, 10)
+#: On a clock, the share of moves on the event's main market (its first listed one, e.g.
+#: Full Time Result) and on any listed market (the main one included): they trade most.
+MAIN_MARKET_SHARE: Final = 0.3
+LISTED_SHARE: Final = 0.6
 #: On a clock, one generator serves this many steps of an event in turn.
 RNG_BLOCK: Final = 240
 #: On a clock, an outcome stays within this many ladder steps of its opening price.
@@ -529,7 +533,10 @@ class EventState:
         moves = 0
         while moves < MOVES_PER_STEP[1] and rng.random() < rates.moves:
             moves += 1
-            if self.listed and rng.random() < 0.5:
+            draw = rng.random()
+            if self.listed and draw < MAIN_MARKET_SHARE:
+                flat = rng.choice(self.spans[self.listed[0]])
+            elif self.listed and draw < LISTED_SHARE:
                 flat = rng.choice(self.spans[rng.choice(self.listed)])
             else:
                 flat = rng.randrange(len(self.prices))
@@ -799,6 +806,10 @@ class MovingData:
         )
         """Midnight UTC of *data*'s day: step 0 of the clock (the first list's events
         join at it), the same for every simulator started that day."""
+        self._wall_clock = data.clock
+        if speed is not None:
+            # Every answer (and the simulator's own stamps) tells the simulated time.
+            data.clock = self.clock_ms
         self.still = still
         """Nothing moves: every answer is the first one (the data at rest, from cached
         JSON), nothing is logged, and ``ticket:odds:get`` is *data*'s own answer."""
@@ -832,13 +843,18 @@ class MovingData:
 
     # -- the clock ---------------------------------------------------------------------------
 
-    def clock_step(self) -> int:
-        """The step the simulator's clock is at (``speed`` set): whole :data:`STEP_SECONDS`
-        of simulated time since :attr:`origin_ms`, read from *data*'s clock."""
+    def clock_ms(self) -> int:
+        """The simulated time, in milliseconds since the epoch (``speed`` set): from
+        :attr:`origin_ms` on, ``speed`` times as fast as the clock *data* was built with.
+        On a clock, *data*'s ``clock`` is this, so answers are stamped with it."""
         if self.speed is None:
             raise ValueError("this data moves one step per serve: it has no clock")
-        elapsed = (self.data.clock() - self.origin_ms) * self.speed
-        return max(int(elapsed // (STEP_SECONDS * 1000)), 0)
+        return self.origin_ms + int((self._wall_clock() - self.origin_ms) * self.speed)
+
+    def clock_step(self) -> int:
+        """The step the simulator's clock is at (``speed`` set): whole :data:`STEP_SECONDS`
+        of simulated time since :attr:`origin_ms`."""
+        return max((self.clock_ms() - self.origin_ms) // (STEP_SECONDS * 1000), 0)
 
     def step_time(self, step: int) -> datetime.datetime:
         """The simulated time (UTC) at which the clock reaches *step*."""
