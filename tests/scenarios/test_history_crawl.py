@@ -102,7 +102,7 @@ def test_a_crawl_killed_mid_run_leaves_every_committed_batch(tmp_path: Path) -> 
         "-s",
         "CONCURRENT_REQUESTS=1",
         "-s",
-        'KWIFF_SIMULATOR_OPTIONS={"response_delay": 0.05}',
+        'KWIFF_SIMULATOR_OPTIONS={"response_delay": 0.05, "speed": null}',
         "-s",
         "KWIFF_HISTORY_FLUSH_INTERVAL=0.01",
         "-s",
