@@ -294,3 +294,27 @@ def test_add_probabilities_fills_outcomes_and_market() -> None:
     book.outcomes.pop()
     add_probabilities(book)
     assert book.overround == pytest.approx(-0.25)
+    double_chance = market("Double Chance", 1.2, 1.3, 1.25)
+    add_probabilities(double_chance)
+    assert double_chance.overround is None
+
+
+market_names = st.sampled_from(["Full Time Result", "Double Chance", "First Goalscorer", None])
+outcome_statuses = st.sampled_from([None, None, None, "open", "Suspended", "closed"])
+outcomes = st.builds(
+    Outcome,
+    odds=st.one_of(st.none(), st.just(0.0), st.just(1.0), prices),
+    status=outcome_statuses,
+)
+markets = st.builds(
+    Market, name=market_names, outcomes=st.lists(outcomes, max_size=5), status=outcome_statuses
+)
+
+
+@given(markets)
+def test_add_probabilities_is_the_one_pass_of_market_overround(book: Market) -> None:
+    add_probabilities(book)
+    assert book.overround == market_overround(book)
+    assert [o.implied_probability for o in book.outcomes] == [
+        price_probability(o.odds) for o in book.outcomes
+    ]
