@@ -187,8 +187,8 @@ if TYPE_CHECKING:
 #: Markets whose outcomes overlap (several can win) or are a selection (none may win), by a
 #: word of their name, any case: "Double Chance" (home or draw, away or draw, ...), the
 #: goalscorer markets (a list of players, the rest unlisted), "To Score 2 Or More Goals",
-#: "Player ..." markets.
-_NOT_A_BOOK: Final = re.compile(r"double chance|scorer|or more|player", re.IGNORECASE)
+#: "Player ..." markets, and the history's "Bet builder" (combinations of outcomes).
+_NOT_A_BOOK: Final = re.compile(r"double chance|scorer|or more|player|bet builder", re.IGNORECASE)
 
 
 def is_book(market: Market) -> bool:
@@ -200,9 +200,9 @@ def is_book(market: Market) -> bool:
     correct score with its "Any Other Score", half time / full time, a winning margin. The
     service does not say which markets those are; their names do: every market is taken for
     a book unless its name matches one of the kinds that are not (double chance, goalscorer
-    markets, "... or more", player markets). It must also be priced whole right now: open,
-    every outcome open and priced above 1, at least two of them. A market with a suspended
-    outcome or fewer than two prices has no overround.
+    markets, "... or more", player markets, bet-builder combinations). It must also be priced
+    whole right now: open, every outcome open and priced above 1, at least two of them. A
+    market with a suspended outcome or fewer than two prices has no overround.
     """
     outcomes = market.outcomes
     if len(outcomes) < 2 or not is_open(market.status) or not _book_name(market.name):

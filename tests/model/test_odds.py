@@ -262,7 +262,13 @@ def test_result_and_two_way_markets_are_books(name: str | None) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["Double Chance", "Anytime Goalscorer", "First Goalscorer", "To Score 2 Or More Goals"],
+    [
+        "Double Chance",
+        "Anytime Goalscorer",
+        "First Goalscorer",
+        "To Score 2 Or More Goals",
+        "Bet builder",
+    ],
 )
 def test_markets_whose_outcomes_overlap_or_are_a_selection_are_not(name: str) -> None:
     assert not is_book(market(name, 1.3, 1.2, 1.4))
