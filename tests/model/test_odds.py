@@ -324,3 +324,37 @@ def test_add_probabilities_is_the_one_pass_of_market_overround(book: Market) -> 
     assert [o.implied_probability for o in book.outcomes] == [
         price_probability(o.odds) for o in book.outcomes
     ]
+
+
+# -- in the items the parsers build -----------------------------------------------------------
+
+
+def test_the_simulators_event_list_carries_probabilities_and_overrounds() -> None:
+    import json
+    from collections import Counter
+
+    from kwiff_scrapy.integration.answer import parse_answer
+    from kwiff_scrapy.model.parsing import outcome_rows, parse_event_list_ack, parse_events
+    from kwiff_scrapy.simulator import SimulatedData
+
+    answer = SimulatedData().answer("event:list", {"listId": "default", "sportId": 11})
+    body = json.dumps([answer]).encode()
+    decoded = parse_answer(json.loads(body))
+    tolerant = parse_events(decoded.data, fetched_at=decoded.fetched_at)
+    typed = parse_event_list_ack(body, skips=Counter())
+    for events in (tolerant, typed):
+        assert events is not None
+        by_name = {market.name: market for market in events[0].markets}
+        result = by_name["Full Time Result"]
+        expected = sum(1 / o.odds for o in result.outcomes if o.odds) - 1
+        assert result.overround == pytest.approx(expected)
+        assert 0.0 < expected < 0.2  # the simulator's 5 % margin, rounded down the ladder
+        assert by_name["Double Chance"].overround is None
+        first = result.outcomes[0]
+        assert first.odds is not None
+        assert first.implied_probability == 1 / first.odds
+        row = next(outcome_rows(events[0]))
+        assert (row.implied_probability, row.market_overround) == (
+            first.implied_probability,
+            result.overround,
+        )
