@@ -26,7 +26,7 @@ from kwiff_scrapy.model.odds import (
     price_probability,
     shin_z,
 )
-from kwiff_scrapy.simulator.data import LADDER
+from kwiff_scrapy.simulator.prices import LADDER
 
 # -- the reference -------------------------------------------------------------------------
 #
@@ -333,7 +333,7 @@ def test_the_simulators_event_list_carries_probabilities_and_overrounds() -> Non
     import json
     from collections import Counter
 
-    from kwiff_scrapy.integration.answer import parse_answer
+    from kwiff_scrapy.model.answer import parse_answer
     from kwiff_scrapy.model.parsing import outcome_rows, parse_event_list_ack, parse_events
     from kwiff_scrapy.simulator import SimulatedData
 
@@ -341,7 +341,9 @@ def test_the_simulators_event_list_carries_probabilities_and_overrounds() -> Non
     body = json.dumps([answer]).encode()
     decoded = parse_answer(json.loads(body))
     tolerant = parse_events(decoded.data, fetched_at=decoded.fetched_at)
-    typed = parse_event_list_ack(body, skips=Counter())
+    parsed = parse_event_list_ack(body, skips=Counter())
+    assert parsed is not None
+    typed, _ = parsed
     for events in (tolerant, typed):
         assert events is not None
         by_name = {market.name: market for market in events[0].markets}
