@@ -48,7 +48,8 @@ DESCRIPTION: Final = (
     "CSV, plots"
 )
 SYNTAX: Final = (
-    f"{HISTORY} [--db URI] [--event ID [--market NAME] [--csv FILE] [--plot FILE.png]] "
+    f"{HISTORY} [--db URI] [--event ID [--market NAME] [--csv FILE] "
+    "[--plot FILE.png [--probability]]] "
     "[--top N] [--since DURATION]"
 )
 HELP: Final = (
@@ -56,10 +57,10 @@ HELP: Final = (
     "without --event it lists the events stored; with --event ID it prints the event's "
     "price moves (time, market, outcome, odds before and after, change), or writes them "
     "to a CSV file (--csv, every stored price), or draws the odds of a market over time "
-    "(--plot, a PNG; needs the plot extra); --top N prints the outcomes whose price "
-    "moved most. Example: scrapy kwiff history --db sqlite:///odds.sqlite --top 10 "
-    "--since 2h. Exit status: 0 on success, 1 if the history cannot be read or has "
-    "nothing to show, 2 for a usage error."
+    "(--plot, a PNG; needs the plot extra; --probability draws implied probabilities); "
+    "--top N prints the outcomes whose price moved most. Example: scrapy kwiff history "
+    "--db sqlite:///odds.sqlite --top 10 --since 2h. Exit status: 0 on success, 1 if the "
+    "history cannot be read or has nothing to show, 2 for a usage error."
 )
 CSV_FIELDS: Final = (
     "time",
@@ -72,8 +73,19 @@ CSV_FIELDS: Final = (
     "change",
     "fractional",
     "status",
+    "implied_probability_before",
+    "implied_probability",
+    "market_overround",
 )
-MOVE_HEADERS: Final = ("Time (UTC)", "Market", "Outcome", "Odds", "Change")
+MOVE_HEADERS: Final = (
+    "Time (UTC)",
+    "Market",
+    "Outcome",
+    "Odds",
+    "Change",
+    "Probability",
+    "Overround",
+)
 MOVER_HEADERS: Final = (
     "#",
     "Event",
@@ -133,6 +145,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "(needs matplotlib: the plot extra)",
     )
     group.add_argument(
+        "--probability",
+        action="store_true",
+        help="with --plot: draw each outcome's implied probability (1 / odds) instead of its odds",
+    )
+    group.add_argument(
         "--size",
         metavar="WxH",
         default=f"{defaults.PLOT_WIDTH}x{defaults.PLOT_HEIGHT}",
@@ -163,6 +180,7 @@ def options_given(opts: argparse.Namespace) -> list[str]:
         "--market": opts.market is not None,
         "--csv": opts.csv is not None,
         "--plot": opts.plot is not None,
+        "--probability": bool(getattr(opts, "probability", False)),
         "--size": opts.size != size_default,
         "--top": opts.top is not None,
         "--since": opts.since is not None,
@@ -179,6 +197,7 @@ class HistoryPlan:
     markets: tuple[str, ...] = ()
     csv: str | None = None
     plot: str | None = None
+    probability: bool = False
     size: tuple[int, int] = (defaults.PLOT_WIDTH, defaults.PLOT_HEIGHT)
     top: int | None = None
     since: str | None = None
@@ -210,6 +229,8 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         clashing = [f"--{o}" for o in ("market", "csv", "plot") if getattr(opts, o) is not None]
         if clashing:
             raise UsageError(f"--top does not go with {', '.join(clashing)}")
+    if opts.probability and opts.plot is None:
+        raise UsageError("--probability needs --plot FILE.png")
     if opts.plot is not None and Path(opts.plot).suffix.lower() != ".png":
         raise UsageError(f"--plot writes a PNG image: name a .png file, not {opts.plot!r}")
     return HistoryPlan(
@@ -218,6 +239,7 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         markets=tuple(opts.market or ()),
         csv=opts.csv,
         plot=opts.plot,
+        probability=bool(opts.probability),
         size=_size(opts.size),
         top=opts.top,
         since=opts.since,
@@ -318,7 +340,7 @@ def _plot(
         histories = [_window(h, since) for h in histories]
         histories = [h for h in histories if h.points]
     assert plan.plot is not None
-    data = plot_data(event, histories)
+    data = plot_data(event, histories, probability=plan.probability)
     width, height = plan.size
     render(data, plan.plot, width=width, height=height)
     names = ", ".join(market.market for market in data.markets)
@@ -399,6 +421,9 @@ def write_csv(path: str, found: Sequence[Move]) -> int:
                     "" if change is None else f"{change:.6f}",
                     move.after.fractional or "",
                     move.after.status or "",
+                    _number(move.previous_implied_probability),
+                    _number(move.implied_probability),
+                    _number(move.market_overround),
                 )
             )
     return len(found)
@@ -431,6 +456,9 @@ def _move_cells(move: Move) -> tuple[str, ...]:
         f"{_price_text(move.before.odds, move.before.status)} {ARROW} "
         f"{_price_text(move.after.odds, move.after.status)}",
         _change_text(move.change),
+        f"{_percent_text(move.previous_implied_probability)} {ARROW} "
+        f"{_percent_text(move.implied_probability)}",
+        _percent_text(move.market_overround),
     )
 
 
@@ -453,6 +481,10 @@ def _price_text(odds: float | None, status: str | None) -> str:
     if status:
         text = f"{text} ({status})" if text else status
     return text or "-"
+
+
+def _percent_text(fraction: float | None) -> str:
+    return f"{fraction * 100:.1f}%" if fraction is not None else "-"
 
 
 def _change_text(change: float | None) -> str:

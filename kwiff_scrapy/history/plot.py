@@ -58,6 +58,7 @@ def render(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import PercentFormatter
 
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
@@ -86,7 +87,11 @@ def render(
         if data.kickoff_shown:
             axes.axvline(data.event.start, color="0.35", linestyle="--", linewidth=1)
         axes.set_title(market.market, fontsize="small", loc="left")
-        axes.set_ylabel("decimal odds", fontsize="small")
+        if data.probability:
+            axes.set_ylabel("implied probability", fontsize="small")
+            axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+        else:
+            axes.set_ylabel("decimal odds", fontsize="small")
         axes.grid(True, alpha=0.3)
         axes.tick_params(labelsize="x-small")
         columns = 1 if len(market.series) <= LEGEND_ROWS else 2

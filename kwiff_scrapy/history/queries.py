@@ -23,6 +23,8 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model.changes import relative_change
+from ..model.items import Market, Outcome
+from ..model.odds import market_overround, price_probability
 from .errors import HistoryError
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
 from .schema import (
@@ -100,6 +102,9 @@ class Move:
     outcome_id: int | None
     before: PricePoint | None
     after: PricePoint
+    #: The market's overround from ``time`` on, every outcome at its price then (None unless
+    #: the market is a book priced whole: :func:`kwiff_scrapy.model.odds.is_book`).
+    market_overround: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -107,6 +112,14 @@ class Move:
         if self.before is None:
             return None
         return relative_change(self.before.odds, self.after.odds)
+
+    @property
+    def implied_probability(self) -> float | None:
+        return price_probability(self.after.odds)
+
+    @property
+    def previous_implied_probability(self) -> float | None:
+        return price_probability(self.before.odds) if self.before is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +165,8 @@ class PlotData:
     start: datetime
     end: datetime
     markets: list[MarketSeries]
+    #: The series hold implied probabilities (``1 / odds``) instead of decimal odds.
+    probability: bool = False
 
     @property
     def title(self) -> str:
@@ -380,11 +395,22 @@ class HistoryReader:
 # -- derived views -----------------------------------------------------------------------
 
 
-def moves(histories: Iterable[OutcomeHistory], since: datetime | None = None) -> list[Move]:
+def moves(histories: Sequence[OutcomeHistory], since: datetime | None = None) -> list[Move]:
     """Every stored price with the one before it, by time; the openings (no price
-    before) included. With *since*, only those from *since* on."""
+    before) included, each with its market's overround then. With *since*, only those
+    from *since* on."""
+    overrounds = market_overrounds(histories)
     found = [
-        Move(point.time, h.event_id, h.market, h.outcome, h.outcome_id, before, point)
+        Move(
+            point.time,
+            h.event_id,
+            h.market,
+            h.outcome,
+            h.outcome_id,
+            before,
+            point,
+            overrounds.get((h.market, point.time)),
+        )
         for h in histories
         for before, point in zip([None, *h.points[:-1]], h.points, strict=True)
         if since is None or point.time >= since
@@ -393,9 +419,44 @@ def moves(histories: Iterable[OutcomeHistory], since: datetime | None = None) ->
     return sorted(found, key=lambda move: move.time)
 
 
-def plot_data(event: EventInfo, histories: Sequence[OutcomeHistory]) -> PlotData:
-    """The step lines of *histories*: each outcome's odds from each stored time on,
-    every line carried on to the latest time stored for the event (any market)."""
+def market_overrounds(
+    histories: Sequence[OutcomeHistory],
+) -> dict[tuple[str, datetime], float | None]:
+    """Each market's overround from each time one of its prices was stored on, keyed by
+    (market, time): the market as it stood then, each outcome seen so far at its price in
+    force, judged by :func:`kwiff_scrapy.model.odds.market_overround` like a live market."""
+    by_market: dict[str, list[OutcomeHistory]] = {}
+    for history in histories:
+        by_market.setdefault(history.market, []).append(history)
+    found: dict[tuple[str, datetime], float | None] = {}
+    for name, members in by_market.items():
+        changes = sorted(
+            (
+                (point.time, index, point)
+                for index, history in enumerate(members)
+                for point in history.points
+            ),
+            key=lambda change: change[:2],
+        )
+        in_force: dict[int, PricePoint] = {}
+        for position, (time, index, point) in enumerate(changes):
+            in_force[index] = point
+            if position + 1 < len(changes) and changes[position + 1][0] == time:
+                continue  # the market is whole once every price of this time is in
+            market = Market(
+                name=name,
+                outcomes=[Outcome(odds=p.odds, status=p.status) for p in in_force.values()],
+            )
+            found[name, time] = market_overround(market)
+    return found
+
+
+def plot_data(
+    event: EventInfo, histories: Sequence[OutcomeHistory], *, probability: bool = False
+) -> PlotData:
+    """The step lines of *histories*: each outcome's odds (with *probability*, its implied
+    probability) from each stored time on, every line carried on to the latest time stored
+    for the event (any market)."""
     times = [point.time for h in histories for point in h.points]
     if not times:
         raise HistoryError(f"event {event.event_id} has no prices to plot")
@@ -403,7 +464,9 @@ def plot_data(event: EventInfo, histories: Sequence[OutcomeHistory]) -> PlotData
     panels: dict[str, list[Series]] = {}
     for history in histories:
         line_times = [point.time for point in history.points]
-        odds = [point.odds for point in history.points]
+        odds = [
+            price_probability(point.odds) if probability else point.odds for point in history.points
+        ]
         backable = [point.status is None for point in history.points]
         if line_times[-1] < end:
             line_times.append(end)
@@ -413,7 +476,11 @@ def plot_data(event: EventInfo, histories: Sequence[OutcomeHistory]) -> PlotData
             Series(history.outcome, line_times, odds, backable)
         )
     return PlotData(
-        event, start, end, [MarketSeries(name, series) for name, series in panels.items()]
+        event,
+        start,
+        end,
+        [MarketSeries(name, series) for name, series in panels.items()],
+        probability,
     )
 
 

@@ -14,6 +14,8 @@ _INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _EPOCH = datetime(1970, 1, 1)
 #: The fields of the items that hold a time (ISO 8601 UTC text, as the service sends it).
 TIME_FIELDS = frozenset({"start_time", "fetched_at", "previous_fetched_at"})
+#: Status values that mean "open" (the service sends none for an open market or outcome).
+OPEN_STATUSES = frozenset({"open", "active"})
 
 
 def as_integer(value: Any) -> int | None:
@@ -78,3 +80,8 @@ def iso_utc_datetime(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def is_open(status: str | None) -> bool:
+    """Whether a market's or outcome's status means it can be backed (None: open)."""
+    return status is None or status.strip().lower() in OPEN_STATUSES

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy.commands.preview import EventPreview, display_width, format_table
+from kwiff_scrapy.model.items import Market, Outcome
+from kwiff_scrapy.model.odds import market_overround
 from kwiff_scrapy.model.parsing import outcome_rows, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
@@ -70,14 +72,24 @@ def expected_item(raw: dict[str, Any], sport_name: str) -> dict[str, Any]:
                         "odds": o["odds"],
                         "fractional": o["fractional"],
                         "status": o.get("status"),
+                        "implied_probability": 1 / o["odds"],
                     }
                     for o in market["outcomes"]
                 ],
                 "status": market.get("status"),
+                "overround": raw_market_overround(market),
             }
             for market in raw["details"]["offers"]
         ],
     }
+
+
+def raw_market_overround(market: dict[str, Any]) -> float | None:
+    """The overround the items give a simulated market (model/odds.py is tested on its own)."""
+    outcomes = [Outcome(odds=float(o["odds"]), status=o.get("status")) for o in market["outcomes"]]
+    return market_overround(
+        Market(name=market["name"], outcomes=outcomes, status=market.get("status"))
+    )
 
 
 def assert_feed_has_every_event(

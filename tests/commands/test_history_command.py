@@ -119,6 +119,14 @@ def new_odds(change: Change) -> float:
     return opening_odds(change.event_id, change.market, change.outcome)
 
 
+def opening_overround(market: dict[str, Any]) -> str:
+    """The CSV's ``market_overround`` of an opening price: a book's sum of 1 / odds - 1."""
+    name = market["name"]
+    if "Double Chance" in name or "Goalscorer" in name or "Or More" in name:
+        return ""
+    return repr(sum(1 / outcome["odds"] for outcome in market["outcomes"]) - 1)
+
+
 def relative(before: float, after: float) -> float:
     return (after - before) / before
 
@@ -171,18 +179,25 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
         f"{outcomes} outcomes, {outcomes + len(moves)} prices stored from "
         f"{OPENING:%Y-%m-%d %H:%M:%S} to {at(85):%Y-%m-%d %H:%M:%S} UTC"
     )
-    assert cells(lines[2]) == ["Time (UTC)", "Market", "Outcome", "Odds", "Change"]
+    assert cells(lines[2]) == [
+        "Time (UTC)", "Market", "Outcome", "Odds", "Change", "Probability", "Overround"
+    ]  # fmt: skip
     rows = [cells(line) for line in lines[4:]]
+    double_chance = opening_odds(ARSENAL, 1, 0)
     assert rows == [
         [f"{at(10):%Y-%m-%d %H:%M:%S}", "Full Time Result", "Arsenal", f"1.67 {ARROW} 1.80",
-         "+7.8%"],
+         "+7.8%", f"59.9% {ARROW} 55.6%",  # 1 / 1.67, 1 / 1.8
+         f"{(1 / 1.8 + 1 / 4.0 + 1 / 4.5 - 1) * 100:.1f}%"],
+        # The draw suspended: the market is not priced whole, so it has no overround.
         [f"{at(20):%Y-%m-%d %H:%M:%S}", "Full Time Result", "Draw",
-         f"4.00 {ARROW} 4.00 (suspended)", "+0.0%"],
+         f"4.00 {ARROW} 4.00 (suspended)", "+0.0%", f"25.0% {ARROW} 25.0%", "-"],
         [f"{at(80):%Y-%m-%d %H:%M:%S}", "Full Time Result", "Juventus", f"4.50 {ARROW} 4.00",
-         "-11.1%"],
+         "-11.1%", f"22.2% {ARROW} 25.0%", "-"],
+        # Double Chance outcomes overlap: never an overround.
         [f"{at(85):%Y-%m-%d %H:%M:%S}", market_name(ARSENAL, 1), outcome_name(ARSENAL, 1, 0),
-         f"{opening_odds(ARSENAL, 1, 0):.2f} {ARROW} 1.20",
-         f"{(1.2 - opening_odds(ARSENAL, 1, 0)) / opening_odds(ARSENAL, 1, 0) * 100:+.1f}%"],
+         f"{double_chance:.2f} {ARROW} 1.20",
+         f"{(1.2 - double_chance) / double_chance * 100:+.1f}%",
+         f"{100 / double_chance:.1f}% {ARROW} {100 / 1.2:.1f}%", "-"],
     ]  # fmt: skip
 
     # The CSV file: every stored price, row by row, with the one before it.
@@ -192,6 +207,8 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
     )
     with (tmp_path / "moves.csv").open(encoding="utf-8", newline="") as file:
         exported_rows = list(csv.DictReader(file))
+    # Only the Arsenal move at 10 leaves its market a whole book (the draw is suspended at 20).
+    overround_after = {10: repr(1 / 1.8 + 1 / 4.0 + 1 / 4.5 - 1)}
     expected = [
         {
             "time": iso_utc_datetime(OPENING),
@@ -204,6 +221,9 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
             "change": "",
             "fractional": outcome["fractional"],
             "status": "",
+            "implied_probability_before": "",
+            "implied_probability": repr(1 / outcome["odds"]),
+            "market_overround": opening_overround(market),
         }
         for market in RAW[0]["details"]["offers"]
         for outcome in market["outcomes"]
@@ -222,6 +242,9 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
                 "fractional"
             ],
             "status": c.status or "",
+            "implied_probability_before": repr(1 / opening_odds(ARSENAL, c.market, c.outcome)),
+            "implied_probability": repr(1 / new_odds(c)),
+            "market_overround": overround_after.get(c.minutes, ""),
         }
         for c in moves
     ]
@@ -254,6 +277,24 @@ def test_the_plot_data_is_a_step_line_per_outcome_carried_to_the_last_time(store
         ("Draw", [OPENING, at(20), at(85)], [4.0, 4.0, 4.0], [True, False, False]),
         ("Juventus", [OPENING, at(80), at(85)], [4.5, 4.0, 4.0], [True, True, True]),
     ]
+
+
+def test_the_plot_can_draw_implied_probabilities(stored: str, tmp_path: Path) -> None:
+    with HistoryReader(stored) as reader:
+        event = reader.event(ARSENAL)
+        histories = reader.outcome_histories(ARSENAL, ["Full Time Result"])
+    data = plot_data(event, histories, probability=True)
+    assert data.probability
+    (market,) = data.markets
+    assert [(s.outcome, s.odds) for s in market.series] == [
+        ("Arsenal", [1 / 1.67, 1 / 1.8, 1 / 1.8]),
+        ("Draw", [1 / 4.0, 1 / 4.0, 1 / 4.0]),
+        ("Juventus", [1 / 4.5, 1 / 4.0, 1 / 4.0]),
+    ]
+    from kwiff_scrapy.history.plot import render
+
+    render(data, tmp_path / "probability.png", width=640, height=360)
+    assert png_size(tmp_path / "probability.png") == (640, 360)
 
 
 def test_the_plot_marks_kick_off_when_it_is_in_the_plotted_time(
@@ -355,6 +396,8 @@ def test_problems_exit_1_with_one_line_and_usage_errors_exit_2(
          "supported: use sqlite:///FILE or postgresql://user@host/db\n"),
         ([], 2, "scrapy kwiff: error: history needs --db URI (or the KWIFF_HISTORY_URI setting)"),
         (["--db", sqlite_uri, "--plot", "x.png"], 2, "scrapy kwiff: error: --plot needs --event"),
+        (["--db", sqlite_uri, "--event", "1", "--probability"], 2,
+         "scrapy kwiff: error: --probability needs --plot FILE.png"),
         (["--db", sqlite_uri, "--event", "1", "--plot", "x.jpg"], 2,
          "scrapy kwiff: error: --plot writes a PNG image: name a .png file, not 'x.jpg'"),
         (["--db", sqlite_uri, "--event", "abc"], 2,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy.model.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
+from kwiff_scrapy.model.odds import add_probabilities
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.basketball import KwiffBasketballSpider
 from kwiff_scrapy.spiders.betbuilder import KwiffBetBuilderSpider
@@ -31,8 +32,9 @@ FAST = {"CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32}
 
 
 def markets_of(raw_markets: list[dict[str, Any]], outcomes: str, label: str) -> list[Market]:
-    """What the parser must make of raw markets (independent of kwiff_scrapy.model.parsing)."""
-    return [
+    """What the parser must make of raw markets (independent of kwiff_scrapy.model.parsing;
+    the probabilities as kwiff_scrapy.model.odds, tested on its own, computes them)."""
+    markets = [
         Market(
             id=market["id"],
             name=market["name"],
@@ -45,6 +47,9 @@ def markets_of(raw_markets: list[dict[str, Any]], outcomes: str, label: str) -> 
         )
         for market in raw_markets
     ]
+    for market in markets:
+        add_probabilities(market)
+    return markets
 
 
 def listed_markets(raw_event: dict[str, Any]) -> list[Market]:
