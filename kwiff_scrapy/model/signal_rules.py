@@ -176,7 +176,7 @@ def parse_rule(raw: Any, where: str) -> SignalRule:
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.7)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 

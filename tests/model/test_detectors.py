@@ -303,6 +303,24 @@ def test_suspensions_older_than_the_window_do_not_count() -> None:
     assert fired_at(polls) == []
 
 
+def test_each_suspensions_rule_counts_inside_its_own_window() -> None:
+    detectors = SignalDetectors(
+        [
+            rule("suspensions", name="fast", count=3, seconds=60),
+            rule("suspensions", name="slow", count=3, seconds=600),
+        ]
+    )
+    watch = Watch()
+    prices = many_markets(5)
+    polls = run(
+        detectors,
+        watch.poll(0, prices),
+        watch.poll(0.5, prices, suspended=frozenset({"Market 0", "Market 1"})),
+        watch.poll(2, prices, suspended=frozenset({"Market 0", "Market 1", "Market 2"})),
+    )
+    assert [s.rule for s in polls[2]] == ["slow"]
+
+
 # -- state -------------------------------------------------------------------------------
 
 
