@@ -51,7 +51,9 @@ from ..distributed.state import Commit, Outcome, RedisSnapshots
 from ..integration import signals, stats
 from ..integration.config import KwiffSettings
 from ..integration.http import KwiffRequest, KwiffResponse
+from ..integration.signal_settings import SignalSettings
 from ..model.changes import Change, EventSnapshot, diff_event
+from ..model.detectors import SignalDetectors
 from ..model.items import EventChange, OddsChange
 from ..model.parsing import (
     EVENT_NOT_OBJECT,
@@ -73,11 +75,14 @@ if TYPE_CHECKING:
     from ..distributed.polls import Claim, Claims
     from ..distributed.scheduler import Scheduler
     from ..distributed.state import Committed
+    from ..model.signals import OddsSignal
 
 logger = logging.getLogger(__name__)
 
 #: The key of the watch's state in ``spider.state`` (saved with ``JOBDIR``).
 STATE_KEY = "kwiff_watch"
+#: The signal detectors' key in ``spider.state``: their windows survive a ``JOBDIR`` pause.
+SIGNALS_STATE_KEY = "kwiff_watch_signals"
 #: The meta key naming the poll a command belongs to.
 POLL_META_KEY = "kwiff_watch_poll"
 #: The meta key naming the shared poll (task and claim token) a command belongs to.
@@ -213,10 +218,12 @@ class KwiffWatchSpider(KwiffSpider):
         self._watch: LocalWatch | SharedWatch | None = None
         self._pushed: list[Change] = []
         self._pushed_ready = asyncio.Event()
+        self.signal_settings = SignalSettings()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.signal_settings = SignalSettings.from_settings(crawler.settings)
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
         return spider
 
@@ -304,9 +311,9 @@ class KwiffWatchSpider(KwiffSpider):
             meta={PUSHED_META_KEY: changes, LOCAL_META_KEY: True, "dont_cache": True},
         )
 
-    def parse_pushed(self, response: Response) -> list[Change]:
+    def parse_pushed(self, response: Response) -> list[Change | OddsSignal]:
         changes: list[Change] = response.meta.get(PUSHED_META_KEY) or []
-        return changes
+        return self.with_signals(changes)
 
     def carry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -328,7 +335,7 @@ class KwiffWatchSpider(KwiffSpider):
 
     # -- the answers ---------------------------------------------------------------------
 
-    def parse_poll_list(self, response: KwiffResponse) -> Iterator[Change]:
+    def parse_poll_list(self, response: KwiffResponse) -> Iterator[Change | OddsSignal]:
         """An ``event:list`` of a poll: compare every event (``details``: only who is listed)."""
         watch = self.watch()
         try:
@@ -337,13 +344,15 @@ class KwiffWatchSpider(KwiffSpider):
                 watch.failed(response.request)
                 return
             snapshots, complete = listed
-            yield from watch.answered_list(
-                response.request, snapshots, complete, response.answer.fetched_at
+            yield from self.with_signals(
+                watch.answered_list(
+                    response.request, snapshots, complete, response.answer.fetched_at
+                )
             )
         finally:
             watch.settled(response.request)
 
-    def parse_poll_event(self, response: KwiffResponse) -> Iterator[Change]:
+    def parse_poll_event(self, response: KwiffResponse) -> Iterator[Change | OddsSignal]:
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
         watch = self.watch()
         event_id = response.payload.get("eventId")
@@ -356,7 +365,9 @@ class KwiffWatchSpider(KwiffSpider):
             seen_at = response.answer.fetched_at
             if isinstance(data, dict) and "result" in data and data["result"] is None:
                 # The service has no such event (any more): it is gone.
-                yield from watch.answered_event(response.request, event_id, None, seen_at)
+                yield from self.with_signals(
+                    watch.answered_event(response.request, event_id, None, seen_at)
+                )
                 return
             event = self.parse_answer(response, parse_event_detail)
             if event is None or event.event_id != event_id:
@@ -364,7 +375,9 @@ class KwiffWatchSpider(KwiffSpider):
                 watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
-            yield from watch.answered_event(response.request, event_id, snapshot, seen_at)
+            yield from self.with_signals(
+                watch.answered_event(response.request, event_id, snapshot, seen_at)
+            )
         finally:
             watch.settled(response.request)
 
@@ -415,7 +428,7 @@ class KwiffWatchSpider(KwiffSpider):
         self,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], Iterator[Change]],
+        callback: Callable[[KwiffResponse], Iterator[Change | OddsSignal]],
         meta: dict[str, Any],
     ) -> KwiffRequest:
         # A poll repeats the same command: never filtered as a duplicate, never cached.
@@ -427,6 +440,42 @@ class KwiffWatchSpider(KwiffSpider):
             dont_filter=True,
             meta={**meta, "dont_cache": True},
         )
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def with_signals(self, changes: list[Change]) -> list[Change | OddsSignal]:
+        """*changes*, then the signals they complete (see :mod:`kwiff_scrapy.model.detectors`).
+
+        Each call is one answer's changes, so the detectors close its polls at the end.
+        """
+        detectors = self._detectors() if changes else None
+        if detectors is None:
+            return list(changes)
+        found = detectors.feed(changes) + detectors.flush()
+        for signal in found:
+            self.count(stats.watch_signal(signal.rule))
+        return [*changes, *found]
+
+    def _detectors(self) -> SignalDetectors | None:
+        """The detectors in ``spider.state``, made on first use; None when signals are off."""
+        settings = self.signal_settings
+        if not settings.enabled:
+            return None
+        if isinstance(self.watch(), SharedWatch):
+            if not getattr(self, "_warned_shared_signals", False):
+                self._warned_shared_signals = True
+                logger.warning(
+                    "KWIFF_SIGNALS: a shared watch does not detect signals yet (each worker "
+                    "sees only the events it polls); signals are off for this worker"
+                )
+            return None
+        self._state()
+        detectors = self.state.get(SIGNALS_STATE_KEY)
+        if not isinstance(detectors, SignalDetectors) or detectors.rules != settings.rules:
+            if isinstance(detectors, SignalDetectors):
+                logger.info("KWIFF_SIGNALS changed since the pause: the detectors start afresh")
+            detectors = self.state[SIGNALS_STATE_KEY] = SignalDetectors(settings.rules)
+        return detectors
 
     # -- state and stats -----------------------------------------------------------------
 
@@ -549,7 +598,7 @@ class LocalWatch:
         poll: _Poll,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], Iterator[Change]],
+        callback: Callable[[KwiffResponse], Iterator[Change | OddsSignal]],
     ) -> KwiffRequest:
         return self.spider.command(message, payload, callback, {POLL_META_KEY: poll.number})
 

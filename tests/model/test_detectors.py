@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from kwiff_scrapy.model.detectors import SignalDetectors
@@ -379,3 +381,16 @@ def test_a_poll_is_looked_at_when_the_next_one_starts() -> None:
 def test_a_change_with_an_unreadable_time_is_skipped() -> None:
     change = OddsChange(event_id=1, outcome_id=5, odds=2.0, fetched_at="garbage")
     assert SignalDetectors([rule("drop", change=0.1)]).feed([change]) == []
+
+
+def test_detectors_pickled_mid_watch_carry_on_as_if_never_stopped() -> None:
+    """What a JOBDIR pause does to them (spider.state is pickled)."""
+    rules = [rule("drop", change=0.1), rule("margin", points=0.02), rule("steam", outcomes=2)]
+    watch = Watch()
+    homes = [2.0, 1.96, 1.92, 1.88, 1.84, 1.80, 1.76]
+    polls = [watch.poll(5 * n, result(h, 3.4 + n / 10, 4.0)) for n, h in enumerate(homes)]
+    running = SignalDetectors(rules)
+    run(running, *polls[:3])
+    resumed = pickle.loads(pickle.dumps(running))
+    assert run(resumed, *polls[3:]) == run(running, *polls[3:])
+    assert any(signals for signals in run(pickle.loads(pickle.dumps(resumed)), *polls[3:]))

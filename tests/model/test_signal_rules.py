@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.settings import Settings
 
-from kwiff_scrapy.integration.signal_settings import load_signal_rules
+from kwiff_scrapy.integration.signal_settings import SignalSettings, load_signal_rules
 from kwiff_scrapy.model.signal_rules import SignalRule, parse_rules
 from kwiff_scrapy.model.signals import SIGNAL_KINDS
 
@@ -159,3 +160,16 @@ def test_problems_name_the_rule_they_are_in() -> None:
 def test_two_rules_of_one_kind_with_their_own_names_are_fine() -> None:
     rules = load_signal_rules([{"kind": "drop"}, {"kind": "drop", "name": "sharp", "minutes": 5}])
     assert [(rule.name, rule.window) for rule in rules] == [("drop", 3600), ("sharp", 300)]
+
+
+def test_signals_are_off_until_enabled_or_given_rules() -> None:
+    assert SignalSettings.from_settings(Settings()) == SignalSettings(enabled=False, rules=())
+    enabled = SignalSettings.from_settings(Settings({"KWIFF_SIGNALS_ENABLED": "true"}))
+    assert enabled == SignalSettings(enabled=True, rules=tuple(load_signal_rules(None)))
+    given = SignalSettings.from_settings(Settings({"KWIFF_SIGNALS": '[{"kind": "margin"}]'}))
+    assert (given.enabled, [rule.kind for rule in given.rules]) == (True, ["margin"])
+
+
+def test_a_bad_enabled_value_says_so() -> None:
+    with pytest.raises(ValueError, match="KWIFF_SIGNALS_ENABLED must be True or False"):
+        SignalSettings.from_settings(Settings({"KWIFF_SIGNALS_ENABLED": "perhaps"}))
