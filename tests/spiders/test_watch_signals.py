@@ -4,16 +4,26 @@ and replaying the changes the watch yielded through new detectors gives the same
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 from typing import Any
 
 import pytest
+from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy.integration.signal_settings import load_signal_rules
 from kwiff_scrapy.model.detectors import SignalDetectors
 from kwiff_scrapy.model.items import EventChange, OddsChange
 from kwiff_scrapy.model.signals import OddsSignal
+from kwiff_scrapy.spiders.watch import (
+    SIGNALS_STATE_KEY,
+    KwiffWatchSpider,
+    LocalWatch,
+    SharedWatch,
+)
 
-from ..conftest import StartSimulator
+from ..conftest import BASE_SETTINGS, StartSimulator
+from ..model.signal_feed import Watch, result
 from ..support.watching import watch
 
 #: Thresholds low enough for the simulator's random steps over a few polls.
@@ -66,3 +76,48 @@ async def test_a_bad_rule_stops_the_watch_before_it_starts(start_simulator: Star
     with pytest.raises(ValueError, match=r"unknown kind 'stem' \(did you mean 'steam'\?\)"):
         await watch(simulator, polls=1, settings={"KWIFF_SIGNALS": '[{"kind": "stem"}]'})
     assert simulator.commands_received == 0
+
+
+def watch_spider(rules: list[dict[str, Any]]) -> KwiffWatchSpider:
+    settings = {**BASE_SETTINGS, "KWIFF_ENDPOINT": "simulator", "KWIFF_SIGNALS": rules}
+    spider = KwiffWatchSpider.from_crawler(get_crawler(KwiffWatchSpider, settings))
+    spider._watch = LocalWatch(spider)  # what watch() makes once the crawl has an engine
+    return spider
+
+
+def test_the_detectors_live_in_the_spiders_state_and_survive_a_pause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    spider = watch_spider(RULES)
+    detectors = spider._detectors()
+    assert detectors is not None
+    assert spider._detectors() is detectors
+    assert spider.state[SIGNALS_STATE_KEY] is detectors
+    feed = Watch()
+    spider.with_signals(feed.poll(0, result(2.0, 3.4, 4.0)))
+    saved = pickle.dumps(spider.state)  # what JOBDIR keeps
+
+    resumed = watch_spider(RULES)
+    resumed.state = pickle.loads(saved)
+    kept = resumed._detectors()
+    assert kept is not None
+    assert kept.tracked == detectors.tracked
+    assert kept.tracked["prices"] == 3
+
+    changed = watch_spider(RULES[:1])
+    changed.state = pickle.loads(saved)
+    with caplog.at_level(logging.INFO, logger="kwiff_scrapy.spiders.watch"):
+        fresh = changed._detectors()
+    assert fresh is not None
+    assert fresh.tracked["prices"] == 0
+    assert "KWIFF_SIGNALS changed since the pause" in caplog.text
+
+
+def test_a_shared_watch_warns_once_and_detects_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    spider = watch_spider(RULES)
+    spider._watch = SharedWatch.__new__(SharedWatch)  # as a shared scheduler would make it
+    changes = Watch().poll(0, result(2.0, 3.4, 4.0))
+    with caplog.at_level(logging.WARNING, logger="kwiff_scrapy.spiders.watch"):
+        assert spider.with_signals(changes) == changes
+        assert spider.with_signals(changes) == changes
+    assert caplog.text.count("a shared watch does not detect signals yet") == 1
