@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .items import EventChange, KwiffEvent, OddsChange
-
-#: Status values that mean "open" (the service sends none for an open market or outcome).
-OPEN_STATUSES = frozenset({"open", "active"})
+from .odds import fair_odds, market_overround, price_probability
+from .values import OPEN_STATUSES as OPEN_STATUSES  # its home is .values; imported from here too
+from .values import is_open
 
 # Kinds of OddsChange.
 NEW = "new"
@@ -31,10 +31,6 @@ OutcomeKey = int | tuple[int | str | None, str | None]
 Change = OddsChange | EventChange
 
 
-def is_open(status: str | None) -> bool:
-    return status is None or status.strip().lower() in OPEN_STATUSES
-
-
 class PricePoint(NamedTuple):
     """The last-seen price and state of one outcome (a tuple: a watch keeps thousands)."""
 
@@ -45,6 +41,9 @@ class PricePoint(NamedTuple):
     odds: float | None
     fractional: str | None
     open: bool
+    #: The market's, as OddsChange's fields of these names (None unless a book).
+    fair_odds: float | None = None
+    market_overround: float | None = None
 
 
 _new_tuple = tuple.__new__
@@ -70,7 +69,13 @@ class EventSnapshot:
         outcomes: dict[OutcomeKey, PricePoint] = {}
         for market in event.markets:
             market_open = is_open(market.status)
-            for outcome in market.outcomes:
+            overround = market_overround(market)
+            fair = (
+                fair_odds([outcome.odds for outcome in market.outcomes])  # type: ignore[misc]
+                if overround is not None
+                else None
+            )
+            for index, outcome in enumerate(market.outcomes):
                 key: OutcomeKey = (
                     outcome.id
                     if outcome.id is not None
@@ -88,6 +93,8 @@ class EventSnapshot:
                         outcome.odds,
                         outcome.fractional,
                         market_open and (status is None or is_open(status)),
+                        fair[index] if fair is not None else None,
+                        overround,
                     ),
                 )
         return cls(
@@ -218,4 +225,8 @@ def _odds_change(
         change=relative_change(odds, previous_odds),
         fetched_at=fetched_at,
         previous_fetched_at=previous.fetched_at if previous is not None else None,
+        implied_probability=price_probability(odds),
+        previous_implied_probability=price_probability(previous_odds),
+        fair_odds=now.fair_odds if now is not None else None,
+        market_overround=now.market_overround if now is not None else None,
     )

@@ -25,6 +25,8 @@ class Outcome:
     #: The outcome's own status as the service sends it (``"suspended"``...); None when
     #: it sends none, which means open.
     status: str | None = None
+    #: ``1 / odds``, the bookmaker's margin included; None without odds above 1.
+    implied_probability: float | None = None
 
 
 @dataclass(slots=True)
@@ -34,6 +36,9 @@ class Market:
     outcomes: list[Outcome] = field(default_factory=list)
     #: The market's status as the service sends it; None when it sends none (open).
     status: str | None = None
+    #: The sum of its outcomes' implied probabilities minus 1 (0.05: a 5 % margin); None
+    #: unless the market is a book priced whole (see ``kwiff_scrapy.model.odds.is_book``).
+    overround: float | None = None
 
 
 @dataclass
@@ -74,6 +79,9 @@ class OutcomeRow:
     #: The outcome's status, else its market's (None: open).
     status: str | None = None
     fetched_at: str | None = None
+    #: As :class:`Outcome`'s and :class:`Market`'s ``overround``.
+    implied_probability: float | None = None
+    market_overround: float | None = None
 
 
 @dataclass
@@ -96,7 +104,10 @@ class OddsChange:
     ``resumed`` (the outcome's or its market's status left / returned to open),
     ``removed`` (the outcome or its whole event is gone). ``change`` is the relative
     change of the decimal odds, ``(odds - previous_odds) / previous_odds``, None where
-    either is missing.
+    either is missing. ``implied_probability`` and ``previous_implied_probability`` are
+    ``1 / odds`` of each; ``fair_odds`` (the margin taken out, multiplicative) and
+    ``market_overround`` are the market's now, None unless it is a book priced whole
+    (``kwiff_scrapy.model.odds.is_book``).
     """
 
     event_id: int
@@ -117,6 +128,10 @@ class OddsChange:
     change: float | None = None
     fetched_at: str | None = None
     previous_fetched_at: str | None = None
+    implied_probability: float | None = None
+    previous_implied_probability: float | None = None
+    fair_odds: float | None = None
+    market_overround: float | None = None
 
 
 @dataclass

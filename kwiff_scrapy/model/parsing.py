@@ -24,6 +24,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
+from .odds import add_probabilities
 from .sports import sport_name
 from .values import MAX_DECIMAL_ODDS, iso_utc
 from .values import MAX_INTEGER as _MAX_INTEGER
@@ -137,7 +138,7 @@ def _event(
     competition_id, competition_name = _named_entity(fields, "competition")
     _, home_team = _named_entity(fields, "homeTeam")
     _, away_team = _named_entity(fields, "awayTeam")
-    return KwiffEvent(
+    event = KwiffEvent(
         event_id=event_id,
         sport_id=sport_id,
         sport_name=_sport_name(fields, sport_id),
@@ -153,6 +154,9 @@ def _event(
         markets=markets(fields),
         fetched_at=fetched_at,
     )
+    for market in event.markets:  # here, so that both paths give the same items
+        add_probabilities(market)
+    return event
 
 
 def outcome_rows(event: KwiffEvent) -> Iterator[OutcomeRow]:
@@ -174,6 +178,8 @@ def outcome_rows(event: KwiffEvent) -> Iterator[OutcomeRow]:
                 fractional=outcome.fractional,
                 status=outcome.status or market.status,
                 fetched_at=event.fetched_at,
+                implied_probability=outcome.implied_probability,
+                market_overround=market.overround,
             )
 
 

@@ -12,6 +12,8 @@ MAX_INTEGER = 2**53 - 1
 MAX_DECIMAL_ODDS = 1_000_000
 _INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _EPOCH = datetime(1970, 1, 1)
+#: Status values that mean "open" (the service sends none for an open market or outcome).
+OPEN_STATUSES = frozenset({"open", "active"})
 
 
 def as_integer(value: Any) -> int | None:
@@ -32,3 +34,8 @@ def iso_utc(timestamp_ms: int) -> str | None:
     except OverflowError:
         return None
     return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def is_open(status: str | None) -> bool:
+    """Whether a market's or outcome's status means it can be backed (None: open)."""
+    return status is None or status.strip().lower() in OPEN_STATUSES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,6 +85,10 @@ def test_a_new_event_reports_itself_and_every_outcome_as_new() -> None:
         change=None,
         fetched_at="2026-12-01T10:00:00.000Z",
         previous_fetched_at=None,
+        implied_probability=1 / 1.67,
+        previous_implied_probability=None,
+        fair_odds=1.67 * (1 / 1.67 + 1 / 3.5),  # the margin (here below 0) taken out
+        market_overround=1 / 1.67 + 1 / 3.5 - 1,
     )
 
 
@@ -226,3 +231,34 @@ def test_every_outcome_that_differs_is_reported_once_and_nothing_else(
 @given(snapshots)
 def test_a_snapshot_compared_with_itself_is_unchanged(snapshot: EventSnapshot) -> None:
     assert diff_event(snapshot, snapshot) == []
+
+
+def test_a_moved_price_carries_its_probabilities_and_its_market_margin() -> None:
+    before = snap(event(full_time(home=1.67, draw=3.5)))
+    (change,) = diff_event(before, snap(event(full_time(home=1.5, draw=3.5), **LATER)))
+    assert isinstance(change, OddsChange)
+    assert change.previous_implied_probability == 1 / 1.67
+    assert change.implied_probability == 1 / 1.5
+    total = 1 / 1.5 + 1 / 3.5
+    assert change.market_overround == pytest.approx(total - 1)
+    assert change.fair_odds == pytest.approx(1.5 * total)
+
+
+def test_a_market_with_a_suspended_outcome_has_no_margin_in_its_changes() -> None:
+    suspended = full_time()
+    suspended.outcomes[1].status = "suspended"
+    changes = diff_event(snap(event(full_time())), snap(event(suspended, **LATER)))
+    (change,) = changes
+    assert isinstance(change, OddsChange)
+    assert change.kind == "suspended"
+    assert (change.market_overround, change.fair_odds) == (None, None)
+    assert change.implied_probability == 1 / 3.5
+
+
+def test_a_removed_outcome_has_only_its_previous_probability() -> None:
+    changes = diff_event(snap(event(full_time())), None, seen_at="2026-12-01T10:00:10.000Z")
+    removed = [c for c in changes if isinstance(c, OddsChange)]
+    assert [c.previous_implied_probability for c in removed] == [1 / 1.67, 1 / 3.5]
+    assert {(c.implied_probability, c.fair_odds, c.market_overround) for c in removed} == {
+        (None, None, None)
+    }

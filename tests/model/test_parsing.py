@@ -67,7 +67,16 @@ SAMPLE_EVENT = KwiffEvent(
         Market(
             id=None,
             name="Full Time Result",
-            outcomes=[Outcome(id=None, name="Bodo/Glimt", odds=6.0, fractional="5/1")],
+            outcomes=[
+                Outcome(
+                    id=None,
+                    name="Bodo/Glimt",
+                    odds=6.0,
+                    fractional="5/1",
+                    implied_probability=1 / 6.0,
+                )
+            ],
+            overround=None,  # one outcome: not a book
         )
     ],
     fetched_at=SAMPLE_FETCHED_AT,
@@ -226,9 +235,16 @@ def test_event_get_variant_with_markets_and_selections() -> None:
                 id=501,
                 name="Match Winner",
                 outcomes=[
-                    Outcome(id=9001, name="Bodø/Glimt", odds=6.0, fractional="5/1"),
-                    Outcome(id=9002, name="Manchester City", odds=1.5),
+                    Outcome(
+                        id=9001,
+                        name="Bodø/Glimt",
+                        odds=6.0,
+                        fractional="5/1",
+                        implied_probability=1 / 6.0,
+                    ),
+                    Outcome(id=9002, name="Manchester City", odds=1.5, implied_probability=1 / 1.5),
                 ],
+                overround=1 / 6.0 + 1 / 1.5 - 1,
             )
         ],
         fetched_at=SAMPLE_FETCHED_AT,
@@ -445,6 +461,8 @@ def test_outcome_rows_flatten_the_sample() -> None:
             odds=6.0,
             fractional="5/1",
             fetched_at=SAMPLE_FETCHED_AT,
+            implied_probability=1 / 6.0,
+            market_overround=None,
         )
     ]
 
@@ -497,6 +515,7 @@ def test_items_convert_to_json_with_itemadapter() -> None:
         "odds": 6.0,
         "fractional": "5/1",
         "status": None,  # the sample sends none: open
+        "implied_probability": 1 / 6.0,
     }
     assert json.loads(json.dumps(as_dict)) == as_dict
 
