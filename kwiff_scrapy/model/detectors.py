@@ -27,8 +27,9 @@ What each rule counts (X: ``change``, P: ``points``, W: the window):
 - ``steam`` across an event (``outcomes`` N, 0 for off): at least N open outcomes of
   one event, in any of its markets, are each at least X below their highest price
   inside W, and one of them moved in this poll. Strength: outcomes counted over N.
-- ``margin``: a market whose outcomes are all open and priced (two at least) has an
-  overround at least P above the lowest, or below the highest, it had inside W.
+- ``margin``: a market that has an overround (:func:`.odds.is_book`: a book by its name,
+  every outcome open and priced, two at least) has one at least P above the lowest, or
+  below the highest, it had inside W.
 - ``suspensions``: at least N distinct markets of one event had an outcome suspended
   inside the last W seconds. Strength: markets counted over N.
 
@@ -52,8 +53,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
-from .items import EventChange, OddsChange
-from .odds import implied_probability, overround
+from .items import EventChange, Market, OddsChange, Outcome
+from .odds import implied_probability, is_book, overround
 from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
 from .values import iso_utc
 
@@ -142,11 +143,17 @@ class MarketState:
     overrounds: Window = field(default_factory=Window)
 
     def prices(self) -> list[float] | None:
-        """Every outcome's live price if all are open and priced (two at least), else None."""
-        prices = [outcome.live_odds for outcome in self.outcomes.values()]
-        if len(prices) < 2 or None in prices:
+        """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
+        market = Market(
+            name=self.market_name,
+            outcomes=[
+                Outcome(odds=outcome.odds, status=None if outcome.open else SUSPENDED)
+                for outcome in self.outcomes.values()
+            ],
+        )
+        if not is_book(market):
             return None
-        return [price for price in prices if price is not None]
+        return [outcome.odds for outcome in market.outcomes if outcome.odds is not None]
 
 
 @dataclass(slots=True)

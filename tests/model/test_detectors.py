@@ -267,6 +267,16 @@ def test_margin_fires_when_the_overround_narrows_and_skips_suspended_markets() -
     assert narrowed < -0.02
 
 
+def test_margin_ignores_markets_that_are_not_books() -> None:
+    detectors = SignalDetectors([rule("margin", points=0.02)])
+    watch = Watch()
+    chances = {"Double Chance": {"Home or Draw": 1.3, "Away or Draw": 1.8, "Home or Away": 1.3}}
+    shorter = {"Double Chance": {"Home or Draw": 1.2, "Away or Draw": 1.7, "Home or Away": 1.2}}
+    polls = run(detectors, watch.poll(0, chances), watch.poll(5, shorter))
+    assert fired_at(polls) == []
+    assert detectors.tracked["overrounds"] == 0
+
+
 # -- suspensions -------------------------------------------------------------------------
 
 
