@@ -266,7 +266,7 @@ class SignalDetectors:
 
     @property
     def tracked(self) -> dict[str, int]:
-        """How much state is held (for tests and the stats): a bounded count of each."""
+        """How much state is held (for tests and benchmarks): a bounded count of each."""
         outcomes = [
             outcome
             for event in self._events.values()
