@@ -141,19 +141,20 @@ class MarketState:
     market_name: str | None
     outcomes: dict[OutcomeKey, OutcomeState] = field(default_factory=dict)
     overrounds: Window = field(default_factory=Window)
+    #: Whether its name makes it a book (:func:`.odds.is_book`), once known.
+    book: bool | None = None
 
     def prices(self) -> list[float] | None:
         """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
-        market = Market(
-            name=self.market_name,
-            outcomes=[
-                Outcome(odds=outcome.odds, status=None if outcome.open else SUSPENDED)
-                for outcome in self.outcomes.values()
-            ],
-        )
-        if not is_book(market):
+        prices = [outcome.live_odds for outcome in self.outcomes.values()]
+        if len(prices) < 2 or None in prices:
             return None
-        return [outcome.odds for outcome in market.outcomes if outcome.odds is not None]
+        live = [price for price in prices if price is not None]
+        if self.book is None:
+            # Every outcome open and priced: what is_book decides now holds for the name.
+            market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
+            self.book = is_book(market)
+        return live if self.book else None
 
 
 @dataclass(slots=True)
@@ -415,6 +416,8 @@ def _longest(rules: Sequence[SignalRule], kinds: tuple[str, ...]) -> float | Non
 def _move(
     rule: SignalRule, prices: Window, now: float, odds: float, shortening: bool
 ) -> Move | None:
+    if len(prices.points) < 2:  # most outcomes, most polls: one price, no move
+        return None
     recent = prices.since(now, rule.window)
     values = [value for _, value in recent]
     extreme = max(values) if shortening else min(values)
@@ -563,7 +566,7 @@ def _event_steam(
             continue
         for outcome in market.outcomes.values():
             odds = outcome.live_odds
-            if odds is None or not rule.odds_in_range(odds):
+            if len(outcome.prices.points) < 2 or odds is None or not rule.odds_in_range(odds):
                 continue
             move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
             if move is not None:
