@@ -597,12 +597,13 @@ def _margin(
         market = event.markets.get(market_key)
         if market is None or not rule.market_matches(market.market_name):
             continue
-        prices = market.prices()
-        if prices is None or not all(rule.odds_in_range(price) for price in prices):
-            continue
         recent = market.overrounds.since(poll.at, rule.window)
         if not recent or recent[-1][0] != poll.at:
-            continue
+            continue  # no overround this poll: not a book now
+        if rule.min_odds is not None or rule.max_odds is not None:
+            prices = market.prices()
+            if prices is None or not all(rule.odds_in_range(price) for price in prices):
+                continue
         now = recent[-1][1]
         low = min(recent, key=lambda point: point[1])
         high = max(recent, key=lambda point: point[1])

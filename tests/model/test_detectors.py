@@ -267,6 +267,20 @@ def test_margin_fires_when_the_overround_narrows_and_skips_suspended_markets() -
     assert narrowed < -0.02
 
 
+@pytest.mark.parametrize(
+    ("parameters", "fires"), [({"max_odds": 4.0}, True), ({"max_odds": 3.5}, False)]
+)
+def test_margin_odds_bounds_take_every_price_of_the_market(
+    parameters: dict[str, object], fires: bool
+) -> None:
+    detectors = SignalDetectors([rule("margin", points=0.02, **parameters)])
+    watch = Watch()
+    polls = run(
+        detectors, watch.poll(0, result(2.0, 3.4, 4.0)), watch.poll(5, result(1.95, 3.3, 3.9))
+    )
+    assert bool(fired_at(polls)) is fires
+
+
 def test_margin_ignores_markets_that_are_not_books() -> None:
     detectors = SignalDetectors([rule("margin", points=0.02)])
     watch = Watch()
