@@ -170,6 +170,8 @@ class EventState:
     suspensions: deque[tuple[float, MarketKey, str | None, float | None]] = field(
         default_factory=deque
     )
+    #: Its outcomes with two prices or more kept: the only ones that can have moved.
+    moving: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
 
     def header(self, change: OddsChange | EventChange) -> None:
         for name in ("home_team", "away_team", "competition_name", "start_time"):
@@ -319,6 +321,7 @@ class SignalDetectors:
         if change.kind == REMOVED:
             if market is not None:
                 market.outcomes.pop(outcome_key, None)
+                event.moving.pop((market_key, outcome_key), None)
                 if not market.outcomes:
                     del event.markets[market_key]
             return
@@ -339,6 +342,10 @@ class SignalDetectors:
         odds = outcome.live_odds
         if odds is not None:
             outcome.prices.add(poll.at, odds, self._price_keep or 0.0)
+            if len(outcome.prices.points) > 1:
+                event.moving[(market_key, outcome_key)] = None
+            else:
+                event.moving.pop((market_key, outcome_key), None)
             poll.outcomes[(market_key, outcome_key)] = None
         poll.markets[market_key] = None
 
@@ -561,16 +568,17 @@ def _event_steam(
     ):
         return
     shortened: list[tuple[MarketState, OutcomeState, Move]] = []
-    for market in event.markets.values():
-        if not rule.market_matches(market.market_name):
+    for market_key, outcome_key in event.moving:
+        market = event.markets.get(market_key)
+        outcome = market.outcomes.get(outcome_key) if market is not None else None
+        if market is None or outcome is None or not rule.market_matches(market.market_name):
             continue
-        for outcome in market.outcomes.values():
-            odds = outcome.live_odds
-            if len(outcome.prices.points) < 2 or odds is None or not rule.odds_in_range(odds):
-                continue
-            move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
-            if move is not None:
-                shortened.append((market, outcome, move))
+        odds = outcome.live_odds
+        if odds is None or not rule.odds_in_range(odds):
+            continue
+        move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
+        if move is not None:
+            shortened.append((market, outcome, move))
     if len(shortened) < rule.outcomes:
         return
     market, outcome, move = max(shortened, key=lambda found: found[2].strength)
