@@ -3,7 +3,8 @@
 The download handler, the spiders and the ``scrapy kwiff`` command all take their
 values from it (:meth:`KwiffSettings.of` reads a crawler's settings once). Each
 optional feature parses its own group the same way, once, in its own module:
-``KWIFF_ALERT_*`` (:mod:`kwiff_scrapy.pipelines.alert_settings`) and
+``KWIFF_ALERT_*`` (:mod:`kwiff_scrapy.pipelines.alert_settings`),
+``KWIFF_SIGNALS*`` (:mod:`kwiff_scrapy.integration.signal_settings`) and
 ``KWIFF_HISTORY_*`` (:mod:`kwiff_scrapy.history.config`). No other module reads a raw setting.
 """
 

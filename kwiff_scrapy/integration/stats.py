@@ -96,6 +96,14 @@ def watch_event_change(kind: str) -> str:
     return f"{WATCH_EVENT_CHANGES}{kind}"
 
 
+WATCH_SIGNALS = f"{PREFIX}watch/signals/"
+
+
+def watch_signal(rule: str) -> str:
+    """An ``OddsSignal`` of the rule named *rule* the watch yielded."""
+    return f"{WATCH_SIGNALS}{rule}"
+
+
 # -- the alerts pipeline -----------------------------------------------------------------
 
 ALERTS_SENT = f"{PREFIX}alerts/sent"

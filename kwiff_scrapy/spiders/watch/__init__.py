@@ -40,7 +40,14 @@ from .shared import (
     event_task,
     watch_name,
 )
-from .spider import PUSHED_META_KEY, PUSHED_URL, KwiffWatchSpider, Watch, poll_interval
+from .spider import (
+    PUSHED_META_KEY,
+    PUSHED_URL,
+    SIGNALS_STATE_KEY,
+    KwiffWatchSpider,
+    Watch,
+    poll_interval,
+)
 
 __all__ = [
     "CLAIM_META_KEY",
@@ -49,6 +56,7 @@ __all__ = [
     "POLL_META_KEY",
     "PUSHED_META_KEY",
     "PUSHED_URL",
+    "SIGNALS_STATE_KEY",
     "STATE_KEY",
     "KwiffWatchSpider",
     "LocalWatch",

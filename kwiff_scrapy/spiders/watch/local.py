@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from scrapy import Request
 
     from ...integration.http import KwiffRequest, KwiffResponse
+    from ...model.signals import OddsSignal
     from .spider import KwiffWatchSpider
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class LocalWatch:
         poll: _Poll,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], AsyncIterator[Change]],
+        callback: Callable[[KwiffResponse], AsyncIterator[Change | OddsSignal]],
     ) -> KwiffRequest:
         return self.spider.command(message, payload, callback, {POLL_META_KEY: poll.number})
 

@@ -18,7 +18,9 @@ from ...distributed import LOCAL_META_KEY, shared_scheduler
 from ...integration import signals, stats
 from ...integration.config import KwiffSettings
 from ...integration.http import KwiffRequest, KwiffResponse
+from ...integration.signal_settings import SignalSettings
 from ...model.changes import Change, EventSnapshot
+from ...model.detectors import SignalDetectors
 from ...model.items import EventChange, OddsChange
 from ...model.parsing import parse_event_detail
 from ...model.sports import country_code, sport_argument
@@ -36,11 +38,14 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
     from ...model.event_list import ListedEvents
+    from ...model.signals import OddsSignal
 
 logger = logging.getLogger(__name__)
 
 #: The meta key of the pushed changes a :data:`PUSHED_URL` request carries.
 PUSHED_META_KEY = "kwiff_watch_pushed"
+#: The signal detectors' key in ``spider.state``: their windows survive a ``JOBDIR`` pause.
+SIGNALS_STATE_KEY = "kwiff_watch_signals"
 #: What carries pushed changes into the crawl: a request Scrapy's ``data:`` handler
 #: answers locally, whose callback yields them (see :meth:`KwiffWatchSpider.carry`).
 PUSHED_URL = "data:,"
@@ -141,10 +146,13 @@ class KwiffWatchSpider(KwiffSpider):
         self._watch: Watch | None = None
         self._pushed: list[Change] = []
         self._pushed_ready = asyncio.Event()
+        self.signal_settings = SignalSettings()
+        self._warned_shared_signals = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.signal_settings = SignalSettings.from_settings(crawler.settings)
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
         return spider
 
@@ -232,9 +240,9 @@ class KwiffWatchSpider(KwiffSpider):
             meta={PUSHED_META_KEY: changes, LOCAL_META_KEY: True, "dont_cache": True},
         )
 
-    def parse_pushed(self, response: Response) -> list[Change]:
+    def parse_pushed(self, response: Response) -> list[Change | OddsSignal]:
         changes: list[Change] = response.meta.get(PUSHED_META_KEY) or []
-        return changes
+        return self.with_signals(changes)
 
     def carry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -256,7 +264,7 @@ class KwiffWatchSpider(KwiffSpider):
 
     # -- the answers ---------------------------------------------------------------------
 
-    async def parse_poll_list(self, response: KwiffResponse) -> AsyncIterator[Change]:
+    async def parse_poll_list(self, response: KwiffResponse) -> AsyncIterator[Change | OddsSignal]:
         """An ``event:list`` of a poll: compare every event (``details``: only who is listed)."""
         watch = self.watch()
         try:
@@ -265,14 +273,15 @@ class KwiffWatchSpider(KwiffSpider):
                 await watch.failed(response.request)
                 return
             snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
-            for change in await watch.answered_list(
+            changes = await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
-            ):
-                yield change
+            )
+            for item in self.with_signals(changes):
+                yield item
         finally:
             watch.settled(response.request)
 
-    async def parse_poll_event(self, response: KwiffResponse) -> AsyncIterator[Change]:
+    async def parse_poll_event(self, response: KwiffResponse) -> AsyncIterator[Change | OddsSignal]:
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
         watch = self.watch()
         event_id = response.payload.get("eventId")
@@ -282,10 +291,11 @@ class KwiffWatchSpider(KwiffSpider):
             data = answer.data
             if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
                 # The service has no such event (any more): it is gone.
-                for change in await watch.answered_event(
+                changes = await watch.answered_event(
                     response.request, event_id, None, answer.fetched_at
-                ):
-                    yield change
+                )
+                for item in self.with_signals(changes):
+                    yield item
                 return
             # Reports an error answer. The markets of -a markets= only: the time window
             # chose which listed events are watched, an id of -a events= is watched anyway.
@@ -299,10 +309,11 @@ class KwiffWatchSpider(KwiffSpider):
                 await watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
-            for change in await watch.answered_event(
+            changes = await watch.answered_event(
                 response.request, event_id, snapshot, answer.fetched_at
-            ):
-                yield change
+            )
+            for item in self.with_signals(changes):
+                yield item
         finally:
             watch.settled(response.request)
 
@@ -348,7 +359,7 @@ class KwiffWatchSpider(KwiffSpider):
         self,
         message: str,
         payload: dict[str, Any],
-        callback: Callable[[KwiffResponse], AsyncIterator[Change]],
+        callback: Callable[[KwiffResponse], AsyncIterator[Change | OddsSignal]],
         meta: dict[str, Any],
     ) -> KwiffRequest:
         # A poll repeats the same command: never filtered as a duplicate, never cached.
@@ -360,6 +371,42 @@ class KwiffWatchSpider(KwiffSpider):
             dont_filter=True,
             meta={**meta, "dont_cache": True},
         )
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def with_signals(self, changes: list[Change]) -> list[Change | OddsSignal]:
+        """*changes*, then the signals they complete (see :mod:`kwiff_scrapy.model.detectors`).
+
+        Each call is one answer's changes, so the detectors close its polls at the end.
+        """
+        detectors = self._detectors() if changes else None
+        if detectors is None:
+            return list(changes)
+        found = detectors.feed(changes) + detectors.flush()
+        for signal in found:
+            self.count(stats.watch_signal(signal.rule))
+        return [*changes, *found]
+
+    def _detectors(self) -> SignalDetectors | None:
+        """The detectors in ``spider.state``, made on first use; None when signals are off."""
+        settings = self.signal_settings
+        if not settings.enabled:
+            return None
+        if isinstance(self.watch(), SharedWatch):
+            if not self._warned_shared_signals:
+                self._warned_shared_signals = True
+                logger.warning(
+                    "KWIFF_SIGNALS: a shared watch does not detect signals yet (each worker "
+                    "sees only the events it polls); signals are off for this worker"
+                )
+            return None
+        self._state()
+        detectors = self.state.get(SIGNALS_STATE_KEY)
+        if not isinstance(detectors, SignalDetectors) or detectors.rules != settings.rules:
+            if isinstance(detectors, SignalDetectors):
+                logger.info("KWIFF_SIGNALS changed since the pause: the detectors start afresh")
+            detectors = self.state[SIGNALS_STATE_KEY] = SignalDetectors(settings.rules)
+        return detectors
 
     # -- state and stats -----------------------------------------------------------------
 

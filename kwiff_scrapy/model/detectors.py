@@ -1,0 +1,668 @@
+"""Detectors: the watch's changes in, :class:`~.signals.OddsSignal` items out.
+
+Pure: no I/O and no wall clock. :meth:`SignalDetectors.feed` takes ``OddsChange`` and
+``EventChange`` items in the order the watch yields them; the time is each change's
+``fetched_at`` (the service's clock), so replaying stored changes gives the signals the
+live watch gave. The consecutive changes of one event with one ``fetched_at`` (what
+one answer changed about it) form a *poll*; the rules look at a poll once it is
+complete: when a change of another poll arrives, or at :meth:`~SignalDetectors.flush`.
+So feeding changes in one batch or in many, then flushing, gives the same signals.
+
+State is bounded by the windows: per outcome the prices inside the longest window of
+the price rules (plus the price in effect at its start), per market its overrounds
+inside the longest ``margin`` window, per event its suspensions inside the longest
+``suspensions`` window, per rule the last signal of each outcome, market or event
+inside its cooldown. A removed event or outcome is forgotten.
+
+What each rule counts (X: ``change``, P: ``points``, W: the window):
+
+- ``drop``: an outcome's odds are now at least X below the highest price it had inside
+  W (relative), or its implied probability at least P above that price's. Measured
+  from the extreme, so a steady slide fires at the poll where it crosses the threshold.
+- ``drift``: the same upwards, from the lowest price inside W.
+- ``steam`` on one market: an outcome that moved in this poll is at least X below its
+  highest price inside W, and every other open, priced outcome of its market is above
+  its own lowest price inside W (money on one side). One signal per market and poll,
+  for the outcome that shortened most.
+- ``steam`` across an event (``outcomes`` N, 0 for off): at least N open outcomes of
+  one event, in any of its markets, are each at least X below their highest price
+  inside W, and one of them moved in this poll. Strength: outcomes counted over N.
+- ``margin``: a market that has an overround (:func:`.odds.is_book`: a book by its name,
+  every outcome open and priced, two at least) has one at least P above the lowest, or
+  below the highest, it had inside W.
+- ``suspensions``: at least N distinct markets of one event had an outcome suspended
+  inside the last W seconds. Strength: markets counted over N.
+
+Filters: ``markets`` (the outcome's market; the markets counted for steam across an
+event and for suspensions), ``competitions``, ``in_play`` (the event's last known
+state), ``min_odds`` / ``max_odds`` (the outcome's current odds; every price of the
+market for ``margin``; the suspended outcome's last price for ``suspensions``).
+
+Cooldown: once a rule fired for an outcome (``drop``, ``drift``), a market (``steam``
+on one market, ``margin``) or an event (``steam`` across it, ``suspensions``), it
+fires again for the same one within ``cooldown`` minutes only if its strength is at
+least ``1 + growth`` times the last signal's (the default growth 1.0: doubled).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
+from .items import EventChange, Market, OddsChange, Outcome
+from .odds import implied_probability, is_book, overround
+from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
+from .values import iso_utc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from .changes import Change
+    from .signal_rules import SignalRule
+
+#: Slack on thresholds: a move of exactly 10 % in decimal (2.0 to 1.8) is 9.99...% in binary.
+EPSILON = 1e-9
+PRICE_KINDS = (DROP, DRIFT, STEAM)
+
+MarketKey = int | str | None
+OutcomeKey = int | tuple[MarketKey, str | None]
+CooldownKey = tuple[str, str, int, Any]
+
+
+def clock_of(fetched_at: str | None) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time (naive means UTC); None if unreadable."""
+    if not fetched_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(fetched_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def iso_of(clock: float) -> str | None:
+    return iso_utc(round(clock * 1000))
+
+
+class Window:
+    """A series of ``(time, value)`` kept for a while: the points inside it plus the one
+    in effect at its start (a price set before the window still held inside it)."""
+
+    __slots__ = ("points",)
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[float, float]] = deque()
+
+    def add(self, at: float, value: float, keep: float) -> None:
+        points = self.points
+        if points and points[-1][0] == at:
+            points.pop()
+        points.append((at, value))
+        horizon = at - keep
+        while len(points) > 1 and points[1][0] <= horizon:
+            points.popleft()
+
+    def since(self, now: float, window: float) -> list[tuple[float, float]]:
+        """The points inside the last *window* seconds before *now*, oldest first."""
+        horizon = now - window
+        recent = []
+        for point in reversed(self.points):
+            recent.append(point)
+            if point[0] <= horizon:
+                break
+        recent.reverse()
+        return recent
+
+
+@dataclass(slots=True)
+class OutcomeState:
+    outcome_id: int | None
+    outcome_name: str | None
+    odds: float | None = None
+    open: bool = True
+    prices: Window = field(default_factory=Window)
+
+    @property
+    def live_odds(self) -> float | None:
+        """The price one can bet at now: None while suspended or without a valid price."""
+        odds = self.odds
+        return odds if self.open and odds is not None and odds > 1 else None
+
+
+@dataclass(slots=True)
+class MarketState:
+    market_id: int | None
+    market_name: str | None
+    outcomes: dict[OutcomeKey, OutcomeState] = field(default_factory=dict)
+    overrounds: Window = field(default_factory=Window)
+    #: Whether its name makes it a book (:func:`.odds.is_book`), once known.
+    book: bool | None = None
+
+    def prices(self) -> list[float] | None:
+        """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
+        prices = [outcome.live_odds for outcome in self.outcomes.values()]
+        if len(prices) < 2 or None in prices:
+            return None
+        live = [price for price in prices if price is not None]
+        if self.book is None:
+            # Every outcome open and priced: what is_book decides now holds for the name.
+            market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
+            self.book = is_book(market)
+        return live if self.book else None
+
+
+@dataclass(slots=True)
+class EventState:
+    event_id: int
+    home_team: str | None = None
+    away_team: str | None = None
+    competition_name: str | None = None
+    start_time: str | None = None
+    in_play: bool | None = None
+    markets: dict[MarketKey, MarketState] = field(default_factory=dict)
+    #: ``(time, market key, market name, the suspended outcome's last price)``.
+    suspensions: deque[tuple[float, MarketKey, str | None, float | None]] = field(
+        default_factory=deque
+    )
+    #: Its outcomes with two prices or more kept: the only ones that can have moved.
+    moving: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
+
+    def header(self, change: OddsChange | EventChange) -> None:
+        for name in ("home_team", "away_team", "competition_name", "start_time"):
+            value = getattr(change, name)
+            if value is not None:
+                setattr(self, name, value)
+
+
+@dataclass(slots=True)
+class Poll:
+    """The changes of one event from one answer, as the rules will look at them."""
+
+    event_id: int
+    fetched_at: str
+    at: float
+    #: ``(market key, outcome key)`` of every outcome priced in this poll, in order.
+    outcomes: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
+    markets: dict[MarketKey, None] = field(default_factory=dict)
+    suspended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """An outcome's move from the extreme inside a window to its price now."""
+
+    from_odds: float
+    first_seen: float
+    to_odds: float
+    change: float
+    probability_change: float
+    strength: float
+
+
+class SignalDetectors:
+    """Every configured rule over one stream of changes (see the module's docstring)."""
+
+    def __init__(self, rules: Sequence[SignalRule]) -> None:
+        self.rules = tuple(rules)
+        self._price_keep = _longest(self.rules, PRICE_KINDS)
+        self._margin_keep = _longest(self.rules, (MARGIN,))
+        self._suspension_keep = _longest(self.rules, (SUSPENSIONS,))
+        self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
+        self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
+        self._events: dict[int, EventState] = {}
+        self._poll: Poll | None = None
+        self._now = -math.inf
+        self._cooldowns: dict[CooldownKey, tuple[float, float]] = {}
+        self._purged_at = -math.inf
+
+    def feed(self, changes: Iterable[Change]) -> list[OddsSignal]:
+        """Take *changes* in order; return the signals of every poll they completed.
+
+        A change without a readable ``fetched_at`` has no place on the clock: skipped.
+        """
+        signals: list[OddsSignal] = []
+        for change in changes:
+            at = clock_of(change.fetched_at)
+            if at is None or change.fetched_at is None:
+                continue
+            poll = self._poll
+            if poll is not None and (poll.event_id, poll.fetched_at) != (
+                change.event_id,
+                change.fetched_at,
+            ):
+                signals.extend(self.flush())
+                poll = None
+            if poll is None:
+                self._now = max(self._now, at)
+                poll = self._poll = Poll(change.event_id, change.fetched_at, self._now)
+            if isinstance(change, OddsChange):
+                self._apply_odds(change, poll)
+            else:
+                self._apply_event(change)
+        return signals
+
+    def flush(self) -> list[OddsSignal]:
+        """Close the poll under way (the watch calls this when an answer is done)."""
+        poll, self._poll = self._poll, None
+        if poll is None:
+            return []
+        event = self._events.get(poll.event_id)
+        if event is None:
+            return []
+        if self._margin_keep is not None:
+            self._record_overrounds(event, poll)
+        signals = []
+        for rule in self.rules:
+            if not rule.event_matches(event.competition_name, event.in_play):
+                continue
+            for key, signal in self._candidates(rule, event, poll):
+                if self._outside_cooldown(rule, key, poll.at, signal.strength):
+                    signals.append(signal)
+        self._purge(poll.at)
+        return signals
+
+    @property
+    def tracked(self) -> dict[str, int]:
+        """How much state is held (for tests and benchmarks): a bounded count of each."""
+        outcomes = [
+            outcome
+            for event in self._events.values()
+            for market in event.markets.values()
+            for outcome in market.outcomes.values()
+        ]
+        return {
+            "events": len(self._events),
+            "outcomes": len(outcomes),
+            "prices": sum(len(outcome.prices.points) for outcome in outcomes),
+            "overrounds": sum(
+                len(market.overrounds.points)
+                for event in self._events.values()
+                for market in event.markets.values()
+            ),
+            "suspensions": sum(len(event.suspensions) for event in self._events.values()),
+            "cooldowns": len(self._cooldowns),
+        }
+
+    # -- state --------------------------------------------------------------------------
+
+    def _apply_event(self, change: EventChange) -> None:
+        if change.kind == REMOVED:
+            self._events.pop(change.event_id, None)
+            return
+        event = self._event(change)
+        event.in_play = change.in_play
+
+    def _event(self, change: OddsChange | EventChange) -> EventState:
+        event = self._events.get(change.event_id)
+        if event is None:
+            event = self._events[change.event_id] = EventState(change.event_id)
+        event.header(change)
+        return event
+
+    def _apply_odds(self, change: OddsChange, poll: Poll) -> None:
+        if change.kind == REMOVED and change.event_id not in self._events:
+            return  # its event went first
+        event = self._event(change)
+        market_key: MarketKey = (
+            change.market_id if change.market_id is not None else change.market_name
+        )
+        outcome_key: OutcomeKey = (
+            change.outcome_id
+            if change.outcome_id is not None
+            else (market_key, change.outcome_name)
+        )
+        market = event.markets.get(market_key)
+        if change.kind == REMOVED:
+            if market is not None:
+                market.outcomes.pop(outcome_key, None)
+                event.moving.pop((market_key, outcome_key), None)
+                if not market.outcomes:
+                    del event.markets[market_key]
+            return
+        if market is None:
+            market = event.markets[market_key] = MarketState(change.market_id, change.market_name)
+        outcome = market.outcomes.get(outcome_key)
+        if outcome is None:
+            outcome = market.outcomes[outcome_key] = OutcomeState(
+                change.outcome_id, change.outcome_name
+            )
+        outcome.odds = change.odds
+        if change.kind == SUSPENDED:
+            outcome.open = False
+            if self._suspension_keep is not None:
+                self._record_suspension(event, poll, market_key, market, change.previous_odds)
+        elif change.kind in (NEW, RESUMED):
+            outcome.open = True
+        odds = outcome.live_odds
+        if odds is not None:
+            outcome.prices.add(poll.at, odds, self._price_keep or 0.0)
+            if len(outcome.prices.points) > 1:
+                event.moving[(market_key, outcome_key)] = None
+            else:
+                event.moving.pop((market_key, outcome_key), None)
+            poll.outcomes[(market_key, outcome_key)] = None
+        poll.markets[market_key] = None
+
+    def _record_suspension(
+        self,
+        event: EventState,
+        poll: Poll,
+        market_key: MarketKey,
+        market: MarketState,
+        last_odds: float | None,
+    ) -> None:
+        assert self._suspension_keep is not None
+        suspensions = event.suspensions
+        suspensions.append((poll.at, market_key, market.market_name, last_odds))
+        horizon = poll.at - self._suspension_keep
+        while suspensions and suspensions[0][0] <= horizon:
+            suspensions.popleft()
+        poll.suspended = True
+
+    def _record_overrounds(self, event: EventState, poll: Poll) -> None:
+        assert self._margin_keep is not None
+        for market_key in poll.markets:
+            market = event.markets.get(market_key)
+            prices = market.prices() if market is not None else None
+            if market is not None and prices is not None:
+                market.overrounds.add(poll.at, overround(prices), self._margin_keep)
+
+    def _outside_cooldown(
+        self, rule: SignalRule, key: tuple[str, int, Any], at: float, strength: float
+    ) -> bool:
+        """True (and remembered) if *rule* may fire for *key* now."""
+        full_key = (rule.name, *key)
+        last = self._cooldowns.get(full_key)
+        if (
+            last is not None
+            and at - last[0] < rule.cooldown
+            and strength < last[1] * (1 + rule.growth) - EPSILON
+        ):
+            return False
+        self._cooldowns[full_key] = (at, strength)
+        return True
+
+    def _purge(self, now: float) -> None:
+        if now - self._purged_at < self._longest_cooldown:
+            return
+        self._purged_at = now
+        cooldown_of = self._cooldown_of
+        self._cooldowns = {
+            key: last
+            for key, last in self._cooldowns.items()
+            if now - last[0] < cooldown_of[key[0]]
+        }
+
+    # -- rules --------------------------------------------------------------------------
+
+    def _candidates(
+        self, rule: SignalRule, event: EventState, poll: Poll
+    ) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+        if rule.kind in (DROP, DRIFT):
+            yield from _price_moves(rule, event, poll)
+        elif rule.kind == STEAM:
+            yield from _market_steam(rule, event, poll)
+            if rule.outcomes is not None:
+                yield from _event_steam(rule, event, poll)
+        elif rule.kind == MARGIN:
+            yield from _margin(rule, event, poll)
+        elif rule.kind == SUSPENSIONS:
+            yield from _suspensions(rule, event, poll)
+
+
+def _longest(rules: Sequence[SignalRule], kinds: tuple[str, ...]) -> float | None:
+    return max((rule.window for rule in rules if rule.kind in kinds), default=None)
+
+
+def _move(
+    rule: SignalRule, prices: Window, now: float, odds: float, shortening: bool
+) -> Move | None:
+    if len(prices.points) < 2:  # most outcomes, most polls: one price, no move
+        return None
+    recent = prices.since(now, rule.window)
+    values = [value for _, value in recent]
+    extreme = max(values) if shortening else min(values)
+    if (odds >= extreme) if shortening else (odds <= extreme):
+        return None
+    change = relative_change(odds, extreme)
+    assert change is not None
+    probability_change = implied_probability(odds) - implied_probability(extreme)
+    ratios = []
+    if rule.change is not None and abs(change) >= rule.change - EPSILON:
+        ratios.append(abs(change) / rule.change)
+    if rule.points is not None and abs(probability_change) >= rule.points - EPSILON:
+        ratios.append(abs(probability_change) / rule.points)
+    if not ratios:
+        return None
+    first_seen = next(at for at, value in recent if value == extreme)
+    return Move(extreme, first_seen, odds, change, probability_change, max(1.0, *ratios))
+
+
+def _lengthened(outcome: OutcomeState, now: float, window: float) -> bool:
+    odds = outcome.live_odds
+    if odds is None:
+        return False
+    lowest = min(value for _, value in outcome.prices.since(now, window))
+    return odds > lowest * (1 + EPSILON)
+
+
+def _signal(
+    rule: SignalRule, event: EventState, poll: Poll, market: MarketState | None, **fields: Any
+) -> OddsSignal:
+    return OddsSignal(
+        rule=rule.name,
+        kind=rule.kind,
+        event_id=event.event_id,
+        home_team=event.home_team,
+        away_team=event.away_team,
+        competition_name=event.competition_name,
+        start_time=event.start_time,
+        market_id=market.market_id if market is not None else None,
+        market_name=market.market_name if market is not None else None,
+        window=rule.window,
+        fetched_at=poll.fetched_at,
+        in_play=event.in_play,
+        **fields,
+    )
+
+
+def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
+    return {
+        "outcome_id": outcome.outcome_id,
+        "outcome_name": outcome.outcome_name,
+        "from_odds": move.from_odds,
+        "to_odds": move.to_odds,
+        "change": move.change,
+        "probability_change": move.probability_change,
+        "first_seen_at": iso_of(move.first_seen),
+    }
+
+
+def _touched(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+    """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
+    for market_key, outcome_key in poll.outcomes:
+        market = event.markets.get(market_key)
+        outcome = market.outcomes.get(outcome_key) if market is not None else None
+        if market is None or outcome is None or not rule.market_matches(market.market_name):
+            continue
+        odds = outcome.live_odds
+        if odds is not None and rule.odds_in_range(odds):
+            yield market_key, outcome_key, market, outcome, odds
+
+
+def _price_moves(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    for _, outcome_key, market, outcome, odds in _touched(rule, event, poll):
+        move = _move(rule, outcome.prices, poll.at, odds, shortening=rule.kind == DROP)
+        if move is None:
+            continue
+        fields = _move_fields(outcome, move)
+        yield (
+            ("outcome", event.event_id, outcome_key),
+            _signal(
+                rule,
+                event,
+                poll,
+                market,
+                outcomes=[outcome.outcome_name or ""],
+                markets=[market.market_name or ""],
+                strength=move.strength,
+                **fields,
+            ),
+        )
+
+
+def _market_steam(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    best: dict[MarketKey, tuple[OutcomeKey, OutcomeState, Move]] = {}
+    for market_key, outcome_key, market, outcome, odds in _touched(rule, event, poll):
+        move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
+        if move is None or (market_key in best and best[market_key][2].strength >= move.strength):
+            continue
+        others = [
+            other
+            for key, other in market.outcomes.items()
+            if key != outcome_key and other.live_odds is not None
+        ]
+        if others and all(_lengthened(other, poll.at, rule.window) for other in others):
+            best[market_key] = (outcome_key, outcome, move)
+    for market_key, (outcome_key, outcome, move) in best.items():
+        market = event.markets[market_key]
+        names = [outcome.outcome_name or ""] + [
+            other.outcome_name or ""
+            for key, other in market.outcomes.items()
+            if key != outcome_key and other.live_odds is not None
+        ]
+        yield (
+            ("market", event.event_id, market_key),
+            _signal(
+                rule,
+                event,
+                poll,
+                market,
+                outcomes=names,
+                markets=[market.market_name or ""],
+                strength=move.strength,
+                **_move_fields(outcome, move),
+            ),
+        )
+
+
+def _event_steam(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    assert rule.outcomes is not None
+    if not any(
+        _move(rule, outcome.prices, poll.at, odds, shortening=True)
+        for *_, outcome, odds in _touched(rule, event, poll)
+    ):
+        return
+    shortened: list[tuple[MarketState, OutcomeState, Move]] = []
+    for market_key, outcome_key in event.moving:
+        market = event.markets.get(market_key)
+        outcome = market.outcomes.get(outcome_key) if market is not None else None
+        if market is None or outcome is None or not rule.market_matches(market.market_name):
+            continue
+        odds = outcome.live_odds
+        if odds is None or not rule.odds_in_range(odds):
+            continue
+        move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
+        if move is not None:
+            shortened.append((market, outcome, move))
+    if len(shortened) < rule.outcomes:
+        return
+    market, outcome, move = max(shortened, key=lambda found: found[2].strength)
+    yield (
+        ("event", event.event_id, None),
+        _signal(
+            rule,
+            event,
+            poll,
+            market,
+            outcomes=[f"{m.market_name} / {o.outcome_name}" for m, o, _ in shortened],
+            markets=list(dict.fromkeys(m.market_name or "" for m, _, _ in shortened)),
+            strength=len(shortened) / rule.outcomes,
+            **_move_fields(outcome, move),
+        ),
+    )
+
+
+def _margin(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    assert rule.points is not None
+    for market_key in poll.markets:
+        market = event.markets.get(market_key)
+        if market is None or not rule.market_matches(market.market_name):
+            continue
+        recent = market.overrounds.since(poll.at, rule.window)
+        if not recent or recent[-1][0] != poll.at:
+            continue  # no overround this poll: not a book now
+        if rule.min_odds is not None or rule.max_odds is not None:
+            prices = market.prices()
+            if prices is None or not all(rule.odds_in_range(price) for price in prices):
+                continue
+        now = recent[-1][1]
+        low = min(recent, key=lambda point: point[1])
+        high = max(recent, key=lambda point: point[1])
+        extreme = low if now - low[1] >= high[1] - now else high
+        delta = now - extreme[1]
+        if abs(delta) < rule.points - EPSILON:
+            continue
+        yield (
+            ("market", event.event_id, market_key),
+            _signal(
+                rule,
+                event,
+                poll,
+                market,
+                outcomes=[outcome.outcome_name or "" for outcome in market.outcomes.values()],
+                markets=[market.market_name or ""],
+                probability_change=delta,
+                strength=max(1.0, abs(delta) / rule.points),
+                first_seen_at=iso_of(extreme[0]),
+            ),
+        )
+
+
+def _suspensions(
+    rule: SignalRule, event: EventState, poll: Poll
+) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    assert rule.count is not None
+    if not poll.suspended:
+        return
+    horizon = poll.at - rule.window
+    counted: dict[MarketKey, tuple[float, str | None]] = {}
+    for at, market_key, market_name, last_odds in event.suspensions:
+        if (
+            at > horizon
+            and market_key not in counted
+            and rule.market_matches(market_name)
+            and rule.odds_in_range(last_odds)
+        ):
+            counted[market_key] = (at, market_name)
+    if len(counted) < rule.count:
+        return
+    first = min(at for at, _ in counted.values())
+    yield (
+        ("event", event.event_id, None),
+        _signal(
+            rule,
+            event,
+            poll,
+            None,
+            markets=[name or "" for _, name in counted.values()],
+            strength=len(counted) / rule.count,
+            first_seen_at=iso_of(first),
+        ),
+    )
