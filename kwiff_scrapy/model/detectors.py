@@ -430,7 +430,7 @@ def _move(
     extreme = max(values) if shortening else min(values)
     if (odds >= extreme) if shortening else (odds <= extreme):
         return None
-    change = relative_change(odds, extreme)
+    change = relative_change(extreme, odds)
     assert change is not None
     probability_change = implied_probability(odds) - implied_probability(extreme)
     ratios = []
