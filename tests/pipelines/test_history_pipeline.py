@@ -416,6 +416,7 @@ async def test_a_connection_cut_mid_crawl_is_logged_counted_and_costs_no_item_or
         KWIFF_ENDPOINT="simulator",
         KWIFF_HISTORY_BATCH_SIZE=2000,
         KWIFF_HISTORY_RETRY_DELAY=0.01,
+        **AT_REST,
     )
     with caplog.at_level(logging.INFO, logger="kwiff_scrapy.history"):
         result = await crawl(KwiffFootballSpider, settings)
