@@ -282,16 +282,23 @@ def _outcome_key(value: object) -> OutcomeKey:
 
 
 _POINT_TYPES = (int | None, str | None, int | None, str | None, float | int | None, str | None)
+#: The market maths' fields after ``open`` (a snapshot stored before them has none).
+_MATHS_FIELDS = len(PricePoint._fields) - len(_POINT_TYPES) - 1
 
 
 def _price_point(value: object) -> PricePoint:
-    if not isinstance(value, list) or len(value) != len(PricePoint._fields):
+    if not isinstance(value, list) or len(value) not in (
+        len(PricePoint._fields),
+        len(PricePoint._fields) - _MATHS_FIELDS,
+    ):
         raise ValueError(f"price {value!r}")
-    *parts, is_open = value
+    parts, is_open, maths = value[:6], value[6], value[7:]
     if not isinstance(is_open, bool) or not all(
         isinstance(part, kind) and not (isinstance(part, bool))
         for part, kind in zip(parts, _POINT_TYPES, strict=True)
     ):
+        raise ValueError(f"price {value!r}")
+    if not all(isinstance(x, float | int | None) and not isinstance(x, bool) for x in maths):
         raise ValueError(f"price {value!r}")
     market_id, market_name, outcome_id, outcome_name, odds, fractional = parts
     return PricePoint(
@@ -302,6 +309,7 @@ def _price_point(value: object) -> PricePoint:
         float(odds) if odds is not None else None,
         fractional,
         is_open,
+        *(float(x) if x is not None else None for x in maths),
     )
 
 
