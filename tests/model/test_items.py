@@ -15,7 +15,16 @@ HEADER = ["event_id", "sport_name", "competition_name", "home_team", "away_team"
 OUTCOME = ["market_id", "market_name", "outcome_id", "outcome_name"]
 
 EXPORTED_FIELDS = {
-    OutcomeRow: [*HEADER, *OUTCOME, "odds", "fractional", "status", "fetched_at"],
+    OutcomeRow: [
+        *HEADER,
+        *OUTCOME,
+        "odds",
+        "fractional",
+        "status",
+        "fetched_at",
+        "implied_probability",
+        "market_overround",
+    ],
     OddsChange: [
         *HEADER,
         *OUTCOME,
@@ -27,6 +36,10 @@ EXPORTED_FIELDS = {
         "change",
         "fetched_at",
         "previous_fetched_at",
+        "implied_probability",
+        "previous_implied_probability",
+        "fair_odds",
+        "market_overround",
     ],
 }
 
