@@ -282,18 +282,28 @@ def _outcome_key(value: object) -> OutcomeKey:
 
 
 _POINT_TYPES = (int | None, str | None, int | None, str | None, float | int | None, str | None)
+_DERIVED_TYPES = (float | int | None, float | int | None)
+
+
+#: A stored price before PricePoint gained the market's fair odds and overround (7 fields).
+_POINT_BEFORE_PROBABILITIES = 7
 
 
 def _price_point(value: object) -> PricePoint:
-    if not isinstance(value, list) or len(value) != len(PricePoint._fields):
+    if not isinstance(value, list) or len(value) not in (
+        _POINT_BEFORE_PROBABILITIES,
+        len(PricePoint._fields),
+    ):
         raise ValueError(f"price {value!r}")
-    *parts, is_open = value
+    *parts, is_open = value[:_POINT_BEFORE_PROBABILITIES]
+    derived = value[_POINT_BEFORE_PROBABILITIES:] or [None, None]
     if not isinstance(is_open, bool) or not all(
         isinstance(part, kind) and not (isinstance(part, bool))
-        for part, kind in zip(parts, _POINT_TYPES, strict=True)
+        for part, kind in zip([*parts, *derived], _POINT_TYPES + _DERIVED_TYPES, strict=True)
     ):
         raise ValueError(f"price {value!r}")
     market_id, market_name, outcome_id, outcome_name, odds, fractional = parts
+    fair_odds, market_overround = (float(x) if x is not None else None for x in derived)
     return PricePoint(
         market_id,
         market_name,
@@ -302,6 +312,8 @@ def _price_point(value: object) -> PricePoint:
         float(odds) if odds is not None else None,
         fractional,
         is_open,
+        fair_odds,
+        market_overround,
     )
 
 
