@@ -282,25 +282,28 @@ def _outcome_key(value: object) -> OutcomeKey:
 
 
 _POINT_TYPES = (int | None, str | None, int | None, str | None, float | int | None, str | None)
-#: The market maths' fields after ``open`` (a snapshot stored before them has none).
-_MATHS_FIELDS = len(PricePoint._fields) - len(_POINT_TYPES) - 1
+_DERIVED_TYPES = (float | int | None, float | int | None)
+
+
+#: A stored price before PricePoint gained the market's fair odds and overround (7 fields).
+_POINT_BEFORE_PROBABILITIES = 7
 
 
 def _price_point(value: object) -> PricePoint:
     if not isinstance(value, list) or len(value) not in (
+        _POINT_BEFORE_PROBABILITIES,
         len(PricePoint._fields),
-        len(PricePoint._fields) - _MATHS_FIELDS,
     ):
         raise ValueError(f"price {value!r}")
-    parts, is_open, maths = value[:6], value[6], value[7:]
+    *parts, is_open = value[:_POINT_BEFORE_PROBABILITIES]
+    derived = value[_POINT_BEFORE_PROBABILITIES:] or [None, None]
     if not isinstance(is_open, bool) or not all(
         isinstance(part, kind) and not (isinstance(part, bool))
-        for part, kind in zip(parts, _POINT_TYPES, strict=True)
+        for part, kind in zip([*parts, *derived], _POINT_TYPES + _DERIVED_TYPES, strict=True)
     ):
         raise ValueError(f"price {value!r}")
-    if not all(isinstance(x, float | int | None) and not isinstance(x, bool) for x in maths):
-        raise ValueError(f"price {value!r}")
     market_id, market_name, outcome_id, outcome_name, odds, fractional = parts
+    fair_odds, market_overround = (float(x) if x is not None else None for x in derived)
     return PricePoint(
         market_id,
         market_name,
@@ -309,7 +312,8 @@ def _price_point(value: object) -> PricePoint:
         float(odds) if odds is not None else None,
         fractional,
         is_open,
-        *(float(x) if x is not None else None for x in maths),
+        fair_odds,
+        market_overround,
     )
 
 

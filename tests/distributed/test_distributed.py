@@ -289,10 +289,15 @@ def test_snapshots_survive_the_round_trip_and_garbage_is_refused() -> None:
         outcomes={
             (5, "Yes"): PricePoint(5, "BTTS", None, "Yes", 2.0, "1/1", False),
             ("Totals", None): PricePoint(None, "Totals", None, None, None, None, True),
+            9: PricePoint(9, "Match", 9, "Home", 1.8, "4/5", True, 1.9, 0.05),
         },
     )
     for kept in (original, by_names):
         assert decode_snapshot(encode_snapshot(kept)) == kept
+    # A price stored before the market's fair odds and overround (seven fields) still loads.
+    older = {"id": 1, "outcomes": [[9, [9, "Match", 9, "Home", 1.8, "4/5", True]]]}
+    loaded = decode_snapshot(b"j" + zlib.compress(json.dumps(older).encode()))
+    assert loaded.outcomes[9] == PricePoint(9, "Match", 9, "Home", 1.8, "4/5", True)
     with pytest.raises(ValueError, match="not a snapshot"):
         decode_snapshot(b"garbage")
     for record in ({"a": 1}, {"id": 1, "outcomes": [[1, ["x"]]]}, {"id": 1, "outcomes": 3}):
