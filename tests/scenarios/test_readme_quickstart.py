@@ -128,3 +128,33 @@ async def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
     assert "biggest moves" in outputs[2], outputs[2]
     assert (tmp_path / "odds.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert "Arsenal v Juventus" in outputs[3], outputs[3]
+
+
+def readme_command(heading: str) -> tuple[dict[str, str], list[str]]:
+    """The first command of a README section's first shell block: its ``NAME=value``
+    prefixes as an environment, and the command."""
+    text = section(README.read_text(encoding="utf-8"), heading)
+    words = shlex.split(code_blocks(text, "sh")[0].splitlines()[0], comments=True)
+    environment = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        environment[name] = value
+    return environment, words
+
+
+async def test_a_crawl_runs_from_outside_the_clone_as_the_readme_says(tmp_path: Path) -> None:
+    variables, command = readme_command("Running from outside the clone")
+    assert variables == {"SCRAPY_SETTINGS_MODULE": "kwiff_scrapy.settings"}
+    assert command[:2] == ["scrapy", "crawl"]
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", *command, "-s", "KWIFF_ENDPOINT=simulator"],
+        cwd=tmp_path,  # no scrapy.cfg here, nor above
+        env={**crawl_environment("error::RuntimeWarning"), **variables},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), HANG_GUARD)
+    assert process.returncode == 0, output.decode()[-3000:]
+    events = json.loads((tmp_path / "events.json").read_text(encoding="utf-8"))
+    assert len(events) > 100
+    assert {"event_id", "home_team", "markets"} <= set(events[0])
