@@ -123,6 +123,7 @@ async def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
     moves = [float(match.group(1)) for line in lines if (match := CHANGE.search(line))]
     assert moves, lines
     assert all(move <= -15.0 for move in moves), lines  # drops of 15 % or more
+    assert lines[0] in outputs[1]  # KWIFF_ALERT_LOG: in the log too
 
     # The history: the biggest movers, then one match as a plot.
     assert "biggest moves" in outputs[2], outputs[2]
