@@ -54,8 +54,3 @@ def test_the_readme_keeps_the_two_commands_verbatim() -> None:
     assert "python3 -m pip install -e '.[test]' && python3 -m pytest" in text
     assert "scrapy crawl kwiff_football -O events.json\n" in text
     assert "scrapy crawl kwiff_football -s KWIFF_ENDPOINT=simulator -O events.json\n" in text
-
-
-def test_the_ci_script_runs_the_readme_test_command() -> None:
-    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "\npython3 -m pip install -e '.[test]' && python3 -m pytest\n" in script
