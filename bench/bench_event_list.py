@@ -4,7 +4,7 @@ Run: ``python -m bench.bench_event_list`` (``--quick`` for a smoke run).
 
 The simulator runs in its own process. The session path does what the handler and
 the football spider do: the command over :class:`KwiffSession`,
-:meth:`KwiffResponse.from_ack`, then ``parse_event_list_ack`` (msgspec, straight from
+:meth:`KwiffResponse.from_ack`, then ``read_event_list`` (msgspec, straight from
 the answer's bytes; ``parse_answer`` and ``parse_events`` if it declines) into
 :class:`KwiffEvent` items; ``KwiffClient.get_football_events`` is the same through
 the public asyncio API. The baseline is a bare ``websockets`` client's round trip
@@ -29,10 +29,9 @@ from typing import Any
 
 from kwiff_scrapy.client import KwiffClient
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
-from kwiff_scrapy.integration.answer import parse_answer
 from kwiff_scrapy.integration.http import KwiffRequest, KwiffResponse
 from kwiff_scrapy.model.items import KwiffEvent
-from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
+from kwiff_scrapy.spiders.base import listed_events
 
 from ._common import (
     EVENT_LIST_PAYLOAD,
@@ -81,14 +80,9 @@ def session_items(session: KwiffSession) -> RoundTrip:
         response = KwiffResponse.from_ack(
             request, ack.body, ack.args_if_decoded, protocol="socket.io/eio3"
         )
-        # What KwiffSpider.parse_answer does with parse_events.
-        skips: Counter[str] = Counter()
-        events = None if response.decoded else parse_event_list_ack(response.body, skips=skips)
-        if events is None:
-            answer = parse_answer(response.json())
-            events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
-        _check(len(events), skips)
-        return events
+        listed = listed_events(response)  # what the event-list spiders do
+        _check(len(listed.events), listed.skips)
+        return listed.events
 
     return run
 

@@ -26,13 +26,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from typing import Any
 
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
-from kwiff_scrapy.integration.answer import parse_answer
+from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.changes import EventSnapshot, diff_event
-from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
+from kwiff_scrapy.model.event_list import read_event_list
 
 from ._common import (
     EVENT_LIST_PAYLOAD,
@@ -64,16 +63,11 @@ async def one_poll_ratio(url: str, polls: int) -> tuple[float, float, int]:
         for round_number in range(polls + 1):
             started = time.perf_counter()
             ack = await session.command("event:list", EVENT_LIST_PAYLOAD)
-            # What the watch's _listed does: from the bytes if it can, else the tolerant way.
-            skips: Counter[str] = Counter()
-            events = None
-            if ack.args_if_decoded is None:
-                events = parse_event_list_ack(ack.body, skips=skips)
-            if events is None:
-                answer = parse_answer(ack.args)
-                events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
+            # What the watch does: from the bytes if it can, else the tolerant way.
+            undecoded = ack.body if ack.args_if_decoded is None else None
+            listed = read_event_list(undecoded, lambda ack=ack: parse_answer(ack.args))
             changes = 0
-            for event in events:
+            for event in listed.events:
                 snapshot = EventSnapshot.of(event)
                 changes += len(diff_event(previous.get(event.event_id), snapshot))
                 previous[event.event_id] = snapshot

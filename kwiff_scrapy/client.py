@@ -18,15 +18,11 @@ from . import defaults
 from .connection.connector import ConnectionConfig, Connector, tls_context
 from .connection.deadlines import SharedTimeout
 from .connection.endpoint import connect_url
-from .connection.errors import CommandError
+from .connection.errors import KwiffError
 from .connection.pool import Backoff
-from .integration.answer import Answer, parse_answer
-from .model.parsing import (
-    parse_event_detail,
-    parse_event_list_ack,
-    parse_events,
-    parse_price_groups,
-)
+from .model.answer import Answer, parse_answer
+from .model.event_list import read_event_list
+from .model.parsing import parse_event_detail, parse_price_groups
 from .model.sports import country_code, resolve_sport
 
 if TYPE_CHECKING:
@@ -187,18 +183,14 @@ class KwiffClient:
             "country": country_code(country),
         }
         ack = await self._acked("event:list", payload)
-        skips: Counter[str] = Counter()
-        # A large answer arrives undecoded: straight from its bytes to items if it can.
-        events = None
-        if ack.args_if_decoded is None:
-            events = parse_event_list_ack(ack.body, skips=skips)
-        if events is None:
-            answer = self._checked("event:list", parse_answer(ack.args))
-            events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
-            if skips.get("events_missing"):
-                raise CommandError("event:list", answer, "the answer has no events list")
-        _log_skips("event:list", skips)
-        return events
+        undecoded = ack.body if ack.args_if_decoded is None else None
+        listed = read_event_list(undecoded, lambda: parse_answer(ack.args))
+        if listed.answer is not None:
+            self._checked("event:list", listed.answer)
+            if not listed.has_events_list:
+                raise CommandError("event:list", listed.answer, "the answer has no events list")
+        _log_skips("event:list", listed.skips)
+        return listed.events
 
     async def get_football_events(self, country: str = defaults.COUNTRY) -> list[KwiffEvent]:
         """The football events of a country (``get_events("football", country)``)."""
@@ -262,6 +254,19 @@ class KwiffClient:
             raise RuntimeError(
                 "this KwiffClient is closed; create a new one (or use it inside 'async with')"
             )
+
+
+class CommandError(KwiffError):
+    """The service answered a command with an error, or with data that cannot be used.
+
+    ``message`` is the command (``"event:list"``) and ``answer`` what came back
+    (``answer.error`` holds the service's error object, if any).
+    """
+
+    def __init__(self, message: str, answer: Answer, reason: str) -> None:
+        self.message = message
+        self.answer = answer
+        super().__init__(f"Kwiff command {message!r} failed: {reason}")
 
 
 def _positive_timeout(timeout: float) -> float:

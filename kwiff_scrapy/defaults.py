@@ -16,6 +16,15 @@ SIMULATOR_ENDPOINT: Final = "simulator"
 #: The host named in ``kwiff://`` command URLs.
 COMMAND_HOST: Final = "web-api.kwiff.com"
 
+# -- the offline simulator (kwiff_scrapy.simulator) ---------------------------------------
+
+#: The seed its data derives from: the same seed and day give the same bytes.
+SIMULATOR_SEED: Final = 2026
+#: Football events in its first ``event:list`` (basketball has a fixed number).
+SIMULATOR_FOOTBALL_EVENTS: Final = 111
+#: Entries of the moving data's change log and serve log kept in memory, each.
+SIMULATOR_MAX_LOG_ENTRIES: Final = 1_000_000
+
 # -- how to look like the web app --------------------------------------------------------
 
 USER_AGENT: Final = (
@@ -70,8 +79,12 @@ MIN_WATCH_INTERVAL: Final = 1.0
 ALERT_MIN_CHANGE: Final = 0.10
 #: Kinds of change alerted (``KWIFF_ALERT_KINDS``).
 ALERT_KINDS: Final = ("moved",)
-#: Seconds allowed for one webhook request (its ``download_timeout``).
+#: Moves alerted (``KWIFF_ALERT_DIRECTION``): ``drops`` (odds shortened), ``drifts``, ``both``.
+ALERT_DIRECTION: Final = "both"
+#: Seconds allowed for one webhook request.
 ALERT_TIMEOUT: Final = 10.0
+#: Verify the webhook's TLS certificate (``KWIFF_ALERT_VERIFY_TLS``).
+ALERT_VERIFY_TLS: Final = True
 #: Retries of a message after a 429, a 5xx or a connection error.
 ALERT_RETRY_TIMES: Final = 3
 #: Seconds before the first retry; doubles with each further one.

@@ -30,6 +30,7 @@ from scrapy.exceptions import UsageError
 from .. import defaults
 from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
+from ..model.values import iso_utc_datetime
 from .output import echo, stop_writing_to_stdout
 from .preview import format_table
 
@@ -388,7 +389,7 @@ def write_csv(path: str, found: Sequence[Move]) -> int:
             change = move.change
             writer.writerow(
                 (
-                    iso_time(move.time),
+                    iso_utc_datetime(move.time),
                     move.event_id,
                     move.market,
                     move.outcome,
@@ -462,13 +463,6 @@ def _time_text(moment: datetime | None, *, seconds: bool = True) -> str:
     if moment is None:
         return ""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
-def iso_time(moment: datetime) -> str:
-    """``2026-01-20T15:12:06.610Z``: the way the service writes times."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 def _number(value: float | None) -> str:

@@ -8,6 +8,11 @@ saved. Node's ``ws``, which Node Socket.IO servers run on, leaves messages under
 1 KiB uncompressed by default (its ``threshold``), and so does this client. Larger
 messages, and every message the server sends, are compressed and decompressed as
 websockets does.
+
+Only websockets' extension API is used, and one thing it does not document: that
+``PerMessageDeflate`` keeps its constructor's arguments as attributes of the same
+names (read to build the subclass from what was agreed; checked in
+``tests/test_library_assumptions.py``).
 """
 
 from __future__ import annotations

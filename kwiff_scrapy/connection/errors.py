@@ -1,16 +1,12 @@
 """Errors of a Kwiff session, independent of Scrapy.
 
 The Scrapy download handler translates them into Scrapy's own exceptions at one
-boundary (``kwiff_scrapy.handler``); the async client lets them through.
+boundary (``kwiff_scrapy.integration.handler``); the async client lets them through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..integration.answer import Answer
 
 
 class KwiffError(Exception):
@@ -63,16 +59,3 @@ class ConnectionLost(KwiffError):
 
 class SessionClosed(ConnectionLost):
     """A command was sent on a session that is closed or closing."""
-
-
-class CommandError(KwiffError):
-    """The service answered a command with an error, or with data that cannot be used.
-
-    ``message`` is the command (``"event:list"``) and ``answer`` what came back
-    (``answer.error`` holds the service's error object, if any).
-    """
-
-    def __init__(self, message: str, answer: Answer, reason: str) -> None:
-        self.message = message
-        self.answer = answer
-        super().__init__(f"Kwiff command {message!r} failed: {reason}")

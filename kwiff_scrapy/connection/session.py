@@ -7,7 +7,7 @@ connection's ``data_received``: no reader task to wake), to the sans-I/O
 unknown); the session turns those events into futures, stats, logs and failures.
 Commands wait on futures keyed by ack id, so many can be in flight on one
 connection. When the connection ends, for whatever reason, every waiting command
-fails at once with :class:`~kwiff_scrapy.errors.ConnectionLost`: nothing is left
+fails at once with :class:`~kwiff_scrapy.connection.errors.ConnectionLost`: nothing is left
 to time out.
 """
 
@@ -22,23 +22,20 @@ import ssl
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, assert_never
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.messages import MAX_FRAGMENTS
+from websockets.asyncio.client import connect
 from websockets.datastructures import Headers
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedOK,
     InvalidStatus,
-    TooManyFragments,
     WebSocketException,
 )
-from websockets.frames import CloseCode, Frame, Opcode
-from websockets.protocol import Event, State
+from websockets.protocol import State
 from websockets.typing import Origin
 
 from .. import defaults
@@ -57,6 +54,7 @@ from ..protocol import (
     ServerClosed,
     UnknownAck,
 )
+from ..websockets_internals import SessionConnection, abort_connection
 from .compression import ClientDeflateFactory
 from .endpoint import connect_url, handshake_headers
 from .errors import ConnectFailed, ConnectionLost, HandshakeRefused, SessionClosed
@@ -118,7 +116,7 @@ class KwiffSession:
 
     def __init__(
         self,
-        connection: _Connection,
+        connection: SessionConnection,
         options: SessionOptions,
         *,
         on_stat: StatHook | None = None,
@@ -300,7 +298,7 @@ class KwiffSession:
 
     def _connection_lost(self) -> None:
         """Called by the connection once it has ended, after every message it received."""
-        exc = self._ws.close_exc
+        exc = self._ws.close_error
         if isinstance(exc, ConnectionClosedOK):
             reason = _closed_by_server(self._ws.close_code, self._ws.close_reason)
         else:
@@ -400,200 +398,11 @@ class KwiffSession:
                     await self._pong.wait()
             except TimeoutError:
                 self._fail(ConnectionLost(f"no pong within {pong_timeout:g} s of a ping"))
-                self._ws.transport.abort()
+                abort_connection(self._ws)
                 return
 
 
-MessageHandler = Callable[[bytes, bool], None]
-
-#: The default of :attr:`_Connection.gather_limit`.
-_GATHER_LIMIT = 16
-
-
-class _Connection(ClientConnection):
-    """A ``ClientConnection`` that hands each message to the session as it arrives.
-
-    ``recv()`` would queue messages for a reader task to wake up and take: a loop
-    turn and a task switch per answer. Here each whole message, text frames as their
-    UTF-8 bytes (never decoded to a ``str``) and binary ones flagged, goes to the
-    session's handler straight from ``data_received``, in order. Messages that come
-    with the handshake response, before the session attaches, are kept until it
-    does. ``max_size`` still bounds a message (the protocol checks it, fragments
-    included) and at most ``MAX_FRAGMENTS`` fragments make one, as for ``recv()``.
-
-    Writes are coalesced while the session has more than one command in flight:
-    each ``transport.write`` is a ``send`` system call, and on loopback one that
-    wakes the server's process costs far more than the frame's own work. The
-    frames written during one loop turn are gathered and leave together at the
-    end of it, in one write (:meth:`send_data`; a longer burst in writes of
-    :attr:`gather_limit` frames). One command at a time, control frames, the close
-    frame and EOF are written at once, after anything gathered. A command that
-    need not wait skips ``send()``'s machinery (:meth:`send_text_at_once`).
-    """
-
-    #: Frames gathered at most: a longer burst leaves in several writes, so that the
-    #: server works on the first while the client frames the others.
-    gather_limit = _GATHER_LIMIT
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._handler: MessageHandler | None = None
-        self._on_lost: Callable[[], None] | None = None
-        self._early: list[tuple[bytes, bool]] = []
-        self._fragments: list[bytes] = []
-        self._binary = False
-        self._discarding = False
-        self._lost = False
-        #: The session's commands in flight: writes are gathered while there are two or more.
-        self._in_flight: Sized = ()
-        #: Data gathered this loop turn, and the callback that writes it at the end of it.
-        self._gathered: list[bytes] = []
-        self._flush: asyncio.Handle | None = None
-
-    def attach(
-        self, handler: MessageHandler, on_lost: Callable[[], None], in_flight: Sized = ()
-    ) -> None:
-        """From now on, give *handler* every message and call *on_lost* at the end.
-
-        While *in_flight* (the session's commands awaiting their acks) holds more
-        than one, the frames of a loop turn leave in one write.
-        """
-        early, self._early = self._early, []
-        self._handler, self._on_lost = handler, on_lost
-        self._in_flight = in_flight
-        for message, binary in early:
-            handler(message, binary)
-        if self._lost:
-            on_lost()
-
-    def process_event(self, event: Event) -> None:
-        if not isinstance(event, Frame) or event.opcode not in _DATA_OPCODES:
-            super().process_event(event)  # the handshake response, control frames
-            return
-        if self._discarding:
-            return
-        data = event.data if type(event.data) is bytes else bytes(event.data)
-        if event.opcode is not Opcode.CONT:
-            self._binary = event.opcode is Opcode.BINARY
-        fragments = self._fragments
-        if not event.fin:
-            fragments.append(data)
-            if len(fragments) >= _MAX_FRAGMENTS:
-                self._too_many_fragments()
-            return
-        if fragments:
-            fragments.append(data)
-            data = b"".join(fragments)
-            fragments.clear()
-        if self._handler is None:
-            self._early.append((data, self._binary))
-        else:
-            self._handler(data, self._binary)
-
-    def _too_many_fragments(self) -> None:
-        """What ``recv()`` does: close with 1009 and read no further."""
-        self._fragments.clear()
-        self._discarding = True
-        self.set_connection_exc(TooManyFragments(_MAX_FRAGMENTS))
-        self.protocol.fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
-        self.send_data()
-        self.transport.close()
-
-    def send_text_at_once(self, text: str) -> bool:
-        """``send(text)`` when it would not wait: the frame is written (or gathered).
-
-        ``send()`` enters and leaves an asynchronous context manager and awaits a
-        drain for every message, as much work as framing and compressing a small one.
-        When none of it is needed (the connection open, no fragmented message being
-        sent, the write buffer not full, the transport not closing), the frame goes
-        straight to the protocol and :meth:`send_data`. Otherwise returns False: then
-        ``send()``, which waits or raises as it should.
-        """
-        if (
-            self.protocol.state is not State.OPEN
-            or self.send_in_progress is not None
-            or self.paused
-            or self.transport.is_closing()
-        ):
-            return False
-        self.protocol.send_text(text.encode())
-        try:
-            self.send_data()
-        except Exception as exc:  # as send_context(): the end of the connection, which
-            self.set_connection_exc(exc)  # fails the command waiting for its ack
-            self.transport.abort()
-        return True
-
-    def send_data(self) -> None:
-        """Write what the protocol has to send: at once, or gathered for this loop turn.
-
-        Gathering happens only while the connection is open and the session has
-        more than one command in flight, so that one command at a time pays no
-        extra loop turn. Otherwise (a close frame or a failure has left the
-        protocol ``CLOSING``, EOF, a lone command, a pong), what was gathered is
-        written first, then the new data, as websockets would, in order.
-        """
-        if len(self._in_flight) > 1 and self.protocol.state is State.OPEN:
-            gathered = self._gathered
-            for data in self.protocol.data_to_send():
-                if data:
-                    gathered.append(data)
-                else:  # EOF (never while open): everything before it goes first
-                    if gathered:
-                        self._write_gathered()
-                    self._write_eof()
-            if len(gathered) >= self.gather_limit:
-                self._write_gathered()  # let the server start on these meanwhile
-            elif gathered and self._flush is None:
-                self._flush = self.loop.call_soon(self._flush_gathered)
-            return
-        if self._gathered:
-            self._write_gathered()
-        super().send_data()
-
-    def _write_gathered(self) -> None:
-        gathered = self._gathered
-        data = gathered[0] if len(gathered) == 1 else b"".join(gathered)
-        gathered.clear()
-        if not self.transport.is_closing():  # else aborted: nothing more is written
-            self.transport.write(data)
-
-    def _write_eof(self) -> None:
-        """What websockets' ``send_data()`` does with EOF: half-close, or close."""
-        if self.transport.can_write_eof():
-            with contextlib.suppress(Exception):
-                self.transport.write_eof()
-        else:
-            self.transport.close()
-
-    def _flush_gathered(self) -> None:
-        """The end of the loop turn: write what was gathered (unless already written)."""
-        self._flush = None
-        if not self._gathered:
-            return
-        try:
-            self._write_gathered()
-        except Exception as exc:  # as websockets' send_context(): the connection is done
-            self.set_connection_exc(exc)
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._gathered.clear()
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
-        super().connection_lost(exc)
-        self._lost = True
-        if self._on_lost is not None:
-            self._on_lost()
-
-
-_DATA_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
-#: The fragments a message may have, as websockets' ``recv()`` allows.
-_MAX_FRAGMENTS = MAX_FRAGMENTS
-
-
-async def _connect(options: SessionOptions) -> _Connection:
+async def _connect(options: SessionOptions) -> SessionConnection:
     identifier = options.identifier or str(uuid.uuid4())
     url = connect_url(options.endpoint, identifier)
     extra: dict[str, Any] = {}
@@ -615,10 +424,10 @@ async def _connect(options: SessionOptions) -> _Connection:
             ping_timeout=None,
             close_timeout=options.close_timeout,
             proxy=options.proxy,
-            create_connection=_Connection,
+            create_connection=SessionConnection,
             **extra,
         )
-        assert isinstance(connection, _Connection)
+        assert isinstance(connection, SessionConnection)
         return connection
     except InvalidStatus as exc:
         response = exc.response

@@ -11,7 +11,9 @@ Built on scrapy-redis (the ``redis`` extra: ``pip install 'kwiff-scrapy[redis]'`
 - :mod:`.polls`: recurring timed polls claimed with leases (the shared watch's clock);
 - :mod:`.state`: the shared watch's last-seen snapshots, changed by compare-and-set;
 - :mod:`.connection`: the one Redis client, and outages met with backoff;
-- :mod:`.config`: the settings, read once.
+- :mod:`.config`: the settings, read once;
+- :mod:`.signing`: the shared queue's entries signed with ``KWIFF_REDIS_SECRET``;
+- :mod:`.privates`: the private names of Scrapy this package relies on.
 
 Importing this package does not import redis or scrapy-redis; ``Scheduler`` does.
 """

@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import defaults
@@ -50,6 +50,8 @@ class DistributedSettings:
     """``SCHEDULER_FLUSH_ON_START``: start the shared crawl or watch afresh."""
     redis_timeout: float = defaults.REDIS_TIMEOUT
     """``KWIFF_REDIS_TIMEOUT``: the client's socket timeouts unless ``REDIS_PARAMS`` has them."""
+    secret: str = field(default="", repr=False)
+    """``KWIFF_REDIS_SECRET``: signs the shared queue's entries (empty: unsigned)."""
 
     def key(self, spider_name: str) -> str:
         """The key prefix for *spider_name*."""
@@ -102,6 +104,7 @@ class DistributedSettings:
             persist=settings.getbool("SCHEDULER_PERSIST"),
             flush_on_start=settings.getbool("SCHEDULER_FLUSH_ON_START"),
             redis_timeout=_seconds(settings, "KWIFF_REDIS_TIMEOUT", defaults.REDIS_TIMEOUT),
+            secret=str(settings.get("KWIFF_REDIS_SECRET") or ""),
         )
 
 

@@ -5,20 +5,24 @@ The client is built by scrapy-redis from the usual settings (``REDIS_URL``,
 :func:`~kwiff_scrapy.distributed.config.scrapy_redis_settings`), once per crawler: the
 scheduler and the shared watch use the same one.
 
-Every call the scheduler and the watch make goes through a :class:`RedisGuard`. A call
-that fails with a Redis error (connection refused or lost, timeout) is logged and
-counted, and makes the guard wait before the next try: 0.5 s, doubling up to 10 s
-(``KWIFF_REDIS_RETRY_*``). While it waits, calls return their fallback at once, so the
-event loop never blocks on a Redis that is away; the first call that succeeds again
-ends the outage.
+Every call the scheduler and the watch make goes through a :class:`RedisGuard`, which
+runs it in a thread of its own (:meth:`RedisGuard.run`): the event loop never waits for
+Redis, so a Redis that stops answering stalls no WebSocket session. A call that fails
+with a Redis error (connection refused or lost, timeout) is logged and counted, and
+makes the guard wait before the next try: 0.5 s, doubling up to 10 s
+(``KWIFF_REDIS_RETRY_*``). While it waits, calls return their fallback at once; the
+first call that succeeds again ends the outage. The calls run one at a time, in the
+order they are made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
@@ -80,8 +84,10 @@ def check_reachable(server: Redis) -> None:
 class RedisGuard:
     """Runs Redis calls for one worker: errors become a logged outage and a backoff.
 
-    :meth:`call` returns the call's result, or *fallback* if Redis failed now or is in
-    its backoff wait. ``available`` says whether a call would be tried now.
+    :meth:`run` (off the event loop) and :meth:`call` (on the caller's thread: only
+    before the crawl starts and after it ends) return the call's result, or *fallback*
+    if Redis failed now or is in its backoff wait. ``available`` says whether a call
+    would be tried now.
     """
 
     def __init__(
@@ -97,6 +103,8 @@ class RedisGuard:
         self._failures = 0
         self._retry_at = 0.0
         self._outage_started = 0.0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwiff-redis")
+        self._shut_down = False
 
     @property
     def failing(self) -> bool:
@@ -119,6 +127,28 @@ class RedisGuard:
             return fallback
         self.succeeded()
         return result
+
+    async def run(self, what: str, action: Callable[[], T], fallback: T) -> T:
+        """``action()`` in the Redis thread, or *fallback* if Redis fails or is waited for
+        (or the worker has closed)."""
+        if not self.available or self._shut_down:
+            return fallback
+        try:
+            result = await self.off_loop(action)
+        except RedisError as exc:
+            self.failed(what, exc)
+            return fallback
+        self.succeeded()
+        return result
+
+    async def off_loop(self, action: Callable[[], T]) -> T:
+        """``action()`` in the Redis thread, its errors raised (the caller handles them)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, action)
+
+    def shut_down(self) -> None:
+        """No more calls: the thread ends once the call in progress, if any, returns."""
+        self._shut_down = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def failed(self, what: str, error: BaseException) -> None:
         """Count a failure of *what* and set the wait before the next try."""

@@ -44,7 +44,10 @@ _CLAIM = (
     + """
 -- KEYS: due, leases, holders, claims counter. ARGV: worker, lease (s), most to claim.
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+local holders = {}
 for _, task in ipairs(expired) do
+  local holder = redis.call('HGET', KEYS[3], task)
+  if holder then table.insert(holders, holder) end
   redis.call('ZREM', KEYS[2], task)
   redis.call('HDEL', KEYS[3], task)
   redis.call('ZADD', KEYS[1], now, task)
@@ -72,7 +75,7 @@ if #first_lease > 0 and (at == nil or tonumber(first_lease[2]) < at) then
   at = tonumber(first_lease[2])
 end
 if at ~= nil then soonest = string.format('%.6f', at - now) end
-return {claimed, #expired, soonest}
+return {claimed, #expired, soonest, holders}
 """
 )
 
@@ -144,6 +147,8 @@ class Claims:
     """Leases found run out (their tasks were due again at once)."""
     soonest: float | None
     """Seconds until the next task is due or the next lease runs out (None: no task)."""
+    lapsed_holders: tuple[str, ...] = ()
+    """The workers whose leases those were (each once, sorted)."""
 
 
 class RedisPolls:
@@ -174,7 +179,7 @@ class RedisPolls:
 
     def claim(self, most: int, lease: float) -> Claims:
         """Claim up to *most* due tasks for *lease* seconds (expired leases are due first)."""
-        rows, expired, soonest = self._claim(
+        rows, expired, soonest, holders = self._claim(
             keys=self.keys, args=[self.worker, _number(lease), max(0, most)]
         )
         claimed = [
@@ -182,7 +187,9 @@ class RedisPolls:
             for i in range(0, len(rows), 3)
         ]
         wait = float(soonest) if _text(soonest) else None
-        return Claims(claimed, int(expired), wait)
+        # A claim's token is "<worker>#<claim number>".
+        lapsed = sorted({_text(token).rpartition("#")[0] for token in holders})
+        return Claims(claimed, int(expired), wait, tuple(lapsed))
 
     def renew(self, claims: Iterable[Claim], lease: float) -> list[str]:
         """Extend the leases still held; the tasks whose lease was lost."""

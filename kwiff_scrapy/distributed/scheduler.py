@@ -5,11 +5,20 @@
 (scrapy-redis's ``RFPDupeFilter``) and the settings that build them are scrapy-redis's
 own. What this subclass changes, and why:
 
-- **Never blocks the event loop.** scrapy-redis pops with ``BRPOP`` for
-  ``SCHEDULER_IDLE_BEFORE_CLOSE`` seconds, which freezes every WebSocket session of
-  the worker; here pops never block (that setting is not used), and an idle worker
-  looks at the queue every ``KWIFF_REDIS_IDLE_POLL`` seconds instead of at Scrapy's
-  5 s heartbeat.
+- **Never blocks the event loop.** scrapy-redis calls Redis from the engine's own
+  calls (and pops with ``BRPOP`` for ``SCHEDULER_IDLE_BEFORE_CLOSE`` seconds), which
+  freezes every WebSocket session of the worker while Redis is slow or silent. Here
+  Scrapy's synchronous calls (``enqueue_request``, ``next_request``,
+  ``has_pending_requests``, ``spider_idle``) touch only local buffers, and one task,
+  the *pump*, makes every Redis call in the Redis thread of
+  :class:`~.connection.RedisGuard`, in order: it queues what was yielded (dupe filter
+  first, in the order yielded), takes one request when the engine found none, checks
+  whether the crawl is over when the engine is idle, and wakes the engine. A request is
+  always somewhere: yielded and not queued, queued, or taken and not yet handed to the
+  engine (put back in the queue if the worker closes). ``enqueue_request`` always says
+  True: a duplicate is logged and sent ``request_dropped`` when the pump finds it. An
+  idle worker looks at the queue every ``KWIFF_REDIS_IDLE_POLL`` seconds instead of at
+  Scrapy's 5 s heartbeat; ``SCHEDULER_IDLE_BEFORE_CLOSE`` is not used.
 - **Ends when the shared work is done** (:mod:`.termination`): not when this worker's
   queue is empty, and without flushing the queue and the dupe filter under the other
   workers when one of them closes (scrapy-redis does that unless
@@ -22,7 +31,9 @@ own. What this subclass changes, and why:
 - **Bad queue entries**: a request that cannot be read back from the queue is logged,
   counted (``kwiff/redis/requests_undecodable``) and dropped, instead of raising into the
   engine; one that cannot be serialised is kept and sent by this worker
-  (``kwiff/redis/requests_kept_local``).
+  (``kwiff/redis/requests_kept_local``). With ``KWIFF_REDIS_SECRET``, entries are signed
+  (:mod:`.signing`) and one not signed with it is dropped unread
+  (``kwiff/redis/forged_entries``).
 - **Worker-local requests**: a request whose meta has ``kwiff_local`` (the shared
   watch's polls, which belong to the worker that claimed them) never enters the queue.
 - **Each worker its own proxy**: a request taken from the queue loses the proxy another
@@ -34,17 +45,18 @@ own. What this subclass changes, and why:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
+from scrapy_redis import picklecompat  # type: ignore[import-untyped]
 from scrapy_redis.dupefilter import RFPDupeFilter  # type: ignore[import-untyped]
 from scrapy_redis.scheduler import Scheduler as RedisScheduler  # type: ignore[import-untyped]
 
@@ -53,13 +65,15 @@ from ..integration.startup import report_start_error
 from . import FROM_QUEUE_META_KEY, LOCAL_META_KEY
 from .config import DistributedSettings, scrapy_redis_settings
 from .connection import RedisGuard, RedisUnreachable, check_reachable, client, describe
+from .privates import forget_environment_proxy, wake
+from .signing import ForgedEntry, SignedSerializer
 from .termination import IdleCheck, Run, SharedCrawl, Verdict
 
 if TYPE_CHECKING:
     from redis import Redis
     from scrapy import Request, Spider
-    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -92,15 +106,28 @@ class Scheduler(RedisScheduler):
         self.shared: SharedCrawl | None = None
         self.guard: RedisGuard | None = None
         self._local: deque[Request] = deque()
-        #: Requests yielded while Redis was away, and whether the dupe filter has them.
-        self._unsent: deque[tuple[Request, bool]] = deque()
+        #: Requests for the shared queue, in the order they were yielded, not queued yet.
+        self._unsent: deque[_Unsent] = deque()
+        #: Requests taken from the shared queue, for the engine's next ``next_request``.
+        self._taken: deque[Request] = deque()
         #: Start requests of a worker that joined a run it does not seed.
         self._held: list[Request] = []
         self._busy = False
         self._over = False
         #: ``SCHEDULER_FLUSH_ON_START`` applied: the shared watch starts afresh too.
         self.started_afresh = False
-        self._tending: asyncio.Task[None] | None = None
+        #: What the pump has to do: the engine wants a request / to know if the crawl is over.
+        self._work = asyncio.Event()
+        self._wanted = False
+        self._idle_wanted = False
+        self._taking = False
+        #: The last pop found the queue empty (and this worker queued nothing since).
+        self._queue_empty = False
+        self._closing = False
+        #: Counts requests queued here or taken: an idle check older than a change is stale.
+        self._activity = 0
+        self._idle_check: _IdleFound | None = None
+        self._pump_task: asyncio.Task[None] | None = None
         self._warned_unserialisable = False
 
     # -- construction ------------------------------------------------------------------
@@ -129,16 +156,20 @@ class Scheduler(RedisScheduler):
         crawler.signals.connect(instance._on_spider_idle, signal=signals.spider_idle)
         return instance
 
-    def open(self, spider: Spider) -> None:
+    def open(self, spider: Spider) -> Deferred[None]:
+        """Build the queue and the dupe filter, and join Redis off the event loop."""
         # scrapy-redis's open() without its Spider.log() call (deprecated in Scrapy 2.19),
         # and without flushing the queue under the other workers.
         self.spider = spider
+        serializer = self.serializer
+        if self.config.secret:
+            serializer = SignedSerializer(serializer or picklecompat, self.config.secret)
         try:
             self.queue = load_object(self.queue_cls)(
                 server=self.server,
                 spider=spider,
                 key=self.queue_key % {"spider": spider.name},
-                serializer=self.serializer,
+                serializer=serializer,
             )
         except TypeError as exc:
             raise ValueError(
@@ -161,23 +192,34 @@ class Scheduler(RedisScheduler):
             self.config.worker_id,
             self.config.worker_timeout,
         )
-        self.started_afresh = self.flush_on_start and self.may_flush()
-        if self.started_afresh:
-            logger.info("SCHEDULER_FLUSH_ON_START: the shared crawl starts afresh")
-            self.flush()
-        elif queued := len(self.queue):
-            logger.info("The shared queue holds %d requests: this worker takes its share", queued)
-        self.shared.heartbeat()
+        return deferred_from_coro(self._open())
+
+    async def _open(self) -> None:
+        self.started_afresh = await self._guard.off_loop(self._set_up)
         logger.info(
             "Worker %s shares the crawl through Redis at %s (queue %s)",
             self.config.worker_id,
             describe(self.server),
             self.queue.key,
         )
-        try:
-            self._tending = asyncio.get_running_loop().create_task(self._tend())
-        except RuntimeError:  # no asyncio loop: Scrapy's 5 s heartbeat only
-            logger.warning("No asyncio event loop: idle workers look at the queue every 5 s")
+        self._work.set()  # join at once
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    def _set_up(self) -> bool:
+        """In the Redis thread: flush if asked and allowed, and a first sign of life."""
+        afresh = self.flush_on_start and self.may_flush()
+        if afresh:
+            logger.info("SCHEDULER_FLUSH_ON_START: the shared crawl starts afresh")
+            self.flush()
+        elif queued := len(self.queue):
+            logger.info("The shared queue holds %d requests: this worker takes its share", queued)
+        self._shared.heartbeat()
+        return afresh
+
+    def redis_link(self) -> RedisLink:
+        """What a component sharing this worker's Redis (the shared watch) needs."""
+        assert self.guard is not None, "built by from_crawler"
+        return RedisLink(self.server, self.guard, self.config, self.started_afresh)
 
     def flush(self) -> None:
         super().flush()
@@ -197,9 +239,11 @@ class Scheduler(RedisScheduler):
             )
         return not others
 
-    # -- the engine's interface --------------------------------------------------------
+    # -- the engine's interface (no Redis call here: the pump makes them) --------------
 
     def enqueue_request(self, request: Request) -> bool:
+        """Always True: a request for the shared queue goes through the dupe filter when
+        the pump sends it; one filtered then is logged and sent ``request_dropped``."""
         if request.meta.get(LOCAL_META_KEY):
             self._local.append(request)
             return True
@@ -212,57 +256,38 @@ class Scheduler(RedisScheduler):
             if self.run is not None and self.run.seeded:
                 self._drop_held()
             return True
-        if self._unsent or not self._guard.available:
-            self._unsent.append((request, False))
-            self._count(stats.REDIS_KEPT_DURING_OUTAGE)
-            return True
-        return self._push(request)
+        self._unsent.append(_Unsent(request))
+        self._activity += 1
+        self._work.set()
+        return True
 
     def next_request(self) -> Request | None:
         if self._local:
             return self._local.popleft()
-        if self._unsent:
-            self._send_unsent()
-        guard = self._guard
-        if not guard.available:
-            return None
-        if not self._busy:
-            # Flagged before the pop: a request taken always counts as work in progress.
-            if not guard.call("marking this worker busy", self._shared.mark_busy, False):
-                return None
-            self._busy = True
-        for _ in range(_MAX_DROPPED_PER_CALL):
-            try:
-                request = self.queue.pop()
-            except RedisError as exc:
-                guard.failed("taking a request", exc)
-                return None
-            except Exception as exc:  # the entry is gone from the queue: drop it
-                guard.succeeded()
-                self._count(stats.REDIS_UNDECODABLE)
-                logger.warning(
-                    "Dropped a request from the shared queue that cannot be read: %r", exc
-                )
-                continue
-            guard.succeeded()
-            if request is not None:
-                request.meta[FROM_QUEUE_META_KEY] = True
-                forget_environment_proxy(request)
-                self._count(stats.REDIS_DEQUEUED)
-            return request
+        if self._taken:
+            return self._taken.popleft()
+        if not self._wanted:  # the pump takes one from the shared queue and wakes the engine
+            self._wanted = True
+            self._work.set()
         return None
 
     def has_pending_requests(self) -> bool:
-        if self._local or self._unsent:
-            return True
-        # While Redis is away, nobody can tell: stay open.
-        return self._guard.call("reading the queue length", lambda: len(self.queue) > 0, True)
+        return bool(self._local or self._unsent or self._taken or self._taking)
 
-    def close(self, reason: str) -> None:
-        if self._tending is not None:
-            self._tending.cancel()
-        if self._unsent:
-            self._send_unsent()
+    def close(self, reason: str) -> Deferred[None]:
+        return deferred_from_coro(self._close(reason))
+
+    async def _close(self, reason: str) -> None:
+        self._closing = True
+        self._work.set()
+        if self._pump_task is not None:
+            await self._pump_task  # ends between two calls: nothing taken is dropped
+        if self._taken:  # taken for the engine and not sent: back to the queue
+            self._unsent.extendleft(
+                reversed([_Unsent(request, seen=True, kept=True) for request in self._taken])
+            )
+            self._taken.clear()
+        await self._send_unsent()
         if self._unsent:
             logger.warning(
                 "Closing with %d requests yielded while Redis was away: they are lost",
@@ -270,36 +295,39 @@ class Scheduler(RedisScheduler):
             )
         if self._local:
             logger.info("Closing with %d worker-local requests not sent", len(self._local))
-        if self.shared is None:
-            return
-        # Never scrapy-redis's flush here: the other workers still need the queue.
         try:
-            if self._over and reason == "finished":
-                delete = [self.queue.key] if self.persist else [self.queue.key, self.df.key]
-                if self.shared.finish(self.run, delete):
-                    logger.info("The shared crawl is over: its queue and dupe filter are cleared")
-            else:
-                self.shared.leave()
+            await self._guard.off_loop(lambda: self._leave(reason))
         except RedisError as exc:
             logger.warning("Could not tell Redis that this worker leaves: %s", exc)
+        finally:
+            self._guard.shut_down()
+
+    def _leave(self, reason: str) -> None:
+        """In the Redis thread: never scrapy-redis's flush (the other workers still need the
+        queue); the last worker of a crawl that is over deletes it."""
+        if self.shared is None:
+            return
+        if self._over and reason == "finished":
+            delete = [self.queue.key] if self.persist else [self.queue.key, self.df.key]
+            if self.shared.finish(self.run, delete):
+                logger.info("The shared crawl is over: its queue and dupe filter are cleared")
+        else:
+            self.shared.leave()
 
     # -- seeding and termination -------------------------------------------------------
 
     def _seeds(self) -> bool:
         """Whether this worker queues its start requests (else they are held or dropped)."""
-        if self.run is None and not self._join():
-            return False
-        assert self.run is not None
-        return self.run.seeder == self.config.worker_id
+        return self.run is not None and self.run.seeder == self.config.worker_id
 
-    def _join(self) -> bool:
-        run = self._guard.call("joining the shared crawl", self._shared.join, None)
+    async def _join(self) -> None:
+        run = await self._guard.run("joining the shared crawl", self._shared.join, None)
         if run is None:
-            return False
+            return
         self.run = run
         if run.seeder == self.config.worker_id:
             logger.info("This worker seeds the shared crawl (run %s)", run.id)
-            self._queue_held()  # yielded while Redis was away, if any
+            self._queue_held()  # yielded before it joined, if any
         else:
             logger.info(
                 "Joined the shared crawl (run %s) seeded by worker %s: its start requests "
@@ -307,33 +335,23 @@ class Scheduler(RedisScheduler):
                 run.id,
                 run.seeder,
             )
-        return True
+            if run.seeded:
+                self._drop_held()
 
     def _on_spider_idle(self) -> None:
-        """This worker has nothing in progress: is the shared crawl over?"""
+        """This worker has nothing in progress: is the shared crawl over?
+
+        The answer comes from an idle check the pump made since nothing changed here;
+        without one, the pump is asked for one and the engine woken when it has it.
+        """
         if self._over:
             return
-        if self.run is None and not self._join():
+        found, self._idle_check = self._idle_check, None
+        if found is None or found.activity != self._activity:
+            self._idle_wanted = True
+            self._work.set()
             raise DontCloseSpider
-        assert self.run is not None
-        run = self.run
-        queue_key = self.queue.key
-        check: IdleCheck | None = self._guard.call(
-            "checking whether the crawl is over",
-            lambda: self._shared.idle(run, queue_key),
-            None,
-        )
-        if check is None:
-            raise DontCloseSpider
-        self._busy = False
-        for worker in check.lost_workers:
-            self._count(stats.REDIS_WORKERS_LOST)
-            logger.warning(
-                "Worker %s gave no sign of life for %g s while it had requests in progress: "
-                "taken as gone, those requests are lost",
-                worker,
-                self.config.worker_timeout,
-            )
+        run, check = found.run, found.check
         if check.verdict is Verdict.SEED:
             self._seed_instead(run)
             raise DontCloseSpider
@@ -364,38 +382,175 @@ class Scheduler(RedisScheduler):
             self._count(stats.REDIS_START_SKIPPED, len(self._held))
             self._held.clear()
 
-    # -- the queue ---------------------------------------------------------------------
+    # -- the pump: every Redis call of the crawl, off the event loop, one at a time ----
 
-    def _push(self, request: Request, seen: bool = False, kept: bool = False) -> bool:
-        """Queue *request* (after the dupe filter unless *seen*); False if filtered out.
+    async def _pump(self) -> None:
+        """Joins the run, sends what was yielded, takes what the engine wants, checks
+        whether the crawl is over, gives signs of life, and wakes the engine: at once when
+        it has something for it, and every ``KWIFF_REDIS_IDLE_POLL`` seconds otherwise."""
+        loop = asyncio.get_running_loop()
+        beat_every = self.config.worker_timeout / 3
+        next_beat = loop.time() + beat_every
+        while not self._closing:
+            ticked = False
+            try:
+                async with asyncio.timeout(self.config.idle_poll):
+                    await self._work.wait()
+            except TimeoutError:
+                ticked = True
+            self._work.clear()
+            if self._closing:
+                return
+            try:
+                if await self._pump_once(ticked, beat=loop.time() >= next_beat):
+                    next_beat = loop.time() + beat_every
+            except Exception:  # a bug must not stop this worker from taking requests
+                logger.exception("The shared scheduler's pump failed: it goes on")
 
-        If Redis fails, the request is kept (first in line) for when it is back; *kept*:
-        it was kept already.
-        """
+    async def _pump_once(self, ticked: bool, beat: bool) -> bool:
+        """One round of :meth:`_pump`; whether a sign of life was given."""
+        if self.run is None:
+            await self._join()
+        beaten = beat and self._guard.available
+        if beaten:
+            await self._guard.run("signalling this worker alive", self._shared.heartbeat, None)
+        await self._send_unsent()
+        news = ticked
+        if self._idle_wanted:
+            news |= await self._check_idle()
+        if self._wanted and (ticked or not self._queue_empty):
+            news |= await self._take()
+        if news:
+            self._wake_engine()
+        return beaten
+
+    def _wake_engine(self) -> None:
         try:
-            if not seen and not request.dont_filter and self.df.request_seen(request):
-                self.df.log(request, self.spider)
-                return False
-            seen = True
-            self.queue.push(request)
-        except RedisError as exc:
-            self._guard.failed("queueing a request", exc)
-            if not kept:
-                self._count(stats.REDIS_KEPT_DURING_OUTAGE)
-            self._unsent.appendleft((request, seen))
-            return True
-        except Exception as exc:  # not serialisable: this worker sends it itself
-            self._keep_local(request, exc)
-            return True
-        self._guard.succeeded()
-        self._count(stats.REDIS_ENQUEUED)
+            engine = self.crawler.engine if self.crawler is not None else None
+        except RuntimeError:  # Scrapy 2.19: not set before the crawl starts
+            engine = None
+        if engine is not None:
+            wake(engine)
+
+    async def _send_unsent(self) -> None:
+        """Queue what was yielded, in order, until Redis fails."""
+        while self._unsent and self._guard.available:
+            entry = self._unsent[0]
+            try:
+                queued = await self._guard.off_loop(partial(self._send, entry))
+            except RedisError as exc:
+                self._guard.failed("queueing a request", exc)
+                break
+            except Exception as exc:  # not serialisable: this worker sends it itself
+                self._unsent.popleft()
+                self._keep_local(entry.request, exc)
+                continue
+            self._guard.succeeded()
+            self._unsent.popleft()
+            if queued:
+                self._queue_empty = False
+                self._count(stats.REDIS_ENQUEUED)
+            else:
+                self.df.log(entry.request, self.spider)
+                if self.crawler is not None:
+                    self.crawler.signals.send_catch_log(
+                        signals.request_dropped, request=entry.request, spider=self.spider
+                    )
+        if self._guard.failing:  # kept until Redis is back
+            for entry in self._unsent:
+                if not entry.kept:
+                    entry.kept = True
+                    self._count(stats.REDIS_KEPT_DURING_OUTAGE)
+
+    def _send(self, entry: _Unsent) -> bool:
+        """In the Redis thread: queue *entry* after the dupe filter; False if filtered out."""
+        request = entry.request
+        if not entry.seen and not request.dont_filter and self.df.request_seen(request):
+            return False
+        entry.seen = True  # if the push fails, the dupe filter has it already
+        self.queue.push(request)
         return True
 
-    def _send_unsent(self) -> None:
-        """Queue what was yielded while Redis was away, in order, until it fails again."""
-        while self._unsent and self._guard.available:
-            request, seen = self._unsent.popleft()
-            self._push(request, seen, kept=True)
+    async def _take(self) -> bool:
+        """Take a request from the shared queue for the engine, which found none; whether
+        one was taken. An empty queue is looked at again after ``KWIFF_REDIS_IDLE_POLL``,
+        or once this worker queued something."""
+        guard = self._guard
+        if self._over or not guard.available:  # over: never flagged busy again
+            return False
+        if not self._busy:
+            # Flagged before the pop: a request taken always counts as work in progress.
+            if not await guard.run("marking this worker busy", self._shared.mark_busy, False):
+                return False
+            self._busy = True
+        self._taking = True
+        try:
+            for _ in range(_MAX_DROPPED_PER_CALL):
+                try:
+                    request = await guard.off_loop(self.queue.pop)
+                except RedisError as exc:
+                    guard.failed("taking a request", exc)
+                    return False
+                except ForgedEntry as exc:  # refused unread: gone from the queue
+                    guard.succeeded()
+                    self._count(stats.REDIS_FORGED)
+                    logger.warning(
+                        "Dropped an entry of the shared queue that is not signed with this "
+                        "worker's KWIFF_REDIS_SECRET (%s): forged, or queued by a worker with "
+                        "another secret or none",
+                        exc,
+                    )
+                    continue
+                except Exception as exc:  # the entry is gone from the queue: drop it
+                    guard.succeeded()
+                    self._count(stats.REDIS_UNDECODABLE)
+                    logger.warning(
+                        "Dropped a request from the shared queue that cannot be read: %r", exc
+                    )
+                    continue
+                guard.succeeded()
+                if request is None:
+                    self._queue_empty = True
+                    return False
+                request.meta[FROM_QUEUE_META_KEY] = True
+                forget_environment_proxy(request)
+                self._count(stats.REDIS_DEQUEUED)
+                self._wanted = False
+                self._queue_empty = False
+                self._taken.append(request)
+                self._activity += 1
+                return True
+            return False
+        finally:
+            self._taking = False
+
+    async def _check_idle(self) -> bool:
+        """Clear this worker's busy flag and learn whether the crawl is over; whether the
+        answer is there for the engine."""
+        self._idle_wanted = False
+        run = self.run
+        if run is None or self._unsent or self._taken or self._local:
+            return False
+        activity = self._activity
+        queue_key = self.queue.key
+        check: IdleCheck | None = await self._guard.run(
+            "checking whether the crawl is over",
+            lambda: self._shared.idle(run, queue_key),
+            None,
+        )
+        if check is None:
+            return False
+        self._busy = False
+        self._idle_check = _IdleFound(activity, run, check)
+        for worker in check.lost_workers:
+            self._count(stats.REDIS_WORKERS_LOST)
+            logger.warning(
+                "Worker %s gave no sign of life for %g s while it had requests in progress: "
+                "taken as gone, those requests are lost",
+                worker,
+                self.config.worker_timeout,
+            )
+        return True
 
     def _keep_local(self, request: Request, error: Exception) -> None:
         self._count(stats.REDIS_KEPT_LOCAL)
@@ -408,22 +563,6 @@ class Scheduler(RedisScheduler):
                 error,
             )
         self._local.append(request)
-
-    # -- upkeep ------------------------------------------------------------------------
-
-    async def _tend(self) -> None:
-        """Signs of life, requests kept during an outage, and an idle engine woken up."""
-        beat_every = self.config.worker_timeout / 3
-        next_beat = time.monotonic() + beat_every
-        while True:
-            await asyncio.sleep(self.config.idle_poll)
-            if time.monotonic() >= next_beat and self._guard.available:
-                self._guard.call("signalling this worker alive", self._shared.heartbeat, None)
-                next_beat = time.monotonic() + beat_every
-            if self._unsent:
-                self._send_unsent()
-            if self.crawler is not None and self.crawler.engine is not None:
-                wake(self.crawler.engine)
 
     @property
     def _guard(self) -> RedisGuard:
@@ -440,28 +579,32 @@ class Scheduler(RedisScheduler):
             stats.increment(self.crawler, key, count)
 
 
-def forget_environment_proxy(request: Request) -> None:
-    """Drop the proxy another worker's environment gave *request* (a retry, say).
+@dataclass(slots=True)
+class _Unsent:
+    """A request for the shared queue, not queued yet."""
 
-    Scrapy's ``HttpProxyMiddleware`` marks a proxy it took from the environment
-    (``kwiff_proxy``, ``wss_proxy``...) with ``_scheme_proxy``; each worker has its own,
-    and applies it again. A proxy the spider itself set is kept.
-    """
-    if request.meta.pop("_scheme_proxy", False):
-        request.meta.pop("proxy", None)
-        if request.meta.pop("_auth_proxy", None) is not None:
-            request.headers.pop(b"Proxy-Authorization", None)
+    request: Request
+    seen: bool = False
+    """The dupe filter has it already (its push failed after the filter let it through)."""
+    kept: bool = False
+    """Counted as kept during an outage."""
 
 
-def wake(engine: ExecutionEngine) -> None:
-    """Have the engine ask the scheduler for requests now, not at its next 5 s heartbeat.
+@dataclass(frozen=True, slots=True)
+class _IdleFound:
+    """An idle check's answer, valid while nothing was queued or taken since *activity*."""
 
-    Scrapy has no public call for this: it schedules the engine's own ``nextcall``
-    (what every finished download does). Without it, nothing is lost: an idle worker
-    only takes shared requests at Scrapy's heartbeat.
-    """
-    slot = getattr(engine, "_slot", None)
-    nextcall = getattr(slot, "nextcall", None)
-    if nextcall is not None:
-        with contextlib.suppress(Exception):
-            nextcall.schedule()
+    activity: int
+    run: Run
+    check: IdleCheck
+
+
+@dataclass(frozen=True, slots=True)
+class RedisLink:
+    """This worker's Redis as the scheduler shares it (:meth:`Scheduler.redis_link`)."""
+
+    server: Redis
+    guard: RedisGuard
+    config: DistributedSettings
+    started_afresh: bool
+    """``SCHEDULER_FLUSH_ON_START`` applied: the shared watch starts afresh too."""

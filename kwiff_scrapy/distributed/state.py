@@ -4,7 +4,8 @@ Under the watch's key (next to the polls of :mod:`.polls`):
 
 ``<key>:snapshots``
     hash, event id -> the event's last :class:`~kwiff_scrapy.model.changes.EventSnapshot`
-    (pickled and compressed: every worker runs the same kwiff_scrapy).
+    (compressed JSON: data, never code; a snapshot that cannot be read is ignored, and
+    the event is compared as not seen before).
 ``<key>:versions``
     hash, event id -> how many times its snapshot was written or deleted (never reset).
 ``<key>:baselined``
@@ -22,12 +23,13 @@ yielded only after an ``ok``, so each is reported by exactly one worker.
 from __future__ import annotations
 
 import enum
-import pickle
+import json
+import logging
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..model.changes import EventSnapshot
+from ..model.changes import EventSnapshot, OutcomeKey, PricePoint
 from .polls import NOW, Claim, RedisPolls
 
 if TYPE_CHECKING:
@@ -35,8 +37,21 @@ if TYPE_CHECKING:
 
     from redis import Redis
 
-#: First byte of a stored snapshot: zlib-compressed pickle.
-_FORMAT = b"z"
+logger = logging.getLogger(__name__)
+
+#: First byte of a stored snapshot: zlib-compressed JSON.
+_FORMAT = b"j"
+#: The header fields of a stored snapshot, in :class:`EventSnapshot`'s order.
+_HEADER = (
+    "sport_name",
+    "competition_name",
+    "home_team",
+    "away_team",
+    "start_time",
+    "betting_status",
+    "in_play",
+    "fetched_at",
+)
 
 _COMMIT = (
     NOW
@@ -128,6 +143,8 @@ class Loaded:
 
     snapshots: dict[int, EventSnapshot] = field(default_factory=dict)
     versions: dict[int, int] = field(default_factory=dict)
+    unreadable: int = 0
+    """Stored snapshots that could not be read (not written by kwiff_scrapy): ignored."""
 
 
 @dataclass
@@ -175,8 +192,18 @@ class RedisSnapshots:
         loaded = Loaded()
         for event_id, blob, version in zip(ids, blobs, versions, strict=True):
             loaded.versions[event_id] = int(version or 0)
-            if blob is not None:
+            if blob is None:
+                continue
+            try:
                 loaded.snapshots[event_id] = decode_snapshot(blob)
+            except ValueError as exc:
+                loaded.unreadable += 1
+                logger.warning(
+                    "The shared snapshot of event %s cannot be read (%s): compared as "
+                    "not seen before, and replaced",
+                    event_id,
+                    exc,
+                )
         return loaded
 
     def commit(self, claim: Claim, interval: float, commit: Commit) -> Committed:
@@ -210,16 +237,72 @@ class RedisSnapshots:
 
 
 def encode_snapshot(snapshot: EventSnapshot) -> bytes:
-    return _FORMAT + zlib.compress(pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """*snapshot* as stored in Redis: compressed JSON."""
+    record = {
+        "id": snapshot.event_id,
+        **{name: getattr(snapshot, name) for name in _HEADER},
+        "outcomes": [
+            [list(key) if isinstance(key, tuple) else key, list(point)]
+            for key, point in snapshot.outcomes.items()
+        ],
+    }
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _FORMAT + zlib.compress(text.encode(), 1)
 
 
 def decode_snapshot(blob: bytes) -> EventSnapshot:
+    """A stored snapshot; ``ValueError`` if *blob* is not one (JSON only: never code)."""
     if not blob.startswith(_FORMAT):
         raise ValueError("not a snapshot stored by kwiff_scrapy")
-    snapshot = pickle.loads(zlib.decompress(blob[len(_FORMAT) :]))
-    if not isinstance(snapshot, EventSnapshot):
-        raise ValueError(f"not a snapshot: {type(snapshot).__name__}")
-    return snapshot
+    try:
+        record = json.loads(zlib.decompress(blob[len(_FORMAT) :]))
+    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a snapshot: {exc}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+        raise ValueError("not a snapshot: no event id")
+    try:
+        outcomes = {_outcome_key(key): _price_point(point) for key, point in record["outcomes"]}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a snapshot: bad outcomes ({exc})") from None
+    header = {name: record.get(name) for name in _HEADER}
+    for name, value in header.items():
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ValueError(f"not a snapshot: {name} is {type(value).__name__}")
+    return EventSnapshot(event_id=record["id"], outcomes=outcomes, **header)
+
+
+def _outcome_key(value: object) -> OutcomeKey:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, list) and len(value) == 2:
+        market, name = value
+        if isinstance(market, int | str | None) and isinstance(name, str | None):
+            return (market, name)
+    raise ValueError(f"outcome key {value!r}")
+
+
+_POINT_TYPES = (int | None, str | None, int | None, str | None, float | int | None, str | None)
+
+
+def _price_point(value: object) -> PricePoint:
+    if not isinstance(value, list) or len(value) != len(PricePoint._fields):
+        raise ValueError(f"price {value!r}")
+    *parts, is_open = value
+    if not isinstance(is_open, bool) or not all(
+        isinstance(part, kind) and not (isinstance(part, bool))
+        for part, kind in zip(parts, _POINT_TYPES, strict=True)
+    ):
+        raise ValueError(f"price {value!r}")
+    market_id, market_name, outcome_id, outcome_name, odds, fractional = parts
+    return PricePoint(
+        market_id,
+        market_name,
+        outcome_id,
+        outcome_name,
+        float(odds) if odds is not None else None,
+        fractional,
+        is_open,
+    )
 
 
 def _text(value: bytes | str) -> str:

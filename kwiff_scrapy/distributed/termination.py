@@ -84,8 +84,9 @@ return {verdict, redis.call('HGET', KEYS[1], 'seeded'), unpack(lost)}
 """
 
 _FINISH = """
--- KEYS: run, busy, worker key, then the keys to delete. ARGV: run id.
+-- KEYS: run, busy, worker key, then the keys to delete. ARGV: run id, worker.
 redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[2], ARGV[2])
 if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
   for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
   redis.call('DEL', KEYS[1], KEYS[2])
@@ -175,7 +176,7 @@ class SharedCrawl:
     def finish(self, run: Run | None, delete: list[str]) -> bool:
         """Leave; if *run* is still current, delete it and the keys in *delete* (it is over)."""
         keys = [self.run_key, self.busy_key, self.worker_key, *delete]
-        return bool(self._finish(keys=keys, args=[run.id if run else ""]))
+        return bool(self._finish(keys=keys, args=[run.id if run else "", self.worker]))
 
     def leave(self) -> None:
         """Leave the run without ending it: clear the busy flag and the sign of life."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..model.changes import relative_change
 from .errors import HistoryError
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
 from .schema import (
@@ -166,12 +167,6 @@ class PlotData:
         """Whether kick-off is within the plotted time, where it is marked with a line."""
         kickoff = self.event.start
         return kickoff is not None and self.start <= kickoff <= self.end
-
-
-def relative_change(before: float | None, after: float | None) -> float | None:
-    if before is None or after is None or before == 0:
-        return None
-    return (after - before) / before
 
 
 class HistoryReader:

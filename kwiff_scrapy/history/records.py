@@ -29,7 +29,14 @@ from functools import lru_cache
 from typing import Any, Final
 
 from ..model.changes import MOVED, REMOVED, SUSPENDED, is_open
-from ..model.items import EventChange, KwiffEvent, OddsChange, OutcomeRow, PricedGroup
+from ..model.items import (
+    EventChange,
+    EventHeaderFields,
+    KwiffEvent,
+    OddsChange,
+    OutcomeRow,
+    PricedGroup,
+)
 
 #: The market key shared by an event's bet-builder groups, and its name.
 BET_BUILDER_MARKET: Final = "betbuilder"
@@ -282,7 +289,7 @@ def _observe_group(group: PricedGroup, now: datetime | None) -> Observation | No
     )
 
 
-def _partial_header(item: OutcomeRow | OddsChange) -> EventHeader:
+def _partial_header(item: EventHeaderFields) -> EventHeader:
     return EventHeader(
         item.event_id,
         sport_name=item.sport_name,

@@ -41,6 +41,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
+from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
 from .records import KEEP_STATUS, EventHeader, MarketRecord, Observation, PriceRecord
 from .schema import (
@@ -119,6 +120,8 @@ class HistoryStore:
         self._latest: dict[int, dict[str, Latest]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
+        #: Test only (``KWIFF_HISTORY_TEST_PAUSE``); None in a real crawl.
+        self._pause = PauseBeforeCommit.from_environment()
 
     @property
     def description(self) -> str:
@@ -160,6 +163,8 @@ class HistoryStore:
             try:
                 with self._engine.begin() as connection:
                     latest = self._apply(connection, plan, result)
+                    if self._pause is not None:
+                        self._pause.reached(result.written, {e for e, _key in plan.pending})
             except SQLAlchemyError as exc:
                 raise HistoryError(
                     f"writing to {self.description} failed: {error_line(exc)}"

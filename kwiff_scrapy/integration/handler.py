@@ -10,7 +10,6 @@ into Scrapy's own exceptions here and nowhere else, so ``RetryMiddleware``,
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import socket
 import time
@@ -33,6 +32,7 @@ from ..connection.session import SessionStat
 from . import signals, stats
 from .config import KwiffSettings
 from .http import KwiffResponse, message_of, payload_of
+from .scrapy_internals import stats_incrementer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -152,15 +152,13 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         )
 
     def _count(self, stat: SessionStat, count: int) -> None:
-        # Three counts per command: the stats collector's method, looked up once and
-        # taken from its class (the instance's is wrapped in a check of a spider
-        # argument, which costs more than the count itself).
+        # Three counts per command: the stats collector's method, looked up once.
         increment = self._increment
         if increment is None:
             collector = self.crawler.stats
             if collector is None:
                 return
-            increment = self._increment = functools.partial(type(collector).inc_value, collector)
+            increment = self._increment = stats_incrementer(collector)
         increment(_SESSION_KEYS[stat], count)
 
     # -- results -----------------------------------------------------------------

@@ -18,16 +18,13 @@ from urllib.parse import quote, unquote, urlsplit
 
 from scrapy import Request
 from scrapy.http import JsonResponse
-from scrapy.http.response import text as _text_response
 
 from .. import defaults
+from ..model.answer import Answer, parse_answer
 from ..protocol.jsondecode import fast_loads as _fast_loads
-from .answer import Answer, parse_answer
+from .scrapy_internals import NOT_DECODED, cache_decoded_json, decoded_json
 
 SCHEME = "kwiff"
-
-#: TextResponse's marker of a body not decoded yet (``_cached_decoded_json``).
-_NOT_DECODED = getattr(_text_response, "_NONE", object())
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -145,7 +142,7 @@ class KwiffResponse(JsonResponse):
             **kwargs,
         )
         if args is not None:
-            response._cached_decoded_json = args  # already parsed by the codec
+            cache_decoded_json(response, args)  # already parsed by the codec
         return response
 
     @property
@@ -157,7 +154,7 @@ class KwiffResponse(JsonResponse):
         from the bytes (:func:`~kwiff_scrapy.model.parsing.parse_event_list_ack`) or
         :meth:`json`.
         """
-        return self._cached_decoded_json is not _NOT_DECODED
+        return decoded_json(self) is not NOT_DECODED
 
     def json(self) -> Any:
         """The body decoded, as ``TextResponse.json()`` decodes it, but with msgspec if installed.
@@ -166,9 +163,9 @@ class KwiffResponse(JsonResponse):
         bytes alone (a replay from the HTTP cache) is decoded here, the fast way when the
         body is plain UTF-8 JSON, else by Scrapy's own ``json()``.
         """
-        if self._cached_decoded_json is _NOT_DECODED and _fast_loads is not None:
+        if _fast_loads is not None and decoded_json(self) is NOT_DECODED:
             with contextlib.suppress(Exception):  # refused: Scrapy's json() decides
-                self._cached_decoded_json = _fast_loads(self.body)
+                cache_decoded_json(self, _fast_loads(self.body))
         return super().json()
 
     @property

@@ -129,6 +129,10 @@ REDIS_RECOVERIES = f"{REDIS_PREFIX}recoveries"
 REDIS_KEPT_DURING_OUTAGE = f"{REDIS_PREFIX}requests_kept_during_outage"
 #: Requests taken from the shared queue that could not be read back: logged and dropped.
 REDIS_UNDECODABLE = f"{REDIS_PREFIX}requests_undecodable"
+#: Queue entries not signed with ``KWIFF_REDIS_SECRET`` (forged): dropped unread.
+REDIS_FORGED = f"{REDIS_PREFIX}forged_entries"
+#: Shared watch snapshots that could not be read (not kwiff_scrapy's): ignored, replaced.
+REDIS_SNAPSHOTS_UNREADABLE = f"{REDIS_PREFIX}snapshots_unreadable"
 #: Requests that cannot be serialised for the shared queue: kept and sent by this worker.
 REDIS_KEPT_LOCAL = f"{REDIS_PREFIX}requests_kept_local"
 #: Start requests of a worker that joined a crawl another worker had seeded: not sent.

@@ -8,9 +8,12 @@ compares the last snapshot with a new one and returns the changes as items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .items import EventChange, KwiffEvent, OddsChange
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 #: Status values that mean "open" (the service sends none for an open market or outcome).
 OPEN_STATUSES = frozenset({"open", "active"})
@@ -138,11 +141,16 @@ def diff_event(
     return changes
 
 
-def relative_change(odds: float | None, previous: float | None) -> float | None:
-    """``(odds - previous) / previous``; None where either is missing or previous is 0."""
-    if odds is None or not previous:
+def relative_change(previous: float | None, current: float | None) -> float | None:
+    """How far a price moved, relative to where it was: ``(current - previous) / previous``.
+
+    The earlier price comes first: ``relative_change(2.0, 2.5)`` is ``0.25``. None where
+    either price is missing, or the earlier one is 0. Every relative change of the odds in
+    the package (change items, alerts, the history's movers) is this one.
+    """
+    if previous is None or current is None or previous == 0:
         return None
-    return (odds - previous) / previous
+    return (current - previous) / previous
 
 
 def _event_change_kind(previous: EventSnapshot | None, current: EventSnapshot | None) -> str | None:
@@ -215,7 +223,58 @@ def _odds_change(
         previous_odds=previous_odds,
         fractional=now.fractional if now is not None else None,
         previous_fractional=was.fractional if was is not None else None,
-        change=relative_change(odds, previous_odds),
+        change=relative_change(previous_odds, odds),
         fetched_at=fetched_at,
         previous_fetched_at=previous.fetched_at if previous is not None else None,
     )
+
+
+@dataclass
+class Comparison:
+    """The changes an answer shows, and the snapshots to keep for the next comparison."""
+
+    changes: list[Change] = field(default_factory=list)
+    writes: dict[int, EventSnapshot] = field(default_factory=dict)
+    deletes: list[int] = field(default_factory=list)
+
+
+def compare_list(
+    previous: Mapping[int, EventSnapshot],
+    known: Iterable[int],
+    listed: Mapping[int, EventSnapshot],
+    *,
+    compare_listed: bool,
+    complete: bool,
+    seen_at: str | None,
+) -> Comparison:
+    """An ``event:list`` answer against the snapshots of the events *known* so far.
+
+    *compare_listed*: compare every listed event (without ``details``; with it, the
+    events' own ``event:get`` answers are compared). *complete*: every entry of the
+    list could be read, so a known event missing from it is gone (``removed``).
+    *previous* needs the snapshots of the listed events (if compared) and of the gone.
+    """
+    comparison = Comparison()
+    if compare_listed:
+        for event_id, snapshot in listed.items():
+            comparison.changes += diff_event(previous.get(event_id), snapshot)
+            comparison.writes[event_id] = snapshot
+    if complete:
+        for event_id in sorted(set(known) - listed.keys()):
+            comparison.changes += diff_event(previous.get(event_id), None, seen_at=seen_at)
+            comparison.deletes.append(event_id)
+    return comparison
+
+
+def compare_event(
+    event_id: int,
+    previous: EventSnapshot | None,
+    current: EventSnapshot | None,
+    *,
+    seen_at: str | None,
+) -> Comparison:
+    """An ``event:get`` answer (``current`` None: the service has no such event any more)."""
+    changes = diff_event(previous, current, seen_at=seen_at)
+    if current is None:
+        return Comparison(changes, deletes=[event_id])
+    return Comparison(changes, writes={event_id: current})

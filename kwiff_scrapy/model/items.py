@@ -58,13 +58,21 @@ class KwiffEvent:
 
 
 @dataclass
-class OutcomeRow:
+class EventHeaderFields:
+    """The event's fields that every outcome-level item (``OutcomeRow``, ``OddsChange``)
+    repeats, first and in this order, so that a flat row says which event it is about."""
+
     event_id: int
     sport_name: str | None = None
     competition_name: str | None = None
     home_team: str | None = None
     away_team: str | None = None
+    #: ISO 8601, exactly as the service sent it.
     start_time: str | None = None
+
+
+@dataclass
+class OutcomeRow(EventHeaderFields):
     market_id: int | None = None
     market_name: str | None = None
     outcome_id: int | None = None
@@ -89,7 +97,7 @@ class PricedGroup:
 
 
 @dataclass
-class OddsChange:
+class OddsChange(EventHeaderFields):
     """One outcome that changed between two successful polls of the watch.
 
     ``kind``: ``new`` (not seen before), ``moved`` (odds changed), ``suspended`` /
@@ -99,12 +107,6 @@ class OddsChange:
     either is missing.
     """
 
-    event_id: int
-    sport_name: str | None = None
-    competition_name: str | None = None
-    home_team: str | None = None
-    away_team: str | None = None
-    start_time: str | None = None
     market_id: int | None = None
     market_name: str | None = None
     outcome_id: int | None = None

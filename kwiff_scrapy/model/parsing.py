@@ -80,13 +80,16 @@ def parse_events(
     return [event for event in events if event is not None]
 
 
-def parse_event_list_ack(body: bytes, *, skips: Counter[str]) -> list[KwiffEvent] | None:
-    """The events of a whole ``event:list`` ACK, its JSON array as UTF-8 bytes.
+def parse_event_list_ack(
+    body: bytes, *, skips: Counter[str]
+) -> tuple[list[KwiffEvent], str | None] | None:
+    """The events of a whole ``event:list`` ACK, its JSON array as UTF-8 bytes, and the
+    answer's time (its ``fetched_at``).
 
     The fast way, when msgspec is installed and every market and outcome of the
     answer is plain (:mod:`.wire`): the same events and skips as ``parse_answer`` then
     :func:`parse_events`. None otherwise, having counted nothing: decode the answer
-    and take the tolerant path.
+    and take the tolerant path (:func:`~.event_list.read_event_list` takes both).
     """
     answer = wire.decode_event_list_ack(body) if wire is not None else None
     if answer is None:
@@ -94,7 +97,7 @@ def parse_event_list_ack(body: bytes, *, skips: Counter[str]) -> list[KwiffEvent
     timestamp_ms = _as_integer(answer.timestamp)
     fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
     events = (_event(raw, fetched_at, skips, _plain_markets) for raw in answer.data.events)
-    return [event for event in events if event is not None]
+    return [event for event in events if event is not None], fetched_at
 
 
 def parse_event_detail(
@@ -481,13 +484,3 @@ def _as_mapping(value: Any) -> dict[str, Any] | None:
 
 def _as_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else None
-
-
-def __getattr__(name: str) -> Any:
-    # Answer and parse_answer moved to kwiff_scrapy.integration.answer; their old
-    # import path keeps working without making the parsers depend on the envelope.
-    if name in ("Answer", "parse_answer"):
-        from ..integration import answer
-
-        return getattr(answer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # The service is JavaScript: a larger integer cannot have come from it intact.
@@ -25,10 +25,41 @@ def as_integer(value: Any) -> int | None:
     return None
 
 
+def parse_service_time(text: str) -> datetime | None:
+    """A time as the service writes it (ISO 8601: ``2026-01-20T15:12:06.610Z``), in UTC;
+    one without a zone is taken to be in UTC. None if it is not such a time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def minute_utc(moment: datetime) -> str:
+    """*moment* in UTC to the minute, ``2026-12-08 17:45``: how times are shown to people
+    (a kick-off in an alert line; a naive *moment* is taken to be in UTC already)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
 def iso_utc(timestamp_ms: int) -> str | None:
     """Milliseconds since the epoch as ``2026-01-20T15:12:06.610Z``; None if out of range."""
     try:
         moment = _EPOCH + timedelta(milliseconds=timestamp_ms)
     except OverflowError:
         return None
+    return iso_utc_datetime(moment)
+
+
+def iso_utc_datetime(moment: datetime) -> str:
+    """*moment* the way the service writes times: ``2026-01-20T15:12:06.610Z``.
+
+    In UTC, to the millisecond (finer digits are dropped, not rounded); a naive *moment*
+    is taken to be in UTC already. The one place the package writes this format.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds") + "Z"

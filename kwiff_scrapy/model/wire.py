@@ -88,7 +88,7 @@ class PlainEventList(msgspec.Struct, gc=False):
 
 
 class PlainAnswer(msgspec.Struct):
-    """The answer envelope (:class:`~kwiff_scrapy.integration.answer.Answer`), no error."""
+    """The answer envelope (:class:`~kwiff_scrapy.model.answer.Answer`), no error."""
 
     data: PlainEventList
     timestamp: Any = None

@@ -1,9 +1,10 @@
 """What the alerts pipeline says, and to whom (pure: no I/O, no clock, no Scrapy crawl).
 
 - :class:`AlertRules` decides which changes are worth an alert.
-- :func:`format_line` writes one change as one line::
+- :func:`format_line` writes one change as one line (here cut in two)::
 
       Arsenal v Juventus · Full Time Result · Arsenal 1.67 → 1.90 (+13.8%)
+      · kick-off 2026-12-08 17:45 UTC
 
 - :func:`split_messages` packs the lines of one batch into messages that each stay
   within Discord's 2,000-character limit.
@@ -11,6 +12,7 @@
   (``discord``, ``slack``, ``json``); :func:`format_for_webhook` picks the format
   from the webhook's host.
 - :func:`retry_after_seconds` reads an HTTP ``Retry-After`` header.
+- :func:`describe_webhook` and :func:`redact` keep the webhook's token out of logs.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .. import defaults
+from ..model.changes import relative_change
 from ..model.items import EventChange, OddsChange
+from ..model.values import minute_utc, parse_service_time
 
 Change = OddsChange | EventChange
 
@@ -34,6 +39,12 @@ ODDS_KINDS = ("new", "moved", "suspended", "resumed", "removed")
 #: Kinds of ``EventChange``, as ``KWIFF_ALERT_KINDS`` names them: ``event_`` + its kind.
 EVENT_KINDS = ("event_new", "event_removed", "event_status")
 ALL_KINDS = ODDS_KINDS + EVENT_KINDS
+
+#: ``KWIFF_ALERT_DIRECTION``: moves whose odds shortened, lengthened, or either.
+DROPS = "drops"
+DRIFTS = "drifts"
+BOTH = "both"
+DIRECTIONS = (DROPS, DRIFTS, BOTH)
 
 DISCORD = "discord"
 SLACK = "slack"
@@ -52,47 +63,64 @@ def alert_kind(change: Change) -> str:
     return f"event_{change.kind}" if isinstance(change, EventChange) else change.kind
 
 
-def relative_change(change: OddsChange) -> float | None:
-    """The change's ``change``, or computed from its odds when the item lacks it."""
+def change_size(change: OddsChange) -> float | None:
+    """The change's ``change``, or the relative change of its odds when the item lacks it."""
     if change.change is not None:
         return change.change
-    if change.odds is None or not change.previous_odds:
-        return None
-    return (change.odds - change.previous_odds) / change.previous_odds
+    return relative_change(change.previous_odds, change.odds)
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRules:
-    """Which changes are alerted (``KWIFF_ALERT_KINDS``, ``_MARKETS``, ``_MIN_CHANGE``,
-    ``_MIN_ODDS``, ``_MAX_ODDS``).
+    """Which changes are alerted (``KWIFF_ALERT_KINDS``, ``_COMPETITIONS``, ``_MARKETS``,
+    ``_MIN_CHANGE``, ``_DIRECTION``, ``_MIN_ODDS``, ``_MAX_ODDS``).
 
     An ``OddsChange`` passes when all of these hold:
 
     - its kind is one of ``kinds``;
+    - ``competitions`` is empty, or names its competition (case-insensitively);
     - ``markets`` is empty, or names its market (case-insensitively);
     - the odds are within ``min_odds`` .. ``max_odds`` (bounds included): its new
       odds, or its previous odds when it has none now (``removed``);
     - for ``moved`` only: the relative change, in either direction, is at least
-      ``min_change``. A move whose size is unknown passes only when ``min_change`` is 0.
+      ``min_change``. A move whose size is unknown passes only when ``min_change`` is 0;
+    - for ``moved`` only: its direction is ``direction``'s: ``drops`` (the odds
+      shortened), ``drifts`` (they lengthened) or ``both``. A move whose direction is
+      unknown passes only with ``both``.
 
-    An ``EventChange`` passes when ``event_<kind>`` is one of ``kinds``; the market,
-    odds and size rules do not apply to it. A value a rule needs but the change does
-    not carry (no market name, no odds) fails that rule.
+    An ``EventChange`` passes when ``event_<kind>`` is one of ``kinds`` and the
+    competition rule holds; the market, odds, size and direction rules do not apply
+    to it. A value a rule needs but the change does not carry (no competition or
+    market name, no odds) fails that rule.
     """
 
     kinds: frozenset[str] = frozenset(defaults.ALERT_KINDS)
+    #: Competition names, case-folded; empty: every competition.
+    competitions: frozenset[str] = frozenset()
     #: Market names, case-folded; empty: every market.
     markets: frozenset[str] = frozenset()
     min_change: float = defaults.ALERT_MIN_CHANGE
+    direction: str = defaults.ALERT_DIRECTION
     min_odds: float | None = None
     max_odds: float | None = None
 
     def accepts(self, change: Change) -> bool:
-        if alert_kind(change) not in self.kinds:
+        if alert_kind(change) not in self.kinds or not self._competition_passes(change):
             return False
         if isinstance(change, EventChange):
             return True
-        return self._market_passes(change) and self._odds_pass(change) and self._size_passes(change)
+        return (
+            self._market_passes(change)
+            and self._odds_pass(change)
+            and self._size_passes(change)
+            and self._direction_passes(change)
+        )
+
+    def _competition_passes(self, change: Change) -> bool:
+        if not self.competitions:
+            return True
+        name = change.competition_name
+        return name is not None and name.casefold() in self.competitions
 
     def _market_passes(self, change: OddsChange) -> bool:
         if not self.markets:
@@ -112,8 +140,26 @@ class AlertRules:
     def _size_passes(self, change: OddsChange) -> bool:
         if change.kind != "moved" or self.min_change <= 0:
             return True
-        size = relative_change(change)
+        size = change_size(change)
         return size is not None and abs(size) >= self.min_change - _CHANGE_TOLERANCE
+
+    def _direction_passes(self, change: OddsChange) -> bool:
+        if change.kind != "moved" or self.direction == BOTH:
+            return True
+        shortened = move_direction(change)
+        return shortened is not None and shortened == (self.direction == DROPS)
+
+
+def move_direction(change: OddsChange) -> bool | None:
+    """True if the odds shortened (a drop), False if they lengthened (a drift), None
+    if unknown: from the odds, else from the sign of the item's ``change``."""
+    if change.odds is not None and change.previous_odds is not None:
+        if change.odds == change.previous_odds:
+            return None
+        return change.odds < change.previous_odds
+    if change.change:
+        return change.change < 0
+    return None
 
 
 # -- one line per change ---------------------------------------------------------------
@@ -138,19 +184,30 @@ def _event_name(change: Change) -> str:
     return f"{_text(change.home_team)} v {_text(change.away_team)}"
 
 
+def _kickoff(change: Change) -> str:
+    """`` · kick-off 2026-12-08 17:45 UTC``, or nothing when the change has no start time."""
+    if not change.start_time:
+        return ""
+    moment = parse_service_time(change.start_time)
+    when = _text(change.start_time) if moment is None else f"{minute_utc(moment)} UTC"
+    return f" · kick-off {when}"
+
+
 def format_line(change: Change) -> str:
     """One change as one line, e.g. ``Arsenal v Juventus · Full Time Result · Arsenal 1.67 →
-    1.90 (+13.8%)``. A value the change does not carry is shown as ``?``."""
+    1.90 (+13.8%) · kick-off 2026-12-08 17:45 UTC``. A value the change does not carry is
+    shown as ``?``; the kick-off, when the service sent it, in UTC."""
     if isinstance(change, EventChange):
-        return f"{_event_name(change)} · {_event_what(change)}"
-    return f"{_event_name(change)} · {_text(change.market_name)} · {_outcome_what(change)}"
+        return f"{_event_name(change)} · {_event_what(change)}{_kickoff(change)}"
+    what = f"{_text(change.market_name)} · {_outcome_what(change)}"
+    return f"{_event_name(change)} · {what}{_kickoff(change)}"
 
 
 def _outcome_what(change: OddsChange) -> str:
     outcome = _text(change.outcome_name)
     odds, previous = _odds(change.odds), _odds(change.previous_odds)
     if change.kind == "moved":
-        size = relative_change(change)
+        size = change_size(change)
         percent = MISSING if size is None else f"{size:+.1%}"
         return f"{outcome} {previous} → {odds} ({percent})"
     if change.kind == "new":
@@ -168,8 +225,7 @@ def _outcome_what(change: OddsChange) -> str:
 
 def _event_what(change: EventChange) -> str:
     if change.kind == "new":
-        starts = f" (starts {change.start_time})" if change.start_time else ""
-        return f"new event{starts}"
+        return "new event"
     if change.kind == "removed":
         return "event removed"
     if change.kind == "status":
@@ -286,6 +342,50 @@ def describe_webhook(url: str) -> str:
     host = parts.hostname or MISSING
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}/…"
+
+
+#: Parts of a webhook URL shorter than this are not looked for in a text: they would
+#: match ordinary words and numbers (Discord's ids and tokens, Slack's, are far longer).
+_SHORTEST_SECRET = 6
+#: A path segment made of letters only and shorter than this (``api``, ``webhooks``,
+#: ``services``) names a place, not a secret.
+_LONGEST_WORD = 16
+
+
+def redact(text: str, url: str) -> str:
+    """*text* with the webhook *url* written as :func:`describe_webhook` writes it, and
+    every secret-looking part of it (credentials, the path, a path segment that is not
+    a plain word, the query and its values) replaced by ``…``; each as given, or with
+    any of its characters percent-encoded."""
+    text = _spelled_any_way(unquote(url)).sub(lambda _: describe_webhook(url), text)
+    for secret in _secrets(url):
+        text = _spelled_any_way(secret).sub("…", text)
+    return text
+
+
+def _secrets(url: str) -> list[str]:
+    """The parts of *url* :func:`redact` hides, decoded, longest first."""
+    parts = urlsplit(url)
+    pieces = [parts.username, parts.password, parts.path, parts.query, parts.fragment]
+    pieces += [
+        segment
+        for segment in parts.path.split("/")
+        if not (segment.isalpha() and len(segment) < _LONGEST_WORD)
+    ]
+    pieces += [value for _, value in parse_qsl(parts.query)]
+    secrets = {unquote(piece) for piece in pieces if piece}
+    return sorted((s for s in secrets if len(s) >= _SHORTEST_SECRET), key=len, reverse=True)
+
+
+def _spelled_any_way(text: str) -> re.Pattern[str]:
+    """Matches *text* with any of its characters percent-encoded (UTF-8, either case)."""
+    return re.compile(
+        "".join(
+            f"(?:{re.escape(char)}|{''.join(f'%{byte:02x}' for byte in char.encode())})"
+            for char in text
+        ),
+        re.IGNORECASE,
+    )
 
 
 def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:

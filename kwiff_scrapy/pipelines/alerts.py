@@ -13,74 +13,75 @@ The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK`` (or
    another spider's items), a batch goes out after ``KWIFF_ALERT_QUIET_PERIOD``
    without a new alert (at most ``defaults.ALERT_MAX_BATCH_AGE`` after its first);
 3. splits a batch into messages of at most 2,000 characters and queues them for one
-   background task, which posts them in order through Scrapy's own downloader, so
-   proxies, stats and downloader middlewares apply. ``process_item`` never waits for
-   the webhook: a slow or dead webhook never slows the crawl;
+   background task, which posts them in order (:mod:`.alert_transport`: not through
+   Scrapy's downloader, so that the webhook's certificate is verified and its URL
+   appears in no log). ``process_item`` never waits for the webhook: a slow or dead
+   webhook never slows the crawl;
 4. retries a message after a 429 (waiting its ``Retry-After``), a 5xx or a connection
    error, up to ``KWIFF_ALERT_RETRY_TIMES`` times with a doubling delay; what still
-   fails is logged and counted as ``kwiff/alerts/failed``, never raised into the crawl;
+   fails (a refused certificate at once) is logged and counted as
+   ``kwiff/alerts/failed``, never raised into the crawl;
 5. at close, sends what is pending and gives it ``KWIFF_ALERT_CLOSE_TIMEOUT`` seconds;
    what has not gone out by then is cancelled and counted as failed.
+
+After the watch's first successful poll that yielded changes, each ``KWIFF_ALERT_MARKETS``
+or ``KWIFF_ALERT_COMPETITIONS`` name that none of them matched is logged once as a
+warning, with the closest names seen (:mod:`.alert_names`): a misspelt name would
+otherwise never alert, silently.
 
 Stats count changes, not messages: every ``OddsChange`` or ``EventChange`` that
 reaches the pipeline ends up in exactly one of ``kwiff/alerts/sent`` (posted and
 answered with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``
 and ``kwiff/alerts/suppressed``.
 
-Downloads while the spider closes: Scrapy 2.19's engine stops taking downloads
-through ``engine.download_async`` once it starts closing the spider (it waits for
-the requests in progress, then fires a one-shot Deferred; a request started later
-is sent, but ends in ``AlreadyCalledError`` instead of its response). Item pipelines
-are closed after that, and download handlers only at ``engine_stopped``. So the
-messages of the last batch, and retries that come due while the spider closes, go
-through ``engine.downloader.fetch``: the same downloader middlewares and handlers,
-without the engine's bookkeeping.
+The webhook URL is a secret (Discord and Slack put the token in it): log lines name
+the webhook as :func:`~.alert_messages.describe_webhook` does, and any text that could
+quote it goes through :func:`~.alert_messages.redact` first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import traceback
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request
-from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import JsonRequest, Response
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import is_asyncio_available
-from scrapy.utils.defer import maybe_deferred_to_future
 
 from ..integration import signals, stats
 from ..integration.startup import report_start_error
 from ..model.items import EventChange, OddsChange
 from .alert_messages import (
+    BOTH,
+    DRIFTS,
+    DROPS,
     Change,
     Message,
     describe_webhook,
     message_body,
+    redact,
     retry_after_seconds,
     split_messages,
 )
+from .alert_names import FirstPollNames
 from .alert_settings import AlertSettings
+from .alert_transport import (
+    WebhookClient,
+    WebhookFailure,
+    WebhookReply,
+    environment_proxy,
+    tls_context,
+)
 
 if TYPE_CHECKING:
-    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 TOO_MANY_REQUESTS = 429
-
-#: Meta of every webhook request: this pipeline owns the retry policy; a webhook is
-#: not a page (no robots.txt, cache, cookies, redirects or offsite filtering).
-REQUEST_META: dict[str, Any] = {
-    "dont_retry": True,
-    "dont_redirect": True,
-    "handle_httpstatus_all": True,
-    "dont_obey_robotstxt": True,
-    "dont_cache": True,
-    "dont_merge_cookies": True,
-    "allow_offsite": True,
-}
+DIRECTION_WORDS = {DROPS: "drops only", DRIFTS: "drifts only", BOTH: "either way"}
 
 
 def retry_delay(
@@ -102,14 +103,6 @@ def retry_delay(
     else:
         delay = config.retry_delay * 2**retries_done
     return min(delay, config.max_retry_delay)
-
-
-def _engine_takes_downloads(engine: ExecutionEngine) -> bool:
-    """True while ``engine.download_async`` can be used: the spider is open and the
-    engine has not started closing it. Scrapy has no public way to ask; without the
-    attributes looked at here, the answer is False (the downloader is used directly)."""
-    slot = getattr(engine, "_slot", None)
-    return engine.spider is not None and slot is not None and getattr(slot, "closing", 0) is None
 
 
 class KwiffAlertsPipeline:
@@ -136,6 +129,11 @@ class KwiffAlertsPipeline:
         #: The message the sender is busy with (None: idle).
         self._sending: Message | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._client: WebhookClient | None = None
+        #: Market and competition names, checked against the first successful poll.
+        self._names = FirstPollNames(config.market_names, config.competition_names)
+        #: True from a successful poll's ``poll_finished`` until its changes are in.
+        self._names_check_due = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KwiffAlertsPipeline:
@@ -161,19 +159,28 @@ class KwiffAlertsPipeline:
         self._loop = asyncio.get_running_loop()
         config = self.config
         if config.webhook is not None:
+            self._client = self._new_client(config.webhook)
             self._queue = asyncio.Queue()
             self._sender = self._loop.create_task(self._send_queued(), name="kwiff-alerts")
             where = f"{describe_webhook(config.webhook)} ({config.format})"
             where += " and the log" if config.log else ""
+            if not config.verify_tls and config.webhook.startswith("https:"):
+                logger.warning(
+                    "The alert webhook's TLS certificate is not verified "
+                    "(KWIFF_ALERT_VERIFY_TLS is False): its token may go to an impostor"
+                )
         else:
             where = "the log"
         rules = config.rules
         logger.info(
-            "Alerts to %s: kinds %s, markets %s, moves of %.1f%% or more, odds %s to %s",
+            "Alerts to %s: kinds %s, competitions %s, markets %s, moves of %.1f%% or more "
+            "(%s), odds %s to %s",
             where,
             ", ".join(sorted(rules.kinds)),
-            ", ".join(sorted(rules.markets)) or "all",
+            ", ".join(config.competition_names) or "all",
+            ", ".join(config.market_names) or "all",
             rules.min_change * 100,
+            DIRECTION_WORDS[rules.direction],
             "any" if rules.min_odds is None else rules.min_odds,
             "any" if rules.max_odds is None else rules.max_odds,
         )
@@ -185,6 +192,8 @@ class KwiffAlertsPipeline:
 
     async def close_spider(self) -> None:
         self._flush()
+        if self._names_check_due:
+            self._check_names()
         if self._sender is None or self._queue is None:
             return
         if self._sending is not None or not self._queue.empty():
@@ -201,6 +210,8 @@ class KwiffAlertsPipeline:
                 pass
         self._sender.cancel()
         await asyncio.wait([self._sender])
+        if self._client is not None:
+            await self._client.close()
         unsent = [self._sending] if self._sending is not None else []
         while not self._queue.empty():
             unsent.append(self._queue.get_nowait())
@@ -219,22 +230,31 @@ class KwiffAlertsPipeline:
 
     # -- batching ---------------------------------------------------------------------
 
-    def poll_finished(self, changes: Any = 0, **kwargs: Any) -> None:
+    def poll_finished(self, changes: Any = 0, failed: Any = False, **kwargs: Any) -> None:
         """``poll_finished`` handler: the poll's changes go out once they have all
         arrived here, or ``flush_delay`` from now."""
         if self._awaited:  # the previous poll is still waited for: it goes now
             self._flush()
+        if self._names_check_due:  # a poll later, its changes are in (or never come)
+            self._check_names()
         self._polls = True
+        if self._names.pending and not failed:
+            self._names.poll_finished()
+            self._names_check_due = True
         announced = changes if isinstance(changes, int) and not isinstance(changes, bool) else 0
         outstanding = announced - self._arrived
         self._arrived = 0
         if outstanding <= 0:
             self._flush()
+            if self._names_check_due:
+                self._check_names()
         else:
             self._awaited = outstanding
             self._set_timer(self.config.flush_delay)
 
     def _take(self, change: Change) -> None:
+        if self._names.pending:
+            self._names.see(change)
         last_of_poll = False
         if self._awaited:
             self._awaited -= 1
@@ -249,6 +269,8 @@ class KwiffAlertsPipeline:
             stats.increment(self.crawler, stats.ALERTS_SUPPRESSED)
         if last_of_poll:
             self._flush()
+            if self._names_check_due:
+                self._check_names()
 
     def _flush_when_quiet(self) -> None:
         loop = self._event_loop()
@@ -288,6 +310,26 @@ class KwiffAlertsPipeline:
             else:
                 self._enqueue(message)
 
+    def _check_names(self) -> None:
+        """Warn once about each ``KWIFF_ALERT_MARKETS`` or ``_COMPETITIONS`` name the
+        first successful poll that yielded changes did not show (a poll without any:
+        the next one is used).
+
+        Called once that poll's changes have all arrived here, or, if some are late
+        (still in earlier pipelines after ``flush_delay``, or dropped there), at the
+        next ``poll_finished`` or at close."""
+        self._names_check_due = False
+        if self._names.continued:
+            logger.info(
+                "%s: names not checked against the service's: the first poll continued an "
+                "earlier watch (JOBDIR, or another worker's), so it did not show every one",
+                " and ".join(self._names.settings),
+            )
+            self._names.stop()
+            return
+        for warning in self._names.warnings():
+            logger.warning("%s", warning)
+
     def _enqueue(self, message: Message) -> None:
         if self._queue is None:  # only before open_spider: nowhere to send yet
             self._queue = asyncio.Queue()
@@ -313,8 +355,11 @@ class KwiffAlertsPipeline:
             self._sending = message
             try:
                 delivered = await self._deliver(message)
-            except Exception:  # a bug rather than the webhook: never ends the sender
-                logger.exception("Alerts: unexpected error while sending a message")
+            except Exception as exc:  # a bug rather than the webhook: never ends the sender
+                logger.error(
+                    "Alerts: unexpected error while sending a message:\n%s",
+                    redact("".join(traceback.format_exception(exc)), self.config.webhook or ""),
+                )
                 delivered = False
             self._sending = None
             key = stats.ALERTS_SENT if delivered else stats.ALERTS_FAILED
@@ -324,28 +369,27 @@ class KwiffAlertsPipeline:
     async def _deliver(self, message: Message) -> bool:
         """Post *message*, retrying as :func:`retry_delay` says; True once answered 2xx."""
         assert self.config.webhook is not None
+        assert self._client is not None
         where = describe_webhook(self.config.webhook)
-        body = message_body(self.config.format, message)
+        body = json.dumps(
+            message_body(self.config.format, message), ensure_ascii=False, sort_keys=True
+        ).encode()
         retries = 0
         while True:
-            status: int | None = None
-            retry_after: float | None = None
             try:
-                response = await self._download(self._request(body))
-            except IgnoreRequest as exc:  # a downloader middleware decided: not retried
-                outcome = f"the request was dropped ({type(exc).__name__}: {exc})"
-                delay = None
-            except Exception as exc:
-                outcome = f"{type(exc).__name__}: {exc}"
-                delay = retry_delay(self.config, retries, None, None)
+                reply = await self._client.post(body)
+            except WebhookFailure as exc:
+                outcome = str(exc)
+                delay = retry_delay(self.config, retries, None, None) if exc.retriable else None
             else:
-                status = response.status
+                status = reply.status
                 if 200 <= status < 300:
                     logger.debug("Sent %d alert(s) to %s (HTTP %d)", message.count, where, status)
                     return True
-                outcome = f"HTTP {status}{_excerpt(response)}"
-                retry_after = retry_after_seconds(response.headers.get(b"Retry-After"))
+                outcome = f"HTTP {status}{_excerpt(reply, self.config.webhook)}"
+                retry_after = retry_after_seconds(reply.retry_after)
                 delay = retry_delay(self.config, retries, status, retry_after)
+            outcome = redact(outcome, self.config.webhook)
             if delay is None:
                 tries = f" after {retries + 1} tries" if retries else ""
                 logger.warning(
@@ -363,30 +407,19 @@ class KwiffAlertsPipeline:
             )
             await asyncio.sleep(delay)
 
-    def _request(self, body: dict[str, Any]) -> JsonRequest:
-        assert self.config.webhook is not None
-        return JsonRequest(
-            self.config.webhook,
-            data=body,
-            dont_filter=True,
-            meta={**REQUEST_META, "download_timeout": self.config.timeout},
-            dumps_kwargs={"ensure_ascii": False},
+    def _new_client(self, webhook: str) -> WebhookClient:
+        config = self.config
+        return WebhookClient(
+            webhook,
+            timeout=config.timeout,
+            tls=tls_context(verify=config.verify_tls, ca_file=config.ca_file),
+            proxy=environment_proxy(webhook) if config.proxy_from_environment else None,
+            user_agent=config.user_agent,
         )
 
-    async def _download(self, request: Request) -> Response:
-        """Through ``engine.download_async`` while the engine takes downloads, else
-        through its downloader (while the spider closes; see the module's docstring)."""
-        engine = self.crawler.engine
-        assert engine is not None
-        if _engine_takes_downloads(engine):
-            return await engine.download_async(request)
-        result: Response | Request = request
-        while isinstance(result, Request):  # a middleware may answer with a new request
-            result = await maybe_deferred_to_future(engine.downloader.fetch(result))
-        return result
 
-
-def _excerpt(response: Response) -> str:
-    """The start of an error response's body, for the log (Discord explains its 4xx)."""
-    text = response.body[:200].decode("utf-8", "replace").strip()
-    return f": {' '.join(text.split())}" if text else ""
+def _excerpt(reply: WebhookReply, webhook: str) -> str:
+    """The start of an error answer's body, for the log (Discord explains its 4xx);
+    redacted before it is cut, so that no part of a token is left."""
+    text = " ".join(redact(reply.body.decode("utf-8", "replace"), webhook).split())[:200]
+    return f": {text}" if text else ""

@@ -17,7 +17,9 @@ A URI that cannot be opened stops the crawl at its start with one line saying wh
 A database that goes away later: the error is logged and counted
 (``kwiff/history/errors``), the batch is tried again later, and prices that
 overflow the buffer (``KWIFF_HISTORY_BUFFER_SIZE``), or are still unwritten when the
-close timeout runs out, are counted as ``kwiff/history/dropped``.
+close timeout runs out, are counted as ``kwiff/history/dropped``. A lost connection is
+replaced at the next batch: unnoticed between batches; inside a batch's transaction,
+that batch fails whole (one error) and is written again on the new connection.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Run it alone with ``python -m kwiff_scrapy.simulator --port 8765``.
 """
 
+from .config import Faults, SimulatorConfig
 from .data import SimulatedData
-from .server import Faults, KwiffSimulator, SimulatorConfig
+from .server import KwiffSimulator
 
 __all__ = ["Faults", "KwiffSimulator", "SimulatedData", "SimulatorConfig"]

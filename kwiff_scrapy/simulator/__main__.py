@@ -25,7 +25,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .server import ANSWER_FAULT_KINDS, Faults, KwiffSimulator, SimulatorConfig
+from .config import ANSWER_FAULT_KINDS, Faults, SimulatorConfig
+from .server import KwiffSimulator
 
 _DEFAULTS = SimulatorConfig()
 

@@ -1,6 +1,6 @@
 """The simulated service's data in motion: deterministic, from a seed and what was served.
 
-Used when :attr:`~kwiff_scrapy.simulator.server.SimulatorConfig.moving` is true (the
+Used when :attr:`~kwiff_scrapy.simulator.config.SimulatorConfig.moving` is true (the
 command line's default; ``moving=True`` in ``KWIFF_SIMULATOR_OPTIONS`` or a config).
 
 The data at rest (:mod:`.data`) is what the *first* answer about an event shows. From
@@ -24,7 +24,7 @@ one shown), so a change is logged by the answer that first shows it, with that s
 :data:`IN_PLAY`):
 
 - odds: a few outcomes move one or two steps along the price ladder
-  (:data:`~.data.LADDER`), and now and then one outcome jumps four to eight steps;
+  (:data:`~.prices.LADDER`), and now and then one outcome jumps four to eight steps;
 - a market suspends (``"status": "SUSPENDED"`` on the market) for
   :data:`SUSPENSION_STEPS` steps, then resumes (the key is absent again); an outcome
   alone suspends likewise (``"status"`` on the outcome). A suspended price does not
@@ -65,29 +65,23 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .. import defaults
+from ..protocol.socketio import compact_json
 from .data import (
-    LADDER,
-    SUSPENDED,
-    Fixture,
     InvalidPayload,
-    Price,
     SimulatedData,
     event_get_payload,
-    event_header,
     event_list_payload,
-    fixture_order,
-    market_view,
     ticket_odds_payload,
 )
-
-#: The JSON encoder of the wire (the same as the protocol's): compact, UTF-8 as is.
-compact_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+from .fixtures import Fixture, fixture_order
+from .prices import LADDER, Price
+from .views import SUSPENDED, event_header, market_view
 
 #: A new event joins a sport's list at every this many list steps (2, 4, 6, ...); each
 #: event goes in play about this many steps after the one before it in the list.
@@ -106,9 +100,6 @@ BETTING_REOPEN: Final = 0.2
 MOVES_PER_STEP: Final = (1, 3)
 #: Ladder steps of a big jump (inclusive range).
 JUMP_STEPS: Final = (4, 8)
-
-#: The default bound of each log (entries kept: the latest).
-DEFAULT_MAX_LOG_ENTRIES: Final = 1_000_000
 
 # Change kinds.
 MOVED: Final = "moved"
@@ -605,7 +596,7 @@ class MovingData:
         self,
         data: SimulatedData,
         *,
-        max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES,
+        max_log_entries: int = defaults.SIMULATOR_MAX_LOG_ENTRIES,
         still: bool = False,
     ) -> None:
         if max_log_entries < 0:

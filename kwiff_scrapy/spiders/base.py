@@ -1,6 +1,8 @@
 """What every Kwiff spider shares, written once.
 
 - :class:`KwiffSpider`: parse an answer with counted skips; stats under ``kwiff/``.
+- :func:`listed_events`: an ``event:list`` response's events, the one way
+  (:func:`~kwiff_scrapy.model.event_list.read_event_list`).
 - :class:`KwiffEventItemsSpider`: yield events nested or as flat rows (``-a flat=1``),
   and full events from ``event:get`` answers.
 - :class:`KwiffEventListSpider`: ``event:list`` of one sport; a spider for another
@@ -19,12 +21,8 @@ from ..integration import stats
 from ..integration.config import KwiffSettings
 from ..integration.http import KwiffRequest
 from ..integration.startup import report_start_error
-from ..model.parsing import (
-    outcome_rows,
-    parse_event_detail,
-    parse_event_list_ack,
-    parse_events,
-)
+from ..model.event_list import ListedEvents, read_event_list
+from ..model.parsing import outcome_rows, parse_event_detail
 from ..model.sports import country_code
 
 if TYPE_CHECKING:
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
     from ..integration.http import KwiffResponse
+    from ..model.answer import Answer
     from ..model.items import KwiffEvent, OutcomeRow
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -49,14 +48,9 @@ class AnswerParser(Protocol[Parsed]):
     ) -> Parsed: ...
 
 
-class AckParser(Protocol[Parsed]):
-    """A faster way of a parser from the ACK's bytes: None (nothing counted) if it cannot."""
-
-    def __call__(self, body: bytes, *, skips: Counter[str]) -> Parsed | None: ...
-
-
-#: Parsers with a way straight from an answer's bytes, for answers not decoded yet.
-ACK_PARSERS: dict[AnswerParser[Any], AckParser[Any]] = {parse_events: parse_event_list_ack}
+def listed_events(response: KwiffResponse) -> ListedEvents:
+    """The events of an ``event:list`` response: from its bytes if not decoded yet."""
+    return read_event_list(None if response.decoded else response.body, lambda: response.answer)
 
 
 def truthy(value: Any) -> bool:
@@ -80,34 +74,32 @@ class KwiffSpider(scrapy.Spider):
             report_start_error(cls.name, exc)
             raise
 
-    def parse_answer(self, response: KwiffResponse, parser: AnswerParser[Parsed]) -> Parsed:
-        """Run *parser* on the answer's data; count error answers and parse skips."""
+    def parse_with(self, response: KwiffResponse, parser: AnswerParser[Parsed]) -> Parsed:
+        """Run *parser* on the answer's data; report an error answer and the skips."""
+        answer = response.answer
         skips: Counter[str] = Counter()
-        parsed = self.parse_answer_bytes(response, parser, skips)
-        if parsed is None:
-            answer = response.answer
-            if answer.error is not None:
-                self.logger.warning(
-                    "%s answered with an error: %.300r", response.message, answer.error
-                )
-                self.count(stats.ANSWER_ERRORS)
-            parsed = parser(answer.data, fetched_at=answer.fetched_at, skips=skips)
-        for reason, count in skips.items():
-            self.count(stats.parse_skipped(reason), count)
-        if skips:
-            self.logger.info("Skipped while parsing %s: %s", response.message, dict(skips))
+        parsed = parser(answer.data, fetched_at=answer.fetched_at, skips=skips)
+        self.report_answer(response.message, answer, skips)
         return parsed
 
-    def parse_answer_bytes(
-        self, response: KwiffResponse, parser: AnswerParser[Parsed], skips: Counter[str]
-    ) -> Parsed | None:
-        """*parser*'s way straight from the answer's bytes (:data:`ACK_PARSERS`), for an
-        answer not decoded yet; None, having counted nothing, where there is none or it
-        declines (an error answer, anything not plain): then decode and parse."""
-        from_ack = ACK_PARSERS.get(parser)
-        if from_ack is None or response.decoded:
-            return None
-        return from_ack(response.body, skips=skips)
+    def events_of(self, response: KwiffResponse) -> list[KwiffEvent]:
+        """The events of an ``event:list`` answer (:func:`listed_events`), reported."""
+        listed = listed_events(response)
+        self.report_answer(response.message, listed.answer, listed.skips)
+        return listed.events
+
+    def report_answer(self, message: str, answer: Answer | None, skips: Counter[str]) -> None:
+        """Log and count an error answer; count and log what parsing it skipped."""
+        if answer is not None and answer.error is not None:
+            self.logger.warning("%s answered with an error: %.300r", message, answer.error)
+            self.count(stats.ANSWER_ERRORS)
+        self.count_skips(skips)
+        if skips:
+            self.logger.info("Skipped while parsing %s: %s", message, dict(skips))
+
+    def count_skips(self, skips: Counter[str]) -> None:
+        for reason, count in skips.items():
+            self.count(stats.parse_skipped(reason), count)
 
     def count(self, key: str, value: int = 1) -> None:
         """Add *value* to the stats *key* (a name of :mod:`kwiff_scrapy.integration.stats`)."""
@@ -137,7 +129,7 @@ class KwiffEventItemsSpider(KwiffSpider):
     def parse_event_get(
         self, response: KwiffResponse, listed: KwiffEvent | None = None
     ) -> Iterator[KwiffEvent | OutcomeRow]:
-        event = self.parse_answer(response, parse_event_detail)
+        event = self.parse_with(response, parse_event_detail)
         if event is not None:
             self.count(stats.EVENT_DETAILS_PARSED)
             yield from self.event_items(event)
@@ -166,7 +158,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
     """Sends ``event:list`` for :attr:`sport_id` and yields one item per event.
 
     Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting), ``-a flat=1``
-    for one flat :class:`~kwiff_scrapy.items.OutcomeRow` per outcome instead of nested
+    for one flat :class:`~kwiff_scrapy.model.items.OutcomeRow` per outcome instead of nested
     events (what a CSV feed wants), and ``-a details=1`` to follow every listed event
     with ``event:get`` and yield the full event (every market) instead.
     """
@@ -194,7 +186,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
     def parse_event_list(
         self, response: KwiffResponse
     ) -> Iterator[KwiffEvent | OutcomeRow | KwiffRequest]:
-        events = self.parse_answer(response, parse_events)
+        events = self.events_of(response)
         self.count(stats.EVENTS_PARSED, len(events))
         for event in events:
             if self.details:

@@ -73,7 +73,7 @@ class KwiffBetBuilderSpider(KwiffSpider):
     """Prices bet-builder combinations: ``-a groups=FILE.json`` or ``-a groups='[...]'``.
 
     Sends the groups with ``ticket:odds:get``, :attr:`groups_per_command` at a time, and
-    yields one :class:`~kwiff_scrapy.items.PricedGroup` per group answered. A group the
+    yields one :class:`~kwiff_scrapy.model.items.PricedGroup` per group answered. A group the
     service cannot price (``odds`` null) is yielded with ``odds`` None and counted as
     ``kwiff/betbuilder/unpriced``; groups missing from an answer are counted as
     ``kwiff/betbuilder/unanswered``.
@@ -98,7 +98,7 @@ class KwiffBetBuilderSpider(KwiffSpider):
             )
 
     def parse_prices(self, response: KwiffResponse) -> Iterator[PricedGroup]:
-        priced = self.parse_answer(response, parse_price_groups)
+        priced = self.parse_with(response, parse_price_groups)
         sent = len(response.payload["betBuilderOutcomeGroups"])
         if len(priced) < sent:
             self.logger.warning("ticket:odds:get answered %d of %d groups", len(priced), sent)

@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy.commands import history as history_command
-from kwiff_scrapy.commands.history import HistoryPlan, iso_time, parse_duration
+from kwiff_scrapy.commands.history import HistoryPlan, parse_duration
 from kwiff_scrapy.history.queries import HistoryReader, plot_data
 from kwiff_scrapy.history.records import observe
 from kwiff_scrapy.history.schema import database_url
 from kwiff_scrapy.history.store import HistoryStore
 from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_events
+from kwiff_scrapy.model.values import iso_utc_datetime
 from kwiff_scrapy.simulator import SimulatedData
 
 from ..support.crawl_process import HANG_GUARD, crawl_environment, scrapy_kwiff
@@ -73,7 +74,7 @@ CHANGES = [
 
 
 def opening_events() -> list[KwiffEvent]:
-    return parse_events({"events": RAW}, fetched_at=iso_time(OPENING))
+    return parse_events({"events": RAW}, fetched_at=iso_utc_datetime(OPENING))
 
 
 def build_history(uri: str) -> None:
@@ -88,7 +89,7 @@ def build_history(uri: str) -> None:
         if change.odds is not None:
             outcome.odds = change.odds
         outcome.status = change.status
-        event.fetched_at = iso_time(at(change.minutes))
+        event.fetched_at = iso_utc_datetime(at(change.minutes))
         current[change.event_id] = event
         seen = observe(event)
         assert seen is not None
@@ -193,7 +194,7 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
         exported_rows = list(csv.DictReader(file))
     expected = [
         {
-            "time": iso_time(OPENING),
+            "time": iso_utc_datetime(OPENING),
             "event_id": str(ARSENAL),
             "market": market["name"],
             "outcome": outcome["outcomeName"],
@@ -209,7 +210,7 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
     ]
     expected += [
         {
-            "time": iso_time(at(c.minutes)),
+            "time": iso_utc_datetime(at(c.minutes)),
             "event_id": str(ARSENAL),
             "market": market_name(ARSENAL, c.market),
             "outcome": outcome_name(ARSENAL, c.market, c.outcome),

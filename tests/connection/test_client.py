@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from kwiff_scrapy import KwiffClient
+from kwiff_scrapy.client import CommandError
 from kwiff_scrapy.connection.errors import (
-    CommandError,
     ConnectFailed,
     ConnectionLost,
     HandshakeRefused,
@@ -25,6 +25,7 @@ from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ..conftest import StartSimulator
+from ..support import waiting
 
 DATA = SimulatedData()
 FIRST_FOOTBALL = DATA.events(11, "GB")[0]
@@ -66,11 +67,7 @@ def free_port() -> int:
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition did not become true within 5 s")
+    await waiting.until(condition)  # fails naming the condition, if it never holds
 
 
 async def assert_no_tasks_left() -> None:

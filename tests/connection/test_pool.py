@@ -10,6 +10,8 @@ import pytest
 from kwiff_scrapy.connection.errors import ConnectFailed
 from kwiff_scrapy.connection.pool import Backoff, SessionPool
 
+from ..support.waiting import guarded
+
 
 class FakeSession:
     def __init__(self, number: int) -> None:
@@ -23,16 +25,23 @@ class FakeSession:
 class Connector:
     """Counts connects; fails the first ``failures`` of them."""
 
-    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, failures: int = 0, delay: float = 0.0, gate: asyncio.Event | None = None
+    ) -> None:
         self.calls = 0
         self.failures = failures
         self.delay = delay
+        self.gate = gate
         self.sessions: list[FakeSession] = []
+        self.called = asyncio.Event()
 
     async def __call__(self) -> Any:
         self.calls += 1
+        self.called.set()
         number = self.calls
         await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if number <= self.failures:
             raise ConnectFailed(f"connect {number} failed")
         session = FakeSession(number)
@@ -90,12 +99,14 @@ async def test_a_closed_session_is_never_handed_out_again() -> None:
 
 
 async def test_a_waiter_that_gives_up_does_not_cancel_the_shared_connect() -> None:
-    connector = Connector(delay=0.2)
+    connect = asyncio.Event()
+    connector = Connector(gate=connect)
     pool = SessionPool(connector, size=1)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             await pool.acquire()
-    session = await pool.acquire()  # the same attempt, still running, completes
+    connect.set()
+    session = await guarded(pool.acquire(), "the connect")  # the same attempt, completing
     assert connector.calls == 1
     assert session.number == 1  # type: ignore[attr-defined]
     await pool.close()
@@ -105,7 +116,7 @@ async def test_close_cancels_pending_connects_and_refuses_new_work() -> None:
     connector = Connector(delay=10)
     pool = SessionPool(connector, size=2)
     waiter = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.01)
+    await guarded(connector.called.wait(), "a connect")
     await pool.close()
     with pytest.raises(asyncio.CancelledError):
         await waiter

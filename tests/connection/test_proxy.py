@@ -12,6 +12,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ..conftest import crawl
 from ..support.command_spider import CommandsSpider
+from ..support.extras import require
 from ..support.proxies import ConnectProxy
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")][:3]
@@ -103,7 +104,7 @@ def test_choose_proxy_prefers_the_meta_key_and_folds_credentials_back() -> None:
 
 
 async def test_socks5_proxy_from_the_meta_key(simulator: KwiffSimulator) -> None:
-    pytest.importorskip("python_socks", reason="SOCKS needs the 'socks' extra (python-socks)")
+    require("python_socks", "socks", "SOCKS")
     from ..support.proxies import Socks5Proxy
 
     socks = Socks5Proxy()

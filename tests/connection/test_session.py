@@ -22,6 +22,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.simulator.server import ERROR_MESSAGE, UNKNOWN_ACK_OFFSET
 
 from ..conftest import StartSimulator
+from ..support.waiting import guarded
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")]
 
@@ -40,10 +41,14 @@ class Recorder:
         self.events.append((name, args))
 
     async def until(self, key: str, count: int) -> None:
-        """Wait until the session has counted *count* of *key* (no clock involved)."""
-        while self.stats[key] < count:
-            self._counted.clear()
-            await self._counted.wait()
+        """Wait until the session has counted *count* of *key* (checked at each count)."""
+
+        async def counted() -> None:
+            while self.stats[key] < count:
+                self._counted.clear()
+                await self._counted.wait()
+
+        await guarded(counted(), f"the session counting {count} {key}")
 
 
 async def open_session(
@@ -103,9 +108,14 @@ async def test_many_commands_in_flight_each_get_their_own_ack(
 async def test_heartbeat_keeps_an_answering_connection_alive(
     start_simulator: StartSimulator,
 ) -> None:
-    simulator = await start_simulator(ping_interval_ms=50, ping_timeout_ms=200)
+    # Pings often; a pong has all the time a loaded machine may need (not a speed test).
+    simulator = await start_simulator(ping_interval_ms=50, ping_timeout_ms=10_000)
     async with await open_session(simulator) as session:
-        await asyncio.sleep(0.4)  # several ping/pong rounds
+        # The client pings again only once the last ping's pong came: three pings, two rounds.
+        await guarded(
+            simulator.wait_until(lambda: simulator.pings_received >= 3 or session.closed),
+            "a third ping",
+        )
         assert not session.closed
         ack = await session.command("event:get", {"eventId": 1})  # no such event
         assert ack.args[0] == {"timestamp": ack.args[0]["timestamp"], "data": {"result": None}}
@@ -130,14 +140,17 @@ async def test_no_pong_marks_the_connection_dead_and_fails_waiting_commands(
 async def test_a_dropped_connection_fails_every_waiting_command_at_once(
     start_simulator: StartSimulator,
 ) -> None:
-    simulator = await start_simulator(response_delay=5.0, drop_after=3)
+    simulator = await start_simulator(drop_after=3)
+    simulator.hold_answers()  # no command can end but by the drop
     session = await open_session(simulator)
     try:
-        async with asyncio.timeout(3):  # well before the 5 s answer delay
-            results = await asyncio.gather(
+        results = await guarded(
+            asyncio.gather(
                 *(session.command("event:get", {"eventId": i}) for i in range(3)),
                 return_exceptions=True,
-            )
+            ),
+            "the commands failing with the dropped connection",
+        )
         assert all(isinstance(r, ConnectionLost) for r in results), results
         assert session.closed
         with pytest.raises(SessionClosed):
@@ -158,7 +171,8 @@ async def test_malformed_frames_are_counted_and_skipped(start_simulator: StartSi
 async def test_an_ack_after_its_command_gave_up_is_counted_as_late(
     start_simulator: StartSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    simulator = await start_simulator(response_delay=0.3)
+    simulator = await start_simulator()
+    simulator.hold_answers()  # until the first command has given up
     recorder = Recorder()
     first, second = EVENT_IDS[:2]
     with caplog.at_level(logging.DEBUG, logger="kwiff_scrapy.connection.session"):
@@ -167,7 +181,12 @@ async def test_an_ack_after_its_command_gave_up_is_counted_as_late(
                 async with asyncio.timeout(0.05):
                     await session.command("event:get", {"eventId": first})
             # The first command's ack comes late and must not answer this one.
-            answered = await session.command("event:get", {"eventId": second})
+            answering = asyncio.create_task(session.command("event:get", {"eventId": second}))
+            await guarded(
+                simulator.wait_until(lambda: simulator.commands_received == 2), "the second command"
+            )
+            simulator.release_answers()
+            answered = await guarded(answering, "the second command's answer")
             await recorder.until("acks_late", 1)
     assert (answered.ack_id, answered.args[0]["data"]["result"]["id"]) == (1, second)
     assert recorder.stats["acks_late"] == 1

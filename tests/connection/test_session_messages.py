@@ -21,8 +21,9 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from kwiff_scrapy.connection.errors import ConnectionLost
-from kwiff_scrapy.connection.session import KwiffSession, SessionOptions, _Connection
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 from kwiff_scrapy.protocol import AckReceived
+from kwiff_scrapy.websockets_internals import SessionConnection
 
 OPEN = '0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
 COMMAND = re.compile(r"42(\d+)(.*)", re.DOTALL)
@@ -113,7 +114,7 @@ async def test_the_messages_before_the_end_are_read_before_it(
 
 async def test_the_connection_keeps_early_messages_and_joins_fragments() -> None:
     # No network: frames as websockets' protocol hands them to the connection.
-    connection = _Connection(WebSocketClient(parse_uri("ws://127.0.0.1/")))
+    connection = SessionConnection(WebSocketClient(parse_uri("ws://127.0.0.1/")))
     connection.response = Response(101, "Switching Protocols", Headers())
     received: list[tuple[bytes, bool]] = []
     connection.process_event(Frame(Opcode.TEXT, b"0{}"))  # before the session attaches

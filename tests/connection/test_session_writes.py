@@ -28,7 +28,8 @@ from websockets.typing import ExtensionName
 from websockets.uri import parse_uri
 
 from kwiff_scrapy.connection.errors import SessionClosed
-from kwiff_scrapy.connection.session import KwiffSession, SessionOptions, _Connection
+from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
+from kwiff_scrapy.websockets_internals import SessionConnection
 
 OPEN = '0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
 COMMAND = re.compile(r"42(\d+)(.*)", re.DOTALL)
@@ -181,7 +182,7 @@ class FakeTransport(asyncio.Transport):
         pass
 
 
-def open_connection(in_flight: list[int]) -> tuple[_Connection, FakeTransport]:
+def open_connection(in_flight: list[int]) -> tuple[SessionConnection, FakeTransport]:
     protocol = WebSocketClient(parse_uri("ws://127.0.0.1/"))
     protocol.send_request(protocol.connect())  # the opening handshake, sans I/O
     peer = ServerProtocol()
@@ -192,14 +193,14 @@ def open_connection(in_flight: list[int]) -> tuple[_Connection, FakeTransport]:
     protocol.receive_data(b"".join(peer.data_to_send()))
     protocol.events_received()
     assert protocol.state is State.OPEN
-    connection = _Connection(protocol, ping_interval=None, ping_timeout=None)
+    connection = SessionConnection(protocol, ping_interval=None, ping_timeout=None)
     transport = FakeTransport()
     connection.connection_made(transport)
     connection.attach(lambda message, binary: None, lambda: None, in_flight)
     return connection, transport
 
 
-def send_text(connection: _Connection, text: bytes) -> None:
+def send_text(connection: SessionConnection, text: bytes) -> None:
     """What ``send()`` does, short of waiting for the buffer to drain."""
     connection.protocol.send_text(text)
     connection.send_data()

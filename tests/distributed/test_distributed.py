@@ -6,14 +6,18 @@ termination rule, and the scheduler on its own (serialisation, bad entries, outa
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import threading
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import signals
 from scrapy.settings import Settings
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy import defaults
@@ -23,6 +27,8 @@ from kwiff_scrapy.integration.http import KwiffRequest
 from kwiff_scrapy.model.changes import EventSnapshot, PricePoint
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
+from ..support import waiting
+from ..support.extras import require
 from ..support.redis_workers import (
     CuttableLink,
     distributed_settings,
@@ -67,7 +73,7 @@ def test_a_bad_setting_is_refused_naming_it(name: str, value: str, message: str)
 
 
 def test_scrapy_redis_settings_follow_the_kwiff_prefix_and_fail_fast() -> None:
-    pytest.importorskip("redis")
+    require("redis", "redis", "scrapy-redis's settings")
     settings = Settings({"KWIFF_REDIS_KEY": "k:%(spider)s"})
     settings.freeze()
     effective = scrapy_redis_settings(settings, DistributedSettings.from_settings(settings))
@@ -276,12 +282,51 @@ def test_snapshots_survive_the_round_trip_and_garbage_is_refused() -> None:
     from kwiff_scrapy.distributed.state import decode_snapshot, encode_snapshot
 
     original = snapshot(7, 1.5)
-    assert decode_snapshot(encode_snapshot(original)) == original
+    by_names = EventSnapshot(
+        8,
+        betting_status="open",
+        in_play=False,
+        outcomes={
+            (5, "Yes"): PricePoint(5, "BTTS", None, "Yes", 2.0, "1/1", False),
+            ("Totals", None): PricePoint(None, "Totals", None, None, None, None, True),
+        },
+    )
+    for kept in (original, by_names):
+        assert decode_snapshot(encode_snapshot(kept)) == kept
     with pytest.raises(ValueError, match="not a snapshot"):
         decode_snapshot(b"garbage")
-    not_a_snapshot = b"z" + zlib.compress(pickle.dumps({"a": 1}))
+    for record in ({"a": 1}, {"id": 1, "outcomes": [[1, ["x"]]]}, {"id": 1, "outcomes": 3}):
+        with pytest.raises(ValueError, match="not a snapshot"):
+            decode_snapshot(b"j" + zlib.compress(json.dumps(record).encode()))
+
+
+class Trap:
+    """Unpickled, it creates *marker*: what a forged pickle in Redis could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_a_forged_snapshot_runs_no_code_and_is_compared_as_unseen(
+    redis_server: Any, redis_prefix: str, tmp_path: Path
+) -> None:
+    from kwiff_scrapy.distributed.state import decode_snapshot
+
+    marker = tmp_path / "ran"
+    forged = b"z" + zlib.compress(pickle.dumps(Trap(marker)))  # the old pickle format
     with pytest.raises(ValueError, match="not a snapshot"):
-        decode_snapshot(not_a_snapshot)
+        decode_snapshot(forged)
+    _, snapshots = state_of(redis_server, redis_prefix)
+    redis_server.hset(snapshots.snapshots_key, mapping={"7": forged, "8": pickle.dumps(1)})
+    loaded = snapshots.load([7, 8])
+    assert loaded.snapshots == {}
+    assert loaded.unreadable == 2
+    assert not marker.exists()
+    pickle.loads(pickle.dumps(Trap(marker)))  # the trap is armed: unpickled, it runs
+    assert marker.exists()
 
 
 # -- when a shared crawl is over ------------------------------------------------------------
@@ -364,8 +409,32 @@ async def open_scheduler(settings: dict[str, Any]) -> Any:
     crawler = get_crawler(KwiffFootballSpider, {"KWIFF_WORKER_ID": "solo", **settings})
     crawler.spider = crawler._create_spider()
     scheduler = Scheduler.from_crawler(crawler)
-    scheduler.open(crawler.spider)
+    await maybe_deferred_to_future(scheduler.open(crawler.spider))
     return scheduler
+
+
+async def close_scheduler(scheduler: Any) -> None:
+    await maybe_deferred_to_future(scheduler.close("shutdown"))
+
+
+async def take(scheduler: Any, count: int, what: str) -> list[Any]:
+    """Ask the scheduler as the engine does until *count* requests came back (the pump
+    takes them from Redis off the event loop)."""
+    taken: list[Any] = []
+
+    def enough() -> bool:
+        request = scheduler.next_request()
+        if request is not None:
+            taken.append(request)
+        return len(taken) >= count
+
+    await until(enough, what)
+    return taken
+
+
+async def until(condition: Any, what: str) -> None:
+    """Return once ``condition()`` holds; fail saying *what* never happened."""
+    await waiting.until(condition, what)
 
 
 async def test_a_command_request_comes_back_from_the_queue_as_the_same_request(
@@ -373,6 +442,10 @@ async def test_a_command_request_comes_back_from_the_queue_as_the_same_request(
 ) -> None:
     scheduler = await open_scheduler(distributed_settings(redis_prefix))
     spider = scheduler.spider
+    dropped: list[Any] = []
+    scheduler.crawler.signals.connect(
+        lambda request, spider: dropped.append(request), signal=signals.request_dropped, weak=False
+    )
     request = KwiffRequest(
         "event:get",
         {"eventId": 10744160},
@@ -383,12 +456,15 @@ async def test_a_command_request_comes_back_from_the_queue_as_the_same_request(
         meta={"note": "kept"},
         priority=3,
     )
+    duplicate = request.copy()
     try:
         assert scheduler.enqueue_request(request) is True
-        assert scheduler.enqueue_request(request.copy()) is False  # the shared dupe filter
-        back = scheduler.next_request()
+        assert scheduler.enqueue_request(duplicate) is True  # filtered when sent
+        (back,) = await take(scheduler, 1, "the request back from the queue")
+        await until(lambda: dropped, "the duplicate dropped by the shared dupe filter")
     finally:
-        scheduler.close("shutdown")
+        await close_scheduler(scheduler)
+    assert dropped == [duplicate]
     assert isinstance(back, KwiffRequest)
     assert (back.message, back.payload, back.host) == (
         "event:get",
@@ -426,11 +502,10 @@ async def test_a_request_taken_from_the_queue_gets_this_workers_own_proxy(
         scheduler.enqueue_request(chosen)
         taken = {
             request.payload["eventId"]: request
-            for request in (scheduler.next_request(), scheduler.next_request())
-            if request is not None
+            for request in await take(scheduler, 2, "both requests back from the queue")
         }
     finally:
-        scheduler.close("shutdown")
+        await close_scheduler(scheduler)
     assert "proxy" not in taken[1].meta
     assert "_auth_proxy" not in taken[1].meta
     assert b"Proxy-Authorization" not in taken[1].headers
@@ -448,13 +523,53 @@ async def test_an_unreadable_entry_is_dropped_and_counted_not_raised(
         good = KwiffRequest("event:list", {"sportId": 11})
         scheduler.enqueue_request(good)
         with caplog.at_level(logging.WARNING):
-            back = scheduler.next_request()
+            (back,) = await take(scheduler, 1, "the good request past the bad entries")
     finally:
-        scheduler.close("shutdown")
-    assert back is not None
+        await close_scheduler(scheduler)
     assert back.payload == {"sportId": 11}
     assert scheduler.stats.get_value(stats.REDIS_UNDECODABLE) == 2
     assert "cannot be read" in caplog.text
+
+
+def test_signed_entries_round_trip_and_a_forged_one_is_refused_unread(tmp_path: Path) -> None:
+    from scrapy_redis import picklecompat
+
+    from kwiff_scrapy.distributed.signing import SIGNED_PREFIX, ForgedEntry, SignedSerializer
+
+    marker = tmp_path / "ran"
+    ours = SignedSerializer(picklecompat, "the shared secret")
+    entry = ours.dumps({"url": "kwiff://x"})
+    assert entry.startswith(SIGNED_PREFIX)
+    assert ours.loads(entry) == {"url": "kwiff://x"}
+    trap = pickle.dumps(Trap(marker))
+    other_secret = SignedSerializer(picklecompat, "another secret").dumps(Trap(marker))
+    tampered = entry[: len(SIGNED_PREFIX) + 32] + trap
+    for forged in (trap, other_secret, tampered, b"", SIGNED_PREFIX):
+        with pytest.raises(ForgedEntry):
+            ours.loads(forged)
+    assert not marker.exists()
+    assert "the shared secret" not in repr(ours)
+
+
+async def test_a_forged_queue_entry_is_dropped_counted_and_runs_no_code(
+    redis_prefix: str, redis_server: Any, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    secret = "s3cret-of-the-workers"
+    scheduler = await open_scheduler(distributed_settings(redis_prefix, KWIFF_REDIS_SECRET=secret))
+    try:
+        redis_server.zadd(scheduler.queue.key, {pickle.dumps(Trap(marker)): -10})
+        scheduler.enqueue_request(KwiffRequest("event:list", {"sportId": 11}))
+        with caplog.at_level(logging.WARNING):
+            (back,) = await take(scheduler, 1, "the signed request past the forged entry")
+    finally:
+        await close_scheduler(scheduler)
+    assert back.payload == {"sportId": 11}
+    assert not marker.exists()
+    assert scheduler.stats.get_value(stats.REDIS_FORGED) == 1
+    assert scheduler.stats.get_value(stats.REDIS_UNDECODABLE) is None
+    assert "not signed with this worker's KWIFF_REDIS_SECRET" in caplog.text
+    assert secret not in caplog.text
 
 
 async def test_a_request_that_cannot_be_serialised_is_sent_by_this_worker(
@@ -465,10 +580,10 @@ async def test_a_request_that_cannot_be_serialised_is_sent_by_this_worker(
     try:
         assert scheduler.enqueue_request(request) is True
         assert scheduler.has_pending_requests()
-        assert scheduler.next_request() is request
+        assert await take(scheduler, 1, "the request kept by this worker") == [request]
         assert len(scheduler.queue) == 0
     finally:
-        scheduler.close("shutdown")
+        await close_scheduler(scheduler)
     assert scheduler.stats.get_value(stats.REDIS_KEPT_LOCAL) == 1
 
 
@@ -490,24 +605,37 @@ async def test_requests_yielded_while_redis_is_away_are_queued_when_it_is_back(
             assert scheduler.enqueue_request(second) is True
             assert scheduler.has_pending_requests()
             assert scheduler.next_request() is None  # waits, does not raise
+            await until(
+                lambda: scheduler.stats.get_value(stats.REDIS_OUTAGES) == 1, "Redis seen away"
+            )
+            assert scheduler.has_pending_requests()
             link.up()
-            taken: list[Any] = []
-
-            def both_taken() -> bool:
-                request = scheduler.next_request()
-                if request is not None:
-                    taken.append(request)
-                return len(taken) == 2
-
-            wait_for(both_taken, "the kept requests queued and taken once Redis is back")
+            taken = await take(scheduler, 2, "the kept requests, once Redis is back")
     finally:
         link.down()
-        scheduler.close("shutdown")
+        await close_scheduler(scheduler)
     assert sorted(request.payload["eventId"] for request in taken) == [1, 2]
     assert "Redis is unreachable" in caplog.text
     assert "reachable again" in caplog.text
     assert scheduler.stats.get_value(stats.REDIS_OUTAGES) == 1
     assert scheduler.stats.get_value(stats.REDIS_RECOVERIES) == 1
+    assert scheduler.stats.get_value(stats.REDIS_KEPT_DURING_OUTAGE) == 2
+
+
+async def test_a_request_taken_and_not_handed_out_goes_back_to_the_queue_on_close(
+    redis_prefix: str,
+) -> None:
+    scheduler = await open_scheduler(distributed_settings(redis_prefix))
+    scheduler.enqueue_request(KwiffRequest("event:get", {"eventId": 1}))
+    assert scheduler.next_request() is None  # the pump takes it for the next call
+    await until(lambda: scheduler._taken, "the request taken from the queue")
+    await close_scheduler(scheduler)
+    again = await open_scheduler(distributed_settings(redis_prefix))
+    try:
+        (back,) = await take(again, 1, "the request back from the queue")
+    finally:
+        await close_scheduler(again)
+    assert back.payload == {"eventId": 1}
 
 
 async def test_unreachable_redis_at_start_is_one_clear_error() -> None:

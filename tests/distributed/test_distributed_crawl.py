@@ -7,8 +7,8 @@ in separate processes; the end-to-end tests run real processes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import logging
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -21,12 +21,14 @@ from kwiff_scrapy.distributed.polls import RedisPolls
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.http import KwiffRequest
 from kwiff_scrapy.integration.signals import poll_finished
-from kwiff_scrapy.model.items import KwiffEvent, OddsChange
+from kwiff_scrapy.model.items import EventChange, KwiffEvent, OddsChange
 from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
 
 from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support import waiting
+from ..support.crawl_process import HANG_GUARD
 from ..support.redis_workers import (
     CuttableLink,
     assert_each_change_reported_once,
@@ -89,12 +91,9 @@ class Workers:
         return worker
 
     async def until(self, condition: Callable[[], bool]) -> None:
-        """Return once ``condition()`` holds: checked after each poll, and every 20 ms."""
-        while not condition():
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.02):
-                    await self.changed.wait()
+        """Return once ``condition()`` holds: checked after each poll, and every 20 ms;
+        fail (naming the condition) if it never does."""
+        await waiting.until(condition, changed=self.changed)
 
     async def stop(self) -> None:
         for worker in self.workers:
@@ -222,10 +221,12 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
     simulator.hold_answers()
     worker = workers.start(KwiffFootballSpider, details="1")
     try:
-        await simulator.wait_until(lambda: simulator.commands_received >= 1)
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.commands_received >= 1), "a command sent"
+        )
         link.down()
         simulator.release_answers()
-        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        await workers.until(lambda: worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) >= EVENTS)
         link.up()
         await workers.finished()
     finally:
@@ -234,6 +235,53 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
     assert worker.stat("finish_reason") == "finished"
     assert worker.stat(stats.REDIS_RECOVERIES) >= 1
     assert worker.stat(stats.REDIS_KEPT_DURING_OUTAGE) == EVENTS  # every event:get kept
+    assert keys_under(redis_server, redis_prefix) == []
+
+
+async def test_a_silent_redis_stalls_no_session_and_the_crawl_resumes_after_it(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    # Redis accepts connections and never answers while the event:list's answer arrives:
+    # the answer is parsed and its event:get commands kept, and the session keeps pinging,
+    # all before the first Redis call gives up (KWIFF_REDIS_TIMEOUT: a generous 10 s; with
+    # Redis called on the event loop, nothing moves until then, and the test fails).
+    simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_TIMEOUT": 10,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    simulator.hold_answers()
+    worker = workers.start(KwiffFootballSpider, details="1")
+    try:
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.commands_received >= 1), "a command sent"
+        )
+        enqueued = worker.stat(stats.REDIS_ENQUEUED)  # the event:list
+        link.swallow()
+        simulator.release_answers()
+        await workers.until(lambda: worker.stat("response_received_count") >= 1)
+        await workers.until(lambda: link.swallowed >= 1)  # a Redis call is waiting
+        pings = simulator.pings_received
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.pings_received >= pings + 3),
+            "three pings while Redis was silent",
+        )
+        assert worker.stat(stats.REDIS_ERRORS) == 0, "Redis was silent, not failing"
+        assert worker.stat(stats.REDIS_ENQUEUED) == enqueued  # nothing reached Redis
+        link.down()  # the silent calls fail at once; Redis is back right after
+        link.up()
+        await workers.finished()
+    finally:
+        link.down()
+    assert sorted(item.event_id for item in worker.items) == sorted(listed_ids(simulator))
+    assert worker.stat("finish_reason") == "finished"
+    assert worker.stat(stats.REDIS_RECOVERIES) >= 1
     assert keys_under(redis_server, redis_prefix) == []
 
 
@@ -290,6 +338,45 @@ async def test_three_workers_share_a_watch_and_report_each_change_once(
     )
 
 
+async def test_no_worker_compares_an_error_or_a_malformed_answer(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    # Each worker's connection answers its 2nd command with an error and its 3rd with a
+    # malformed list: none is compared, so nothing is reported removed, and the next good
+    # answer (whichever worker gets it) is compared with the last good one.
+    simulator = await start_simulator(
+        football_events=EVENTS, moving=True, answer_faults={2: "error", 3: "malformed"}
+    )
+    # No worker dies here: a lease that never runs out keeps a slow poll (a loaded
+    # machine) from being polled again, which would leave an answer not compared.
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 1,
+        "KWIFF_WATCH_LEASE": HANG_GUARD,
+    }
+    workers = Workers(redis_prefix, settings)
+    for _ in range(3):
+        workers.start(QuickWatchSpider, interval="0.2")
+    await workers.until(
+        lambda: (
+            workers.total(stats.WATCH_FAILED_POLLS) >= 2 and workers.total(stats.WATCH_POLLS) >= 8
+        )
+    )
+    await workers.stop()
+    for worker in workers.workers:  # one poll is one command of the worker's connection
+        failed = [failed for _, _, failed in worker.polls]
+        assert failed == [number in (2, 3) for number in range(1, len(failed) + 1)]
+    errors = sum(len(worker.polls) >= 2 for worker in workers.workers)
+    assert workers.total("kwiff/answer_errors") == errors
+    removed = [i for i in workers.items if isinstance(i, EventChange) and i.kind == "removed"]
+    assert len(removed) == sum(
+        entry["kind"] == "event_removed" for entry in simulator.change_log()
+    ), "an event reported removed that the service did not remove"
+    assert_each_change_reported_once(
+        simulator.change_log(), workers.items, set(listed_ids(simulator)), every_market=False
+    )
+
+
 async def test_a_worker_that_joins_takes_a_share_of_the_polls(
     start_simulator: StartSimulator, redis_prefix: str
 ) -> None:
@@ -313,20 +400,28 @@ async def test_a_worker_that_joins_takes_a_share_of_the_polls(
 
 
 async def test_polls_of_a_worker_gone_are_taken_over_when_its_lease_runs_out(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="kwiff_scrapy")
     simulator = await start_simulator(football_events=EVENTS)
     key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
     ghost = RedisPolls(redis_server, key, "ghost")
-    ghost.schedule({"list": 0.0})
-    ghost.claim(1, lease=1.0)  # and never polled: the ghost dies holding it
+    ghost.schedule({"list": 0.0, "event:1": 0.0})
+    ghost.claim(2, lease=1.0)  # and never polled: the ghost dies holding both
     redis_server.hset(f"{key}:config", "interval", "0.2")
     workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url})
     worker = workers.start(QuickWatchSpider, interval="0.2")
     await workers.until(lambda: len(worker.polls) >= 3)
     await workers.stop()
-    assert worker.stat(stats.WATCH_LEASES_EXPIRED) == 1
+    assert worker.stat(stats.WATCH_LEASES_EXPIRED) == 2
     assert worker.stat(stats.WATCH_CLAIMED) >= 3
+    # The worker that noticed says so once, naming the worker gone, not once per poll.
+    gone = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([m for m in gone if "ghost" in m]) == 1, gone
+    assert "Worker ghost stopped renewing its leases" in " ".join(gone)
 
 
 async def test_baseline_0_reports_nothing_for_the_first_shared_poll(
@@ -376,3 +471,48 @@ async def test_a_watch_worker_rides_out_a_redis_outage(
     assert len(worker.items) == len(baseline)  # still data: nothing else to report
     assert "Redis is unreachable" in caplog.text
     assert "reachable again" in caplog.text
+
+
+async def test_a_watch_answer_is_compared_off_the_event_loop_while_redis_is_silent(
+    start_simulator: StartSimulator, redis_prefix: str
+) -> None:
+    # A poll's answer arrives while Redis accepts connections and never answers: its
+    # compare-and-set waits in the Redis thread, and the session keeps pinging meanwhile.
+    simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_TIMEOUT": 10,  # generous: a call on the event loop would stall it
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    worker = workers.start(QuickWatchSpider, interval="0.2")
+    try:
+        await workers.until(lambda: len(worker.polls) >= 1)
+        simulator.hold_answers()
+        commands = simulator.commands_received
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.commands_received > commands),
+            "the next poll's command",
+        )
+        polls = len(worker.polls)
+        link.swallow()
+        simulator.release_answers()
+        await workers.until(lambda: link.swallowed >= 1)
+        pings = simulator.pings_received
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.pings_received >= pings + 3),
+            "three pings while Redis was silent",
+        )
+        assert worker.stat(stats.REDIS_ERRORS) == 0, "Redis was silent, not failing"
+        assert len(worker.polls) == polls, "the poll completed without Redis"
+        link.down()
+        link.up()
+        await workers.until(lambda: worker.stat(stats.REDIS_RECOVERIES) >= 1)
+        await workers.until(lambda: sum(not failed for _, _, failed in worker.polls) >= 3)
+    finally:
+        link.down()
+        await workers.stop()

@@ -6,6 +6,7 @@ several writers, the schema version; on SQLite and on a real PostgreSQL server."
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -404,6 +405,65 @@ def test_a_failed_batch_leaves_nothing_behind_and_can_be_written_again(
     assert store.write(observations(event())).written == 2
     store.close()
     assert count_rows(history_uri) == 2
+
+
+def terminate_backends(server: str, application_name: str) -> list[str]:
+    """End every backend of *application_name* from a second connection, as an administrator
+    or a failover does; the states they were in."""
+    with connect(server) as connection:
+        rows = connection.execute(
+            "SELECT state, pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (application_name,),
+        ).fetchall()
+    assert all(terminated for _state, terminated in rows)
+    return [state for state, _terminated in rows]
+
+
+def named(uri: str) -> tuple[str, str]:
+    """*uri* with an ``application_name`` of its own, and that name."""
+    name = f"kwiff_test_{uuid.uuid4().hex[:10]}"
+    return f"{uri}&application_name={name}", name
+
+
+def test_a_postgres_connection_lost_between_batches_is_replaced_unnoticed(
+    postgres_server: str, postgres_uri: str
+) -> None:
+    uri, name = named(postgres_uri)
+    store = opened(uri)
+    assert store.write(observations(event())).written == 2
+    assert terminate_backends(postgres_server, name) == ["idle"]
+    assert store.write(observations(event(1.8, fetched_at=T1))).written == 1
+    store.close()
+    assert count_rows(postgres_uri) == 3
+
+
+def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_reconnects(
+    postgres_server: str, postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, name = named(postgres_uri)
+    store = opened(uri)
+    original = store_module._latest_prices
+    states: list[str] = []
+
+    def cut_then_read(*args: Any) -> Any:
+        states.extend(terminate_backends(postgres_server, name))
+        return original(*args)
+
+    monkeypatch.setattr(store_module, "_latest_prices", cut_then_read)
+    with pytest.raises(
+        HistoryError,
+        match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
+        "administrator command$",
+    ):
+        store.write(observations(event()))
+    assert states == ["idle in transaction"]
+    assert count_rows(postgres_uri, "kwiff_events") == 0  # what the batch did was undone
+    assert count_rows(postgres_uri, "kwiff_outcomes") == 0
+    monkeypatch.setattr(store_module, "_latest_prices", original)
+    assert store.write(observations(event())).written == 2  # on a new connection
+    store.close()
+    assert count_rows(postgres_uri) == 2
 
 
 # -- opening a database ------------------------------------------------------------------------

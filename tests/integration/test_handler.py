@@ -20,6 +20,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
 from ..conftest import BASE_SETTINGS, StartSimulator, crawl
+from ..support import waiting
 from ..support.command_spider import CommandsSpider
 
 DATA = SimulatedData()
@@ -289,10 +290,13 @@ async def test_a_request_cancelled_from_outside_stays_cancelled(
     start_simulator: StartSimulator,
 ) -> None:
     simulator = await start_simulator(silent=True)
-    handler = handler_for(simulator.url, DOWNLOAD_TIMEOUT=0.2)
+    # Cancelled once the command is sent: long before its (generous) deadline.
+    handler = handler_for(simulator.url, DOWNLOAD_TIMEOUT=2)
     try:
         task = asyncio.create_task(handler.download_request(timed_request(EVENT_IDS[0], None)))
-        await asyncio.sleep(0.1)
+        await waiting.guarded(
+            simulator.wait_until(lambda: simulator.commands_received == 1), "the command sent"
+        )
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

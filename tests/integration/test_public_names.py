@@ -1,37 +1,41 @@
-"""Every public name the README and the docs pages show imports, and so do the names of
-earlier releases."""
+"""Every public name the README and the docs pages show imports; each module has one path;
+import is cheap."""
 
 from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from scrapy.utils.misc import load_object
+
+import kwiff_scrapy
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 
-#: Names the README showed before the package was split into layer folders.
-EARLIER_NAMES = (
-    "kwiff_scrapy.Addon",
-    "kwiff_scrapy.KwiffClient",
-    "kwiff_scrapy.KwiffRequest",
-    "kwiff_scrapy.KwiffResponse",
-    "kwiff_scrapy.errors.CommandError",
-    "kwiff_scrapy.errors.HandshakeRefused",
-    "kwiff_scrapy.errors.KwiffError",
-    "kwiff_scrapy.items.KwiffEvent",
-    "kwiff_scrapy.items.OutcomeRow",
-    "kwiff_scrapy.parsing.Answer",
-    "kwiff_scrapy.parsing.parse_answer",
-    "kwiff_scrapy.parsing.parse_event_detail",
-    "kwiff_scrapy.parsing.parse_events",
-    "kwiff_scrapy.pool.Backoff",
-    "kwiff_scrapy.signals.unsolicited_event",
-    "kwiff_scrapy.simulator.SimulatorConfig",
-    "kwiff_scrapy.spiders.base.KwiffEventListSpider",
-    "kwiff_scrapy.handler.KwiffDownloadHandler",
+#: The package's own names, which the README shows imported from its root.
+ROOT_NAMES = ("Addon", "KwiffClient", "KwiffRequest", "KwiffResponse")
+
+#: Module paths from before the layers had folders: the package was never released with
+#: them, so no alias keeps them importing.
+OLD_MODULE_PATHS = (
+    "kwiff_scrapy.addon",
+    "kwiff_scrapy.config",
+    "kwiff_scrapy.endpoint",
+    "kwiff_scrapy.errors",
+    "kwiff_scrapy.handler",
+    "kwiff_scrapy.http",
+    "kwiff_scrapy.items",
+    "kwiff_scrapy.parsing",
+    "kwiff_scrapy.pool",
+    "kwiff_scrapy.proxy",
+    "kwiff_scrapy.session",
+    "kwiff_scrapy.signals",
+    "kwiff_scrapy.sports",
 )
 
 
@@ -70,16 +74,48 @@ def test_every_name_the_readme_shows_imports(dotted: str) -> None:
     resolve(dotted)
 
 
-@pytest.mark.parametrize("dotted", EARLIER_NAMES)
-def test_names_of_earlier_releases_still_import(dotted: str) -> None:
-    resolve(dotted)
+@pytest.mark.parametrize("name", ROOT_NAMES)
+def test_a_root_name_is_the_class_its_module_defines(name: str) -> None:
+    defined_in = {
+        "Addon": "kwiff_scrapy.integration.addon",
+        "KwiffClient": "kwiff_scrapy.client",
+        "KwiffRequest": "kwiff_scrapy.integration.http",
+        "KwiffResponse": "kwiff_scrapy.integration.http",
+    }[name]
+    defined = getattr(importlib.import_module(defined_in), name)
+
+    assert getattr(kwiff_scrapy, name) is defined
+    assert load_object(f"kwiff_scrapy.{name}") is defined  # how Scrapy's ADDONS finds it
+    namespace: dict[str, object] = {}
+    exec(f"from kwiff_scrapy import {name}", namespace)
+    assert namespace[name] is defined
 
 
-def test_an_old_module_path_is_the_new_module() -> None:
-    from kwiff_scrapy import items
-    from kwiff_scrapy.model import items as model_items
+def test_a_name_the_root_does_not_have_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'items'"):
+        _ = kwiff_scrapy.items  # type: ignore[attr-defined]
 
-    assert items is model_items
-    assert resolve("kwiff_scrapy.parsing.Answer") is resolve(
-        "kwiff_scrapy.integration.answer.Answer"
+
+@pytest.mark.parametrize("old_path", OLD_MODULE_PATHS)
+def test_an_old_module_path_does_not_import(old_path: str) -> None:
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(old_path)
+
+
+def test_the_parsers_module_does_not_lend_the_answer_envelope() -> None:
+    from kwiff_scrapy.model import parsing
+
+    assert not hasattr(parsing, "Answer")
+    assert not hasattr(parsing, "parse_answer")
+
+
+def test_importing_the_package_imports_neither_scrapy_nor_the_client() -> None:
+    code = (
+        "import sys, kwiff_scrapy; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'kwiff_scrapy')))"
     )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert run.stdout.strip() == "['kwiff_scrapy']"

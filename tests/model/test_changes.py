@@ -162,11 +162,17 @@ def test_outcomes_without_ids_are_told_apart_by_market_and_name() -> None:
     assert (change.kind, change.previous_odds, change.odds) == ("moved", 1.8, 2.0)  # type: ignore[union-attr]
 
 
-def test_relative_change_needs_both_prices() -> None:
-    assert relative_change(2.0, 1.0) == 1.0
+def test_relative_change_takes_the_earlier_price_first() -> None:
+    assert relative_change(2.0, 2.5) == 0.25
+    assert relative_change(2.5, 2.0) == -0.2
+    assert relative_change(1.0, 2.0) == 1.0
+
+
+def test_relative_change_needs_both_prices_and_an_earlier_one_above_zero() -> None:
     assert relative_change(None, 1.0) is None
     assert relative_change(2.0, None) is None
-    assert relative_change(2.0, 0.0) is None
+    assert relative_change(0.0, 2.0) is None
+    assert relative_change(2.0, 0.0) == -1.0
 
 
 def test_open_statuses() -> None:

@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 from itemadapter import ItemAdapter
 from scrapy.exporters import CsvItemExporter, JsonLinesItemExporter
 
+from kwiff_scrapy.model.answer import Answer, parse_answer
 from kwiff_scrapy.model.items import KwiffEvent, Market, Outcome, OutcomeRow, PricedGroup
 from kwiff_scrapy.model.parsing import (
     MAX_DECIMAL_ODDS,
     SKIP_REASONS,
-    Answer,
     outcome_rows,
-    parse_answer,
     parse_event,
     parse_event_detail,
     parse_events,

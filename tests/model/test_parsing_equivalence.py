@@ -22,7 +22,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from kwiff_scrapy import parsing
+from kwiff_scrapy.model import parsing
 from kwiff_scrapy.model.parsing import MAX_DECIMAL_ODDS, parse_event_detail, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 

@@ -19,11 +19,12 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from kwiff_scrapy.integration.answer import parse_answer
 from kwiff_scrapy.model import parsing
+from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
+from ..support.extras import require
 from . import test_parsing
 from .test_parsing_equivalence import (
     ABSENT,
@@ -36,25 +37,26 @@ from .test_parsing_equivalence import (
     plain_odds,
 )
 
-pytest.importorskip("msgspec", reason="the typed path needs msgspec (pip install .[fast])")
+require("msgspec", "fast", "the typed path")
 
 FETCHED = "2026-01-20T15:12:06.610Z"
 
 
-def tolerant(body: bytes) -> tuple[str, list[tuple[str, int]]]:
+def tolerant(body: bytes) -> tuple[str, list[tuple[str, int]], str | None]:
     answer = parse_answer(json.loads(body))
     skips: Counter[str] = Counter()
     events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
-    return repr(events), list(skips.items())
+    return repr(events), list(skips.items()), answer.fetched_at
 
 
-def typed(body: bytes) -> tuple[str, list[tuple[str, int]]] | None:
+def typed(body: bytes) -> tuple[str, list[tuple[str, int]], str | None] | None:
     skips: Counter[str] = Counter()
-    events = parse_event_list_ack(body, skips=skips)
-    if events is None:
+    read = parse_event_list_ack(body, skips=skips)
+    if read is None:
         assert not skips, "nothing may be counted before deciding"
         return None
-    return repr(events), list(skips.items())
+    events, fetched_at = read
+    return repr(events), list(skips.items()), fetched_at
 
 
 def assert_same_or_declined(body: bytes) -> bool:
@@ -239,8 +241,8 @@ def test_without_msgspec_the_tolerant_path_decides(monkeypatch: pytest.MonkeyPat
 
 def test_odds_are_floats_as_the_tolerant_path_makes_them() -> None:
     body = first_outcome_replaced("odds", 4)
-    events = parse_event_list_ack(body, skips=Counter())
-    assert events is not None
-    odds = events[3].markets[1].outcomes[0].odds
+    read = parse_event_list_ack(body, skips=Counter())
+    assert read is not None
+    odds = read[0][3].markets[1].outcomes[0].odds
     assert type(odds) is float
     assert odds == 4.0

@@ -6,7 +6,11 @@ items flow whatever the database does, and every price is written or counted."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +31,14 @@ from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
 from ..conftest import crawl
 from ..support.databases import (  # fixtures, used by name
+    connect,
     count_rows,
     postgres_server,
     postgres_uri,
     sqlite_uri,
 )
+from ..support.paused_writer import PausedWriter
+from ..support.waiting import guarded
 
 PIPELINE = {"kwiff_scrapy.pipelines.history.KwiffHistoryPipeline": 700}
 DATA = SimulatedData()
@@ -101,7 +108,7 @@ async def test_a_full_batch_goes_out_without_waiting_for_the_interval(sqlite_uri
     writer.start()
     for seen in one_price_each(3):
         writer.add(seen)
-    await events.written.wait()  # long before the hour is up
+    await guarded(events.written.wait(), "a write")  # long before the hour is up
     assert store.batches == [3]
     await writer.close()
     assert count_rows(sqlite_uri) == 3
@@ -114,7 +121,7 @@ async def test_a_partial_batch_goes_out_after_the_interval(sqlite_uri: str) -> N
     writer.start()
     for seen in one_price_each(5):
         writer.add(seen)
-    await events.written.wait()
+    await guarded(events.written.wait(), "a write")
     assert store.batches == [5]
     assert writer.buffered == 0
     await writer.close()
@@ -144,7 +151,7 @@ async def test_a_failed_batch_is_kept_and_written_when_the_database_is_back(
     store.down = True
     for seen in one_price_each(6):
         writer.add(seen)
-    await events.failed.wait()
+    await guarded(events.failed.wait(), "a failed write")
     assert writer.buffered == 6  # nothing lost
     store.down = False
     await writer.close()
@@ -309,7 +316,8 @@ class ItemsSpider(Spider):
 
 
 class Outage:
-    """Takes a PostgreSQL history's schema away (rename) and gives it back."""
+    """Takes a PostgreSQL history's schema away (rename): every write fails, on every
+    connection, until :meth:`end` gives it back."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
@@ -329,12 +337,11 @@ class Outage:
 
 
 async def crawl_through_an_outage(
-    uri: str, monkeypatch: pytest.MonkeyPatch, *, comes_back: bool, **settings: Any
+    uri: str, monkeypatch: pytest.MonkeyPatch, **settings: Any
 ) -> Any:
-    """Crawl ItemsSpider; the database goes away after the history opens it, and (if
-    *comes_back*) returns once a write has failed, before the second half of the items."""
+    """Crawl ItemsSpider; the database refuses every write from the moment the history
+    has opened it, and the second half of the items comes once a write has failed."""
     outage = Outage(uri)
-    failed = asyncio.Event()
     ItemsSpider.between = asyncio.Event()
     original_open = HistoryStore.open
     original_failed = history_pipeline.KwiffHistoryPipeline.write_failed
@@ -346,11 +353,7 @@ async def crawl_through_an_outage(
 
     def write_failed(self: Any, error: BaseException) -> None:
         original_failed(self, error)
-        if not failed.is_set():
-            failed.set()
-            if comes_back:
-                outage.end()
-            ItemsSpider.between.set()
+        ItemsSpider.between.set()
 
     monkeypatch.setattr(HistoryStore, "open", open_then_go_away)
     monkeypatch.setattr(history_pipeline.KwiffHistoryPipeline, "write_failed", write_failed)
@@ -366,19 +369,65 @@ async def crawl_through_an_outage(
             ),
         )
     finally:
-        if not comes_back or not failed.is_set():
-            outage.end()
+        outage.end()
 
 
-async def test_a_database_that_goes_away_mid_crawl_costs_no_item_and_no_price(
-    postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+async def test_a_connection_cut_mid_crawl_is_logged_counted_and_costs_no_item_or_price(
+    postgres_server: str,
+    postgres_uri: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    result = await crawl_through_an_outage(postgres_uri, monkeypatch, comes_back=True)
+    """The history's PostgreSQL backend is terminated (pg_terminate_backend, from a second
+    connection) while the crawl's 2nd batch is inside its transaction: that batch fails
+    whole, is logged and counted once, and is written again on a new connection."""
+    name = f"kwiff_test_{uuid.uuid4().hex[:10]}"
+    pause = PausedWriter(tmp_path, transaction=2)
+    for variable, value in pause.environment.items():
+        monkeypatch.setenv(variable, value)
+    cut: list[str] = []
+
+    def cut_the_connection() -> None:
+        try:
+            pause.wait()
+            with connect(postgres_server) as connection:
+                cut.extend(
+                    state
+                    for state, terminated in connection.execute(
+                        "SELECT state, pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = %s",
+                        (name,),
+                    )
+                    if terminated
+                )
+        finally:
+            pause.close()
+
+    cutting = asyncio.create_task(asyncio.to_thread(cut_the_connection))
+    settings = history_settings(
+        f"{postgres_uri}&application_name={name}",
+        KWIFF_ENDPOINT="simulator",
+        KWIFF_HISTORY_BATCH_SIZE=2000,
+        KWIFF_HISTORY_RETRY_DELAY=0.01,
+    )
+    with caplog.at_level(logging.INFO, logger="kwiff_scrapy.history"):
+        result = await crawl(KwiffFootballSpider, settings)
+    await cutting
+    assert cut == ["idle in transaction"]
     assert len(result.items) == len(FOOTBALL)  # the items went on to the feeds
-    assert result.stat(stats.HISTORY_ERRORS) >= 1
+    assert result.stat(stats.HISTORY_ERRORS) == 1
     assert result.stat(stats.HISTORY_DROPPED) == 0
     assert result.stat(stats.HISTORY_PRICES_WRITTEN) == FOOTBALL_PRICES
     assert count_rows(postgres_uri) == FOOTBALL_PRICES
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    (error,) = [message for level, message in messages if level == "ERROR"]
+    assert re.fullmatch(
+        r"Odds history: writing to postgresql\+psycopg://\S+ failed: terminating connection "
+        r"due to administrator command \(\d+ prices kept to try again\)",
+        error,
+    ), error
+    assert ("INFO", "Odds history: writing again after 1 failed attempt(s)") in messages
 
 
 async def test_prices_beyond_the_buffer_of_a_database_that_stays_away_are_counted(
@@ -387,7 +436,6 @@ async def test_prices_beyond_the_buffer_of_a_database_that_stays_away_are_counte
     result = await crawl_through_an_outage(
         postgres_uri,
         monkeypatch,
-        comes_back=False,
         KWIFF_HISTORY_BATCH_SIZE=100,
         KWIFF_HISTORY_BUFFER_SIZE=500,
         KWIFF_HISTORY_CLOSE_TIMEOUT=0.2,

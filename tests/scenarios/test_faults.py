@@ -3,6 +3,7 @@ one response or one error, retryable failures are retried, nothing is exported t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ..conftest import StartSimulator, crawl
 from ..support.command_spider import CommandsSpider, assert_each_exactly_once, error_count
+from ..support.waiting import guarded
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")]
 RETRIED = {"RETRY_TIMES": 5, "KWIFF_RECONNECT_DELAY": 0.01, "KWIFF_RECONNECT_MAX_DELAY": 0.05}
@@ -34,15 +36,38 @@ async def test_drop_with_commands_in_flight_fails_them_at_once_and_retries(
     assert result.stat("kwiff/connections_opened") == 2
 
 
+class FirstFailureSpider(CommandsSpider):
+    """Sets the event *failed* when the first command fails (as Scrapy still counts it)."""
+
+    def __init__(self, failed: asyncio.Event, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.failed = failed
+
+    async def start(self) -> AsyncIterator[KwiffRequest]:
+        async for request in super().start():
+            first = request.payload["seq"] == 0
+            yield request.replace(errback=self.first_failed) if first else request
+
+    def first_failed(self, failure: Any) -> None:
+        self.failed.set()
+
+
 async def test_late_ack_after_a_timeout_is_dropped_not_given_to_another_request(
     start_simulator: StartSimulator,
 ) -> None:
-    # The first command's timeout also covers opening the connection: 1 s, not less, so
-    # that a loaded machine still sends it before giving up (and its ack comes late).
-    simulator = await start_simulator(response_delay=2.0)
+    # The answers are held until the first command has timed out. Its timeout also covers
+    # opening the connection: 3 s, so that a loaded machine still sends it before giving up.
+    simulator = await start_simulator()
+    simulator.hold_answers()
     ids = EVENT_IDS[:2]
-    settings = {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 10}
-    result = await crawl(CommandsSpider, settings, ids=ids, timeouts={0: 1.0})
+    settings = {"KWIFF_ENDPOINT": simulator.url, "RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 60}
+    timed_out = asyncio.Event()
+    crawling = asyncio.create_task(
+        crawl(FirstFailureSpider, settings, ids=ids, timeouts={0: 3.0}, failed=timed_out)
+    )
+    await guarded(timed_out.wait(), "the first command timing out")
+    simulator.release_answers()
+    result = await guarded(crawling, "the crawl's end")
     assert result.items == [{"seq": 1, "asked": ids[1], "got": ids[1]}]
     assert error_count(result, "DownloadTimeoutError") == 1
     assert result.stat("kwiff/acks_late") == 1

@@ -1,15 +1,20 @@
 """`scrapy crawl` with the odds history on, as users run it (subprocesses, the project's
 settings, the simulator): cron-style repeated crawls store the opening prices once, a
-bad URI stops the crawl with one line, and a crawl killed mid-run leaves a database
-that opens and holds every batch it committed."""
+bad URI stops the crawl with one line, and a crawl killed inside a write transaction
+leaves a database that opens and holds every batch it committed, and nothing of that
+one (SQLite and PostgreSQL)."""
+
+# ruff: noqa: F401, F811 (the database fixtures are imported, then used as arguments)
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,13 @@ from kwiff_scrapy.history.store import HistoryStore
 from kwiff_scrapy.simulator import SimulatedData
 
 from ..support.crawl_process import HANG_GUARD, run_crawl, started_crawl
+from ..support.databases import (  # fixtures, used by name
+    connect,
+    history_uri,
+    postgres_server,
+    postgres_uri,
+)
+from ..support.paused_writer import PausedWriter
 
 pytestmark = pytest.mark.slow
 
@@ -88,59 +100,119 @@ def test_a_uri_that_cannot_be_opened_stops_the_crawl_with_one_line(tmp_path: Pat
     assert not output.exists()  # nothing was crawled
 
 
-def test_a_crawl_killed_mid_run_leaves_every_committed_batch(tmp_path: Path) -> None:
-    """SIGKILL while batches are being committed: the database opens, passes SQLite's
-    integrity check, holds at least every batch the log says was committed, and only
-    whole events (no half-written batch)."""
-    database = tmp_path / "odds.sqlite"
-    uri = f"sqlite:///{database}"
+def crash_database(uri: str, application_name: str) -> str:
+    """Create the history's tables at *uri*; the URI the crawl is to use.
+
+    SQLite: the file's page cache is made tiny (10 pages, stored in the file), so a
+    batch's transaction spills its pages to disk before its commit, as a big batch does:
+    what is on disk when the process dies then includes uncommitted writes, and only
+    the journal keeps them out. PostgreSQL: the crawl's connections carry
+    *application_name*, for the test to find them in ``pg_stat_activity``.
+    """
+    store = HistoryStore(database_url(uri))
+    store.open()
+    store.close()
+    if uri.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(uri.removeprefix("sqlite:///"))) as connection:
+            connection.execute("PRAGMA default_cache_size=10")
+        return uri
+    return f"{uri}&application_name={application_name}"
+
+
+def assert_inside_a_transaction(uri: str, application_name: str) -> None:
+    """The crawl's writer holds a write transaction open right now."""
+    if uri.startswith("sqlite:///"):
+        with (
+            contextlib.closing(
+                sqlite3.connect(uri.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+            ) as connection,
+            pytest.raises(sqlite3.OperationalError, match="database is locked"),
+        ):
+            connection.execute("BEGIN IMMEDIATE")
+        return
+    assert backend_states(uri, application_name) == ["idle in transaction"]
+
+
+def backend_states(uri: str, application_name: str) -> list[str]:
+    with connect(uri) as connection:
+        rows = connection.execute(
+            "SELECT state FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def prices_per_event(uri: str) -> dict[int, int]:
+    """Stored price rows by event, read with the database's own driver."""
+    query = (
+        "SELECT o.event_id, count(*) FROM kwiff_prices p "
+        "JOIN kwiff_outcomes o ON o.id = p.outcome GROUP BY o.event_id"
+    )
+    if uri.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(uri.removeprefix("sqlite:///"))) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            return {int(e): int(n) for e, n in connection.execute(query)}
+    with connect(uri) as connection:
+        return {int(e): int(n) for e, n in connection.execute(query)}
+
+
+def test_a_crawl_killed_inside_a_transaction_keeps_every_committed_batch_and_none_of_it(
+    history_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL while the 4th batch's transaction has written its rows and not committed
+    them (held there by the test-only KWIFF_HISTORY_TEST_PAUSE): the database opens,
+    holds exactly the three batches the log says were committed, each whole, and not
+    one row of the fourth."""
+    application_name = f"kwiff_crash_{uuid.uuid4().hex[:10]}"
+    uri = crash_database(history_uri, application_name)
+    pause = PausedWriter(tmp_path, transaction=4)
+    for name, value in pause.environment.items():
+        monkeypatch.setenv(name, value)
     log = tmp_path / "crawl.log"
     args = history_on(
         uri,
         "-a",
-        "details=1",  # one event:get per event: a batch per answer or two
+        "details=1",  # one event:get per event, each event's prices in one item
         "-s",
         "CONCURRENT_REQUESTS=1",
         "-s",
         'KWIFF_SIMULATOR_OPTIONS={"response_delay": 0.05}',
         "-s",
-        "KWIFF_HISTORY_FLUSH_INTERVAL=0.01",
+        "KWIFF_HISTORY_FLUSH_INTERVAL=0.1",
         "-s",
         "LOG_LEVEL=DEBUG",
         "-O",
         str(tmp_path / "events.json"),
     )
     with started_crawl(log, *args) as process:
-        # Wait until a few batches are committed, then kill the crawl without warning.
-        deadline = time.monotonic() + HANG_GUARD
-        while len(COMMITTED.findall(log.read_text(encoding="utf-8", errors="replace"))) < 5:
-            assert process.poll() is None, log.read_text(encoding="utf-8")[-3000:]
-            assert time.monotonic() < deadline, "no batch was committed"
-            time.sleep(0.02)
+        held = pause.wait(alive=lambda: process.poll() is None)
+        assert_inside_a_transaction(history_uri, application_name)
         process.send_signal(signal.SIGKILL)
         process.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "Spider closed" not in text  # killed mid-run, not finished
-    logged = sum(int(written) for written, _ in COMMITTED.findall(text))
+    committed = [int(written) for written, _ in COMMITTED.findall(text)]
+    assert len(committed) == 3, text[-3000:]
+    assert held["written"] > 0
+    assert held["events"]
 
-    with sqlite3.connect(database) as connection:
-        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        per_event = dict(
-            connection.execute(
-                "SELECT o.event_id, count(*) FROM kwiff_prices p "
-                "JOIN kwiff_outcomes o ON o.id = p.outcome GROUP BY o.event_id"
-            ).fetchall()
-        )
-    stored = sum(per_event.values())
-    assert stored >= logged > 0
+    per_event = prices_per_event(history_uri)
+    assert sum(per_event.values()) == sum(committed)  # every committed row, no other
+    assert not set(held["events"]) & set(per_event)  # nothing of the batch in flight
     for event_id, prices in per_event.items():
         event = DATA.event(event_id)
         assert event is not None
         assert prices == sum(len(m["selections"]) for m in event["markets"]), event_id
+    if not uri.startswith("sqlite:///"):
+        # The server rolled the transaction back and closed the killed connection.
+        deadline = time.monotonic() + HANG_GUARD
+        while backend_states(history_uri, application_name):
+            assert time.monotonic() < deadline, "the killed crawl's backend never ended"
+            time.sleep(0.05)
     # It opens for reading and for writing again.
-    with HistoryReader(uri) as reader:
+    with HistoryReader(history_uri) as reader:
         reader.check()
         assert len(reader.events()) == len(per_event)
-    store = HistoryStore(database_url(uri))
+    store = HistoryStore(database_url(history_uri))
     assert store.open() == 1
     store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from kwiff_scrapy.integration.handler import KwiffDownloadHandler
 
 from ..conftest import StartSimulator
 from ..support.crawl_process import HANG_GUARD, PROJECT_ROOT, started_crawl, wait_for_text
+from ..support.waiting import guarded
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +32,13 @@ COMMAND_RECEIVED = "command 1 received: 'event:list'"
 
 @pytest.fixture
 def standalone_simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A simulator in its own process whose answers take 2 s: its URL and its log."""
+    """A simulator in its own process whose answers take 5 s (time enough for the test to
+    send its signal while a command is in flight, however loaded the machine): its URL and
+    its log."""
     log = tmp_path / "simulator.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--delay", "2", "-vv"],
+            [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--delay", "5", "-vv"],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -42,6 +46,8 @@ def standalone_simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], HANG_GUARD)
+        assert ready, f"the simulator never said where it listens within {HANG_GUARD} s"
         line = process.stdout.readline()
         assert line.startswith("Kwiff simulator listening on "), line
         yield line.rsplit(" ", 1)[1].strip(), log
@@ -57,7 +63,7 @@ def test_a_signal_mid_command_lets_it_finish_then_closes_cleanly(
     url, simulator_log = standalone_simulator
     output, log = tmp_path / "events.json", tmp_path / "crawl.log"
     with started_crawl(log, "-s", "LOG_LEVEL=DEBUG", "-O", str(output), endpoint=url) as crawl:
-        wait_for_text(simulator_log, COMMAND_RECEIVED)  # in flight: answered 2 s later
+        wait_for_text(simulator_log, COMMAND_RECEIVED)  # in flight: answered 5 s later
         crawl.send_signal(signum)
         assert crawl.wait(timeout=HANG_GUARD) == 0
     text = log.read_text(encoding="utf-8", errors="replace")
@@ -81,8 +87,9 @@ async def test_closing_the_handler_fails_commands_in_flight_with_an_error(
         download = asyncio.create_task(
             handler.download_request(KwiffRequest("event:get", {"eventId": 1}))
         )
-        async with asyncio.timeout(HANG_GUARD):  # connected, command sent, no answer coming
-            await simulator.wait_until(lambda: simulator.commands_handled == 1)
+        await guarded(  # connected, command sent, no answer coming
+            simulator.wait_until(lambda: simulator.commands_handled == 1), "the command sent"
+        )
         assert not download.done()
     finally:
         await handler.close()

@@ -44,15 +44,15 @@ from kwiff_scrapy.protocol import (
     message_frame,
 )
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
-from kwiff_scrapy.simulator import data as data_module
+from kwiff_scrapy.simulator import fixtures as fixtures_module
+from kwiff_scrapy.simulator import views as views_module
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
-from kwiff_scrapy.simulator.data import LADDER, Price, price_at_most
+from kwiff_scrapy.simulator.config import FAULT_FIELDS, OPTION_NAMES
+from kwiff_scrapy.simulator.prices import LADDER, Price, price_at_most
 from kwiff_scrapy.simulator.server import (
     BINARY_EVENT_FRAME,
     BINARY_FRAME,
-    FAULT_FIELDS,
     GARBAGE_FRAME,
-    OPTION_NAMES,
     UNKNOWN_ENGINE_FRAME,
     handshake_refusal,
     session_id,
@@ -252,10 +252,10 @@ def test_generation_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
         built.append(event_id)
         return build_fixture(seed, sport, event_id, *rest)
 
-    build_fixture = data_module._build_fixture
-    monkeypatch.setattr(data_module, "_build_fixture", counting)
-    data_module.fixtures.cache_clear()
-    data_module._list_views.cache_clear()
+    build_fixture = fixtures_module._build_fixture
+    monkeypatch.setattr(fixtures_module, "_build_fixture", counting)
+    fixtures_module.fixtures.cache_clear()
+    views_module.cached_list_views.cache_clear()
     first = SimulatedData(seed=424242).events(11)
     assert len(built) == len(first) == 111
     assert SimulatedData(seed=424242).events(11)[0] is first[0]
@@ -858,12 +858,14 @@ async def test_client_close_packet_ends_the_connection(simulator: KwiffSimulator
 
 
 async def test_connection_without_pings_is_closed_after_interval_plus_timeout() -> None:
-    window = 0.4
-    config = SimulatorConfig(ping_interval_ms=200, ping_timeout_ms=200)
+    window = 2.0
+    config = SimulatorConfig(ping_interval_ms=1000, ping_timeout_ms=1000)
     async with KwiffSimulator(config) as sim:
         async with session(sim) as pinging:
-            for _ in range(6):  # 0.6 s in all, longer than the window
-                await asyncio.sleep(window / 4)
+            # Pings 0.25 s apart for 2.5 s: the window is passed in all, and only a stall
+            # of eight times the pings' spacing could pass it between two pings.
+            for _ in range(10):
+                await asyncio.sleep(window / 8)
                 await pinging.send("2")
                 assert await receive(pinging) == "3"
         started = time.monotonic()  # before the server starts its clock
@@ -1168,22 +1170,24 @@ async def test_fault_frames_come_in_a_fixed_order() -> None:
 
 
 async def test_stop_pongs_after_stops_pongs_but_not_the_connection() -> None:
-    window = 0.4
+    window = 2.0
     config = SimulatorConfig(
-        ping_interval_ms=200, ping_timeout_ms=200, faults=Faults(stop_pongs_after=2)
+        ping_interval_ms=1000, ping_timeout_ms=1000, faults=Faults(stop_pongs_after=2)
     )
     async with KwiffSimulator(config, data=fixed_data()) as sim, session(sim) as ws:
         for data in ("a", "b"):
             await ws.send("2" + data)
             assert await receive(ws) == "3" + data
-        for ack_id in range(1, 5):  # 0.6 s in all, longer than the heartbeat window
-            await asyncio.sleep(window / 4)
+        # Pings 0.25 s apart for 2.5 s: the window is passed in all, and only a stall of
+        # eight times the pings' spacing could pass it between two pings.
+        for ack_id in range(1, 11):
+            await asyncio.sleep(window / 8)
             await ws.send("2")
             # The ack is the next frame: no pong came before it.
             assert await ask(ws, ack_id, "event:get", {"eventId": 1}) == decode_ack(
                 ack_frame(ack_id)
             )
-        assert (sim.pings_received, sim.pongs_sent, sim.active_connections) == (6, 2, 1)
+        assert (sim.pings_received, sim.pongs_sent, sim.active_connections) == (12, 2, 1)
 
 
 async def test_max_in_flight_seen() -> None:

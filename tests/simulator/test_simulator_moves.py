@@ -28,22 +28,17 @@ from kwiff_scrapy.model.changes import EventSnapshot, diff_event
 from kwiff_scrapy.model.items import EventChange, OddsChange
 from kwiff_scrapy.model.parsing import parse_events
 from kwiff_scrapy.protocol import SocketPacket, SocketPacketType, message_frame
+from kwiff_scrapy.protocol.socketio import compact_json
 from kwiff_scrapy.simulator import Faults, KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.__main__ import build_parser, config_from_args
-from kwiff_scrapy.simulator.data import (
-    BASE_DATE,
-    Fixture,
-    base_date_for,
-    detail_view,
-    list_view,
-)
+from kwiff_scrapy.simulator.fixtures import BASE_DATE, Fixture, base_date_for
 from kwiff_scrapy.simulator.moves import (
     CHANGE_FIELDS,
     CHANGE_KINDS,
     NEW_EVENT_EVERY,
     SERVE_FIELDS,
-    compact_json,
 )
+from kwiff_scrapy.simulator.views import detail_view, list_view
 
 from .test_simulator import (
     FIXED_MS,
@@ -517,8 +512,12 @@ def test_events_go_in_play_then_end_leave_the_list_and_get_answers_null() -> Non
 def test_an_event_that_ends_through_event_get_leaves_the_list_too() -> None:
     simulator = moving(football_events=3)
     event_id = events_of(list_answer(simulator))[0]["id"]
-    while get_answer(simulator, event_id)["data"]["result"] is not None:
-        pass
+    # It goes in play within a few steps and ends within moves.IN_PLAY_STEPS after that.
+    for _ in range(100):
+        if get_answer(simulator, event_id)["data"]["result"] is None:
+            break
+    else:
+        raise AssertionError(f"event {event_id} never ended in 100 event:get answers")
     listed = [e["id"] for e in events_of(list_answer(simulator))]
     assert event_id not in listed
     assert [e["kind"] for e in simulator.change_log() if e["event_id"] == event_id][-1] == (
@@ -550,7 +549,7 @@ def test_suspended_markets_and_outcomes_carry_a_status_and_resume() -> None:
 
 
 def test_odds_move_along_the_ladder_with_the_odd_big_jump() -> None:
-    from kwiff_scrapy.simulator.data import LADDER
+    from kwiff_scrapy.simulator.prices import LADDER
 
     position = {price.fractional: index for index, price in enumerate(LADDER)}
     simulator = moving()

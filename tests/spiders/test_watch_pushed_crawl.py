@@ -6,6 +6,7 @@ when every poll overruns, and a spider closing while one is in the item pipeline
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -13,6 +14,7 @@ from scrapy.crawler import Crawler
 from kwiff_scrapy.model.items import EventChange
 
 from ..conftest import StartSimulator
+from ..support import waiting
 from ..support.watching import QuickWatchSpider, event_changes, watch
 
 #: The event id :class:`PushedEventsWatch` gives its changes (no listed event has it).
@@ -48,9 +50,22 @@ async def test_pushed_changes_are_not_held_back_by_polls_that_overrun(
     assert [(c.kind, c.betting_status) for c in pushed] == [("status", "response")]
 
 
+class ClosingLogged(logging.Handler):
+    """Sets ``logged`` once the engine logs "Closing spider", the first step of a close."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logged = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Closing spider"):
+            self.logged.set()
+
+
 class ClosingPipeline:
-    """Given the pushed change, closes the spider and holds the change a moment, as a slow
-    store would: the close begins while the change is still in the pipelines."""
+    """Given the pushed change, closes the spider and holds the change, as a slow store
+    would, until the engine says it is closing: the close begins while the change is
+    still in the pipelines."""
 
     closing: list[asyncio.Task[None]] = []
 
@@ -65,8 +80,17 @@ class ClosingPipeline:
         if isinstance(item, EventChange) and item.event_id == PUSHED_ID:
             assert self.crawler.engine is not None
             close = self.crawler.engine.close_spider_async(reason="closed_by_pipeline")
-            self.closing.append(asyncio.create_task(close))
-            await asyncio.sleep(0.3)
+            engine_log = logging.getLogger("scrapy.core.engine")
+            began = ClosingLogged()
+            engine_log.addHandler(began)
+            level = engine_log.level
+            engine_log.setLevel(logging.INFO)
+            try:
+                self.closing.append(asyncio.create_task(close))
+                await waiting.guarded(began.logged.wait(), "the engine closing the spider")
+            finally:
+                engine_log.removeHandler(began)
+                engine_log.setLevel(level)
         return item
 
 

@@ -10,14 +10,12 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .waiting import HANG_GUARD, until_sync
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: Seconds after which a crawl, or a wait for a log line, is taken as stuck: the test
-#: then fails instead of hanging. Not a speed claim.
-HANG_GUARD = 120.0
 
 
 def crawl_command(spider: str, endpoint: str, *args: str) -> list[str]:
@@ -85,12 +83,10 @@ def started_crawl(
 
 def wait_for_text(path: Path, text: str) -> None:
     """Return once *text* is in the file at *path* (a process's log being written)."""
-    deadline = time.monotonic() + HANG_GUARD
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text(encoding="utf-8", errors="replace"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared in {path}")
+    until_sync(
+        lambda: path.exists() and text in path.read_text(encoding="utf-8", errors="replace"),
+        f"{text!r} appearing in {path}",
+    )
 
 
 def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:

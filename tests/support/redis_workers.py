@@ -28,19 +28,14 @@ from itemadapter import ItemAdapter
 from scrapy.extensions.feedexport import FileFeedStorage
 
 from .crawl_process import HANG_GUARD, PROJECT_ROOT, crawl_environment
+from .extras import require, unavailable
 
 REDIS_URL = os.environ.get("KWIFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _require_redis_packages() -> None:
-    try:
-        import redis  # noqa: F401
-        import scrapy_redis  # noqa: F401
-    except ImportError as exc:
-        if IN_CI:
-            pytest.fail(f"the redis extra is not installed in CI: {exc}")
-        pytest.skip(f"the redis extra is not installed ({exc}): pip install -e '.[redis]'")
+    require("redis", "redis", "the distributed tests")
+    require("scrapy_redis", "redis", "the distributed tests")
 
 
 def redis_client(url: str = REDIS_URL) -> Any:
@@ -70,10 +65,10 @@ def redis_server() -> Any:
     try:
         client.ping()
     except RedisError as exc:
-        message = f"Redis at {REDIS_URL} is unreachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}: CI must run Redis for the distributed tests")
-        pytest.skip(f"{message}: start redis-server to run the distributed tests")
+        unavailable(
+            f"Redis at {REDIS_URL} is unreachable ({exc}): "
+            "start redis-server to run the distributed tests"
+        )
     return client
 
 
@@ -111,10 +106,10 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 class CuttableLink:
-    """A TCP forwarder to Redis that a test can cut (Redis "lost") and restore.
+    """A TCP forwarder to Redis that a test can cut (Redis "lost") and restore, or make
+    silent (:meth:`swallow`: connections accepted, nothing answered).
 
-    It runs in threads of its own: the clients under test call Redis synchronously
-    from the event loop, so the forwarder must not need that loop.
+    It runs in threads of its own, so that it never depends on the event loop under test.
     """
 
     def __init__(self, target: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
@@ -124,6 +119,9 @@ class CuttableLink:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.connections = 0
+        self.swallowing = threading.Event()
+        self.swallowed = 0
+        """Chunks of bytes the link swallowed."""
 
     @property
     def url(self) -> str:
@@ -137,8 +135,14 @@ class CuttableLink:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
+    def swallow(self) -> None:
+        """From now on, accept connections and pass nothing either way: a Redis that hangs.
+        :meth:`down` ends it (the clients waiting then see their connection lost)."""
+        self.swallowing.set()
+
     def down(self) -> None:
         """Refuse new connections and break the open ones."""
+        self.swallowing.clear()
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(OSError):
@@ -170,12 +174,16 @@ class CuttableLink:
                 self._sockets |= {client, server}
                 self.connections += 1
             for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                threading.Thread(target=_pump, args=(source, sink, self), daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, link: CuttableLink) -> None:
     try:
         while data := source.recv(65536):
+            if link.swallowing.is_set():
+                with link._lock:
+                    link.swallowed += 1
+                continue
             sink.sendall(data)
     except OSError:
         pass

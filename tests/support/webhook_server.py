@@ -10,12 +10,16 @@ The *n*-th request gets the *n*-th reply of the script, later ones the ``default
 reply (204). A reply may answer a status with headers and a body, reset the
 connection without answering (``Reply.reset()``), or hold its answer until an event
 is set (``Reply(hold=event)``; ``Reply.hang()`` holds until the server closes).
+
+With ``tls=`` (a server ``SSLContext``) it speaks HTTPS; ``path=`` sets its URL's path
+(``/hooks/secret-token`` by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +59,16 @@ class Received:
 
 
 class WebhookServer:
-    def __init__(self, *script: Reply, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        *script: Reply,
+        default: Reply | None = None,
+        tls: ssl.SSLContext | None = None,
+        path: str = "/hooks/secret-token",
+    ) -> None:
         self.script = list(script)
+        self.tls = tls
+        self.path = path
         self.default = default or Reply()
         self.received: list[Received] = []
         self._changed = asyncio.Condition()
@@ -66,14 +78,15 @@ class WebhookServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/secret-token"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{self.path}"
 
     async def start(self) -> WebhookServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self

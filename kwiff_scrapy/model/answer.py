@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.values import as_integer, iso_utc
+from .values import as_integer, iso_utc
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,375 @@
+"""The ``kwiff_watch`` spider: its arguments, callbacks, pushed events and stats.
+
+The clock and the last-seen prices belong to its watch (:mod:`.local` or :mod:`.shared`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scrapy import Request
+
+from ... import defaults
+from ...distributed import LOCAL_META_KEY, shared_scheduler
+from ...integration import signals, stats
+from ...integration.config import KwiffSettings
+from ...integration.http import KwiffRequest, KwiffResponse
+from ...model.changes import Change, EventSnapshot
+from ...model.items import EventChange, OddsChange
+from ...model.parsing import parse_event_detail
+from ...model.sports import country_code, sport_argument
+from ..base import KwiffSpider, listed_events, truthy
+from ..event import event_ids
+from .local import STATE_KEY, LocalWatch, WatchState
+from .shared import SharedWatch
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from ...model.event_list import ListedEvents
+
+logger = logging.getLogger(__name__)
+
+#: The meta key of the pushed changes a :data:`PUSHED_URL` request carries.
+PUSHED_META_KEY = "kwiff_watch_pushed"
+#: What carries pushed changes into the crawl: a request Scrapy's ``data:`` handler
+#: answers locally, whose callback yields them (see :meth:`KwiffWatchSpider.carry`).
+PUSHED_URL = "data:,"
+
+
+class Watch(Protocol):
+    """What the spider asks of its watch: the clock, and a home for each answer.
+
+    :meth:`run` is ``start()``: it yields the polls' requests when they are due. The
+    spider's callbacks hand each parsed answer to ``answered_*`` and get back the changes
+    to yield; a command that failed goes to :meth:`failed`; every command, answered or
+    not, ends with :meth:`settled`. ``answered_*`` and :meth:`failed` are awaited: the
+    shared watch compares and writes through Redis off the event loop.
+    """
+
+    def run(self) -> AsyncIterator[Request]: ...
+
+    async def answered_list(
+        self,
+        request: Request | None,
+        listed: dict[int, EventSnapshot],
+        complete: bool,
+        seen_at: str | None,
+    ) -> list[Change]: ...
+
+    async def answered_event(
+        self,
+        request: Request | None,
+        event_id: int,
+        snapshot: EventSnapshot | None,
+        seen_at: str | None,
+    ) -> list[Change]: ...
+
+    async def failed(self, request: Request | None) -> None: ...
+
+    def settled(self, request: Request | None) -> None: ...
+
+
+def poll_interval(value: Any, minimum: float = defaults.MIN_WATCH_INTERVAL) -> float:
+    """``-a interval=SECONDS``: a number of seconds, at least *minimum*."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < minimum:
+        raise ValueError(
+            f"interval must be a number of seconds, at least {minimum:g} "
+            f"(-a interval=10), not {value!r}"
+        )
+    return seconds
+
+
+class KwiffWatchSpider(KwiffSpider):
+    """Yields odds and event changes, poll after poll, until Scrapy stops it.
+
+    Arguments: ``sport`` / ``sport_id`` / ``country`` (as the event-list spiders),
+    ``interval`` (seconds between the starts of two polls, default 10, at least 1),
+    ``details=1``, ``events=ID,...`` and ``baseline=0`` (yield nothing for the first
+    poll, which otherwise reports every event and outcome as ``new``).
+
+    ``start()`` runs the watch: a :class:`LocalWatch`, or a :class:`SharedWatch` when
+    the crawl's scheduler is ``kwiff_scrapy.distributed.Scheduler``. The callbacks
+    parse each answer and hand it to the watch, which compares it with the last
+    successful one and returns the changes to yield. Override :meth:`pushed_event` to
+    turn events the server pushes into changes.
+    """
+
+    name = "kwiff_watch"
+    #: The shortest ``interval`` accepted (a subclass may lower it, e.g. for a benchmark).
+    min_interval: float = defaults.MIN_WATCH_INTERVAL
+
+    def __init__(
+        self,
+        *args: Any,
+        sport: str | None = None,
+        sport_id: str | int | None = None,
+        country: str | None = None,
+        interval: Any = defaults.WATCH_INTERVAL,
+        details: Any = False,
+        events: str | Iterable[int | str] | None = None,
+        baseline: Any = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.sport_id = sport_argument(sport, sport_id)
+        self.country = country_code(country) if country else None
+        self.interval = poll_interval(interval, self.min_interval)
+        self.details = truthy(details)
+        self.watched_ids = event_ids(events, "events") if events is not None else None
+        self.baseline = truthy(baseline)
+        self._watch: Watch | None = None
+        self._pushed: list[Change] = []
+        self._pushed_ready = asyncio.Event()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
+        return spider
+
+    # -- the hook for pushed events --------------------------------------------------------
+
+    def pushed_event(self, name: str, args: list[Any]) -> Iterable[Change]:
+        """Changes to yield for an event the server pushed without being asked.
+
+        What the live service pushes is unknown, so this yields nothing; every pushed
+        event is counted (``kwiff/watch/pushed_events``). A subclass may parse *args*
+        and return ``OddsChange`` / ``EventChange`` items: they are yielded between
+        polls, like any other change.
+        """
+        return ()
+
+    def _on_pushed_event(self, name: str, args: list[Any], endpoint: str) -> None:
+        self.count(stats.WATCH_PUSHED_EVENTS)
+        self._pushed.extend(self.pushed_event(name, args))
+        if self._pushed:
+            self._pushed_ready.set()
+
+    def _take_pushed(self) -> list[Change]:
+        """The pushed changes not yet taken, counted."""
+        changes, self._pushed = self._pushed, []
+        self._pushed_ready.clear()
+        for change in changes:
+            self.count_change(change)
+        return changes
+
+    async def _pushed_batches(
+        self, deadline: float, wakeup: asyncio.Event | None = None
+    ) -> AsyncIterator[list[Change]]:
+        """The changes pushed until *deadline* (loop time) or until *wakeup* is set, in
+        batches as they come. Those already pushed come out first, even if *deadline* has
+        passed: a poll that overruns its interval does not hold them back."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if changes := self._take_pushed():
+                yield changes
+            remaining = deadline - loop.time()
+            if remaining <= 0 or (wakeup is not None and wakeup.is_set()):
+                return
+            if self._pushed:
+                continue
+            waiting = {asyncio.ensure_future(self._pushed_ready.wait())}
+            if wakeup is not None:
+                waiting.add(asyncio.ensure_future(wakeup.wait()))
+            try:
+                await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for future in waiting:
+                    future.cancel()
+
+    async def pushed_until(
+        self, deadline: float, wakeup: asyncio.Event | None = None
+    ) -> AsyncIterator[Change]:
+        """Yield pushed changes until *deadline* (loop time), or until *wakeup* is set.
+
+        Not for ``start()``: it yields them carried by requests (:meth:`carry`)."""
+        async for changes in self._pushed_batches(deadline, wakeup):
+            for change in changes:
+                yield change
+
+    async def carry_pushed_until(
+        self, deadline: float, wakeup: asyncio.Event | None = None
+    ) -> AsyncIterator[Request]:
+        """What ``start()`` yields between polls: a request per batch of pushed changes."""
+        async for changes in self._pushed_batches(deadline, wakeup):
+            yield self.carry(changes)
+
+    def carry(self, changes: list[Change]) -> Request:
+        """A local request whose callback yields *changes*.
+
+        Pushed changes are not yielded from ``start()`` as items: Scrapy's scraper does
+        not check again whether it may close once an item from ``start()`` has been
+        through the item pipelines, so a spider closing while one is still in them would
+        never finish closing. Carried by a request, they are scraped like a poll's
+        changes, and a closing spider waits for them.
+        """
+        return Request(
+            PUSHED_URL,
+            callback=self.parse_pushed,
+            errback=self.carry_failed,
+            dont_filter=True,
+            meta={PUSHED_META_KEY: changes, LOCAL_META_KEY: True, "dont_cache": True},
+        )
+
+    def parse_pushed(self, response: Response) -> list[Change]:
+        changes: list[Change] = response.meta.get(PUSHED_META_KEY) or []
+        return changes
+
+    def carry_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        lost = len(request.meta.get(PUSHED_META_KEY) or [])
+        logger.error("%d pushed change(s) lost: %s failed: %s", lost, request, failure.value)
+
+    # -- the watch -----------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        async for request in self.watch().run():
+            yield request
+
+    def watch(self) -> Watch:
+        """The watch this spider runs: shared when the crawl's scheduler is the shared one."""
+        if self._watch is None:
+            scheduler = shared_scheduler(self.crawler)
+            self._watch = LocalWatch(self) if scheduler is None else SharedWatch(self, scheduler)
+        return self._watch
+
+    # -- the answers ---------------------------------------------------------------------
+
+    async def parse_poll_list(self, response: KwiffResponse) -> AsyncIterator[Change]:
+        """An ``event:list`` of a poll: compare every event (``details``: only who is listed)."""
+        watch = self.watch()
+        try:
+            listed = self._usable_list(response)
+            if listed is None:
+                await watch.failed(response.request)
+                return
+            snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
+            for change in await watch.answered_list(
+                response.request, snapshots, listed.complete, listed.fetched_at
+            ):
+                yield change
+        finally:
+            watch.settled(response.request)
+
+    async def parse_poll_event(self, response: KwiffResponse) -> AsyncIterator[Change]:
+        """An ``event:get`` of a poll: compare the event with its last successful answer."""
+        watch = self.watch()
+        event_id = response.payload.get("eventId")
+        try:
+            answer = response.answer
+            usable = isinstance(event_id, int) and answer.error is None
+            data = answer.data
+            if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
+                # The service has no such event (any more): it is gone.
+                for change in await watch.answered_event(
+                    response.request, event_id, None, answer.fetched_at
+                ):
+                    yield change
+                return
+            event = self.parse_with(response, parse_event_detail)  # reports an error answer
+            if not usable:
+                await watch.failed(response.request)
+                return
+            if event is None or event.event_id != event_id:
+                logger.warning("event:get %s answered no usable event: not compared", event_id)
+                await watch.failed(response.request)
+                return
+            snapshot = EventSnapshot.of(event)
+            for change in await watch.answered_event(
+                response.request, event_id, snapshot, answer.fetched_at
+            ):
+                yield change
+        finally:
+            watch.settled(response.request)
+
+    async def poll_failed(self, failure: Failure) -> None:
+        """Errback of every poll command: the command failed after Scrapy's retries."""
+        request = failure.request  # type: ignore[attr-defined]
+        logger.warning("%s failed: %s", request, failure.value)
+        watch = self.watch()
+        await watch.failed(request)
+        watch.settled(request)
+
+    def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
+        """The listed events, or None if the answer cannot be compared (an error answer,
+        no events list). An error answer's skips are logged, as every spider's are."""
+        listed = listed_events(response)
+        if listed.error is not None:
+            self.report_answer(response.message, listed.answer, listed.skips)
+            return None
+        if not listed.has_events_list:
+            logger.warning("event:list answered without an events list: not compared")
+            return None
+        self.count_skips(listed.skips)
+        if not listed.complete:
+            logger.warning("event:list had unreadable events: none is reported removed this time")
+        return listed
+
+    def stop_watching(self, event_id: int) -> None:
+        """``events=``: the event is gone, poll it no more."""
+        if self.watched_ids is not None and event_id in self.watched_ids:
+            self.watched_ids.remove(event_id)
+            logger.info("Event %s is gone: no longer watched", event_id)
+
+    # -- commands ------------------------------------------------------------------------
+
+    def list_payload(self) -> dict[str, Any]:
+        return {"listId": defaults.LIST_ID, "sportId": self.sport_id, "country": self.country_()}
+
+    def country_(self) -> str:
+        return self.country or KwiffSettings.of(self.crawler).country
+
+    def command(
+        self,
+        message: str,
+        payload: dict[str, Any],
+        callback: Callable[[KwiffResponse], AsyncIterator[Change]],
+        meta: dict[str, Any],
+    ) -> KwiffRequest:
+        # A poll repeats the same command: never filtered as a duplicate, never cached.
+        return KwiffRequest(
+            message,
+            payload,
+            callback=callback,
+            errback=self.poll_failed,
+            dont_filter=True,
+            meta={**meta, "dont_cache": True},
+        )
+
+    # -- state and stats -----------------------------------------------------------------
+
+    def _state(self) -> WatchState:
+        """The watch's state in ``spider.state`` (persisted by ``JOBDIR``), made on first use."""
+        if not isinstance(getattr(self, "state", None), dict):
+            self.state: dict[str, Any] = {}
+        state = self.state.get(STATE_KEY)
+        if not isinstance(state, WatchState):
+            state = self.state[STATE_KEY] = WatchState()
+        return state
+
+    def count_change(self, change: Change) -> None:
+        if isinstance(change, OddsChange):
+            self.count(stats.watch_change(change.kind))
+        elif isinstance(change, EventChange):
+            self.count(stats.watch_event_change(change.kind))
+
+    def poll_finished(self, poll: int, changes: int, failed: bool) -> None:
+        """Count a finished poll and send ``poll_finished``."""
+        self.count(stats.WATCH_POLLS)
+        if failed:
+            self.count(stats.WATCH_FAILED_POLLS)
+        self.crawler.signals.send_catch_log(
+            signal=signals.poll_finished, poll=poll, changes=changes, failed=failed
+        )
