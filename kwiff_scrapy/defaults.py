@@ -64,6 +64,9 @@ CLIENT_TIMEOUT: Final = 30.0
 
 #: Priority of the add-on in ``ADDONS`` when kwiff_scrapy enables it itself.
 ADDON_PRIORITY: Final = 300
+#: Order of the downloader middleware that tells a crawl with no answer at all: below
+#: ``RetryMiddleware`` (550), so it sees each command's last outcome, not every retry.
+ANSWERS_MIDDLEWARE_ORDER: Final = 500
 #: Scrapy's own defaults, used when a settings object lacks them (``DOWNLOAD_*``).
 DOWNLOAD_TIMEOUT: Final = 180.0
 

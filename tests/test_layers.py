@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"integration", "client"}),
     frozenset({"distributed", "history"}),
     frozenset({"spiders", "pipelines"}),
-    frozenset({"commands"}),
+    frozenset({"commands", "project"}),
     frozenset({"", "settings"}),
 )
 

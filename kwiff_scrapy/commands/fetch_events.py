@@ -23,6 +23,7 @@ from .. import defaults
 from ..integration import stats as kwiff_stats
 from ..integration.addon import Addon
 from ..integration.config import KwiffSettings
+from ..integration.outcome import offline_hint
 from ..model.sports import SPORT_IDS, country_code, resolve_sport, sport_name
 from ..spiders.events import KwiffEventsSpider
 from .output import echo
@@ -235,12 +236,10 @@ def _failure(
         endpoint = KwiffSettings.of(crawler).endpoint
         refused = ", ".join(map(str, kwiff_stats.refused_statuses(stats)))
         why = f" (handshake refused with HTTP {refused})" if refused else ""
-        hint = (
-            ""
-            if endpoint == defaults.SIMULATOR_ENDPOINT
-            else "; offline, try -s KWIFF_ENDPOINT=simulator"
+        hint = offline_hint(endpoint)
+        return f"no answer to event:list from {endpoint}{why}: see the log above" + (
+            f"; {hint}" if hint else ""
         )
-        return f"no answer to event:list from {endpoint}{why}: see the log above{hint}"
     if stats.get(kwiff_stats.ANSWER_ERRORS):
         return "the service answered event:list with an error: see the warning above"
     if not _feed_stored(stats):

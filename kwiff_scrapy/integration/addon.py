@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
+ANSWERS_MIDDLEWARE_PATH = "kwiff_scrapy.integration.outcome.KwiffAnswersMiddleware"
 #: Loaded only when alerts are on (``pipelines/`` is a layer below this one).
 ALERTS_PIPELINE_PATH = "kwiff_scrapy.pipelines.alerts.KwiffAlertsPipeline"
 #: Loaded only when the odds history is on.
@@ -23,6 +24,8 @@ HISTORY_PIPELINE_PATH = "kwiff_scrapy.pipelines.history.KwiffHistoryPipeline"
 class Addon:
     """Registers the ``kwiff://`` download handler at ``addon`` priority.
 
+    It enables :class:`~kwiff_scrapy.integration.outcome.KwiffAnswersMiddleware`
+    (one ERROR line, and the ``kwiff/no_answer`` stat, when no command was answered).
     It also keeps the ``websockets`` loggers at ``INFO`` (see
     :mod:`kwiff_scrapy.integration.log`). What the project already set is kept: its own
     handler for the scheme, a level for ``websockets``.
@@ -40,6 +43,11 @@ class Addon:
             settings.set("DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon")
         else:
             handlers.set(SCHEME, HANDLER_PATH, "addon")
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES",
+            load_object(ANSWERS_MIDDLEWARE_PATH),
+            defaults.ANSWERS_MIDDLEWARE_ORDER,
+        )
         if _alerts_requested(settings):
             settings.setdefault_in_component_priority_dict(
                 "ITEM_PIPELINES", load_object(ALERTS_PIPELINE_PATH), defaults.ALERT_PIPELINE_ORDER

@@ -53,6 +53,11 @@ def refused_statuses(stats: Mapping[str, Any]) -> list[int]:
     )
 
 
+# -- the crawl as a whole ----------------------------------------------------------------
+
+#: 1 when the crawl sent Kwiff commands and none was answered (``scrapy crawl`` exits 1).
+NO_ANSWER = f"{PREFIX}no_answer"
+
 # -- the spiders -------------------------------------------------------------------------
 
 ANSWER_ERRORS = f"{PREFIX}answer_errors"

@@ -66,10 +66,8 @@ async def test_a_level_the_user_set_for_websockets_is_kept(
 
 
 @pytest.mark.slow
-def test_scrapy_crawl_at_its_default_debug_level_logs_no_websockets_frames(
-    tmp_path: Path,
-) -> None:
-    result = run_crawl("-O", str(tmp_path / "events.json"))  # LOG_LEVEL DEBUG
+def test_scrapy_crawl_at_debug_level_logs_no_websockets_frames(tmp_path: Path) -> None:
+    result = run_crawl("-L", "DEBUG", "-O", str(tmp_path / "events.json"))
     assert_clean_run(result)
     assert "[scrapy.core.engine] DEBUG: Crawled (200)" in result.stderr  # the level is DEBUG
     frames = [line for line in result.stderr.splitlines() if "[websockets." in line]

@@ -1042,6 +1042,8 @@ async def test_scrapy_runspider_posts_alerts_with_the_twisted_reactor() -> None:
             "tests/support/alert_spider.py",
             "-a",
             "signalled=1",  # the second poll goes out when the spider closes
+            "-L",
+            "DEBUG",  # the project logs at INFO; "Using reactor" is a DEBUG line
             "-s",
             f"KWIFF_ALERT_WEBHOOK={server.url}",
             "-s",

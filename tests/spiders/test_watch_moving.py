@@ -141,7 +141,8 @@ async def test_error_and_malformed_answers_are_not_compared(
 def test_sigterm_leaves_a_complete_json_lines_feed(tmp_path: Path) -> None:
     feed = tmp_path / "changes.jsonl"
     log = tmp_path / "crawl.log"
-    with started_crawl(log, "-a", "interval=1", "-O", str(feed), spider="kwiff_watch") as crawl:
+    arguments = ("-a", "interval=1", "-L", "DEBUG", "-O", str(feed))  # DEBUG: "Scraped from"
+    with started_crawl(log, *arguments, spider="kwiff_watch") as crawl:
         wait_for_text(log, "Scraped from")  # the baseline is flowing into the feed
         crawl.send_signal(signal.SIGTERM)
         assert crawl.wait(timeout=60) == 0
