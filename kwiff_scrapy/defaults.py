@@ -22,6 +22,11 @@ COMMAND_HOST: Final = "web-api.kwiff.com"
 SIMULATOR_SEED: Final = 2026
 #: Football events in its first ``event:list`` (basketball has a fixed number).
 SIMULATOR_FOOTBALL_EVENTS: Final = 111
+#: How fast the moving data's clock runs, times real time: the command line's default.
+SIMULATOR_SPEED: Final = 1.0
+#: The same for ``KWIFF_ENDPOINT = "simulator"``: an hour of market a minute, so that a
+#: short watch sees prices move and events go in play.
+SIMULATOR_IN_PROCESS_SPEED: Final = 60.0
 #: Entries of the moving data's change log and serve log kept in memory, each.
 SIMULATOR_MAX_LOG_ENTRIES: Final = 1_000_000
 

@@ -174,8 +174,13 @@ class Connector:
 async def _start_simulator(options: Mapping[str, Any]) -> KwiffSimulator:
     from ..simulator import KwiffSimulator, SimulatorConfig  # only when asked for
 
-    # The endpoint moves (a watch has something to see) unless the options say otherwise.
-    simulator = KwiffSimulator(SimulatorConfig.from_options({"moving": True, **options}))
+    # The endpoint moves (a watch has something to see) unless the options say otherwise,
+    # on a clock, so that several workers each with their own see the same market.
+    simulator = KwiffSimulator(
+        SimulatorConfig.from_options(
+            {"moving": True, "speed": defaults.SIMULATOR_IN_PROCESS_SPEED, **options}
+        )
+    )
     await simulator.start()
     logger.info("Started the Kwiff simulator at %s (endpoint 'simulator')", simulator.url)
     return simulator

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
 ANSWERS_MIDDLEWARE_PATH = "kwiff_scrapy.integration.outcome.KwiffAnswersMiddleware"
+#: The exporter of CSV feeds: times as a spreadsheet reads them.
+CSV_EXPORTER_PATH = "kwiff_scrapy.integration.feeds.KwiffCsvItemExporter"
 #: Loaded only when alerts are on (``pipelines/`` is a layer below this one).
 ALERTS_PIPELINE_PATH = "kwiff_scrapy.pipelines.alerts.KwiffAlertsPipeline"
 #: Loaded only when the odds history is on.
@@ -35,6 +37,9 @@ class Addon:
     project lists it already (at another order, or disabled with ``None``). Likewise,
     when ``KWIFF_HISTORY_URI`` is set, the odds history pipeline
     (:mod:`kwiff_scrapy.pipelines.history`).
+
+    CSV feeds are written by :class:`~kwiff_scrapy.integration.feeds.KwiffCsvItemExporter`
+    (times as ``2026-12-08 17:45:00`` UTC), unless the project has its own for ``csv``.
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -48,6 +53,7 @@ class Addon:
             load_object(ANSWERS_MIDDLEWARE_PATH),
             defaults.ANSWERS_MIDDLEWARE_ORDER,
         )
+        _set_in_dict_setting(settings, "FEED_EXPORTERS", "csv", CSV_EXPORTER_PATH)
         if _alerts_requested(settings):
             settings.setdefault_in_component_priority_dict(
                 "ITEM_PIPELINES", load_object(ALERTS_PIPELINE_PATH), defaults.ALERT_PIPELINE_ORDER
@@ -59,6 +65,16 @@ class Addon:
                 defaults.HISTORY_PIPELINE_ORDER,
             )
         quiet_dependency_loggers()
+
+
+def _set_in_dict_setting(settings: BaseSettings, name: str, key: str, value: str) -> None:
+    """*key* of the dict setting *name* at ``addon`` priority: a project's own key wins."""
+    current = settings[name]
+    if current is None or isinstance(current, dict):
+        if key not in (current or {}):
+            settings.set(name, {**(current or {}), key: value}, "addon")
+    else:
+        current.set(key, value, "addon")
 
 
 def _alerts_requested(settings: BaseSettings) -> bool:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .answer import Answer
     from .items import KwiffEvent
+    from .selection import Selection
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,10 @@ class ListedEvents:
         return not (self.skips[EVENT_NOT_OBJECT] or self.skips[EVENT_WITHOUT_ID])
 
 
-def read_event_list(undecoded: bytes | None, decode: Callable[[], Answer]) -> ListedEvents:
-    """The events of an ``event:list`` answer.
+def read_event_list(
+    undecoded: bytes | None, decode: Callable[[], Answer], select: Selection | None = None
+) -> ListedEvents:
+    """The events of an ``event:list`` answer (those *select* keeps, if given).
 
     *undecoded*: the ACK's JSON array as UTF-8 bytes if nobody has decoded it yet
     (None if it is decoded already: the typed path would decode it a second time).
@@ -67,10 +70,10 @@ def read_event_list(undecoded: bytes | None, decode: Callable[[], Answer]) -> Li
     """
     skips: Counter[str] = Counter()
     if undecoded is not None:
-        read = parse_event_list_ack(undecoded, skips=skips)
+        read = parse_event_list_ack(undecoded, skips=skips, select=select)
         if read is not None:
             events, fetched_at = read
             return ListedEvents(events, fetched_at, None, skips)
     answer = decode()
-    events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips)
+    events = parse_events(answer.data, fetched_at=answer.fetched_at, skips=skips, select=select)
     return ListedEvents(events, answer.fetched_at, answer, skips)

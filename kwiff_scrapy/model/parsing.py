@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - without msgspec: the tolerant path onl
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from .selection import Selection
     from .wire import PlainEvent, PlainMarket
 
 EVENTS_MISSING = "events_missing"
@@ -68,20 +69,27 @@ _NUMBER_TYPES = (int, float)
 
 
 def parse_events(
-    data: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+    data: Any,
+    *,
+    fetched_at: str | None = None,
+    skips: Counter[str] | None = None,
+    select: Selection | None = None,
 ) -> list[KwiffEvent]:
-    """Parse an ``event:list`` answer's data (``{"events": [...]}``) into events."""
+    """Parse an ``event:list`` answer's data (``{"events": [...]}``) into events
+    (those *select* keeps, with the markets it keeps)."""
     skips = Counter() if skips is None else skips
     raw_events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(raw_events, list):
         skips[EVENTS_MISSING] += 1
         return []
-    events = (parse_event(raw, fetched_at=fetched_at, skips=skips) for raw in raw_events)
+    events = (
+        parse_event(raw, fetched_at=fetched_at, skips=skips, select=select) for raw in raw_events
+    )
     return [event for event in events if event is not None]
 
 
 def parse_event_list_ack(
-    body: bytes, *, skips: Counter[str]
+    body: bytes, *, skips: Counter[str], select: Selection | None = None
 ) -> tuple[list[KwiffEvent], str | None] | None:
     """The events of a whole ``event:list`` ACK, its JSON array as UTF-8 bytes, and the
     answer's time (its ``fetched_at``).
@@ -96,12 +104,16 @@ def parse_event_list_ack(
         return None
     timestamp_ms = _as_integer(answer.timestamp)
     fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
-    events = (_event(raw, fetched_at, skips, _plain_markets) for raw in answer.data.events)
+    events = (_event(raw, fetched_at, skips, _plain_markets, select) for raw in answer.data.events)
     return [event for event in events if event is not None], fetched_at
 
 
 def parse_event_detail(
-    data: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+    data: Any,
+    *,
+    fetched_at: str | None = None,
+    skips: Counter[str] | None = None,
+    select: Selection | None = None,
 ) -> KwiffEvent | None:
     """Parse an ``event:get`` answer's data (``{"result": {...}}``) into one event."""
     skips = Counter() if skips is None else skips
@@ -109,31 +121,40 @@ def parse_event_detail(
     if raw_event is None:
         skips[RESULT_MISSING] += 1
         return None
-    return parse_event(raw_event, fetched_at=fetched_at, skips=skips)
+    return parse_event(raw_event, fetched_at=fetched_at, skips=skips, select=select)
 
 
 def parse_event(
-    raw: Any, *, fetched_at: str | None = None, skips: Counter[str] | None = None
+    raw: Any,
+    *,
+    fetched_at: str | None = None,
+    skips: Counter[str] | None = None,
+    select: Selection | None = None,
 ) -> KwiffEvent | None:
-    """Parse one event object; None (counted) if it is not an object or has no usable id."""
+    """Parse one event object; None (counted) if it is not an object or has no usable id,
+    None (not counted) if *select* does not keep its start time."""
     skips = Counter() if skips is None else skips
     if not isinstance(raw, dict):
         skips[EVENT_NOT_OBJECT] += 1
         return None
-    return _event(raw, fetched_at, skips, _parse_markets)
+    return _event(raw, fetched_at, skips, _parse_markets, select)
 
 
 def _event(
     raw: _JsonObject,
     fetched_at: str | None,
     skips: Counter[str],
-    markets: Callable[[_FieldReader], list[Market]],
+    markets: Callable[[_FieldReader, Selection | None], list[Market]],
+    select: Selection | None = None,
 ) -> KwiffEvent | None:
     """The event of an object (a dict, or a :class:`.wire.PlainEvent`), given how to
-    read its markets; None (counted) without a usable id."""
+    read its markets; None (counted) without a usable id; None (not counted, nothing
+    built) if *select* does not keep its start time."""
     event_id = _as_integer(raw.get("id"))
     if event_id is None:
         skips[EVENT_WITHOUT_ID] += 1
+        return None
+    if select is not None and not select.keeps_start(raw.get("startDate"), fetched_at):
         return None
     fields = _FieldReader(raw, skips)
     sport_id = fields.integer("sportId")
@@ -153,7 +174,7 @@ def _event(
         in_play=fields.flag("inPlay"),
         match_tracker=raw.get("matchTracker"),
         bet_builder_enabled=fields.flag("betBuilderEnabled"),
-        markets=markets(fields),
+        markets=markets(fields, select),
         fetched_at=fetched_at,
     )
 
@@ -209,10 +230,13 @@ def _parse_price_group(fields: _FieldReader, fetched_at: str | None) -> PricedGr
     )
 
 
-def _plain_markets(fields: _FieldReader) -> list[Market]:
+def _plain_markets(fields: _FieldReader, select: Selection | None = None) -> list[Market]:
     """The markets of a :class:`.wire.PlainEvent`: plain, checked by the decoder already."""
     event: PlainEvent = fields._raw  # type: ignore[assignment]
-    return [_market_of_plain(market) for market in event.plain_markets()]
+    plain = event.plain_markets()
+    if select is not None and select.markets is not None:
+        plain = [market for market in plain if select.keeps_market(market.name)]
+    return [_market_of_plain(market) for market in plain]
 
 
 def _market_of_plain(market: PlainMarket) -> Market:
@@ -223,10 +247,13 @@ def _market_of_plain(market: PlainMarket) -> Market:
     return Market(market.id, market.name, outcomes, market.status)
 
 
-def _parse_markets(fields: _FieldReader) -> list[Market]:
+def _parse_markets(fields: _FieldReader, select: Selection | None = None) -> list[Market]:
     details = fields.mapping("details")
     offers = _FieldReader(details, fields.skips).nonempty_list("offers") if details else []
-    return _parse_market_list(fields.nonempty_list("markets") or offers, fields.skips)
+    markets = _parse_market_list(fields.nonempty_list("markets") or offers, fields.skips)
+    if select is not None and select.markets is not None:
+        return [market for market in markets if select.keeps_market(market.name)]
+    return markets
 
 
 # The fast path, for the thousands of markets and outcomes of an event list. A market

@@ -55,9 +55,19 @@ def sport_argument(sport: str | None = None, sport_id: str | int | None = None) 
     return resolve_sport(sport_id if sport_id is not None else (sport or "football"))
 
 
+#: Codes people give that are not the ISO 3166 code of the country they mean.
+COUNTRY_SLIPS: Mapping[str, str] = MappingProxyType({"UK": "GB", "EN": "GB"})
+
+
 def country_code(value: str) -> str:
-    """An ISO 3166 alpha-2 country code, upper-cased (``gb`` -> ``GB``); ValueError otherwise."""
+    """An ISO 3166 alpha-2 country code, upper-cased (``gb`` -> ``GB``); ValueError otherwise
+    (``UK``: "did you mean GB?")."""
     code = value.strip().upper()
+    if code in COUNTRY_SLIPS:
+        meant = COUNTRY_SLIPS[code]
+        raise ValueError(
+            f"country {value!r} is not an ISO 3166 alpha-2 code: did you mean {meant}?"
+        )
     if len(code) != 2 or not code.isalpha():
         raise ValueError(
             f"country must be an ISO 3166 alpha-2 code such as GB or IE, not {value!r}"

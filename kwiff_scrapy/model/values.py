@@ -12,6 +12,8 @@ MAX_INTEGER = 2**53 - 1
 MAX_DECIMAL_ODDS = 1_000_000
 _INTEGER_TEXT = re.compile(r"[0-9]{1,16}")
 _EPOCH = datetime(1970, 1, 1)
+#: The fields of the items that hold a time (ISO 8601 UTC text, as the service sends it).
+TIME_FIELDS = frozenset({"start_time", "fetched_at", "previous_fetched_at"})
 
 
 def as_integer(value: Any) -> int | None:
@@ -25,16 +27,29 @@ def as_integer(value: Any) -> int | None:
     return None
 
 
-def parse_service_time(text: str) -> datetime | None:
+def parse_service_time(text: object) -> datetime | None:
     """A time as the service writes it (ISO 8601: ``2026-01-20T15:12:06.610Z``), in UTC;
     one without a zone is taken to be in UTC. None if it is not such a time."""
+    if not isinstance(text, str):
+        return None
     try:
         moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def spreadsheet_time(text: object) -> object:
+    """``2026-12-08T17:45:00.000Z`` as ``2026-12-08 17:45:00`` (UTC), which spreadsheets
+    read as a date and time (CSV feeds); milliseconds kept when there are some. Anything
+    that is not such a time is returned as it is."""
+    moment = parse_service_time(text)
+    if moment is None:
+        return text
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec=timespec)
 
 
 def minute_utc(moment: datetime) -> str:

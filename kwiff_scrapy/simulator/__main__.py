@@ -3,8 +3,10 @@
 Once bound it prints exactly one line, ``Kwiff simulator listening on ws://HOST:PORT/socket.io/``,
 and serves until Ctrl-C or SIGTERM. With ``--port 0`` the line shows the port picked.
 
-Its data moves as it is served (``moving=True``; ``--still``: it does not, every answer
-is the first one, as a :class:`SimulatorConfig` built elsewhere behaves by default).
+Its data moves (``moving=True``; ``--still``: it does not, every answer is the first
+one, as a :class:`SimulatorConfig` built elsewhere behaves by default) on a clock that
+runs in real time (``--speed X``: X times as fast; ``--per-serve``: no clock, each event
+moves one step each time it is served).
 ``--change-log FILE`` appends each change the data makes to FILE as one JSON object per
 line (the keys of :data:`~kwiff_scrapy.simulator.moves.CHANGE_FIELDS`), written and
 flushed before the answer that first shows it is sent; ``--serve-log FILE`` does the
@@ -25,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .. import defaults
 from .config import ANSWER_FAULT_KINDS, Faults, SimulatorConfig
 from .server import KwiffSimulator
 
@@ -73,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"{', '.join(ANSWER_FAULT_KINDS)} (repeatable)")  # fmt: skip
     add("--still", action="store_true",
         help="the data does not move: every answer is the first one")  # fmt: skip
+    add("--speed", type=float, default=defaults.SIMULATOR_SPEED, metavar="X",
+        help="the market's clock runs X times real time (default %(default)s)")  # fmt: skip
+    add("--per-serve", action="store_true",
+        help="no clock: each event moves one step each time it is served")  # fmt: skip
     add("--today", type=_date, metavar="YYYY-MM-DD",
         help="the day the start dates are upcoming from (default: today, UTC)")  # fmt: skip
     add("--max-log-entries", type=int, default=_DEFAULTS.max_log_entries, metavar="N",
@@ -136,6 +143,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         event_before_connect=not args.connect_first,
         max_size=args.max_size or None,
         moving=not args.still,
+        speed=None if args.per_serve or args.still else args.speed,
         today=args.today,
         max_log_entries=args.max_log_entries,
     )

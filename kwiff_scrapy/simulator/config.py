@@ -152,14 +152,26 @@ class SimulatorConfig:
     max_size: int | None = 16 * 2**20
     """Largest frame accepted from a client, in bytes; ``None`` for no limit."""
     moving: bool = False
-    """``True``: the data moves as it is served (see :mod:`kwiff_scrapy.simulator.moves`):
-    odds move, markets and outcomes suspend and resume, events go in play, end and
-    appear. The first answer about each event is the data at rest either way, so a
-    one-shot ``event:list`` crawl is the same. ``False`` (the default here, so that a
-    simulator built in a test or a benchmark, or from options that do not ask for
-    movement, gives the same command the same answer every time): every answer is the
-    first one. The command line (``python -m kwiff_scrapy.simulator``) moves unless
-    ``--still``."""
+    """``True``: the data moves (see :mod:`kwiff_scrapy.simulator.moves`, and
+    :attr:`speed` for its clock): odds move, markets and outcomes suspend and resume,
+    events go in play, end and appear. Without a :attr:`speed`, the first answer about
+    each event is the data at rest either way, so a one-shot ``event:list`` crawl is the
+    same. ``False`` (the default here, so that a simulator built in a test or a
+    benchmark, or from options that do not ask for movement, gives the same command the
+    same answer every time): every answer is the first one. The command line
+    (``python -m kwiff_scrapy.simulator``) moves unless ``--still``."""
+    speed: float | None = None
+    """How the moving data's clock runs (see :mod:`kwiff_scrapy.simulator.moves`).
+
+    ``None`` (the default here, what tests use): one step per serve of an event, so the
+    data moves as fast as it is asked for, the same whatever the time. A number: a clock
+    of one step per simulated minute, running ``speed`` times as fast as real time from
+    midnight UTC of :attr:`today` on: kick-offs every 20 minutes, matches of about two
+    hours, prices that drift over hours before kick-off. Two simulators with the same
+    seed, day and speed show the same market at the same moment, so several workers
+    each with their own agree. The command line's default is 1 (real time), the
+    in-process ``KWIFF_ENDPOINT = "simulator"``'s is
+    :data:`~kwiff_scrapy.defaults.SIMULATOR_IN_PROCESS_SPEED`."""
     today: datetime.date | None = None
     """The day the start dates are upcoming from (see
     :class:`~kwiff_scrapy.simulator.data.SimulatedData`); ``None``: the current UTC date
@@ -184,6 +196,14 @@ class SimulatorConfig:
             raise ValueError(f"today must be a date (YYYY-MM-DD) or None, not {self.today!r}")
         if not isinstance(self.moving, bool):
             raise ValueError(f"moving must be true or false, not {self.moving!r}")
+        if self.speed is not None and (
+            isinstance(self.speed, bool)
+            or not isinstance(self.speed, int | float)
+            or not 0 < self.speed < float("inf")
+        ):
+            raise ValueError(
+                f"speed must be a positive number (times real time) or None, not {self.speed!r}"
+            )
         if self.max_log_entries < 0:
             raise ValueError(f"max_log_entries must not be negative, not {self.max_log_entries}")
         if not 0 <= self.port <= 65535:

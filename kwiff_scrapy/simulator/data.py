@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from .. import defaults
-from .fixtures import Fixture, base_date_for, fixtures, later_fixtures
+from .fixtures import Fixture, base_date_for, fixtures, later_fixture_builders, later_fixtures
 from .markets import Market, Outcome
 from .prices import Price, price_at_most
 from .reference import BASKETBALL, FOOTBALL
@@ -126,6 +126,14 @@ class SimulatedData:
         the new events of the moving simulator (fresh ids, full markets, later dates)."""
         count = self.count(sport_id)
         return later_fixtures(self.seed, sport_id, count, self.base_date) if count else iter(())
+
+    def later_fixture_builders(self, sport_id: int) -> Iterator[tuple[int, Callable[[], Fixture]]]:
+        """:meth:`later_fixtures` as (event id, a function that builds it), so that one
+        can be passed over without being built."""
+        count = self.count(sport_id)
+        if not count:
+            return iter(())
+        return later_fixture_builders(self.seed, sport_id, count, self.base_date)
 
     def events(self, sport_id: int, country: str = "GB") -> list[dict[str, Any]]:
         """The ``event:list`` events of a sport; the same for every *country*."""

@@ -8,10 +8,11 @@ always gives the same dates, and the pattern of weekdays and kick-off times is k
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -142,6 +143,16 @@ def later_fixtures(
     specs = itertools.islice(_fixture_specs(seed, sport, base), count, None)
     for event_id, spec in specs:
         yield _build_fixture(seed, sport, event_id, spec)
+
+
+def later_fixture_builders(
+    seed: int, sport: int, count: int, base: datetime = BASE_DATE
+) -> Iterator[tuple[int, Callable[[], Fixture]]]:
+    """The fixtures drawn after the first *count* as (event id, a function that builds
+    it): one that is passed over is never built (its id is enough to know its life)."""
+    specs = itertools.islice(_fixture_specs(seed, sport, base), count, None)
+    for event_id, spec in specs:
+        yield event_id, functools.partial(_build_fixture, seed, sport, event_id, spec)
 
 
 def fixture_order(fixture: Fixture) -> tuple[datetime, int, int]:

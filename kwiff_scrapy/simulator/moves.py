@@ -3,8 +3,23 @@
 Used when :attr:`~kwiff_scrapy.simulator.config.SimulatorConfig.moving` is true (the
 command line's default; ``moving=True`` in ``KWIFF_SIMULATOR_OPTIONS`` or a config).
 
-The data at rest (:mod:`.data`) is what the *first* answer about an event shows. From
-then on every event moves on its own clock, and each sport's list on its own:
+**Two clocks.** With ``speed`` None (:class:`MovingData`'s and ``SimulatorConfig``'s
+default, what tests use) the clock is the serves, as described below: the data moves as
+fast as it is asked for. With a ``speed`` (the command line's and the in-process
+endpoint's default) every step follows one clock instead: one step per simulated minute
+(:data:`STEP_SECONDS`), counted from midnight UTC of the data's day
+(:attr:`MovingData.origin_ms`), running ``speed`` times as fast as the data's clock. An
+answer then shows each event at the step the clock is at (its list step, less the list
+step at which it joined), and each sport's list at that step too; the steps are the same
+as below, only their :class:`Schedule` differs (:data:`CLOCKED`: kick-offs every 20
+minutes, matches of about two hours, trending one-tick moves, rare brief suspensions).
+Since the state at a step is a pure function of the seed, the event and the step, every
+simulator with the same seed, day and speed shows the same market at the same moment.
+An event's ``startDate`` is then the time its clock reaches its kick-off.
+
+On the per-serve clock the data at rest (:mod:`.data`) is what the *first* answer about
+an event shows. From then on every event moves on its own clock, and each sport's list
+on its own:
 
 **Per-event clocks.** Each *serve* of an event (its entry in an ``event:list`` answer,
 or an ``event:get`` answer) shows the event at its current step, then moves its clock
@@ -64,6 +79,8 @@ joined once.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import datetime
 import itertools
 import random
 from collections.abc import Callable, Iterator
@@ -196,6 +213,88 @@ IN_PLAY: Final = Rates(
     moves=0.7, jump=0.12, market_suspension=0.1, outcome_suspension=0.06, betting_suspension=0.02
 )
 
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How an event lives and moves, in steps: one per serve, or one per minute of a clock."""
+
+    new_event_every: int
+    """A new event joins a sport's list every this many list steps; each event goes in
+    play about this many steps after the one before it in the list."""
+    in_play_jitter: int
+    """Up to this many steps later than its place in the queue, an event goes in play."""
+    in_play_steps: tuple[int, int]
+    """How many steps an event stays in play before it ends (inclusive range)."""
+    suspension_steps: tuple[int, int]
+    """How many steps a market or outcome stays suspended (inclusive range)."""
+    betting_suspension_steps: tuple[int, int]
+    """How many steps an open event's ``bettingStatus`` stays ``"SUSPENDED"``."""
+    pre_match: Rates
+    in_play: Rates
+    trading_steps: int
+    """Before this many steps ahead of going in play, nothing moves (the prices at rest)."""
+    trending: bool
+    """``False``: a move is one or two ladder steps either way (a jump four to eight).
+    ``True``: an outcome moves one ladder step at a time in the direction of its trend,
+    which holds for :data:`TREND_MOVES` of its moves and leans back towards the opening
+    price (never more than :data:`MAX_DRIFT` ladder steps away from it); a jump (in
+    play only) is two or three steps; most moves are on the listed markets, the main
+    one above all (:data:`MAIN_MARKET_SHARE`, :data:`LISTED_SHARE`)."""
+
+
+#: One step per serve of an event (``speed`` None): things happen quickly, so that a
+#: test or a short watch sees every kind of change in a few polls.
+PER_SERVE: Final = Schedule(
+    new_event_every=NEW_EVENT_EVERY,
+    in_play_jitter=IN_PLAY_JITTER,
+    in_play_steps=IN_PLAY_STEPS,
+    suspension_steps=SUSPENSION_STEPS,
+    betting_suspension_steps=BETTING_SUSPENSION_STEPS,
+    pre_match=PRE_MATCH,
+    in_play=IN_PLAY,
+    trading_steps=10**9,
+    trending=False,
+)
+#: Simulated seconds per step on a clock (``speed`` set).
+STEP_SECONDS: Final = 60
+#: On a clock, an outcome's trend holds for this many of its moves (inclusive range).
+TREND_MOVES: Final = (4, 10)
+#: On a clock, the share of moves on the event's main market (its first listed one, e.g.
+#: Full Time Result) and on any listed market (the main one included): they trade most.
+MAIN_MARKET_SHARE: Final = 0.3
+LISTED_SHARE: Final = 0.6
+#: On a clock, one generator serves this many steps of an event in turn.
+RNG_BLOCK: Final = 240
+#: On a clock, an outcome stays within this many ladder steps of its opening price.
+MAX_DRIFT: Final = 6
+#: One step per simulated minute (``speed`` set): a kick-off every 20 minutes, a match
+#: of some two hours; prices trade from eight hours before kick-off, a main-market price
+#: moving a tick every half hour or so, then every few minutes in play; suspensions of a
+#: few minutes, rare before kick-off.
+CLOCKED: Final = Schedule(
+    new_event_every=20,
+    in_play_jitter=10,
+    in_play_steps=(110, 125),
+    suspension_steps=(1, 4),
+    betting_suspension_steps=(1, 3),
+    pre_match=Rates(
+        moves=0.2,
+        jump=0.0,
+        market_suspension=0.001,
+        outcome_suspension=0.001,
+        betting_suspension=0.0003,
+    ),
+    in_play=Rates(
+        moves=0.6,
+        jump=0.01,
+        market_suspension=0.01,
+        outcome_suspension=0.005,
+        betting_suspension=0.002,
+    ),
+    trading_steps=8 * 60,
+    trending=True,
+)
+
 _LADDER_INDEX: Final = {price: index for index, price in enumerate(LADDER)}
 
 # A change before the world adds its answer and command (see CHANGE_FIELDS): sport_id,
@@ -220,12 +319,14 @@ _Change = tuple[
 ]
 
 
-def life_of(seed: int, event_id: int, position: int) -> tuple[int, int]:
+def life_of(
+    seed: int, event_id: int, position: int, schedule: Schedule = PER_SERVE
+) -> tuple[int, int]:
     """The steps at which an event goes in play and ends, from its *position* in the queue
     (its index in the first list; :attr:`~.data.SimulatedData.count` for a new event)."""
     rng = random.Random(f"{seed}:life:{event_id}")
-    in_play_at = 1 + NEW_EVENT_EVERY * position + rng.randint(0, IN_PLAY_JITTER)
-    return in_play_at, in_play_at + rng.randint(*IN_PLAY_STEPS)
+    in_play_at = 1 + schedule.new_event_every * position + rng.randint(0, schedule.in_play_jitter)
+    return in_play_at, in_play_at + rng.randint(*schedule.in_play_steps)
 
 
 class EventState:
@@ -237,11 +338,13 @@ class EventState:
     """
 
     __slots__ = (
+        "_block",
         "_detail",
         "_detail_markets",
         "_header",
         "_list",
         "_list_markets",
+        "_trends",
         "betting_resume",
         "betting_status",
         "ended",
@@ -249,18 +352,32 @@ class EventState:
         "fixture",
         "in_play",
         "in_play_at",
+        "joined",
         "listed",
         "market_of",
         "market_resume",
+        "opening",
         "outcome_resume",
         "prices",
+        "schedule",
         "served",
         "spans",
         "step",
     )
 
-    def __init__(self, fixture: Fixture, in_play_at: int, ends_at: int) -> None:
+    def __init__(
+        self,
+        fixture: Fixture,
+        in_play_at: int,
+        ends_at: int,
+        *,
+        schedule: Schedule = PER_SERVE,
+        joined: int = 0,
+    ) -> None:
         self.fixture = fixture
+        self.schedule = schedule
+        self.joined = joined
+        """The list step at which the event joined its list (0: the first list)."""
         self.step = 0
         self.served = 0
         self.in_play_at = in_play_at
@@ -279,6 +396,10 @@ class EventState:
             self.spans.append(range(first, len(self.prices)))
             self.market_of += [index] * len(market.outcomes)
         self.listed = [i for i, market in enumerate(fixture.markets) if market.listed]
+        self.opening = [_LADDER_INDEX.get(price) for price in self.prices]
+        self._trends: dict[int, tuple[int, int]] = {}
+        """Outcome (flat) -> (direction, moves left) of its trend on a clock."""
+        self._block: tuple[int, random.Random] | None = None
         self.market_resume: dict[int, int] = {}
         """Suspended markets: index -> the step at which it resumes."""
         self.outcome_resume: dict[int, int] = {}
@@ -361,8 +482,11 @@ class EventState:
     def advance(self, seed: int) -> list[_Change]:
         """Move to the next step; return its changes, in the order they were made."""
         step = self.step = self.step + 1
-        rng = random.Random(f"{seed}:moves:{self.fixture.id}:{step}")
         changes: list[_Change] = []
+        schedule = self.schedule
+        if step < self.ends_at and step < self.in_play_at - schedule.trading_steps:
+            return changes  # not trading yet: the prices at rest
+        rng = self._rng(seed, step)
         if step >= self.ends_at:
             self.ended = True
             changes.append(self._event_change(EVENT_REMOVED, self.betting_status, None, None))
@@ -370,20 +494,72 @@ class EventState:
         touched: set[int] = set()  # outcomes (flat) that changed in this step
         self._resume_due(step, changes, touched)
         self._event_status(step, rng, changes)
-        rates = IN_PLAY if self.in_play else PRE_MATCH
+        rates = schedule.in_play if self.in_play else schedule.pre_match
         if rng.random() < rates.market_suspension:
             self._suspend_market(rng.randrange(len(self.spans)), step, rng, changes, touched)
         if rng.random() < rates.outcome_suspension:
             self._suspend_outcome(rng.randrange(len(self.prices)), step, rng, changes, touched)
-        if rng.random() < rates.moves:
+        if schedule.trending:
+            self._trend_moves(rng, rates, changes, touched)
+        elif rng.random() < rates.moves:
             for _ in range(rng.randint(*MOVES_PER_STEP)):
                 flat = rng.randrange(len(self.prices))
                 ladder_steps = rng.choice((1, 1, 1, 2)) * rng.choice((-1, 1))
                 self._move(flat, ladder_steps, changes, touched)
-        if rng.random() < rates.jump:
+        if not schedule.trending and rng.random() < rates.jump:
             flat = rng.randrange(len(self.prices))
             self._move(flat, rng.randint(*JUMP_STEPS) * rng.choice((-1, 1)), changes, touched)
         return changes
+
+    def _rng(self, seed: int, step: int) -> random.Random:
+        """The draws of *step*: a generator seeded for the step, or on a clock one per
+        :data:`RNG_BLOCK` steps whose draws the steps take in turn (every step of the
+        event is computed in order, so each step still gets the same draws)."""
+        if not self.schedule.trending:
+            return random.Random(f"{seed}:moves:{self.fixture.id}:{step}")
+        block = step // RNG_BLOCK
+        if self._block is None or self._block[0] != block:
+            self._block = (block, random.Random(f"{seed}:clock:{self.fixture.id}:{block}"))
+        return self._block[1]
+
+    def _trend_moves(
+        self,
+        rng: random.Random,
+        rates: Rates,
+        changes: list[_Change],
+        touched: set[int],
+    ) -> None:
+        """The moves of a step on a clock (see :attr:`Schedule.trending`)."""
+        moves = 0
+        while moves < MOVES_PER_STEP[1] and rng.random() < rates.moves:
+            moves += 1
+            draw = rng.random()
+            if self.listed and draw < MAIN_MARKET_SHARE:
+                flat = rng.choice(self.spans[self.listed[0]])
+            elif self.listed and draw < LISTED_SHARE:
+                flat = rng.choice(self.spans[rng.choice(self.listed)])
+            else:
+                flat = rng.randrange(len(self.prices))
+            direction = self._trend(flat, rng)
+            size = rng.randint(2, 3) if rng.random() < rates.jump else 1
+            self._move(flat, direction * size, changes, touched, bounce=False)
+
+    def _trend(self, flat: int, rng: random.Random) -> int:
+        """+1 (drifting out), -1 (shortening) or 0 (as far from the opening price as it
+        goes): the direction of the outcome's next move. A trend is drawn for a run of
+        :data:`TREND_MOVES` moves, leaning back towards the opening price the further the
+        price is from it; reaching :data:`MAX_DRIFT` ends the run."""
+        opening, now = self.opening[flat], _LADDER_INDEX.get(self.prices[flat])
+        drift = 0 if opening is None or now is None else now - opening
+        direction, left = self._trends.get(flat, (0, 0))
+        if left <= 0 or abs(drift + direction) > MAX_DRIFT:
+            direction = 1 if rng.random() < 0.5 - 0.45 * drift / MAX_DRIFT else -1
+            left = rng.randint(*TREND_MOVES)
+        if abs(drift + direction) > MAX_DRIFT:
+            self._trends[flat] = (direction, 0)
+            return 0
+        self._trends[flat] = (direction, left - 1)
+        return direction
 
     def _resume_due(self, step: int, changes: list[_Change], touched: set[int]) -> None:
         for index in [i for i, until in self.market_resume.items() if until <= step]:
@@ -403,7 +579,7 @@ class EventState:
         before = (self.betting_status, self.in_play)
         if step == self.in_play_at:
             self.in_play = True
-        rates = IN_PLAY if self.in_play else PRE_MATCH
+        rates = self.schedule.in_play if self.in_play else self.schedule.pre_match
         draw = rng.random()
         if self.betting_resume is not None:
             if step >= self.betting_resume:
@@ -411,7 +587,7 @@ class EventState:
         elif self.betting_status == "OPEN":
             if draw < rates.betting_suspension:
                 self.betting_status = SUSPENDED
-                self.betting_resume = step + rng.randint(*BETTING_SUSPENSION_STEPS)
+                self.betting_resume = step + rng.randint(*self.schedule.betting_suspension_steps)
         elif draw < BETTING_REOPEN:  # suspended from the start: reopens in time
             self.betting_status = "OPEN"
         if (self.betting_status, self.in_play) != before:
@@ -430,7 +606,7 @@ class EventState:
         changes: list[_Change],
         touched: set[int],
     ) -> None:
-        until = step + rng.randint(*SUSPENSION_STEPS)
+        until = step + rng.randint(*self.schedule.suspension_steps)
         span = self.spans[index]
         if index in self.market_resume or any(
             k in touched or k in self.outcome_resume for k in span
@@ -449,7 +625,7 @@ class EventState:
         changes: list[_Change],
         touched: set[int],
     ) -> None:
-        until = step + rng.randint(*SUSPENSION_STEPS)
+        until = step + rng.randint(*self.schedule.suspension_steps)
         index = self.market_of[flat]
         if flat in touched or flat in self.outcome_resume or index in self.market_resume:
             return
@@ -459,14 +635,22 @@ class EventState:
         changes.append(self._change(SUSPENDED_KIND, index, flat, status=(None, SUSPENDED)))
 
     def _move(
-        self, flat: int, ladder_steps: int, changes: list[_Change], touched: set[int]
+        self,
+        flat: int,
+        ladder_steps: int,
+        changes: list[_Change],
+        touched: set[int],
+        *,
+        bounce: bool = True,
     ) -> None:
-        """Move an open, untouched outcome along the ladder (turning back at either end)."""
+        """Move an open, untouched outcome along the ladder (turning back at either end,
+        or, without *bounce*, staying there)."""
         index = self.market_of[flat]
         before = self.prices[flat]
         position = _LADDER_INDEX.get(before)
         if (
             position is None  # beyond the ladder (a long shot priced N/1): it stays
+            or not ladder_steps
             or flat in touched
             or flat in self.outcome_resume
             or index in self.market_resume
@@ -474,6 +658,8 @@ class EventState:
             return
         target = position + ladder_steps
         if not 0 <= target < len(LADDER):
+            if not bounce:
+                return
             target = position - ladder_steps
             if not 0 <= target < len(LADDER):
                 return
@@ -550,7 +736,12 @@ class _SportList:
 
     __slots__ = ("count", "order", "steps", "upcoming")
 
-    def __init__(self, count: int, order: list[tuple[Any, int]], upcoming: Iterator[Fixture]):
+    def __init__(
+        self,
+        count: int,
+        order: list[tuple[Any, int]],
+        upcoming: Iterator[tuple[int, Callable[[], Fixture]]],
+    ):
         self.count = count
         self.order = order
         """(kick-off order key, event id) of every listed event, sorted."""
@@ -598,10 +789,27 @@ class MovingData:
         *,
         max_log_entries: int = defaults.SIMULATOR_MAX_LOG_ENTRIES,
         still: bool = False,
+        speed: float | None = None,
     ) -> None:
         if max_log_entries < 0:
             raise ValueError(f"max_log_entries must not be negative, not {max_log_entries}")
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be positive (or None), not {speed}")
         self.data = data
+        self.speed = speed
+        """None: one step per serve of an event. A number: the steps follow the
+        simulator's clock, :attr:`STEP_SECONDS` simulated seconds each, which runs this
+        many times as fast as *data*'s clock from :attr:`origin_ms` on."""
+        self.schedule = PER_SERVE if speed is None else CLOCKED
+        self.origin_ms = int(
+            datetime.datetime.combine(data.today, datetime.time(), datetime.UTC).timestamp() * 1000
+        )
+        """Midnight UTC of *data*'s day: step 0 of the clock (the first list's events
+        join at it), the same for every simulator started that day."""
+        self._wall_clock = data.clock
+        if speed is not None:
+            # Every answer (and the simulator's own stamps) tells the simulated time.
+            data.clock = self.clock_ms
         self.still = still
         """Nothing moves: every answer is the first one (the data at rest, from cached
         JSON), nothing is logged, and ``ticket:odds:get`` is *data*'s own answer."""
@@ -632,6 +840,27 @@ class MovingData:
     def changes_made(self) -> int:
         """How many changes were ever logged (kept or dropped by the bound)."""
         return self._changes.total
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def clock_ms(self) -> int:
+        """The simulated time, in milliseconds since the epoch (``speed`` set): from
+        :attr:`origin_ms` on, ``speed`` times as fast as the clock *data* was built with.
+        On a clock, *data*'s ``clock`` is this, so answers are stamped with it."""
+        if self.speed is None:
+            raise ValueError("this data moves one step per serve: it has no clock")
+        return self.origin_ms + int((self._wall_clock() - self.origin_ms) * self.speed)
+
+    def clock_step(self) -> int:
+        """The step the simulator's clock is at (``speed`` set): whole :data:`STEP_SECONDS`
+        of simulated time since :attr:`origin_ms`."""
+        return max((self.clock_ms() - self.origin_ms) // (STEP_SECONDS * 1000), 0)
+
+    def step_time(self, step: int) -> datetime.datetime:
+        """The simulated time (UTC) at which the clock reaches *step*."""
+        return datetime.datetime.fromtimestamp(self.origin_ms / 1000, datetime.UTC) + (
+            datetime.timedelta(seconds=STEP_SECONDS * step)
+        )
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -667,16 +896,18 @@ class MovingData:
         number = self._next_answer()
         changes: list[dict[str, Any]] = []
         serves: list[dict[str, Any]] = []
+        now = self._catch_up(number, changes)
         listed = self._sports().get(sport_id)
         texts = []
         if listed is not None:
-            if listed.steps and listed.steps % NEW_EVENT_EVERY == 0:
-                self._add_event(listed, number, changes)
+            if now is None and listed.steps and listed.steps % NEW_EVENT_EVERY == 0:
+                self._add_event(listed, number, changes, listed.steps)
             for _, event_id in list(listed.order):  # an event that ends leaves the order
                 state = self._states[event_id]
-                if self._serve(state, number, EVENT_LIST, changes, serves):
+                if self._serve(state, number, EVENT_LIST, changes, serves, now):
                     texts.append(state.list_json())
-            listed.steps += 1
+            if now is None:
+                listed.steps += 1
         self._notify(changes, serves)
         return f'{{"events":[{",".join(texts)}]}}'
 
@@ -688,12 +919,12 @@ class MovingData:
         number = self._next_answer()
         changes: list[dict[str, Any]] = []
         serves: list[dict[str, Any]] = []
-        self._sports()
+        now = self._catch_up(number, changes)
         state = self._states.get(event_id)
         text = "null"
         if state is None:
             serves.append(self._record_serve((number, EVENT_GET, None, event_id, None)))
-        elif self._serve(state, number, EVENT_GET, changes, serves):
+        elif self._serve(state, number, EVENT_GET, changes, serves, now):
             text = state.detail_json()
         self._notify(changes, serves)
         return f'{{"result":{text}}}'
@@ -714,27 +945,66 @@ class MovingData:
         command: str,
         changes: list[dict[str, Any]],
         serves: list[dict[str, Any]],
+        now: int | None,
     ) -> bool:
-        """Show *state* at its next step (computing it), then count the serve; False if
-        the event ended at that step (it is then forgotten)."""
+        """Show *state* at its next step (one per serve; on a clock, the step the clock
+        is at: *now*), computing it, then count the serve; False if the event ended at
+        that step (it is then forgotten).
+
+        On a clock, an event's first serve shows it as it stands (the steps before are
+        computed, not logged), and one that ended before it was ever served is
+        forgotten without a trace."""
         fixture = state.fixture
-        if state.served > state.step:
-            for change in state.advance(self.data.seed):
-                changes.append(self._record_change(number, command, change))
+        target = state.step + (state.served > state.step) if now is None else now - state.joined
+        seed = self.data.seed
+        while state.step < target and not state.ended:
+            for change in state.advance(seed):
+                if now is None or state.served:
+                    changes.append(self._record_change(number, command, change))
         if state.ended:  # gone from the list and from event:get, for good
             del self._states[fixture.id]
             self._sports()[fixture.sport].order.remove((fixture_order(fixture), fixture.id))
-            serves.append(self._record_serve((number, command, fixture.sport, fixture.id, None)))
+            if now is None or state.served:
+                serves.append(
+                    self._record_serve((number, command, fixture.sport, fixture.id, None))
+                )
             return False
         state.served += 1
         serves.append(self._record_serve((number, command, fixture.sport, fixture.id, state.step)))
         return True
 
-    def _add_event(self, listed: _SportList, number: int, changes: list[dict[str, Any]]) -> None:
-        fixture = next(listed.upcoming, None)
-        if fixture is None:
+    def _catch_up(self, number: int, changes: list[dict[str, Any]]) -> int | None:
+        """On a clock, bring every list's clock to the step the clock is at (adding the
+        events that joined meanwhile) and return that step; None without a clock."""
+        lists = self._sports()
+        if self.speed is None:
+            return None
+        now = self.clock_step()
+        every = self.schedule.new_event_every
+        for listed in lists.values():
+            while listed.steps < now:
+                listed.steps += 1
+                if listed.steps % every == 0:
+                    self._add_event(listed, number, changes, listed.steps, now)
+        return now
+
+    def _add_event(
+        self,
+        listed: _SportList,
+        number: int,
+        changes: list[dict[str, Any]],
+        appeared: int,
+        now: int | None = None,
+    ) -> None:
+        upcoming = next(listed.upcoming, None)
+        if upcoming is None:
             return
-        state = EventState(fixture, *life_of(self.data.seed, fixture.id, listed.count))
+        event_id, build = upcoming
+        life = life_of(self.data.seed, event_id, listed.count, self.schedule)
+        if now is not None and appeared + life[1] <= now:
+            return  # it ended before anyone asked: never built
+        state = self._new_state(build(), life, appeared)
+        fixture = state.fixture
         self._states[fixture.id] = state
         entry = (fixture_order(fixture), fixture.id)
         position = len(listed.order)
@@ -750,14 +1020,23 @@ class MovingData:
             seed = self.data.seed
             for sport_id in self.data.sports():
                 first = self.data.fixtures(sport_id)
+                order = []
                 for position, fixture in enumerate(first):
-                    state = EventState(fixture, *life_of(seed, fixture.id, position))
+                    life = life_of(seed, fixture.id, position, self.schedule)
+                    state = self._new_state(fixture, life, 0)
                     self._states[fixture.id] = state
-                order = [(fixture_order(f), f.id) for f in first]
+                    order.append((fixture_order(state.fixture), fixture.id))
+                order.sort()
                 self._lists[sport_id] = _SportList(
-                    len(first), order, self.data.later_fixtures(sport_id)
+                    len(first), order, self.data.later_fixture_builders(sport_id)
                 )
         return self._lists
+
+    def _new_state(self, fixture: Fixture, life: tuple[int, int], appeared: int) -> EventState:
+        """An event's state; on a clock its start date is when it goes in play."""
+        if self.speed is not None:
+            fixture = dataclasses.replace(fixture, start=self.step_time(appeared + life[0]))
+        return EventState(fixture, *life, schedule=self.schedule, joined=appeared)
 
     def _next_answer(self) -> int:
         self.answers += 1

@@ -186,7 +186,9 @@ class KwiffSimulator:
         """The data in motion (``config.moving``), or None when every answer is the first."""
         self._at_rest: MovingData | None = None
         if self.config.moving:
-            self.moving = MovingData(data, max_log_entries=self.config.max_log_entries)
+            self.moving = MovingData(
+                data, max_log_entries=self.config.max_log_entries, speed=self.config.speed
+            )
         elif type(data) is SimulatedData:
             # The same answers as data.answer(), from cached JSON (the list is >1 MiB and
             # served again and again). A subclass's own answers go through its answer().

@@ -3,8 +3,9 @@
 - :class:`KwiffSpider`: parse an answer with counted skips; stats under ``kwiff/``.
 - :func:`listed_events`: an ``event:list`` response's events, the one way
   (:func:`~kwiff_scrapy.model.event_list.read_event_list`).
-- :class:`KwiffEventItemsSpider`: yield events nested or as flat rows (``-a flat=1``),
-  and full events from ``event:get`` answers.
+- :class:`KwiffEventItemsSpider`: yield events nested, as flat rows (``-a layout=flat``,
+  chosen by itself for a CSV feed) or one row per match (``-a layout=match``), only
+  those of ``-a markets=`` / ``within=`` / ``date=``; full events from ``event:get``.
 - :class:`KwiffEventListSpider`: ``event:list`` of one sport; a spider for another
   sport is a name and a sport id.
 """
@@ -12,7 +13,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import scrapy
 
@@ -22,8 +24,10 @@ from ..integration.config import KwiffSettings
 from ..integration.http import KwiffRequest
 from ..integration.startup import report_start_error
 from ..model.event_list import ListedEvents, read_event_list
+from ..model.match_rows import match_row
 from ..model.parsing import outcome_rows, parse_event_detail
 from ..model.sports import country_code
+from . import arguments
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -34,8 +38,10 @@ if TYPE_CHECKING:
     from ..integration.http import KwiffResponse
     from ..model.answer import Answer
     from ..model.items import KwiffEvent, OutcomeRow
+    from ..model.match_rows import MatchRow
+    from ..model.selection import Selection
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+    EventItem = KwiffEvent | OutcomeRow | MatchRow
 
 Parsed = TypeVar("Parsed", covariant=True)
 
@@ -48,14 +54,12 @@ class AnswerParser(Protocol[Parsed]):
     ) -> Parsed: ...
 
 
-def listed_events(response: KwiffResponse) -> ListedEvents:
-    """The events of an ``event:list`` response: from its bytes if not decoded yet."""
-    return read_event_list(None if response.decoded else response.body, lambda: response.answer)
-
-
-def truthy(value: Any) -> bool:
-    """Spider arguments arrive as strings: ``-a flat=1`` / ``true`` / ``yes`` / ``on``."""
-    return value is True or str(value).strip().lower() in TRUE_WORDS
+def listed_events(response: KwiffResponse, select: Selection | None = None) -> ListedEvents:
+    """The events of an ``event:list`` response (those *select* keeps): from its bytes if
+    not decoded yet."""
+    return read_event_list(
+        None if response.decoded else response.body, lambda: response.answer, select
+    )
 
 
 class KwiffSpider(scrapy.Spider):
@@ -63,8 +67,21 @@ class KwiffSpider(scrapy.Spider):
 
     A spider argument that cannot be used raises ``ValueError`` from the constructor,
     with a message saying what is expected. Under ``scrapy crawl`` it is logged as one
-    line and the command exits with status 1, before anything is sent or written.
+    line and the command exits with status 1, before anything is sent or written. So
+    does an argument the spider does not take (``-a contry=IE``): the line lists those
+    it takes (:func:`.arguments.known_arguments`). A subclass that reads more arguments
+    as attributes, Scrapy's way, names them in :attr:`extra_arguments`.
     """
+
+    #: Arguments a subclass reads as attributes (``-a foo=1`` → ``self.foo``).
+    extra_arguments: ClassVar[tuple[str, ...]] = ()
+    #: What the parsers keep of each answer (``-a markets=``, ``within=``...); None: all.
+    selection: Selection | None = None
+    _warned_markets = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        arguments.unknown_arguments(type(self), kwargs)
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -84,15 +101,27 @@ class KwiffSpider(scrapy.Spider):
 
     def events_of(self, response: KwiffResponse) -> list[KwiffEvent]:
         """The events of an ``event:list`` answer (:func:`listed_events`), reported."""
-        listed = listed_events(response)
+        listed = listed_events(response, self.selection)
         self.report_answer(response.message, listed.answer, listed.skips)
         return listed.events
+
+    def warn_unmatched_markets(self) -> None:
+        """Once markets have been seen: warn once for each ``-a markets=`` name that none
+        of them had, with the closest names."""
+        selection = self.selection
+        if self._warned_markets or selection is None or not selection.seen_markets:
+            return
+        self._warned_markets = True
+        for wanted, close in selection.unmatched_markets().items():
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            self.logger.warning("No market is named %r in the answers so far%s", wanted, hint)
 
     def report_answer(self, message: str, answer: Answer | None, skips: Counter[str]) -> None:
         """Log and count an error answer; count and log what parsing it skipped."""
         if answer is not None and answer.error is not None:
             self.logger.warning("%s answered with an error: %.300r", message, answer.error)
             self.count(stats.ANSWER_ERRORS)
+        self.warn_unmatched_markets()
         self.count_skips(skips)
         if skips:
             self.logger.info("Skipped while parsing %s: %s", message, dict(skips))
@@ -107,7 +136,19 @@ class KwiffSpider(scrapy.Spider):
 
 
 class KwiffEventItemsSpider(KwiffSpider):
-    """A spider that yields events: nested, or one flat row per outcome with ``-a flat=1``.
+    """A spider that yields events, in the layout of ``-a layout=``:
+
+    - ``nested`` (the default): a :class:`~kwiff_scrapy.model.items.KwiffEvent` each;
+    - ``flat`` (or ``-a flat=1``): one :class:`~kwiff_scrapy.model.items.OutcomeRow` per
+      outcome; chosen, with an INFO line, when a feed of the crawl is CSV and no layout
+      was asked for (``layout=nested`` with a CSV feed is an error);
+    - ``match``: one :class:`~kwiff_scrapy.model.match_rows.MatchRow` per event with a
+      result market.
+
+    ``-a markets=NAME,NAME``, ``-a within=24h`` or ``-a date=today|YYYY-MM-DD`` (with
+    ``-a tz=Europe/London``, default UTC) keep only those markets and events: applied
+    as the answer is read (:mod:`.arguments`, :class:`~kwiff_scrapy.model.selection.
+    Selection`).
 
     :meth:`parse_event_get` turns an ``event:get`` answer into the full event. If the
     answer has no usable event, the event's ``event:list`` version is yielded instead
@@ -116,20 +157,53 @@ class KwiffEventItemsSpider(KwiffSpider):
     not found (``kwiff/events_not_found``).
     """
 
-    def __init__(self, *args: Any, flat: Any = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        flat: Any = None,
+        layout: str | None = None,
+        markets: str | None = None,
+        within: str | None = None,
+        date: str | None = None,
+        tz: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.flat = truthy(flat)
+        self.chosen_layout = arguments.layout(layout, flat)
+        self.layout = self.chosen_layout or arguments.NESTED
+        self.selection = arguments.selection(markets, within, date, tz, self.chosen_layout)
 
-    def event_items(self, event: KwiffEvent) -> Iterator[KwiffEvent | OutcomeRow]:
-        if self.flat:
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        try:
+            feeds = crawler.settings.getdict("FEEDS")
+            spider.layout, note = arguments.feed_layout(spider.chosen_layout, feeds)
+        except ValueError as exc:
+            report_start_error(cls.name, exc)
+            raise
+        if note:
+            spider.logger.info(note)
+        return spider
+
+    @property
+    def flat(self) -> bool:
+        return self.layout == arguments.FLAT
+
+    def event_items(self, event: KwiffEvent) -> Iterator[EventItem]:
+        if self.layout == arguments.FLAT:
             yield from outcome_rows(event)
+        elif self.layout == arguments.MATCH:
+            row = match_row(event)
+            if row is not None:
+                yield row
         else:
             yield event
 
     def parse_event_get(
         self, response: KwiffResponse, listed: KwiffEvent | None = None
-    ) -> Iterator[KwiffEvent | OutcomeRow]:
-        event = self.parse_with(response, parse_event_detail)
+    ) -> Iterator[EventItem]:
+        event = self.parse_with(response, partial(parse_event_detail, select=self.selection))
         if event is not None:
             self.count(stats.EVENT_DETAILS_PARSED)
             yield from self.event_items(event)
@@ -140,13 +214,13 @@ class KwiffEventItemsSpider(KwiffSpider):
             self.logger.warning("Event %s not found: event:get answered no event", event_id)
             self.count(stats.EVENTS_NOT_FOUND)
 
-    def event_get_failed(self, failure: Failure) -> Iterator[KwiffEvent | OutcomeRow]:
+    def event_get_failed(self, failure: Failure) -> Iterator[EventItem]:
         """Errback of a followed ``event:get``: the listed version replaces the full event."""
         listed = failure.request.cb_kwargs.get("listed")  # type: ignore[attr-defined]
         if listed is not None:
             yield from self.listed_instead(listed, f"its event:get failed ({failure.value!r})")
 
-    def listed_instead(self, listed: KwiffEvent, reason: str) -> Iterator[KwiffEvent | OutcomeRow]:
+    def listed_instead(self, listed: KwiffEvent, reason: str) -> Iterator[EventItem]:
         self.logger.warning(
             "Yielding the event:list version of event %s: %s", listed.event_id, reason
         )
@@ -157,10 +231,10 @@ class KwiffEventItemsSpider(KwiffSpider):
 class KwiffEventListSpider(KwiffEventItemsSpider):
     """Sends ``event:list`` for :attr:`sport_id` and yields one item per event.
 
-    Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting), ``-a flat=1``
-    for one flat :class:`~kwiff_scrapy.model.items.OutcomeRow` per outcome instead of nested
-    events (what a CSV feed wants), and ``-a details=1`` to follow every listed event
-    with ``event:get`` and yield the full event (every market) instead.
+    Arguments: ``-a country=XX`` (default: the ``KWIFF_COUNTRY`` setting), ``-a
+    details=1`` to follow every listed event with ``event:get`` and yield the full event
+    (every market) instead, and those of :class:`KwiffEventItemsSpider` (``layout``,
+    ``flat``, ``markets``, ``within``, ``date``, ``tz``).
     """
 
     sport_id: int
@@ -173,7 +247,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
         if not isinstance(getattr(self, "sport_id", None), int):
             raise TypeError(f"{type(self).__name__} must set the integer class attribute sport_id")
         self.country = country_code(country) if country else None
-        self.details = truthy(details)
+        self.details = arguments.boolean(details, "details")
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
         yield self.event_list_request()
@@ -183,9 +257,7 @@ class KwiffEventListSpider(KwiffEventItemsSpider):
         payload = {"listId": self.list_id, "sportId": self.sport_id, "country": country}
         return KwiffRequest("event:list", payload, callback=self.parse_event_list)
 
-    def parse_event_list(
-        self, response: KwiffResponse
-    ) -> Iterator[KwiffEvent | OutcomeRow | KwiffRequest]:
+    def parse_event_list(self, response: KwiffResponse) -> Iterator[EventItem | KwiffRequest]:
         events = self.events_of(response)
         self.count(stats.EVENTS_PARSED, len(events))
         for event in events:

@@ -23,6 +23,8 @@ from ..support.crawl_process import scrapy_kwiff
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA = SimulatedData()
+#: The in-process simulator without its clock: its first answers are the data at rest.
+AT_REST = ("-s", 'KWIFF_SIMULATOR_OPTIONS={"speed": null}')
 
 
 def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
@@ -115,6 +117,7 @@ def test_fetch_events_in_the_project_writes_json_and_shows_a_preview(tmp_path: P
         "fetch-events",
         "-s",
         "KWIFF_ENDPOINT=simulator",
+        *AT_REST,
         "--output",
         str(output),
         "--show-preview",
@@ -142,7 +145,7 @@ def test_fetch_events_in_the_project_writes_json_and_shows_a_preview(tmp_path: P
 
 @pytest.mark.slow
 def test_fetch_events_outside_any_project_with_the_defaults(tmp_path: Path) -> None:
-    result = scrapy_kwiff(tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator")
+    result = scrapy_kwiff(tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator", *AT_REST)
     assert_clean_run(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.json"]
     events = json.loads((tmp_path / "events.json").read_text(encoding="utf-8"))
@@ -155,7 +158,7 @@ def test_fetch_events_outside_any_project_with_the_defaults(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_fetch_events_writes_the_whole_log_to_a_log_file(tmp_path: Path) -> None:
     result = scrapy_kwiff(
-        tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator", "--logfile", "run.log"
+        tmp_path, "fetch-events", "-s", "KWIFF_ENDPOINT=simulator", *AT_REST, "--logfile", "run.log"
     )
     assert_clean_run(result)
     assert result.stdout == "Saved 111 football events (GB) to events.json\n"
@@ -182,6 +185,7 @@ def test_fetch_events_to_csv_writes_one_row_per_outcome(tmp_path: Path) -> None:
         "3",
         "-s",
         "KWIFF_ENDPOINT=simulator",
+        *AT_REST,
         "-s",
         "LOG_LEVEL=INFO",  # as -L INFO
     )

@@ -227,7 +227,9 @@ async def test_simulator_endpoint_starts_and_stops_a_simulator(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="kwiff_scrapy.connection.connector")
-    async with KwiffClient("simulator", simulator_options={"football_events": 5}) as client:
+    async with KwiffClient(
+        "simulator", simulator_options={"football_events": 5, "speed": None}
+    ) as client:
         events = await client.get_football_events()
     assert [e.event_id for e in events] == [
         raw["id"] for raw in SimulatedData(football_events=5).events(11)

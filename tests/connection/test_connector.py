@@ -93,7 +93,8 @@ async def test_environment_proxies_apply_to_urls_but_never_to_the_simulator(
 
 async def test_the_simulator_endpoint_starts_one_simulator_with_the_options() -> None:
     config = ConnectionConfig(
-        endpoint=defaults.SIMULATOR_ENDPOINT, simulator_options={"football_events": 3}
+        endpoint=defaults.SIMULATOR_ENDPOINT,
+        simulator_options={"football_events": 3, "speed": None},
     )
     connector = Connector(config)
     try:

@@ -87,7 +87,8 @@ async def test_without_a_proxy_nothing_is_proxied_and_the_simulator_never_is(
     proxy: ConnectProxy, clean_environment: pytest.MonkeyPatch
 ) -> None:
     clean_environment.setenv("ws_proxy", proxy.url)  # must not divert the built-in simulator
-    result = await crawl(CommandsSpider, {"KWIFF_ENDPOINT": "simulator"}, ids=EVENT_IDS)
+    settings = {"KWIFF_ENDPOINT": "simulator", "KWIFF_SIMULATOR_OPTIONS": {"speed": None}}
+    result = await crawl(CommandsSpider, settings, ids=EVENT_IDS)  # the data at rest
     assert len(result.items) == len(EVENT_IDS)
     assert proxy.tunnels == []
 

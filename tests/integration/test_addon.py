@@ -1,5 +1,5 @@
 """What the add-on sets up besides the handler: quiet ``websockets`` loggers, keeping a
-level the user chose."""
+level the user chose; the CSV exporter, keeping the project's own."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
+from kwiff_scrapy.integration.addon import CSV_EXPORTER_PATH
 from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.event import KwiffEventSpider
 
@@ -88,3 +89,12 @@ def test_a_level_set_for_one_websockets_logger_applies_to_it() -> None:
     finally:
         client.setLevel(saved[0])
         parent.setLevel(saved[1])
+
+
+def test_csv_feeds_get_the_spreadsheet_exporter_unless_the_project_has_its_own() -> None:
+    addon = {"ADDONS": {"kwiff_scrapy.Addon": 300}}
+    exporters = get_crawler(settings_dict=addon).settings.getdict("FEED_EXPORTERS")
+    assert exporters["csv"] == CSV_EXPORTER_PATH
+    own = {**addon, "FEED_EXPORTERS": {"csv": "myproject.exporters.Csv"}}
+    exporters = get_crawler(settings_dict=own).settings.getdict("FEED_EXPORTERS")
+    assert exporters["csv"] == "myproject.exporters.Csv"

@@ -24,6 +24,7 @@ FOOTBALL = SimulatedData().events(11)
 class RecordingFootballSpider(KwiffFootballSpider):
     """The football spider, keeping every response its callbacks get in ``seen``."""
 
+    extra_arguments = ("seen",)
     seen: list[Response]
 
     def parse_event_list(

@@ -50,7 +50,8 @@ async def test_football_spider_yields_every_event(simulator: KwiffSimulator) -> 
 
 
 async def test_simulator_endpoint_starts_one_in_process() -> None:
-    result = await crawl(KwiffFootballSpider, {"KWIFF_ENDPOINT": "simulator"}, country="IE")
+    settings = {"KWIFF_ENDPOINT": "simulator", "KWIFF_SIMULATOR_OPTIONS": {"speed": None}}
+    result = await crawl(KwiffFootballSpider, settings, country="IE")  # the data at rest
     assert [item.event_id for item in result.items] == [e["id"] for e in DATA.events(11, "IE")]
 
 

@@ -44,6 +44,8 @@ PIPELINE = {"kwiff_scrapy.pipelines.history.KwiffHistoryPipeline": 700}
 DATA = SimulatedData()
 FOOTBALL = DATA.events(11)
 FOOTBALL_PRICES = sum(len(m["outcomes"]) for e in FOOTBALL for m in e["details"]["offers"])
+#: The in-process simulator without its clock: its first answers are the data at rest.
+AT_REST: dict[str, Any] = {"KWIFF_SIMULATOR_OPTIONS": {"speed": None}}
 
 
 def history_settings(uri: str, **more: Any) -> dict[str, Any]:
@@ -251,7 +253,7 @@ def test_the_settings_default_to_off_with_the_documented_limits() -> None:
 
 
 async def test_a_crawl_stores_every_price_once_and_a_second_one_none(sqlite_uri: str) -> None:
-    settings = history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator")
+    settings = history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator", **AT_REST)
     first = await crawl(KwiffFootballSpider, settings)
     assert first.errors == []
     assert len(first.items) == len(FOOTBALL)
@@ -270,10 +272,14 @@ async def test_a_crawl_stores_every_price_once_and_a_second_one_none(sqlite_uri:
 async def test_the_add_on_enables_the_pipeline_unless_the_project_disabled_it(
     sqlite_uri: str,
 ) -> None:
-    on = await crawl(KwiffFootballSpider, history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator"))
+    on = await crawl(
+        KwiffFootballSpider, history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator", **AT_REST)
+    )
     assert on.stat(stats.HISTORY_PRICES_WRITTEN) == FOOTBALL_PRICES
     disabled = {name: None for name in PIPELINE}
-    settings = history_settings(sqlite_uri, KWIFF_ENDPOINT="simulator", ITEM_PIPELINES=disabled)
+    settings = history_settings(
+        sqlite_uri, KWIFF_ENDPOINT="simulator", ITEM_PIPELINES=disabled, **AT_REST
+    )
     off = await crawl(KwiffFootballSpider, settings)
     assert len(off.items) == len(FOOTBALL)
     assert not [key for key in off.stats if key.startswith("kwiff/history/")]

@@ -74,7 +74,7 @@ def test_three_processes_fetch_every_event_exactly_once_then_all_end(
 ) -> None:
     events = 60
     listed = sorted(event["id"] for event in SimulatedData(football_events=events).events(11))
-    options = ("--football-events", str(events), "--delay", "0.05")
+    options = ("--football-events", str(events), "--delay", "0.05", "--per-serve")
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(simulator_process(tmp_path / "simulator.log", *options))
         processes = []
@@ -144,7 +144,7 @@ def test_a_shared_watch_reports_each_change_once_though_a_worker_is_killed(
 ) -> None:
     changes_file, serves_file = tmp_path / "changes.jsonl", tmp_path / "serves.jsonl"
     options = (
-        "--football-events", "20", "--delay", "0.4",
+        "--football-events", "20", "--delay", "0.4", "--per-serve",
         "--change-log", str(changes_file), "--serve-log", str(serves_file),
     )  # fmt: skip
     history = ["-s", f"KWIFF_HISTORY_URI={postgres_uri}", "-s", "KWIFF_HISTORY_FLUSH_INTERVAL=0.1"]

@@ -176,7 +176,7 @@ def test_a_crawl_killed_inside_a_transaction_keeps_every_committed_batch_and_non
         "-s",
         "CONCURRENT_REQUESTS=1",
         "-s",
-        'KWIFF_SIMULATOR_OPTIONS={"response_delay": 0.05}',
+        'KWIFF_SIMULATOR_OPTIONS={"response_delay": 0.05, "speed": null}',
         "-s",
         "KWIFF_HISTORY_FLUSH_INTERVAL=0.1",
         "-s",

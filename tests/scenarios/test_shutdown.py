@@ -28,6 +28,8 @@ pytestmark = pytest.mark.slow
 NOISE = ("Task was destroyed", "Unclosed", "ResourceWarning", "Traceback", "never retrieved")
 #: What the simulator logs (at DEBUG) when the crawl's one command reaches it.
 COMMAND_RECEIVED = "command 1 received: 'event:list'"
+#: The standalone simulator, one step per serve: its first list is the data at rest.
+SIMULATOR = (sys.executable, "-m", "kwiff_scrapy.simulator", "--per-serve")
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def standalone_simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "simulator.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--delay", "5", "-vv"],
+            [*SIMULATOR, "--port", "0", "--delay", "5", "-vv"],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             stderr=log_file,

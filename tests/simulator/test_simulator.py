@@ -973,9 +973,14 @@ def test_cli_flags_map_onto_the_config() -> None:
         event_before_connect=False,
         max_size=None,
     )
-    # The command line moves unless --still; a SimulatorConfig is still unless told.
+    # The command line moves, in real time, unless --still; a SimulatorConfig is still
+    # unless told, and moves one step per serve unless given a speed.
     no_flags = config_from_args(build_parser().parse_args(["--port", "0"]))
-    assert no_flags == SimulatorConfig(moving=True)
+    assert no_flags == SimulatorConfig(moving=True, speed=1.0)
+    fast = config_from_args(build_parser().parse_args(["--port", "0", "--speed", "60"]))
+    assert fast == SimulatorConfig(moving=True, speed=60.0)
+    per_serve = config_from_args(build_parser().parse_args(["--port", "0", "--per-serve"]))
+    assert per_serve == SimulatorConfig(moving=True, speed=None)
 
 
 async def test_cli_prints_its_address_serves_and_exits_cleanly() -> None:
@@ -1316,6 +1321,7 @@ def test_cli_flags_for_the_new_fault_switches() -> None:
         ),
         faulty_connections=1,
         moving=True,
+        speed=1.0,
     )
     help_text = build_parser().format_help()
     for flag in (

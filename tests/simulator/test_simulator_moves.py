@@ -858,7 +858,8 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
     changes.write_text("")  # appended to, not replaced
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kwiff_scrapy.simulator", "--port", "0", "--today", TODAY.isoformat(),
-        "--football-events", "8", "--change-log", str(changes), "--serve-log", str(serves),
+        "--per-serve", "--football-events", "8",
+        "--change-log", str(changes), "--serve-log", str(serves),
         cwd=REPO_ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -457,10 +457,15 @@ def test_betbuilder_bad_groups_file_fails_at_start(tmp_path: Path) -> None:
 # ------------------------------------------------------- `scrapy crawl`, as users run it
 
 
+#: The in-process simulator without its clock: its first answers are the data at rest.
+AT_REST = 'KWIFF_SIMULATOR_OPTIONS={"speed": null}'
+
+
 def scrapy_crawl(spider: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", "KWIFF_ENDPOINT=simulator"]
+    command += ["-s", AT_REST]  # the first answer is the data at rest, whatever the time
     return subprocess.run(
         [*command, *args],
         cwd=PROJECT_ROOT,

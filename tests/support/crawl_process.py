@@ -18,10 +18,18 @@ from .waiting import HANG_GUARD, until_sync
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: The in-process simulator without its clock (one step per serve): its first answers are
+#: the data at rest, what these tests compare crawls with, whatever the time.
+AT_REST = 'KWIFF_SIMULATOR_OPTIONS={"speed": null}'
+
+
 def crawl_command(spider: str, endpoint: str, *args: str) -> list[str]:
-    """``python -m scrapy crawl SPIDER -s KWIFF_ENDPOINT=ENDPOINT ARGS...``."""
+    """``python -m scrapy crawl SPIDER -s KWIFF_ENDPOINT=ENDPOINT ARGS...``; the in-process
+    simulator (``simulator``) :data:`AT_REST` unless *args* set its options."""
+    at_rest = ["-s", AT_REST] if endpoint == "simulator" else []
     return [
-        sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KWIFF_ENDPOINT={endpoint}", *args
+        sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KWIFF_ENDPOINT={endpoint}",
+        *at_rest, *args,
     ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy import Request
@@ -21,7 +22,8 @@ from ...model.changes import Change, EventSnapshot
 from ...model.items import EventChange, OddsChange
 from ...model.parsing import parse_event_detail
 from ...model.sports import country_code, sport_argument
-from ..base import KwiffSpider, listed_events, truthy
+from .. import arguments
+from ..base import KwiffSpider, listed_events
 from ..event import event_ids
 from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
@@ -96,8 +98,10 @@ class KwiffWatchSpider(KwiffSpider):
 
     Arguments: ``sport`` / ``sport_id`` / ``country`` (as the event-list spiders),
     ``interval`` (seconds between the starts of two polls, default 10, at least 1),
-    ``details=1``, ``events=ID,...`` and ``baseline=0`` (yield nothing for the first
-    poll, which otherwise reports every event and outcome as ``new``).
+    ``details=1``, ``events=ID,...``, ``baseline=0`` (yield nothing for the first
+    poll, which otherwise reports every event and outcome as ``new``), and ``markets=``,
+    ``within=``, ``date=``, ``tz=`` as the event-list spiders (the window chooses the
+    listed events; an id of ``events=`` is watched whatever its start).
 
     ``start()`` runs the watch: a :class:`LocalWatch`, or a :class:`SharedWatch` when
     the crawl's scheduler is ``kwiff_scrapy.distributed.Scheduler``. The callbacks
@@ -120,15 +124,20 @@ class KwiffWatchSpider(KwiffSpider):
         details: Any = False,
         events: str | Iterable[int | str] | None = None,
         baseline: Any = True,
+        markets: str | None = None,
+        within: str | None = None,
+        date: str | None = None,
+        tz: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.sport_id = sport_argument(sport, sport_id)
         self.country = country_code(country) if country else None
         self.interval = poll_interval(interval, self.min_interval)
-        self.details = truthy(details)
+        self.details = arguments.boolean(details, "details")
         self.watched_ids = event_ids(events, "events") if events is not None else None
-        self.baseline = truthy(baseline)
+        self.baseline = arguments.boolean(baseline, "baseline")
+        self.selection = arguments.selection(markets, within, date, tz)
         self._watch: Watch | None = None
         self._pushed: list[Change] = []
         self._pushed_ready = asyncio.Event()
@@ -278,7 +287,10 @@ class KwiffWatchSpider(KwiffSpider):
                 ):
                     yield change
                 return
-            event = self.parse_with(response, parse_event_detail)  # reports an error answer
+            # Reports an error answer. The markets of -a markets= only: the time window
+            # chose which listed events are watched, an id of -a events= is watched anyway.
+            selected = self.selection.markets_only() if self.selection else None
+            event = self.parse_with(response, partial(parse_event_detail, select=selected))
             if not usable:
                 await watch.failed(response.request)
                 return
@@ -305,7 +317,8 @@ class KwiffWatchSpider(KwiffSpider):
     def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
         """The listed events, or None if the answer cannot be compared (an error answer,
         no events list). An error answer's skips are logged, as every spider's are."""
-        listed = listed_events(response)
+        listed = listed_events(response, self.selection)
+        self.warn_unmatched_markets()
         if listed.error is not None:
             self.report_answer(response.message, listed.answer, listed.skips)
             return None
