@@ -1,4 +1,4 @@
-"""Make ``docs/history-plot.png``, the README's sample of ``scrapy kwiff history --plot``.
+"""Make ``docs/history-plot.png``, the sample of ``scrapy kwiff history --plot`` in docs/history.md.
 
 ``python docs/make_history_plot.py [OUTPUT.png]``
 

@@ -21,7 +21,7 @@ COMMANDS_MODULE = "kwiff_scrapy.commands"
 
 # KWIFF_ENDPOINT = "simulator"   # run offline against the built-in simulator
 # KWIFF_COUNTRY = "IE"           # the event lists' country (default GB)
-# Every KWIFF_* setting, with its default, is in the README's settings table.
+# Every KWIFF_* setting, with its default, is in docs/settings.md.
 
 # Kwiff's service is one host: be polite, and let AutoThrottle adapt if enabled.
 CONCURRENT_REQUESTS_PER_DOMAIN = 8

@@ -98,6 +98,8 @@ def test_ci_passes_and_checks_style_and_types_when_the_tests_pass(tmp_path: Path
         "ruff check .",
         "ruff format --check .",
         "mypy ",
+        "python3 -m pip install --quiet -e .[docs]",
+        "python3 -m sphinx -W --keep-going -n -E -q -b html docs docs/_build/html",
     ]
 
 

@@ -1,4 +1,5 @@
-"""Every public name the README shows imports; each module has one path; import is cheap."""
+"""Every public name the README and the docs pages show imports; each module has one path;
+import is cheap."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from scrapy.utils.misc import load_object
 
 import kwiff_scrapy
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 
 #: The package's own names, which the README shows imported from its root.
 ROOT_NAMES = ("Addon", "KwiffClient", "KwiffRequest", "KwiffResponse")
@@ -52,7 +54,7 @@ def resolve(dotted: str) -> object:
 
 
 def readme_names() -> list[str]:
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
     names = set(re.findall(r"`(kwiff_scrapy(?:\.\w+)+)`", text))
     for module, imported in re.findall(r"^from (kwiff_scrapy[\w.]*) import ([\w, ]+)$", text, re.M):
         names.update(f"{module}.{name.strip()}" for name in imported.split(","))
@@ -61,6 +63,10 @@ def readme_names() -> list[str]:
 
 def test_the_readme_names_some_public_names() -> None:
     assert len(readme_names()) >= 10
+
+
+def test_the_docs_pages_are_read() -> None:
+    assert ROOT / "docs" / "client.md" in PAGES
 
 
 @pytest.mark.parametrize("dotted", readme_names())

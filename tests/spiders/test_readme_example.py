@@ -1,4 +1,5 @@
-"""The README's spider examples (tests/readme_examples.py) crawled against the simulator."""
+"""The spider examples of the README and docs pages (tests/support/readme_examples.py),
+crawled against the simulator."""
 
 from __future__ import annotations
 
@@ -89,14 +90,16 @@ async def test_an_unknown_command_answers_with_an_error(simulator: KwiffSimulato
 
 
 def test_the_readme_shows_exactly_the_tested_examples() -> None:
-    """Every class in the README's Python blocks is the one crawled by these tests."""
+    """Every class in the Python blocks of the README and the docs pages is the one crawled
+    by these tests."""
     import re
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     tested = (root / "tests" / "support" / "readme_examples.py").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     classes = [
         match.group(0)
         for block in blocks
@@ -104,4 +107,4 @@ def test_the_readme_shows_exactly_the_tested_examples() -> None:
     ]
     assert len(classes) >= 4
     for code in classes:
-        assert code.strip() in tested, f"README example not in tests/readme_examples.py:\n{code}"
+        assert code.strip() in tested, f"example not in tests/support/readme_examples.py:\n{code}"

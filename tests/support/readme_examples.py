@@ -1,5 +1,5 @@
-"""The spiders README.md shows, exactly as it shows them (each section's imports are here
-at the top). tests/test_readme_example.py crawls them against the simulator."""
+"""The spiders the docs pages show, exactly as they show them (each page's imports are here
+at the top). tests/spiders/test_readme_example.py crawls them against the simulator."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_event_detail
 from kwiff_scrapy.spiders.base import KwiffEventListSpider
 
-# --- README "Adding it to an existing Scrapy project" --------------------------------
+# --- docs/existing-project.md "Adding it to an existing Scrapy project" -----------
 
 
 class MySpider(scrapy.Spider):
@@ -36,7 +36,7 @@ class MySpider(scrapy.Spider):
             yield event
 
 
-# --- README "Write a spider for another sport" ---------------------------------------
+# --- docs/another-sport.md "Write a spider for another sport" ---------------------
 
 
 class KwiffTennisSpider(KwiffEventListSpider):
@@ -50,7 +50,7 @@ class KwiffIrishBasketballSpider(KwiffEventListSpider):
     custom_settings = {"KWIFF_COUNTRY": "IE"}
 
 
-# --- README "Send any other command" -------------------------------------------------
+# --- docs/any-command.md "Send any other command" ---------------------------------
 
 
 class KwiffCommandSpider(scrapy.Spider):
