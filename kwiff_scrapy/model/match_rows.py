@@ -42,6 +42,9 @@ class MatchRow:
     #: The market's status (None: open).
     status: str | None = None
     fetched_at: str | None = None
+    #: The result market's overround (:func:`kwiff_scrapy.model.odds.market_overround`):
+    #: the bookmaker's margin, None unless every outcome is open and priced.
+    overround: float | None = None
 
 
 def result_market(event: KwiffEvent) -> Market | None:
@@ -73,6 +76,7 @@ def match_row(event: KwiffEvent) -> MatchRow | None:
         away_odds=away.odds if away else None,
         status=market.status,
         fetched_at=event.fetched_at,
+        overround=market.overround,
     )
 
 

@@ -160,6 +160,12 @@ async def test_layout_match_yields_a_row_per_event_with_a_result_market(
         first.start_time,
     )
     assert [row.home_odds, row.draw_odds, row.away_odds] == [o.odds for o in result.outcomes]
+    assert row.overround is not None
+    assert (
+        row.overround
+        == result.overround
+        == pytest.approx(sum(1 / o.odds for o in result.outcomes) - 1)
+    )
 
 
 async def test_the_watch_compares_only_the_markets_asked_for(simulator: KwiffSimulator) -> None:
