@@ -488,7 +488,15 @@ def _touched(
     rule: SignalRule, event: EventState, poll: Poll
 ) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
     """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
-    for market_key, outcome_key in poll.outcomes:
+    return _passing(rule, event, poll.outcomes)
+
+
+def _passing(
+    rule: SignalRule, event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]
+) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+    """The outcomes of *event* named by *keys* that are priced and pass *rule*'s market
+    and odds filters."""
+    for market_key, outcome_key in keys:
         market = event.markets.get(market_key)
         outcome = market.outcomes.get(outcome_key) if market is not None else None
         if market is None or outcome is None or not rule.market_matches(market.market_name):
@@ -568,14 +576,7 @@ def _event_steam(
     ):
         return
     shortened: list[tuple[MarketState, OutcomeState, Move]] = []
-    for market_key, outcome_key in event.moving:
-        market = event.markets.get(market_key)
-        outcome = market.outcomes.get(outcome_key) if market is not None else None
-        if market is None or outcome is None or not rule.market_matches(market.market_name):
-            continue
-        odds = outcome.live_odds
-        if odds is None or not rule.odds_in_range(odds):
-            continue
+    for *_, market, outcome, odds in _passing(rule, event, event.moving):
         move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
         if move is not None:
             shortened.append((market, outcome, move))
