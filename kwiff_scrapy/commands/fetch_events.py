@@ -25,6 +25,7 @@ from ..integration.addon import Addon
 from ..integration.config import KwiffSettings
 from ..integration.outcome import offline_hint
 from ..model.sports import SPORT_IDS, country_code, resolve_sport, sport_name
+from ..spiders.arguments import FLAT_FEED_FORMATS
 from ..spiders.events import KwiffEventsSpider
 from .output import echo
 from .preview import EventPreview
@@ -54,8 +55,6 @@ HELP: Final = (
 DEFAULT_SPORT: Final = "football"
 DEFAULT_OUTPUT: Final = "events.json"
 DEFAULT_PREVIEW_ROWS: Final = 10
-#: Feed formats that get one flat row per outcome instead of nested events.
-FLAT_FORMATS = frozenset({"csv"})
 STDOUT_FEED = "stdout:"
 #: The log level of the command unless the user chose one (-L, LOG_LEVEL)...
 QUIET_LOG_LEVEL = "WARNING"
@@ -164,7 +163,7 @@ class FetchEventsPlan:
 
     @property
     def flat(self) -> bool:
-        return self.feed_format in FLAT_FORMATS
+        return self.feed_format in FLAT_FEED_FORMATS
 
     @property
     def writes_to_stdout(self) -> bool:
