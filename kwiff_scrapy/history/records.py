@@ -18,6 +18,12 @@ The watch's items say less: an ``OddsChange`` ``suspended`` is stored as
 ``new`` and ``resumed`` as open, and ``moved`` keeps the status stored before it
 (:data:`KEEP_STATUS`). A ``PricedGroup`` the service could not price is stored with
 no odds and the status ``"unpriced"``.
+
+Signals and event states. An :class:`~kwiff_scrapy.model.signals.OddsSignal` becomes one
+:class:`SignalRecord`, keyed by its rule, event, ``fetched_at`` and *subject*
+(:func:`signal_subject`): a signal is stored once, however often it is sent. An
+``EventChange`` also becomes an :class:`EventStateRecord` (its kind and ``in_play`` at
+its time), so that a replay of the history knows when an event was in play.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from ..model.items import (
     OutcomeRow,
     PricedGroup,
 )
+from ..model.signals import DRIFT, DROP, MARGIN, STEAM, OddsSignal
 
 #: The market key shared by an event's bet-builder groups, and its name.
 BET_BUILDER_MARKET: Final = "betbuilder"
@@ -116,6 +123,49 @@ class PriceRecord:
     """Normalised (None: open), or :data:`KEEP_STATUS`."""
 
 
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    """An :class:`~kwiff_scrapy.model.signals.OddsSignal` as a row of ``kwiff_signals``."""
+
+    rule: str
+    kind: str
+    event_id: int
+    fetched_ms: int
+    subject: str
+    """What fired: ``outcome:<outcome key>``, ``market:<market key>`` or ``event``."""
+    home_team: str | None
+    away_team: str | None
+    competition_name: str | None
+    start_ms: int | None
+    market_id: int | None
+    market_name: str | None
+    outcome_id: int | None
+    outcome_name: str | None
+    outcomes: str
+    """The signal's ``outcomes`` list as JSON."""
+    markets: str
+    """The signal's ``markets`` list as JSON."""
+    window: float
+    from_odds: float | None
+    to_odds: float | None
+    change: float | None
+    probability_change: float | None
+    strength: float
+    first_seen_ms: int | None
+    in_play: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventStateRecord:
+    """An ``EventChange``: the event appeared, changed status or went, at ``fetched_ms``."""
+
+    event_id: int
+    fetched_ms: int
+    kind: str
+    in_play: bool | None
+    betting_status: str | None
+
+
 @dataclass(slots=True)
 class Observation:
     """Everything one item says that the history keeps."""
@@ -127,10 +177,13 @@ class Observation:
     skipped: int = 0
     #: The event is gone (an ``EventChange`` ``removed``): its cached prices may be let go.
     event_removed: bool = False
+    signals: list[SignalRecord] = field(default_factory=list)
+    #: An ``EventChange``'s kind and state at its time.
+    state: EventStateRecord | None = None
 
     @property
     def empty(self) -> bool:
-        return self.header is None and not self.prices
+        return self.header is None and not self.prices and not self.signals
 
 
 def observe(item: Any, now: datetime | None = None) -> Observation | None:
@@ -145,9 +198,11 @@ def observe(item: Any, now: datetime | None = None) -> Observation | None:
     if isinstance(item, OddsChange):
         return _observe_change(item, now)
     if isinstance(item, EventChange):
-        return _observe_event_change(item)
+        return _observe_event_change(item, now)
     if isinstance(item, PricedGroup):
         return _observe_group(item, now)
+    if isinstance(item, OddsSignal):
+        return Observation(signals=[signal_record(item, now)])
     return None
 
 
@@ -252,7 +307,7 @@ def _observe_change(change: OddsChange, now: datetime | None) -> Observation:
     return seen
 
 
-def _observe_event_change(change: EventChange) -> Observation:
+def _observe_event_change(change: EventChange, now: datetime | None) -> Observation:
     header = EventHeader(
         change.event_id,
         competition_name=change.competition_name,
@@ -262,7 +317,14 @@ def _observe_event_change(change: EventChange) -> Observation:
         betting_status=_betting_status(change.betting_status),
         in_play=change.in_play,
     )
-    return Observation(header=header, event_removed=change.kind == REMOVED)
+    state = EventStateRecord(
+        change.event_id,
+        fetched_ms(change.fetched_at, now),
+        change.kind,
+        change.in_play,
+        header.betting_status,
+    )
+    return Observation(header=header, event_removed=change.kind == REMOVED, state=state)
 
 
 def _observe_group(group: PricedGroup, now: datetime | None) -> Observation | None:
@@ -287,6 +349,57 @@ def _observe_group(group: PricedGroup, now: datetime | None) -> Observation | No
             )
         ],
     )
+
+
+def signal_record(signal: OddsSignal, now: datetime | None = None) -> SignalRecord:
+    """The row of *signal* (*now* stands in for a missing ``fetched_at``)."""
+    return SignalRecord(
+        rule=signal.rule,
+        kind=signal.kind,
+        event_id=signal.event_id,
+        fetched_ms=fetched_ms(signal.fetched_at, now),
+        subject=signal_subject(signal),
+        home_team=signal.home_team,
+        away_team=signal.away_team,
+        competition_name=signal.competition_name,
+        start_ms=start_ms(signal.start_time),
+        market_id=signal.market_id,
+        market_name=signal.market_name,
+        outcome_id=signal.outcome_id,
+        outcome_name=signal.outcome_name,
+        outcomes=json.dumps(list(signal.outcomes), ensure_ascii=False),
+        markets=json.dumps(list(signal.markets), ensure_ascii=False),
+        window=signal.window,
+        from_odds=signal.from_odds,
+        to_odds=signal.to_odds,
+        change=signal.change,
+        probability_change=signal.probability_change,
+        strength=signal.strength,
+        first_seen_ms=start_ms(signal.first_seen_at),
+        in_play=signal.in_play,
+    )
+
+
+def signal_subject(signal: OddsSignal) -> str:
+    """What *signal* is about, the last part of its key in the history.
+
+    A rule fires at most once per poll (an event at one ``fetched_at``) for each outcome
+    (``drop``, ``drift``: ``outcome:<outcome key>``), each market (``margin`` and ``steam``
+    on one market: ``market:<market key>``) or the event (``steam`` across an event,
+    ``suspensions``: ``event``). A steam on one market lists the outcome that shortened
+    first in ``outcomes``; one across an event lists ``"market / outcome"`` entries.
+    """
+    market_key = _market_key(signal.market_id, signal.market_name)
+    if signal.kind in (DROP, DRIFT):
+        outcome_key = _outcome_key(market_key, signal.outcome_id, signal.outcome_name)
+        return f"outcome:{outcome_key or ''}"
+    if signal.kind == MARGIN or (
+        signal.kind == STEAM
+        and signal.outcomes
+        and signal.outcomes[0] == (signal.outcome_name or "")
+    ):
+        return f"market:{market_key}"
+    return "event"
 
 
 def _partial_header(item: EventHeaderFields) -> EventHeader:

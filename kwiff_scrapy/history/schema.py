@@ -1,6 +1,6 @@
 """The odds history's tables (SQLAlchemy Core), its schema version, and opening a database.
 
-Five tables, created on first use::
+Seven tables, created on first use::
 
     kwiff_history_meta  name, value                      ("schema_version" -> "1")
     kwiff_events        event_id PK, sport_id, sport_name, competition_id,
@@ -10,6 +10,12 @@ Five tables, created on first use::
     kwiff_outcomes      id PK, event_id, market_key, outcome_key, outcome_id, name;
                         unique (event_id, outcome_key)
     kwiff_prices        (outcome, fetched_at) PK, odds, fractional, status
+    kwiff_event_states  (event_id, fetched_at) PK, kind, in_play, betting_status
+    kwiff_signals       id PK, rule, kind, event_id, fetched_at, subject, the signal's
+                        fields (teams, competition, start_time, market, outcome,
+                        outcomes, markets, window_seconds, from_odds, to_odds, change,
+                        probability_change, strength, first_seen_at, in_play);
+                        unique (rule, event_id, fetched_at, subject)
 
 Times (``start_time``, ``updated_at``, ``fetched_at``) are whole milliseconds since
 1970-01-01 UTC: compact, exact and ordered the same way in every database. A price
@@ -17,6 +23,12 @@ row is one *change*: the price of an outcome from ``fetched_at`` on (the server'
 of the answer that showed it) until the next row of that outcome. ``odds`` is decimal
 (NULL: no price: removed, unpriced, or the service sent none), ``status`` None for
 open. Keys are described in :mod:`kwiff_scrapy.history.records`.
+
+``kwiff_event_states`` holds the watch's ``EventChange`` items (an event new, its status
+changed, removed) with ``in_play`` at that time, which a replay of the signals needs.
+``kwiff_signals`` holds the ``OddsSignal`` items; ``outcomes`` and ``markets`` are JSON
+lists. Both were added without a new schema version: ``create_all`` adds them to a
+database that lacks them, and readers treat a missing one as empty.
 
 Two dialects are supported, through the same Core tables and statements:
 ``sqlite:///odds.sqlite`` (the standard library's driver; WAL journal, writes in
@@ -43,6 +55,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -71,6 +84,8 @@ SUPPORTED_BACKENDS: Final = ("sqlite", "postgresql")
 POSTGRES_EXTRA: Final = "postgres"
 
 metadata = MetaData()
+#: A row id: BIGINT on PostgreSQL (an identity), INTEGER on SQLite (the rowid).
+_ID = BigInteger().with_variant(Integer, "sqlite")
 
 meta = Table(
     "kwiff_history_meta",
@@ -107,8 +122,7 @@ markets = Table(
 outcomes = Table(
     "kwiff_outcomes",
     metadata,
-    # BIGINT on PostgreSQL (an identity), INTEGER on SQLite (the rowid).
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("id", _ID, primary_key=True),
     Column("event_id", BigInteger, nullable=False),
     Column("market_key", String(400), nullable=False),
     Column("outcome_key", String(800), nullable=False),
@@ -129,6 +143,50 @@ prices = Table(
     Index("kwiff_prices_time", "fetched_at"),
     # The primary key is the table: no separate rowid b-tree on SQLite.
     sqlite_with_rowid=False,
+)
+
+event_states = Table(
+    "kwiff_event_states",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("fetched_at", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("in_play", Boolean),
+    Column("betting_status", String(200)),
+    Index("kwiff_event_states_time", "fetched_at"),
+    sqlite_with_rowid=False,
+)
+
+signals = Table(
+    "kwiff_signals",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("rule", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("fetched_at", BigInteger, nullable=False),
+    Column("subject", String(900), nullable=False),
+    Column("home_team", String(400)),
+    Column("away_team", String(400)),
+    Column("competition_name", String(400)),
+    Column("start_time", BigInteger),
+    Column("market_id", BigInteger),
+    Column("market_name", String(400)),
+    Column("outcome_id", BigInteger),
+    Column("outcome_name", String(400)),
+    Column("outcomes", Text, nullable=False),
+    Column("markets", Text, nullable=False),
+    Column("window_seconds", Double, nullable=False),
+    Column("from_odds", Double),
+    Column("to_odds", Double),
+    Column("change", Double),
+    Column("probability_change", Double),
+    Column("strength", Double, nullable=False),
+    Column("first_seen_at", BigInteger),
+    Column("in_play", Boolean),
+    UniqueConstraint("rule", "event_id", "fetched_at", "subject", name="kwiff_signals_key"),
+    Index("kwiff_signals_time", "fetched_at"),
+    Index("kwiff_signals_event", "event_id", "fetched_at"),
 )
 
 

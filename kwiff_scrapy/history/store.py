@@ -29,6 +29,12 @@ a move of an outcome and this one then sees the outcome back at the price *it* s
 last, this one takes it as unchanged (the other machine, seeing the move back too,
 stores it). The primary key (outcome, ``fetched_at``) makes a row for the same answer
 impossible to store twice.
+
+Signals and event states are inserted in the same transaction, each at most once: a
+signal by its key (rule, event, ``fetched_at``, subject: see
+:func:`~kwiff_scrapy.history.records.signal_subject`), an event state by (event,
+``fetched_at``). A resumed watch that sends a signal again, or two machines that both
+send it, store it once.
 """
 
 from __future__ import annotations
@@ -43,16 +49,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import defaults
 from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
-from .records import KEEP_STATUS, EventHeader, MarketRecord, Observation, PriceRecord
+from .records import (
+    KEEP_STATUS,
+    EventHeader,
+    EventStateRecord,
+    MarketRecord,
+    Observation,
+    PriceRecord,
+    SignalRecord,
+)
 from .schema import (
     describe,
     error_line,
+    event_states,
     events,
     markets,
     open_engine,
     outcomes,
     prepare,
     prices,
+    signals,
     upsert,
 )
 
@@ -88,6 +104,8 @@ class WriteResult:
     """Prices equal to the latest stored one (not written)."""
     transaction: bool = False
     """Whether the batch needed (and committed) a transaction."""
+    signals_written: int = 0
+    """Signal rows inserted (a signal stored before is not inserted again)."""
 
 
 @dataclass(slots=True)
@@ -102,10 +120,12 @@ class _Plan:
     """Prices to decide against the database, by (event, outcome key), in order."""
     unchanged: int = 0
     removed: set[int] = field(default_factory=set)
+    signals: list[SignalRecord] = field(default_factory=list)
+    states: list[EventStateRecord] = field(default_factory=list)
 
     @property
     def needs_transaction(self) -> bool:
-        return bool(self.headers or self.pending)
+        return bool(self.headers or self.pending or self.signals or self.states)
 
 
 class HistoryStore:
@@ -163,6 +183,8 @@ class HistoryStore:
             try:
                 with self._engine.begin() as connection:
                     latest = self._apply(connection, plan, result)
+                    _insert_states(connection, plan.states)
+                    result.signals_written = _insert_signals(connection, plan.signals)
                     if self._pause is not None:
                         self._pause.reached(result.written, {e for e, _key in plan.pending})
             except SQLAlchemyError as exc:
@@ -192,6 +214,9 @@ class HistoryStore:
                 plan.markets.setdefault((market.event_id, market.key), market)
             for price in seen.prices:
                 self._sort_price(plan, price)
+            plan.signals += seen.signals
+            if seen.state is not None:
+                plan.states.append(seen.state)
             if seen.event_removed and header is not None:
                 plan.removed.add(header.event_id)
         for event_id, header in headers.items():
@@ -357,6 +382,60 @@ class HistoryStore:
             )
         for chunk in _chunks(rows, IN_CHUNK * 10):
             connection.execute(upsert(connection, outcomes).on_conflict_do_nothing(), chunk)
+
+
+def _insert_states(connection: Connection, states: list[EventStateRecord]) -> None:
+    rows = [
+        {
+            "event_id": state.event_id,
+            "fetched_at": state.fetched_ms,
+            "kind": state.kind,
+            "in_play": state.in_play,
+            "betting_status": state.betting_status,
+        }
+        for state in states
+    ]
+    for chunk in _chunks(rows, IN_CHUNK * 10):
+        connection.execute(upsert(connection, event_states).on_conflict_do_nothing(), chunk)
+
+
+def _insert_signals(connection: Connection, records: list[SignalRecord]) -> int:
+    """Insert the signals not stored yet; how many were."""
+    rows = [signal_row(record) for record in records]
+    inserted = 0
+    for chunk in _chunks(rows, IN_CHUNK):
+        statement = upsert(connection, signals).on_conflict_do_nothing().returning(signals.c.id)
+        inserted += len(connection.execute(statement, chunk).all())
+    return inserted
+
+
+def signal_row(record: SignalRecord) -> dict[str, Any]:
+    """The ``kwiff_signals`` row of *record* (its columns by name)."""
+    return {
+        "rule": record.rule,
+        "kind": record.kind,
+        "event_id": record.event_id,
+        "fetched_at": record.fetched_ms,
+        "subject": record.subject,
+        "home_team": record.home_team,
+        "away_team": record.away_team,
+        "competition_name": record.competition_name,
+        "start_time": record.start_ms,
+        "market_id": record.market_id,
+        "market_name": record.market_name,
+        "outcome_id": record.outcome_id,
+        "outcome_name": record.outcome_name,
+        "outcomes": record.outcomes,
+        "markets": record.markets,
+        "window_seconds": record.window,
+        "from_odds": record.from_odds,
+        "to_odds": record.to_odds,
+        "change": record.change,
+        "probability_change": record.probability_change,
+        "strength": record.strength,
+        "first_seen_at": record.first_seen_ms,
+        "in_play": record.in_play,
+    }
 
 
 # -- reads inside the transaction ------------------------------------------------------------

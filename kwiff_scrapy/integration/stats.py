@@ -119,6 +119,7 @@ HISTORY_PRICES_SKIPPED = f"{PREFIX}history/prices_skipped"
 HISTORY_BATCHES = f"{PREFIX}history/batches"
 HISTORY_ERRORS = f"{PREFIX}history/errors"
 HISTORY_DROPPED = f"{PREFIX}history/dropped"
+HISTORY_SIGNALS_WRITTEN = f"{PREFIX}history/signals_written"
 
 
 def increment(crawler: Crawler, key: str, count: int = 1) -> None:

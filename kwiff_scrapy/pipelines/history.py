@@ -2,9 +2,9 @@
 
 The add-on enables :class:`KwiffHistoryPipeline` when ``KWIFF_HISTORY_URI`` is set
 (``sqlite:///odds.sqlite`` or ``postgresql://user@host/db``). It records the prices
-of ``KwiffEvent``, ``OutcomeRow``, ``OddsChange`` and ``PricedGroup`` items and the
-event fields of ``EventChange`` items (:mod:`kwiff_scrapy.history.records`), and passes
-every item on unchanged.
+of ``KwiffEvent``, ``OutcomeRow``, ``OddsChange`` and ``PricedGroup`` items, the
+event fields (and state over time) of ``EventChange`` items, and ``OddsSignal`` items
+(:mod:`kwiff_scrapy.history.records`), and passes every item on unchanged.
 
 ``process_item`` only turns the item into records and buffers them: the database is
 written from a thread of its own, one transaction per batch
@@ -106,6 +106,7 @@ class KwiffHistoryPipeline:
     def batch_written(self, result: WriteResult) -> None:
         self._count(stats.HISTORY_PRICES_WRITTEN, result.written)
         self._count(stats.HISTORY_PRICES_UNCHANGED, result.unchanged)
+        self._count(stats.HISTORY_SIGNALS_WRITTEN, result.signals_written)
         if result.transaction:
             self._count(stats.HISTORY_BATCHES)
 
