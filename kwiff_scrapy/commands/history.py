@@ -8,6 +8,7 @@
         --market "Full Time Result" --plot odds.png
     scrapy kwiff history --db sqlite:///odds.sqlite --event 10744160 --csv moves.csv
     scrapy kwiff history --db sqlite:///odds.sqlite --top 10 --since 2h  # biggest movers
+    scrapy kwiff history --db sqlite:///odds.sqlite --report --since 1d  # opening/closing
 
 It reads the database (never writes to it) through
 :mod:`kwiff_scrapy.history.queries` and crawls nothing. ``--db`` defaults to the
@@ -36,11 +37,12 @@ from .preview import format_table
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from scrapy.settings import BaseSettings
 
     from ..history.queries import EventInfo, HistoryReader, Move, Mover, OutcomeHistory
+    from ..history.report import OpeningClosing
 
 HISTORY: Final = "history"
 DESCRIPTION: Final = (
@@ -50,7 +52,7 @@ DESCRIPTION: Final = (
 SYNTAX: Final = (
     f"{HISTORY} [--db URI] [--event ID [--market NAME] [--csv FILE] "
     "[--plot FILE.png [--probability]]] "
-    "[--top N] [--since DURATION]"
+    "[--top N] [--report [--market NAME] [--csv FILE]] [--since DURATION]"
 )
 HELP: Final = (
     f"{HISTORY} reads the odds history that crawls store when KWIFF_HISTORY_URI is set: "
@@ -58,7 +60,9 @@ HELP: Final = (
     "price moves (time, market, outcome, odds before and after, change), or writes them "
     "to a CSV file (--csv, every stored price), or draws the odds of a market over time "
     "(--plot, a PNG; needs the plot extra; --probability draws implied probabilities); "
-    "--top N prints the outcomes whose price moved most. Example: scrapy kwiff history "
+    "--top N prints the outcomes whose price moved most; --report prints each outcome's "
+    "opening and closing price (the last before kick-off), high, low and last, biggest "
+    "closing moves first (--csv FILE writes them). Example: scrapy kwiff history "
     "--db sqlite:///odds.sqlite --top 10 --since 2h. Exit status: 0 on success, 1 if the "
     "history cannot be read or has nothing to show, 2 for a usage error."
 )
@@ -97,6 +101,45 @@ MOVER_HEADERS: Final = (
     "Moves",
     "Last move (UTC)",
 )
+REPORT_HEADERS: Final = (
+    "Event",
+    "Kick-off (UTC)",
+    "Match",
+    "Market",
+    "Outcome",
+    "Open",
+    "Close",
+    "Move",
+    "Points",
+    "High",
+    "Low",
+    "Last",
+)
+REPORT_CSV_FIELDS: Final = (
+    "event_id",
+    "kickoff",
+    "home_team",
+    "away_team",
+    "competition",
+    "market",
+    "outcome",
+    "outcome_id",
+    "prices",
+    "opening",
+    "opening_at",
+    "closing",
+    "closing_at",
+    "kickoff_status",
+    "move",
+    "move_points",
+    "high",
+    "low",
+    "last",
+    "last_status",
+    "last_at",
+)
+#: Rows of the report's table formatted (and column widths decided) at a time.
+REPORT_PAGE: Final = 1000
 EVENT_HEADERS: Final = (
     "Event",
     "Kick-off (UTC)",
@@ -135,7 +178,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--csv",
         metavar="FILE",
         default=None,
-        help="with --event: write every stored price, with the one before it, to FILE",
+        help="with --event: write every stored price, with the one before it, to FILE; "
+        "with --report: write the report to FILE",
     )
     group.add_argument(
         "--plot",
@@ -163,6 +207,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="the N outcomes whose price moved most, relative to the price at --since",
     )
     group.add_argument(
+        "--report",
+        action="store_true",
+        help="each outcome's opening price, closing price (the last before kick-off), high, "
+        "low and last, biggest closing moves first; with --since: the events that kicked "
+        "off in that time",
+    )
+    group.add_argument(
         "--since",
         metavar="DURATION",
         default=None,
@@ -183,6 +234,7 @@ def options_given(opts: argparse.Namespace) -> list[str]:
         "--probability": bool(getattr(opts, "probability", False)),
         "--size": opts.size != size_default,
         "--top": opts.top is not None,
+        "--report": bool(getattr(opts, "report", False)),
         "--since": opts.since is not None,
     }
     return [name for name, present in given.items() if present]
@@ -201,6 +253,7 @@ class HistoryPlan:
     size: tuple[int, int] = (defaults.PLOT_WIDTH, defaults.PLOT_HEIGHT)
     top: int | None = None
     since: str | None = None
+    report: bool = False
 
 
 def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPlan:
@@ -220,9 +273,16 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         if not (text.isascii() and text.isdigit() and int(text) > 0):
             raise UsageError(f"--event must be a Kwiff event id (a whole number), not {text!r}")
         event_id = int(text)
+    report = bool(getattr(opts, "report", False))
     for option in ("market", "csv", "plot"):
-        if getattr(opts, option) is not None and event_id is None:
-            raise UsageError(f"--{option} needs --event ID")
+        if getattr(opts, option) is not None and event_id is None and not report:
+            raise UsageError(
+                f"--{option} needs --event ID" + ("" if option == "plot" else " or --report")
+            )
+    if report:
+        clashing = [f"--{o}" for o in ("plot", "top") if getattr(opts, o) is not None]
+        if clashing:
+            raise UsageError(f"--report does not go with {', '.join(clashing)}")
     if opts.top is not None:
         if opts.top < 1:
             raise UsageError(f"--top must be 1 or more, not {opts.top}")
@@ -243,6 +303,7 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         size=_size(opts.size),
         top=opts.top,
         since=opts.since,
+        report=report,
     )
 
 
@@ -284,7 +345,9 @@ def run(plan: HistoryPlan, now: datetime | None = None) -> int:
 
         with HistoryReader(plan.db) as reader:
             reader.check()
-            if plan.top is not None:
+            if plan.report:
+                _show_report(reader, plan, since)
+            elif plan.top is not None:
                 _show_top(reader, plan, since)
             elif plan.event_id is not None:
                 _show_event(reader, plan, plan.event_id, since)
@@ -375,6 +438,101 @@ def _show_top(reader: HistoryReader, plan: HistoryPlan, since: datetime | None) 
     echo(f"The {len(movers)} biggest moves {window}:", sys.stdout)
     rows = [_mover_cells(number, mover) for number, mover in enumerate(movers, start=1)]
     echo(format_table(MOVER_HEADERS, rows), sys.stdout)
+
+
+def _show_report(reader: HistoryReader, plan: HistoryPlan, since: datetime | None) -> None:
+    """The opening/closing report, streamed: to a CSV file row by row, or as a table a
+    page of rows at a time (memory stays bounded however many outcomes)."""
+    rows = reader.opening_closing(
+        event_id=plan.event_id, since=since, market_names=plan.markets or None
+    )
+    window = f" of the events that kicked off in the last {plan.since}" if since is not None else ""
+    if plan.csv is not None:
+        written = write_report_csv(plan.csv, rows)
+        echo(f"Wrote the opening and closing prices of {written} outcomes{window} to "
+             f"{plan.csv}", sys.stdout)  # fmt: skip
+        return
+    shown = 0
+    page: list[tuple[str, ...]] = []
+    for row in rows:
+        if shown == 0 and not page:
+            echo(f"Opening and closing prices{window}, biggest closing moves first:", sys.stdout)
+        page.append(_report_cells(row))
+        if len(page) == REPORT_PAGE:
+            echo(format_table(REPORT_HEADERS, page), sys.stdout)
+            shown += len(page)
+            page = []
+    if page:
+        echo(format_table(REPORT_HEADERS, page), sys.stdout)
+        shown += len(page)
+    if not shown:
+        echo(f"No opening and closing prices{window}: no prices stored.", sys.stdout)
+
+
+def write_report_csv(path: str, rows: Iterable[OpeningClosing]) -> int:
+    """The report's rows into a CSV file, one at a time; how many."""
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(REPORT_CSV_FIELDS)
+        for row in rows:
+            writer.writerow(
+                (
+                    row.event_id,
+                    iso_utc_datetime(row.start) if row.start is not None else "",
+                    row.home_team or "",
+                    row.away_team or "",
+                    row.competition_name or "",
+                    row.market,
+                    row.outcome,
+                    "" if row.outcome_id is None else row.outcome_id,
+                    row.prices,
+                    _number(row.opening),
+                    _iso(row.opening_at),
+                    _number(row.closing),
+                    _iso(row.closing_at),
+                    row.kickoff_status or "",
+                    _number(row.move),
+                    _number(row.move_points),
+                    _number(row.high),
+                    _number(row.low),
+                    _number(row.last),
+                    row.last_status or "",
+                    _iso(row.last_at),
+                )
+            )
+            count += 1
+    return count
+
+
+def _report_cells(row: OpeningClosing) -> tuple[str, ...]:
+    if row.closing is not None:
+        close = _price_text(row.closing, None)
+        if row.kickoff_status:
+            close = f"{close} ({row.kickoff_status} at kick-off)"
+    elif not row.started:
+        close = "not started"
+    else:
+        close = f"- ({row.kickoff_status})" if row.kickoff_status else "-"
+    points = row.move_points
+    return (
+        str(row.event_id),
+        _time_text(row.start, seconds=False),
+        row.teams,
+        row.market,
+        row.outcome,
+        _price_text(row.opening, None),
+        close,
+        _change_text(row.move),
+        f"{points * 100:+.1f}" if points is not None else "",
+        _price_text(row.high, None),
+        _price_text(row.low, None),
+        _price_text(row.last, row.last_status),
+    )
+
+
+def _iso(moment: datetime | None) -> str:
+    return iso_utc_datetime(moment) if moment is not None else ""
 
 
 def _show_events(reader: HistoryReader, since: datetime | None) -> None:

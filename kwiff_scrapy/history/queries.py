@@ -7,7 +7,9 @@ file that does not exist is not created) and answers in plain dataclasses:
 - :meth:`~HistoryReader.outcome_histories`: each outcome's price points of an event
   (optionally some markets), from which :func:`moves` and :func:`plot_data` derive;
 - :meth:`~HistoryReader.top_movers`: the outcomes whose price moved most, relative to
-  the price in force at the start of a window.
+  the price in force at the start of a window;
+- :meth:`~HistoryReader.opening_closing`: each outcome's opening and closing prices
+  (:mod:`kwiff_scrapy.history.report`).
 
 Every problem is a :class:`~kwiff_scrapy.history.errors.HistoryError` of one line.
 """
@@ -27,6 +29,7 @@ from ..model.items import Market, Outcome
 from ..model.odds import market_overround, price_probability
 from .errors import HistoryError
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
+from .report import OpeningClosing, stream_opening_closing
 from .schema import (
     check_version,
     database_url,
@@ -41,7 +44,7 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection, Engine, Row
 
@@ -224,11 +227,34 @@ class HistoryReader:
                 check_version(version, self.url)
                 if version is None:
                     raise HistoryError(f"{self.description} holds no odds history")
-                count = connection.execute(select(func.count()).select_from(prices)).scalar()
+                # One row is enough (a count would read every price of a big history).
+                found = connection.execute(select(prices.c.outcome).limit(1)).first()
             except SQLAlchemyError as exc:
                 raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
-        if not count:
+        if found is None:
             raise HistoryError(f"{self.description} is empty: no prices stored yet")
+
+    # -- opening and closing prices ----------------------------------------------------
+
+    def opening_closing(
+        self,
+        *,
+        event_id: int | None = None,
+        since: datetime | None = None,
+        market_names: Sequence[str] | None = None,
+        limit: int | None = None,
+        now: datetime | None = None,
+    ) -> Iterator[OpeningClosing]:
+        """Each outcome's opening and closing prices, biggest closing moves first, streamed
+        (:func:`kwiff_scrapy.history.report.stream_opening_closing`)."""
+        return stream_opening_closing(
+            self._engine,
+            event_id=event_id,
+            since_ms=to_ms(since) if since is not None else None,
+            market=market_names,
+            limit=limit,
+            now_ms=to_ms(now) if now is not None else None,
+        )
 
     # -- events --------------------------------------------------------------------------
 
