@@ -29,6 +29,7 @@ from ..spiders.arguments import FLAT_FEED_FORMATS
 from ..spiders.events import KwiffEventsSpider
 from .output import echo
 from .preview import EventPreview
+from .subcommand import Subcommand
 
 if TYPE_CHECKING:
     import argparse
@@ -272,3 +273,21 @@ def _summary(plan: FetchEventsPlan, stats: dict[str, Any], country: str) -> str:
         rows = stats.get("item_scraped_count", 0)
         text += f" as {rows} row{'s' if rows != 1 else ''}, one per outcome"
     return text
+
+
+def _run_crawl(plan: FetchEventsPlan, crawler_process: CrawlerProcessBase | None) -> int:
+    assert crawler_process is not None
+    return run(plan, crawler_process)
+
+
+SUBCOMMAND: Final = Subcommand(
+    name=FETCH_EVENTS,
+    description=DESCRIPTION,
+    syntax=SYNTAX,
+    help=HELP,
+    add_options=add_options,
+    options_given=options_given,
+    prepare=prepare,
+    run=_run_crawl,
+    crawls=True,
+)

@@ -34,6 +34,7 @@ from ..history.errors import HistoryError, require_sqlalchemy
 from ..model.values import iso_utc_datetime
 from .output import echo, stop_writing_to_stdout
 from .preview import format_table
+from .subcommand import Subcommand
 
 if TYPE_CHECKING:
     import argparse
@@ -657,3 +658,15 @@ def _time_text(moment: datetime | None, *, seconds: bool = True) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
+
+
+SUBCOMMAND: Final = Subcommand(
+    name=HISTORY,
+    description=DESCRIPTION,
+    syntax=SYNTAX,
+    help=HELP,
+    add_options=add_options,
+    options_given=options_given,
+    prepare=plan_history,
+    run=lambda plan, _crawler_process: run(plan),
+)

@@ -1,12 +1,14 @@
-"""``scrapy kwiff``: one Scrapy command, two subcommands, each with its own options.
+"""``scrapy kwiff``: one Scrapy command, several subcommands, each with its own options.
 
 - ``scrapy kwiff fetch-events`` (:mod:`~kwiff_scrapy.commands.fetch_events`): a
   sport's events into a feed file, through a crawl;
 - ``scrapy kwiff history`` (:mod:`~kwiff_scrapy.commands.history`): the odds history
   the crawls stored, as a table, a CSV file or a plot; it crawls nothing.
 
-``scrapy kwiff --help`` (or ``scrapy kwiff SUBCOMMAND --help``) describes both. An
-option of one subcommand given to the other is a usage error.
+Each subcommand module ends with a :class:`~kwiff_scrapy.commands.subcommand.Subcommand`
+listed in :data:`SUBCOMMANDS`. ``scrapy kwiff --help`` (or ``scrapy kwiff SUBCOMMAND
+--help``) describes them all. An option of one subcommand given to another is a usage
+error.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from scrapy.exceptions import UsageError
 
 from . import fetch_events, history
 from .fetch_events import FETCH_EVENTS, QUIET_LOG_LEVEL
-from .history import HISTORY
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-SUBCOMMANDS: dict[str, str] = {
-    FETCH_EVENTS: fetch_events.DESCRIPTION,
-    HISTORY: history.DESCRIPTION,
+    from .subcommand import Subcommand
+
+#: Every subcommand, in the order ``--help`` lists them.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    subcommand.name: subcommand
+    for subcommand in (
+        fetch_events.SUBCOMMAND,
+        history.SUBCOMMAND,
+    )
 }
-#: The options that belong to each subcommand (the rest are Scrapy's own).
-_OPTIONS_GIVEN = {FETCH_EVENTS: fetch_events.options_given, HISTORY: history.options_given}
 
 
 class Command(ScrapyCommand):
@@ -45,43 +50,40 @@ class Command(ScrapyCommand):
     }
 
     def syntax(self) -> str:
-        return f"{fetch_events.SYNTAX}\n       scrapy kwiff {history.SYNTAX}"
+        return "\n       scrapy kwiff ".join(each.syntax for each in SUBCOMMANDS.values())
 
     def short_desc(self) -> str:
-        return (
-            "Fetch Kwiff data: 'scrapy kwiff fetch-events' writes a sport's events to a file, "
-            "'scrapy kwiff history' shows the odds history"
-        )
+        return f"Kwiff data, by subcommand: {', '.join(SUBCOMMANDS)} (scrapy kwiff --help)"
 
     def long_desc(self) -> str:
-        subcommands = "; ".join(f"{name} ({text})" for name, text in SUBCOMMANDS.items())
-        return f"Subcommands: {subcommands}. {fetch_events.HELP} {history.HELP}"
+        subcommands = "; ".join(
+            f"{name} ({each.description})" for name, each in SUBCOMMANDS.items()
+        )
+        helps = " ".join(each.help for each in SUBCOMMANDS.values())
+        return f"Subcommands: {subcommands}. {helps}"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.prog = "scrapy kwiff"  # in error messages, rather than "__main__.py"
-        fetch_events.add_options(parser)
-        history.add_options(parser)
+        for each in SUBCOMMANDS.values():
+            each.add_options(parser)
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
         name = _check_subcommand(args)
         _refuse_foreign_options(name, opts)
-        opts.subcommand = name
-        if name == FETCH_EVENTS:
-            opts.fetch_events = fetch_events.prepare(opts, self.settings)
-        else:
-            opts.history = history.plan_history(opts, self.settings)
-            # It reads a database: no crawler process (and no reactor) is needed.
-            self.requires_crawler_process = False
+        subcommand = SUBCOMMANDS[name]
+        opts.subcommand = subcommand
+        opts.plan = subcommand.prepare(opts, self.settings)
+        # One that reads a database or serves pages needs no crawler process (nor reactor).
+        self.requires_crawler_process = subcommand.crawls
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if opts.subcommand == HISTORY:
-            self.exitcode = history.run(opts.history)
-            return
-        assert self.crawler_process is not None
-        self.exitcode = fetch_events.run(opts.fetch_events, self.crawler_process)
+        subcommand: Subcommand = opts.subcommand
+        if subcommand.crawls:
+            assert self.crawler_process is not None
+        self.exitcode = subcommand.run(opts.plan, self.crawler_process)
 
 
 def _check_subcommand(args: Sequence[str]) -> str:
@@ -101,8 +103,8 @@ def _check_subcommand(args: Sequence[str]) -> str:
 
 
 def _refuse_foreign_options(name: str, opts: argparse.Namespace) -> None:
-    for other, given in _OPTIONS_GIVEN.items():
-        if other != name and (options := given(opts)):
+    for other, each in SUBCOMMANDS.items():
+        if other != name and (options := each.options_given(opts)):
             raise UsageError(
                 f"{', '.join(options)}: an option of scrapy kwiff {other}, "
                 f"not of scrapy kwiff {name}"

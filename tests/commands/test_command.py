@@ -259,7 +259,11 @@ def test_the_command_is_listed_by_scrapy(tmp_path: Path) -> None:
     listing = subprocess.run(
         [sys.executable, "-m", "scrapy"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
-    assert re.search(r"^\s+kwiff\s+Fetch Kwiff data", listing.stdout, re.MULTILINE)
+    assert re.search(
+        r"^\s+kwiff\s+Kwiff data, by subcommand: fetch-events, history",
+        listing.stdout,
+        re.MULTILINE,
+    )
 
 
 USAGE_ERRORS: list[tuple[list[str], str]] = [

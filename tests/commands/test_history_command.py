@@ -505,4 +505,4 @@ def test_help_describes_both_subcommands(tmp_path: Path) -> None:
     listing = subprocess.run(
         [sys.executable, "-m", "scrapy"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
-    assert "'scrapy kwiff history' shows the odds history" in " ".join(listing.stdout.split())
+    assert "Kwiff data, by subcommand: fetch-events, history" in " ".join(listing.stdout.split())
