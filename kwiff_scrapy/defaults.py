@@ -162,3 +162,12 @@ REDIS_TIMEOUT: Final = 5.0
 MIN_WATCH_LEASE: Final = 1.0
 #: Tries of a shared watch's compare-and-set before the answer is given up (not compared).
 WATCH_COMMIT_ATTEMPTS: Final = 3
+
+# -- alert routes and the blind watch --
+
+#: Telegram's Bot API (``KWIFF_ALERT_TELEGRAM_URL``): ``<url>/bot<token>/sendMessage``.
+ALERT_TELEGRAM_URL: Final = "https://api.telegram.org"
+#: Failed polls in a row after which the watch says it is blind (``KWIFF_WATCH_BLIND_AFTER``).
+WATCH_BLIND_AFTER: Final = 3
+#: Seconds the blind watch's claim in Redis lasts, at least (a shared watch says it once).
+WATCH_BLIND_CLAIM_TTL: Final = 3600.0

@@ -32,7 +32,8 @@ class Addon:
     :mod:`kwiff_scrapy.integration.log`). What the project already set is kept: its own
     handler for the scheme, a level for ``websockets``.
 
-    When ``KWIFF_ALERT_WEBHOOK`` or ``KWIFF_ALERT_LOG`` is set, it enables the alerts
+    When ``KWIFF_ALERT_WEBHOOK``, ``KWIFF_ALERT_LOG`` or ``KWIFF_ALERT_ROUTES`` is set, it
+    enables the alerts
     pipeline (:mod:`kwiff_scrapy.pipelines.alerts`) in ``ITEM_PIPELINES``, unless the
     project lists it already (at another order, or disabled with ``None``). Likewise,
     when ``KWIFF_HISTORY_URI`` is set, the odds history pipeline
@@ -78,9 +79,11 @@ def _set_in_dict_setting(settings: BaseSettings, name: str, key: str, value: str
 
 
 def _alerts_requested(settings: BaseSettings) -> bool:
-    """A webhook, or ``KWIFF_ALERT_LOG``, is set to something. The pipeline itself checks
-    the values (and disables itself for ``KWIFF_ALERT_LOG = False`` without a webhook)."""
-    return any(_is_set(settings.get(name)) for name in ("KWIFF_ALERT_WEBHOOK", "KWIFF_ALERT_LOG"))
+    """A webhook, ``KWIFF_ALERT_LOG`` or routes are set to something. The pipeline itself
+    checks the values (and disables itself for ``KWIFF_ALERT_LOG = False`` without a
+    webhook or a route)."""
+    names = ("KWIFF_ALERT_WEBHOOK", "KWIFF_ALERT_LOG", "KWIFF_ALERT_ROUTES")
+    return any(_is_set(settings.get(name)) for name in names)
 
 
 def _is_set(value: Any) -> bool:

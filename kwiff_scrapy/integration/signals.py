@@ -10,7 +10,13 @@ Handlers receive ``poll`` (the poll's number, from 1 in this run), ``changes``
 (how many ``OddsChange`` and ``EventChange`` items it yielded) and ``failed``
 (True if the poll, or part of it, failed and was not compared). The alerts
 pipeline sends the changes of one poll together when it gets this signal.
+
+``watch_notice``: the watch has something to say about itself: it went blind
+(``KWIFF_WATCH_BLIND_AFTER`` failed polls in a row) or sees again. Handlers receive
+``text`` (the one line to send) and ``blind`` (True: went blind; False: sees again).
+The alerts pipeline sends it through every route.
 """
 
 unsolicited_event = object()
 poll_finished = object()
+watch_notice = object()

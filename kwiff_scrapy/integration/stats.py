@@ -160,3 +160,26 @@ WATCH_CLAIMED = f"{PREFIX}watch/claimed"
 WATCH_LEASES_EXPIRED = f"{PREFIX}watch/leases_expired"
 WATCH_LEASES_LOST = f"{PREFIX}watch/leases_lost"
 WATCH_COMMIT_CONFLICTS = f"{PREFIX}watch/commit_conflicts"
+
+
+# -- alert routes (KWIFF_ALERT_ROUTES) and the watch's notices -----------------------------
+
+#: Items a route took during its quiet hours: dropped.
+ALERTS_QUIET = f"{PREFIX}alerts/quiet"
+#: The watch's notices (blind, seeing again) sent to a route, failed, or quiet (dropped).
+ALERTS_NOTICES_SENT = f"{PREFIX}alerts/notices/sent"
+ALERTS_NOTICES_FAILED = f"{PREFIX}alerts/notices/failed"
+ALERTS_NOTICES_QUIET = f"{PREFIX}alerts/notices/quiet"
+ALERT_ROUTES = f"{PREFIX}alerts/routes/"
+
+
+def alert_route(route: str, key: str) -> str:
+    """A route's own count of *key*: ``kwiff/alerts/routes/<route>/sent`` for
+    ``kwiff/alerts/sent``."""
+    return f"{ALERT_ROUTES}{route}/{key.removeprefix(f'{PREFIX}alerts/')}"
+
+
+#: Times the watch went blind (``KWIFF_WATCH_BLIND_AFTER`` failed polls in a row), and
+#: times it saw again; counted by the worker that said so.
+WATCH_BLIND = f"{PREFIX}watch/blind"
+WATCH_SEES_AGAIN = f"{PREFIX}watch/sees_again"

@@ -1,10 +1,12 @@
 """What the alerts pipeline says, and to whom (pure: no I/O, no clock, no Scrapy crawl).
 
 - :class:`AlertRules` decides which changes are worth an alert.
-- :func:`format_line` writes one change as one line (here cut in two)::
+- :func:`format_line` writes one change, or one signal, as one line (here cut in two)::
 
       Arsenal v Juventus · Full Time Result · Arsenal 1.67 → 1.90 (+13.8%)
       · kick-off 2026-12-08 17:45 UTC
+      drop: Arsenal v Juventus · Full Time Result · Arsenal 2.00 → 1.80 (-10.0%)
+      within 60 min · kick-off 2026-12-08 17:45 UTC
 
 - :func:`split_messages` packs the lines of one batch into messages that each stay
   within Discord's 2,000-character limit.
@@ -30,9 +32,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .. import defaults
 from ..model.changes import relative_change
 from ..model.items import EventChange, OddsChange
+from ..model.signals import MARGIN, STEAM, SUSPENSIONS, OddsSignal
 from ..model.values import minute_utc, parse_service_time
 
 Change = OddsChange | EventChange
+#: What an alert line reports: a change of the watch, or a signal of its detectors.
+Alertable = OddsChange | EventChange | OddsSignal
 
 #: Kinds of ``OddsChange`` (see :class:`~kwiff_scrapy.model.items.OddsChange`).
 ODDS_KINDS = ("new", "moved", "suspended", "resumed", "removed")
@@ -50,6 +55,8 @@ DISCORD = "discord"
 SLACK = "slack"
 JSON = "json"
 FORMATS = (DISCORD, SLACK, JSON)
+#: Telegram's Bot API ``sendMessage`` (a route's format: it needs a token and a chat id).
+TELEGRAM = "telegram"
 
 #: Shown for a value the change does not carry.
 MISSING = "?"
@@ -178,13 +185,13 @@ def _odds(value: float | None) -> str:
     return MISSING if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
-def _event_name(change: Change) -> str:
+def _event_name(change: Alertable) -> str:
     if change.home_team is None and change.away_team is None:
         return f"event {change.event_id}"
     return f"{_text(change.home_team)} v {_text(change.away_team)}"
 
 
-def _kickoff(change: Change) -> str:
+def _kickoff(change: Alertable) -> str:
     """`` · kick-off 2026-12-08 17:45 UTC``, or nothing when the change has no start time."""
     if not change.start_time:
         return ""
@@ -193,10 +200,13 @@ def _kickoff(change: Change) -> str:
     return f" · kick-off {when}"
 
 
-def format_line(change: Change) -> str:
+def format_line(change: Alertable) -> str:
     """One change as one line, e.g. ``Arsenal v Juventus · Full Time Result · Arsenal 1.67 →
     1.90 (+13.8%) · kick-off 2026-12-08 17:45 UTC``. A value the change does not carry is
-    shown as ``?``; the kick-off, when the service sent it, in UTC."""
+    shown as ``?``; the kick-off, when the service sent it, in UTC. A signal's line is
+    :func:`signal_line`'s."""
+    if isinstance(change, OddsSignal):
+        return signal_line(change)
     if isinstance(change, EventChange):
         return f"{_event_name(change)} · {_event_what(change)}{_kickoff(change)}"
     what = f"{_text(change.market_name)} · {_outcome_what(change)}"
@@ -238,6 +248,71 @@ def _event_what(change: EventChange) -> str:
     return f"event {_text(change.kind)}"
 
 
+def _window(seconds: float) -> str:
+    """``60 min``, ``45 s``, ``1.5 min``: a rule's window as the docs write it."""
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _rule_name(signal: OddsSignal) -> str:
+    """``drop``, or ``early drop (drop)`` for a rule named apart from its kind."""
+    return signal.rule if signal.rule == signal.kind else f"{signal.rule} ({signal.kind})"
+
+
+def _price_move(signal: OddsSignal) -> str:
+    """``Arsenal 2.00 → 1.80 (-10.0%)``: the outcome, from → to, and the change."""
+    change = signal.change
+    if change is None:
+        change = relative_change(signal.from_odds, signal.to_odds)
+    percent = MISSING if change is None else f"{change:+.1%}"
+    return (
+        f"{_text(signal.outcome_name)} {_odds(signal.from_odds)} → {_odds(signal.to_odds)} "
+        f"({percent})"
+    )
+
+
+def signal_line(signal: OddsSignal) -> str:
+    """One signal as one line: its rule, the teams, the market, the outcome, from → to
+    with the change, the rule's window and the kick-off (one example per kind, each
+    without its ``· kick-off 2026-12-08 17:45 UTC``)::
+
+        drop: Arsenal v Juventus · Full Time Result · Arsenal 2.00 → 1.80 (-10.0%) within 60 min
+        drift: Arsenal v Juventus · Full Time Result · Draw 3.40 → 3.95 (+16.2%) within 60 min
+        steam: Arsenal v Juventus · Full Time Result · Arsenal 2.00 → 1.88 (-6.0%), Draw and
+            Juventus drifting, within 30 min
+        steam: Arsenal v Juventus · 3 outcomes shortening together within 30 min, the most:
+            Full Time Result · Arsenal 2.00 → 1.88 (-6.0%)
+        margin: Arsenal v Juventus · Full Time Result · overround +2.2 points within 30 min
+        suspensions: Arsenal v Juventus · 5 markets suspended within 60 s: Full Time Result,
+            Both Teams To Score, ...
+    """
+    head = f"{_rule_name(signal)}: {_event_name(signal)}"
+    within = f"within {_window(signal.window)}"
+    market = _text(signal.market_name)
+    if signal.kind == MARGIN:
+        points = MISSING
+        if signal.probability_change is not None:
+            points = f"{signal.probability_change * 100:+.1f} points"
+        what = f"{market} · overround {points} {within}"
+    elif signal.kind == SUSPENSIONS:
+        names = ", ".join(_text(name) for name in signal.markets)
+        what = f"{len(signal.markets)} markets suspended {within}: {names}"
+    elif signal.kind == STEAM and signal.outcomes[:1] not in ([], [signal.outcome_name or ""]):
+        # Across an event: the outcomes are "market / outcome", the strongest one shown.
+        what = (
+            f"{len(signal.outcomes)} outcomes shortening together {within}, the most: "
+            f"{market} · {_price_move(signal)}"
+        )
+    elif signal.kind == STEAM:
+        others = [_text(name) for name in signal.outcomes[1:]]
+        drifting = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
+        what = f"{market} · {_price_move(signal)}, {drifting or 'the others'} drifting, {within}"
+    else:  # drop, drift
+        what = f"{market} · {_price_move(signal)} {within}"
+    return f"{head} · {what}{_kickoff(signal)}"
+
+
 # -- messages --------------------------------------------------------------------------
 
 
@@ -258,10 +333,15 @@ def _clip(line: str, limit: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One webhook message: its text (one line per change) and the changes it reports."""
+    """One webhook message: its text (one line per change or signal) and what it reports.
+
+    A *notice* (the watch went blind, or sees again) reports no change: ``changes`` is
+    empty and its text is the notice.
+    """
 
     text: str
-    changes: tuple[Change, ...]
+    changes: tuple[Alertable, ...]
+    notice: bool = False
 
     @property
     def count(self) -> int:
@@ -269,7 +349,7 @@ class Message:
 
 
 def split_messages(
-    changes: list[Change] | tuple[Change, ...], limit: int = defaults.ALERT_MESSAGE_LIMIT
+    changes: list[Alertable] | tuple[Alertable, ...], limit: int = defaults.ALERT_MESSAGE_LIMIT
 ) -> list[Message]:
     """The lines of *changes*, in order, packed into as few messages as fit in *limit*
     characters each (lines joined by newlines; a line longer than *limit* is cut)."""
@@ -277,7 +357,7 @@ def split_messages(
         raise ValueError(f"a message limit must be 2 or more, not {limit}")
     messages: list[Message] = []
     lines: list[str] = []
-    batch: list[Change] = []
+    batch: list[Alertable] = []
     length = 0
     for change in changes:
         line = _clip(format_line(change), limit)
@@ -304,17 +384,28 @@ def message_body(format_name: str, message: Message) -> dict[str, Any]:
 
     ``discord``: ``{"content": text, "allowed_mentions": {"parse": []}}`` (names from the
     service can never ping anyone); ``slack``: ``{"text": text}`` (with ``&<>`` escaped
-    as Slack requires); ``json``: ``{"text": text, "changes": [each change as a dict]}``.
+    as Slack requires); ``json``: ``{"text": text, "changes": [each change as a dict]}``,
+    plus ``"signals": [each signal as a dict]`` when the message reports signals.
     """
     if format_name == DISCORD:
         return {"content": message.text, "allowed_mentions": {"parse": []}}
     if format_name == SLACK:
         return {"text": _slack_escape(message.text)}
     if format_name == JSON:
-        return {
+        body: dict[str, Any] = {
             "text": message.text,
-            "changes": [dataclasses.asdict(change) for change in message.changes],
+            "changes": [
+                dataclasses.asdict(change)
+                for change in message.changes
+                if not isinstance(change, OddsSignal)
+            ],
         }
+        signals = [
+            dataclasses.asdict(item) for item in message.changes if isinstance(item, OddsSignal)
+        ]
+        if signals:
+            body["signals"] = signals
+        return body
     raise ValueError(f"unknown alert format {format_name!r}: use one of {', '.join(FORMATS)}")
 
 

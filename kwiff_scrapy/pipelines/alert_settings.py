@@ -12,15 +12,18 @@ settings apply to webhook requests too: ``USER_AGENT``, and ``HTTPPROXY_ENABLED`
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from .. import defaults
-from .alert_messages import ALL_KINDS, DIRECTIONS, FORMATS, AlertRules, format_for_webhook
-from .alert_transport import is_loopback, tls_context
+from ..integration.json_setting import read_json_setting
+from ..integration.signal_settings import SignalSettings
+from . import alert_values as values
+from .alert_messages import FORMATS, AlertRules, format_for_webhook
+from .alert_routes import DEFAULT_ROUTE, ROUTES_SHAPE, Destination, Route, parse_routes
+from .alert_transport import tls_context
+from .alert_values import is_unset
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -59,33 +62,66 @@ class AlertSettings:
     close_timeout: float = defaults.ALERT_CLOSE_TIMEOUT
     message_limit: int = defaults.ALERT_MESSAGE_LIMIT
     max_queued_messages: int = defaults.ALERT_MAX_QUEUED_MESSAGES
+    #: ``KWIFF_ALERT_ROUTES``, after the route of ``KWIFF_ALERT_WEBHOOK`` / ``_LOG`` if set.
+    routes: tuple[Route, ...] = ()
+    #: True when ``KWIFF_ALERT_ROUTES`` is set: each route counts its own stats too.
+    named_routes: bool = False
+    #: ``KWIFF_ALERT_TELEGRAM_URL``: the Bot API's base URL (a local server in tests).
+    telegram_url: str = defaults.ALERT_TELEGRAM_URL
 
     @property
     def enabled(self) -> bool:
         """True when alerts go somewhere: a webhook, the log, or both."""
-        return self.webhook is not None or self.log
+        return bool(self.routes) or self.webhook is not None or self.log
+
+    def route_list(self) -> tuple[Route, ...]:
+        """The routes, made from the ``KWIFF_ALERT_WEBHOOK`` / ``_LOG`` fields when the
+        settings were not read by :meth:`from_settings` (tests build them by hand)."""
+        if self.routes or not (self.webhook is not None or self.log):
+            return self.routes
+        return (self._default_route(),)
+
+    def _default_route(self) -> Route:
+        destination = Destination(self.webhook, self.format) if self.webhook else None
+        return Route(
+            DEFAULT_ROUTE,
+            changes=self.rules,
+            destination=destination,
+            log=self.log,
+            market_names=self.market_names,
+            competition_names=self.competition_names,
+        )
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> AlertSettings:
         """Read and validate; a bad value raises ``ValueError`` naming the setting."""
-        webhook = _webhook(settings.get("KWIFF_ALERT_WEBHOOK"))
-        min_odds = _optional_odds(settings, "KWIFF_ALERT_MIN_ODDS")
-        max_odds = _optional_odds(settings, "KWIFF_ALERT_MAX_ODDS")
-        if min_odds is not None and max_odds is not None and min_odds > max_odds:
-            raise ValueError(
-                f"KWIFF_ALERT_MIN_ODDS ({min_odds}) must not be above "
-                f"KWIFF_ALERT_MAX_ODDS ({max_odds})"
-            )
-        market_names = tuple(_names(settings.get("KWIFF_ALERT_MARKETS"), "KWIFF_ALERT_MARKETS"))
-        competition_names = tuple(
-            _names(settings.get("KWIFF_ALERT_COMPETITIONS"), "KWIFF_ALERT_COMPETITIONS")
+        webhook = values.webhook_url(settings.get("KWIFF_ALERT_WEBHOOK"), "KWIFF_ALERT_WEBHOOK")
+        min_odds, max_odds = (
+            values.optional_odds(settings.get(name), name)
+            for name in ("KWIFF_ALERT_MIN_ODDS", "KWIFF_ALERT_MAX_ODDS")
         )
+        values.odds_bounds(min_odds, max_odds, "KWIFF_ALERT_MIN_ODDS", "KWIFF_ALERT_MAX_ODDS")
+        market_names = tuple(
+            values.names(settings.get("KWIFF_ALERT_MARKETS"), "KWIFF_ALERT_MARKETS")
+        )
+        competition_names = tuple(
+            values.names(settings.get("KWIFF_ALERT_COMPETITIONS"), "KWIFF_ALERT_COMPETITIONS")
+        )
+        kinds = settings.get("KWIFF_ALERT_KINDS")
         rules = AlertRules(
-            kinds=_kinds(settings.get("KWIFF_ALERT_KINDS")),
+            kinds=(
+                frozenset(defaults.ALERT_KINDS)
+                if kinds is None
+                else values.kinds(kinds, "KWIFF_ALERT_KINDS")
+            ),
             competitions=frozenset(name.casefold() for name in competition_names),
             markets=frozenset(name.casefold() for name in market_names),
-            min_change=_min_change(settings.get("KWIFF_ALERT_MIN_CHANGE")),
-            direction=_direction(settings.get("KWIFF_ALERT_DIRECTION")),
+            min_change=values.min_change(
+                settings.get("KWIFF_ALERT_MIN_CHANGE"), "KWIFF_ALERT_MIN_CHANGE"
+            ),
+            direction=values.direction(
+                settings.get("KWIFF_ALERT_DIRECTION"), "KWIFF_ALERT_DIRECTION"
+            ),
             min_odds=min_odds,
             max_odds=max_odds,
         )
@@ -95,9 +131,41 @@ class AlertSettings:
         verify_tls = _bool(settings, "KWIFF_ALERT_VERIFY_TLS", defaults.ALERT_VERIFY_TLS)
         ca_file = _ca_file(settings.get("KWIFF_ALERT_CA_FILE"), verify_tls)
         user_agent = settings.get("USER_AGENT")
+        telegram_url = (
+            values.webhook_url(settings.get("KWIFF_ALERT_TELEGRAM_URL"), "KWIFF_ALERT_TELEGRAM_URL")
+            or defaults.ALERT_TELEGRAM_URL
+        )
+        log = _bool(settings, "KWIFF_ALERT_LOG")
+        given = settings.get("KWIFF_ALERT_ROUTES")
+        routes: list[Route] = []
+        if webhook is not None or log:
+            fmt = _format(settings.get("KWIFF_ALERT_FORMAT"), webhook)
+            routes.append(
+                Route(
+                    DEFAULT_ROUTE,
+                    changes=rules,
+                    destination=Destination(webhook, fmt) if webhook is not None else None,
+                    log=log,
+                    market_names=market_names,
+                    competition_names=competition_names,
+                )
+            )
+        if not is_unset(given):
+            raw, where = read_json_setting(given, "KWIFF_ALERT_ROUTES", ROUTES_SHAPE)
+            signals = SignalSettings.from_settings(settings)
+            routes += parse_routes(
+                raw,
+                where,
+                signal_rules=[rule.name for rule in signals.rules] if signals.enabled else None,
+                filters=rules,
+                telegram_url=telegram_url,
+            )
         return cls(
+            routes=tuple(routes),
+            named_routes=not is_unset(given),
+            telegram_url=telegram_url,
             webhook=webhook,
-            log=_bool(settings, "KWIFF_ALERT_LOG"),
+            log=log,
             format=_format(settings.get("KWIFF_ALERT_FORMAT"), webhook),
             rules=rules,
             market_names=market_names,
@@ -120,33 +188,6 @@ class AlertSettings:
         )
 
 
-def _is_unset(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _webhook(value: Any) -> str | None:
-    if _is_unset(value):
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"KWIFF_ALERT_WEBHOOK must be a URL string, not {type(value).__name__}")
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        # Not echoed: a webhook URL carries its token.
-        raise ValueError("KWIFF_ALERT_WEBHOOK must be an http:// or https:// URL with a host")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError(
-            f"KWIFF_ALERT_WEBHOOK is a plain http:// URL to {parts.hostname}, so its token "
-            "would cross the network unencrypted; the webhook URL is a secret: use https:// "
-            "(http:// is only accepted for this machine: localhost, 127.0.0.0/8, ::1)"
-        )
-    return url
-
-
 def _bool(settings: BaseSettings, name: str, default: bool = False) -> bool:
     try:
         return settings.getbool(name, default)
@@ -157,7 +198,7 @@ def _bool(settings: BaseSettings, name: str, default: bool = False) -> bool:
 
 
 def _ca_file(value: Any, verify_tls: bool) -> str | None:
-    if _is_unset(value):
+    if is_unset(value):
         return None
     if not isinstance(value, str | Path):
         raise ValueError(f"KWIFF_ALERT_CA_FILE must be a file path, not {type(value).__name__}")
@@ -179,7 +220,7 @@ def _ca_file(value: Any, verify_tls: bool) -> str | None:
 def _number(settings: BaseSettings, name: str, default: float) -> float:
     """A number of 0 or more (seconds, or a fraction)."""
     raw = settings.get(name)
-    if _is_unset(raw):
+    if is_unset(raw):
         return default
     try:
         value = float(raw)
@@ -190,47 +231,9 @@ def _number(settings: BaseSettings, name: str, default: float) -> float:
     return value
 
 
-def _min_change(raw: Any) -> float:
-    """``KWIFF_ALERT_MIN_CHANGE``: a fraction from 0 to 1 (``0.15``), or a percentage
-    written as text (``"15%"``)."""
-    name = "KWIFF_ALERT_MIN_CHANGE"
-    if _is_unset(raw):
-        return defaults.ALERT_MIN_CHANGE
-    text = raw.strip() if isinstance(raw, str) else ""
-    try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a fraction such as 0.15 (15 %), or a percentage such as 15%, "
-            f"not {raw!r}"
-        ) from None
-    if not 0 <= value <= 1:
-        raise ValueError(
-            f"{name} is a fraction from 0 to 1: 0.15 means 15 % (or write 15%), not {raw!r}"
-        )
-    return value
-
-
-def _direction(raw: Any) -> str:
-    if _is_unset(raw):
-        return defaults.ALERT_DIRECTION
-    direction = str(raw).strip().lower()
-    if direction not in DIRECTIONS:
-        raise ValueError(
-            "KWIFF_ALERT_DIRECTION must be one of drops (the odds shortened), drifts (they "
-            f"lengthened) or both, not {raw!r}{_did_you_mean(direction, DIRECTIONS)}"
-        )
-    return direction
-
-
-def _did_you_mean(name: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _whole(settings: BaseSettings, name: str, default: int) -> int:
     raw = settings.get(name)
-    if _is_unset(raw):
+    if is_unset(raw):
         return default
     try:
         value = int(raw)
@@ -243,7 +246,7 @@ def _whole(settings: BaseSettings, name: str, default: int) -> int:
 
 def _optional_odds(settings: BaseSettings, name: str) -> float | None:
     raw = settings.get(name)
-    if _is_unset(raw):
+    if is_unset(raw):
         return None
     try:
         value = float(raw)
@@ -254,39 +257,8 @@ def _optional_odds(settings: BaseSettings, name: str) -> float | None:
     return value
 
 
-def _names(value: Any, name: str) -> list[str]:
-    """A list setting: a list or tuple of strings, or one comma-separated string."""
-    if _is_unset(value):
-        return []
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    else:
-        raise ValueError(f"{name} must be a list of names, not {value!r}")
-    if not all(isinstance(item, str) for item in items):
-        raise ValueError(f"{name} must be a list of names (strings), not {value!r}")
-    return [item.strip() for item in items if item.strip()]
-
-
-def _kinds(value: Any) -> frozenset[str]:
-    if value is None:
-        return frozenset(defaults.ALERT_KINDS)
-    kinds = [kind.lower() for kind in _names(value, "KWIFF_ALERT_KINDS")]
-    known = ", ".join(ALL_KINDS)
-    if not kinds:
-        raise ValueError(f"KWIFF_ALERT_KINDS is empty: name at least one of {known}")
-    unknown = [kind for kind in kinds if kind not in ALL_KINDS]
-    if unknown:
-        raise ValueError(
-            f"KWIFF_ALERT_KINDS: unknown kind {unknown[0]!r}"
-            f"{_did_you_mean(unknown[0], ALL_KINDS)}: use some of {known}"
-        )
-    return frozenset(kinds)
-
-
 def _format(value: Any, webhook: str | None) -> str:
-    if _is_unset(value):
+    if is_unset(value):
         return format_for_webhook(webhook) if webhook is not None else "json"
     name = str(value).strip().lower()
     if name not in FORMATS:

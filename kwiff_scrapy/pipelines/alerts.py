@@ -1,19 +1,24 @@
-"""The alerts pipeline: big odds moves posted to a webhook (Discord, Slack, any JSON).
+"""The alerts pipeline: big odds moves and signals posted to webhooks (Discord, Slack,
+any JSON) and Telegram chats, by route.
 
-The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK`` (or
-``KWIFF_ALERT_LOG``) is set. It looks at ``OddsChange`` and ``EventChange`` items
-(what ``kwiff_watch`` yields), passes every item on unchanged, and:
+The add-on enables :class:`KwiffAlertsPipeline` when ``KWIFF_ALERT_WEBHOOK``,
+``KWIFF_ALERT_LOG`` or ``KWIFF_ALERT_ROUTES`` is set. It looks at ``OddsChange`` and
+``EventChange`` items (what ``kwiff_watch`` yields) and ``OddsSignal`` items (what its
+detectors yield), passes every item on unchanged, and, for each route
+(:mod:`.alert_routes`; the older settings make one route for raw changes):
 
-1. keeps the changes that pass the rules (:class:`~.alert_messages.AlertRules`) and
-   counts the others as ``kwiff/alerts/suppressed``;
+1. keeps the items that pass the route's rules and counts the others as
+   ``kwiff/alerts/suppressed``; drops those that come during its quiet hours, counted
+   as ``kwiff/alerts/quiet``;
 2. sends the changes of one poll together: when the watch's ``poll_finished`` signal
    says how many changes the poll yielded, the batch goes out as soon as they have
    all reached this pipeline, or ``KWIFF_ALERT_FLUSH_DELAY`` after the signal (items
    still in earlier pipelines, or dropped there). Without that signal (alerts on
    another spider's items), a batch goes out after ``KWIFF_ALERT_QUIET_PERIOD``
    without a new alert (at most ``defaults.ALERT_MAX_BATCH_AGE`` after its first);
-3. splits a batch into messages of at most 2,000 characters and queues them for one
-   background task, which posts them in order (:mod:`.alert_transport`: not through
+3. splits a batch into messages of at most 2,000 characters and queues them for the
+   route's background task (:mod:`.alert_sender`), which posts them in order
+   (:mod:`.alert_transport`: not through
    Scrapy's downloader, so that the webhook's certificate is verified and its URL
    appears in no log). ``process_item`` never waits for the webhook: a slow or dead
    webhook never slows the crawl;
@@ -29,10 +34,12 @@ or ``KWIFF_ALERT_COMPETITIONS`` name that none of them matched is logged once as
 warning, with the closest names seen (:mod:`.alert_names`): a misspelt name would
 otherwise never alert, silently.
 
-Stats count changes, not messages: every ``OddsChange`` or ``EventChange`` that
-reaches the pipeline ends up in exactly one of ``kwiff/alerts/sent`` (posted and
-answered with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``
-and ``kwiff/alerts/suppressed``.
+Stats count items, not messages: for each route, every item of the sort it takes
+(changes, signals) ends up in exactly one of ``kwiff/alerts/sent`` (posted and answered
+with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``,
+``kwiff/alerts/suppressed`` and ``kwiff/alerts/quiet``; with ``KWIFF_ALERT_ROUTES``, each
+route also has its own (``kwiff/alerts/routes/<name>/sent``...). The watch's notices
+(blind, seeing again: the ``watch_notice`` signal) go to every route, counted apart.
 
 The webhook URL is a secret (Discord and Slack put the token in it): log lines name
 the webhook as :func:`~.alert_messages.describe_webhook` does, and any text that could
@@ -42,9 +49,8 @@ quote it goes through :func:`~.alert_messages.redact` first.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import traceback
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -53,60 +59,31 @@ from scrapy.utils.asyncio import is_asyncio_available
 from ..integration import signals, stats
 from ..integration.startup import report_start_error
 from ..model.items import EventChange, OddsChange
-from .alert_messages import (
-    BOTH,
-    DRIFTS,
-    DROPS,
-    Change,
-    Message,
-    describe_webhook,
-    message_body,
-    redact,
-    retry_after_seconds,
-    split_messages,
-)
+from ..model.signals import OddsSignal
+from .alert_messages import BOTH, DRIFTS, DROPS, Alertable, Message, split_messages
 from .alert_names import FirstPollNames
+from .alert_routes import DEFAULT_ROUTE, Route
+from .alert_sender import RouteSender, retry_delay
 from .alert_settings import AlertSettings
-from .alert_transport import (
-    WebhookClient,
-    WebhookFailure,
-    WebhookReply,
-    environment_proxy,
-    tls_context,
-)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+__all__ = ["KwiffAlertsPipeline", "retry_delay", "utc_now"]
+
 logger = logging.getLogger(__name__)
 
-TOO_MANY_REQUESTS = 429
 DIRECTION_WORDS = {DROPS: "drops only", DRIFTS: "drifts only", BOTH: "either way"}
 
 
-def retry_delay(
-    config: AlertSettings, retries_done: int, status: int | None, retry_after: float | None
-) -> float | None:
-    """Seconds to wait before trying a message again, or None if it must not be retried.
-
-    *status* is the webhook's HTTP status (None: no response, a connection error or a
-    timeout). 429 waits *retry_after* (the ``Retry-After`` header) if given; 429 without
-    it, 5xx and connection errors back off exponentially from ``retry_delay``. Every
-    wait is at most ``max_retry_delay``; there are at most ``retry_times`` retries.
-    """
-    if retries_done >= config.retry_times:
-        return None
-    if status is not None and status != TOO_MANY_REQUESTS and status < 500:
-        return None
-    if status == TOO_MANY_REQUESTS and retry_after is not None:
-        delay = retry_after
-    else:
-        delay = config.retry_delay * 2**retries_done
-    return min(delay, config.max_retry_delay)
+def utc_now() -> datetime:
+    """The wall clock quiet hours are checked against (a test may replace it)."""
+    return datetime.now(UTC)
 
 
 class KwiffAlertsPipeline:
-    """Posts ``OddsChange`` / ``EventChange`` items that pass the rules to a webhook.
+    """Posts ``OddsChange`` / ``EventChange`` / ``OddsSignal`` items that pass a route's
+    rules to its webhook, Telegram chat or the log.
 
     Settings: every ``KWIFF_ALERT_*`` setting, read once into :class:`AlertSettings`.
     """
@@ -114,9 +91,10 @@ class KwiffAlertsPipeline:
     def __init__(self, crawler: Crawler, config: AlertSettings) -> None:
         self.crawler = crawler
         self.config = config
+        self.routes: tuple[Route, ...] = config.route_list()
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: Changes accepted since the last flush.
-        self._pending: list[Change] = []
+        #: Per route, the items accepted since the last flush.
+        self._pending: dict[str, list[Alertable]] = {route.name: [] for route in self.routes}
         #: Changes that arrived since the last ``poll_finished``.
         self._arrived = 0
         #: Changes the last ``poll_finished`` announced that have not arrived yet.
@@ -125,11 +103,14 @@ class KwiffAlertsPipeline:
         self._polls = False
         self._batch_started: float | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._queue: asyncio.Queue[Message] | None = None
-        #: The message the sender is busy with (None: idle).
-        self._sending: Message | None = None
-        self._sender: asyncio.Task[None] | None = None
-        self._client: WebhookClient | None = None
+        #: Per route with a destination, its sender.
+        self._senders: dict[str, RouteSender] = {
+            route.name: RouteSender(
+                config, route.destination, self._where(route), self._counter(route)
+            )
+            for route in self.routes
+            if route.destination is not None
+        }
         #: Market and competition names, checked against the first successful poll.
         self._names = FirstPollNames(config.market_names, config.competition_names)
         #: True from a successful poll's ``poll_finished`` until its changes are in.
@@ -139,94 +120,119 @@ class KwiffAlertsPipeline:
     def from_crawler(cls, crawler: Crawler) -> KwiffAlertsPipeline:
         try:
             config = AlertSettings.from_settings(crawler.settings)
-            if config.webhook is not None and not is_asyncio_available():
+            if (
+                any(route.destination is not None for route in config.routes)
+                and not is_asyncio_available()
+            ):
+                setting = "KWIFF_ALERT_WEBHOOK" if config.webhook else "KWIFF_ALERT_ROUTES"
                 raise ValueError(
-                    "KWIFF_ALERT_WEBHOOK needs asyncio: use Scrapy's default "
+                    f"{setting} needs asyncio: use Scrapy's default "
                     "TWISTED_REACTOR (AsyncioSelectorReactor) or no reactor"
                 )
         except ValueError as exc:
             report_start_error(__name__, exc)
             raise
         if not config.enabled:
-            raise NotConfigured("neither KWIFF_ALERT_WEBHOOK nor KWIFF_ALERT_LOG is set")
+            raise NotConfigured(
+                "none of KWIFF_ALERT_WEBHOOK, KWIFF_ALERT_LOG, KWIFF_ALERT_ROUTES is set"
+            )
         pipeline = cls(crawler, config)
         crawler.signals.connect(pipeline.poll_finished, signal=signals.poll_finished)
+        crawler.signals.connect(pipeline.watch_notice, signal=signals.watch_notice)
         return pipeline
 
     # -- Scrapy's pipeline methods ----------------------------------------------------
 
     async def open_spider(self) -> None:
         self._loop = asyncio.get_running_loop()
+        for sender in self._senders.values():
+            sender.start()
+        for route in self.routes:
+            self._describe(route)
+
+    def _describe(self, route: Route) -> None:
         config = self.config
-        if config.webhook is not None:
-            self._client = self._new_client(config.webhook)
-            self._queue = asyncio.Queue()
-            self._sender = self._loop.create_task(self._send_queued(), name="kwiff-alerts")
-            where = f"{describe_webhook(config.webhook)} ({config.format})"
-            where += " and the log" if config.log else ""
-            if not config.verify_tls and config.webhook.startswith("https:"):
+        where = route.describe()
+        if route.destination is not None:
+            destination = route.destination
+            if destination.format != "telegram":
+                where += f" ({destination.format})"
+            where += " and the log" if route.log else ""
+            if not config.verify_tls and destination.url.startswith("https:"):
                 logger.warning(
                     "The alert webhook's TLS certificate is not verified "
                     "(KWIFF_ALERT_VERIFY_TLS is False): its token may go to an impostor"
                 )
-        else:
-            where = "the log"
-        rules = config.rules
+        what = []
+        if route.signals is not None:
+            what.append(f"signals {', '.join(sorted(route.signals)) or 'none'}")
+        if route.quiet is not None:
+            what.append(f"quiet {route.quiet}")
+        if route.name != DEFAULT_ROUTE:
+            where = f"{where} (route {route.name})"
+        rules = route.changes
+        if rules is None:
+            logger.info("Alerts to %s: %s", where, "; ".join(what))
+            return
         logger.info(
             "Alerts to %s: kinds %s, competitions %s, markets %s, moves of %.1f%% or more "
-            "(%s), odds %s to %s",
+            "(%s), odds %s to %s%s",
             where,
             ", ".join(sorted(rules.kinds)),
-            ", ".join(config.competition_names) or "all",
-            ", ".join(config.market_names) or "all",
+            ", ".join(route.competition_names) or "all",
+            ", ".join(route.market_names) or "all",
             rules.min_change * 100,
             DIRECTION_WORDS[rules.direction],
             "any" if rules.min_odds is None else rules.min_odds,
             "any" if rules.max_odds is None else rules.max_odds,
+            "".join(f"; {part}" for part in what),
         )
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, OddsChange | EventChange):
             self._take(item)
+        elif isinstance(item, OddsSignal):
+            self._take_signal(item)
         return item
 
     async def close_spider(self) -> None:
         self._flush()
         if self._names_check_due:
             self._check_names()
-        if self._sender is None or self._queue is None:
-            return
-        if self._sending is not None or not self._queue.empty():
-            waiting = self._queue.qsize() + (self._sending is not None)
-            logger.info(
-                "Waiting up to %g s for %d alert message(s) to go out",
-                self.config.close_timeout,
-                waiting,
-            )
-            try:
-                async with asyncio.timeout(self.config.close_timeout):
-                    await self._queue.join()
-            except TimeoutError:
-                pass
-        self._sender.cancel()
-        await asyncio.wait([self._sender])
-        if self._client is not None:
-            await self._client.close()
-        unsent = [self._sending] if self._sending is not None else []
-        while not self._queue.empty():
-            unsent.append(self._queue.get_nowait())
-        self._sending = None
-        if unsent:
-            count = sum(message.count for message in unsent)
-            stats.increment(self.crawler, stats.ALERTS_FAILED, count)
-            logger.warning(
-                "%d alert(s) in %d message(s) did not go out to %s before the spider closed "
-                "(KWIFF_ALERT_CLOSE_TIMEOUT is %g s)",
-                count,
-                len(unsent),
-                describe_webhook(self.config.webhook or ""),
-                self.config.close_timeout,
-            )
+        for route in self.routes:
+            sender = self._senders.get(route.name)
+            if sender is None:
+                continue
+            unsent = await sender.close()
+            if unsent:
+                count = sum(message.count for message in unsent)
+                for message in unsent:
+                    self._counter(route)(message, False)
+                logger.warning(
+                    "%d alert(s) in %d message(s) did not go out to %s before the spider "
+                    "closed (KWIFF_ALERT_CLOSE_TIMEOUT is %g s)",
+                    count,
+                    len(unsent),
+                    sender.where,
+                    self.config.close_timeout,
+                )
+
+    # -- the watch's notices ----------------------------------------------------------
+
+    def watch_notice(self, text: Any = "", **kwargs: Any) -> None:
+        """``watch_notice`` handler: *text* (the watch went blind, or sees again) goes
+        to every route at once, outside any batch; not during a route's quiet hours."""
+        now = utc_now()
+        message = Message(str(text), (), notice=True)
+        for route in self.routes:
+            if route.quiet_at(now):
+                self._count(route, stats.ALERTS_NOTICES_QUIET, 1)
+                continue
+            sender = self._senders.get(route.name)
+            if sender is not None:
+                sender.enqueue(message)
+            else:
+                self._count(route, stats.ALERTS_NOTICES_SENT, 1)
 
     # -- batching ---------------------------------------------------------------------
 
@@ -252,7 +258,7 @@ class KwiffAlertsPipeline:
             self._awaited = outstanding
             self._set_timer(self.config.flush_delay)
 
-    def _take(self, change: Change) -> None:
+    def _take(self, change: OddsChange | EventChange) -> None:
         if self._names.pending:
             self._names.see(change)
         last_of_poll = False
@@ -261,16 +267,42 @@ class KwiffAlertsPipeline:
             last_of_poll = not self._awaited
         else:
             self._arrived += 1
-        if self.config.rules.accepts(change):
-            self._pending.append(change)
-            if not self._polls:
-                self._flush_when_quiet()
-        else:
-            stats.increment(self.crawler, stats.ALERTS_SUPPRESSED)
+        if self._route(change) and not self._polls:
+            self._flush_when_quiet()
         if last_of_poll:
             self._flush()
             if self._names_check_due:
                 self._check_names()
+
+    def _take_signal(self, signal: OddsSignal) -> None:
+        """A signal joins its poll's batch: the changes it follows are in by now, or
+        still awaited (it goes with them). One that comes after its poll's last change
+        goes ``flush_delay`` later."""
+        if not self._route(signal):
+            return
+        if not self._polls:
+            self._flush_when_quiet()
+        elif not self._awaited and self._timer is None:
+            self._set_timer(self.config.flush_delay)
+
+    def _route(self, item: Alertable) -> bool:
+        """Hand *item* to each route that takes its sort; True if one accepted it."""
+        accepted = False
+        now: datetime | None = None
+        for route in self.routes:
+            if not route.takes(item):
+                continue
+            if not route.accepts(item):
+                self._count(route, stats.ALERTS_SUPPRESSED, 1)
+                continue
+            if route.quiet is not None:
+                now = now or utc_now()
+                if route.quiet_at(now):
+                    self._count(route, stats.ALERTS_QUIET, 1)
+                    continue
+            self._pending[route.name].append(item)
+            accepted = True
+        return accepted
 
     def _flush_when_quiet(self) -> None:
         loop = self._event_loop()
@@ -295,20 +327,31 @@ class KwiffAlertsPipeline:
         return self._loop
 
     def _flush(self) -> None:
-        """Send the pending changes now (split into messages)."""
+        """Send the pending items now (split into messages), route by route."""
         self._cancel_timer()
         self._awaited = 0
         self._batch_started = None
-        if not self._pending:
-            return
-        changes, self._pending = self._pending, []
-        for message in split_messages(changes, self.config.message_limit):
-            if self.config.log:
-                logger.info("Kwiff alerts (%d):\n%s", message.count, message.text)
-            if self.config.webhook is None:
-                stats.increment(self.crawler, stats.ALERTS_SENT, message.count)
-            else:
-                self._enqueue(message)
+        for route in self.routes:
+            items = self._pending[route.name]
+            if not items:
+                continue
+            self._pending[route.name] = []
+            sender = self._senders.get(route.name)
+            for message in split_messages(items, self.config.message_limit):
+                if route.log:
+                    if route.name == DEFAULT_ROUTE:
+                        logger.info("Kwiff alerts (%d):\n%s", message.count, message.text)
+                    else:
+                        logger.info(
+                            "Kwiff alerts (%d, route %s):\n%s",
+                            message.count,
+                            route.name,
+                            message.text,
+                        )
+                if sender is None:
+                    self._count(route, stats.ALERTS_SENT, message.count)
+                else:
+                    sender.enqueue(message)
 
     def _check_names(self) -> None:
         """Warn once about each ``KWIFF_ALERT_MARKETS`` or ``_COMPETITIONS`` name the
@@ -330,96 +373,29 @@ class KwiffAlertsPipeline:
         for warning in self._names.warnings():
             logger.warning("%s", warning)
 
-    def _enqueue(self, message: Message) -> None:
-        if self._queue is None:  # only before open_spider: nowhere to send yet
-            self._queue = asyncio.Queue()
-        if self._queue.qsize() >= self.config.max_queued_messages:
-            dropped = self._queue.get_nowait()
-            self._queue.task_done()
-            stats.increment(self.crawler, stats.ALERTS_FAILED, dropped.count)
-            logger.warning(
-                "Dropped %d alert(s): %d messages were already waiting for %s",
-                dropped.count,
-                self.config.max_queued_messages,
-                describe_webhook(self.config.webhook or ""),
-            )
-        self._queue.put_nowait(message)
+    # -- stats ------------------------------------------------------------------------
 
-    # -- sending ----------------------------------------------------------------------
+    def _where(self, route: Route) -> str:
+        where = route.describe()
+        return where if route.name == DEFAULT_ROUTE else f"{where} (route {route.name})"
 
-    async def _send_queued(self) -> None:
-        """The sender task: posts queued messages one at a time, in order."""
-        assert self._queue is not None
-        while True:
-            message = await self._queue.get()
-            self._sending = message
-            try:
-                delivered = await self._deliver(message)
-            except Exception as exc:  # a bug rather than the webhook: never ends the sender
-                logger.error(
-                    "Alerts: unexpected error while sending a message:\n%s",
-                    redact("".join(traceback.format_exception(exc)), self.config.webhook or ""),
-                )
-                delivered = False
-            self._sending = None
-            key = stats.ALERTS_SENT if delivered else stats.ALERTS_FAILED
-            stats.increment(self.crawler, key, message.count)
-            self._queue.task_done()
+    def _counter(self, route: Route) -> Any:
+        """What a route's sender calls with each message's fate."""
 
-    async def _deliver(self, message: Message) -> bool:
-        """Post *message*, retrying as :func:`retry_delay` says; True once answered 2xx."""
-        assert self.config.webhook is not None
-        assert self._client is not None
-        where = describe_webhook(self.config.webhook)
-        body = json.dumps(
-            message_body(self.config.format, message), ensure_ascii=False, sort_keys=True
-        ).encode()
-        retries = 0
-        while True:
-            try:
-                reply = await self._client.post(body)
-            except WebhookFailure as exc:
-                outcome = str(exc)
-                delay = retry_delay(self.config, retries, None, None) if exc.retriable else None
+        def counted(message: Message, delivered: bool) -> None:
+            if message.notice:
+                key = stats.ALERTS_NOTICES_SENT if delivered else stats.ALERTS_NOTICES_FAILED
+                self._count(route, key, 1)
             else:
-                status = reply.status
-                if 200 <= status < 300:
-                    logger.debug("Sent %d alert(s) to %s (HTTP %d)", message.count, where, status)
-                    return True
-                outcome = f"HTTP {status}{_excerpt(reply, self.config.webhook)}"
-                retry_after = retry_after_seconds(reply.retry_after)
-                delay = retry_delay(self.config, retries, status, retry_after)
-            outcome = redact(outcome, self.config.webhook)
-            if delay is None:
-                tries = f" after {retries + 1} tries" if retries else ""
-                logger.warning(
-                    "Could not send %d alert(s) to %s%s: %s", message.count, where, tries, outcome
-                )
-                return False
-            retries += 1
-            logger.info(
-                "Alert webhook %s: %s; retry %d of %d in %.2g s",
-                where,
-                outcome,
-                retries,
-                self.config.retry_times,
-                delay,
-            )
-            await asyncio.sleep(delay)
+                key = stats.ALERTS_SENT if delivered else stats.ALERTS_FAILED
+                self._count(route, key, message.count)
 
-    def _new_client(self, webhook: str) -> WebhookClient:
-        config = self.config
-        return WebhookClient(
-            webhook,
-            timeout=config.timeout,
-            tls=tls_context(verify=config.verify_tls, ca_file=config.ca_file),
-            proxy=environment_proxy(webhook) if config.proxy_from_environment else None,
-            user_agent=config.user_agent,
-        )
+        return counted
 
-
-def _excerpt(reply: WebhookReply, webhook: str) -> str:
-    """The start of an error answer's body, for the log (Discord explains its 4xx);
-    redacted before it is cut, so that no part of a token is left."""
-    text = " ".join(redact(reply.body.decode("utf-8", "replace"), webhook).split())[:200]
-    return f": {text}" if text else ""
+    def _count(self, route: Route, key: str, count: int) -> None:
+        """Count *count* under *key*, and under the route's own key with named routes."""
+        if not count:
+            return
+        stats.increment(self.crawler, key, count)
+        if self.config.named_routes:
+            stats.increment(self.crawler, stats.alert_route(route.name, key), count)

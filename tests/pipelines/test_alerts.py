@@ -518,7 +518,7 @@ async def test_a_webhook_that_cannot_keep_up_loses_its_oldest_messages(
         watcher.pipeline.process_item(moved(f"Outcome {index}", 1.5, 2.0))
     watcher.pipeline.poll_finished(poll=1, changes=5, failed=False)
     assert watcher.stats.get_value(stats.ALERTS_FAILED) == 3
-    queue = watcher.pipeline._queue
+    queue = watcher.pipeline._senders["default"]._queue
     assert queue is not None
     assert [queue.get_nowait().changes[0].outcome_name for _ in range(2)] == [
         "Outcome 3",

@@ -1,5 +1,6 @@
-"""A stand-in for the watch: yields ``OddsChange`` items poll by poll from ``start()``
-and sends ``poll_finished`` after each poll, as ``kwiff_watch`` does.
+"""A stand-in for the watch: yields ``OddsChange`` items (and ``OddsSignal`` items, if a
+poll has some) poll by poll from ``start()`` and sends ``poll_finished`` after each poll,
+counting its changes, as ``kwiff_watch`` does.
 
 In-process tests pass the polls and an ``after_poll`` coroutine function (to wait
 for the webhook between polls). ``scrapy runspider`` uses the sample polls, with
@@ -78,8 +79,9 @@ class AlertSpider(scrapy.Spider):
             for change in changes:
                 yield change
             if number <= self.signalled:
+                count = sum(isinstance(change, OddsChange | EventChange) for change in changes)
                 self.crawler.signals.send_catch_log(
-                    signal=poll_finished, poll=number, changes=len(changes), failed=False
+                    signal=poll_finished, poll=number, changes=count, failed=False
                 )
             if self.after_poll is not None:
                 await self.after_poll(number)
