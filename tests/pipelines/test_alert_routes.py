@@ -20,8 +20,9 @@ from kwiff_scrapy.pipelines.alert_messages import AlertRules, format_line, signa
 from kwiff_scrapy.pipelines.alert_routes import DEFAULT_ROUTE, QuietHours
 from kwiff_scrapy.pipelines.alert_settings import AlertSettings
 
-from ..conftest import crawl
+from ..conftest import StartSimulator, crawl
 from ..support.alert_spider import AlertSpider, moved, sample_polls
+from ..support.watching import watch
 from ..support.webhook_server import WebhookServer
 from .test_alerts import ARSENAL_LINE, JUVENTUS_LINE, SPORTING_LINE, alert_settings, lines
 
@@ -436,3 +437,35 @@ async def test_a_signal_after_its_polls_last_change_goes_out_within_the_flush_de
     assert body["text"].split("\n") == [ARSENAL_LINE, SIGNAL_LINES[0][1]]
     assert [change["outcome_name"] for change in body["changes"]] == ["Arsenal"]
     assert [item["rule"] for item in body["signals"]] == ["drop"]
+
+
+# -- end to end: the watch's signals against the moving simulator --------------------------
+
+#: Thresholds low enough for the simulator's random steps over a few polls.
+LOW_RULES = [
+    {"kind": "drop", "change": 0.01, "cooldown": 0},
+    {"kind": "drift", "change": 0.01, "cooldown": 0},
+    {"kind": "margin", "points": 0.001, "cooldown": 0},
+]
+
+
+async def test_the_watchs_signals_reach_their_route_one_line_each(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(moving=True)
+    async with WebhookServer() as server:
+        routes = [{"name": "moves", "signals": ["drop", "drift"], "webhook": server.url}]
+        settings = {
+            "KWIFF_SIGNALS": json.dumps(LOW_RULES),
+            "KWIFF_ALERT_ROUTES": json.dumps(routes),
+            "KWIFF_ALERT_RETRY_DELAY": 0.01,
+        }
+        run = await watch(simulator, polls=6, settings=settings)
+    fired = [item for item in run.items if isinstance(item, OddsSignal)]
+    routed = [item for item in fired if item.rule in ("drop", "drift")]
+    assert routed, "the simulator moved no price by 1 % in six polls"
+    assert any(item.rule == "margin" for item in fired)  # fired, but not routed here
+    sent = [line for request in server.received for line in request.json()["text"].split("\n")]
+    assert sent == [signal_line(item) for item in routed]
+    assert run.stat(stats.alert_route("moves", stats.ALERTS_SENT)) == len(routed)
+    assert run.stat(stats.ALERTS_SENT) == len(routed)
