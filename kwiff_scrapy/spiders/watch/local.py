@@ -189,6 +189,10 @@ class LocalWatch:
         if poll is not None:
             poll.settle()
 
+    async def claim_notice(self, blind: bool) -> bool:
+        """One process: it is always the one to say the watch went blind, or sees again."""
+        return True
+
     def _emit(self, poll: _Poll | None, state: WatchState, changes: list[Change]) -> list[Change]:
         """The changes to yield: none for the first poll with ``baseline=0``."""
         if not (state.baselined or self.spider.baseline):

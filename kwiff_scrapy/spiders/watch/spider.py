@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,7 @@ from ...model.sports import country_code, sport_argument
 from .. import arguments
 from ..base import KwiffSpider, listed_events
 from ..event import event_ids
+from .blind import Blindness, Transition, blind_after, failure_reason, notice_text, watch_title
 from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
 
@@ -82,6 +84,11 @@ class Watch(Protocol):
     async def failed(self, request: Request | None) -> None: ...
 
     def settled(self, request: Request | None) -> None: ...
+
+    async def claim_notice(self, blind: bool) -> bool:
+        """True if this worker is the one to say the watch went blind (*blind*) or sees
+        again; a local watch always is."""
+        ...
 
 
 def poll_interval(value: Any, minimum: float = defaults.MIN_WATCH_INTERVAL) -> float:
@@ -148,11 +155,16 @@ class KwiffWatchSpider(KwiffSpider):
         self._pushed_ready = asyncio.Event()
         self.signal_settings = SignalSettings()
         self._warned_shared_signals = False
+        #: ``KWIFF_WATCH_BLIND_AFTER``; the failed polls in a row, made at the first poll.
+        self.blind_after = defaults.WATCH_BLIND_AFTER
+        self._blindness: Blindness | None = None
+        self._notices: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.signal_settings = SignalSettings.from_settings(crawler.settings)
+        spider.blind_after = blind_after(crawler.settings)
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
         return spider
 
@@ -270,6 +282,7 @@ class KwiffWatchSpider(KwiffSpider):
         try:
             listed = self._usable_list(response)
             if listed is None:
+                self.blindness().note("the service answered without events")
                 await watch.failed(response.request)
                 return
             snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
@@ -301,11 +314,10 @@ class KwiffWatchSpider(KwiffSpider):
             # chose which listed events are watched, an id of -a events= is watched anyway.
             selected = self.selection.markets_only() if self.selection else None
             event = self.parse_with(response, partial(parse_event_detail, select=selected))
-            if not usable:
-                await watch.failed(response.request)
-                return
-            if event is None or event.event_id != event_id:
-                logger.warning("event:get %s answered no usable event: not compared", event_id)
+            if not usable or event is None or event.event_id != event_id:
+                if usable:
+                    logger.warning("event:get %s answered no usable event: not compared", event_id)
+                self.blindness().note("the service answered without the event")
                 await watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
@@ -321,6 +333,7 @@ class KwiffWatchSpider(KwiffSpider):
         """Errback of every poll command: the command failed after Scrapy's retries."""
         request = failure.request  # type: ignore[attr-defined]
         logger.warning("%s failed: %s", request, failure.value)
+        self.blindness().note(failure_reason(failure.value))
         watch = self.watch()
         await watch.failed(request)
         watch.settled(request)
@@ -426,10 +439,39 @@ class KwiffWatchSpider(KwiffSpider):
             self.count(stats.watch_event_change(change.kind))
 
     def poll_finished(self, poll: int, changes: int, failed: bool) -> None:
-        """Count a finished poll and send ``poll_finished``."""
+        """Count a finished poll and send ``poll_finished``; say once when the watch
+        went blind, or sees again (:mod:`.blind`)."""
         self.count(stats.WATCH_POLLS)
         if failed:
             self.count(stats.WATCH_FAILED_POLLS)
         self.crawler.signals.send_catch_log(
             signal=signals.poll_finished, poll=poll, changes=changes, failed=failed
+        )
+        transition = self.blindness().poll(failed, datetime.now(UTC))
+        if transition is not None:
+            task = asyncio.ensure_future(self._say(transition))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+
+    # -- a blind watch says so -------------------------------------------------------------
+
+    def blindness(self) -> Blindness:
+        """This watch's failed polls in a row (a shared watch: this worker's)."""
+        if self._blindness is None:
+            self._blindness = Blindness(self.blind_after, datetime.now(UTC))
+        return self._blindness
+
+    async def _say(self, transition: Transition) -> None:
+        """Log, count and send the notice, if this worker is the one to say it."""
+        if not await self.watch().claim_notice(transition.blind):
+            logger.info(
+                "The watch %s: another worker said so already",
+                "went blind" if transition.blind else "sees again",
+            )
+            return
+        text = notice_text(watch_title(self.name, self.sport_id, self.country_()), transition)
+        logger.warning("%s", text)
+        self.count(stats.WATCH_BLIND if transition.blind else stats.WATCH_SEES_AGAIN)
+        self.crawler.signals.send_catch_log(
+            signal=signals.watch_notice, text=text, blind=transition.blind
         )
