@@ -469,3 +469,13 @@ async def test_the_watchs_signals_reach_their_route_one_line_each(
     assert sent == [signal_line(item) for item in routed]
     assert run.stat(stats.alert_route("moves", stats.ALERTS_SENT)) == len(routed)
     assert run.stat(stats.ALERTS_SENT) == len(routed)
+
+
+def test_the_docs_show_these_very_lines() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "signals.md").read_text(encoding="utf-8")
+    shown = [
+        row.split(" | ")[1].strip("` |")
+        for row in page.split("## Signals in alerts", 1)[1].splitlines()
+        if row.startswith("| `")
+    ]
+    assert shown == [line for _, line in SIGNAL_LINES]
