@@ -385,7 +385,8 @@ def message_body(format_name: str, message: Message) -> dict[str, Any]:
     ``discord``: ``{"content": text, "allowed_mentions": {"parse": []}}`` (names from the
     service can never ping anyone); ``slack``: ``{"text": text}`` (with ``&<>`` escaped
     as Slack requires); ``json``: ``{"text": text, "changes": [each change as a dict]}``,
-    plus ``"signals": [each signal as a dict]`` when the message reports signals.
+    plus ``"signals": [each signal as a dict]`` when the message reports signals, and
+    ``"notice": true`` for a notice of the watch (it went blind, or sees again).
     """
     if format_name == DISCORD:
         return {"content": message.text, "allowed_mentions": {"parse": []}}
@@ -405,6 +406,8 @@ def message_body(format_name: str, message: Message) -> dict[str, Any]:
         ]
         if signals:
             body["signals"] = signals
+        if message.notice:
+            body["notice"] = True
         return body
     raise ValueError(f"unknown alert format {format_name!r}: use one of {', '.join(FORMATS)}")
 

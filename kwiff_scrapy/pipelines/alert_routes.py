@@ -308,7 +308,14 @@ class _RouteReader:
     ) -> tuple[AlertRules, tuple[str, ...], tuple[str, ...]] | None:
         raw = entry.get("changes")
         if values.is_unset(raw):
-            for key in ("min_change", "direction", "min_odds", "max_odds", "markets"):
+            for key in (
+                "min_change",
+                "direction",
+                "min_odds",
+                "max_odds",
+                "markets",
+                "competitions",
+            ):
                 if key in entry:
                     raise ValueError(
                         f"{self._field(key)} filters changes, but the route takes none: "

@@ -33,6 +33,7 @@ from ..conftest import BASE_SETTINGS, StartSimulator
 from ..distributed.test_distributed_crawl import EVENTS, QuickWatchSpider, Workers
 from ..support import waiting
 from ..support.redis_workers import redis_prefix, redis_server
+from ..support.watching import watch
 from ..support.webhook_server import WebhookServer
 
 __all__ = ["redis_prefix", "redis_server"]  # fixtures used here
@@ -226,3 +227,28 @@ async def test_three_workers_of_a_shared_watch_say_it_once(
     assert re.fullmatch(SEEING.pattern, texts[1])
     others = [r.getMessage() for r in caplog.records if "another worker said so" in r.getMessage()]
     assert len(others) >= 2  # a second worker went blind, and saw again, silently
+
+
+async def test_a_refused_handshake_is_said_in_the_issues_words(
+    start_simulator: StartSimulator,
+) -> None:
+    simulator = await start_simulator(refuse_status=403)
+    async with WebhookServer() as server:
+        settings = {
+            **FAST_RECONNECT,
+            "KWIFF_WATCH_BLIND_AFTER": 2,
+            "KWIFF_ALERT_WEBHOOK": server.url,
+            "KWIFF_ALERT_FORMAT": "json",
+        }
+        run = await watch(simulator, polls=4, settings=settings)
+    assert [failed for _, _, failed in run.polls] == [True] * 4
+    (notice,) = (request.json() for request in server.received)
+    assert re.fullmatch(
+        r"kwiff_watch football GB has seen nothing since \d\d:\d\d UTC: handshake refused "
+        r"with HTTP 403 \(2 polls\)",
+        notice["text"],
+    )
+    assert notice["notice"] is True
+    assert notice["changes"] == []
+    assert run.stat(stats.WATCH_BLIND) == 1  # once, not per poll
+    assert run.stat(stats.ALERTS_NOTICES_SENT) == 1
