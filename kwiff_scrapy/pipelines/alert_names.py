@@ -15,8 +15,12 @@ only what moved: its names are not checked (:attr:`FirstPollNames.continued`).
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 from ..model.items import EventChange, OddsChange
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: Names suggested for one that matched nothing.
 CLOSEST = 3
@@ -62,19 +66,31 @@ class UnmatchedNames:
 
 
 class FirstPollNames:
-    """``KWIFF_ALERT_MARKETS`` and ``KWIFF_ALERT_COMPETITIONS`` against the names of the
+    """``KWIFF_ALERT_MARKETS`` and ``KWIFF_ALERT_COMPETITIONS`` (and the ``markets`` and
+    ``competitions`` of each route of ``KWIFF_ALERT_ROUTES``) against the names of the
     changes seen. Each is checked once it has seen a name (until then it waits)."""
 
-    def __init__(self, markets: tuple[str, ...], competitions: tuple[str, ...]) -> None:
-        self._markets = (
-            UnmatchedNames("KWIFF_ALERT_MARKETS", "markets", markets) if markets else None
-        )
-        self._competitions = (
-            UnmatchedNames("KWIFF_ALERT_COMPETITIONS", "competitions", competitions)
-            if competitions
-            else None
-        )
-
+    def __init__(
+        self,
+        markets: tuple[str, ...],
+        competitions: tuple[str, ...],
+        routes: Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]] = (),
+    ) -> None:
+        """*routes*: each route's label (``KWIFF_ALERT_ROUTES 'drops'``), markets and
+        competitions, as written."""
+        wanted = [("KWIFF_ALERT_MARKETS", markets, "KWIFF_ALERT_COMPETITIONS", competitions)]
+        wanted += [
+            (f"{label}: markets", route_markets, f"{label}: competitions", route_competitions)
+            for label, route_markets, route_competitions in routes
+        ]
+        self._markets = [
+            UnmatchedNames(setting, "markets", names) for setting, names, _, _ in wanted if names
+        ]
+        self._competitions = [
+            UnmatchedNames(setting, "competitions", names)
+            for _, _, setting, names in wanted
+            if names
+        ]
         #: True if the first poll had a change other than ``new``: nothing is checked.
         self.continued = False
         self._seen_any = False
@@ -84,12 +100,12 @@ class FirstPollNames:
     @property
     def pending(self) -> bool:
         """True while some configured names are still to be checked."""
-        return self._markets is not None or self._competitions is not None
+        return bool(self._markets or self._competitions)
 
     @property
     def settings(self) -> list[str]:
         """The settings still to be checked."""
-        return [check.setting for check in (self._markets, self._competitions) if check]
+        return [check.setting for check in (*self._markets, *self._competitions)]
 
     def poll_finished(self) -> None:
         """A successful poll's end: if it yielded changes, those to come belong to later
@@ -98,24 +114,24 @@ class FirstPollNames:
 
     def stop(self) -> None:
         """Check nothing more."""
-        self._markets = self._competitions = None
+        self._markets = []
+        self._competitions = []
 
     def see(self, change: OddsChange | EventChange) -> None:
         self._seen_any = True
         if change.kind != "new" and not self._first_poll_over:
             self.continued = True
-        if self._markets is not None and isinstance(change, OddsChange):
-            self._markets.see(change.market_name)
-        if self._competitions is not None:
-            self._competitions.see(change.competition_name)
+        if isinstance(change, OddsChange):
+            for check in self._markets:
+                check.see(change.market_name)
+        for check in self._competitions:
+            check.see(change.competition_name)
 
     def warnings(self) -> list[str]:
         """The warnings of each check that has seen names; those are then done."""
         found: list[str] = []
-        if self._markets is not None and self._markets.seen_any:
-            found += self._markets.warnings()
-            self._markets = None
-        if self._competitions is not None and self._competitions.seen_any:
-            found += self._competitions.warnings()
-            self._competitions = None
+        for checks in (self._markets, self._competitions):
+            for check in [check for check in checks if check.seen_any]:
+                found += check.warnings()
+                checks.remove(check)
         return found

@@ -112,7 +112,15 @@ class KwiffAlertsPipeline:
             if route.destination is not None
         }
         #: Market and competition names, checked against the first successful poll.
-        self._names = FirstPollNames(config.market_names, config.competition_names)
+        self._names = FirstPollNames(
+            config.market_names,
+            config.competition_names,
+            [
+                (f"KWIFF_ALERT_ROUTES {route.name!r}", route.market_names, route.competition_names)
+                for route in self.routes
+                if route.name != DEFAULT_ROUTE
+            ],
+        )
         #: True from a successful poll's ``poll_finished`` until its changes are in.
         self._names_check_due = False
 

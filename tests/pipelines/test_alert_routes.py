@@ -24,7 +24,15 @@ from ..conftest import StartSimulator, crawl
 from ..support.alert_spider import AlertSpider, moved, sample_polls
 from ..support.watching import watch
 from ..support.webhook_server import WebhookServer
-from .test_alerts import ARSENAL_LINE, JUVENTUS_LINE, SPORTING_LINE, alert_settings, lines
+from .test_alerts import (
+    ARSENAL_LINE,
+    JUVENTUS_LINE,
+    SPORTING_LINE,
+    alert_settings,
+    lines,
+    market_polls,
+    market_warnings,
+)
 
 KICK_OFF = "2026-12-08T17:45:00.000Z"
 SIGNALS = [
@@ -479,3 +487,18 @@ def test_the_docs_show_these_very_lines() -> None:
         if row.startswith("| `")
     ]
     assert shown == [line for _, line in SIGNAL_LINES]
+
+
+async def test_a_routes_market_no_poll_shows_is_warned_about_with_the_route(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    polls = market_polls("Full Time Result", "Both Teams To Score")
+    routes = [
+        {"name": "drops", "changes": ["moved"], "markets": ["Full Time Reslt"]},
+        {"name": "fine", "changes": ["moved"], "markets": ["Both Teams To Score"]},
+    ]
+    await crawl(AlertSpider, {"KWIFF_ALERT_ROUTES": routes}, polls=polls)
+    assert market_warnings(caplog, "KWIFF_ALERT_ROUTES") == [
+        "KWIFF_ALERT_ROUTES 'drops': markets: 'Full Time Reslt' is none of the 2 markets of "
+        "the first poll: did you mean 'Full Time Result'? (names match whole, case aside)"
+    ]
