@@ -4,7 +4,11 @@ are in no log record at any level, whatever the server answers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from kwiff_scrapy.pipelines.alert_settings import AlertSettings
 from ..conftest import crawl
 from ..support.alert_spider import AlertSpider, sample_polls
 from ..support.certificates import SelfSigned
+from ..support.crawl_process import PROJECT_ROOT
 from ..support.webhook_server import Reply, WebhookServer
 from .test_alert_webhook_privacy import after_requests, every_record
 from .test_alerts import ARSENAL_LINE, JUVENTUS_LINE, SPORTING_LINE
@@ -151,3 +156,44 @@ async def test_no_log_record_at_any_level_shows_the_token_or_the_chat_id(
     for secret in (TOKEN, TOKEN.split(":")[0], TOKEN.split(":")[1][:8], CHAT_ID, CHAT_ID[4:]):
         leaks = [text for text in logged if secret in text]
         assert leaks == [], f"{secret!r} is in the log"
+
+
+@pytest.mark.slow
+async def test_scrapy_runspider_with_the_token_on_the_command_line_logs_neither(
+    certificate: SelfSigned,
+) -> None:
+    """The token and chat id given with ``-s`` (the Twisted asyncio reactor, DEBUG): in no
+    line of the whole log, Scrapy's own lines included."""
+    routes = json.dumps([{"changes": ["moved"], "token": TOKEN, "chat_id": CHAT_ID}])
+    async with WebhookServer(Reply(500), tls=certificate.server_context(), path=PATH) as server:
+        env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"}
+        env.pop("SCRAPY_SETTINGS_MODULE", None)
+        settings = [
+            f"KWIFF_ALERT_ROUTES={routes}",
+            f"KWIFF_ALERT_TELEGRAM_URL=https://127.0.0.1:{server.port}",
+            f"KWIFF_ALERT_CA_FILE={certificate.cert_file}",
+            "KWIFF_ALERT_RETRY_DELAY=0.01",
+            "LOG_LEVEL=DEBUG",
+        ]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "scrapy",
+            "runspider",
+            "tests/support/alert_spider.py",
+            "-a",
+            "signalled=1",
+            *(part for setting in settings for part in ("-s", setting)),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await process.communicate()
+    stderr = err.decode()
+    assert process.returncode == 0, stderr[-3000:]
+    assert len(server.received) == 3  # a 500, retried, then the second poll at close
+    assert f"'{stats.ALERTS_SENT}': 3" in stderr
+    assert "Alert webhook Telegram (https://127.0.0.1:" in stderr
+    for secret in (TOKEN, TOKEN.split(":")[1][:8], CHAT_ID):
+        assert secret not in stderr
