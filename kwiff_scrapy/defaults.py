@@ -169,5 +169,7 @@ WATCH_COMMIT_ATTEMPTS: Final = 3
 ALERT_TELEGRAM_URL: Final = "https://api.telegram.org"
 #: Failed polls in a row after which the watch says it is blind (``KWIFF_WATCH_BLIND_AFTER``).
 WATCH_BLIND_AFTER: Final = 3
-#: Seconds the blind watch's claim in Redis lasts, at least (a shared watch says it once).
-WATCH_BLIND_CLAIM_TTL: Final = 3600.0
+#: Seconds the blind watch's claim in Redis lasts (a shared watch says it once): long
+#: enough that a watch blind for days still says once that it sees again; it only ends
+#: the claim of a watch stopped while blind and never started again.
+WATCH_BLIND_CLAIM_TTL: Final = 7 * 24 * 3600.0

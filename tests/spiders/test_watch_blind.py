@@ -191,7 +191,10 @@ async def test_a_local_watch_says_once_it_is_blind_and_once_it_sees_again(
 
 
 async def test_three_workers_of_a_shared_watch_say_it_once(
-    start_simulator: StartSimulator, redis_prefix: str, caplog: pytest.LogCaptureFixture
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="kwiff_scrapy")
     simulator = restartable(await start_simulator(football_events=EVENTS, moving=True))
@@ -215,9 +218,13 @@ async def test_three_workers_of_a_shared_watch_say_it_once(
         await simulator.close()
         await workers.until(lambda: sum(blind(worker) for worker in workers.workers) >= 2)
         went_blind = [worker for worker in workers.workers if blind(worker)]
+        claim = f"{redis_prefix}:kwiff_watch:watch:11:GB:list:blind"
+        await waiting.until(lambda: redis_server.exists(claim) == 1)
+        assert 0 < redis_server.ttl(claim) <= 7 * 24 * 3600  # SET NX with an expiry
         await simulator.start()
         await workers.until(lambda: not any(blind(worker) for worker in went_blind))
         await workers.stop()
+        assert redis_server.exists(claim) == 0  # deleted by the first that saw again
     assert workers.total(stats.WATCH_BLIND) == 1
     assert workers.total(stats.WATCH_SEES_AGAIN) == 1
     texts = [request.json()["text"] for request in server.received]

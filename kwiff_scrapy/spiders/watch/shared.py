@@ -315,10 +315,10 @@ class SharedWatch:
 
     async def claim_notice(self, blind: bool) -> bool:
         """The watch's claim in Redis, so that it is said once, not once per worker: the
-        first worker to go blind sets ``<key>:blind`` (SET NX, expiring after an hour or
-        ten intervals), the first to see again after that deletes it."""
+        first worker to go blind sets ``<key>:blind`` (SET NX, expiring after a week),
+        the first to see again after that deletes it."""
         key = f"{self.key}:blind"
-        ttl = math.ceil(max(defaults.WATCH_BLIND_CLAIM_TTL, 10 * self.spider.interval))
+        ttl = math.ceil(defaults.WATCH_BLIND_CLAIM_TTL)
 
         def claim() -> bool:
             if blind:
