@@ -180,7 +180,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         default=None,
         help="with --event: write every stored price, with the one before it, to FILE; "
-        "with --report: write the report to FILE",
+        "with --report: write the report to FILE; signals: write the signals to FILE",
     )
     group.add_argument(
         "--plot",
@@ -268,12 +268,7 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
             f"{HISTORY} needs --db URI (or the {URI_SETTING} setting), "
             "e.g. --db sqlite:///odds.sqlite"
         )
-    event_id = None
-    if opts.event is not None:
-        text = str(opts.event).strip()
-        if not (text.isascii() and text.isdigit() and int(text) > 0):
-            raise UsageError(f"--event must be a Kwiff event id (a whole number), not {text!r}")
-        event_id = int(text)
+    event_id = event_argument(opts.event)
     report = bool(getattr(opts, "report", False))
     for option in ("market", "csv", "plot"):
         if getattr(opts, option) is not None and event_id is None and not report:
@@ -306,6 +301,16 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         since=opts.since,
         report=report,
     )
+
+
+def event_argument(value: object) -> int | None:
+    """``--event ID``: a Kwiff event id (None when not given); ``UsageError`` if not one."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise UsageError(f"--event must be a Kwiff event id (a whole number), not {text!r}")
+    return int(text)
 
 
 def _size(text: str) -> tuple[int, int]:

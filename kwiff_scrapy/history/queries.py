@@ -29,6 +29,7 @@ from ..model.items import Market, Outcome
 from ..model.odds import market_overround, price_probability
 from .errors import HistoryError
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
+from .replay import stream_changes
 from .report import OpeningClosing, stream_opening_closing
 from .schema import (
     check_version,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection, Engine, Row
+
+    from ..model.changes import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,18 @@ class HistoryReader:
             market=market_names,
             limit=limit,
             now_ms=to_ms(now) if now is not None else None,
+        )
+
+    # -- the history as the watch's changes ------------------------------------------------
+
+    def changes(
+        self, *, since: datetime | None = None, event_id: int | None = None
+    ) -> Iterator[Change]:
+        """The stored prices and event states as the watch's changes, in time order,
+        streamed (:func:`kwiff_scrapy.history.replay.stream_changes`): what a replay of
+        the signals feeds the detectors."""
+        return stream_changes(
+            self._engine, since_ms=to_ms(since) if since is not None else None, event_id=event_id
         )
 
     # -- events --------------------------------------------------------------------------

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the market's clock runs X times real time (default %(default)s)")  # fmt: skip
     add("--per-serve", action="store_true",
         help="no clock: each event moves one step each time it is served")  # fmt: skip
+    add("--scenarios", action="store_true",
+        help="scripted scenarios (a slide, a steam, a margin widening, suspensions) on four "
+        "football events and quiet noise elsewhere; implies --per-serve")  # fmt: skip
     add("--today", type=_date, metavar="YYYY-MM-DD",
         help="the day the start dates are upcoming from (default: today, UTC)")  # fmt: skip
     add("--max-log-entries", type=int, default=_DEFAULTS.max_log_entries, metavar="N",
@@ -143,7 +146,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         event_before_connect=not args.connect_first,
         max_size=args.max_size or None,
         moving=not args.still,
-        speed=None if args.per_serve or args.still else args.speed,
+        speed=None if args.per_serve or args.still or args.scenarios else args.speed,
+        scenarios=args.scenarios,
         today=args.today,
         max_log_entries=args.max_log_entries,
     )

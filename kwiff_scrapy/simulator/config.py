@@ -172,6 +172,12 @@ class SimulatorConfig:
     each with their own agree. The command line's default is 1 (real time), the
     in-process ``KWIFF_ENDPOINT = "simulator"``'s is
     :data:`~kwiff_scrapy.defaults.SIMULATOR_IN_PROCESS_SPEED`."""
+    scenarios: bool = False
+    """``True`` (with :attr:`moving`, on the per-serve clock: :attr:`speed` None): four
+    football events play scripted scenarios (a steady slide, a market steaming, a margin
+    widening, a wave of suspensions) and every other event moves with quiet noise that
+    fires no signal at the default thresholds (:mod:`kwiff_scrapy.simulator.scenarios`).
+    ``False`` (the default): the random steps, byte for byte as before."""
     today: datetime.date | None = None
     """The day the start dates are upcoming from (see
     :class:`~kwiff_scrapy.simulator.data.SimulatedData`); ``None``: the current UTC date
@@ -203,6 +209,13 @@ class SimulatorConfig:
         ):
             raise ValueError(
                 f"speed must be a positive number (times real time) or None, not {self.speed!r}"
+            )
+        if not isinstance(self.scenarios, bool):
+            raise ValueError(f"scenarios must be true or false, not {self.scenarios!r}")
+        if self.scenarios and (not self.moving or self.speed is not None):
+            raise ValueError(
+                "scenarios need moving data on the per-serve clock: "
+                "moving=true and speed=null (None)"
             )
         if self.max_log_entries < 0:
             raise ValueError(f"max_log_entries must not be negative, not {self.max_log_entries}")

@@ -98,6 +98,8 @@ from .data import (
 )
 from .fixtures import Fixture, fixture_order
 from .prices import LADDER, Price
+from .scenarios import NOISE_MOVES, Scenario, quiet_outcomes, scenario_at
+from .scenarios import SPORT as SCENARIO_SPORT
 from .views import SUSPENDED, event_header, market_view
 
 #: A new event joins a sport's list at every this many list steps (2, 4, 6, ...); each
@@ -152,7 +154,9 @@ TICKET_ODDS: Final = "ticket:odds:get"
 #:   ``event_new``, after an ``event_removed``);
 #: - ``in_play_before``/``in_play_after``: event kinds only, true or false (the answer
 #:   sends ``"inPlay": true`` or no key), null before an ``event_new``, after an
-#:   ``event_removed``.
+#:   ``event_removed``;
+#: - ``scenario``: the name of the scripted scenario that made the change
+#:   (:mod:`~kwiff_scrapy.simulator.scenarios`), null for the random steps and the noise.
 CHANGE_FIELDS: Final = (
     "seq",
     "answer",
@@ -174,6 +178,7 @@ CHANGE_FIELDS: Final = (
     "status_after",
     "in_play_before",
     "in_play_after",
+    "scenario",
 )
 #: The keys of every :meth:`MovingData.serve_log` entry: one per event an answer was
 #: about. ``seq`` as in the change log; ``answer`` the answer's number (from 1; every
@@ -296,10 +301,14 @@ CLOCKED: Final = Schedule(
 )
 
 _LADDER_INDEX: Final = {price: index for index, price in enumerate(LADDER)}
+SCENARIOS_NEED_SERVES: Final = (
+    "scenarios run on the per-serve clock: give speed None (null) with scenarios"
+)
 
 # A change before the world adds its answer and command (see CHANGE_FIELDS): sport_id,
 # event_id, step, kind, listed, market_id, market_name, outcome_id, outcome_name,
-# price_before, price_after, status_before, status_after, in_play_before, in_play_after.
+# price_before, price_after, status_before, status_after, in_play_before, in_play_after,
+# scenario.
 _Change = tuple[
     int,
     int,
@@ -316,6 +325,7 @@ _Change = tuple[
     str | None,
     bool | None,
     bool | None,
+    str | None,
 ]
 
 
@@ -344,6 +354,8 @@ class EventState:
         "_header",
         "_list",
         "_list_markets",
+        "_naming",
+        "_quiet",
         "_trends",
         "betting_resume",
         "betting_status",
@@ -359,6 +371,7 @@ class EventState:
         "opening",
         "outcome_resume",
         "prices",
+        "scenario",
         "schedule",
         "served",
         "spans",
@@ -373,8 +386,14 @@ class EventState:
         *,
         schedule: Schedule = PER_SERVE,
         joined: int = 0,
+        scenario: Scenario | None = None,
+        quiet: bool = False,
     ) -> None:
         self.fixture = fixture
+        self.scenario = scenario
+        """The scripted scenario this event plays instead of random steps, if any."""
+        self._naming: str | None = None
+        """The scenario named by the changes being made."""
         self.schedule = schedule
         self.joined = joined
         """The list step at which the event joined its list (0: the first list)."""
@@ -397,6 +416,12 @@ class EventState:
             self.market_of += [index] * len(market.outcomes)
         self.listed = [i for i, market in enumerate(fixture.markets) if market.listed]
         self.opening = [_LADDER_INDEX.get(price) for price in self.prices]
+        self._quiet: list[int] | None = None
+        """With *quiet*: the outcomes (flat) that quiet noise moves instead of random steps."""
+        if quiet and scenario is None:
+            markets = [(m.name, self.prices[span.start : span.stop])
+                       for m, span in zip(fixture.markets, self.spans, strict=True)]  # fmt: skip
+            self._quiet = [self.spans[m][o] for m, o in quiet_outcomes(markets)]
         self._trends: dict[int, tuple[int, int]] = {}
         """Outcome (flat) -> (direction, moves left) of its trend on a clock."""
         self._block: tuple[int, random.Random] | None = None
@@ -492,8 +517,16 @@ class EventState:
             changes.append(self._event_change(EVENT_REMOVED, self.betting_status, None, None))
             return changes
         touched: set[int] = set()  # outcomes (flat) that changed in this step
+        scenario = self.scenario
+        self._naming = scenario.name if scenario is not None else None
         self._resume_due(step, changes, touched)
         self._event_status(step, rng, changes)
+        if scenario is not None:
+            self._play(scenario, step, changes, touched)
+            return changes
+        if self._quiet is not None:
+            self._noise(rng, changes, touched)
+            return changes
         rates = schedule.in_play if self.in_play else schedule.pre_match
         if rng.random() < rates.market_suspension:
             self._suspend_market(rng.randrange(len(self.spans)), step, rng, changes, touched)
@@ -510,6 +543,35 @@ class EventState:
             flat = rng.randrange(len(self.prices))
             self._move(flat, rng.randint(*JUMP_STEPS) * rng.choice((-1, 1)), changes, touched)
         return changes
+
+    def _play(
+        self, scenario: Scenario, step: int, changes: list[_Change], touched: set[int]
+    ) -> None:
+        """The scripted changes of *scenario* at *step* (see :mod:`.scenarios`)."""
+        for index, steps in scenario.suspend.get(step, ()):
+            span = self.spans[index]
+            if index in self.market_resume or any(k in self.outcome_resume for k in span):
+                continue
+            self.market_resume[index] = step + steps
+            self._market_changed(index)
+            touched.update(span)
+            changes.append(self._change(SUSPENDED_KIND, index, None, status=(None, SUSPENDED)))
+        for index, outcome, ladder_steps in scenario.moves.get(step, ()):
+            flat = self.spans[index].start + outcome
+            self._move(flat, ladder_steps, changes, touched, bounce=False)
+
+    def _noise(self, rng: random.Random, changes: list[_Change], touched: set[int]) -> None:
+        """Quiet noise (see :mod:`.scenarios`): maybe one outcome one ladder step away
+        from its opening price, or back to it."""
+        assert self._quiet is not None
+        if not self._quiet or rng.random() >= NOISE_MOVES:
+            return
+        flat = rng.choice(self._quiet)
+        opening, now = self.opening[flat], _LADDER_INDEX.get(self.prices[flat])
+        if opening is None or now is None:
+            return
+        ladder_steps = rng.choice((-1, 1)) if now == opening else opening - now
+        self._move(flat, ladder_steps, changes, touched, bounce=False)
 
     def _rng(self, seed: int, step: int) -> random.Random:
         """The draws of *step*: a generator seeded for the step, or on a clock one per
@@ -697,6 +759,7 @@ class EventState:
             *status,
             None,
             None,
+            self._naming,
         )
 
     def _event_change(
@@ -724,6 +787,7 @@ class EventState:
             status_before,
             status_after,
             *in_play,
+            None,
         )
 
     def appeared(self) -> _Change:
@@ -790,11 +854,16 @@ class MovingData:
         max_log_entries: int = defaults.SIMULATOR_MAX_LOG_ENTRIES,
         still: bool = False,
         speed: float | None = None,
+        scenarios: bool = False,
     ) -> None:
         if max_log_entries < 0:
             raise ValueError(f"max_log_entries must not be negative, not {max_log_entries}")
         if speed is not None and not speed > 0:
             raise ValueError(f"speed must be positive (or None), not {speed}")
+        if scenarios and speed is not None:
+            raise ValueError(SCENARIOS_NEED_SERVES)
+        self.scenarios = scenarios
+        """Scripted scenarios on some events, quiet noise on the others (:mod:`.scenarios`)."""
         self.data = data
         self.speed = speed
         """None: one step per serve of an event. A number: the steps follow the
@@ -1023,7 +1092,10 @@ class MovingData:
                 order = []
                 for position, fixture in enumerate(first):
                     life = life_of(seed, fixture.id, position, self.schedule)
-                    state = self._new_state(fixture, life, 0)
+                    scenario = None
+                    if self.scenarios and sport_id == SCENARIO_SPORT:
+                        scenario = scenario_at(position)
+                    state = self._new_state(fixture, life, 0, scenario)
                     self._states[fixture.id] = state
                     order.append((fixture_order(state.fixture), fixture.id))
                 order.sort()
@@ -1032,11 +1104,24 @@ class MovingData:
                 )
         return self._lists
 
-    def _new_state(self, fixture: Fixture, life: tuple[int, int], appeared: int) -> EventState:
+    def _new_state(
+        self,
+        fixture: Fixture,
+        life: tuple[int, int],
+        appeared: int,
+        scenario: Scenario | None = None,
+    ) -> EventState:
         """An event's state; on a clock its start date is when it goes in play."""
         if self.speed is not None:
             fixture = dataclasses.replace(fixture, start=self.step_time(appeared + life[0]))
-        return EventState(fixture, *life, schedule=self.schedule, joined=appeared)
+        return EventState(
+            fixture,
+            *life,
+            schedule=self.schedule,
+            joined=appeared,
+            scenario=scenario,
+            quiet=self.scenarios,
+        )
 
     def _next_answer(self) -> int:
         self.answers += 1

@@ -187,7 +187,10 @@ class KwiffSimulator:
         self._at_rest: MovingData | None = None
         if self.config.moving:
             self.moving = MovingData(
-                data, max_log_entries=self.config.max_log_entries, speed=self.config.speed
+                data,
+                max_log_entries=self.config.max_log_entries,
+                speed=self.config.speed,
+                scenarios=self.config.scenarios,
             )
         elif type(data) is SimulatedData:
             # The same answers as data.answer(), from cached JSON (the list is >1 MiB and
