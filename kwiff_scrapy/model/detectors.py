@@ -12,7 +12,14 @@ State is bounded by the windows: per outcome the prices inside the longest windo
 the price rules (plus the price in effect at its start), per market its overrounds
 inside the longest ``margin`` window, per event its suspensions inside the longest
 ``suspensions`` window, per rule the last signal of each outcome, market or event
-inside its cooldown. A removed event or outcome is forgotten.
+inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten.
+
+Every rule looks at one event at a time, and all the state is kept per event, each with
+its own clock (a poll's time is its ``fetched_at``, or the event's last poll time if that
+is later: answers may come back out of order). So detectors given one event's state
+(:meth:`SignalDetectors.event_state`, :meth:`~SignalDetectors.restore`) carry on as
+those that kept it would: a shared watch keeps each event's state in Redis
+(:mod:`.detector_records`).
 
 What each rule counts (X: ``change``, P: ``points``, W: the window):
 
@@ -70,7 +77,8 @@ PRICE_KINDS = (DROP, DRIFT, STEAM)
 
 MarketKey = int | str | None
 OutcomeKey = int | tuple[MarketKey, str | None]
-CooldownKey = tuple[str, str, int, Any]
+#: ``(rule name, scope, subject)``: scope ``outcome``, ``market`` or ``event``.
+CooldownKey = tuple[str, str, Any]
 
 
 def clock_of(fetched_at: str | None) -> float | None:
@@ -172,6 +180,10 @@ class EventState:
     )
     #: Its outcomes with two prices or more kept: the only ones that can have moved.
     moving: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
+    #: The time of its last poll: its clock never runs back.
+    clock: float | None = None
+    #: Each rule's last signal about it, its markets or outcomes: ``(time, strength)``.
+    cooldowns: dict[CooldownKey, tuple[float, float]] = field(default_factory=dict)
 
     def header(self, change: OddsChange | EventChange) -> None:
         for name in ("home_team", "away_team", "competition_name", "start_time"):
@@ -217,8 +229,6 @@ class SignalDetectors:
         self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
         self._events: dict[int, EventState] = {}
         self._poll: Poll | None = None
-        self._now = -math.inf
-        self._cooldowns: dict[CooldownKey, tuple[float, float]] = {}
         self._purged_at = -math.inf
 
     def feed(self, changes: Iterable[Change]) -> list[OddsSignal]:
@@ -239,8 +249,11 @@ class SignalDetectors:
                 signals.extend(self.flush())
                 poll = None
             if poll is None:
-                self._now = max(self._now, at)
-                poll = self._poll = Poll(change.event_id, change.fetched_at, self._now)
+                # Each event's clock never runs back (answers may come out of order).
+                event = self._events.get(change.event_id)
+                if event is not None and event.clock is not None:
+                    at = max(event.clock, at)
+                poll = self._poll = Poll(change.event_id, change.fetched_at, at)
             if isinstance(change, OddsChange):
                 self._apply_odds(change, poll)
             else:
@@ -255,6 +268,7 @@ class SignalDetectors:
         event = self._events.get(poll.event_id)
         if event is None:
             return []
+        event.clock = poll.at
         if self._margin_keep is not None:
             self._record_overrounds(event, poll)
         signals = []
@@ -262,10 +276,26 @@ class SignalDetectors:
             if not rule.event_matches(event.competition_name, event.in_play):
                 continue
             for key, signal in self._candidates(rule, event, poll):
-                if self._outside_cooldown(rule, key, poll.at, signal.strength):
+                if self._outside_cooldown(rule, event, key, poll.at, signal.strength):
                     signals.append(signal)
         self._purge(poll.at)
         return signals
+
+    def event_state(self, event_id: int) -> EventState | None:
+        """What is kept about one event (None: nothing), its cooldowns over dropped.
+
+        Every rule looks at one event at a time, so detectors with the same rules given
+        this state (:meth:`restore`) carry on as these would for that event: a shared
+        watch keeps each event's state in Redis (:mod:`.detector_records`).
+        """
+        event = self._events.get(event_id)
+        if event is not None and event.cooldowns:
+            event.cooldowns = self._running_cooldowns(event)
+        return event
+
+    def restore(self, event: EventState) -> None:
+        """Carry on from *event*'s state (from :meth:`event_state`, under the same rules)."""
+        self._events[event.event_id] = event
 
     @property
     def tracked(self) -> dict[str, int]:
@@ -286,7 +316,7 @@ class SignalDetectors:
                 for market in event.markets.values()
             ),
             "suspensions": sum(len(event.suspensions) for event in self._events.values()),
-            "cooldowns": len(self._cooldowns),
+            "cooldowns": sum(len(event.cooldowns) for event in self._events.values()),
         }
 
     # -- state --------------------------------------------------------------------------
@@ -374,29 +404,46 @@ class SignalDetectors:
                 market.overrounds.add(poll.at, overround(prices), self._margin_keep)
 
     def _outside_cooldown(
-        self, rule: SignalRule, key: tuple[str, int, Any], at: float, strength: float
+        self,
+        rule: SignalRule,
+        event: EventState,
+        key: tuple[str, int, Any],
+        at: float,
+        strength: float,
     ) -> bool:
-        """True (and remembered) if *rule* may fire for *key* now."""
-        full_key = (rule.name, *key)
-        last = self._cooldowns.get(full_key)
+        """True (and remembered) if *rule* may fire for *key* of *event* now."""
+        scope, _, subject = key
+        full_key = (rule.name, scope, subject)
+        last = event.cooldowns.get(full_key)
         if (
             last is not None
             and at - last[0] < rule.cooldown
             and strength < last[1] * (1 + rule.growth) - EPSILON
         ):
             return False
-        self._cooldowns[full_key] = (at, strength)
+        event.cooldowns[full_key] = (at, strength)
         return True
 
     def _purge(self, now: float) -> None:
+        """Forget cooldowns over (they block nothing any more): at most once a cooldown."""
         if now - self._purged_at < self._longest_cooldown:
             return
         self._purged_at = now
+        for event in self._events.values():
+            if event.cooldowns:
+                event.cooldowns = self._running_cooldowns(event)
+
+    def _running_cooldowns(
+        self, event: EventState, now: float | None = None
+    ) -> dict[CooldownKey, tuple[float, float]]:
+        """*event*'s cooldowns still running at *now* (its clock by default)."""
+        if now is None:
+            now = event.clock if event.clock is not None else -math.inf
         cooldown_of = self._cooldown_of
-        self._cooldowns = {
+        return {
             key: last
-            for key, last in self._cooldowns.items()
-            if now - last[0] < cooldown_of[key[0]]
+            for key, last in event.cooldowns.items()
+            if now - last[0] < cooldown_of.get(key[0], 0.0)
         }
 
     # -- rules --------------------------------------------------------------------------

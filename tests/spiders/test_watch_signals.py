@@ -113,11 +113,15 @@ def test_the_detectors_live_in_the_spiders_state_and_survive_a_pause(
     assert "KWIFF_SIGNALS changed since the pause" in caplog.text
 
 
-def test_a_shared_watch_warns_once_and_detects_nothing(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_shared_watch_feeds_no_pushed_change_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A shared watch detects in its commits (tests/distributed): with_signals is left
+    # with the changes the server pushed to this worker only.
     spider = watch_spider(RULES)
     spider._watch = SharedWatch.__new__(SharedWatch)  # as a shared scheduler would make it
     changes = Watch().poll(0, result(2.0, 3.4, 4.0))
     with caplog.at_level(logging.WARNING, logger="kwiff_scrapy.spiders.watch"):
         assert spider.with_signals(changes) == changes
         assert spider.with_signals(changes) == changes
-    assert caplog.text.count("a shared watch does not detect signals yet") == 1
+    assert caplog.text.count("changes the server pushed are not fed") == 1
