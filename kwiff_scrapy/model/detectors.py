@@ -77,6 +77,8 @@ PRICE_KINDS = (DROP, DRIFT, STEAM)
 
 MarketKey = int | str | None
 OutcomeKey = int | tuple[MarketKey, str | None]
+#: An outcome priced now: its keys, its market's and its own state, and its odds.
+Priced = tuple[MarketKey, OutcomeKey, "MarketState", "OutcomeState", float]
 #: ``(rule name, scope, subject)``: scope ``outcome``, ``market`` or ``event``.
 CooldownKey = tuple[str, str, Any]
 
@@ -203,6 +205,10 @@ class Poll:
     outcomes: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
     markets: dict[MarketKey, None] = field(default_factory=dict)
     suspended: bool = False
+    #: Its event's state, once a change of this poll has looked it up.
+    event: EventState | None = None
+    #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
+    priced: list[Priced] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +243,19 @@ class SignalDetectors:
         A change without a readable ``fetched_at`` has no place on the clock: skipped.
         """
         signals: list[OddsSignal] = []
+        # One answer's changes share one time: read it once.
+        read_time: str | None = None
+        read_at: float | None = None
         for change in changes:
-            at = clock_of(change.fetched_at)
-            if at is None or change.fetched_at is None:
+            fetched_at = change.fetched_at
+            if fetched_at != read_time:
+                read_time, read_at = fetched_at, clock_of(fetched_at)
+            at = read_at
+            if at is None or fetched_at is None:
                 continue
             poll = self._poll
-            if poll is not None and (poll.event_id, poll.fetched_at) != (
-                change.event_id,
-                change.fetched_at,
+            if poll is not None and (
+                poll.event_id != change.event_id or poll.fetched_at != fetched_at
             ):
                 signals.extend(self.flush())
                 poll = None
@@ -253,11 +264,11 @@ class SignalDetectors:
                 event = self._events.get(change.event_id)
                 if event is not None and event.clock is not None:
                     at = max(event.clock, at)
-                poll = self._poll = Poll(change.event_id, change.fetched_at, at)
+                poll = self._poll = Poll(change.event_id, fetched_at, at)
             if isinstance(change, OddsChange):
                 self._apply_odds(change, poll)
             else:
-                self._apply_event(change)
+                self._apply_event(change, poll)
         return signals
 
     def flush(self) -> list[OddsSignal]:
@@ -321,62 +332,66 @@ class SignalDetectors:
 
     # -- state --------------------------------------------------------------------------
 
-    def _apply_event(self, change: EventChange) -> None:
+    def _apply_event(self, change: EventChange, poll: Poll) -> None:
         if change.kind == REMOVED:
             self._events.pop(change.event_id, None)
+            poll.event = None
             return
-        event = self._event(change)
+        event = self._event(change, poll)
         event.in_play = change.in_play
 
-    def _event(self, change: OddsChange | EventChange) -> EventState:
-        event = self._events.get(change.event_id)
+    def _event(self, change: OddsChange | EventChange, poll: Poll) -> EventState:
+        """The event of *poll*, made if new; its header taken once a poll (one answer's
+        changes of an event carry the same header)."""
+        event = poll.event
         if event is None:
-            event = self._events[change.event_id] = EventState(change.event_id)
-        event.header(change)
+            event = self._events.get(change.event_id)
+            if event is None:
+                event = self._events[change.event_id] = EventState(change.event_id)
+            event.header(change)
+            poll.event = event
         return event
 
     def _apply_odds(self, change: OddsChange, poll: Poll) -> None:
-        if change.kind == REMOVED and change.event_id not in self._events:
+        kind = change.kind
+        if kind == REMOVED and change.event_id not in self._events:
             return  # its event went first
-        event = self._event(change)
-        market_key: MarketKey = (
-            change.market_id if change.market_id is not None else change.market_name
-        )
+        event = poll.event or self._event(change, poll)
+        market_id = change.market_id
+        market_key: MarketKey = market_id if market_id is not None else change.market_name
+        outcome_id = change.outcome_id
         outcome_key: OutcomeKey = (
-            change.outcome_id
-            if change.outcome_id is not None
-            else (market_key, change.outcome_name)
+            outcome_id if outcome_id is not None else (market_key, change.outcome_name)
         )
+        keys = (market_key, outcome_key)
         market = event.markets.get(market_key)
-        if change.kind == REMOVED:
+        if kind == REMOVED:
             if market is not None:
                 market.outcomes.pop(outcome_key, None)
-                event.moving.pop((market_key, outcome_key), None)
+                event.moving.pop(keys, None)
                 if not market.outcomes:
                     del event.markets[market_key]
             return
         if market is None:
-            market = event.markets[market_key] = MarketState(change.market_id, change.market_name)
+            market = event.markets[market_key] = MarketState(market_id, change.market_name)
         outcome = market.outcomes.get(outcome_key)
         if outcome is None:
-            outcome = market.outcomes[outcome_key] = OutcomeState(
-                change.outcome_id, change.outcome_name
-            )
-        outcome.odds = change.odds
-        if change.kind == SUSPENDED:
+            outcome = market.outcomes[outcome_key] = OutcomeState(outcome_id, change.outcome_name)
+        odds = outcome.odds = change.odds
+        if kind == SUSPENDED:
             outcome.open = False
             if self._suspension_keep is not None:
                 self._record_suspension(event, poll, market_key, market, change.previous_odds)
-        elif change.kind in (NEW, RESUMED):
+        elif kind in (NEW, RESUMED):
             outcome.open = True
-        odds = outcome.live_odds
-        if odds is not None:
-            outcome.prices.add(poll.at, odds, self._price_keep or 0.0)
-            if len(outcome.prices.points) > 1:
-                event.moving[(market_key, outcome_key)] = None
+        if outcome.open and odds is not None and odds > 1:  # its live odds
+            prices = outcome.prices
+            prices.add(poll.at, odds, self._price_keep or 0.0)
+            if len(prices.points) > 1:
+                event.moving[keys] = None
             else:
-                event.moving.pop((market_key, outcome_key), None)
-            poll.outcomes[(market_key, outcome_key)] = None
+                event.moving.pop(keys, None)
+            poll.outcomes[keys] = None
         poll.markets[market_key] = None
 
     def _record_suspension(
@@ -531,26 +546,44 @@ def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
     }
 
 
-def _touched(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+def _touched(rule: SignalRule, event: EventState, poll: Poll) -> Iterator[Priced]:
     """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
-    return _passing(rule, event, poll.outcomes)
+    priced = poll.priced
+    if priced is None:  # looked up once a poll, for every rule
+        priced = poll.priced = list(_priced(event, poll.outcomes))
+    return _filtered(rule, priced)
 
 
 def _passing(
     rule: SignalRule, event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]
-) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+) -> Iterator[Priced]:
     """The outcomes of *event* named by *keys* that are priced and pass *rule*'s market
     and odds filters."""
+    return _filtered(rule, _priced(event, keys))
+
+
+def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
+    """The outcomes of *event* named by *keys* that are priced now."""
+    markets = event.markets
     for market_key, outcome_key in keys:
-        market = event.markets.get(market_key)
+        market = markets.get(market_key)
         outcome = market.outcomes.get(outcome_key) if market is not None else None
-        if market is None or outcome is None or not rule.market_matches(market.market_name):
+        if outcome is None:
             continue
+        assert market is not None
         odds = outcome.live_odds
-        if odds is not None and rule.odds_in_range(odds):
+        if odds is not None:
             yield market_key, outcome_key, market, outcome, odds
+
+
+def _filtered(rule: SignalRule, priced: Iterable[Priced]) -> Iterator[Priced]:
+    """Those of *priced* that pass *rule*'s market and odds filters."""
+    if not rule.markets and rule.min_odds is None and rule.max_odds is None:
+        yield from priced
+        return
+    for found in priced:
+        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4]):
+            yield found
 
 
 def _price_moves(
