@@ -15,7 +15,8 @@ from typing import Any
 from scrapy.crawler import AsyncCrawlerRunner
 
 from kwiff_scrapy.integration.signals import poll_finished
-from kwiff_scrapy.spiders.watch import KwiffWatchSpider
+from kwiff_scrapy.model.detectors import SignalDetectors
+from kwiff_scrapy.spiders.watch import SIGNALS_STATE_KEY, KwiffWatchSpider
 
 
 class BackToBackWatch(KwiffWatchSpider):
@@ -33,11 +34,30 @@ def rss_bytes() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def run(url: str, *, details: bool, early: int, late: int) -> dict[str, Any]:
-    return asyncio.run(_run(url, details=details, early=early, late=late))
+def run(
+    url: str,
+    *,
+    details: bool,
+    early: int,
+    late: int,
+    signals: bool = False,
+    middle: int | None = None,
+) -> dict[str, Any]:
+    return asyncio.run(
+        _run(url, details=details, early=early, late=late, signals=signals, middle=middle)
+    )
 
 
-async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, Any]:
+def tracked(crawler: Any) -> dict[str, int]:
+    """What the watch's detectors hold (empty without signals)."""
+    state = getattr(crawler.spider, "state", None) or {}
+    detectors = state.get(SIGNALS_STATE_KEY)
+    return detectors.tracked if isinstance(detectors, SignalDetectors) else {}
+
+
+async def _run(
+    url: str, *, details: bool, early: int, late: int, signals: bool, middle: int | None
+) -> dict[str, Any]:
     runner = AsyncCrawlerRunner(
         {
             "ADDONS": {"kwiff_scrapy.Addon": 300},
@@ -48,6 +68,7 @@ async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, A
             "KWIFF_ENDPOINT": url,
             "CONCURRENT_REQUESTS": 32,
             "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+            "KWIFF_SIGNALS_ENABLED": signals,
         }
     )
     crawler = runner.create_crawler(BackToBackWatch)
@@ -58,14 +79,24 @@ async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, A
         if poll == early:
             figures["rss_early"] = rss_bytes()
             figures["blocks_early"] = sys.getallocatedblocks()
+            figures["tracked_early"] = tracked(crawler)
+        elif poll == middle:
+            figures["rss_middle"] = rss_bytes()
+            figures["blocks_middle"] = sys.getallocatedblocks()
+            figures["tracked_middle"] = tracked(crawler)
         elif poll == late:
             figures["rss_late"] = rss_bytes()
             figures["blocks_late"] = sys.getallocatedblocks()
+            figures["tracked_late"] = tracked(crawler)
             assert crawler.engine is not None
             closing.append(asyncio.create_task(crawler.engine.close_spider_async(reason="done")))
 
     crawler.signals.connect(finished, signal=poll_finished)
-    arguments = {"interval": 0, "details": "1" if details else "0", "baseline": "0"}
+    # Without signals, no baseline (12,000 items for nothing); with them, as a watch runs
+    # by default: every outcome tracked from the first poll, so that what grows is the
+    # windows, not the outcomes seen moving so far.
+    baseline = "1" if signals else "0"
+    arguments = {"interval": 0, "details": "1" if details else "0", "baseline": baseline}
     await runner.crawl(crawler, **arguments)
     await asyncio.gather(*closing)
     assert crawler.stats is not None
@@ -74,5 +105,10 @@ async def _run(url: str, *, details: bool, early: int, late: int) -> dict[str, A
         value
         for key, value in crawler.stats.get_stats().items()
         if key.startswith("kwiff/watch/changes/")
+    )
+    figures["signals"] = sum(
+        value
+        for key, value in crawler.stats.get_stats().items()
+        if key.startswith("kwiff/watch/signals/")
     )
     return figures

@@ -12,9 +12,18 @@
    50,000 commands). Goal: within 5 MB. Also the blocks Python's allocator holds at
    those two polls (``sys.getallocatedblocks()``), which tell kept objects (a leak)
    from memory the allocators keep after use.
-3. **Signals**: the same polls' changes fed to the detectors with the default rules
-   (:mod:`kwiff_scrapy.model.detectors`), timed apart. Goal: a poll with signals costs
-   at most 1.1 x the poll without.
+3. **Signals**: a poll as the local watch makes it (round trip, ``read_event_list``,
+   snapshots, ``compare_list``) without signals (A) and with every detector on, the
+   default rules (B: the answer's changes fed to :mod:`kwiff_scrapy.model.detectors`,
+   then flushed, as ``with_signals`` does), each on its own session, taking turns
+   (ABBA) against a simulator whose clock runs :data:`SIGNALS_SPEED` times as fast as
+   real time (so that prices move every poll). Medians of wall time and of the client's
+   CPU time (the simulator computing a fast clock's steps makes the wall time noisy);
+   also B's detectors timed alone. Goal: B at most 1.1 x A.
+4. **Signals' memory**: ``kwiff_watch`` with every detector on, against the same
+   fast-clocked simulator, 1,000 polls: Python's allocated blocks and RSS at poll 10,
+   at poll 100 (the hour-long windows full) and at poll 1,000, and what the detectors
+   hold (prices, overrounds, cooldowns...), bounded by the windows. Goal: flat.
 
 The simulator runs in its own process (``python -m kwiff_scrapy.simulator``), so the
 figures are the client's.
@@ -29,12 +38,13 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from kwiff_scrapy.connection.session import KwiffSession, SessionOptions
 from kwiff_scrapy.integration.signal_settings import load_signal_rules
 from kwiff_scrapy.model.answer import parse_answer
-from kwiff_scrapy.model.changes import Change, EventSnapshot, diff_event
+from kwiff_scrapy.model.changes import Change, EventSnapshot, compare_list, diff_event
 from kwiff_scrapy.model.detectors import SignalDetectors
 from kwiff_scrapy.model.event_list import read_event_list
 
@@ -55,18 +65,23 @@ MEMORY_GOAL_MB = 5.0
 POLL_GOAL = 1.3
 SIGNALS_GOAL = 1.1
 DETAILS_EVENTS = 50  # x 1,000 polls: 51,000 commands
+#: The simulator's clock for the signals' figures: 10 simulated minutes a second, so that
+#: prices move every poll and 1,000 back-to-back polls span many hour-long windows.
+SIGNALS_SPEED = 600
+#: By this poll the default rules' longest window (an hour) is full at that clock (each
+#: poll of the loaded development machine takes 60 ms or more).
+SIGNALS_FULL_POLL = 100
+TRACKED = ("events", "outcomes", "prices", "overrounds", "suspensions", "cooldowns")
 
 
-async def one_poll_ratio(url: str, polls: int) -> tuple[float, float, float, int]:
-    """Median seconds of a watch poll, of a bare round trip + json.loads and of the signal
-    detectors over the poll's changes; and the changes seen."""
+async def one_poll_ratio(url: str, polls: int) -> tuple[float, float, int]:
+    """Median seconds of a watch poll and of a bare round trip + json.loads; the changes
+    seen."""
     session = await KwiffSession.open(SessionOptions(endpoint=url))
     bare = await BareClient.open(url)
     previous: dict[int, EventSnapshot] = {}
-    detectors = SignalDetectors(load_signal_rules(None))
     watch_times: list[float] = []
     bare_times: list[float] = []
-    signal_times: list[float] = []
     changes_seen = 0
     try:
         for round_number in range(polls + 1):
@@ -84,36 +99,90 @@ async def one_poll_ratio(url: str, polls: int) -> tuple[float, float, float, int
             changes = sum(len(event_changes) for event_changes in changed)
 
             started = time.perf_counter()
-            for event_changes in changed:  # as the watch does: one event's changes, then flush
-                detectors.feed(event_changes)
-                detectors.flush()
-            signal_seconds = time.perf_counter() - started
-
-            started = time.perf_counter()
             await bare.round_trip("event:list", EVENT_LIST_PAYLOAD)
             bare_seconds = time.perf_counter() - started
             if round_number:  # the first poll is the baseline (everything new): warm-up
                 watch_times.append(watch_seconds)
                 bare_times.append(bare_seconds)
-                signal_times.append(signal_seconds)
                 changes_seen += changes
     finally:
         await session.close()
         await bare.close()
-    return (
-        statistics.median(watch_times),
-        statistics.median(bare_times),
-        statistics.median(signal_times),
-        changes_seen,
-    )
+    return statistics.median(watch_times), statistics.median(bare_times), changes_seen
 
 
-def memory_run(url: str, details: bool, late_poll: int) -> dict[str, Any]:
-    """RSS of a watch in a child process at poll EARLY_POLL and *late_poll*."""
+@dataclass
+class SignalFigures:
+    """Medians of polls without signals (A) and with every detector on (B), in seconds:
+    wall time and the client's CPU time; B's detectors alone too."""
+
+    without: float
+    with_signals: float
+    detectors: float
+    cpu_without: float
+    cpu_with_signals: float
+    cpu_detectors: float
+    changes: int
+    signals: int
+
+
+async def signals_ratio(url: str, polls: int) -> SignalFigures:
+    """A poll without signals (A) and with every detector on (B), taking turns (ABBA)."""
+    sessions = [await KwiffSession.open(SessionOptions(endpoint=url)) for _ in range(2)]
+    previous: list[dict[int, EventSnapshot]] = [{}, {}]
+    detectors = SignalDetectors(load_signal_rules(None))
+    wall: list[list[float]] = [[], [], []]  # A, B, B's detectors
+    cpu: list[list[float]] = [[], [], []]
+    changes_seen = signals_seen = 0
+    try:
+        for round_number in range(polls + 1):
+            for which in (0, 1) if round_number % 2 else (1, 0):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                ack = await sessions[which].command("event:list", EVENT_LIST_PAYLOAD)
+                undecoded = ack.body if ack.args_if_decoded is None else None
+                listed = read_event_list(undecoded, lambda ack=ack: parse_answer(ack.args))
+                snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
+                known = previous[which]
+                comparison = compare_list(
+                    known,
+                    known,
+                    snapshots,
+                    compare_listed=True,
+                    complete=listed.complete,
+                    seen_at=listed.fetched_at,
+                )
+                known.update(comparison.writes)
+                for event_id in comparison.deletes:
+                    known.pop(event_id, None)
+                found: list[Any] = []
+                if which:  # as the watch's with_signals: the answer's changes, then flush
+                    detecting, cpu_detecting = time.perf_counter(), time.process_time()
+                    found = detectors.feed(comparison.changes) + detectors.flush()
+                    if round_number:
+                        wall[2].append(time.perf_counter() - detecting)
+                        cpu[2].append(time.process_time() - cpu_detecting)
+                if round_number:  # the first poll is the baseline (everything new): warm-up
+                    wall[which].append(time.perf_counter() - started)
+                    cpu[which].append(time.process_time() - cpu_started)
+                    if which:
+                        changes_seen += len(comparison.changes)
+                        signals_seen += len(found)
+    finally:
+        for session in sessions:
+            await session.close()
+    medians = [statistics.median(series) for series in (*wall, *cpu)]
+    return SignalFigures(*medians, changes_seen, signals_seen)
+
+
+def memory_run(
+    url: str, details: bool, late_poll: int, signals: bool = False, middle: int | None = None
+) -> dict[str, Any]:
+    """RSS of a watch in a child process at poll EARLY_POLL and *late_poll* (and *middle*)."""
     code = f"""
 import json, sys
 from bench._watch_child import run
-print(json.dumps(run({url!r}, details={details!r}, early={EARLY_POLL}, late={late_poll})))
+print(json.dumps(run({url!r}, details={details!r}, early={EARLY_POLL}, late={late_poll},
+                     signals={signals!r}, middle={middle!r})))
 """
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
@@ -125,13 +194,26 @@ print(json.dumps(run({url!r}, details={details!r}, early={EARLY_POLL}, late={lat
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("kwiff_watch: one poll vs a bare round trip, and memory over polls.")
+    parser.add_argument(
+        "--signals-only", action="store_true", help="only the signals' figures (3 and 4)"
+    )
     args: argparse.Namespace = parser.parse_args(argv)
     print_header("kwiff_watch", args, OWN_PROCESS_NOTE)
     polls = 5 if args.quick else 31
     late = 60 if args.quick else LATE_POLL
 
+    if not args.signals_only:
+        print_poll_figures(polls)
+    print_signal_figures(polls)
+    if not args.signals_only:
+        print_memory_figures(late)
+    print_signal_memory(late)
+    return 0
+
+
+def print_poll_figures(polls: int) -> None:
     with simulator_process() as url:
-        watch, bare, signal_seconds, changes = asyncio.run(one_poll_ratio(url, polls))
+        watch, bare, changes = asyncio.run(one_poll_ratio(url, polls))
     ratio = watch / bare
     print_table(
         ("measure", "watch poll", "bare rt + json.loads", "ratio", "goal"),
@@ -146,20 +228,34 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
     print()
-    print_table(
-        ("measure", "watch poll", "+ signal detectors", "ratio", "goal"),
-        [
+
+
+def print_signal_figures(polls: int) -> None:
+    with simulator_process("--speed", str(SIGNALS_SPEED)) as url:
+        timing = asyncio.run(signals_ratio(url, polls))
+    rows = []
+    for what, a, b, detectors in (
+        ("wall time", timing.without, timing.with_signals, timing.detectors),
+        ("client CPU", timing.cpu_without, timing.cpu_with_signals, timing.cpu_detectors),
+    ):
+        rows.append(
             (
-                "the same polls, every default rule on",
-                f"{watch * 1000:.1f} ms",
-                f"{signal_seconds * 1000:.2f} ms",
-                f"{(watch + signal_seconds) / watch:.3f}",
+                f"111-event event:list, {what}, ABBA, median of {polls} polls each",
+                f"{a * 1000:.1f} ms",
+                f"{b * 1000:.1f} ms (detectors {detectors * 1000:.2f} ms)",
+                f"{b / a:.3f} (A + detectors: {(a + detectors) / a:.3f})",
                 f"<= {SIGNALS_GOAL}",
             )
-        ],
+        )
+    print_table(("measure", "poll without signals", "with every detector", "ratio", "goal"), rows)
+    print(
+        f"clock x{SIGNALS_SPEED}: {timing.changes / polls:.0f} changes and "
+        f"{timing.signals / polls:.0f} signals a poll (default rules)"
     )
     print()
 
+
+def print_memory_figures(late: int) -> None:
     rows = []
     for details in (False, True):
         options = ["--football-events", str(DETAILS_EVENTS)] if details else []
@@ -194,7 +290,41 @@ def main(argv: list[str] | None = None) -> int:
         "Python blocks held: sys.getallocatedblocks() at the two polls, the objects the "
         "watch keeps; RSS also counts memory the allocators keep after their objects are gone"
     )
-    return 0
+    print()
+
+
+def print_signal_memory(late: int) -> None:
+    middle = min(SIGNALS_FULL_POLL, late // 2)
+    with simulator_process("--speed", str(SIGNALS_SPEED)) as url:
+        memory = memory_run(url, False, late, signals=True, middle=middle)
+    polls = (EARLY_POLL, middle, late)
+    readings = [
+        (memory[f"blocks_{at}"], memory[f"rss_{at}"], memory[f"tracked_{at}"])
+        for at in ("early", "middle", "late")
+    ]
+    print_table(
+        (
+            "watch with every detector on: at poll",
+            "Python blocks held",
+            "RSS",
+            "detectors hold: events / outcomes / prices / overrounds / suspensions / cooldowns",
+        ),
+        [
+            (
+                f"{poll:,}",
+                f"{blocks:,}",
+                f"{rss / 2**20:.1f} MB",
+                " / ".join(f"{tracked[name]:,}" for name in TRACKED),
+            )
+            for poll, (blocks, rss, tracked) in zip(polls, readings, strict=True)
+        ],
+    )
+    early, full, last = (blocks for blocks, _, _ in readings)
+    print(
+        f"event:list watch, clock x{SIGNALS_SPEED}, {memory['changes']:,} changes, "
+        f"{memory['signals']:,} signals. Blocks: poll {EARLY_POLL} -> {late}: {last - early:+,}; "
+        f"{middle} (the hour-long windows full) -> {late}: {last - full:+,} (goal: flat)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ Under the watch's key (next to the polls of :mod:`.polls`):
     hash, event id -> how many times its snapshot was written or deleted (never reset).
 ``<key>:baselined``
     set of the tasks that have completed a successful poll (``baseline=0``).
+``<key>:signals``
+    hash, event id -> the event's signal detector state (:mod:`.signal_states`), written
+    and deleted only with the event's snapshot.
 
 A worker that polled a task reads the snapshots it needs with their versions
 (:meth:`RedisSnapshots.load`), compares the answer with them, then calls
@@ -56,10 +59,11 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined.
+-- KEYS: due, leases, holders, snapshots, versions, baselined, signals.
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
---   tasks to add (task, delay)*, tasks to drop task*.
+--   tasks to add (task, delay)*, tasks to drop task*,
+--   signal states to write (id, blob)*, signal states to delete id*.
 local task, token = ARGV[1], ARGV[2]
 if redis.call('HGET', KEYS[3], task) ~= token then return {'lost', '0', '0'} end
 local i = 6
@@ -80,6 +84,7 @@ end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   redis.call('HDEL', KEYS[4], ARGV[i])
+  redis.call('HDEL', KEYS[7], ARGV[i])
   redis.call('HINCRBY', KEYS[5], ARGV[i], 1)
   i = i + 1
 end
@@ -100,6 +105,16 @@ for _ = 1, n do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SREM', KEYS[6], ARGV[i])
   if ARGV[i] == task then dropped = true end
+  i = i + 1
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('HDEL', KEYS[7], ARGV[i])
   i = i + 1
 end
 redis.call('ZREM', KEYS[2], task)
@@ -159,6 +174,9 @@ class Commit:
     drop_tasks: Iterable[str] = ()
     failed: bool = False
     """The poll failed: nothing is written, the task is due again one interval later."""
+    signal_writes: Mapping[int, bytes] = field(default_factory=dict)
+    """Detector states (:mod:`.signal_states`) of events among *writes* or *deletes*."""
+    signal_deletes: Iterable[int] = ()
 
 
 class RedisSnapshots:
@@ -170,11 +188,26 @@ class RedisSnapshots:
         self.snapshots_key = f"{key}:snapshots"
         self.versions_key = f"{key}:versions"
         self.baselined_key = f"{key}:baselined"
+        self.signals_key = f"{key}:signals"
         self._commit = server.register_script(_COMMIT)
 
     @property
     def keys(self) -> list[str]:
-        return [self.snapshots_key, self.versions_key, self.baselined_key]
+        return [self.snapshots_key, self.versions_key, self.baselined_key, self.signals_key]
+
+    def baselined(self, task: str) -> bool:
+        """Whether *task* has completed a successful poll (its changes are reported)."""
+        return bool(self.server.sismember(self.baselined_key, task))
+
+    def signal_states(self, event_ids: Iterable[int]) -> dict[int, bytes | None]:
+        """The stored detector states of *event_ids* (None: none). Read after
+        :meth:`load`: a state written since moved its event's version, so the commit
+        that would write over it is refused."""
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        blobs: list[bytes | None] = self.server.hmget(self.signals_key, ids)  # type: ignore[assignment]
+        return dict(zip(ids, blobs, strict=True))
 
     def known(self) -> set[int]:
         """The ids of every event with a snapshot."""
@@ -231,6 +264,12 @@ class RedisSnapshots:
             args += [task, repr(float(delay))]
         drop = list(commit.drop_tasks)
         args += [len(drop), *drop]
+        signal_writes = dict(commit.signal_writes)
+        args.append(len(signal_writes))
+        for event_id, blob in signal_writes.items():
+            args += [event_id, blob]
+        signal_deletes = list(commit.signal_deletes)
+        args += [len(signal_deletes), *signal_deletes]
         keys = [self.polls.due_key, self.polls.leases_key, self.polls.holders_key, *self.keys]
         outcome, baselined, overrun = self._commit(keys=keys, args=args)
         return Committed(Outcome(_text(outcome)), _text(baselined) == "1", _text(overrun) == "1")

@@ -12,7 +12,14 @@ State is bounded by the windows: per outcome the prices inside the longest windo
 the price rules (plus the price in effect at its start), per market its overrounds
 inside the longest ``margin`` window, per event its suspensions inside the longest
 ``suspensions`` window, per rule the last signal of each outcome, market or event
-inside its cooldown. A removed event or outcome is forgotten.
+inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten.
+
+Every rule looks at one event at a time, and all the state is kept per event, each with
+its own clock (a poll's time is its ``fetched_at``, or the event's last poll time if that
+is later: answers may come back out of order). So detectors given one event's state
+(:meth:`SignalDetectors.event_state`, :meth:`~SignalDetectors.restore`) carry on as
+those that kept it would: a shared watch keeps each event's state in Redis
+(:mod:`.detector_records`).
 
 What each rule counts (X: ``change``, P: ``points``, W: the window):
 
@@ -70,7 +77,10 @@ PRICE_KINDS = (DROP, DRIFT, STEAM)
 
 MarketKey = int | str | None
 OutcomeKey = int | tuple[MarketKey, str | None]
-CooldownKey = tuple[str, str, int, Any]
+#: An outcome priced now: its keys, its market's and its own state, and its odds.
+Priced = tuple[MarketKey, OutcomeKey, "MarketState", "OutcomeState", float]
+#: ``(rule name, scope, subject)``: scope ``outcome``, ``market`` or ``event``.
+CooldownKey = tuple[str, str, Any]
 
 
 def clock_of(fetched_at: str | None) -> float | None:
@@ -172,6 +182,10 @@ class EventState:
     )
     #: Its outcomes with two prices or more kept: the only ones that can have moved.
     moving: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
+    #: The time of its last poll: its clock never runs back.
+    clock: float | None = None
+    #: Each rule's last signal about it, its markets or outcomes: ``(time, strength)``.
+    cooldowns: dict[CooldownKey, tuple[float, float]] = field(default_factory=dict)
 
     def header(self, change: OddsChange | EventChange) -> None:
         for name in ("home_team", "away_team", "competition_name", "start_time"):
@@ -191,6 +205,10 @@ class Poll:
     outcomes: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
     markets: dict[MarketKey, None] = field(default_factory=dict)
     suspended: bool = False
+    #: Its event's state, once a change of this poll has looked it up.
+    event: EventState | None = None
+    #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
+    priced: list[Priced] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +235,6 @@ class SignalDetectors:
         self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
         self._events: dict[int, EventState] = {}
         self._poll: Poll | None = None
-        self._now = -math.inf
-        self._cooldowns: dict[CooldownKey, tuple[float, float]] = {}
         self._purged_at = -math.inf
 
     def feed(self, changes: Iterable[Change]) -> list[OddsSignal]:
@@ -227,24 +243,32 @@ class SignalDetectors:
         A change without a readable ``fetched_at`` has no place on the clock: skipped.
         """
         signals: list[OddsSignal] = []
+        # One answer's changes share one time: read it once.
+        read_time: str | None = None
+        read_at: float | None = None
         for change in changes:
-            at = clock_of(change.fetched_at)
-            if at is None or change.fetched_at is None:
+            fetched_at = change.fetched_at
+            if fetched_at != read_time:
+                read_time, read_at = fetched_at, clock_of(fetched_at)
+            at = read_at
+            if at is None or fetched_at is None:
                 continue
             poll = self._poll
-            if poll is not None and (poll.event_id, poll.fetched_at) != (
-                change.event_id,
-                change.fetched_at,
+            if poll is not None and (
+                poll.event_id != change.event_id or poll.fetched_at != fetched_at
             ):
                 signals.extend(self.flush())
                 poll = None
             if poll is None:
-                self._now = max(self._now, at)
-                poll = self._poll = Poll(change.event_id, change.fetched_at, self._now)
+                # Each event's clock never runs back (answers may come out of order).
+                event = self._events.get(change.event_id)
+                if event is not None and event.clock is not None:
+                    at = max(event.clock, at)
+                poll = self._poll = Poll(change.event_id, fetched_at, at)
             if isinstance(change, OddsChange):
                 self._apply_odds(change, poll)
             else:
-                self._apply_event(change)
+                self._apply_event(change, poll)
         return signals
 
     def flush(self) -> list[OddsSignal]:
@@ -255,6 +279,7 @@ class SignalDetectors:
         event = self._events.get(poll.event_id)
         if event is None:
             return []
+        event.clock = poll.at
         if self._margin_keep is not None:
             self._record_overrounds(event, poll)
         signals = []
@@ -262,10 +287,26 @@ class SignalDetectors:
             if not rule.event_matches(event.competition_name, event.in_play):
                 continue
             for key, signal in self._candidates(rule, event, poll):
-                if self._outside_cooldown(rule, key, poll.at, signal.strength):
+                if self._outside_cooldown(rule, event, key, poll.at, signal.strength):
                     signals.append(signal)
         self._purge(poll.at)
         return signals
+
+    def event_state(self, event_id: int) -> EventState | None:
+        """What is kept about one event (None: nothing), its cooldowns over dropped.
+
+        Every rule looks at one event at a time, so detectors with the same rules given
+        this state (:meth:`restore`) carry on as these would for that event: a shared
+        watch keeps each event's state in Redis (:mod:`.detector_records`).
+        """
+        event = self._events.get(event_id)
+        if event is not None and event.cooldowns:
+            event.cooldowns = self._running_cooldowns(event)
+        return event
+
+    def restore(self, event: EventState) -> None:
+        """Carry on from *event*'s state (from :meth:`event_state`, under the same rules)."""
+        self._events[event.event_id] = event
 
     @property
     def tracked(self) -> dict[str, int]:
@@ -286,67 +327,71 @@ class SignalDetectors:
                 for market in event.markets.values()
             ),
             "suspensions": sum(len(event.suspensions) for event in self._events.values()),
-            "cooldowns": len(self._cooldowns),
+            "cooldowns": sum(len(event.cooldowns) for event in self._events.values()),
         }
 
     # -- state --------------------------------------------------------------------------
 
-    def _apply_event(self, change: EventChange) -> None:
+    def _apply_event(self, change: EventChange, poll: Poll) -> None:
         if change.kind == REMOVED:
             self._events.pop(change.event_id, None)
+            poll.event = None
             return
-        event = self._event(change)
+        event = self._event(change, poll)
         event.in_play = change.in_play
 
-    def _event(self, change: OddsChange | EventChange) -> EventState:
-        event = self._events.get(change.event_id)
+    def _event(self, change: OddsChange | EventChange, poll: Poll) -> EventState:
+        """The event of *poll*, made if new; its header taken once a poll (one answer's
+        changes of an event carry the same header)."""
+        event = poll.event
         if event is None:
-            event = self._events[change.event_id] = EventState(change.event_id)
-        event.header(change)
+            event = self._events.get(change.event_id)
+            if event is None:
+                event = self._events[change.event_id] = EventState(change.event_id)
+            event.header(change)
+            poll.event = event
         return event
 
     def _apply_odds(self, change: OddsChange, poll: Poll) -> None:
-        if change.kind == REMOVED and change.event_id not in self._events:
+        kind = change.kind
+        if kind == REMOVED and change.event_id not in self._events:
             return  # its event went first
-        event = self._event(change)
-        market_key: MarketKey = (
-            change.market_id if change.market_id is not None else change.market_name
-        )
+        event = poll.event or self._event(change, poll)
+        market_id = change.market_id
+        market_key: MarketKey = market_id if market_id is not None else change.market_name
+        outcome_id = change.outcome_id
         outcome_key: OutcomeKey = (
-            change.outcome_id
-            if change.outcome_id is not None
-            else (market_key, change.outcome_name)
+            outcome_id if outcome_id is not None else (market_key, change.outcome_name)
         )
+        keys = (market_key, outcome_key)
         market = event.markets.get(market_key)
-        if change.kind == REMOVED:
+        if kind == REMOVED:
             if market is not None:
                 market.outcomes.pop(outcome_key, None)
-                event.moving.pop((market_key, outcome_key), None)
+                event.moving.pop(keys, None)
                 if not market.outcomes:
                     del event.markets[market_key]
             return
         if market is None:
-            market = event.markets[market_key] = MarketState(change.market_id, change.market_name)
+            market = event.markets[market_key] = MarketState(market_id, change.market_name)
         outcome = market.outcomes.get(outcome_key)
         if outcome is None:
-            outcome = market.outcomes[outcome_key] = OutcomeState(
-                change.outcome_id, change.outcome_name
-            )
-        outcome.odds = change.odds
-        if change.kind == SUSPENDED:
+            outcome = market.outcomes[outcome_key] = OutcomeState(outcome_id, change.outcome_name)
+        odds = outcome.odds = change.odds
+        if kind == SUSPENDED:
             outcome.open = False
             if self._suspension_keep is not None:
                 self._record_suspension(event, poll, market_key, market, change.previous_odds)
-        elif change.kind in (NEW, RESUMED):
+        elif kind in (NEW, RESUMED):
             outcome.open = True
-        odds = outcome.live_odds
-        if odds is not None:
-            outcome.prices.add(poll.at, odds, self._price_keep or 0.0)
-            if len(outcome.prices.points) > 1:
-                event.moving[(market_key, outcome_key)] = None
+        if outcome.open and odds is not None and odds > 1:  # its live odds
+            prices = outcome.prices
+            prices.add(poll.at, odds, self._price_keep or 0.0)
+            if len(prices.points) > 1:
+                event.moving[keys] = None
             else:
-                event.moving.pop((market_key, outcome_key), None)
-            poll.outcomes[(market_key, outcome_key)] = None
+                event.moving.pop(keys, None)
+            poll.outcomes[keys] = None
         poll.markets[market_key] = None
 
     def _record_suspension(
@@ -374,29 +419,46 @@ class SignalDetectors:
                 market.overrounds.add(poll.at, overround(prices), self._margin_keep)
 
     def _outside_cooldown(
-        self, rule: SignalRule, key: tuple[str, int, Any], at: float, strength: float
+        self,
+        rule: SignalRule,
+        event: EventState,
+        key: tuple[str, int, Any],
+        at: float,
+        strength: float,
     ) -> bool:
-        """True (and remembered) if *rule* may fire for *key* now."""
-        full_key = (rule.name, *key)
-        last = self._cooldowns.get(full_key)
+        """True (and remembered) if *rule* may fire for *key* of *event* now."""
+        scope, _, subject = key
+        full_key = (rule.name, scope, subject)
+        last = event.cooldowns.get(full_key)
         if (
             last is not None
             and at - last[0] < rule.cooldown
             and strength < last[1] * (1 + rule.growth) - EPSILON
         ):
             return False
-        self._cooldowns[full_key] = (at, strength)
+        event.cooldowns[full_key] = (at, strength)
         return True
 
     def _purge(self, now: float) -> None:
+        """Forget cooldowns over (they block nothing any more): at most once a cooldown."""
         if now - self._purged_at < self._longest_cooldown:
             return
         self._purged_at = now
+        for event in self._events.values():
+            if event.cooldowns:
+                event.cooldowns = self._running_cooldowns(event)
+
+    def _running_cooldowns(
+        self, event: EventState, now: float | None = None
+    ) -> dict[CooldownKey, tuple[float, float]]:
+        """*event*'s cooldowns still running at *now* (its clock by default)."""
+        if now is None:
+            now = event.clock if event.clock is not None else -math.inf
         cooldown_of = self._cooldown_of
-        self._cooldowns = {
+        return {
             key: last
-            for key, last in self._cooldowns.items()
-            if now - last[0] < cooldown_of[key[0]]
+            for key, last in event.cooldowns.items()
+            if now - last[0] < cooldown_of.get(key[0], 0.0)
         }
 
     # -- rules --------------------------------------------------------------------------
@@ -484,26 +546,44 @@ def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
     }
 
 
-def _touched(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+def _touched(rule: SignalRule, event: EventState, poll: Poll) -> Iterator[Priced]:
     """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
-    return _passing(rule, event, poll.outcomes)
+    priced = poll.priced
+    if priced is None:  # looked up once a poll, for every rule
+        priced = poll.priced = list(_priced(event, poll.outcomes))
+    return _filtered(rule, priced)
 
 
 def _passing(
     rule: SignalRule, event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]
-) -> Iterator[tuple[MarketKey, OutcomeKey, MarketState, OutcomeState, float]]:
+) -> Iterator[Priced]:
     """The outcomes of *event* named by *keys* that are priced and pass *rule*'s market
     and odds filters."""
+    return _filtered(rule, _priced(event, keys))
+
+
+def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
+    """The outcomes of *event* named by *keys* that are priced now."""
+    markets = event.markets
     for market_key, outcome_key in keys:
-        market = event.markets.get(market_key)
+        market = markets.get(market_key)
         outcome = market.outcomes.get(outcome_key) if market is not None else None
-        if market is None or outcome is None or not rule.market_matches(market.market_name):
+        if outcome is None:
             continue
+        assert market is not None
         odds = outcome.live_odds
-        if odds is not None and rule.odds_in_range(odds):
+        if odds is not None:
             yield market_key, outcome_key, market, outcome, odds
+
+
+def _filtered(rule: SignalRule, priced: Iterable[Priced]) -> Iterator[Priced]:
+    """Those of *priced* that pass *rule*'s market and odds filters."""
+    if not rule.markets and rule.min_odds is None and rule.max_odds is None:
+        yield from priced
+        return
+    for found in priced:
+        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4]):
+            yield found
 
 
 def _price_moves(

@@ -254,6 +254,33 @@ def test_a_commit_is_refused_when_a_snapshot_moved_or_the_lease_was_lost(
     assert snapshots.known() == set()
 
 
+def test_signal_states_move_with_their_events_snapshots(
+    redis_server: Any, redis_prefix: str
+) -> None:
+    from kwiff_scrapy.distributed.state import Commit, Outcome
+
+    polls, snapshots = state_of(redis_server, redis_prefix)
+    polls.schedule({"event:1": 0.0, "list": 0.0})
+    claims = {claim.task: claim for claim in polls.claim(2, lease=30).claimed}
+    stale = snapshots.load([1]).versions
+    first = Commit(expected=stale, writes={1: snapshot(1, 2.0)}, signal_writes={1: b"d-one"})
+    assert snapshots.commit(claims["event:1"], 10, first).outcome is Outcome.OK
+    assert snapshots.signal_states([1, 2]) == {1: b"d-one", 2: None}
+    # A commit refused writes no state either.
+    late = Commit(expected=stale, writes={1: snapshot(1, 1.8)}, signal_writes={1: b"d-late"})
+    assert snapshots.commit(claims["list"], 10, late).outcome is Outcome.CONFLICT
+    assert snapshots.signal_states([1]) == {1: b"d-one"}
+    # An event deleted takes its state with it; a state can be deleted on its own.
+    redis_server.zadd(polls.due_key, {"list": 0, "event:1": 0})
+    claims = {claim.task: claim for claim in polls.claim(2, lease=30).claimed}
+    two = Commit(writes={2: snapshot(2, 3.0)}, signal_writes={2: b"d-two"})
+    assert snapshots.commit(claims["event:1"], 10, two).outcome is Outcome.OK
+    gone = Commit(deletes=[1], signal_deletes=[2])
+    assert snapshots.commit(claims["list"], 10, gone).outcome is Outcome.OK
+    assert snapshots.signal_states([1, 2]) == {1: None, 2: None}
+    assert snapshots.signals_key in snapshots.keys  # SCHEDULER_FLUSH_ON_START deletes them
+
+
 def test_a_commit_adds_and_drops_tasks_atomically(redis_server: Any, redis_prefix: str) -> None:
     from kwiff_scrapy.distributed.state import Commit, Outcome
 

@@ -20,8 +20,11 @@ from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from kwiff_scrapy.distributed.polls import RedisPolls
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.http import KwiffRequest
+from kwiff_scrapy.integration.signal_settings import load_signal_rules
 from kwiff_scrapy.integration.signals import poll_finished
+from kwiff_scrapy.model.detectors import SignalDetectors
 from kwiff_scrapy.model.items import EventChange, KwiffEvent, OddsChange
+from kwiff_scrapy.model.signals import OddsSignal
 from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
@@ -336,6 +339,75 @@ async def test_three_workers_share_a_watch_and_report_each_change_once(
     assert_each_change_reported_once(
         simulator.change_log(), workers.items, set(listed_ids(simulator)), every_market=False
     )
+
+
+#: Thresholds low enough for the simulator's random steps over a few polls.
+SIGNAL_RULES = [
+    {"kind": "drop", "change": 0.01, "cooldown": 0},
+    {"kind": "drift", "change": 0.01, "cooldown": 0},
+    {"kind": "steam", "change": 0.01, "outcomes": 2, "cooldown": 0},
+    {"kind": "margin", "points": 0.001, "cooldown": 0},
+    {"kind": "suspensions", "count": 1, "cooldown": 0},
+]
+
+
+def signal_key(signal: OddsSignal) -> tuple[Any, ...]:
+    """What makes a signal itself: one rule, about one subject, at one poll."""
+    return (signal.rule, signal.event_id, signal.fetched_at, signal.market_id, signal.outcome_id)
+
+
+async def test_three_workers_detect_each_signal_once_as_one_process_would(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 1,
+        "KWIFF_SIGNALS": SIGNAL_RULES,
+    }
+    workers = Workers(redis_prefix, settings)
+    for _ in range(3):
+        workers.start(QuickWatchSpider, interval="0.2")
+    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= 15)
+    await workers.stop()
+
+    signals = [item for item in workers.items if isinstance(item, OddsSignal)]
+    keys = [signal_key(signal) for signal in signals]
+    assert len(keys) == len(set(keys)), "a signal yielded twice"
+    assert {signal.kind for signal in signals} >= {"drop", "drift", "margin"}
+    for rule in {signal.rule for signal in signals}:
+        assert workers.total(f"kwiff/watch/signals/{rule}") == sum(s.rule == rule for s in signals)
+    # One process's detectors over every change the three reported, in the service's
+    # time order (each answer's changes share its time, and keep their order).
+    changes = [item for item in workers.items if isinstance(item, OddsChange | EventChange)]
+    answers = {change.fetched_at for change in changes}
+    assert len(answers) == workers.total(stats.WATCH_POLLS), "two answers at one time"
+    changes.sort(key=lambda change: change.fetched_at or "")
+    one_process = SignalDetectors(load_signal_rules(SIGNAL_RULES))
+    expected = one_process.feed(changes) + one_process.flush()
+    assert sorted(signals, key=repr) == sorted(expected, key=repr)
+    # Windows span polls of different workers: the price a signal moved from was seen
+    # by another worker than the one that yielded the signal.
+    seen_by = {
+        change.fetched_at: n
+        for n, worker in enumerate(workers.workers)
+        for change in worker.items
+        if isinstance(change, OddsChange)
+    }
+    across = [
+        signal
+        for n, worker in enumerate(workers.workers)
+        for signal in worker.items
+        if isinstance(signal, OddsSignal)
+        and signal.first_seen_at != signal.fetched_at
+        and seen_by.get(signal.first_seen_at, n) != n
+    ]
+    assert across, "no signal spanned two workers' polls: the test proves nothing"
+    # The detectors' state is in Redis, one JSON record per event (and no more).
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    states = redis_server.hkeys(f"{key}:signals")
+    assert states
+    assert set(states) <= set(redis_server.hkeys(f"{key}:snapshots"))
 
 
 async def test_no_worker_compares_an_error_or_a_malformed_answer(

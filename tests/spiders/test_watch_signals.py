@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
 from scrapy.utils.test import get_crawler
 
 from kwiff_scrapy.integration.signal_settings import load_signal_rules
+from kwiff_scrapy.model.changes import Change
 from kwiff_scrapy.model.detectors import SignalDetectors
 from kwiff_scrapy.model.items import EventChange, OddsChange
 from kwiff_scrapy.model.signals import OddsSignal
@@ -24,7 +26,7 @@ from kwiff_scrapy.spiders.watch import (
 
 from ..conftest import BASE_SETTINGS, StartSimulator
 from ..model.signal_feed import Watch, result
-from ..support.watching import watch
+from ..support.watching import WatchRun, watch
 
 #: Thresholds low enough for the simulator's random steps over a few polls.
 RULES = [
@@ -54,6 +56,41 @@ async def test_the_watch_yields_signals_and_a_replay_of_its_changes_gives_the_sa
     for rule in {signal.rule for signal in live}:
         fired = sum(signal.rule == rule for signal in live)
         assert run.stat(f"kwiff/watch/signals/{rule}") == fired
+
+
+async def test_a_watch_resumed_from_jobdir_keeps_its_detectors_windows(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    simulator = await start_simulator(moving=True)
+    settings = {"JOBDIR": str(tmp_path / "job"), "KWIFF_SIGNALS": json.dumps(RULES)}
+    first = await watch(simulator, polls=3, settings=settings)
+    resumed = await watch(simulator, polls=3, settings=settings)  # the same JOBDIR
+
+    def changes_of(run: WatchRun) -> list[Change]:
+        return [item for item in run.items if isinstance(item, OddsChange | EventChange)]
+
+    before, after = changes_of(first), changes_of(resumed)
+    assert before
+    assert after
+    known = {c.event_id for c in before if isinstance(c, EventChange) and c.kind == "new"}
+    again = [c for c in after if isinstance(c, EventChange) and c.kind == "new"]
+    assert not [c for c in again if c.event_id in known], "a second baseline"
+    # As if never stopped: one run of the detectors over both runs' changes.
+    replay = SignalDetectors(load_signal_rules(RULES))
+    both = replay.feed(before) + replay.flush() + replay.feed(after) + replay.flush()
+    assert signals_of(first.items) + signals_of(resumed.items) == both
+    # Some signal after the restart moved from a price seen before it: its window spans
+    # the restart, and detectors started afresh would not have fired it.
+    restarted_at = min(change.fetched_at or "" for change in after)
+    spanning = [
+        signal
+        for signal in signals_of(resumed.items)
+        if (signal.first_seen_at or restarted_at) < restarted_at
+    ]
+    assert spanning, "no signal's window spanned the restart: the test proves nothing"
+    afresh = SignalDetectors(load_signal_rules(RULES))
+    without_state = afresh.feed(after) + afresh.flush()
+    assert not [signal for signal in spanning if signal in without_state]
 
 
 async def test_signals_are_off_unless_asked_for(start_simulator: StartSimulator) -> None:
@@ -113,11 +150,15 @@ def test_the_detectors_live_in_the_spiders_state_and_survive_a_pause(
     assert "KWIFF_SIGNALS changed since the pause" in caplog.text
 
 
-def test_a_shared_watch_warns_once_and_detects_nothing(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_shared_watch_feeds_no_pushed_change_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A shared watch detects in its commits (tests/distributed): with_signals is left
+    # with the changes the server pushed to this worker only.
     spider = watch_spider(RULES)
     spider._watch = SharedWatch.__new__(SharedWatch)  # as a shared scheduler would make it
     changes = Watch().poll(0, result(2.0, 3.4, 4.0))
     with caplog.at_level(logging.WARNING, logger="kwiff_scrapy.spiders.watch"):
         assert spider.with_signals(changes) == changes
         assert spider.with_signals(changes) == changes
-    assert caplog.text.count("a shared watch does not detect signals yet") == 1
+    assert caplog.text.count("changes the server pushed are not fed") == 1

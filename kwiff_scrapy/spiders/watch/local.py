@@ -144,7 +144,7 @@ class LocalWatch:
         listed: dict[int, EventSnapshot],
         complete: bool,
         seen_at: str | None,
-    ) -> list[Change]:
+    ) -> list[Change | OddsSignal]:
         poll = self._poll_of(request)
         state = self.spider._state()
         if poll is not None:
@@ -168,7 +168,7 @@ class LocalWatch:
         event_id: int,
         snapshot: EventSnapshot | None,
         seen_at: str | None,
-    ) -> list[Change]:
+    ) -> list[Change | OddsSignal]:
         poll = self._poll_of(request)
         state = self.spider._state()
         if snapshot is None:
@@ -193,12 +193,15 @@ class LocalWatch:
         """One process: it is always the one to say the watch went blind, or sees again."""
         return True
 
-    def _emit(self, poll: _Poll | None, state: WatchState, changes: list[Change]) -> list[Change]:
-        """The changes to yield: none for the first poll with ``baseline=0``."""
+    def _emit(
+        self, poll: _Poll | None, state: WatchState, changes: list[Change]
+    ) -> list[Change | OddsSignal]:
+        """The changes to yield, then their signals: none for the first poll with
+        ``baseline=0``."""
         if not (state.baselined or self.spider.baseline):
             return []
         for change in changes:
             self.spider.count_change(change)
         if poll is not None:
             poll.changes += len(changes)
-        return changes
+        return self.spider.with_signals(changes)

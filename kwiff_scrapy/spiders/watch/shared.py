@@ -14,6 +14,7 @@ from scrapy import signals as scrapy_signals
 from ... import defaults
 from ...distributed import LOCAL_META_KEY
 from ...distributed.polls import RedisPolls
+from ...distributed.signal_states import SharedDetectors
 from ...distributed.state import Commit, Outcome, RedisSnapshots
 from ...integration import stats
 from ...model.changes import compare_event, compare_list
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ...distributed.state import Committed
     from ...integration.http import KwiffRequest
     from ...model.changes import Change, Comparison, EventSnapshot
+    from ...model.signals import OddsSignal
     from .spider import KwiffWatchSpider
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,9 @@ LIST_TASK = "list"
 EVENT_TASK_PREFIX = "event:"
 
 
-#: What one compare-and-set attempt returns: the comparison, the outcome, and how many
-#: stored snapshots could not be read.
-_Attempt = tuple["Comparison", "Committed", int]
+#: What one compare-and-set attempt returns: the comparison, the outcome, how many
+#: stored snapshots could not be read, and the signals the changes gave.
+_Attempt = tuple["Comparison", "Committed", int, "list[OddsSignal]"]
 
 
 @dataclass
@@ -62,7 +64,10 @@ class SharedWatch:
     their commands as worker-local requests, renews the leases of those in flight and
     sleeps until the next task is due. Each answer is compared with the shared
     snapshots and written back with one compare-and-set; a poll whose lease was lost
-    yields nothing (the worker that took it over reports the changes). Every Redis call
+    yields nothing (the worker that took it over reports the changes). With
+    ``KWIFF_SIGNALS``, the detectors' state of each event lives beside its snapshot and is
+    written by the same compare-and-set (:mod:`kwiff_scrapy.distributed.signal_states`),
+    so each signal is yielded once, by the worker whose commit went through. Every Redis call
     goes through the scheduler's guard, in its Redis thread (the event loop never waits
     for Redis; only handing back the polls at close is synchronous): while Redis is away
     nothing is claimed or committed, and polls not committed are polled again once their
@@ -82,6 +87,8 @@ class SharedWatch:
         self.key = f"{config.key(spider.name)}:watch:{watch_name(spider)}"
         self.polls = RedisPolls(self.server, self.key, config.worker_id)
         self.snapshots = RedisSnapshots(self.server, self.key, self.polls)
+        signal_settings = spider.signal_settings
+        self.detectors = SharedDetectors(signal_settings.rules) if signal_settings.enabled else None
         self.config_key = f"{self.key}:config"
         self.lease = config.lease(spider.interval)
         self.afresh = link.started_afresh
@@ -219,7 +226,7 @@ class SharedWatch:
         listed: dict[int, EventSnapshot],
         complete: bool,
         seen_at: str | None,
-    ) -> list[Change]:
+    ) -> list[Change | OddsSignal]:
         held = self._held_for(request)
         if held is None:
             return []
@@ -256,8 +263,9 @@ class SharedWatch:
                         for task in tasks
                         if task.startswith(EVENT_TASK_PREFIX) and task not in wanted
                     )
+            signals = self._detect(held, comparison.changes, commit)
             committed = self.snapshots.commit(held.claim, spider.interval, commit)
-            return comparison, committed, loaded.unreadable
+            return comparison, committed, loaded.unreadable, signals
 
         return await self._commit(held, attempt)
 
@@ -267,7 +275,7 @@ class SharedWatch:
         event_id: int,
         snapshot: EventSnapshot | None,
         seen_at: str | None,
-    ) -> list[Change]:
+    ) -> list[Change | OddsSignal]:
         held = self._held_for(request)
         if held is None:
             return []
@@ -283,13 +291,28 @@ class SharedWatch:
             )
             if snapshot is None and spider.watched_ids is not None:
                 commit.drop_tasks = [held.claim.task]
+            signals = self._detect(held, comparison.changes, commit)
             committed = self.snapshots.commit(held.claim, spider.interval, commit)
-            return comparison, committed, loaded.unreadable
+            return comparison, committed, loaded.unreadable, signals
 
         changes = await self._commit(held, attempt)
         if snapshot is None and held.committed:
             spider.stop_watching(event_id)
         return changes
+
+    def _detect(self, held: _Held, changes: list[Change], commit: Commit) -> list[OddsSignal]:
+        """The signals of *changes*, their events' new detector states put into *commit*
+        (in the Redis thread, after the snapshots were loaded: see :mod:`.signal_states`)."""
+        detectors = self.detectors
+        if detectors is None or not changes:
+            return []
+        if not (self.spider.baseline or self.snapshots.baselined(held.claim.task)):
+            return []  # baseline=0: the first poll's changes are not reported, nor fed
+        stored = self.snapshots.signal_states(detectors.events_of(changes))
+        detected = detectors.detect(changes, stored)
+        commit.signal_writes = detected.writes
+        commit.signal_deletes = detected.deletes
+        return detected.signals
 
     async def failed(self, request: Request | None) -> None:
         held = self._held_for(request)
@@ -327,16 +350,18 @@ class SharedWatch:
 
         return await self.guard.run("claiming the blind watch's notice", claim, False)
 
-    async def _commit(self, held: _Held, attempt: Callable[[], _Attempt]) -> list[Change]:
+    async def _commit(
+        self, held: _Held, attempt: Callable[[], _Attempt]
+    ) -> list[Change | OddsSignal]:
         """Compare and write (in the Redis thread), again while the snapshots change
-        underneath; the changes."""
+        underneath; the changes, then their signals."""
         spider = self.spider
         for _ in range(defaults.WATCH_COMMIT_ATTEMPTS):
             result = await self.guard.run("comparing an answer", attempt, None)
             if result is None:  # Redis is away: polled again once the lease runs out
                 held.failed = True
                 return []
-            comparison, committed, unreadable = result
+            comparison, committed, unreadable, signals = result
             if unreadable:
                 spider.count(stats.REDIS_SNAPSHOTS_UNREADABLE, unreadable)
             if committed.outcome is Outcome.CONFLICT:
@@ -358,7 +383,9 @@ class SharedWatch:
             for change in comparison.changes:
                 spider.count_change(change)
             held.changes += len(comparison.changes)
-            return comparison.changes
+            for signal in signals:
+                spider.count(stats.watch_signal(signal.rule))
+            return [*comparison.changes, *signals]
         logger.warning("Poll %s: the shared state kept changing: not compared", held.claim.task)
         await self.failed_after_conflicts(held)
         return []

@@ -71,7 +71,7 @@ class Watch(Protocol):
         listed: dict[int, EventSnapshot],
         complete: bool,
         seen_at: str | None,
-    ) -> list[Change]: ...
+    ) -> list[Change | OddsSignal]: ...
 
     async def answered_event(
         self,
@@ -79,7 +79,7 @@ class Watch(Protocol):
         event_id: int,
         snapshot: EventSnapshot | None,
         seen_at: str | None,
-    ) -> list[Change]: ...
+    ) -> list[Change | OddsSignal]: ...
 
     async def failed(self, request: Request | None) -> None: ...
 
@@ -286,10 +286,10 @@ class KwiffWatchSpider(KwiffSpider):
                 await watch.failed(response.request)
                 return
             snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
-            changes = await watch.answered_list(
+            items = await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
             )
-            for item in self.with_signals(changes):
+            for item in items:
                 yield item
         finally:
             watch.settled(response.request)
@@ -304,10 +304,10 @@ class KwiffWatchSpider(KwiffSpider):
             data = answer.data
             if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
                 # The service has no such event (any more): it is gone.
-                changes = await watch.answered_event(
+                items = await watch.answered_event(
                     response.request, event_id, None, answer.fetched_at
                 )
-                for item in self.with_signals(changes):
+                for item in items:
                     yield item
                 return
             # Reports an error answer. The markets of -a markets= only: the time window
@@ -321,10 +321,10 @@ class KwiffWatchSpider(KwiffSpider):
                 await watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
-            changes = await watch.answered_event(
+            items = await watch.answered_event(
                 response.request, event_id, snapshot, answer.fetched_at
             )
-            for item in self.with_signals(changes):
+            for item in items:
                 yield item
         finally:
             watch.settled(response.request)
@@ -390,7 +390,10 @@ class KwiffWatchSpider(KwiffSpider):
     def with_signals(self, changes: list[Change]) -> list[Change | OddsSignal]:
         """*changes*, then the signals they complete (see :mod:`kwiff_scrapy.model.detectors`).
 
-        Each call is one answer's changes, so the detectors close its polls at the end.
+        Each call is one answer's changes, so the detectors close its polls at the end. The
+        local watch calls this for each answer; a shared watch detects in its commit
+        (:mod:`kwiff_scrapy.distributed.signal_states`), so here only pushed changes come
+        from it, and those it yields without signals.
         """
         detectors = self._detectors() if changes else None
         if detectors is None:
@@ -409,8 +412,8 @@ class KwiffWatchSpider(KwiffSpider):
             if not self._warned_shared_signals:
                 self._warned_shared_signals = True
                 logger.warning(
-                    "KWIFF_SIGNALS: a shared watch does not detect signals yet (each worker "
-                    "sees only the events it polls); signals are off for this worker"
+                    "KWIFF_SIGNALS: in a shared watch, changes the server pushed are not fed "
+                    "to the detectors (each worker gets its own pushes); those of the polls are"
                 )
             return None
         self._state()
