@@ -15,13 +15,13 @@ definitions:
 - order: the biggest absolute relative change first, then the latest last price,
   then the outcome's id (the order it was first stored).
 
-The database does the work: one ``GROUP BY`` of the window's rows per outcome
-(aggregates and ``CASE`` only, the same statement on SQLite and PostgreSQL), the row
-in force at *since* found through the primary key (outcome, ``fetched_at``) for the
-outcomes that have a row in the window, then primary-key look-ups of the first and
-last prices. Only the *limit* rows chosen leave the database, so memory is bounded
-whatever the history's size; the time is that of reading the window's rows (the
-``kwiff_prices_time`` index finds them).
+The database does the work: the outcomes with a row in the window found in the
+``kwiff_prices_time`` index, one ``GROUP BY`` of their window's rows read through the
+primary key (outcome, ``fetched_at``) (aggregates and ``CASE`` only, the same statement
+on SQLite and PostgreSQL), the row in force at *since* looked up once per outcome, then
+primary-key look-ups of the first and last prices. Only the *limit* rows chosen leave
+the database, so memory is bounded whatever the history's size; the time grows with
+the window's rows (without *since*: with the whole history's).
 """
 
 from __future__ import annotations
@@ -48,7 +48,14 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
         func.max(case((has_odds, prices.c.fetched_at))).label("last_at"),
     ).group_by(prices.c.outcome)
     if since_ms is not None:
-        window = window.where(prices.c.fetched_at > since_ms)
+        # The outcomes with a row in the window, from the time index alone (it holds the
+        # outcome too), then each one's rows through the primary key: the work grows with
+        # the window's rows, never with the history's.
+        moved = prices.alias("moved")
+        window = window.where(
+            prices.c.fetched_at > since_ms,
+            prices.c.outcome.in_(select(moved.c.outcome).where(moved.c.fetched_at > since_ms)),
+        )
     if event_id is not None:
         window = window.where(
             prices.c.outcome.in_(select(outcomes.c.id).where(outcomes.c.event_id == event_id))
@@ -63,14 +70,19 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
             grouped.c.last_at,
         ).where(grouped.c.priced >= 2)
     else:
-        # The row in force at since: found by the primary key, for these outcomes only.
+        # The row in force at since: found by the primary key, for these outcomes only
+        # (materialized: the time is looked up once per outcome, not once per use).
         before = prices.alias("before")
         opening_at = (
             select(func.max(before.c.fetched_at))
             .where(before.c.outcome == grouped.c.outcome, before.c.fetched_at <= since_ms)
             .scalar_subquery()
         )
-        with_opening = select(grouped, opening_at.label("opening_at")).subquery("with_opening")
+        with_opening = (
+            select(grouped, opening_at.label("opening_at"))
+            .cte("with_opening")
+            .prefix_with("MATERIALIZED")
+        )
         opening = prices.alias("opening")
         opening_priced = and_(with_opening.c.opening_at.is_not(None), opening.c.odds.is_not(None))
         series = (
