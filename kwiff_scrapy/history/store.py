@@ -75,6 +75,8 @@ from .schema import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
+    from .retention import Deleted, RetentionPass
+
 T = TypeVar("T")
 
 #: Most values in one ``IN (...)`` list.
@@ -165,6 +167,19 @@ class HistoryStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    def retain(self, retention: RetentionPass) -> Deleted | None:
+        """One batch of *retention* in its own transaction; None once its pass is done.
+        ``HistoryError`` if the database fails (nothing of the batch is deleted)."""
+        if self._engine is None:
+            raise HistoryError(f"{self.description} is not open")
+        try:
+            with self._engine.begin() as connection:
+                return retention.step(connection)
+        except SQLAlchemyError as exc:
+            raise HistoryError(
+                f"deleting old rows from {self.description} failed: {error_line(exc)}"
+            ) from exc
 
     def cached_outcomes(self) -> int:
         """Outcomes whose latest price is held in memory."""
