@@ -133,6 +133,10 @@ HISTORY_CLOSE_TIMEOUT: Final = 30.0
 #: Seconds to wait for the database: to connect (PostgreSQL), or for another
 #: process's write lock (SQLite).
 HISTORY_DB_TIMEOUT: Final = 10.0
+#: ``KWIFF_HISTORY_KEEP``: rows deleted per transaction (writers take turns between them)...
+HISTORY_KEEP_BATCH: Final = 5_000
+#: ... and seconds between two passes of a crawl's retention (the first at its start).
+HISTORY_KEEP_INTERVAL: Final = 3600.0
 #: Order of the history pipeline in ``ITEM_PIPELINES`` when the add-on enables it: late,
 #: so that the project's own pipelines may clean or drop items first.
 HISTORY_PIPELINE_ORDER: Final = 700

@@ -32,6 +32,7 @@ from .. import defaults
 from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
 from ..model.values import iso_utc_datetime
+from ..model.values import parse_duration as duration
 from .output import echo, stop_writing_to_stdout
 from .preview import format_table
 from .subcommand import Subcommand
@@ -151,8 +152,6 @@ EVENT_HEADERS: Final = (
     "Last price (UTC)",
 )
 ARROW: Final = "\N{RIGHTWARDS ARROW}"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -322,18 +321,10 @@ def _size(text: str) -> tuple[int, int]:
 
 def parse_duration(text: str) -> timedelta:
     """``90s``, ``15m``, ``2h``, ``1d``, ``1w`` or a sum such as ``1h30m``; ``ValueError``."""
-    compact = str(text).strip().lower()
-    position, seconds = 0, 0.0
-    for match in _DURATION_PART.finditer(compact):
-        if match.start() != position or compact[position : match.start()].strip():
-            break
-        seconds += float(match[1]) * _UNIT_SECONDS[match[2]]
-        position = match.end()
-        while position < len(compact) and compact[position] == " ":
-            position += 1
-    if not compact or position != len(compact) or seconds <= 0:
+    found = duration(text)
+    if found is None:
         raise ValueError(f"--since: {text!r} is not a duration such as 90s, 15m, 2h, 1d or 1h30m")
-    return timedelta(seconds=seconds)
+    return found
 
 
 def run(plan: HistoryPlan, now: datetime | None = None) -> int:

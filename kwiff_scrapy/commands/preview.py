@@ -3,6 +3,7 @@ their teams, competition, start and main market odds, in aligned columns."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,10 +109,19 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
+@functools.lru_cache(maxsize=16384)
 def display_width(text: str) -> int:
-    """Terminal columns of *text*: combining marks take none, East Asian wide ones two."""
+    """Terminal columns of *text*: combining marks take none, East Asian wide ones two.
+
+    Every ASCII character takes one column (the common case, counted at once); a
+    table's cells repeat (names, markets), so widths are cached."""
+    if text.isascii():
+        return len(text)
     width = 0
     for char in text:
+        if char.isascii():
+            width += 1
+            continue
         if unicodedata.combining(char) or unicodedata.category(char) in ("Me", "Cf"):
             continue
         width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import defaults
+from ..model.values import parse_duration
 from .writer import WriterLimits
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 URI_SETTING = "KWIFF_HISTORY_URI"
+KEEP_SETTING = "KWIFF_HISTORY_KEEP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class HistorySettings:
             close_timeout=_seconds(
                 settings, "KWIFF_HISTORY_CLOSE_TIMEOUT", defaults.HISTORY_CLOSE_TIMEOUT, zero=True
             ),
+            keep=history_keep(settings.get(KEEP_SETTING)),
         )
         return cls(uri=uri, limits=limits)
 
@@ -76,6 +80,20 @@ def history_uri(value: Any) -> str | None:
             f"{URI_SETTING} must be a database URI such as sqlite:///odds.sqlite, not {value!r}"
         )
     return value.strip()
+
+
+def history_keep(value: Any) -> timedelta | None:
+    """``KWIFF_HISTORY_KEEP``: how long prices are kept (``90d``); None: for ever."""
+    if value is None or value is False or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, timedelta) and value > timedelta(0):
+        return value
+    found = parse_duration(value) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(
+            f"{KEEP_SETTING} must be a duration such as 90d, 12w or 36h, not {value!r}"
+        )
+    return found
 
 
 def _whole(settings: BaseSettings, name: str, default: int) -> int:

@@ -28,6 +28,7 @@ from ..model.changes import relative_change
 from ..model.items import Market, Outcome
 from ..model.odds import market_overround, price_probability
 from .errors import HistoryError
+from .movers import movers_query
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
 from .replay import stream_changes
 from .report import OpeningClosing, stream_opening_closing
@@ -285,13 +286,14 @@ class HistoryReader:
             )
             .join(prices, prices.c.outcome == outcomes.c.id)
             .group_by(outcomes.c.event_id)
-            .subquery()
         )
-        query = select(
-            events, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last
-        ).join(counts, counts.c.event_id == events.c.event_id)
         if event_ids is not None:
-            query = query.where(events.c.event_id.in_(list(event_ids)))
+            # In the grouping itself: only these events' prices are read.
+            counts = counts.where(outcomes.c.event_id.in_(sorted(set(event_ids))))
+        grouped = counts.subquery()
+        query = select(
+            events, grouped.c.outcomes, grouped.c.prices, grouped.c.first, grouped.c.last
+        ).join(grouped, grouped.c.event_id == events.c.event_id)
         query = query.order_by(events.c.start_time, events.c.event_id)
         with self._connect() as connection:
             return [_event_info(row) for row in self._run(connection, query)]
@@ -377,54 +379,26 @@ class HistoryReader:
     ) -> list[Mover]:
         """The *limit* outcomes whose price moved most (relatively, either way) since
         *since* (None: ever), from the price in force at *since* to the latest one."""
-        since_ms = to_ms(since) if since is not None else None
-        query = _prices_with_names()
-        if event_id is not None:
-            query = query.where(outcomes.c.event_id == event_id)
-        if since_ms is not None:
-            # The window's prices, and the last one before it (the price in force at since).
-            opening = (
-                select(prices.c.outcome, func.max(prices.c.fetched_at).label("at"))
-                .where(prices.c.fetched_at <= since_ms)
-                .group_by(prices.c.outcome)
-                .subquery()
-            )
-            query = query.outerjoin(opening, opening.c.outcome == outcomes.c.id).where(
-                (prices.c.fetched_at > since_ms) | (prices.c.fetched_at == opening.c.at)
-            )
+        query = movers_query(limit, to_ms(since) if since is not None else None, event_id)
         with self._connect() as connection:
             rows = self._run(connection, query)
-        grouped: dict[int, list[Row[Any]]] = {}
-        for row in rows:
-            grouped.setdefault(row.id, []).append(row)
-        candidates: list[tuple[list[Row[Any]], PricePoint, PricePoint, int]] = []
-        for series in grouped.values():
-            priced = [row for row in series if row.odds is not None]
-            if len(priced) < 2:
-                continue
-            first, last = _point(priced[0]), _point(priced[-1])
-            if relative_change(first.odds, last.odds):
-                candidates.append((series, first, last, len(series) - 1))
-        candidates.sort(
-            key=lambda c: (-abs(relative_change(c[1].odds, c[2].odds) or 0), -to_ms(c[2].time))
-        )
-        chosen = candidates[:limit]
-        infos = {info.event_id: info for info in self.events({c[0][0].event_id for c in chosen})}
-        movers = []
-        for series, first, last, moves in chosen:
-            row = series[0]
-            movers.append(
-                Mover(
-                    infos.get(row.event_id) or EventInfo(row.event_id),
-                    row.market_name or row.market_key,
-                    _outcome_name(row, {}),
-                    row.outcome_id,
-                    first,
-                    last,
-                    moves,
-                )
+        infos = {info.event_id: info for info in self.events({row.event_id for row in rows})}
+        return [
+            Mover(
+                infos.get(row.event_id) or EventInfo(row.event_id),
+                row.market_name or row.market_key,
+                _outcome_name(row, {}),
+                row.outcome_id,
+                PricePoint(
+                    from_ms(row.first_at), row.first_odds, row.first_fractional, row.first_status
+                ),
+                PricePoint(
+                    from_ms(row.last_at), row.last_odds, row.last_fractional, row.last_status
+                ),
+                row.moves,
             )
-        return movers
+            for row in rows
+        ]
 
     def _run(self, connection: Connection, query: Any) -> list[Row[Any]]:
         try:
@@ -523,10 +497,6 @@ def plot_data(
         [MarketSeries(name, series) for name, series in panels.items()],
         probability,
     )
-
-
-def _point(row: Row[Any]) -> PricePoint:
-    return PricePoint(from_ms(row.fetched_at), row.odds, row.fractional, row.status)
 
 
 def _outcome_name(row: Row[Any], leg_names: dict[int, str]) -> str:

@@ -218,7 +218,13 @@ def _report_query(
     if event_id is not None:
         summary = summary.where(events.c.event_id == event_id)
     if since_ms is not None:
-        summary = summary.where(kickoff >= since_ms, kickoff <= now_ms)
+        # The events first (kwiff_events_start), then their outcomes: never every outcome.
+        kicked_off = select(events.c.event_id).where(
+            events.c.start_time >= since_ms, events.c.start_time <= now_ms
+        )
+        summary = summary.where(
+            kickoff >= since_ms, kickoff <= now_ms, outcomes.c.event_id.in_(kicked_off)
+        )
     if markets_named:
         wanted = sorted({name.casefold() for name in markets_named})
         summary = summary.where(func.lower(market_name).in_(wanted))

@@ -2,7 +2,7 @@
 
 Seven tables, created on first use::
 
-    kwiff_history_meta  name, value                      ("schema_version" -> "1")
+    kwiff_history_meta  name, value                      ("schema_version" -> "2")
     kwiff_events        event_id PK, sport_id, sport_name, competition_id,
                         competition_name, home_team, away_team, start_time,
                         betting_status, in_play, updated_at
@@ -74,8 +74,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 #: The version of the tables below. A database written by a newer kwiff_scrapy (a
-#: higher version) is refused rather than written to.
-SCHEMA_VERSION: Final = 1
+#: higher version) is refused rather than written to; an older one is migrated when a
+#: writer opens it (:data:`MIGRATIONS`).
+SCHEMA_VERSION: Final = 2
 SCHEMA_VERSION_KEY: Final = "schema_version"
 #: Key of the PostgreSQL advisory lock taken while the tables are created ("kwiffhst").
 _CREATE_LOCK: Final = 0x6B77696666687374
@@ -108,6 +109,8 @@ events = Table(
     Column("betting_status", String(200)),
     Column("in_play", Boolean),
     Column("updated_at", BigInteger),
+    # Version 2: the events by kick-off (--report --since, a board's upcoming events).
+    Index("kwiff_events_start", "start_time"),
 )
 
 markets = Table(
@@ -188,6 +191,13 @@ signals = Table(
     Index("kwiff_signals_time", "fetched_at"),
     Index("kwiff_signals_event", "event_id", "fetched_at"),
 )
+
+
+#: What each schema version adds to the one before, by version: the indexes (created
+#: on the tables an older database already has; ``create_all`` makes new tables whole).
+MIGRATIONS: Final[dict[int, tuple[Index, ...]]] = {
+    2: tuple(index for index in events.indexes if index.name == "kwiff_events_start"),
+}
 
 
 def database_url(uri: str) -> URL:
@@ -330,9 +340,26 @@ def prepare(engine: Engine) -> int:
                     .values(name=SCHEMA_VERSION_KEY, value=str(SCHEMA_VERSION))
                     .on_conflict_do_nothing()
                 )
-            return version or SCHEMA_VERSION
+            elif version < SCHEMA_VERSION:
+                migrate(connection, version)
+            return SCHEMA_VERSION
     except SQLAlchemyError as exc:
         raise HistoryError(f"{describe(url)} cannot be opened: {error_line(exc)}") from exc
+
+
+def migrate(connection: Connection, version: int) -> None:
+    """Bring a database of schema *version* to :data:`SCHEMA_VERSION`, in the caller's
+    transaction (all of it or nothing): each later version's indexes, then the version.
+
+    Building an index reads the whole table once: on a big history this takes a while
+    (minutes for tens of millions of prices), once, while other writers wait.
+    """
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        for index in MIGRATIONS.get(step, ()):
+            index.create(connection, checkfirst=True)
+    connection.execute(
+        meta.update().where(meta.c.name == SCHEMA_VERSION_KEY).values(value=str(SCHEMA_VERSION))
+    )
 
 
 def error_line(exc: BaseException) -> str:

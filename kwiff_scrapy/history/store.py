@@ -15,9 +15,10 @@ database itself:
 1. the event rows are upserted first, in event id order (PostgreSQL: this row lock
    puts two writers of the same event in turn, always in the same order, so they
    cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
-2. the outcome rows of those events are locked (``SELECT ... FOR UPDATE``), missing
+2. the outcome rows are locked (``SELECT ... FOR UPDATE``: every outcome of an event
+   the store meets for the first time, else only those with a price to decide), missing
    markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
-   price of each outcome read;
+   price of each of those outcomes read (one primary-key look-up each);
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
    latest stored one (a slower machine) is compared with the row before its own time.
@@ -74,6 +75,8 @@ from .schema import (
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
+
+    from .retention import Deleted, RetentionPass
 
 T = TypeVar("T")
 
@@ -166,6 +169,19 @@ class HistoryStore:
             self._engine.dispose()
             self._engine = None
 
+    def retain(self, retention: RetentionPass) -> Deleted | None:
+        """One batch of *retention* in its own transaction; None once its pass is done.
+        ``HistoryError`` if the database fails (nothing of the batch is deleted)."""
+        if self._engine is None:
+            raise HistoryError(f"{self.description} is not open")
+        try:
+            with self._engine.begin() as connection:
+                return retention.step(connection)
+        except SQLAlchemyError as exc:
+            raise HistoryError(
+                f"deleting old rows from {self.description} failed: {error_line(exc)}"
+            ) from exc
+
     def cached_outcomes(self) -> int:
         """Outcomes whose latest price is held in memory."""
         return sum(len(by_key) for by_key in self._latest.values())
@@ -257,12 +273,19 @@ class HistoryStore:
         if not event_ids:
             return {}
         self._insert_markets(connection, plan, event_ids)
-        ids = _outcome_ids(connection, event_ids, lock=connection.dialect.name == "postgresql")
+        lock = connection.dialect.name == "postgresql"
+        # An event whose outcomes are in memory: only the outcomes to decide are read. Any
+        # other: all its outcomes (this is where its memory starts).
+        fresh = [event_id for event_id in event_ids if event_id not in self._latest]
+        known = sorted(key for key in plan.pending if key[0] in self._latest)
+        ids = _outcome_ids(connection, fresh, lock=lock) if fresh else {}
+        if known:
+            ids.update(_outcome_ids_of(connection, known, lock=lock))
         missing = sorted(key for key in plan.pending if key not in ids)
         if missing:
             self._insert_outcomes(connection, plan, missing)
-            ids.update(_outcome_ids(connection, sorted({e for e, _ in missing}), lock=False))
-        stored = _latest_prices(connection, event_ids)
+            ids.update(_outcome_ids_of(connection, missing, lock=False))
+        stored = _latest_prices(connection, sorted(ids.values()))
         rows: list[dict[str, Any]] = []
         for key, pending in plan.pending.items():
             outcome = ids[key]
@@ -273,7 +296,9 @@ class HistoryStore:
         for chunk in _chunks(rows, IN_CHUNK * 10):
             connection.execute(upsert(connection, prices).on_conflict_do_nothing(), chunk)
         result.written = len(rows)
-        latest: dict[int, dict[str, Latest]] = {event_id: {} for event_id in event_ids}
+        latest: dict[int, dict[str, Latest]] = {
+            event_id: dict(self._latest.get(event_id, {})) for event_id in event_ids
+        }
         for (event_id, outcome_key), outcome in ids.items():
             found = stored.get(outcome)
             if found is not None and event_id in latest:
@@ -459,23 +484,47 @@ def _outcome_ids(
     return ids
 
 
-def _latest_prices(connection: Connection, event_ids: Iterable[int]) -> dict[int, Latest]:
-    """The latest stored price of every outcome of *event_ids*, by outcome id."""
+def _outcome_ids_of(
+    connection: Connection, keys: Sequence[tuple[int, str]], *, lock: bool
+) -> dict[tuple[int, str], int]:
+    """The ids of the stored outcomes of *keys* (event, outcome key), locked (PostgreSQL)
+    if *lock*: one query per event, through the unique index (event, outcome key)."""
+    by_event: dict[int, list[str]] = {}
+    for event_id, outcome_key in keys:
+        by_event.setdefault(event_id, []).append(outcome_key)
+    ids: dict[tuple[int, str], int] = {}
+    for event_id, outcome_keys in sorted(by_event.items()):
+        for chunk in _chunks(outcome_keys, IN_CHUNK):
+            query = (
+                select(outcomes.c.id, outcomes.c.outcome_key)
+                .where(outcomes.c.event_id == event_id, outcomes.c.outcome_key.in_(list(chunk)))
+                .order_by(outcomes.c.id)
+            )
+            if lock:
+                query = query.with_for_update()
+            for row in connection.execute(query):
+                ids[event_id, row.outcome_key] = row.id
+    return ids
+
+
+def _latest_prices(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Latest]:
+    """The latest stored price of each of *outcome_ids*: one primary-key look-up each
+    (never every price of the outcome)."""
     found: dict[int, Latest] = {}
-    for chunk in _chunks(list(event_ids), IN_CHUNK):
-        newest = (
-            select(prices.c.outcome, func.max(prices.c.fetched_at).label("fetched_at"))
-            .join(outcomes, outcomes.c.id == prices.c.outcome)
-            .where(outcomes.c.event_id.in_(chunk))
-            .group_by(prices.c.outcome)
-            .subquery()
-        )
-        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
-            newest,
-            and_(
-                prices.c.outcome == newest.c.outcome,
-                prices.c.fetched_at == newest.c.fetched_at,
-            ),
+    newest = prices.alias("newest")
+    latest_time = (
+        select(func.max(newest.c.fetched_at))
+        .where(newest.c.outcome == outcomes.c.id)
+        .scalar_subquery()
+    )
+    for chunk in _chunks(outcome_ids, IN_CHUNK):
+        query = (
+            select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
+            .select_from(outcomes)
+            .join(
+                prices, and_(prices.c.outcome == outcomes.c.id, prices.c.fetched_at == latest_time)
+            )
+            .where(outcomes.c.id.in_(list(chunk)))
         )
         for row in connection.execute(query):
             found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)

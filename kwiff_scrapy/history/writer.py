@@ -25,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from .. import defaults
@@ -35,6 +37,7 @@ from .errors import HistoryError
 
 if TYPE_CHECKING:
     from .records import Observation
+    from .retention import Deleted
     from .store import HistoryStore, WriteResult
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ class WriterEvents(Protocol):
 
     def dropped(self, prices: int) -> None: ...
 
+    def deleted(self, rows: Deleted) -> None:
+        """Retention deleted *rows* (one batch; only with ``WriterLimits.keep``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WriterLimits:
@@ -58,6 +64,11 @@ class WriterLimits:
     retry_delay: float = defaults.HISTORY_RETRY_DELAY
     max_retry_delay: float = defaults.HISTORY_MAX_RETRY_DELAY
     close_timeout: float = defaults.HISTORY_CLOSE_TIMEOUT
+    #: ``KWIFF_HISTORY_KEEP``: delete what is older (None: keep everything), a pass
+    #: every ``keep_interval`` seconds, ``keep_batch`` rows a transaction.
+    keep: timedelta | None = None
+    keep_interval: float = defaults.HISTORY_KEEP_INTERVAL
+    keep_batch: int = defaults.HISTORY_KEEP_BATCH
 
 
 def _weight(seen: Observation) -> int:
@@ -80,6 +91,8 @@ class HistoryWriter:
         self._first_at: float | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
+        self._retention: asyncio.Task[None] | None = None
+        self._stop_retention = False
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._failures = 0
@@ -98,6 +111,10 @@ class HistoryWriter:
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name="kwiff-history-writer"
         )
+        if self.limits.keep is not None:
+            self._retention = asyncio.get_running_loop().create_task(
+                self._retain(self.limits.keep), name="kwiff-history-retention"
+            )
 
     def add(self, seen: Observation) -> None:
         """Buffer *seen* for the next batch (never waits)."""
@@ -116,6 +133,16 @@ class HistoryWriter:
         the store and the thread. What is left is counted as dropped."""
         self._closing.set()
         self._wake.set()
+        if self._retention is not None:
+            # The pass under way finishes within the close timeout; else it stops after
+            # its current batch (what it deleted is committed; the next crawl goes on).
+            try:
+                async with asyncio.timeout(self.limits.close_timeout):
+                    await asyncio.shield(self._retention)
+            except TimeoutError:
+                self._stop_retention = True
+                await self._retention
+            self._retention = None
         if self._task is not None:
             try:
                 async with asyncio.timeout(self.limits.close_timeout):
@@ -139,6 +166,46 @@ class HistoryWriter:
                 await asyncio.get_running_loop().run_in_executor(executor, self.store.close)
             finally:
                 executor.shutdown(wait=True)
+
+    # -- retention -------------------------------------------------------------------------
+
+    async def _retain(self, keep: timedelta) -> None:
+        """A pass of retention at the start, then every ``keep_interval`` seconds: one
+        small batch at a time in the writer's thread, so the writes take turns with it.
+        Closing lets the pass under way finish (within ``close_timeout``)."""
+        from .retention import RetentionPass, cutoff
+
+        loop = asyncio.get_running_loop()
+        while True:
+            retention = RetentionPass(cutoff(int(time.time() * 1000), keep), self.limits.keep_batch)
+            while not self._stop_retention and self._executor is not None:
+                try:
+                    deleted = await loop.run_in_executor(
+                        self._executor, self.store.retain, retention
+                    )
+                except Exception as exc:
+                    logger.error("Odds history: deleting old rows failed: %s", exc)
+                    break
+                if deleted is None:
+                    break
+                self.events.deleted(deleted)
+            if retention.total.rows:
+                logger.info(
+                    "Odds history: deleted %d prices, %d events, %d signals and %d event "
+                    "states older than %s",
+                    retention.total.prices,
+                    retention.total.events,
+                    retention.total.signals,
+                    retention.total.states,
+                    keep,
+                )
+            if self._closing.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.limits.keep_interval):
+                    await self._closing.wait()
+            if self._closing.is_set():
+                return
 
     # -- the batch task --------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ HISTORY_BATCHES = f"{PREFIX}history/batches"
 HISTORY_ERRORS = f"{PREFIX}history/errors"
 HISTORY_DROPPED = f"{PREFIX}history/dropped"
 HISTORY_SIGNALS_WRITTEN = f"{PREFIX}history/signals_written"
+#: KWIFF_HISTORY_KEEP: price rows and whole events deleted as older than the setting.
+HISTORY_PRICES_DELETED = f"{PREFIX}history/prices_deleted"
+HISTORY_EVENTS_DELETED = f"{PREFIX}history/events_deleted"
 
 
 def increment(crawler: Crawler, key: str, count: int = 1) -> None:

@@ -85,3 +85,24 @@ def iso_utc_datetime(moment: datetime) -> str:
 def is_open(status: str | None) -> bool:
     """Whether a market's or outcome's status means it can be backed (None: open)."""
     return status is None or status.strip().lower() in OPEN_STATUSES
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``90s``, ``15m``, ``2h``, ``90d``, ``1w`` or a sum such as ``1h30m``; None if *text*
+    is not such a duration (or is not more than zero)."""
+    compact = str(text).strip().lower()
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(compact):
+        if match.start() != position or compact[position : match.start()].strip():
+            break
+        seconds += float(match[1]) * _UNIT_SECONDS[match[2]]
+        position = match.end()
+        while position < len(compact) and compact[position] == " ":
+            position += 1
+    if not compact or position != len(compact) or seconds <= 0:
+        return None
+    return timedelta(seconds=seconds)

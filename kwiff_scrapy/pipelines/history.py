@@ -38,6 +38,7 @@ from ..integration.startup import report_start_error
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from ..history.retention import Deleted
     from ..history.store import HistoryStore, WriteResult
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,10 @@ class KwiffHistoryPipeline:
 
     def dropped(self, prices: int) -> None:
         self._count(stats.HISTORY_DROPPED, prices)
+
+    def deleted(self, rows: Deleted) -> None:
+        self._count(stats.HISTORY_PRICES_DELETED, rows.prices)
+        self._count(stats.HISTORY_EVENTS_DELETED, rows.events)
 
     def _count(self, key: str, count: int = 1) -> None:
         if count:

@@ -23,7 +23,7 @@ from kwiff_scrapy.commands import history as history_command
 from kwiff_scrapy.commands.history import HistoryPlan, parse_duration
 from kwiff_scrapy.history.queries import HistoryReader, plot_data
 from kwiff_scrapy.history.records import observe
-from kwiff_scrapy.history.schema import database_url
+from kwiff_scrapy.history.schema import SCHEMA_VERSION, database_url
 from kwiff_scrapy.history.store import HistoryStore
 from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.parsing import parse_events
@@ -446,11 +446,12 @@ def test_a_database_of_a_newer_schema_is_refused(
 
     build_history(sqlite_uri)
     with sqlite3.connect(sqlite_uri.removeprefix("sqlite:///")) as connection:
-        connection.execute("UPDATE kwiff_history_meta SET value = '2'")
+        connection.execute(f"UPDATE kwiff_history_meta SET value = '{SCHEMA_VERSION + 1}'")
     assert history_command.run(HistoryPlan(db=sqlite_uri)) == 1
     assert capsys.readouterr().err == (
-        f"scrapy kwiff history: {sqlite_uri} holds odds history of schema version 2, newer "
-        "than this kwiff_scrapy's 1: upgrade kwiff_scrapy to write to it\n"
+        f"scrapy kwiff history: {sqlite_uri} holds odds history of schema version "
+        f"{SCHEMA_VERSION + 1}, newer than this kwiff_scrapy's {SCHEMA_VERSION}: upgrade "
+        "kwiff_scrapy to write to it\n"
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kwiff_scrapy.history.queries import HistoryReader
-from kwiff_scrapy.history.schema import database_url
+from kwiff_scrapy.history.schema import SCHEMA_VERSION, database_url
 from kwiff_scrapy.history.store import HistoryStore
 from kwiff_scrapy.simulator import SimulatedData
 
@@ -72,7 +72,7 @@ def test_a_second_identical_crawl_writes_no_price_row(tmp_path: Path) -> None:
     assert_clean(first)
     assert stat(first.stderr, "kwiff/history/prices_written") == FOOTBALL_PRICES
     assert price_count(database) == FOOTBALL_PRICES
-    assert f"Odds history to {uri} (schema version 1)" in first.stderr
+    assert f"Odds history to {uri} (schema version {SCHEMA_VERSION})" in first.stderr
 
     second = run_crawl(*history_on(uri), "-O", str(tmp_path / "second.json"))
     assert_clean(second)

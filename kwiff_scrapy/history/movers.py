@@ -1,0 +1,158 @@
+"""The biggest movers: one query, done in the database, whatever the history's size.
+
+:func:`movers_query` selects at most *limit* outcomes whose price moved most
+(relatively, either way) in a window, with what
+:meth:`~kwiff_scrapy.history.queries.HistoryReader.top_movers` shows of each. The
+definitions:
+
+- an outcome's **series** in the window is its price rows stored after *since*, and
+  the row in force at *since* (its latest row at or before it); without *since*, every
+  row of the outcome;
+- **first** and **last** are the first and the last row of the series with odds (a
+  row without odds: removed or unpriced); the outcome moved if it has two such rows
+  and ``relative_change(first, last)`` is neither 0 nor None;
+- **moves** is the number of rows of the series, less one;
+- order: the biggest absolute relative change first, then the latest last price,
+  then the outcome's id (the order it was first stored).
+
+The database does the work: the outcomes with a row in the window found in the
+``kwiff_prices_time`` index, one ``GROUP BY`` of their window's rows read through the
+primary key (outcome, ``fetched_at``) (aggregates and ``CASE`` only, the same statement
+on SQLite and PostgreSQL), the row in force at *since* looked up once per outcome, then
+primary-key look-ups of the first and last prices. Only the *limit* rows chosen leave
+the database, so memory is bounded whatever the history's size; the time grows with
+the window's rows (without *since*: with the whole history's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+
+from .schema import markets, outcomes, prices
+
+
+def movers_query(limit: int, since_ms: int | None = None, event_id: int | None = None) -> Any:
+    """The statement of the *limit* biggest movers since *since_ms* (None: ever), of the
+    event *event_id* only if given. Its rows: ``id``, ``event_id``, ``market_key``,
+    ``outcome_key``, ``outcome_id``, ``outcome_name``, ``market_name``, ``moves`` and
+    the first and last prices (``first_at``, ``first_odds``, ``first_fractional``,
+    ``first_status``, and the same for ``last_``)."""
+    has_odds = prices.c.odds.is_not(None)
+    window = select(
+        prices.c.outcome,
+        func.count().label("rows"),
+        func.count(prices.c.odds).label("priced"),
+        func.min(case((has_odds, prices.c.fetched_at))).label("first_at"),
+        func.max(case((has_odds, prices.c.fetched_at))).label("last_at"),
+    ).group_by(prices.c.outcome)
+    if since_ms is not None:
+        # The outcomes with a row in the window, from the time index alone (it holds the
+        # outcome too), then each one's rows through the primary key: the work grows with
+        # the window's rows, never with the history's.
+        moved = prices.alias("moved")
+        window = window.where(
+            prices.c.fetched_at > since_ms,
+            prices.c.outcome.in_(select(moved.c.outcome).where(moved.c.fetched_at > since_ms)),
+        )
+    if event_id is not None:
+        window = window.where(
+            prices.c.outcome.in_(select(outcomes.c.id).where(outcomes.c.event_id == event_id))
+        )
+    grouped = window.subquery("grouped")
+
+    if since_ms is None:
+        series = select(
+            grouped.c.outcome,
+            (grouped.c.rows - 1).label("moves"),
+            grouped.c.first_at,
+            grouped.c.last_at,
+        ).where(grouped.c.priced >= 2)
+    else:
+        # The row in force at since: found by the primary key, for these outcomes only
+        # (materialized: the time is looked up once per outcome, not once per use).
+        before = prices.alias("before")
+        opening_at = (
+            select(func.max(before.c.fetched_at))
+            .where(before.c.outcome == grouped.c.outcome, before.c.fetched_at <= since_ms)
+            .scalar_subquery()
+        )
+        with_opening = (
+            select(grouped, opening_at.label("opening_at"))
+            .cte("with_opening")
+            .prefix_with("MATERIALIZED")
+        )
+        opening = prices.alias("opening")
+        opening_priced = and_(with_opening.c.opening_at.is_not(None), opening.c.odds.is_not(None))
+        series = (
+            select(
+                with_opening.c.outcome,
+                (
+                    with_opening.c.rows
+                    - 1
+                    + case((with_opening.c.opening_at.is_not(None), 1), else_=0)
+                ).label("moves"),
+                case(
+                    (opening_priced, with_opening.c.opening_at), else_=with_opening.c.first_at
+                ).label("first_at"),
+                with_opening.c.last_at,
+            )
+            .select_from(
+                with_opening.outerjoin(
+                    opening,
+                    and_(
+                        opening.c.outcome == with_opening.c.outcome,
+                        opening.c.fetched_at == with_opening.c.opening_at,
+                    ),
+                )
+            )
+            .where(with_opening.c.priced + case((opening_priced, 1), else_=literal(0)) >= 2)
+        )
+    chosen = series.subquery("series")
+
+    first = prices.alias("first")
+    last = prices.alias("last")
+    change = (last.c.odds - first.c.odds) / first.c.odds
+    return (
+        select(
+            outcomes.c.id,
+            outcomes.c.event_id,
+            outcomes.c.market_key,
+            outcomes.c.outcome_key,
+            outcomes.c.outcome_id,
+            outcomes.c.name.label("outcome_name"),
+            markets.c.name.label("market_name"),
+            chosen.c.moves,
+            first.c.fetched_at.label("first_at"),
+            first.c.odds.label("first_odds"),
+            first.c.fractional.label("first_fractional"),
+            first.c.status.label("first_status"),
+            last.c.fetched_at.label("last_at"),
+            last.c.odds.label("last_odds"),
+            last.c.fractional.label("last_fractional"),
+            last.c.status.label("last_status"),
+        )
+        .select_from(
+            chosen.join(
+                first,
+                and_(first.c.outcome == chosen.c.outcome, first.c.fetched_at == chosen.c.first_at),
+            )
+            .join(
+                last,
+                and_(last.c.outcome == chosen.c.outcome, last.c.fetched_at == chosen.c.last_at),
+            )
+            .join(outcomes, outcomes.c.id == chosen.c.outcome)
+            .join(
+                markets,
+                and_(
+                    markets.c.event_id == outcomes.c.event_id,
+                    markets.c.market_key == outcomes.c.market_key,
+                ),
+            )
+        )
+        # relative_change: None where the first odds are 0, and 0 is no move.
+        .where(first.c.odds != 0, last.c.odds != first.c.odds)
+        .order_by(func.abs(change).desc(), last.c.fetched_at.desc(), outcomes.c.id)
+        .limit(limit)
+    )
