@@ -3,7 +3,9 @@
 - ``scrapy kwiff fetch-events`` (:mod:`~kwiff_scrapy.commands.fetch_events`): a
   sport's events into a feed file, through a crawl;
 - ``scrapy kwiff history`` (:mod:`~kwiff_scrapy.commands.history`): the odds history
-  the crawls stored, as a table, a CSV file or a plot; it crawls nothing.
+  the crawls stored, as a table, a CSV file or a plot; it crawls nothing;
+- ``scrapy kwiff dashboard`` (:mod:`~kwiff_scrapy.commands.dashboard`): the same history
+  as live pages in a browser.
 
 Each subcommand module ends with a :class:`~kwiff_scrapy.commands.subcommand.Subcommand`
 listed in :data:`SUBCOMMANDS`. ``scrapy kwiff --help`` (or ``scrapy kwiff SUBCOMMAND
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from . import fetch_events, history
+from . import dashboard, fetch_events, history
 from .fetch_events import FETCH_EVENTS, QUIET_LOG_LEVEL
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     for subcommand in (
         fetch_events.SUBCOMMAND,
         history.SUBCOMMAND,
+        dashboard.SUBCOMMAND,
     )
 }
 
@@ -103,8 +106,9 @@ def _check_subcommand(args: Sequence[str]) -> str:
 
 
 def _refuse_foreign_options(name: str, opts: argparse.Namespace) -> None:
+    own = set(SUBCOMMANDS[name].options_given(opts))  # an option two subcommands share
     for other, each in SUBCOMMANDS.items():
-        if other != name and (options := each.options_given(opts)):
+        if other != name and (options := [o for o in each.options_given(opts) if o not in own]):
             raise UsageError(
                 f"{', '.join(options)}: an option of scrapy kwiff {other}, "
                 f"not of scrapy kwiff {name}"
