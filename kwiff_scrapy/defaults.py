@@ -177,3 +177,19 @@ WATCH_BLIND_AFTER: Final = 3
 #: enough that a watch blind for days still says once that it sees again; it only ends
 #: the claim of a watch stopped while blind and never started again.
 WATCH_BLIND_CLAIM_TTL: Final = 7 * 24 * 3600.0
+# -- scrapy kwiff dashboard (kwiff_scrapy.dashboard) ---------------------------------------
+
+#: The address the dashboard serves on: this machine only, unless --host says otherwise.
+DASHBOARD_HOST: Final = "127.0.0.1"
+DASHBOARD_PORT: Final = 8050
+#: Seconds between two looks at the history for prices and signals newer than those sent.
+DASHBOARD_POLL: Final = 2.0
+#: Seconds between two comments on an idle live stream (keeps proxies from closing it).
+DASHBOARD_KEEPALIVE: Final = 15.0
+#: The board's "move since" choices, in minutes (None: since the opening price).
+DASHBOARD_MOVE_WINDOWS: Final = (15, 60)
+#: The movers page's windows, in minutes, and how many outcomes each lists.
+DASHBOARD_MOVER_WINDOWS: Final = (15, 60, 1440)
+DASHBOARD_MOVERS: Final = 10
+#: Signals listed on the movers page.
+DASHBOARD_SIGNALS: Final = 50

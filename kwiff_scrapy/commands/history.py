@@ -31,6 +31,8 @@ from scrapy.exceptions import UsageError
 from .. import defaults
 from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
+from ..history.export import CSV_FIELDS as CSV_FIELDS
+from ..history.export import csv_number, write_moves_csv
 from ..model.values import iso_utc_datetime
 from ..model.values import parse_duration as duration
 from .output import echo, stop_writing_to_stdout
@@ -67,21 +69,6 @@ HELP: Final = (
     "closing moves first (--csv FILE writes them). Example: scrapy kwiff history "
     "--db sqlite:///odds.sqlite --top 10 --since 2h. Exit status: 0 on success, 1 if the "
     "history cannot be read or has nothing to show, 2 for a usage error."
-)
-CSV_FIELDS: Final = (
-    "time",
-    "event_id",
-    "market",
-    "outcome",
-    "outcome_id",
-    "odds_before",
-    "odds",
-    "change",
-    "fractional",
-    "status",
-    "implied_probability_before",
-    "implied_probability",
-    "market_overround",
 )
 MOVE_HEADERS: Final = (
     "Time (UTC)",
@@ -560,28 +547,7 @@ def _show_events(reader: HistoryReader, since: datetime | None) -> None:
 def write_csv(path: str, found: Sequence[Move]) -> int:
     """Every price of *found* as a CSV row (the opening ones with no ``odds_before``)."""
     with open(path, "w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(CSV_FIELDS)
-        for move in found:
-            change = move.change
-            writer.writerow(
-                (
-                    iso_utc_datetime(move.time),
-                    move.event_id,
-                    move.market,
-                    move.outcome,
-                    "" if move.outcome_id is None else move.outcome_id,
-                    _number(move.before.odds if move.before is not None else None),
-                    _number(move.after.odds),
-                    "" if change is None else f"{change:.6f}",
-                    move.after.fractional or "",
-                    move.after.status or "",
-                    _number(move.previous_implied_probability),
-                    _number(move.implied_probability),
-                    _number(move.market_overround),
-                )
-            )
-    return len(found)
+        return write_moves_csv(file, found)
 
 
 # -- cells -------------------------------------------------------------------------------
@@ -652,8 +618,7 @@ def _time_text(moment: datetime | None, *, seconds: bool = True) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else repr(value)
+_number = csv_number
 
 
 SUBCOMMAND: Final = Subcommand(

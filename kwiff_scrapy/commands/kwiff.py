@@ -5,7 +5,9 @@
 - ``scrapy kwiff history`` (:mod:`~kwiff_scrapy.commands.history`): the odds history
   the crawls stored, as a table, a CSV file or a plot; it crawls nothing;
 - ``scrapy kwiff signals`` (:mod:`~kwiff_scrapy.commands.signals`): the signal rules
-  replayed over the odds history: the signals they would have fired.
+  replayed over the odds history: the signals they would have fired;
+- ``scrapy kwiff dashboard`` (:mod:`~kwiff_scrapy.commands.dashboard`): the same history
+  as live pages in a browser.
 
 Each subcommand module ends with a :class:`~kwiff_scrapy.commands.subcommand.Subcommand`
 listed in :data:`SUBCOMMANDS`. ``scrapy kwiff --help`` (or ``scrapy kwiff SUBCOMMAND
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from . import fetch_events, history, signals
+from . import dashboard, fetch_events, history, signals
 from .fetch_events import FETCH_EVENTS, QUIET_LOG_LEVEL
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         fetch_events.SUBCOMMAND,
         history.SUBCOMMAND,
         signals.SUBCOMMAND,
+        dashboard.SUBCOMMAND,
     )
 }
 

@@ -20,6 +20,7 @@ from .errors import HistoryError
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import BinaryIO
 
     from .queries import PlotData
 
@@ -46,13 +47,13 @@ def _only(odds: list[float], open_: list[bool], wanted: bool) -> list[float]:
 
 def render(
     data: PlotData,
-    path: Path | str,
+    path: Path | str | BinaryIO,
     *,
     width: int = defaults.PLOT_WIDTH,
     height: int = defaults.PLOT_HEIGHT,
     dpi: int = defaults.PLOT_DPI,
 ) -> None:
-    """Draw *data* into the PNG file *path*, *width* x *height* pixels."""
+    """Draw *data* into the PNG file *path* (or a binary stream), *width* x *height* pixels."""
     require_matplotlib()
     from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -206,6 +206,11 @@ class HistoryReader:
                 raise HistoryError(f"{self.description}: there is no database file {path}")
         self._engine: Engine = open_engine(self.url, writer=False)
 
+    @property
+    def engine(self) -> Engine:
+        """The engine it reads through (for the reads of :mod:`.board` and :mod:`.signals`)."""
+        return self._engine
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -221,6 +226,14 @@ class HistoryReader:
         except SQLAlchemyError as exc:
             raise HistoryError(f"{self.description} cannot be opened: {error_line(exc)}") from exc
         return connection
+
+    def ensure_present(self) -> None:
+        """``HistoryError`` if an SQLite file went away since it was opened (a reader that
+        stays open, as the dashboard's, would otherwise go on reading the removed file)."""
+        if self.url.get_backend_name() == "sqlite":
+            path = Path(self.url.database or "")
+            if not path.is_file():
+                raise HistoryError(f"{self.description}: there is no database file {path}")
 
     def check(self) -> None:
         """``HistoryError`` unless the database holds odds history this version can read

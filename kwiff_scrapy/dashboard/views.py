@@ -1,0 +1,306 @@
+"""What each page shows, read from the history (blocking: the server runs these in its
+database thread). No HTML here: plain dataclasses the templates lay out.
+
+Every read goes through :mod:`kwiff_scrapy.history` (the queries the command line
+uses): :class:`~kwiff_scrapy.history.queries.HistoryReader` for events, moves, movers,
+opening and closing prices; :mod:`~kwiff_scrapy.history.board` for the board and the
+live updates; :mod:`~kwiff_scrapy.history.signals` for the signals.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .. import defaults
+from ..history.board import BoardEvent, BoardPrice, board, competitions, latest_time
+from ..history.export import write_moves_csv
+from ..history.queries import moves, plot_data
+from ..history.records import to_ms
+from ..history.signals import StoredSignal, recent_signals
+from ..model.changes import relative_change
+from ..model.match_rows import DRAW_NAMES
+from ..model.odds import price_probability
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..history.queries import EventInfo, HistoryReader, Move, Mover
+    from ..history.report import OpeningClosing
+
+
+def move_choices() -> tuple[tuple[str, str, int | None], ...]:
+    """``(key, label, minutes)`` of each "move since" the board offers, then the opening."""
+    found: list[tuple[str, str, int | None]] = []
+    for minutes in defaults.DASHBOARD_MOVE_WINDOWS:
+        found.append((duration_key(minutes), f"since {duration_label(minutes)} ago", minutes))
+    found.append(("open", "since the opening", None))
+    return tuple(found)
+
+
+def duration_key(minutes: int) -> str:
+    """``15m``, ``1h``, ``24h``: as ``history --since`` takes it."""
+    return f"{minutes}m" if minutes % 60 else f"{minutes // 60}h"
+
+
+def duration_label(minutes: int) -> str:
+    if minutes % 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
+def history_now(reader: HistoryReader) -> datetime:
+    """The time moves are measured back from: now, or the latest price stored if the
+    history's clock runs ahead (the simulator's runs an hour a minute)."""
+    reader.ensure_present()
+    wall = datetime.now(UTC).replace(microsecond=0)
+    latest = latest_time(reader.engine)
+    return max(wall, latest.replace(microsecond=0)) if latest is not None else wall
+
+
+# -- the board ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One price on the board, with its move over each choice of :func:`move_choices`."""
+
+    price: BoardPrice
+    moves: tuple[float | None, ...]
+
+    @property
+    def open(self) -> bool:
+        return self.price.status is None and self.price.odds is not None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    event: BoardEvent
+    #: Home, draw, away (draw None in a market without one; any None if missing).
+    cells: tuple[Cell | None, Cell | None, Cell | None]
+
+    @property
+    def suspended(self) -> bool:
+        return any(cell is not None and not cell.open for cell in self.cells)
+
+
+@dataclass(frozen=True, slots=True)
+class CompetitionGroup:
+    name: str
+    rows: list[BoardRow]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    now: datetime
+    groups: list[CompetitionGroup]
+    competitions: list[str]
+    competition: str | None
+    team: str
+    in_play: bool
+    events: int
+
+
+def board_rows(
+    reader: HistoryReader,
+    now: datetime,
+    *,
+    competition: str | None = None,
+    in_play: bool | None = None,
+    event_ids: Sequence[int] | None = None,
+) -> list[BoardRow]:
+    """The board's rows at *now* (only *event_ids* if given)."""
+    windows = [m for _, _, m in move_choices() if m is not None]
+    times = [to_ms(now - timedelta(minutes=m)) for m in windows]
+    found = board(
+        reader.engine,
+        now_ms=to_ms(now),
+        times_ms=times,
+        competition=competition,
+        in_play=in_play,
+        event_ids=event_ids,
+    )
+    return [_board_row(event) for event in found]
+
+
+def _board_row(event: BoardEvent) -> BoardRow:
+    cells = [
+        Cell(
+            price,
+            (
+                *(relative_change(then, price.odds) for then in price.then),
+                relative_change(price.opening, price.odds),
+            ),
+        )
+        for price in event.prices
+    ]
+    draws = [c for c in cells if c.price.name.casefold() in DRAW_NAMES]
+    others = [c for c in cells if c not in draws]
+    home = others[0] if others else None
+    away = others[-1] if len(others) > 1 else None
+    return BoardRow(event, (home, draws[0] if draws else None, away))
+
+
+def board_page(
+    reader: HistoryReader, *, competition: str | None, team: str, in_play: bool
+) -> BoardPage:
+    now = history_now(reader)
+    rows = board_rows(reader, now, competition=competition, in_play=True if in_play else None)
+    wanted = team.strip().casefold()
+    if wanted:
+        rows = [row for row in rows if wanted in row.event.teams.casefold()]
+    groups: dict[str, list[BoardRow]] = {}
+    for row in rows:
+        groups.setdefault(row.event.competition_name or "Other", []).append(row)
+    return BoardPage(
+        now=now,
+        groups=[CompetitionGroup(name, members) for name, members in groups.items()],
+        competitions=competitions(reader.engine),
+        competition=competition,
+        team=team,
+        in_play=in_play,
+        events=len(rows),
+    )
+
+
+# -- movers and signals ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MoverTable:
+    key: str
+    label: str
+    since: datetime
+    movers: list[Mover]
+
+
+@dataclass(frozen=True, slots=True)
+class MoversPage:
+    now: datetime
+    tables: list[MoverTable]
+    signals: list[StoredSignal]
+
+
+def mover_tables(reader: HistoryReader, now: datetime) -> list[MoverTable]:
+    """The biggest moves over each window: ``history --top N --since 15m`` (1h, 24h)'s
+    very query and numbers, at *now*."""
+    tables = []
+    for minutes in defaults.DASHBOARD_MOVER_WINDOWS:
+        since = now - timedelta(minutes=minutes)
+        tables.append(
+            MoverTable(
+                duration_key(minutes),
+                duration_label(minutes),
+                since,
+                reader.top_movers(defaults.DASHBOARD_MOVERS, since),
+            )
+        )
+    return tables
+
+
+def signals_after(reader: HistoryReader, after_id: int | None = None) -> list[StoredSignal]:
+    """The latest signals, newest first (only those stored after row *after_id*)."""
+    return recent_signals(reader.engine, after_id=after_id, limit=defaults.DASHBOARD_SIGNALS)
+
+
+def movers_page(reader: HistoryReader) -> MoversPage:
+    now = history_now(reader)
+    return MoversPage(now, mover_tables(reader, now), signals_after(reader))
+
+
+# -- one event ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    event: EventInfo
+    now: datetime
+    #: The moves (a price with one before it), newest first, at most :data:`MOVES_SHOWN`.
+    moves: list[Move]
+    moves_total: int
+    report: list[OpeningClosing]
+    #: What the charts draw (JSON for the page's script).
+    charts: dict[str, Any] = field(default_factory=dict)
+
+
+#: Moves listed on the event page (the CSV has them all).
+MOVES_SHOWN = 200
+
+
+def event_page(reader: HistoryReader, event_id: int) -> EventPage:
+    now = history_now(reader)
+    event = reader.event(event_id)
+    histories = reader.outcome_histories(event_id)
+    found = [move for move in moves(histories) if move.before is not None]
+    found.reverse()
+    report = list(reader.opening_closing(event_id=event_id, now=now))
+    return EventPage(
+        event, now, found[:MOVES_SHOWN], len(found), report, chart_data(event, histories)
+    )
+
+
+def chart_data(event: EventInfo, histories: Sequence[Any]) -> dict[str, Any]:
+    """Each market's step lines as the page's charts take them: times in seconds, each
+    outcome's odds and whether it was open then, keyed by its row id for live points."""
+    data = plot_data(event, histories)
+    keys = {(h.market, h.outcome): h for h in histories}
+    markets = []
+    for market in data.markets:
+        series = []
+        for line in market.series:
+            history = keys.get((market.market, line.outcome))
+            series.append(
+                {
+                    "outcome": line.outcome,
+                    "times": [t.timestamp() for t in line.times],
+                    "odds": line.odds,
+                    "probability": [price_probability(odds) for odds in line.odds],
+                    "open": line.open,
+                    "key": _history_key(history),
+                }
+            )
+        markets.append({"market": market.market, "series": series})
+    return {
+        "event_id": event.event_id,
+        "kickoff": event.start.timestamp() if event.start is not None else None,
+        "markets": markets,
+    }
+
+
+def _history_key(history: Any) -> str:
+    if history is None:
+        return ""
+    return chart_key(history.market, history.outcome_id, history.outcome)
+
+
+def chart_key(market: str, outcome_id: int | None, outcome: str) -> str:
+    """The key of an outcome's line on the event page, the same for a live price."""
+    return f"{market}\N{UNIT SEPARATOR}{outcome_id if outcome_id is not None else outcome}"
+
+
+def event_csv(reader: HistoryReader, event_id: int) -> tuple[EventInfo, str]:
+    """Every stored price of the event as ``history --event ID --csv`` writes it."""
+    event = reader.event(event_id)
+    text = io.StringIO(newline="")
+    write_moves_csv(text, moves(reader.outcome_histories(event_id)))
+    return event, text.getvalue()
+
+
+def event_png(reader: HistoryReader, event_id: int, *, probability: bool) -> bytes:
+    """The event's first market drawn as ``history --event ID --plot`` draws it."""
+    from ..history.plot import render
+
+    event = reader.event(event_id)
+    histories = reader.outcome_histories(event_id)
+    first = histories[0].market
+    data = plot_data(event, [h for h in histories if h.market == first], probability=probability)
+    image = io.BytesIO()
+    render(data, image, width=defaults.PLOT_WIDTH, height=defaults.PLOT_HEIGHT)
+    return image.getvalue()
+
+
+def probability(odds: float | None) -> float | None:
+    return price_probability(odds)
