@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"connection"}),
     frozenset({"integration", "client"}),
     frozenset({"distributed", "history"}),
-    frozenset({"spiders", "pipelines"}),
+    frozenset({"spiders", "pipelines", "monitoring"}),
     frozenset({"commands", "project"}),
     frozenset({"", "settings"}),
 )

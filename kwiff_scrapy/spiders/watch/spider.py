@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
     from ...model.event_list import ListedEvents
@@ -148,6 +149,14 @@ class KwiffWatchSpider(KwiffSpider):
         self._pushed_ready = asyncio.Event()
         self.signal_settings = SignalSettings()
         self._warned_shared_signals = False
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """A watch logs its main stats every minute (``KWIFF_PERIODIC_LOG``, which the
+        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise."""
+        super().update_settings(settings)
+        if settings.get("KWIFF_PERIODIC_LOG") is None:
+            settings.set("KWIFF_PERIODIC_LOG", True, "spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
