@@ -19,6 +19,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from . import fetch_events, history
+from . import status as status_subcommand
 from .fetch_events import FETCH_EVENTS, QUIET_LOG_LEVEL
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     for subcommand in (
         fetch_events.SUBCOMMAND,
         history.SUBCOMMAND,
+        status_subcommand.SUBCOMMAND,
     )
 }
 

@@ -82,6 +82,7 @@ class SharedWatch:
         self.polls = RedisPolls(self.server, self.key, config.worker_id)
         self.snapshots = RedisSnapshots(self.server, self.key, self.polls)
         self.config_key = f"{self.key}:config"
+        scheduler.described["watch"] = self.key  # in this worker's signs of life
         self.lease = config.lease(spider.interval)
         self.afresh = link.started_afresh
         settings = self.crawler.settings
