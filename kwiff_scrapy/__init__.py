@@ -16,7 +16,8 @@ checks every import, ``TYPE_CHECKING`` ones included):
   settings, signals, stats; ``client.py``: the asyncio front end, without Scrapy.
 - ``distributed/``: several workers through Redis; ``history/``: the odds history.
 - ``spiders/``, ``pipelines/``: what a Scrapy project uses; ``dashboard/``: the odds
-  history in a browser (``scrapy kwiff dashboard``).
+  history in a browser (``scrapy kwiff dashboard``); ``monitoring/``: metrics for
+  Prometheus.
 - ``commands/``: the ``scrapy kwiff`` command and the project's ``scrapy crawl``;
   ``project.py``: the check that a clone reads its own settings file.
 - this package's names, and ``settings.py`` (the Scrapy project's settings).

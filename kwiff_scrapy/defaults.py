@@ -167,6 +167,7 @@ MIN_WATCH_LEASE: Final = 1.0
 #: Tries of a shared watch's compare-and-set before the answer is given up (not compared).
 WATCH_COMMIT_ATTEMPTS: Final = 3
 
+<<<<<<< HEAD
 # -- alert routes and the blind watch --
 
 #: Telegram's Bot API (``KWIFF_ALERT_TELEGRAM_URL``): ``<url>/bot<token>/sendMessage``.
@@ -193,3 +194,13 @@ DASHBOARD_MOVER_WINDOWS: Final = (15, 60, 1440)
 DASHBOARD_MOVERS: Final = 10
 #: Signals listed on the movers page.
 DASHBOARD_SIGNALS: Final = 50
+=======
+# -- metrics and the log of a long run (kwiff_scrapy.monitoring) --------------------------
+
+#: Address the Prometheus endpoint binds to (``KWIFF_METRICS_HOST``): this machine only.
+METRICS_HOST: Final = "127.0.0.1"
+#: Upper bounds (seconds) of the buckets of the command round-trip histogram.
+METRICS_COMMAND_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Seconds between two periodic stats lines of a watch (Scrapy's ``LOGSTATS_INTERVAL``).
+PERIODIC_LOG_INTERVAL: Final = 60.0
+>>>>>>> ops

@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"connection"}),
     frozenset({"integration", "client"}),
     frozenset({"distributed", "history"}),
-    frozenset({"spiders", "pipelines", "dashboard"}),
+    frozenset({"spiders", "pipelines", "dashboard", "monitoring"}),
     frozenset({"commands", "project"}),
     frozenset({"", "settings"}),
 )

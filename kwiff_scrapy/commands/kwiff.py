@@ -23,6 +23,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from . import dashboard, fetch_events, history, signals
+from . import status as status_subcommand
 from .fetch_events import FETCH_EVENTS, QUIET_LOG_LEVEL
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         history.SUBCOMMAND,
         signals.SUBCOMMAND,
         dashboard.SUBCOMMAND,
+        status_subcommand.SUBCOMMAND,
     )
 }
 

@@ -78,6 +78,8 @@ class SessionStat(StrEnum):
     ACKS_LATE = "acks_late"
     ACKS_DUPLICATE = "acks_duplicate"
     ACKS_UNKNOWN = "acks_unknown"
+    #: A session counted as opened has ended (so opened minus closed are open now).
+    CONNECTIONS_CLOSED = "connections_closed"
 
 
 StatHook = Callable[[SessionStat, int], None]
@@ -371,6 +373,8 @@ class KwiffSession:
         """
         if self._failure is None:
             self._failure = error
+            if self._heartbeat is not None:  # it was ready, and counted as opened
+                self._on_stat(SessionStat.CONNECTIONS_CLOSED, 1)
             if not isinstance(error, SessionClosed):
                 logger.info("Kwiff connection to %s ended: %s", self._options.endpoint, error)
             if not self._ready.done():

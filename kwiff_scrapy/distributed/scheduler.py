@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections import deque
 from dataclasses import dataclass, replace
 from functools import partial
@@ -129,6 +131,8 @@ class Scheduler(RedisScheduler):
         self._idle_check: _IdleFound | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._warned_unserialisable = False
+        #: More that this worker tells about itself (the shared watch adds its key).
+        self.described: dict[str, str] = {}
 
     # -- construction ------------------------------------------------------------------
 
@@ -195,7 +199,8 @@ class Scheduler(RedisScheduler):
         return deferred_from_coro(self._open())
 
     async def _open(self) -> None:
-        self.started_afresh = await self._guard.off_loop(self._set_up)
+        about = self.about()
+        self.started_afresh = await self._guard.off_loop(lambda: self._set_up(about))
         logger.info(
             "Worker %s shares the crawl through Redis at %s (queue %s)",
             self.config.worker_id,
@@ -205,7 +210,7 @@ class Scheduler(RedisScheduler):
         self._work.set()  # join at once
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
 
-    def _set_up(self) -> bool:
+    def _set_up(self, about: dict[str, str]) -> bool:
         """In the Redis thread: flush if asked and allowed, and a first sign of life."""
         afresh = self.flush_on_start and self.may_flush()
         if afresh:
@@ -213,8 +218,29 @@ class Scheduler(RedisScheduler):
             self.flush()
         elif queued := len(self.queue):
             logger.info("The shared queue holds %d requests: this worker takes its share", queued)
-        self._shared.heartbeat()
+        self._shared.heartbeat(about)
         return afresh
+
+    def about(self) -> dict[str, str]:
+        """What this worker tells about itself in its signs of life (``scrapy kwiff
+        status`` shows it): fields of :data:`.termination.WORKER_FIELDS`."""
+        fields = {
+            "host": socket.gethostname(),
+            "pid": str(os.getpid()),
+            "spider": self.spider.name,
+            "queue": self.queue.key,
+            **self.described,
+        }
+        crawler = self.crawler
+        if crawler is not None and crawler.stats is not None:
+            fields["claimed"] = str(crawler.stats.get_value(stats.WATCH_CLAIMED, 0))
+        try:
+            engine = crawler.engine if crawler is not None else None
+        except RuntimeError:  # Scrapy 2.19: not set before the crawl starts
+            engine = None
+        downloader = getattr(engine, "downloader", None)
+        fields["in_progress"] = str(len(getattr(downloader, "active", ())))
+        return fields
 
     def redis_link(self) -> RedisLink:
         """What a component sharing this worker's Redis (the shared watch) needs."""
@@ -413,7 +439,10 @@ class Scheduler(RedisScheduler):
             await self._join()
         beaten = beat and self._guard.available
         if beaten:
-            await self._guard.run("signalling this worker alive", self._shared.heartbeat, None)
+            about = self.about()
+            await self._guard.run(
+                "signalling this worker alive", lambda: self._shared.heartbeat(about), None
+            )
         await self._send_unsent()
         news = ticked
         if self._idle_wanted:

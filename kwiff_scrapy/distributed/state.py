@@ -13,6 +13,9 @@ Under the watch's key (next to the polls of :mod:`.polls`):
 ``<key>:signals``
     hash, event id -> the event's signal detector state (:mod:`.signal_states`), written
     and deleted only with the event's snapshot.
+``<key>:polled``
+    hash, task -> ``<when>:<failed>``: when its last poll was completed (Redis time) and
+    whether it failed (``1``), for ``scrapy kwiff status``.
 
 A worker that polled a task reads the snapshots it needs with their versions
 (:meth:`RedisSnapshots.load`), compares the answer with them, then calls
@@ -59,7 +62,7 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined, signals.
+-- KEYS: due, leases, holders, snapshots, versions, baselined, signals, polled.
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
 --   tasks to add (task, delay)*, tasks to drop task*,
@@ -104,6 +107,7 @@ for _ = 1, n do
   redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SREM', KEYS[6], ARGV[i])
+  redis.call('HDEL', KEYS[8], ARGV[i])
   if ARGV[i] == task then dropped = true end
   i = i + 1
 end
@@ -128,6 +132,7 @@ if not dropped then
   end
   redis.call('ZADD', KEYS[1], next_due, task)
   if ARGV[5] == '0' then redis.call('SADD', KEYS[6], task) end
+  redis.call('HSET', KEYS[8], task, string.format('%.6f', now) .. ':' .. ARGV[5])
 end
 return {'ok', tostring(was), overrun}
 """
@@ -189,11 +194,18 @@ class RedisSnapshots:
         self.versions_key = f"{key}:versions"
         self.baselined_key = f"{key}:baselined"
         self.signals_key = f"{key}:signals"
+        self.polled_key = f"{key}:polled"
         self._commit = server.register_script(_COMMIT)
 
     @property
     def keys(self) -> list[str]:
-        return [self.snapshots_key, self.versions_key, self.baselined_key, self.signals_key]
+        return [
+            self.snapshots_key,
+            self.versions_key,
+            self.baselined_key,
+            self.signals_key,
+            self.polled_key,
+        ]
 
     def baselined(self, task: str) -> bool:
         """Whether *task* has completed a successful poll (its changes are reported)."""

@@ -17,7 +17,10 @@ The Redis keys, under the crawl's prefix (``KWIFF_REDIS_KEY``, ``%(spider)s`` by
     before it takes a request from the queue and clears it when Scrapy finds it idle
     (everything it took is done, and what the callbacks yielded is queued).
 ``<prefix>:worker:<id>``
-    a sign of life, with a TTL of ``KWIFF_REDIS_WORKER_TIMEOUT``, refreshed by the worker.
+    a sign of life, with a TTL of ``KWIFF_REDIS_WORKER_TIMEOUT``, refreshed by the worker:
+    a hash of what the worker tells about itself (:data:`WORKER_FIELDS`: its host and
+    pid, polls claimed, commands in progress...) and ``seen``, ``started`` (Redis times),
+    for ``scrapy kwiff status``.
 
 The first worker of a run creates ``run`` and seeds it; the others join, and leave
 their start requests to the seeder (held until the run is seeded, so that one of them
@@ -35,17 +38,57 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .polls import NOW
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from redis import Redis
 
-_JOIN = """
+#: Refreshes a worker's sign of life (a hash, valid for the worker timeout), and when.
+_SIGN_OF_LIFE = """
+if redis.call('TYPE', KEYS[2])['ok'] ~= 'hash' then redis.call('DEL', KEYS[2]) end
+redis.call('HSET', KEYS[2], 'seen', string.format('%.6f', now))
+redis.call('HSETNX', KEYS[2], 'started', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+"""
+
+_JOIN = (
+    NOW
+    + """
 -- KEYS: run, worker key. ARGV: worker, new run id, worker timeout (ms).
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+"""
+    + _SIGN_OF_LIFE
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'id', ARGV[2], 'seeder', ARGV[1], 'seeded', '0')
 end
 return redis.call('HMGET', KEYS[1], 'id', 'seeder', 'seeded')
 """
+)
+
+_HEARTBEAT = (
+    NOW
+    + """
+-- KEYS: (unused), worker key. ARGV: (unused), (unused), worker timeout (ms), then field,
+-- value pairs of what the worker tells about itself.
+"""
+    + _SIGN_OF_LIFE
+    + """
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+"""
+)
+
+#: What a worker tells about itself in its sign of life (all optional, as text).
+WORKER_FIELDS = (
+    "host",
+    "pid",
+    "spider",
+    "queue",  # the shared queue's key
+    "watch",  # the shared watch's key, for a watch
+    "claimed",  # polls of a shared watch claimed so far
+    "in_progress",  # commands sent and not answered yet
+)
 
 _IDLE = """
 -- KEYS: run, busy, queue. ARGV: worker, run id, worker key prefix.
@@ -145,6 +188,7 @@ class SharedCrawl:
         self._join = server.register_script(_JOIN)
         self._idle = server.register_script(_IDLE)
         self._finish = server.register_script(_FINISH)
+        self._heartbeat = server.register_script(_HEARTBEAT)
 
     def join(self) -> Run:
         """Join the current run, or start one (this worker then seeds it)."""
@@ -154,9 +198,13 @@ class SharedCrawl:
         )
         return Run(_text(run_id), _text(seeder), _text(seeded) == "1")
 
-    def heartbeat(self) -> None:
-        """A sign of life, valid for the worker timeout."""
-        self.server.set(self.worker_key, "1", px=self._timeout_ms)
+    def heartbeat(self, about: Mapping[str, str] | None = None) -> None:
+        """A sign of life, valid for the worker timeout, with what *about* tells (fields
+        of :data:`WORKER_FIELDS`)."""
+        args: list[str | int] = ["", "", self._timeout_ms]
+        for name, value in (about or {}).items():
+            args += [name, value]
+        self._heartbeat(keys=["", self.worker_key], args=args)
 
     def mark_busy(self) -> bool:
         """Before taking requests: this worker may have work in progress."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.misc import load_object
 
 from .. import defaults
 from .http import SCHEME
 from .log import quiet_dependency_loggers
+from .startup import report_start_error
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -21,6 +23,30 @@ CSV_EXPORTER_PATH = "kwiff_scrapy.integration.feeds.KwiffCsvItemExporter"
 ALERTS_PIPELINE_PATH = "kwiff_scrapy.pipelines.alerts.KwiffAlertsPipeline"
 #: Loaded only when the odds history is on.
 HISTORY_PIPELINE_PATH = "kwiff_scrapy.pipelines.history.KwiffHistoryPipeline"
+#: Loaded only when ``KWIFF_METRICS_PORT`` is set (the ``metrics`` extra).
+METRICS_EXTENSION_PATH = "kwiff_scrapy.monitoring.metrics.KwiffMetrics"
+#: Scrapy's own extension that logs stats every ``LOGSTATS_INTERVAL``.
+PERIODIC_LOG_PATH = "scrapy.extensions.periodic_log.PeriodicLog"
+#: What a watch's periodic log shows (``PERIODIC_LOG_DELTA``): each key's change over the
+#: last interval, for the keys containing one of these (Scrapy matches substrings).
+PERIODIC_LOG_DELTA = {
+    "include": [
+        "kwiff/watch/polls",
+        "kwiff/watch/failed_polls",
+        "kwiff/watch/overrun",
+        "kwiff/watch/changes/",
+        "kwiff/watch/event_changes/",
+        "kwiff/watch/signals/",
+        "kwiff/alerts/sent",
+        "kwiff/alerts/failed",
+        "kwiff/history/prices_written",
+        "kwiff/history/dropped",
+        "kwiff/redis/outages",
+        "kwiff/connections_opened",
+        "log_count/WARNING",
+        "log_count/ERROR",
+    ]
+}
 
 
 class Addon:
@@ -41,6 +67,12 @@ class Addon:
 
     CSV feeds are written by :class:`~kwiff_scrapy.integration.feeds.KwiffCsvItemExporter`
     (times as ``2026-12-08 17:45:00`` UTC), unless the project has its own for ``csv``.
+
+    When ``KWIFF_METRICS_PORT`` is set, it enables the Prometheus endpoint
+    (:mod:`kwiff_scrapy.monitoring.metrics`). When ``KWIFF_PERIODIC_LOG`` is true (the
+    watch spiders set it), it enables Scrapy's ``PeriodicLog`` with the watch's main
+    stats (:data:`PERIODIC_LOG_DELTA`) every ``LOGSTATS_INTERVAL`` (60 s), unless the
+    project configured ``PERIODIC_LOG_*`` itself; its own ``LOGSTATS_INTERVAL`` is kept.
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -65,7 +97,42 @@ class Addon:
                 load_object(HISTORY_PIPELINE_PATH),
                 defaults.HISTORY_PIPELINE_ORDER,
             )
+        if _is_set(settings.get("KWIFF_METRICS_PORT")):
+            settings.setdefault_in_component_priority_dict("EXTENSIONS", _metrics_extension(), 0)
+        if settings.getbool("KWIFF_PERIODIC_LOG"):
+            _enable_periodic_log(settings)
         quiet_dependency_loggers()
+
+
+def _metrics_extension() -> Any:
+    try:
+        return load_object(METRICS_EXTENSION_PATH)
+    except ImportError as exc:
+        error = ImportError(
+            f"KWIFF_METRICS_PORT is set and the metrics need prometheus-client ({exc}): "
+            "pip install 'kwiff-scrapy[metrics]'"
+        )
+        report_start_error(__name__, error)
+        raise error from None
+
+
+def _enable_periodic_log(settings: BaseSettings) -> None:
+    """Scrapy's ``PeriodicLog`` (the project's own ``EXTENSIONS`` entry, ``None`` included,
+    is kept), with the watch's deltas every minute unless the project configured it (any
+    ``PERIODIC_LOG_*`` setting of its own; its ``LOGSTATS_INTERVAL`` is kept too)."""
+    settings.setdefault_in_component_priority_dict("EXTENSIONS", load_object(PERIODIC_LOG_PATH), 0)
+    own = ("PERIODIC_LOG_DELTA", "PERIODIC_LOG_STATS", "PERIODIC_LOG_TIMING_ENABLED")
+    if any(_configured(settings, name) for name in own):
+        return
+    settings.set("PERIODIC_LOG_DELTA", PERIODIC_LOG_DELTA, "addon")
+    if not _configured(settings, "LOGSTATS_INTERVAL"):
+        settings.set("LOGSTATS_INTERVAL", defaults.PERIODIC_LOG_INTERVAL, "addon")
+
+
+def _configured(settings: BaseSettings, name: str) -> bool:
+    """Whether *name* was set above Scrapy's defaults (by the project, a spider, -s)."""
+    priority = settings.getpriority(name)
+    return priority is not None and priority > SETTINGS_PRIORITIES["default"]
 
 
 def _set_in_dict_setting(settings: BaseSettings, name: str, key: str, value: str) -> None:

@@ -33,6 +33,7 @@ MALFORMED_FRAMES = session_key(SessionStat.MALFORMED_FRAMES)
 ACKS_LATE = session_key(SessionStat.ACKS_LATE)
 ACKS_DUPLICATE = session_key(SessionStat.ACKS_DUPLICATE)
 ACKS_UNKNOWN = session_key(SessionStat.ACKS_UNKNOWN)
+CONNECTIONS_CLOSED = session_key(SessionStat.CONNECTIONS_CLOSED)
 
 # -- the download handler ---------------------------------------------------------------
 

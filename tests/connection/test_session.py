@@ -81,6 +81,7 @@ async def test_ready_after_open_and_connect_in_either_order(
         )
     assert isinstance(ack, AckReceived)
     assert recorder.stats["connections_opened"] == 1
+    assert recorder.stats["connections_closed"] == 1  # once, when the session closed
     events = ack.args[0]["data"]["events"]
     assert [e["id"] for e in events] == [e["id"] for e in SimulatedData().events(11, "GB")]
     assert ack.raw_args.startswith("[{")

@@ -90,6 +90,7 @@ class SharedWatch:
         signal_settings = spider.signal_settings
         self.detectors = SharedDetectors(signal_settings.rules) if signal_settings.enabled else None
         self.config_key = f"{self.key}:config"
+        scheduler.described["watch"] = self.key  # in this worker's signs of life
         self.lease = config.lease(spider.interval)
         self.afresh = link.started_afresh
         settings = self.crawler.settings

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
     from ...model.event_list import ListedEvents
@@ -159,6 +160,14 @@ class KwiffWatchSpider(KwiffSpider):
         self.blind_after = defaults.WATCH_BLIND_AFTER
         self._blindness: Blindness | None = None
         self._notices: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """A watch logs its main stats every minute (``KWIFF_PERIODIC_LOG``, which the
+        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise."""
+        super().update_settings(settings)
+        if settings.get("KWIFF_PERIODIC_LOG") is None:
+            settings.set("KWIFF_PERIODIC_LOG", True, "spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:

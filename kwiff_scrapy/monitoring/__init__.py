@@ -1,0 +1,12 @@
+"""Watching a crawl from outside: Prometheus metrics (the ``metrics`` extra).
+
+- :mod:`.names`: which Prometheus metric each stats key becomes (pure code);
+- :mod:`.config`: ``KWIFF_METRICS_*``, read once;
+- :mod:`.metrics`: the extension serving them over HTTP (enabled by the add-on when
+  ``KWIFF_METRICS_PORT`` is set).
+
+The periodic stats in the log are Scrapy's own ``PeriodicLog`` extension, which the
+add-on configures (:mod:`kwiff_scrapy.integration.addon`).
+
+Importing this package does not import prometheus-client; :mod:`.metrics` does.
+"""
