@@ -167,7 +167,6 @@ MIN_WATCH_LEASE: Final = 1.0
 #: Tries of a shared watch's compare-and-set before the answer is given up (not compared).
 WATCH_COMMIT_ATTEMPTS: Final = 3
 
-<<<<<<< HEAD
 # -- alert routes and the blind watch --
 
 #: Telegram's Bot API (``KWIFF_ALERT_TELEGRAM_URL``): ``<url>/bot<token>/sendMessage``.
@@ -178,6 +177,7 @@ WATCH_BLIND_AFTER: Final = 3
 #: enough that a watch blind for days still says once that it sees again; it only ends
 #: the claim of a watch stopped while blind and never started again.
 WATCH_BLIND_CLAIM_TTL: Final = 7 * 24 * 3600.0
+
 # -- scrapy kwiff dashboard (kwiff_scrapy.dashboard) ---------------------------------------
 
 #: The address the dashboard serves on: this machine only, unless --host says otherwise.
@@ -194,7 +194,7 @@ DASHBOARD_MOVER_WINDOWS: Final = (15, 60, 1440)
 DASHBOARD_MOVERS: Final = 10
 #: Signals listed on the movers page.
 DASHBOARD_SIGNALS: Final = 50
-=======
+
 # -- metrics and the log of a long run (kwiff_scrapy.monitoring) --------------------------
 
 #: Address the Prometheus endpoint binds to (``KWIFF_METRICS_HOST``): this machine only.
@@ -203,4 +203,3 @@ METRICS_HOST: Final = "127.0.0.1"
 METRICS_COMMAND_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: Seconds between two periodic stats lines of a watch (Scrapy's ``LOGSTATS_INTERVAL``).
 PERIODIC_LOG_INTERVAL: Final = 60.0
->>>>>>> ops

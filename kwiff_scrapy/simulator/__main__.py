@@ -2,6 +2,8 @@
 
 Once bound it prints exactly one line, ``Kwiff simulator listening on ws://HOST:PORT/socket.io/``,
 and serves until Ctrl-C or SIGTERM. With ``--port 0`` the line shows the port picked.
+SIGUSR1 drops every open connection (their TCP connections aborted, no close frame), as a
+network failure would; the server goes on accepting new ones.
 
 Its data moves (``moving=True``; ``--still``: it does not, every answer is the first
 one, as a :class:`SimulatorConfig` built elsewhere behaves by default) on a clock that
@@ -172,7 +174,8 @@ def _json_lines(path: Path | None) -> Iterator[Any]:
 async def serve_until_stopped(
     config: SimulatorConfig, *, change_log: Path | None = None, serve_log: Path | None = None
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then close everything."""
+    """Serve until SIGINT or SIGTERM, then close everything; drop every connection on
+    SIGUSR1."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -180,6 +183,8 @@ async def serve_until_stopped(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     simulator = KwiffSimulator(config)
+    if hasattr(signal, "SIGUSR1"):  # not on Windows
+        loop.add_signal_handler(signal.SIGUSR1, simulator.drop_connections)
     with _json_lines(change_log) as changes, _json_lines(serve_log) as serves:
         if changes is not None:
             simulator.add_change_listener(changes)

@@ -185,8 +185,10 @@ CHANGE_FIELDS: Final = (
 #: event of one ``event:list`` answer shares it); ``command``; ``sport_id`` (null for an
 #: id no sport has); ``event_id``; ``step`` the step shown, or null when the answer had
 #: no such event (``event:get`` of an unknown or ended id, or a list's event that ended
-#: at this answer: its ``event_removed`` change has the same answer number).
-SERVE_FIELDS: Final = ("seq", "answer", "command", "sport_id", "event_id", "step")
+#: at this answer: its ``event_removed`` change has the same answer number); ``timestamp``
+#: the answer's own ``timestamp`` (milliseconds: on a clock, the time whose step it shows),
+#: which a client's records of the answer carry (a history's ``fetched_at``).
+SERVE_FIELDS: Final = ("seq", "answer", "command", "sport_id", "event_id", "step", "timestamp")
 
 ChangeListener = Callable[[list[dict[str, Any]]], None]
 """Called with the entries one answer added to a log, before the answer is sent."""
@@ -865,6 +867,9 @@ class MovingData:
         self.scenarios = scenarios
         """Scripted scenarios on some events, quiet noise on the others (:mod:`.scenarios`)."""
         self.data = data
+        self._stamp = 0
+        """The timestamp of the answer being made: read once per answer, so that its
+        ``timestamp``, its serve-log entries and (on a clock) the step it shows agree."""
         self.speed = speed
         """None: one step per serve of an event. A number: the steps follow the
         simulator's clock, :attr:`STEP_SECONDS` simulated seconds each, which runs this
@@ -923,7 +928,10 @@ class MovingData:
     def clock_step(self) -> int:
         """The step the simulator's clock is at (``speed`` set): whole :data:`STEP_SECONDS`
         of simulated time since :attr:`origin_ms`."""
-        return max((self.clock_ms() - self.origin_ms) // (STEP_SECONDS * 1000), 0)
+        return self._step_at(self.clock_ms())
+
+    def _step_at(self, clock_ms: int) -> int:
+        return max((clock_ms - self.origin_ms) // (STEP_SECONDS * 1000), 0)
 
     def step_time(self, step: int) -> datetime.datetime:
         """The simulated time (UTC) at which the clock reaches *step*."""
@@ -938,9 +946,12 @@ class MovingData:
         try:
             if message == EVENT_LIST:
                 sport_id, _country = event_list_payload(payload)
+                self._stamp = self.data.clock()
                 return self._answered(self._list_answer(sport_id))
             if message == EVENT_GET:
-                return self._answered(self._get_answer(event_get_payload(payload)))
+                event_id = event_get_payload(payload)
+                self._stamp = self.data.clock()
+                return self._answered(self._get_answer(event_id))
             if message == TICKET_ODDS and not self.still:
                 groups = self.data.price_groups(ticket_odds_payload(payload), self.price_of)
                 return compact_json(
@@ -951,7 +962,7 @@ class MovingData:
         return compact_json(self.data.answer(message, payload))
 
     def _answered(self, data_json: str) -> str:
-        return f'{{"timestamp":{compact_json(self.data.clock())},"data":{data_json}}}'
+        return f'{{"timestamp":{compact_json(self._stamp)},"data":{data_json}}}'
 
     def _list_answer(self, sport_id: int) -> str:
         if self.still:
@@ -1048,7 +1059,7 @@ class MovingData:
         lists = self._sports()
         if self.speed is None:
             return None
-        now = self.clock_step()
+        now = self._step_at(self._stamp)
         every = self.schedule.new_event_every
         for listed in lists.values():
             while listed.steps < now:
@@ -1133,7 +1144,7 @@ class MovingData:
         return self._changes.add((number, command, *change))
 
     def _record_serve(self, record: tuple[int, str, int | None, int, int | None]) -> dict[str, Any]:
-        return self._serves.add(record)
+        return self._serves.add((*record, self._stamp))
 
     def _notify(self, changes: list[dict[str, Any]], serves: list[dict[str, Any]]) -> None:
         if changes:

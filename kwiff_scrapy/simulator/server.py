@@ -157,8 +157,9 @@ class KwiffSimulator:
     ``malformed_frames``, ``max_in_flight_seen`` (the most commands of one connection
     received but not yet answered at once; an unanswered command stays in flight until
     its connection ends) and ``dropped_in_flight`` (commands whose answer had not begun
-    to be written when ``drop_after`` cut their connection, the command that triggered
-    each drop included: the client cannot have had an answer to any of them).
+    to be written when ``drop_after`` or :meth:`drop_connections` cut their connection,
+    the command that triggered each drop included: the client cannot have had an answer
+    to any of them).
 
     Hooks for tests, so that they wait for events rather than for time:
     :meth:`wait_until` a condition on the counters holds, and :meth:`hold_answers` /
@@ -325,6 +326,18 @@ class KwiffSimulator:
         await server.wait_closed()
         # Sessions cancel their own command tasks; this catches any left over.
         await asyncio.gather(*(s.cancel_commands() for s in list(self._sessions)))
+
+    def drop_connections(self) -> int:
+        """Abort the TCP connection of every open session (no close frame), as a network
+        failure does, and go on accepting new ones: how many were dropped. Commands not
+        yet being answered count in ``dropped_in_flight``. ``python -m
+        kwiff_scrapy.simulator`` does this on SIGUSR1."""
+        sessions = list(self._sessions)
+        for session in sessions:
+            self.dropped_in_flight += session.unwritten
+            abort_connection(session.connection)
+        logger.info("dropped %d connection(s) on request", len(sessions))
+        return len(sessions)
 
     async def __aenter__(self) -> Self:
         await self.start()

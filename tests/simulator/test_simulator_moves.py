@@ -866,6 +866,7 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
     )  # fmt: skip
     reference = moving(football_events=8)
     commands: list[tuple[str, int]] = []
+    stamps: list[int] = []
     try:
         assert process.stdout is not None
         async with asyncio.timeout(HANG_GUARD):
@@ -879,7 +880,7 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
                 commands.append(command)
                 message = "event:list" if command[0] == "list" else "event:get"
                 payload = list_payload() if command[0] == "list" else {"eventId": event_id}
-                await ask(ws, ack_id, message, payload)
+                stamps.append((await ask(ws, ack_id, message, payload)).args[0]["timestamp"])
                 run(reference, [command])
                 # Written and flushed before the answer was sent.
                 logged = [json.loads(line) for line in changes.read_text().splitlines()]
@@ -894,7 +895,15 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
     assert logged
     assert logged == reference.change_log()
     assert {entry["kind"] for entry in logged} >= {"moved"}
-    assert [json.loads(line) for line in serves.read_text().splitlines()] == reference.serve_log()
+    served = [json.loads(line) for line in serves.read_text().splitlines()]
+    # The same serves, each stamped with its answer's own time (the reference's clock is
+    # fixed, the command line's is not).
+    assert [{**entry, "timestamp": None} for entry in served] == [
+        {**entry, "timestamp": None} for entry in reference.serve_log()
+    ]
+    assert [entry["timestamp"] for entry in served] == [
+        stamps[entry["answer"] - 1] for entry in served
+    ]
     assert len(commands) == 6
 
 
