@@ -16,7 +16,7 @@ anything else, makes the decoding fail; nothing has been counted then, and the c
 takes the tolerant path over the whole answer. So this is a faster way to the same
 result, never a different one (``tests/model/test_wire_equivalence.py``).
 
-Needs msgspec (``pip install kwiff-scrapy[fast]``); :mod:`.parsing` does without.
+Needs msgspec (a dependency of the package); :mod:`.parsing` does without.
 """
 
 from __future__ import annotations
