@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
     from ..integration.http import KwiffResponse
@@ -77,11 +78,28 @@ class KwiffSpider(scrapy.Spider):
     extra_arguments: ClassVar[tuple[str, ...]] = ()
     #: What the parsers keep of each answer (``-a markets=``, ``within=``...); None: all.
     selection: Selection | None = None
+    #: ``CONCURRENT_ITEMS`` of this spider's crawls when neither the project's settings,
+    #: ``-s`` nor :attr:`custom_settings` set it (None: Scrapy's 100). Each answer of these
+    #: spiders gives a few items, and Scrapy 2.19 starts ``CONCURRENT_ITEMS`` tasks per
+    #: response whatever their number (scrapy/scrapy#5182).
+    concurrent_items: ClassVar[int | None] = defaults.SPIDER_CONCURRENT_ITEMS
     _warned_markets = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         arguments.unknown_arguments(type(self), kwargs)
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Scrapy's (``custom_settings``), then :attr:`concurrent_items` at an add-on's
+        priority: the project's settings, ``-s`` and ``custom_settings`` win over it."""
+        super().update_settings(settings)
+        if cls.concurrent_items is not None:
+            settings.set(
+                "CONCURRENT_ITEMS",
+                cls.concurrent_items,
+                priority=defaults.SPIDER_CONCURRENT_ITEMS_PRIORITY,
+            )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
