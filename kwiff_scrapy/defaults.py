@@ -74,6 +74,14 @@ ADDON_PRIORITY: Final = 300
 ANSWERS_MIDDLEWARE_ORDER: Final = 500
 #: Scrapy's own defaults, used when a settings object lacks them (``DOWNLOAD_*``).
 DOWNLOAD_TIMEOUT: Final = 180.0
+#: ``CONCURRENT_ITEMS`` of the project's own spiders, unless the project's settings, ``-s``
+#: or a subclass's ``custom_settings`` set it: Scrapy 2.19 starts that many tasks for every
+#: response however few items it yields (scrapy/scrapy#5182), and Scrapy's 100 costs a
+#: crawl of small answers up to half its speed (``bench/bench_concurrent_items.py``).
+SPIDER_CONCURRENT_ITEMS: Final = 10
+#: The priority it is set at: an add-on's, below the project's settings (``settings.py``,
+#: ``CrawlerProcess({...})``), the spider's ``custom_settings`` and ``-s``.
+SPIDER_CONCURRENT_ITEMS_PRIORITY: Final = "addon"
 
 # -- the watch spider --------------------------------------------------------------------
 

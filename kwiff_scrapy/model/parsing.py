@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from .selection import Selection
-    from .wire import PlainEvent, PlainMarket
+    from .wire import PlainEvent, PlainMarket, PlainSelectionMarket
 
 EVENTS_MISSING = "events_missing"
 RESULT_MISSING = "result_missing"
@@ -107,6 +107,23 @@ def parse_event_list_ack(
     fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
     events = (_event(raw, fetched_at, skips, _plain_markets, select) for raw in answer.data.events)
     return [event for event in events if event is not None], fetched_at
+
+
+def parse_event_get_ack(
+    body: bytes, *, skips: Counter[str], select: Selection | None = None
+) -> tuple[KwiffEvent | None, str | None] | None:
+    """The event of a whole ``event:get`` ACK, its JSON array as UTF-8 bytes, and the
+    answer's time: the same event and skips as ``parse_answer`` then
+    :func:`parse_event_detail`, when every market and outcome is plain (:mod:`.wire`)
+    and the answer has an event and no error. None otherwise, having counted nothing:
+    the caller takes the tolerant path (an error, a null result, anything odd).
+    """
+    answer = wire.decode_event_get_ack(body) if wire is not None else None
+    if answer is None:
+        return None
+    timestamp_ms = _as_integer(answer.timestamp)
+    fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
+    return _event(answer.data.result, fetched_at, skips, _plain_markets, select), fetched_at
 
 
 def parse_event_detail(
@@ -245,11 +262,15 @@ def _plain_markets(fields: _FieldReader, select: Selection | None = None) -> lis
     return [_market_of_plain(market) for market in plain]
 
 
-def _market_of_plain(market: PlainMarket) -> Market:
-    outcomes = [
-        Outcome(outcome.id, outcome.outcomeName, outcome.odds, outcome.fractional, outcome.status)
-        for outcome in market.outcomes
-    ]
+def _market_of_plain(market: PlainMarket | PlainSelectionMarket) -> Market:
+    if isinstance(market, wire.PlainSelectionMarket):  # an event:get answer's
+        outcomes = [
+            Outcome(o.id, o.name, o.odds, o.fractional, o.status) for o in market.selections
+        ]
+    else:
+        outcomes = [
+            Outcome(o.id, o.outcomeName, o.odds, o.fractional, o.status) for o in market.outcomes
+        ]
     return Market(market.id, market.name, outcomes, market.status)
 
 

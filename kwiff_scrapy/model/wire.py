@@ -16,7 +16,7 @@ anything else, makes the decoding fail; nothing has been counted then, and the c
 takes the tolerant path over the whole answer. So this is a faster way to the same
 result, never a different one (``tests/model/test_wire_equivalence.py``).
 
-Needs msgspec (``pip install kwiff-scrapy[fast]``); :mod:`.parsing` does without.
+Needs msgspec (a dependency of the package); :mod:`.parsing` does without.
 """
 
 from __future__ import annotations
@@ -102,6 +102,59 @@ def decode_event_list_ack(body: bytes) -> PlainAnswer | None:
     """The answer of a whole ``event:list`` ACK (its JSON array as UTF-8 bytes) if plain."""
     try:
         (answer,) = _decode_event_list_ack(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return answer
+
+
+# An event:get answer's markets come as the service's detail shape: "selections" of
+# outcomes with a "name" (the list's have "outcomes" with an "outcomeName"). Plain here:
+# what the tolerant path reads from "selections" and "name" because "outcomes" and
+# "outcomeName" are absent or null.
+class PlainSelection(msgspec.Struct, gc=False):
+    id: PlainId
+    name: str
+    odds: PlainOdds
+    fractional: str
+    status: str | None = None
+    outcomeName: None = None
+
+
+class PlainSelectionMarket(msgspec.Struct, gc=False):
+    id: PlainId
+    name: str
+    selections: Annotated[list[PlainSelection], msgspec.Meta(min_length=1)]
+    status: str | None = None
+    outcomes: None = None
+
+
+class PlainDetailEvent(PlainEvent):
+    """The event of an ``event:get`` answer: its ``markets`` in the detail shape."""
+
+    markets: list[PlainSelectionMarket] | None = None  # type: ignore[assignment]
+
+
+class PlainEventResult(msgspec.Struct):
+    """An ``event:get`` answer's data: the event (null or absent: not plain)."""
+
+    result: PlainDetailEvent
+
+
+class PlainEventAnswer(msgspec.Struct):
+    """The envelope of an ``event:get`` answer with an event, no error."""
+
+    data: PlainEventResult
+    timestamp: Any = None
+    error: None = None
+
+
+_decode_event_get_ack = msgspec.json.Decoder(tuple[PlainEventAnswer]).decode
+
+
+def decode_event_get_ack(body: bytes) -> PlainEventAnswer | None:
+    """The answer of a whole ``event:get`` ACK (its JSON array as UTF-8 bytes) if plain."""
+    try:
+        (answer,) = _decode_event_get_ack(body)
     except (msgspec.DecodeError, RecursionError):
         return None
     return answer

@@ -25,7 +25,7 @@ from ..integration.http import KwiffRequest
 from ..integration.startup import report_start_error
 from ..model.event_list import ListedEvents, read_event_list
 from ..model.match_rows import match_row
-from ..model.parsing import outcome_rows, parse_event_detail
+from ..model.parsing import outcome_rows, parse_event_detail, parse_event_get_ack
 from ..model.sports import country_code
 from . import arguments
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
     from ..integration.http import KwiffResponse
@@ -77,11 +78,28 @@ class KwiffSpider(scrapy.Spider):
     extra_arguments: ClassVar[tuple[str, ...]] = ()
     #: What the parsers keep of each answer (``-a markets=``, ``within=``...); None: all.
     selection: Selection | None = None
+    #: ``CONCURRENT_ITEMS`` of this spider's crawls when neither the project's settings,
+    #: ``-s`` nor :attr:`custom_settings` set it (None: Scrapy's 100). Each answer of these
+    #: spiders gives a few items, and Scrapy 2.19 starts ``CONCURRENT_ITEMS`` tasks per
+    #: response whatever their number (scrapy/scrapy#5182).
+    concurrent_items: ClassVar[int | None] = defaults.SPIDER_CONCURRENT_ITEMS
     _warned_markets = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         arguments.unknown_arguments(type(self), kwargs)
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Scrapy's (``custom_settings``), then :attr:`concurrent_items` at an add-on's
+        priority: the project's settings, ``-s`` and ``custom_settings`` win over it."""
+        super().update_settings(settings)
+        if cls.concurrent_items is not None:
+            settings.set(
+                "CONCURRENT_ITEMS",
+                cls.concurrent_items,
+                priority=defaults.SPIDER_CONCURRENT_ITEMS_PRIORITY,
+            )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -98,6 +116,20 @@ class KwiffSpider(scrapy.Spider):
         parsed = parser(answer.data, fetched_at=answer.fetched_at, skips=skips)
         self.report_answer(response.message, answer, skips)
         return parsed
+
+    def event_detail(
+        self, response: KwiffResponse, select: Selection | None = None
+    ) -> KwiffEvent | None:
+        """The event of an ``event:get`` answer (the markets *select* keeps), reported as
+        :meth:`parse_with` does: read straight from the answer's bytes when it is plain
+        (:func:`~kwiff_scrapy.model.parsing.parse_event_get_ack`: same event, same
+        skips), else decoded and parsed tolerantly."""
+        skips: Counter[str] = Counter()
+        read = parse_event_get_ack(response.body, skips=skips, select=select)
+        if read is None:
+            return self.parse_with(response, partial(parse_event_detail, select=select))
+        self.report_answer(response.message, None, skips)
+        return read[0]
 
     def events_of(self, response: KwiffResponse) -> list[KwiffEvent]:
         """The events of an ``event:list`` answer (:func:`listed_events`), reported."""
@@ -203,7 +235,7 @@ class KwiffEventItemsSpider(KwiffSpider):
     def parse_event_get(
         self, response: KwiffResponse, listed: KwiffEvent | None = None
     ) -> Iterator[EventItem]:
-        event = self.parse_with(response, partial(parse_event_detail, select=self.selection))
+        event = self.event_detail(response, self.selection)
         if event is not None:
             self.count(stats.EVENT_DETAILS_PARSED)
             yield from self.event_items(event)

@@ -24,7 +24,6 @@ from kwiff_scrapy.model.answer import parse_answer
 from kwiff_scrapy.model.parsing import parse_event_list_ack, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
-from ..support.extras import require
 from . import test_parsing
 from .test_parsing_equivalence import (
     ABSENT,
@@ -36,8 +35,6 @@ from .test_parsing_equivalence import (
     plain_ids,
     plain_odds,
 )
-
-require("msgspec", "fast", "the typed path")
 
 FETCHED = "2026-01-20T15:12:06.610Z"
 

@@ -18,10 +18,7 @@ from kwiff_scrapy.protocol import jsondecode
 from kwiff_scrapy.protocol.client import LAZY_DECODE_BYTES, AckReceived, ProtocolError
 from kwiff_scrapy.protocol.jsondecode import is_json_array, loads
 
-from ..support.extras import require
 from .test_protocol_fast import either_path, general_path, waiting_client
-
-require("msgspec", "fast", "the check on arrival")
 
 PROPERTY = settings(max_examples=500, deadline=None, database=None)
 

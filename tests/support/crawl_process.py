@@ -23,12 +23,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AT_REST = 'KWIFF_SIMULATOR_OPTIONS={"speed": null}'
 
 
-def crawl_command(spider: str, endpoint: str, *args: str) -> list[str]:
+def crawl_command(spider: str, endpoint: str, *args: str, runner: str = "scrapy") -> list[str]:
     """``python -m scrapy crawl SPIDER -s KWIFF_ENDPOINT=ENDPOINT ARGS...``; the in-process
-    simulator (``simulator``) :data:`AT_REST` unless *args* set its options."""
+    simulator (``simulator``) :data:`AT_REST` unless *args* set its options. *runner*: the
+    module run instead of ``scrapy`` (``tests.support.without_msgspec``)."""
     at_rest = ["-s", AT_REST] if endpoint == "simulator" else []
     return [
-        sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KWIFF_ENDPOINT={endpoint}",
+        sys.executable, "-m", runner, "crawl", spider, "-s", f"KWIFF_ENDPOINT={endpoint}",
         *at_rest, *args,
     ]  # fmt: skip
 
@@ -45,13 +46,14 @@ def run_crawl(
     spider: str = "kwiff_football",
     endpoint: str = "simulator",
     warnings: str = "error::RuntimeWarning",
+    runner: str = "scrapy",
 ) -> subprocess.CompletedProcess[str]:
     """Run a crawl to its end; its stdout and stderr are captured as text.
 
     By default against the in-process simulator, a never-awaited coroutine being an error.
     """
     return subprocess.run(
-        crawl_command(spider, endpoint, *args),
+        crawl_command(spider, endpoint, *args, runner=runner),
         cwd=PROJECT_ROOT,
         env=crawl_environment(warnings),
         capture_output=True,

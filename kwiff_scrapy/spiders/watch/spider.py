@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,8 +23,8 @@ from ...integration.http import KwiffRequest, KwiffResponse
 from ...integration.signal_settings import SignalSettings
 from ...model.changes import Change, EventSnapshot
 from ...model.detectors import SignalDetectors
-from ...model.items import EventChange, OddsChange
-from ...model.parsing import parse_event_detail
+from ...model.items import EventChange, KwiffEvent, OddsChange
+from ...model.parsing import parse_event_detail, parse_event_get_ack
 from ...model.sports import country_code, sport_argument
 from .. import arguments
 from ..base import KwiffSpider, listed_events
@@ -294,7 +295,12 @@ class KwiffWatchSpider(KwiffSpider):
                 self.blindness().note("the service answered without events")
                 await watch.failed(response.request)
                 return
-            snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
+            if self.details:  # who is listed, no more: each event:get is compared
+                snapshots = {
+                    event.event_id: EventSnapshot(event.event_id) for event in listed.events
+                }
+            else:
+                snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
             items = await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
             )
@@ -307,7 +313,21 @@ class KwiffWatchSpider(KwiffSpider):
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
         watch = self.watch()
         event_id = response.payload.get("eventId")
+        # The markets of -a markets= only: the time window chose which listed events are
+        # watched, an id of -a events= is watched anyway.
+        selected = self.selection.markets_only() if self.selection else None
         try:
+            skips: Counter[str] = Counter()
+            read = (
+                parse_event_get_ack(response.body, skips=skips, select=selected)
+                if isinstance(event_id, int)
+                else None
+            )
+            if read is not None:  # plain, with an event and no error: the usual answer
+                self.report_answer(response.message, None, skips)
+                for item in await self._compare_event(response, event_id, *read):
+                    yield item
+                return
             answer = response.answer
             usable = isinstance(event_id, int) and answer.error is None
             data = answer.data
@@ -319,24 +339,36 @@ class KwiffWatchSpider(KwiffSpider):
                 for item in items:
                     yield item
                 return
-            # Reports an error answer. The markets of -a markets= only: the time window
-            # chose which listed events are watched, an id of -a events= is watched anyway.
-            selected = self.selection.markets_only() if self.selection else None
+            # Reports an error answer.
             event = self.parse_with(response, partial(parse_event_detail, select=selected))
-            if not usable or event is None or event.event_id != event_id:
-                if usable:
-                    logger.warning("event:get %s answered no usable event: not compared", event_id)
+            if not usable:
                 self.blindness().note("the service answered without the event")
                 await watch.failed(response.request)
                 return
-            snapshot = EventSnapshot.of(event)
-            items = await watch.answered_event(
-                response.request, event_id, snapshot, answer.fetched_at
-            )
+            items = await self._compare_event(response, event_id, event, answer.fetched_at)
             for item in items:
                 yield item
         finally:
             watch.settled(response.request)
+
+    async def _compare_event(
+        self,
+        response: KwiffResponse,
+        event_id: int,
+        event: KwiffEvent | None,
+        fetched_at: str | None,
+    ) -> list[Change | OddsSignal]:
+        """The changes an answered event brings and their signals, or none (the poll
+        failed) if unusable."""
+        watch = self.watch()
+        if event is None or event.event_id != event_id:
+            logger.warning("event:get %s answered no usable event: not compared", event_id)
+            self.blindness().note("the service answered without the event")
+            await watch.failed(response.request)
+            return []
+        return await watch.answered_event(
+            response.request, event_id, EventSnapshot.of(event), fetched_at
+        )
 
     async def poll_failed(self, failure: Failure) -> None:
         """Errback of every poll command: the command failed after Scrapy's retries."""
