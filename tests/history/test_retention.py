@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert, select
 
+from kwiff_scrapy.history.errors import HistoryError
 from kwiff_scrapy.history.records import EventHeader, MarketRecord, Observation, PriceRecord
 from kwiff_scrapy.history.retention import delete_old
 from kwiff_scrapy.history.schema import (
@@ -211,3 +212,31 @@ def test_only_older_rows_go_in_batches_while_a_writer_writes(history_uri: str) -
         assert delete_old(engine, KEEP, NOW, batch_size=7).rows == 0
     finally:
         engine.dispose()
+
+
+def test_a_writer_that_remembers_a_deleted_event_writes_again_after_one_failure(
+    history_uri: str,
+) -> None:
+    """Another machine's retention deleted an event this writer remembers: its next batch
+    fails once (the outcome it remembers is gone), then is written against the database."""
+    store = HistoryStore(database_url(history_uri))
+    store.open()
+    old = NOW - 200 * DAY
+
+    def seen(at: int, odds: float) -> Observation:
+        header = EventHeader(7, start_ms=old)
+        found = [PriceRecord(7, "m", "7-0", 70, "Home", at, odds, None, None)]
+        return Observation(header, [MarketRecord(7, "m", None, "M")], found)
+
+    assert store.write([seen(old - DAY, 2.0)]).written == 1
+    engine = create_engine(database_url(history_uri))
+    try:
+        assert delete_old(engine, KEEP, NOW).events == 1
+    finally:
+        engine.dispose()
+    with pytest.raises(HistoryError):
+        store.write([seen(NOW, 2.5)])
+    assert store.write([seen(NOW, 2.5)]).written == 1
+    store.close()
+    assert stored(history_uri)["events"] == {7}
+    assert len(stored(history_uri)["prices"]) == 1
