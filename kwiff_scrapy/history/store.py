@@ -541,13 +541,16 @@ def _latest_prices(connection: Connection, outcome_ids: Sequence[int]) -> dict[i
         .scalar_subquery()
     )
     for chunk in _chunks(outcome_ids, IN_CHUNK):
-        query = (
-            select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
-            .select_from(outcomes)
-            .join(
-                prices, and_(prices.c.outcome == outcomes.c.id, prices.c.fetched_at == latest_time)
-            )
+        # Each time first (materialized: PostgreSQL would otherwise look the rows up by
+        # time), then each row by its primary key.
+        times = (
+            select(outcomes.c.id.label("outcome"), latest_time.label("at"))
             .where(outcomes.c.id.in_(list(chunk)))
+            .cte("latest")
+            .prefix_with("MATERIALIZED")
+        )
+        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
+            times, and_(prices.c.outcome == times.c.outcome, prices.c.fetched_at == times.c.at)
         )
         for row in connection.execute(query):
             found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)
