@@ -151,6 +151,11 @@ class HistoryStore:
         self._pause = PauseBeforeCommit.from_environment()
 
     @property
+    def engine(self) -> Engine | None:
+        """The engine once open (None before :meth:`open` and after :meth:`close`)."""
+        return self._engine
+
+    @property
     def description(self) -> str:
         return describe(self.url)
 
