@@ -208,22 +208,29 @@ def board_query(now_ms: int, count: int) -> Any:
     # The latest time of each outcome first (materialized), then its row by primary key.
     current = (
         select(
-            upcoming.c.event_id,
+            events.c.event_id,
+            events.c.start_time,
+            events.c.home_team,
+            events.c.away_team,
             outcomes.c.id.label("outcome"),
             outcomes.c.market_key,
             outcomes.c.name,
             latest.label("at"),
         )
-        .join(outcomes, outcomes.c.event_id == upcoming.c.event_id)
+        .select_from(
+            upcoming.join(events, events.c.event_id == upcoming.c.event_id).join(
+                outcomes, outcomes.c.event_id == upcoming.c.event_id
+            )
+        )
         .cte("current")
         .prefix_with("MATERIALIZED")
     )
     return (
         select(
-            events.c.event_id,
-            events.c.start_time,
-            events.c.home_team,
-            events.c.away_team,
+            current.c.event_id,
+            current.c.start_time,
+            current.c.home_team,
+            current.c.away_team,
             current.c.market_key,
             current.c.name,
             prices.c.odds,
@@ -231,12 +238,12 @@ def board_query(now_ms: int, count: int) -> Any:
             prices.c.fetched_at,
         )
         .select_from(
-            current.join(events, events.c.event_id == current.c.event_id).join(
+            current.join(
                 prices,
                 and_(prices.c.outcome == current.c.outcome, prices.c.fetched_at == current.c.at),
             )
         )
-        .order_by(events.c.start_time, current.c.outcome)
+        .order_by(current.c.start_time, current.c.outcome)
     )
 
 
