@@ -205,24 +205,45 @@ def board_query(now_ms: int, count: int) -> Any:
         .where(newest.c.outcome == outcomes.c.id)
         .scalar_subquery()
     )
-    return (
+    # The latest time of each outcome first (materialized), then its row by primary key.
+    current = (
         select(
             events.c.event_id,
             events.c.start_time,
             events.c.home_team,
             events.c.away_team,
+            outcomes.c.id.label("outcome"),
             outcomes.c.market_key,
             outcomes.c.name,
+            latest.label("at"),
+        )
+        .select_from(
+            upcoming.join(events, events.c.event_id == upcoming.c.event_id).join(
+                outcomes, outcomes.c.event_id == upcoming.c.event_id
+            )
+        )
+        .cte("current")
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        select(
+            current.c.event_id,
+            current.c.start_time,
+            current.c.home_team,
+            current.c.away_team,
+            current.c.market_key,
+            current.c.name,
             prices.c.odds,
             prices.c.status,
             prices.c.fetched_at,
         )
         .select_from(
-            upcoming.join(events, events.c.event_id == upcoming.c.event_id)
-            .join(outcomes, outcomes.c.event_id == events.c.event_id)
-            .join(prices, and_(prices.c.outcome == outcomes.c.id, prices.c.fetched_at == latest))
+            current.join(
+                prices,
+                and_(prices.c.outcome == current.c.outcome, prices.c.fetched_at == current.c.at),
+            )
         )
-        .order_by(events.c.start_time, outcomes.c.id)
+        .order_by(current.c.start_time, current.c.outcome)
     )
 
 

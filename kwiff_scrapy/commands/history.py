@@ -9,11 +9,14 @@
     scrapy kwiff history --db sqlite:///odds.sqlite --event 10744160 --csv moves.csv
     scrapy kwiff history --db sqlite:///odds.sqlite --top 10 --since 2h  # biggest movers
     scrapy kwiff history --db sqlite:///odds.sqlite --report --since 1d  # opening/closing
+    scrapy kwiff history --db sqlite:///odds.sqlite --keep 90d           # delete older rows
 
 It reads the database (never writes to it) through
-:mod:`kwiff_scrapy.history.queries` and crawls nothing. ``--db`` defaults to the
-``KWIFF_HISTORY_URI`` setting. A database that cannot be read, an empty one, an
-unknown event or market, or a bad duration: one line on standard error, exit status 1.
+:mod:`kwiff_scrapy.history.queries` and crawls nothing; but ``--keep``, which deletes
+what is older (:mod:`kwiff_scrapy.history.retention`), after migrating an older schema.
+``--db`` defaults to the ``KWIFF_HISTORY_URI`` setting. A database that cannot be read,
+an empty one, an unknown event or market, or a bad duration: one line on standard error,
+exit status 1.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ DESCRIPTION: Final = (
 SYNTAX: Final = (
     f"{HISTORY} [--db URI] [--event ID [--market NAME] [--csv FILE] "
     "[--plot FILE.png [--probability]]] "
-    "[--top N] [--report [--market NAME] [--csv FILE]] [--since DURATION]"
+    "[--top N] [--report [--market NAME] [--csv FILE]] [--since DURATION] [--keep DURATION]"
 )
 HELP: Final = (
     f"{HISTORY} reads the odds history that crawls store when KWIFF_HISTORY_URI is set: "
@@ -66,9 +69,11 @@ HELP: Final = (
     "(--plot, a PNG; needs the plot extra; --probability draws implied probabilities); "
     "--top N prints the outcomes whose price moved most; --report prints each outcome's "
     "opening and closing price (the last before kick-off), high, low and last, biggest "
-    "closing moves first (--csv FILE writes them). Example: scrapy kwiff history "
-    "--db sqlite:///odds.sqlite --top 10 --since 2h. Exit status: 0 on success, 1 if the "
-    "history cannot be read or has nothing to show, 2 for a usage error."
+    "closing moves first (--csv FILE writes them); --keep 90d deletes what is older than "
+    "90 days (the one option that writes: in small transactions, while crawls write). "
+    "Example: scrapy kwiff history --db sqlite:///odds.sqlite --top 10 --since 2h. "
+    "Exit status: 0 on success, 1 if the history cannot be read or has nothing to show, "
+    "2 for a usage error."
 )
 MOVE_HEADERS: Final = (
     "Time (UTC)",
@@ -201,6 +206,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "off in that time",
     )
     group.add_argument(
+        "--keep",
+        metavar="DURATION",
+        default=None,
+        help="delete the prices, signals and finished events older than DURATION, e.g. 90d, "
+        "in small transactions while crawls go on writing (as KWIFF_HISTORY_KEEP does)",
+    )
+    group.add_argument(
         "--since",
         metavar="DURATION",
         default=None,
@@ -223,6 +235,7 @@ def options_given(opts: argparse.Namespace) -> list[str]:
         "--top": opts.top is not None,
         "--report": bool(getattr(opts, "report", False)),
         "--since": opts.since is not None,
+        "--keep": getattr(opts, "keep", None) is not None,
     }
     return [name for name, present in given.items() if present]
 
@@ -241,6 +254,7 @@ class HistoryPlan:
     top: int | None = None
     since: str | None = None
     report: bool = False
+    keep: timedelta | None = None
 
 
 def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPlan:
@@ -256,6 +270,16 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         )
     event_id = event_argument(opts.event)
     report = bool(getattr(opts, "report", False))
+    keep = None
+    if getattr(opts, "keep", None) is not None:
+        keep = duration(opts.keep)
+        if keep is None:
+            raise UsageError(
+                f"--keep must be a duration such as 90d, 12w or 36h, not {opts.keep!r}"
+            )
+        others = [o for o in options_given(opts) if o not in ("--db", "--keep")]
+        if others:
+            raise UsageError(f"--keep does not go with {', '.join(others)}")
     for option in ("market", "csv", "plot"):
         if getattr(opts, option) is not None and event_id is None and not report:
             raise UsageError(
@@ -286,6 +310,7 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         top=opts.top,
         since=opts.since,
         report=report,
+        keep=keep,
     )
 
 
@@ -325,6 +350,9 @@ def run(plan: HistoryPlan, now: datetime | None = None) -> int:
 
             require_matplotlib()
         require_sqlalchemy()
+        if plan.keep is not None:
+            _delete_old(plan, plan.keep, now or datetime.now(UTC))
+            return 0
         from ..history.queries import HistoryReader
 
         with HistoryReader(plan.db) as reader:
@@ -344,6 +372,37 @@ def run(plan: HistoryPlan, now: datetime | None = None) -> int:
         echo(f"scrapy kwiff {HISTORY}: {exc}", sys.stderr)
         return 1
     return 0
+
+
+# -- retention -------------------------------------------------------------------------------
+
+
+def _delete_old(plan: HistoryPlan, keep: timedelta, now: datetime) -> None:
+    """Open the history as a writer (migrating it if it is older), then delete what is
+    older than *keep*, a small transaction at a time."""
+    from ..history.records import to_ms
+    from ..history.retention import delete_old
+    from ..history.schema import database_url
+    from ..history.store import HistoryStore
+
+    store = HistoryStore(database_url(plan.db))
+    store.open()
+    try:
+        assert store.engine is not None
+        deleted = delete_old(store.engine, keep, to_ms(now))
+    finally:
+        store.close()
+    echo(
+        f"Deleted {deleted.prices} prices, {deleted.events} events, {deleted.signals} signals "
+        f"and {deleted.states} event states older than {_keep_text(keep)} from "
+        f"{store.description}",
+        sys.stdout,
+    )
+
+
+def _keep_text(keep: timedelta) -> str:
+    days = keep.total_seconds() / 86400
+    return f"{days:g} days" if days >= 1 else f"{keep.total_seconds():g} s"
 
 
 # -- what is shown -----------------------------------------------------------------------

@@ -114,16 +114,13 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
     first = prices.alias("first")
     last = prices.alias("last")
     change = (last.c.odds - first.c.odds) / first.c.odds
-    return (
+    # The biggest moves first, chosen before the names are joined: the outcome and market
+    # rows are read for the chosen rows only.
+    ranked = (
         select(
-            outcomes.c.id,
-            outcomes.c.event_id,
-            outcomes.c.market_key,
-            outcomes.c.outcome_key,
-            outcomes.c.outcome_id,
-            outcomes.c.name.label("outcome_name"),
-            markets.c.name.label("market_name"),
+            chosen.c.outcome,
             chosen.c.moves,
+            func.abs(change).label("size"),
             first.c.fetched_at.label("first_at"),
             first.c.odds.label("first_odds"),
             first.c.fractional.label("first_fractional"),
@@ -137,13 +134,38 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
             chosen.join(
                 first,
                 and_(first.c.outcome == chosen.c.outcome, first.c.fetched_at == chosen.c.first_at),
-            )
-            .join(
+            ).join(
                 last,
                 and_(last.c.outcome == chosen.c.outcome, last.c.fetched_at == chosen.c.last_at),
             )
-            .join(outcomes, outcomes.c.id == chosen.c.outcome)
-            .join(
+        )
+        # relative_change: None where the first odds are 0, and 0 is no move.
+        .where(first.c.odds != 0, last.c.odds != first.c.odds)
+        .order_by(func.abs(change).desc(), last.c.fetched_at.desc(), chosen.c.outcome)
+        .limit(limit)
+        .subquery("ranked")
+    )
+    return (
+        select(
+            outcomes.c.id,
+            outcomes.c.event_id,
+            outcomes.c.market_key,
+            outcomes.c.outcome_key,
+            outcomes.c.outcome_id,
+            outcomes.c.name.label("outcome_name"),
+            markets.c.name.label("market_name"),
+            ranked.c.moves,
+            ranked.c.first_at,
+            ranked.c.first_odds,
+            ranked.c.first_fractional,
+            ranked.c.first_status,
+            ranked.c.last_at,
+            ranked.c.last_odds,
+            ranked.c.last_fractional,
+            ranked.c.last_status,
+        )
+        .select_from(
+            ranked.join(outcomes, outcomes.c.id == ranked.c.outcome).join(
                 markets,
                 and_(
                     markets.c.event_id == outcomes.c.event_id,
@@ -151,8 +173,5 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
                 ),
             )
         )
-        # relative_change: None where the first odds are 0, and 0 is no move.
-        .where(first.c.odds != 0, last.c.odds != first.c.odds)
-        .order_by(func.abs(change).desc(), last.c.fetched_at.desc(), outcomes.c.id)
-        .limit(limit)
+        .order_by(ranked.c.size.desc(), ranked.c.last_at.desc(), ranked.c.outcome)
     )

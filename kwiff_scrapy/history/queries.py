@@ -25,8 +25,8 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model.changes import relative_change
-from ..model.items import Market, Outcome
-from ..model.odds import market_overround, price_probability
+from ..model.odds import is_book_name, overround, price_probability
+from ..model.values import is_open
 from .errors import HistoryError
 from .movers import movers_query
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
@@ -466,16 +466,23 @@ def market_overrounds(
             ),
             key=lambda change: change[:2],
         )
+        # is_book's tests, kept up to date change by change instead of on a whole market
+        # each time: the name, and which outcomes in force are not open and priced above 1.
+        book = is_book_name(name)
         in_force: dict[int, PricePoint] = {}
+        unpriced: set[int] = set()
         for position, (time, index, point) in enumerate(changes):
             in_force[index] = point
+            if point.odds is None or not point.odds > 1.0 or not is_open(point.status):
+                unpriced.add(index)
+            else:
+                unpriced.discard(index)
             if position + 1 < len(changes) and changes[position + 1][0] == time:
                 continue  # the market is whole once every price of this time is in
-            market = Market(
-                name=name,
-                outcomes=[Outcome(odds=p.odds, status=p.status) for p in in_force.values()],
-            )
-            found[name, time] = market_overround(market)
+            if not book or unpriced or len(in_force) < 2:
+                found[name, time] = None
+            else:
+                found[name, time] = overround([p.odds for p in in_force.values()])  # type: ignore[misc]
     return found
 
 

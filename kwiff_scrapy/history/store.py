@@ -125,6 +125,8 @@ class _Plan:
     removed: set[int] = field(default_factory=set)
     signals: list[SignalRecord] = field(default_factory=list)
     states: list[EventStateRecord] = field(default_factory=list)
+    markets_stored: set[tuple[int, str]] = field(default_factory=set)
+    """The markets the transaction made sure are stored."""
 
     @property
     def needs_transaction(self) -> bool:
@@ -143,8 +145,15 @@ class HistoryStore:
         self._latest: dict[int, dict[str, Latest]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
+        #: The markets this store knows are stored (event id, market key).
+        self._markets: set[tuple[int, str]] = set()
         #: Test only (``KWIFF_HISTORY_TEST_PAUSE``); None in a real crawl.
         self._pause = PauseBeforeCommit.from_environment()
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine once open (None before :meth:`open` and after :meth:`close`)."""
+        return self._engine
 
     @property
     def description(self) -> str:
@@ -204,6 +213,11 @@ class HistoryStore:
                     if self._pause is not None:
                         self._pause.reached(result.written, {e for e, _key in plan.pending})
             except SQLAlchemyError as exc:
+                # The batch will be tried again: against the database alone (another
+                # machine's retention may have deleted what this one remembers).
+                self._latest.clear()
+                self._headers.clear()
+                self._markets.clear()
                 raise HistoryError(
                     f"writing to {self.description} failed: {error_line(exc)}"
                 ) from exc
@@ -211,9 +225,11 @@ class HistoryStore:
             # Committed: now the memory may follow.
             self._latest.update(latest)
             self._headers.update(plan.headers)
+            self._markets.update(plan.markets_stored)
         for event_id in plan.removed:
             self._latest.pop(event_id, None)
             self._headers.pop(event_id, None)
+            self._markets = {key for key in self._markets if key[0] != event_id}
         return result
 
     def _plan(self, batch: Sequence[Observation]) -> _Plan:
@@ -272,15 +288,24 @@ class HistoryStore:
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
             return {}
-        self._insert_markets(connection, plan, event_ids)
+        self._insert_markets(connection, plan)
         lock = connection.dialect.name == "postgresql"
-        # An event whose outcomes are in memory: only the outcomes to decide are read. Any
-        # other: all its outcomes (this is where its memory starts).
+        # An event whose outcomes are in memory: their ids are known, and only the latest
+        # prices of the outcomes to decide are read. Any other: all its outcomes (this is
+        # where its memory starts).
+        # Their rows are not locked: the event rows upserted above already put the writers
+        # of an event in turn.
         fresh = [event_id for event_id in event_ids if event_id not in self._latest]
-        known = sorted(key for key in plan.pending if key[0] in self._latest)
         ids = _outcome_ids(connection, fresh, lock=lock) if fresh else {}
-        if known:
-            ids.update(_outcome_ids_of(connection, known, lock=lock))
+        unknown = []
+        for key in plan.pending:
+            remembered = self._latest.get(key[0], {}).get(key[1]) if key[0] not in ids else None
+            if remembered is not None:
+                ids[key] = remembered.outcome
+            elif key[0] in self._latest:
+                unknown.append(key)
+        if unknown:
+            ids.update(_outcome_ids_of(connection, sorted(unknown), lock=lock))
         missing = sorted(key for key in plan.pending if key not in ids)
         if missing:
             self._insert_outcomes(connection, plan, missing)
@@ -361,11 +386,14 @@ class HistoryStore:
         )
         connection.execute(statement, rows)
 
-    def _insert_markets(self, connection: Connection, plan: _Plan, event_ids: list[int]) -> None:
+    def _insert_markets(self, connection: Connection, plan: _Plan) -> None:
         wanted = sorted({(event_id, pending[0].market_key) for (event_id, _), pending in
-                         plan.pending.items()})  # fmt: skip
+                         plan.pending.items()} - self._markets)  # fmt: skip
+        plan.markets_stored.update(wanted)
+        if not wanted:
+            return
         stored: set[tuple[int, str]] = set()
-        for chunk in _chunks(event_ids, IN_CHUNK):
+        for chunk in _chunks(sorted({event_id for event_id, _key in wanted}), IN_CHUNK):
             stored.update(
                 (row.event_id, row.market_key)
                 for row in connection.execute(
@@ -518,13 +546,16 @@ def _latest_prices(connection: Connection, outcome_ids: Sequence[int]) -> dict[i
         .scalar_subquery()
     )
     for chunk in _chunks(outcome_ids, IN_CHUNK):
-        query = (
-            select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
-            .select_from(outcomes)
-            .join(
-                prices, and_(prices.c.outcome == outcomes.c.id, prices.c.fetched_at == latest_time)
-            )
+        # Each time first (materialized: PostgreSQL would otherwise look the rows up by
+        # time), then each row by its primary key.
+        times = (
+            select(outcomes.c.id.label("outcome"), latest_time.label("at"))
             .where(outcomes.c.id.in_(list(chunk)))
+            .cte("latest")
+            .prefix_with("MATERIALIZED")
+        )
+        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
+            times, and_(prices.c.outcome == times.c.outcome, prices.c.fetched_at == times.c.at)
         )
         for row in connection.execute(query):
             found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)

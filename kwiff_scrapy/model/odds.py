@@ -214,6 +214,12 @@ def is_book(market: Market) -> bool:
     return True
 
 
+def is_book_name(name: str | None) -> bool:
+    """Whether a market of this name is a book when it is priced whole (:func:`is_book`'s
+    test of the name alone)."""
+    return _book_name(name)
+
+
 @functools.lru_cache(maxsize=4096)  # a few hundred names recur in every answer
 def _book_name(name: str | None) -> bool:
     return name is None or _NOT_A_BOOK.search(name) is None

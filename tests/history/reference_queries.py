@@ -97,3 +97,34 @@ def old_top_movers(
         )
         for series, first, last, moves in chosen
     ]
+
+
+def old_market_overrounds(histories: Any) -> dict[tuple[str, datetime], float | None]:
+    """Each market's overround at each time, a whole Market built for each time."""
+    from kwiff_scrapy.model.items import Market, Outcome
+    from kwiff_scrapy.model.odds import market_overround
+
+    by_market: dict[str, list[Any]] = {}
+    for history in histories:
+        by_market.setdefault(history.market, []).append(history)
+    found: dict[tuple[str, datetime], float | None] = {}
+    for name, members in by_market.items():
+        changes = sorted(
+            (
+                (point.time, index, point)
+                for index, history in enumerate(members)
+                for point in history.points
+            ),
+            key=lambda change: change[:2],
+        )
+        in_force: dict[int, PricePoint] = {}
+        for position, (time, index, point) in enumerate(changes):
+            in_force[index] = point
+            if position + 1 < len(changes) and changes[position + 1][0] == time:
+                continue
+            market = Market(
+                name=name,
+                outcomes=[Outcome(odds=p.odds, status=p.status) for p in in_force.values()],
+            )
+            found[name, time] = market_overround(market)
+    return found

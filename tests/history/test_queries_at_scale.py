@@ -14,13 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert
 
-from kwiff_scrapy.history.queries import HistoryReader
+from kwiff_scrapy.history.queries import (
+    HistoryReader,
+    OutcomeHistory,
+    PricePoint,
+    market_overrounds,
+)
 from kwiff_scrapy.history.records import from_ms
 from kwiff_scrapy.history.schema import database_url, events, markets, outcomes, prices
 from kwiff_scrapy.history.store import HistoryStore
 
 from ..support.databases import history_uri, postgres_server, postgres_uri, sqlite_uri
-from .reference_queries import old_events, old_top_movers
+from .reference_queries import old_events, old_market_overrounds, old_top_movers
 
 START_MS = 1_790_000_000_000
 MINUTE = 60_000
@@ -151,3 +156,28 @@ def test_top_movers_memory_does_not_grow_with_the_history(sqlite_uri: str) -> No
     # The old query held every price row: 36,000 more rows were megabytes.
     assert large < small * 1.5 + 64_000, (small, large)
     assert large_since < small_since * 1.5 + 64_000, (small_since, large_since)
+
+
+def test_market_overrounds_are_the_old_ones() -> None:
+    """Kept up to date change by change, the overrounds are those of a whole market built
+    at each time: books and not, suspended, removed and unpriced outcomes, odds of 1."""
+    rng = random.Random(8)
+    names = ["Full Time Result", "Double Chance", "First Goalscorer", "Total Goals 2.5", "One"]
+    histories = []
+    for market in names:
+        for outcome in range(1 if market == "One" else rng.randrange(2, 6)):
+            times = sorted(rng.sample(range(40), rng.randrange(1, 12)))
+            points = [
+                PricePoint(
+                    from_ms(START_MS + t * MINUTE),
+                    rng.choice([None, 1.0, 0.5, *ODDS * 8]),
+                    None,
+                    rng.choice([*[None] * 12, "suspended", "removed", "Open"]),
+                )
+                for t in times
+            ]
+            histories.append(OutcomeHistory(1, market, str(outcome), outcome, points))
+    new = market_overrounds(histories)
+    assert new == old_market_overrounds(histories)
+    assert sum(value is not None for value in new.values()) > 10
+    assert sum(value is None for value in new.values()) > 10

@@ -9,12 +9,22 @@ from __future__ import annotations
 import random
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from kwiff_scrapy.history.records import EventHeader, MarketRecord, Observation, PriceRecord
+from kwiff_scrapy.commands import history as history_command
+from kwiff_scrapy.commands.history import HistoryPlan
+from kwiff_scrapy.history.errors import HistoryError
+from kwiff_scrapy.history.records import (
+    EventHeader,
+    MarketRecord,
+    Observation,
+    PriceRecord,
+    from_ms,
+)
 from kwiff_scrapy.history.retention import delete_old
 from kwiff_scrapy.history.schema import (
     database_url,
@@ -27,6 +37,7 @@ from kwiff_scrapy.history.schema import (
 )
 from kwiff_scrapy.history.store import HistoryStore
 
+from ..support.crawl_process import scrapy_kwiff
 from ..support.databases import history_uri, postgres_server, postgres_uri
 from ..support.waiting import HANG_GUARD as DEADLINE
 
@@ -211,3 +222,57 @@ def test_only_older_rows_go_in_batches_while_a_writer_writes(history_uri: str) -
         assert delete_old(engine, KEEP, NOW, batch_size=7).rows == 0
     finally:
         engine.dispose()
+
+
+def test_a_writer_that_remembers_a_deleted_event_writes_again_after_one_failure(
+    history_uri: str,
+) -> None:
+    """Another machine's retention deleted an event this writer remembers: its next batch
+    fails once (the outcome it remembers is gone), then is written against the database."""
+    store = HistoryStore(database_url(history_uri))
+    store.open()
+    old = NOW - 200 * DAY
+
+    def seen(at: int, odds: float) -> Observation:
+        header = EventHeader(7, start_ms=old)
+        found = [PriceRecord(7, "m", "7-0", 70, "Home", at, odds, None, None)]
+        return Observation(header, [MarketRecord(7, "m", None, "M")], found)
+
+    assert store.write([seen(old - DAY, 2.0)]).written == 1
+    engine = create_engine(database_url(history_uri))
+    try:
+        assert delete_old(engine, KEEP, NOW).events == 1
+    finally:
+        engine.dispose()
+    with pytest.raises(HistoryError):
+        store.write([seen(NOW, 2.5)])
+    assert store.write([seen(NOW, 2.5)]).written == 1
+    store.close()
+    assert stored(history_uri)["events"] == {7}
+    assert len(stored(history_uri)["prices"]) == 1
+
+
+@pytest.mark.slow
+def test_the_history_command_deletes_with_keep(
+    history_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = build(history_uri)
+    before = stored(history_uri)
+    plan = HistoryPlan(db=history_uri, keep=KEEP)
+    assert history_command.run(plan, now=from_ms(NOW)) == 0
+    gone = len(before["prices"]) - len(expected_prices(built))
+    assert capsys.readouterr().out.startswith(f"Deleted {gone} prices, 1 events, 3 signals and ")
+    assert stored(history_uri)["prices"] == expected_prices(built)
+
+    # As users run it: nothing is older than 10,000 days; --keep goes with --db alone.
+    ran = scrapy_kwiff(tmp_path, "history", "--db", history_uri, "--keep", "10000d")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("Deleted 0 prices, 0 events, 0 signals and 0 event states "
+                                 "older than 10000 days from ")  # fmt: skip
+    for args, message in (
+        (["--keep", "ninety"], "--keep must be a duration such as 90d, 12w or 36h, not 'ninety'"),
+        (["--keep", "90d", "--top", "5"], "--keep does not go with --top"),
+    ):
+        ran = scrapy_kwiff(tmp_path, "history", "--db", history_uri, *args)
+        assert ran.returncode == 2
+        assert message in ran.stderr
