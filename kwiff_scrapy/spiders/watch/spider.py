@@ -155,7 +155,7 @@ class KwiffWatchSpider(KwiffSpider):
         self._pushed_ready = asyncio.Event()
         self.signal_settings = SignalSettings()
         self._warned_shared_signals = False
-        #: ``KWIFF_WATCH_BLIND_AFTER``; the failed polls in a row, made at the first poll.
+        #: ``KWIFF_WATCH_BLIND_AFTER``; the failed polls in a row, made at the start.
         self.blind_after = defaults.WATCH_BLIND_AFTER
         self._blindness: Blindness | None = None
         self._notices: set[asyncio.Task[None]] = set()
@@ -264,6 +264,7 @@ class KwiffWatchSpider(KwiffSpider):
     # -- the watch -----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.blindness()  # "seen nothing since" the start, until a poll sees
         async for request in self.watch().run():
             yield request
 
