@@ -18,7 +18,7 @@ import logging
 import traceback
 from typing import TYPE_CHECKING
 
-from .alert_messages import Message, retry_after_seconds
+from .alert_messages import TELEGRAM, Message, retry_after_seconds, telegram_retry_after
 from .alert_transport import (
     WebhookClient,
     WebhookFailure,
@@ -172,6 +172,8 @@ class RouteSender:
                     return True
                 outcome = f"HTTP {status}{self._excerpt(reply)}"
                 retry_after = retry_after_seconds(reply.retry_after)
+                if retry_after is None and self.destination.format == TELEGRAM:
+                    retry_after = telegram_retry_after(reply.body)
                 delay = retry_delay(self.config, retries, status, retry_after)
             outcome = self.destination.redact(outcome)
             if delay is None:
