@@ -84,6 +84,7 @@ class RouteSender:
         self._sending: Message | None = None
         self._client: WebhookClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         url = self.destination.url
@@ -98,6 +99,9 @@ class RouteSender:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="kwiff-alerts")
 
     def enqueue(self, message: Message) -> None:
+        if self._closed:  # a notice from a task that outlived the pipeline: too late
+            self._counted(message, False)
+            return
         if self._queue.qsize() >= self.config.max_queued_messages:
             dropped = self._queue.get_nowait()
             self._queue.task_done()
@@ -112,6 +116,7 @@ class RouteSender:
 
     async def close(self) -> list[Message]:
         """Wait up to ``close_timeout`` for what is queued; stop; the messages unsent."""
+        self._closed = True
         if self._task is None or self._client is None:  # never started
             return []
         if self._sending is not None or not self._queue.empty():
