@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy import Request
+from scrapy import signals as scrapy_signals
 
 from ... import defaults
 from ...distributed import LOCAL_META_KEY, shared_scheduler
@@ -166,6 +167,7 @@ class KwiffWatchSpider(KwiffSpider):
         spider.signal_settings = SignalSettings.from_settings(crawler.settings)
         spider.blind_after = blind_after(crawler.settings)
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
+        crawler.signals.connect(spider._finish_notices, signal=scrapy_signals.spider_closed)
         return spider
 
     # -- the hook for pushed events --------------------------------------------------------
@@ -461,6 +463,12 @@ class KwiffWatchSpider(KwiffSpider):
         if self._blindness is None:
             self._blindness = Blindness(self.blind_after, datetime.now(UTC))
         return self._blindness
+
+    async def _finish_notices(self) -> None:
+        """At close: let the notices still claiming (a shared watch's, through Redis) end,
+        rather than leave their tasks pending when the loop goes."""
+        if self._notices:
+            await asyncio.wait(list(self._notices))
 
     async def _say(self, transition: Transition) -> None:
         """Log, count and send the notice, if this worker is the one to say it."""
