@@ -234,6 +234,8 @@ class KwiffSession:
                     if not ws.send_text_at_once(frame):
                         await ws.send(frame)
                 except ConnectionClosed as exc:
+                    if future.done() and not future.cancelled():
+                        future.exception()  # failed by _fail() while sending: read it here
                     raise self._failure or ConnectionLost(_describe_close(exc)) from exc
                 self._on_stat(SessionStat.COMMANDS_SENT, 1)
                 return await future

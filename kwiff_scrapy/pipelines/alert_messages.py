@@ -13,7 +13,8 @@
 - :func:`message_body` is the JSON body of one message in a webhook format
   (``discord``, ``slack``, ``json``); :func:`format_for_webhook` picks the format
   from the webhook's host.
-- :func:`retry_after_seconds` reads an HTTP ``Retry-After`` header.
+- :func:`retry_after_seconds` reads an HTTP ``Retry-After`` header,
+  :func:`telegram_retry_after` the wait a Telegram 429 asks for in its body.
 - :func:`describe_webhook` and :func:`redact` keep the webhook's token out of logs.
 """
 
@@ -502,3 +503,17 @@ def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) 
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+def telegram_retry_after(body: bytes) -> float | None:
+    """Seconds to wait according to a Telegram error answer (``{"ok": false,
+    "parameters": {"retry_after": 3}, ...}``, its 429); None if it says nothing."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    parameters = answer.get("parameters") if isinstance(answer, dict) else None
+    seconds = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    return max(0.0, float(seconds)) if math.isfinite(seconds) else None

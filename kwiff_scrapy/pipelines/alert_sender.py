@@ -18,7 +18,7 @@ import logging
 import traceback
 from typing import TYPE_CHECKING
 
-from .alert_messages import Message, retry_after_seconds
+from .alert_messages import TELEGRAM, Message, retry_after_seconds, telegram_retry_after
 from .alert_transport import (
     WebhookClient,
     WebhookFailure,
@@ -84,6 +84,7 @@ class RouteSender:
         self._sending: Message | None = None
         self._client: WebhookClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         url = self.destination.url
@@ -98,6 +99,9 @@ class RouteSender:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="kwiff-alerts")
 
     def enqueue(self, message: Message) -> None:
+        if self._closed:  # a notice from a task that outlived the pipeline: too late
+            self._counted(message, False)
+            return
         if self._queue.qsize() >= self.config.max_queued_messages:
             dropped = self._queue.get_nowait()
             self._queue.task_done()
@@ -112,6 +116,7 @@ class RouteSender:
 
     async def close(self) -> list[Message]:
         """Wait up to ``close_timeout`` for what is queued; stop; the messages unsent."""
+        self._closed = True
         if self._task is None or self._client is None:  # never started
             return []
         if self._sending is not None or not self._queue.empty():
@@ -172,6 +177,8 @@ class RouteSender:
                     return True
                 outcome = f"HTTP {status}{self._excerpt(reply)}"
                 retry_after = retry_after_seconds(reply.retry_after)
+                if retry_after is None and self.destination.format == TELEGRAM:
+                    retry_after = telegram_retry_after(reply.body)
                 delay = retry_delay(self.config, retries, status, retry_after)
             outcome = self.destination.redact(outcome)
             if delay is None:

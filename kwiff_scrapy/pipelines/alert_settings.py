@@ -8,6 +8,9 @@ network unencrypted). A setting that is valid but could never act is refused too
 (``KWIFF_ALERT_MIN_CHANGE=15``, meaning 15 %, would be 1,500 %). Two Scrapy
 settings apply to webhook requests too: ``USER_AGENT``, and ``HTTPPROXY_ENABLED``
 (the proxy environment variables are used unless it is False).
+
+``KWIFF_ALERT_ROUTES`` is read here too (:mod:`.alert_routes` checks each route), after
+the one route ``KWIFF_ALERT_WEBHOOK`` / ``KWIFF_ALERT_LOG`` make for raw changes.
 """
 
 from __future__ import annotations

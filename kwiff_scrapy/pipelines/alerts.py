@@ -41,9 +41,11 @@ with a 2xx, or logged when there is no webhook), ``kwiff/alerts/failed``,
 route also has its own (``kwiff/alerts/routes/<name>/sent``...). The watch's notices
 (blind, seeing again: the ``watch_notice`` signal) go to every route, counted apart.
 
-The webhook URL is a secret (Discord and Slack put the token in it): log lines name
-the webhook as :func:`~.alert_messages.describe_webhook` does, and any text that could
-quote it goes through :func:`~.alert_messages.redact` first.
+The webhook URL is a secret (Discord and Slack put the token in it), as are a Telegram
+bot's token and chat id: log lines name the destination as
+:meth:`~.alert_routes.Destination.describe` does (``https://discord.com/…``), and any
+text that could quote a secret goes through :meth:`~.alert_routes.Destination.redact`
+first.
 """
 
 from __future__ import annotations

@@ -341,3 +341,29 @@ async def test_a_long_burst_leaves_in_writes_of_at_most_the_gather_limit() -> No
     assert texts(transport.calls) == [[b"a", b"b", b"c"], [b"d", b"e", b"f"]]
     await asyncio.sleep(0)
     assert texts(transport.calls) == [[b"a", b"b", b"c"], [b"d", b"e", b"f"], [b"g"]]
+
+
+async def test_a_command_failed_while_its_send_waits_leaves_no_unread_failure(
+    server: Server,
+) -> None:
+    """The connection is closing (a close frame has left), so the command waits in
+    ``send()`` for the end; at the end the session fails the command's future, and
+    ``send()`` raises. The command raises ``ConnectionLost``, and the future's failure
+    is read: otherwise it is logged as "Future exception was never retrieved" when the
+    future is collected (at the end of a pytest run on Python 3.11, inside pytest's own
+    ``ast.parse``, which that log's traceback re-enters: a SystemError)."""
+    from kwiff_scrapy.connection.errors import ConnectionLost
+
+    session = await KwiffSession.open(SessionOptions(endpoint=server.url))
+    async with session:
+        session._ws.protocol.send_close()  # as when the server said goodbye: CLOSING
+        session._ws.send_data()
+        command = asyncio.ensure_future(session.command("ticket:odds:get", {}))
+        await asyncio.sleep(0)
+        (future,) = session._waiting.values()  # sent, waiting in send() for the end
+        with pytest.raises(ConnectionLost):
+            await command
+    # Read by the command: asyncio's flag for "log it when collected" is off (checked
+    # first: reading the exception here would turn it off).
+    assert future._log_traceback is False  # type: ignore[attr-defined]
+    assert future.exception() is session._failure  # the session failed it

@@ -502,3 +502,21 @@ async def test_a_routes_market_no_poll_shows_is_warned_about_with_the_route(
         "KWIFF_ALERT_ROUTES 'drops': markets: 'Full Time Reslt' is none of the 2 markets of "
         "the first poll: did you mean 'Full Time Result'? (names match whole, case aside)"
     ]
+
+
+def test_the_docs_routes_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "alerts.md").read_text(encoding="utf-8")
+    code = page.split("## Routes", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the docs' own example
+    for name in ("STEAM_WEBHOOK", "DROPS_WEBHOOK"):
+        monkeypatch.setenv(name, f"https://discord.com/api/webhooks/1/{name.lower()}")
+    monkeypatch.setenv("TELEGRAM_TOKEN", "123456:ABC-DEF")
+    monkeypatch.setenv("TELEGRAM_CHAT", "-1001234567890")
+    settings = {key: value for key, value in namespace.items() if key.startswith("KWIFF_")}
+    config = AlertSettings.from_settings(Settings(settings))
+    assert [route.name for route in config.routes] == ["steam", "drops", "phone", "everything"]
+    phone = config.routes[2]
+    assert phone.destination is not None
+    assert phone.destination.format == "telegram"
+    assert str(phone.quiet) == "23:00-07:00 Europe/London"

@@ -17,7 +17,7 @@ from scrapy.settings import Settings
 
 from kwiff_scrapy import defaults
 from kwiff_scrapy.integration import stats
-from kwiff_scrapy.pipelines.alert_messages import Message
+from kwiff_scrapy.pipelines.alert_messages import Message, telegram_retry_after
 from kwiff_scrapy.pipelines.alert_routes import Destination
 from kwiff_scrapy.pipelines.alert_settings import AlertSettings
 
@@ -197,3 +197,24 @@ async def test_scrapy_runspider_with_the_token_on_the_command_line_logs_neither(
     assert "Alert webhook Telegram (https://127.0.0.1:" in stderr
     for secret in (TOKEN, TOKEN.split(":")[1][:8], CHAT_ID):
         assert secret not in stderr
+
+
+def test_telegrams_retry_after_is_read_from_its_answer() -> None:
+    assert telegram_retry_after(b'{"ok": false, "parameters": {"retry_after": 3}}') == 3.0
+    for body in (b"", b"[]", b'{"parameters": {"retry_after": "3"}}', b'{"ok": false}'):
+        assert telegram_retry_after(body) is None
+
+
+async def test_a_telegram_429_waits_as_long_as_its_answer_says(certificate: SelfSigned) -> None:
+    too_many = Reply(
+        429,
+        body='{"ok": false, "error_code": 429, "description": "Too Many Requests: retry '
+        'after 1", "parameters": {"retry_after": 1}}',
+    )
+    async with WebhookServer(too_many, tls=certificate.server_context(), path=PATH) as server:
+        settings = telegram_settings(server, certificate)  # backoff alone: 0.01 s
+        result = await crawl(AlertSpider, settings, polls=sample_polls()[:1])
+    first, second = server.received
+    assert second.at - first.at >= 0.9
+    assert second.body == first.body
+    assert result.stat(stats.ALERTS_SENT) == 2

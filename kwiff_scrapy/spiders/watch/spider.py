@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy import Request
+from scrapy import signals as scrapy_signals
 
 from ... import defaults
 from ...distributed import LOCAL_META_KEY, shared_scheduler
@@ -157,7 +158,7 @@ class KwiffWatchSpider(KwiffSpider):
         self._pushed_ready = asyncio.Event()
         self.signal_settings = SignalSettings()
         self._warned_shared_signals = False
-        #: ``KWIFF_WATCH_BLIND_AFTER``; the failed polls in a row, made at the first poll.
+        #: ``KWIFF_WATCH_BLIND_AFTER``; the failed polls in a row, made at the start.
         self.blind_after = defaults.WATCH_BLIND_AFTER
         self._blindness: Blindness | None = None
         self._notices: set[asyncio.Task[None]] = set()
@@ -176,6 +177,7 @@ class KwiffWatchSpider(KwiffSpider):
         spider.signal_settings = SignalSettings.from_settings(crawler.settings)
         spider.blind_after = blind_after(crawler.settings)
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
+        crawler.signals.connect(spider._finish_notices, signal=scrapy_signals.spider_closed)
         return spider
 
     # -- the hook for pushed events --------------------------------------------------------
@@ -274,6 +276,7 @@ class KwiffWatchSpider(KwiffSpider):
     # -- the watch -----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.blindness()  # "seen nothing since" the start, until a poll sees
         async for request in self.watch().run():
             yield request
 
@@ -504,6 +507,12 @@ class KwiffWatchSpider(KwiffSpider):
         if self._blindness is None:
             self._blindness = Blindness(self.blind_after, datetime.now(UTC))
         return self._blindness
+
+    async def _finish_notices(self) -> None:
+        """At close: let the notices still claiming (a shared watch's, through Redis) end,
+        rather than leave their tasks pending when the loop goes."""
+        if self._notices:
+            await asyncio.wait(list(self._notices))
 
     async def _say(self, transition: Transition) -> None:
         """Log, count and send the notice, if this worker is the one to say it."""
