@@ -3,13 +3,14 @@
 ``python -m bench.bench_replay [--quick] [--prices N] [--rounds N]``
 
 A SQLite history of ``--prices`` stored prices (default 1,000,000) is built first, by a
-generator of realistic moves (:func:`build_history`): 200 football events of 44
-outcomes each (a result market, double chance, both teams to score, six over/unders,
-half time, first to score, correct score), polled once a minute; each minute, up to three outcomes
-of an event move one ladder step along a trend (as the clocked simulator: mostly on the
-main and first markets, three times as often in play), a market now and then suspends
-for a few minutes; kick-offs are spread over the history, and each match is over two
-hours later (its prices stop). Then, round by round and in turn:
+generator of realistic moves (:func:`build_history`): 200 football events at a time of
+44 outcomes each (a result market, double chance, both teams to score, six over/unders,
+half time, first to score, correct score), polled once a minute, as the clocked
+simulator moves them: an event trades for eight hours before kick-off and two hours in
+play, then it is gone and the next one appears; each minute, up to three of its
+outcomes move one ladder step along a trend (mostly on the main and first markets,
+three times as often in play), and a market now and then suspends for a few minutes.
+Then, round by round and in turn:
 
 - **rows**: the SQL rows of the replay's reader, fetched and dropped (the database's
   and the driver's share);
@@ -62,6 +63,7 @@ MARKETS: tuple[tuple[str, tuple[float, ...]], ...] = (
 #: and of the first markets (the listed ones), a trend of 4 to 10 one-step moves.
 MOVES = 0.2
 IN_PLAY_MOVES = 0.6
+TRADING_MINUTES = 8 * 60
 IN_PLAY_MINUTES = 120
 MAIN_SHARE = 0.3
 LISTED_SHARE = 0.6
@@ -80,108 +82,143 @@ def _ladder_index(odds: float) -> int:
     return max(1, min(best, len(LADDER) - 2))
 
 
+class _Generator:
+    """Events in :data:`EVENTS` slots, one after another in each: an event's prices trade
+    for :data:`TRADING_MINUTES` before kick-off and :data:`IN_PLAY_MINUTES` in play, then
+    it is gone (its prices removed) and the next event of the slot appears."""
+
+    def __init__(self, db: sqlite3.Connection, seed: int) -> None:
+        self.db = db
+        self.rng = random.Random(seed)
+        self.rows: list[tuple[int, int, float | None, str | None, str | None]] = []
+        self.states: list[tuple[int, int, str, bool, str]] = []
+        self.written = 0
+        self.next_event = 20_000_000
+        self.next_row = 0
+        self.ladder: dict[int, int] = {}  # outcome row id -> ladder index now
+        self.trend: dict[int, tuple[int, int]] = {}
+        # slot -> (event id, kick-off poll, market -> outcome row ids)
+        self.slots: list[tuple[int, int, list[list[int]]]] = []
+        self.suspended: dict[tuple[int, int], int] = {}  # (slot, market) -> resume poll
+
+    def new_event(self, poll: int, kickoff: int) -> tuple[int, int, list[list[int]]]:
+        event_id = self.next_event
+        self.next_event += 1
+        at = START_MS + poll * POLL_MS
+        self.db.execute(
+            "INSERT INTO kwiff_events (event_id, sport_id, sport_name, competition_id, "
+            "competition_name, home_team, away_team, start_time, betting_status, in_play, "
+            "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (event_id, 11, "Football", 1, "League", f"Home {event_id}", f"Away {event_id}",
+             START_MS + kickoff * POLL_MS, "OPEN", False, at),
+        )  # fmt: skip
+        self.states.append((event_id, at, "new", False, "OPEN"))
+        spans: list[list[int]] = []
+        for m, (name, odds) in enumerate(MARKETS):
+            market_id = event_id * 100 + m + 1
+            self.db.execute(
+                "INSERT INTO kwiff_markets VALUES (?,?,?,?)",
+                (event_id, str(market_id), market_id, name),
+            )
+            spans.append([])
+            for o, price in enumerate(odds):
+                self.next_row += 1
+                row = self.next_row
+                outcome_id = market_id * 100 + o + 1
+                self.db.execute(
+                    "INSERT INTO kwiff_outcomes (id, event_id, market_key, outcome_key, "
+                    "outcome_id, name) VALUES (?,?,?,?,?,?)",
+                    (row, event_id, str(market_id), str(outcome_id), outcome_id, f"{name} {o}"),
+                )
+                index = self.ladder[row] = _ladder_index(price)
+                self.price(row, at, index, None)
+                spans[-1].append(row)
+        return event_id, kickoff, spans
+
+    def price(self, row: int, at: int, index: int | None, status: str | None) -> None:
+        if index is None:
+            self.rows.append((row, at, None, None, status))
+        else:
+            self.rows.append((row, at, LADDER[index].decimal, LADDER[index].fractional, status))
+        self.written += 1
+        if len(self.rows) >= 100_000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO kwiff_prices VALUES (?,?,?,?,?)", self.rows)
+        self.rows = []
+
+    def poll(self, poll: int) -> None:
+        rng, at = self.rng, START_MS + poll * POLL_MS
+        for slot, (event_id, kickoff, spans) in enumerate(self.slots):
+            if poll == kickoff + IN_PLAY_MINUTES:  # over: gone, and the next one appears
+                self.states.append((event_id, at, "removed", True, "OPEN"))
+                for market in spans:
+                    for row in market:
+                        self.price(row, at, None, "removed")
+                        del self.ladder[row]
+                        self.trend.pop(row, None)
+                for key in [key for key in self.suspended if key[0] == slot]:
+                    del self.suspended[key]
+                self.slots[slot] = self.new_event(poll, poll + TRADING_MINUTES)
+                continue
+            if poll == kickoff:
+                self.states.append((event_id, at, "status", True, "OPEN"))
+            in_play = poll >= kickoff
+            for (s, m), until in list(self.suspended.items()):
+                if s == slot and until == poll:
+                    del self.suspended[s, m]
+                    for row in spans[m]:
+                        self.price(row, at, self.ladder[row], None)
+            if rng.random() < (0.005 if in_play else 0.001):
+                m = rng.randrange(len(MARKETS))
+                if (slot, m) not in self.suspended:
+                    self.suspended[slot, m] = poll + rng.randint(1, 4)
+                    for row in spans[m]:
+                        self.price(row, at, self.ladder[row], "suspended")
+            moves = 0
+            while moves < 3 and rng.random() < (IN_PLAY_MOVES if in_play else MOVES):
+                moves += 1
+                draw = rng.random()
+                if draw < MAIN_SHARE:
+                    m = 0
+                elif draw < LISTED_SHARE:
+                    m = rng.randrange(LISTED)
+                else:
+                    m = rng.randrange(len(MARKETS))
+                if (slot, m) in self.suspended:
+                    continue
+                row = rng.choice(spans[m])
+                direction, left = self.trend.get(row, (0, 0))
+                if left <= 0:
+                    direction, left = rng.choice((-1, 1)), rng.randint(4, 10)
+                index = min(max(self.ladder[row] + direction, 0), len(LADDER) - 1)
+                self.trend[row] = (direction, left - 1)
+                if index != self.ladder[row]:
+                    self.ladder[row] = index
+                    self.price(row, at, index, None)
+
+
 def build_history(path: Path, prices: int, seed: int = 7) -> tuple[int, int]:
     """A history of about *prices* stored prices; (prices, event states) written."""
-    uri = f"sqlite:///{path}"
-    engine = open_engine(database_url(uri), writer=True)
+    engine = open_engine(database_url(f"sqlite:///{path}"), writer=True)
     prepare(engine)
     engine.dispose()
-    rng = random.Random(seed)
-    outcomes_per_event = sum(len(odds) for _, odds in MARKETS)
-    opening = EVENTS * outcomes_per_event
-    # Outcomes moved an event a poll, on average (the last factor: moves that go nowhere).
-    per_poll = 0.9 * (MOVES / (1 - MOVES) + IN_PLAY_MOVES / (1 - IN_PLAY_MOVES) / 4)
-    polls = max(4 * IN_PLAY_MINUTES, round((prices - opening) / (EVENTS * per_poll)))
-    kickoff = [polls * e // (EVENTS + 1) for e in range(EVENTS)]
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
-        events, markets, outcomes = [], [], []
-        ladder: dict[int, int] = {}  # outcome row id -> ladder index now
-        trend: dict[int, tuple[int, int]] = {}
-        spans: list[list[list[int]]] = []  # event -> market -> outcome row ids
-        outcome_row = 0
-        for e in range(EVENTS):
-            event_id = 20_000_000 + e
-            events.append((event_id, 11, "Football", 1, "League", f"Home {e}", f"Away {e}",
-                           START_MS + kickoff[e] * POLL_MS, "OPEN", False, START_MS))  # fmt: skip
-            spans.append([])
-            for m, (name, odds) in enumerate(MARKETS):
-                market_id = event_id * 100 + m + 1
-                markets.append((event_id, str(market_id), market_id, name))
-                spans[-1].append([])
-                for o, price in enumerate(odds):
-                    outcome_row += 1
-                    outcome_id = market_id * 100 + o + 1
-                    outcomes.append((outcome_row, event_id, str(market_id), str(outcome_id),
-                                     outcome_id, f"{name} {o}"))  # fmt: skip
-                    ladder[outcome_row] = _ladder_index(price)
-                    spans[-1][-1].append(outcome_row)
-        db.executemany("INSERT INTO kwiff_events (event_id, sport_id, sport_name, "
-                       "competition_id, competition_name, home_team, away_team, start_time, "
-                       "betting_status, in_play, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                       events)  # fmt: skip
-        db.executemany("INSERT INTO kwiff_markets VALUES (?,?,?,?)", markets)
-        db.executemany(
-            "INSERT INTO kwiff_outcomes (id, event_id, market_key, outcome_key, outcome_id, "
-            "name) VALUES (?,?,?,?,?,?)",
-            outcomes,
-        )
-        rows: list[tuple[int, int, float | None, str | None, str | None]] = []
-        states = [(20_000_000 + e, START_MS, "new", False, "OPEN") for e in range(EVENTS)]
-        for row, index in ladder.items():
-            rows.append((row, START_MS, LADDER[index].decimal, LADDER[index].fractional, None))
-        suspended: dict[tuple[int, int], int] = {}  # (event, market) -> poll it resumes
-        for poll in range(1, polls + 1):
-            at = START_MS + poll * POLL_MS
-            for e in range(EVENTS):
-                if poll == kickoff[e]:
-                    states.append((20_000_000 + e, at, "status", True, "OPEN"))
-                in_play = kickoff[e] <= poll < kickoff[e] + IN_PLAY_MINUTES
-                if poll >= kickoff[e] + IN_PLAY_MINUTES:
-                    continue  # over: nothing moves any more
-                for (se, m), until in list(suspended.items()):
-                    if se == e and until == poll:
-                        del suspended[se, m]
-                        for row in spans[e][m]:
-                            price = LADDER[ladder[row]]
-                            rows.append((row, at, price.decimal, price.fractional, None))
-                if rng.random() < 0.005:
-                    m = rng.randrange(len(MARKETS))
-                    if (e, m) not in suspended:
-                        suspended[e, m] = poll + rng.randint(2, 5)
-                        for row in spans[e][m]:
-                            price = LADDER[ladder[row]]
-                            rows.append((row, at, price.decimal, price.fractional, "suspended"))
-                moves = 0
-                while moves < 3 and rng.random() < (IN_PLAY_MOVES if in_play else MOVES):
-                    moves += 1
-                    draw = rng.random()
-                    if draw < MAIN_SHARE:
-                        m = 0
-                    elif draw < LISTED_SHARE:
-                        m = rng.randrange(LISTED)
-                    else:
-                        m = rng.randrange(len(MARKETS))
-                    if (e, m) in suspended:
-                        continue
-                    row = rng.choice(spans[e][m])
-                    direction, left = trend.get(row, (0, 0))
-                    if left <= 0:
-                        direction, left = rng.choice((-1, 1)), rng.randint(4, 10)
-                    index = min(max(ladder[row] + direction, 0), len(LADDER) - 1)
-                    trend[row] = (direction, left - 1)
-                    if index == ladder[row]:
-                        continue
-                    ladder[row] = index
-                    rows.append((row, at, LADDER[index].decimal, LADDER[index].fractional, None))
-            if len(rows) > 100_000:
-                db.executemany("INSERT OR IGNORE INTO kwiff_prices VALUES (?,?,?,?,?)", rows)
-                rows = []
-        db.executemany("INSERT OR IGNORE INTO kwiff_prices VALUES (?,?,?,?,?)", rows)
-        db.executemany("INSERT INTO kwiff_event_states VALUES (?,?,?,?,?)", states)
+        generator = _Generator(db, seed)
+        lifetime = TRADING_MINUTES + IN_PLAY_MINUTES
+        for slot in range(EVENTS):  # kick-offs staggered over one lifetime
+            generator.slots.append(generator.new_event(0, lifetime * slot // EVENTS))
+        poll = 0
+        while generator.written < prices:
+            poll += 1
+            generator.poll(poll)
+        generator.flush()
+        db.executemany("INSERT INTO kwiff_event_states VALUES (?,?,?,?,?)", generator.states)
         db.commit()
         stored = db.execute("SELECT count(*) FROM kwiff_prices").fetchone()[0]
-    return stored, len(states)
+    return stored, len(generator.states)
 
 
 def read_rows(uri: str) -> int:
