@@ -100,6 +100,7 @@ class _Generator:
         # slot -> (event id, kick-off poll, market -> outcome row ids)
         self.slots: list[tuple[int, int, list[list[int]]]] = []
         self.suspended: dict[tuple[int, int], int] = {}  # (slot, market) -> resume poll
+        self.priced: set[int] = set()  # outcomes priced in this poll (one row each at most)
 
     def new_event(self, poll: int, kickoff: int) -> tuple[int, int, list[list[int]]]:
         event_id = self.next_event
@@ -136,6 +137,7 @@ class _Generator:
         return event_id, kickoff, spans
 
     def price(self, row: int, at: int, index: int | None, status: str | None) -> None:
+        self.priced.add(row)
         if index is None:
             self.rows.append((row, at, None, None, status))
         else:
@@ -150,6 +152,7 @@ class _Generator:
 
     def poll(self, poll: int) -> None:
         rng, at = self.rng, START_MS + poll * POLL_MS
+        self.priced.clear()
         for slot, (event_id, kickoff, spans) in enumerate(self.slots):
             if poll == kickoff + IN_PLAY_MINUTES:  # over: gone, and the next one appears
                 self.states.append((event_id, at, "removed", True, "OPEN"))
@@ -189,6 +192,8 @@ class _Generator:
                 if (slot, m) in self.suspended:
                     continue
                 row = rng.choice(spans[m])
+                if row in self.priced:
+                    continue
                 direction, left = self.trend.get(row, (0, 0))
                 if left <= 0:
                     direction, left = rng.choice((-1, 1)), rng.randint(4, 10)
