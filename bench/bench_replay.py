@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import create_engine
 
-from kwiff_scrapy.history.replay import _price_query, _state_query, stream_changes
+from kwiff_scrapy.history.replay import price_rows_query, state_rows_query, stream_changes
 from kwiff_scrapy.history.schema import database_url, open_engine, prepare
 from kwiff_scrapy.integration.signal_settings import load_signal_rules
 from kwiff_scrapy.model.replay import replay
@@ -233,7 +233,7 @@ def read_rows(uri: str) -> int:
     try:
         with engine.connect() as connection:
             streaming = connection.execution_options(stream_results=True, yield_per=5000)
-            for query in (_price_query(None, None), _state_query(None, None)):
+            for query in (price_rows_query(None, None), state_rows_query(None, None)):
                 for _ in streaming.execute(query):
                     count += 1
     finally:
