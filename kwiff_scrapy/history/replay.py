@@ -85,8 +85,8 @@ def stream_changes(
             headers = _headers(connection, event_id)
             infos = _outcomes(connection, event_id)
             streaming = connection.execution_options(stream_results=True, yield_per=batch_rows)
-            price_rows = streaming.execute(_price_query(since_ms, event_id))
-            state_rows = streaming.execute(_state_query(since_ms, event_id))
+            price_rows = streaming.execute(price_rows_query(since_ms, event_id))
+            state_rows = streaming.execute(state_rows_query(since_ms, event_id))
             try:
                 yield from changes_of(
                     heapq.merge(
@@ -181,7 +181,9 @@ def changes_of(
         )
 
 
-def _price_query(since_ms: int | None, event_id: int | None) -> Any:
+def price_rows_query(since_ms: int | None, event_id: int | None) -> Any:
+    """The stored prices as :func:`stream_changes` reads them: ``(fetched_at, event_id,
+    outcome row id, odds, fractional, status)`` in that order."""
     query = select(
         prices.c.fetched_at,
         outcomes.c.event_id,
@@ -197,7 +199,8 @@ def _price_query(since_ms: int | None, event_id: int | None) -> Any:
     return query.order_by(prices.c.fetched_at, outcomes.c.event_id, prices.c.outcome)
 
 
-def _state_query(since_ms: int | None, event_id: int | None) -> Any:
+def state_rows_query(since_ms: int | None, event_id: int | None) -> Any:
+    """The stored event states: ``(fetched_at, event_id, kind, in_play, betting_status)``."""
     query = select(
         event_states.c.fetched_at,
         event_states.c.event_id,

@@ -143,9 +143,7 @@ def _key(key: Any) -> Any:
 
 
 def _window(points: Any) -> Window:
-    window = Window()
-    window.points.extend((_float(at), _float(value)) for at, value in points)
-    return window
+    return Window.of((_float(at), _float(value)) for at, value in points)
 
 
 def _market_key(value: Any) -> MarketKey:

@@ -104,19 +104,53 @@ class Window:
     """A series of ``(time, value)`` kept for a while: the points inside it plus the one
     in effect at its start (a price set before the window still held inside it)."""
 
-    __slots__ = ("points",)
+    __slots__ = ("high", "low", "points")
 
     def __init__(self) -> None:
         self.points: deque[tuple[float, float]] = deque()
+        #: The highest and lowest value of all the points kept (bounds of any window's).
+        self.high = -math.inf
+        self.low = math.inf
 
     def add(self, at: float, value: float, keep: float) -> None:
         points = self.points
+        removed = False
         if points and points[-1][0] == at:
             points.pop()
+            removed = True
         points.append((at, value))
         horizon = at - keep
         while len(points) > 1 and points[1][0] <= horizon:
             points.popleft()
+            removed = True
+        if removed:
+            self._bounds()
+        else:
+            self.high = max(self.high, value)
+            self.low = min(self.low, value)
+
+    @classmethod
+    def of(cls, points: Iterable[tuple[float, float]]) -> Window:
+        """A window holding *points* (oldest first), as restored from a record."""
+        window = cls()
+        window.points.extend(points)
+        window._bounds()
+        return window
+
+    def _bounds(self) -> None:
+        values = [value for _, value in self.points]
+        self.high = max(values, default=-math.inf)
+        self.low = min(values, default=math.inf)
+
+    # Pickled (JOBDIR) as its points alone: the bounds follow from them.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"points": self.points}
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # (None, slots) as pickled before the bounds
+            state = state[1]
+        self.points = state["points"]
+        self._bounds()
 
     def since(self, now: float, window: float) -> list[tuple[float, float]]:
         """The points inside the last *window* seconds before *now*, oldest first."""
@@ -487,6 +521,11 @@ def _move(
 ) -> Move | None:
     if len(prices.points) < 2:  # most outcomes, most polls: one price, no move
         return None
+    # The extreme of every price kept bounds the window's: if even it is not far enough
+    # from the price now, no move is (most outcomes, most polls).
+    bound = prices.high if shortening else prices.low
+    if not _far_enough(rule, bound, odds):
+        return None
     recent = prices.since(now, rule.window)
     values = [value for _, value in recent]
     extreme = max(values) if shortening else min(values)
@@ -506,9 +545,22 @@ def _move(
     return Move(extreme, first_seen, odds, change, probability_change, max(1.0, *ratios))
 
 
+def _far_enough(rule: SignalRule, extreme: float, odds: float) -> bool:
+    """Whether a move from *extreme* to *odds* could pass *rule*'s thresholds (both grow
+    with the distance, so a bound on the extreme gives a bound on them)."""
+    if math.isinf(extreme):
+        return False
+    change = rule.change
+    # Twice the slack of the thresholds: rounding here never turns a move away.
+    if change is not None and abs(odds - extreme) >= (change - 2 * EPSILON) * extreme:
+        return True
+    points = rule.points
+    return points is not None and abs(1 / odds - 1 / extreme) >= points - 2 * EPSILON
+
+
 def _lengthened(outcome: OutcomeState, now: float, window: float) -> bool:
     odds = outcome.live_odds
-    if odds is None:
+    if odds is None or odds <= outcome.prices.low * (1 + EPSILON):
         return False
     lowest = min(value for _, value in outcome.prices.since(now, window))
     return odds > lowest * (1 + EPSILON)
@@ -656,7 +708,23 @@ def _event_steam(
     ):
         return
     shortened: list[tuple[MarketState, OutcomeState, Move]] = []
-    for *_, market, outcome, odds in _passing(rule, event, event.moving):
+    markets = event.markets
+    # _passing and _move inlined, the cheapest test first: most outcomes are not far
+    # enough below even the highest price they kept (every test must pass, in any order).
+    for market_key, outcome_key in event.moving:
+        market = markets.get(market_key)
+        outcome = market.outcomes.get(outcome_key) if market is not None else None
+        if market is None or outcome is None or not outcome.open:
+            continue
+        odds = outcome.odds
+        if (
+            odds is None
+            or odds <= 1
+            or not _far_enough(rule, outcome.prices.high, odds)
+            or not rule.market_matches(market.market_name)
+            or not rule.odds_in_range(odds)
+        ):
+            continue
         move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
         if move is not None:
             shortened.append((market, outcome, move))

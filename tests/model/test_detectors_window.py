@@ -1,0 +1,33 @@
+"""The detectors' price windows keep the bounds of their points, which the rules use to
+turn most outcomes away before looking inside a window; pickled (JOBDIR) with the points."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+from kwiff_scrapy.model.detectors import Window
+
+
+def test_the_bounds_are_those_of_the_points_kept() -> None:
+    rng = random.Random(3)
+    window = Window()
+    at = 0.0
+    for _ in range(2000):
+        at += rng.choice((0.0, 30.0, 60.0, 600.0))  # 0: a second price at the same time
+        window.add(at, rng.choice((1.5, 1.8, 2.0, 2.2, 3.0)), keep=1800.0)
+        values = [value for _, value in window.points]
+        assert (window.high, window.low) == (max(values), min(values))
+
+
+def test_a_window_pickles_with_its_points_and_loads_its_bounds() -> None:
+    window = Window()
+    for at, value in ((0.0, 2.0), (60.0, 1.8), (120.0, 2.5)):
+        window.add(at, value, keep=3600.0)
+    loaded = pickle.loads(pickle.dumps(window))
+    assert list(loaded.points) == list(window.points)
+    assert (loaded.high, loaded.low) == (2.5, 1.8)
+    # As a window pickled before it kept its bounds: (None, its slots).
+    old = Window.__new__(Window)
+    old.__setstate__((None, {"points": window.points}))
+    assert (old.high, old.low) == (2.5, 1.8)
