@@ -380,8 +380,12 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     # One process's detectors over every change the three reported, in the service's
     # time order (each answer's changes share its time, and keep their order).
     changes = [item for item in workers.items if isinstance(item, OddsChange | EventChange)]
-    answers = {change.fetched_at for change in changes}
-    assert len(answers) == workers.total(stats.WATCH_POLLS), "two answers at one time"
+    reporters: dict[str | None, set[int]] = {}
+    for n, worker in enumerate(workers.workers):
+        for item in worker.items:
+            if isinstance(item, OddsChange | EventChange):
+                reporters.setdefault(item.fetched_at, set()).add(n)
+    assert all(len(who) == 1 for who in reporters.values()), "two answers at one time"
     changes.sort(key=lambda change: change.fetched_at or "")
     one_process = SignalDetectors(load_signal_rules(SIGNAL_RULES))
     expected = one_process.feed(changes) + one_process.flush()
