@@ -100,29 +100,38 @@ def iso_of(clock: float) -> str | None:
     return iso_utc(round(clock * 1000))
 
 
-class Window:
+class Window(deque[tuple[float, float]]):
     """A series of ``(time, value)`` kept for a while: the points inside it plus the one
-    in effect at its start (a price set before the window still held inside it)."""
+    in effect at its start (a price set before the window still held inside it).
 
-    __slots__ = ("points",)
+    The deque itself (one object per outcome, not two: the garbage collector goes
+    through every one the detectors keep)."""
 
-    def __init__(self) -> None:
-        self.points: deque[tuple[float, float]] = deque()
+    __slots__ = ()
+
+    @property
+    def points(self) -> Window:
+        return self
+
+    def __setstate__(self, state: Any) -> None:
+        """A window pickled (``JOBDIR``) when it held its points in a deque of its own."""
+        slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
+        if isinstance(slots, dict) and isinstance(slots.get("points"), deque):
+            self.extend(slots["points"])
 
     def add(self, at: float, value: float, keep: float) -> None:
-        points = self.points
-        if points and points[-1][0] == at:
-            points.pop()
-        points.append((at, value))
+        if self and self[-1][0] == at:
+            self.pop()
+        self.append((at, value))
         horizon = at - keep
-        while len(points) > 1 and points[1][0] <= horizon:
-            points.popleft()
+        while len(self) > 1 and self[1][0] <= horizon:
+            self.popleft()
 
     def since(self, now: float, window: float) -> list[tuple[float, float]]:
         """The points inside the last *window* seconds before *now*, oldest first."""
         horizon = now - window
         recent = []
-        for point in reversed(self.points):
+        for point in reversed(self):
             recent.append(point)
             if point[0] <= horizon:
                 break
