@@ -421,6 +421,30 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     assert set(states) <= set(redis_server.hkeys(f"{key}:snapshots"))
 
 
+async def test_a_worker_without_signals_drops_the_state_its_changes_leave_behind(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    base = {"KWIFF_ENDPOINT": simulator.url}
+    with_signals = Workers(redis_prefix, {**base, "KWIFF_SIGNALS": SIGNAL_RULES})
+    first = with_signals.start(QuickWatchSpider, interval="0.2")
+    await with_signals.until(lambda: len(first.polls) >= 3)
+    await with_signals.stop()
+    kept = {int(event_id) for event_id in redis_server.hkeys(f"{key}:signals")}
+    assert kept
+    without = Workers(redis_prefix, base)
+    second = without.start(QuickWatchSpider, interval="0.2")
+    await without.until(lambda: len(second.polls) >= 2)
+    await without.stop()
+    changed = {item.event_id for item in second.items if isinstance(item, OddsChange | EventChange)}
+    assert changed & kept, "nothing changed that had a state: the test proves nothing"
+    # Their states missed these changes: none is left to be carried on from later.
+    left = {int(event_id) for event_id in redis_server.hkeys(f"{key}:signals")}
+    assert not left & changed
+    assert left == kept - changed
+
+
 async def test_no_worker_compares_an_error_or_a_malformed_answer(
     start_simulator: StartSimulator, redis_prefix: str
 ) -> None:
