@@ -100,28 +100,47 @@ def iso_of(clock: float) -> str | None:
     return iso_utc(round(clock * 1000))
 
 
-class Window:
+class Window(deque[tuple[float, float]]):
     """A series of ``(time, value)`` kept for a while: the points inside it plus the one
-    in effect at its start (a price set before the window still held inside it)."""
+    in effect at its start (a price set before the window still held inside it).
 
-    __slots__ = ("high", "low", "points")
+    The deque itself (one object per outcome, not two: the garbage collector goes
+    through every one the detectors keep), with the highest and lowest value of the points
+    it keeps (bounds of any window's: a rule turns an outcome away on them before it looks
+    inside)."""
 
-    def __init__(self) -> None:
-        self.points: deque[tuple[float, float]] = deque()
-        #: The highest and lowest value of all the points kept (bounds of any window's).
-        self.high = -math.inf
-        self.low = math.inf
+    __slots__ = ("high", "low")
+
+    def __init__(self, points: Iterable[tuple[float, float]] = ()) -> None:
+        super().__init__(points)
+        self._bounds()
+
+    @classmethod
+    def of(cls, points: Iterable[tuple[float, float]]) -> Window:
+        """A window holding *points* (oldest first), as restored from a record."""
+        return cls(points)
+
+    @property
+    def points(self) -> Window:
+        return self
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled (``JOBDIR``) after its points: the bounds follow from them. A window
+        pickled when it held its points in a deque of its own brings them in its state."""
+        slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
+        if isinstance(slots, dict) and isinstance(slots.get("points"), deque):
+            self.extend(slots["points"])
+        self._bounds()
 
     def add(self, at: float, value: float, keep: float) -> None:
-        points = self.points
         removed = False
-        if points and points[-1][0] == at:
-            points.pop()
+        if self and self[-1][0] == at:
+            self.pop()
             removed = True
-        points.append((at, value))
+        self.append((at, value))
         horizon = at - keep
-        while len(points) > 1 and points[1][0] <= horizon:
-            points.popleft()
+        while len(self) > 1 and self[1][0] <= horizon:
+            self.popleft()
             removed = True
         if removed:
             self._bounds()
@@ -129,34 +148,16 @@ class Window:
             self.high = max(self.high, value)
             self.low = min(self.low, value)
 
-    @classmethod
-    def of(cls, points: Iterable[tuple[float, float]]) -> Window:
-        """A window holding *points* (oldest first), as restored from a record."""
-        window = cls()
-        window.points.extend(points)
-        window._bounds()
-        return window
-
     def _bounds(self) -> None:
-        values = [value for _, value in self.points]
+        values = [value for _, value in self]
         self.high = max(values, default=-math.inf)
         self.low = min(values, default=math.inf)
-
-    # Pickled (JOBDIR) as its points alone: the bounds follow from them.
-    def __getstate__(self) -> dict[str, Any]:
-        return {"points": self.points}
-
-    def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple):  # (None, slots) as pickled before the bounds
-            state = state[1]
-        self.points = state["points"]
-        self._bounds()
 
     def since(self, now: float, window: float) -> list[tuple[float, float]]:
         """The points inside the last *window* seconds before *now*, oldest first."""
         horizon = now - window
         recent = []
-        for point in reversed(self.points):
+        for point in reversed(self):
             recent.append(point)
             if point[0] <= horizon:
                 break

@@ -356,10 +356,17 @@ def signal_key(signal: OddsSignal) -> tuple[Any, ...]:
     return (signal.rule, signal.event_id, signal.fetched_at, signal.market_id, signal.outcome_id)
 
 
+@pytest.mark.parametrize(("details", "polls"), [("0", 15), ("1", 60)])
 async def test_three_workers_detect_each_signal_once_as_one_process_would(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    details: str,
+    polls: int,
 ) -> None:
-    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    # details=0: one list poll, whichever worker; details=1: each event its own poll.
+    events = EVENTS if details == "0" else 8
+    simulator = await start_simulator(football_events=events, moving=True)
     settings = {
         "KWIFF_ENDPOINT": simulator.url,
         "CONCURRENT_REQUESTS": 1,
@@ -367,8 +374,8 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     }
     workers = Workers(redis_prefix, settings)
     for _ in range(3):
-        workers.start(QuickWatchSpider, interval="0.2")
-    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= 15)
+        workers.start(QuickWatchSpider, interval="0.2", details=details)
+    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= polls)
     await workers.stop()
 
     signals = [item for item in workers.items if isinstance(item, OddsSignal)]
@@ -380,8 +387,12 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     # One process's detectors over every change the three reported, in the service's
     # time order (each answer's changes share its time, and keep their order).
     changes = [item for item in workers.items if isinstance(item, OddsChange | EventChange)]
-    answers = {change.fetched_at for change in changes}
-    assert len(answers) == workers.total(stats.WATCH_POLLS), "two answers at one time"
+    reporters: dict[tuple[int, str | None], set[int]] = {}
+    for n, worker in enumerate(workers.workers):
+        for item in worker.items:
+            if isinstance(item, OddsChange | EventChange):
+                reporters.setdefault((item.event_id, item.fetched_at), set()).add(n)
+    assert all(len(who) == 1 for who in reporters.values()), "two answers at one time"
     changes.sort(key=lambda change: change.fetched_at or "")
     one_process = SignalDetectors(load_signal_rules(SIGNAL_RULES))
     expected = one_process.feed(changes) + one_process.flush()
@@ -389,7 +400,7 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     # Windows span polls of different workers: the price a signal moved from was seen
     # by another worker than the one that yielded the signal.
     seen_by = {
-        change.fetched_at: n
+        (change.event_id, change.fetched_at): n
         for n, worker in enumerate(workers.workers)
         for change in worker.items
         if isinstance(change, OddsChange)
@@ -400,14 +411,38 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
         for signal in worker.items
         if isinstance(signal, OddsSignal)
         and signal.first_seen_at != signal.fetched_at
-        and seen_by.get(signal.first_seen_at, n) != n
+        and seen_by.get((signal.event_id, signal.first_seen_at), n) != n
     ]
     assert across, "no signal spanned two workers' polls: the test proves nothing"
     # The detectors' state is in Redis, one JSON record per event (and no more).
-    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:{'details' if details == '1' else 'list'}"
     states = redis_server.hkeys(f"{key}:signals")
     assert states
     assert set(states) <= set(redis_server.hkeys(f"{key}:snapshots"))
+
+
+async def test_a_worker_without_signals_drops_the_state_its_changes_leave_behind(
+    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+) -> None:
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    base = {"KWIFF_ENDPOINT": simulator.url}
+    with_signals = Workers(redis_prefix, {**base, "KWIFF_SIGNALS": SIGNAL_RULES})
+    first = with_signals.start(QuickWatchSpider, interval="0.2")
+    await with_signals.until(lambda: len(first.polls) >= 3)
+    await with_signals.stop()
+    kept = {int(event_id) for event_id in redis_server.hkeys(f"{key}:signals")}
+    assert kept
+    without = Workers(redis_prefix, base)
+    second = without.start(QuickWatchSpider, interval="0.2")
+    await without.until(lambda: len(second.polls) >= 2)
+    await without.stop()
+    changed = {item.event_id for item in second.items if isinstance(item, OddsChange | EventChange)}
+    assert changed & kept, "nothing changed that had a state: the test proves nothing"
+    # Their states missed these changes: none is left to be carried on from later.
+    left = {int(event_id) for event_id in redis_server.hkeys(f"{key}:signals")}
+    assert not left & changed
+    assert left == kept - changed
 
 
 async def test_no_worker_compares_an_error_or_a_malformed_answer(

@@ -38,8 +38,15 @@ RULES = [
 ]
 
 
+def in_poll_order(items: list[Any]) -> list[Any]:
+    """*items* as the watch yielded them: Scrapy scrapes the items of several answers at
+    once, CONCURRENT_ITEMS at a time each, so the polls' items reach ``item_scraped``
+    interleaved; each keeps its own order, and a poll's items share its time."""
+    return sorted(items, key=lambda item: item.fetched_at or "")
+
+
 def signals_of(items: list[Any]) -> list[OddsSignal]:
-    return [item for item in items if isinstance(item, OddsSignal)]
+    return in_poll_order([item for item in items if isinstance(item, OddsSignal)])
 
 
 async def test_the_watch_yields_signals_and_a_replay_of_its_changes_gives_the_same(
@@ -50,7 +57,9 @@ async def test_the_watch_yields_signals_and_a_replay_of_its_changes_gives_the_sa
 
     live = signals_of(run.items)
     assert {signal.kind for signal in live} >= {"drop", "drift", "margin"}
-    changes = [item for item in run.items if isinstance(item, OddsChange | EventChange)]
+    changes = in_poll_order(
+        [item for item in run.items if isinstance(item, OddsChange | EventChange)]
+    )
     replay = SignalDetectors(load_signal_rules(RULES))
     assert replay.feed(changes) + replay.flush() == live
     for rule in {signal.rule for signal in live}:
@@ -67,7 +76,9 @@ async def test_a_watch_resumed_from_jobdir_keeps_its_detectors_windows(
     resumed = await watch(simulator, polls=3, settings=settings)  # the same JOBDIR
 
     def changes_of(run: WatchRun) -> list[Change]:
-        return [item for item in run.items if isinstance(item, OddsChange | EventChange)]
+        return in_poll_order(
+            [item for item in run.items if isinstance(item, OddsChange | EventChange)]
+        )
 
     before, after = changes_of(first), changes_of(resumed)
     assert before

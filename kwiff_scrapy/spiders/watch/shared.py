@@ -305,10 +305,15 @@ class SharedWatch:
         """The signals of *changes*, their events' new detector states put into *commit*
         (in the Redis thread, after the snapshots were loaded: see :mod:`.signal_states`)."""
         detectors = self.detectors
-        if detectors is None or not changes:
+        if not changes:
             return []
-        if not (self.spider.baseline or self.snapshots.baselined(held.claim.task)):
-            return []  # baseline=0: the first poll's changes are not reported, nor fed
+        if detectors is None or not (
+            self.spider.baseline or self.snapshots.baselined(held.claim.task)
+        ):
+            # Not fed (signals off here; baseline=0's first poll): a state those events
+            # kept from an earlier run would miss these changes, so it goes.
+            commit.signal_deletes = SharedDetectors.events_of(changes)
+            return []
         stored = self.snapshots.signal_states(detectors.events_of(changes))
         detected = detectors.detect(changes, stored)
         commit.signal_writes = detected.writes
