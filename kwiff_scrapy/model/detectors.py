@@ -110,6 +110,8 @@ class Window(deque[tuple[float, float]]):
     inside)."""
 
     __slots__ = ("high", "low")
+    high: float
+    low: float
 
     def __init__(self, points: Iterable[tuple[float, float]] = ()) -> None:
         super().__init__(points)
