@@ -10,9 +10,6 @@ Under the watch's key (next to the polls of :mod:`.polls`):
     hash, event id -> how many times its snapshot was written or deleted (never reset).
 ``<key>:baselined``
     set of the tasks that have completed a successful poll (``baseline=0``).
-``<key>:polled``
-    hash, task -> ``<when>:<failed>``: when its last poll was completed (Redis time) and
-    whether it failed (``1``), for ``scrapy kwiff status``.
 
 A worker that polled a task reads the snapshots it needs with their versions
 (:meth:`RedisSnapshots.load`), compares the answer with them, then calls
@@ -59,7 +56,7 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined, polled.
+-- KEYS: due, leases, holders, snapshots, versions, baselined, and last the polls' polled.
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
 --   tasks to add (task, delay)*, tasks to drop task*.
@@ -102,7 +99,7 @@ for _ = 1, n do
   redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SREM', KEYS[6], ARGV[i])
-  redis.call('HDEL', KEYS[7], ARGV[i])
+  redis.call('HDEL', KEYS[#KEYS], ARGV[i])
   if ARGV[i] == task then dropped = true end
   i = i + 1
 end
@@ -117,7 +114,7 @@ if not dropped then
   end
   redis.call('ZADD', KEYS[1], next_due, task)
   if ARGV[5] == '0' then redis.call('SADD', KEYS[6], task) end
-  redis.call('HSET', KEYS[7], task, string.format('%.6f', now) .. ':' .. ARGV[5])
+  redis.call('HSET', KEYS[#KEYS], task, string.format('%.6f', now) .. ':' .. ARGV[5])
 end
 return {'ok', tostring(was), overrun}
 """
@@ -175,12 +172,11 @@ class RedisSnapshots:
         self.snapshots_key = f"{key}:snapshots"
         self.versions_key = f"{key}:versions"
         self.baselined_key = f"{key}:baselined"
-        self.polled_key = f"{key}:polled"
         self._commit = server.register_script(_COMMIT)
 
     @property
     def keys(self) -> list[str]:
-        return [self.snapshots_key, self.versions_key, self.baselined_key, self.polled_key]
+        return [self.snapshots_key, self.versions_key, self.baselined_key]
 
     def known(self) -> set[int]:
         """The ids of every event with a snapshot."""
@@ -238,6 +234,7 @@ class RedisSnapshots:
         drop = list(commit.drop_tasks)
         args += [len(drop), *drop]
         keys = [self.polls.due_key, self.polls.leases_key, self.polls.holders_key, *self.keys]
+        keys.append(self.polls.polled_key)  # last, whatever keys come before it
         outcome, baselined, overrun = self._commit(keys=keys, args=args)
         return Committed(Outcome(_text(outcome)), _text(baselined) == "1", _text(overrun) == "1")
 
