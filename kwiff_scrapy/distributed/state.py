@@ -56,7 +56,7 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined, and last the polls' polled.
+-- KEYS: due, leases, holders, snapshots, versions, baselined.
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
 --   tasks to add (task, delay)*, tasks to drop task*.
@@ -114,6 +114,7 @@ if not dropped then
   end
   redis.call('ZADD', KEYS[1], next_due, task)
   if ARGV[5] == '0' then redis.call('SADD', KEYS[6], task) end
+  -- The last KEY, whatever comes before it: the polls' record of when each was completed.
   redis.call('HSET', KEYS[#KEYS], task, string.format('%.6f', now) .. ':' .. ARGV[5])
 end
 return {'ok', tostring(was), overrun}
