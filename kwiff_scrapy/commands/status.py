@@ -147,7 +147,7 @@ def format_status(status: Status) -> str:
 
 def _crawl_lines(crawl: CrawlStatus, now: float) -> list[str]:
     run = ""
-    if crawl.run_id:
+    if crawl.run_id and not crawl.watches:  # a watch's run is never seeded nor over
         state = "seeded" if crawl.seeded else "being seeded"
         run = f", run {crawl.run_id[:8]} {state} by {crawl.seeder}"
     lines = [
@@ -155,7 +155,7 @@ def _crawl_lines(crawl: CrawlStatus, now: float) -> list[str]:
         f"holds {crawl.queue_length} request(s){run}"
     ]
     if crawl.workers:
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 worker.id,
                 worker.host or "?",
@@ -163,19 +163,21 @@ def _crawl_lines(crawl: CrawlStatus, now: float) -> list[str]:
                 _ago(worker.seen, now),
                 _count(worker.claimed),
                 _count(worker.in_progress),
-                "busy" if worker.id in crawl.busy else "",
             )
             for worker in crawl.workers
         ]
-        headers = (
+        headers: tuple[str, ...] = (
             "worker",
             "host",
             "pid",
             "last sign of life",
             "polls claimed",
             "in progress",
-            "",
         )
+        if not crawl.watches:
+            headers += ("state",)
+            busy = ["busy" if worker.id in crawl.busy else "idle" for worker in crawl.workers]
+            rows = [(*row, state) for row, state in zip(rows, busy, strict=True)]
         lines += _indent(format_table(headers, rows))
     for watch in crawl.watches:
         lines += _watch_lines(watch, now)
@@ -195,7 +197,6 @@ def _watch_lines(watch: WatchStatus, now: float) -> list[str]:
     lines += _indent(format_table(("poll", "last poll", "next", "late by"), rows), "    ")
     if len(watch.tasks) > len(shown):
         lines.append(f"    ... and {len(watch.tasks) - len(shown)} more (--json lists all)")
-    lines += [f"  PROBLEM: {problem}" for problem in watch.problems()]
     return lines
 
 

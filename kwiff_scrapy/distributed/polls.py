@@ -9,6 +9,9 @@ shared watch keeps its polls (*tasks*: ``list``, ``event:<id>``) here, under its
     sorted set, task -> when the lease of the worker polling it runs out.
 ``<key>:holders``
     hash, task -> the token of the claim that holds it.
+``<key>:polled``
+    hash, task -> ``<when>:<failed>``: when its last poll was completed (Redis time) and
+    whether it failed (``1``), written by :mod:`.state`'s commit, for ``scrapy kwiff status``.
 
 A task is in exactly one of ``due`` and ``leases``. :meth:`RedisPolls.claim` moves
 tasks that are due into ``leases`` atomically, each with a fresh token, so that one
@@ -161,6 +164,7 @@ class RedisPolls:
         self.leases_key = f"{key}:leases"
         self.holders_key = f"{key}:holders"
         self.claims_key = f"{key}:claims"
+        self.polled_key = f"{key}:polled"
         self._claim = server.register_script(_CLAIM)
         self._renew = server.register_script(_RENEW)
         self._schedule = server.register_script(_SCHEDULE)
@@ -168,7 +172,7 @@ class RedisPolls:
 
     @property
     def keys(self) -> list[str]:
-        return [self.due_key, self.leases_key, self.holders_key, self.claims_key]
+        return [self.due_key, self.leases_key, self.holders_key, self.claims_key, self.polled_key]
 
     def schedule(self, delays: Mapping[str, float]) -> int:
         """Add each task not known yet, due *delay* seconds from now; how many were added."""

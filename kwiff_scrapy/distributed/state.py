@@ -13,9 +13,6 @@ Under the watch's key (next to the polls of :mod:`.polls`):
 ``<key>:signals``
     hash, event id -> the event's signal detector state (:mod:`.signal_states`), written
     and deleted only with the event's snapshot.
-``<key>:polled``
-    hash, task -> ``<when>:<failed>``: when its last poll was completed (Redis time) and
-    whether it failed (``1``), for ``scrapy kwiff status``.
 
 A worker that polled a task reads the snapshots it needs with their versions
 (:meth:`RedisSnapshots.load`), compares the answer with them, then calls
@@ -62,7 +59,7 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined, signals, polled.
+-- KEYS: due, leases, holders, snapshots, versions, baselined, signals, polled (last).
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
 --   tasks to add (task, delay)*, tasks to drop task*,
@@ -107,7 +104,7 @@ for _ = 1, n do
   redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SREM', KEYS[6], ARGV[i])
-  redis.call('HDEL', KEYS[8], ARGV[i])
+  redis.call('HDEL', KEYS[#KEYS], ARGV[i])
   if ARGV[i] == task then dropped = true end
   i = i + 1
 end
@@ -132,7 +129,8 @@ if not dropped then
   end
   redis.call('ZADD', KEYS[1], next_due, task)
   if ARGV[5] == '0' then redis.call('SADD', KEYS[6], task) end
-  redis.call('HSET', KEYS[8], task, string.format('%.6f', now) .. ':' .. ARGV[5])
+  -- The last KEY, whatever comes before it: the polls' record of when each was completed.
+  redis.call('HSET', KEYS[#KEYS], task, string.format('%.6f', now) .. ':' .. ARGV[5])
 end
 return {'ok', tostring(was), overrun}
 """
@@ -194,7 +192,6 @@ class RedisSnapshots:
         self.versions_key = f"{key}:versions"
         self.baselined_key = f"{key}:baselined"
         self.signals_key = f"{key}:signals"
-        self.polled_key = f"{key}:polled"
         self._commit = server.register_script(_COMMIT)
 
     @property
@@ -204,7 +201,6 @@ class RedisSnapshots:
             self.versions_key,
             self.baselined_key,
             self.signals_key,
-            self.polled_key,
         ]
 
     def baselined(self, task: str) -> bool:
@@ -283,6 +279,7 @@ class RedisSnapshots:
         signal_deletes = list(commit.signal_deletes)
         args += [len(signal_deletes), *signal_deletes]
         keys = [self.polls.due_key, self.polls.leases_key, self.polls.holders_key, *self.keys]
+        keys.append(self.polls.polled_key)  # last, whatever keys come before it
         outcome, baselined, overrun = self._commit(keys=keys, args=args)
         return Committed(Outcome(_text(outcome)), _text(baselined) == "1", _text(overrun) == "1")
 

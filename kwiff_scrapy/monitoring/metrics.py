@@ -141,6 +141,14 @@ class KwiffMetrics:
         return extension
 
     @property
+    def bound_to(self) -> tuple[str, int] | None:
+        """The address the server listens on (None once closed)."""
+        if self._server is None:
+            return None
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}/metrics"
 

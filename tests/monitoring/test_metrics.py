@@ -88,8 +88,10 @@ async def test_the_endpoint_shows_a_running_watch_and_its_values_move(
     crawl = asyncio.ensure_future(runner.crawl(crawler, interval=0.2))
     try:
         await until(lambda: len(polls) >= 2, "two polls of the watch")
-        url = metrics_of(crawler).url
+        extension = metrics_of(crawler)
+        url = extension.url
         assert url.startswith("http://127.0.0.1:")
+        assert extension.bound_to == ("127.0.0.1", extension.port)  # loopback only
         first, families, text = await asyncio.to_thread(scrape, url)
         mine = {"spider": "kwiff_watch", "worker": "worker-a"}
         polled = value(first, "kwiff_watch_polls_total", **mine)

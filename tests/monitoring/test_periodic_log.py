@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
+import pytest
 from scrapy.extensions.periodic_log import PeriodicLog
 from scrapy.utils.test import get_crawler
 
@@ -11,7 +14,8 @@ from kwiff_scrapy.integration.addon import PERIODIC_LOG_DELTA
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
 
-from ..conftest import BASE_SETTINGS
+from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support.watching import watch
 
 
 def periodic_log(crawler: Any) -> PeriodicLog | None:
@@ -55,3 +59,31 @@ def test_a_project_interval_is_kept_with_the_watchs_deltas() -> None:
 def test_a_project_may_turn_it_off() -> None:
     settings = {**BASE_SETTINGS, "KWIFF_PERIODIC_LOG": False}
     assert periodic_log(get_crawler(KwiffWatchSpider, settings)) is None
+
+
+async def test_a_running_watch_logs_its_deltas(
+    start_simulator: StartSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator = await start_simulator(moving=True)
+    caplog.set_level(logging.INFO, logger="scrapy.extensions.periodic_log")
+    blocks: list[dict[str, Any]] = []
+
+    def logged() -> list[dict[str, Any]]:
+        found = [
+            json.loads(record.getMessage())
+            for record in caplog.records
+            if record.name == "scrapy.extensions.periodic_log"
+        ]
+        blocks[:] = found
+        return found
+
+    # A short interval of the project's own: kept, with the watch's deltas.
+    run = await watch(simulator, polls=6, settings={"LOGSTATS_INTERVAL": 0.2})
+    assert run.polls
+    assert logged(), "no periodic stats were logged"
+    assert all(set(block) == {"delta"} for block in blocks)
+    keys = set().union(*(block["delta"] for block in blocks))
+    assert "kwiff/watch/polls" in keys
+    assert any(key.startswith("kwiff/watch/changes/") for key in keys)
+    assert all(any(part in key for part in PERIODIC_LOG_DELTA["include"]) for key in keys)
+    assert sum(block["delta"].get("kwiff/watch/polls", 0) for block in blocks) >= 1
