@@ -318,9 +318,11 @@ def fault_schedule(options: Options, rng: random.Random) -> list[tuple[float, st
         kinds = sorted(rng.sample(options.kinds, len(options.kinds)), key=lambda k: k == "kill")
         return list(zip(times, kinds, strict=True))
     schedule = []
+    kinds: list[str] = []  # each kind in turn, in a new random order each round
     moment = start + rng.expovariate(1 / options.fault_every)
     while moment < end:
-        schedule.append((moment, rng.choice(options.kinds)))
+        kinds = kinds or rng.sample(options.kinds, len(options.kinds))
+        schedule.append((moment, kinds.pop()))
         moment += rng.expovariate(1 / options.fault_every)
     return schedule
 
@@ -453,6 +455,18 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
     def near_fault(moment: float) -> bool:
         return any(f["at"] - reach <= moment <= f["until"] + reach + 10 for f in faults)
 
+    by_outcome: dict[int, list[tuple[int, int, float | None, str | None]]] = (
+        collections.defaultdict(list)
+    )
+    for row in result["rows"]:
+        by_outcome[row[0]].append(tuple(row))  # type: ignore[arg-type]
+
+    def last_stored(outcome: int, stamp: int) -> tuple[int, int, float | None, str | None] | None:
+        """The outcome's latest row stored before *stamp*."""
+        rows = by_outcome.get(outcome, [])
+        at = bisect.bisect_left(rows, (outcome, stamp))
+        return rows[at - 1] if at else None
+
     counts: collections.Counter[str] = collections.Counter()
     problems: list[str] = [
         f"the watch restarted after a kill at {fault['at']:.0f} finished no poll in 120 s"
@@ -460,7 +474,8 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
         if fault.get("stuck")
     ]
     expected_keys: set[tuple[int, int]] = set()
-    known: dict[int, list[tuple[int, float]]] = collections.defaultdict(list)  # ts -> odds
+    # outcome -> (timestamp, seq, odds after) of each logged move, in the log's order
+    known: dict[int, list[tuple[int, int, float]]] = collections.defaultdict(list)
     firsts: list[int] = []  # each incarnation's first answer's timestamp
     for changes_path, serves_path in result["incarnations"]:
         serves = read_lines(serves_path)
@@ -478,7 +493,7 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
             counts["moves logged"] += 1
             if change["answer"] in stamp_of:
                 known[change["outcome_id"]].append(
-                    (stamp_of[change["answer"]], change["odds_after"])
+                    (stamp_of[change["answer"]], change["seq"], change["odds_after"])
                 )
             shown = gets[change["event_id"]]
             at = bisect.bisect_left(shown, (change["answer"], -1))
@@ -494,8 +509,13 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
             counts["moves shown (one per outcome and answer)"] += 1
             expected_keys.add((outcome, stamp))
             row = rows_by.get((outcome, stamp))
+            last = last_stored(outcome, stamp)
             if row is not None and row[2] == after:
                 counts["recorded"] += 1
+            elif row is None and last is not None and last[2] == after and last[3] is None:
+                # Back at the price the watch last saw (it moved away while the simulator
+                # was down, unlogged): nothing new to store.
+                counts["back at the price stored before"] += 1
             elif row is not None:
                 counts["recorded with the wrong odds"] += 1
                 problems.append(f"outcome {outcome} at {stamp}: {row[2]} stored, {after} shown")
@@ -519,11 +539,11 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
         # What the simulator had shown of it by then, if its log knows (the same
         # incarnation: moves during a restart's downtime are not logged).
         values = known.get(outcome, [])
-        at = bisect.bisect_right(values, (stamp, float("inf")))
+        at = bisect.bisect_right(values, (stamp, float("inf"), float("inf")))
         since = firsts[max(bisect.bisect_right(firsts, stamp) - 1, 0)] if firsts else 0
-        if at and values[at - 1][0] >= since and values[at - 1][1] != odds and status is None:
+        if at and values[at - 1][0] >= since and values[at - 1][2] != odds and status is None:
             counts["other rows with a price the simulator did not show"] += 1
-            shown = values[at - 1][1]
+            shown = values[at - 1][2]
             problems.append(f"outcome {outcome} at {stamp}: {odds} stored, {shown} shown")
     return {
         "history": dict(counts),
