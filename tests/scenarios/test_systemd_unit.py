@@ -100,7 +100,10 @@ def test_the_unit_restarts_on_failure_stops_with_one_signal_and_keeps_its_job(
     assert unit["Service.WorkingDirectory"] == PROJECT_DIR
     assert unit["Service.EnvironmentFile"].startswith("/etc/")
     state = unit["Service.StateDirectory"]
-    assert f"-s JOBDIR=%S/{state}/" in unit["Service.ExecStart"]
+    assert f"-s JOBDIR=%S/{state}/job " in unit["Service.ExecStart"]
+    # A start drops the queue an earlier run left (useless to a watch, and inconsistent
+    # after a crash), never the job's state.
+    assert unit["Service.ExecStartPre"] == f"/bin/rm -rf %S/{state}/job/requests.queue"
     # The example environment file gives every variable the command line uses.
     used = set(re.findall(r"\$\{?(\w+)", unit["Service.ExecStart"]))
     assert used <= environment_file(ENVIRONMENT_FILE.read_text(encoding="utf-8")).keys()
@@ -124,6 +127,7 @@ def test_the_exec_start_runs_a_watch_that_stops_on_the_kill_signal_and_resumes(
     (state / unit["Service.StateDirectory"]).mkdir(parents=True)  # systemd makes it
     environment = {"KWIFF_WATCH_ARGS": f"-a interval=1 -s KWIFF_ENDPOINT={url}"}
     command = command_line(unit["Service.ExecStart"], environment, state)
+    before = command_line(unit["Service.ExecStartPre"], environment, state)
     feed = state / unit["Service.StateDirectory"] / "changes.jsonl"
     kill_signal = signal.Signals[unit["Service.KillSignal"]]
 
@@ -133,7 +137,8 @@ def test_the_exec_start_runs_a_watch_that_stops_on_the_kill_signal_and_resumes(
     def run(name: str) -> str:
         """Start the command, let it finish a poll, stop it as systemd does: its log."""
         log = tmp_path / f"{name}.log"
-        before = polls()
+        subprocess.run(before, check=True, timeout=HANG_GUARD)  # ExecStartPre, as systemd
+        polls_before = polls()
         with log.open("wb") as output:
             process = subprocess.Popen(
                 command,
@@ -143,7 +148,7 @@ def test_the_exec_start_runs_a_watch_that_stops_on_the_kill_signal_and_resumes(
                 stderr=subprocess.STDOUT,
             )
         try:
-            until_sync(lambda: polls() >= before + 2, f"the {name} run's second poll")
+            until_sync(lambda: polls() >= polls_before + 2, f"the {name} run's second poll")
             process.send_signal(kill_signal)
             assert process.wait(timeout=HANG_GUARD) == 0, log.read_text()[-3000:]
         finally:
@@ -158,6 +163,9 @@ def test_the_exec_start_runs_a_watch_that_stops_on_the_kill_signal_and_resumes(
         return text
 
     run("first")
+    job = state / unit["Service.StateDirectory"] / "job"
+    assert (job / "spider.state").exists()
+    assert (job / "requests.queue").exists()  # what the next ExecStartPre removes
     baseline = feed.read_text(encoding="utf-8")
     assert baseline.endswith("\n")
     kinds = {json.loads(line)["kind"] for line in baseline.splitlines()}
