@@ -20,7 +20,7 @@ worker notices first: the watch's claim in Redis (see ``SharedWatch.claim_notice
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import (
@@ -38,15 +38,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 SETTING = "KWIFF_WATCH_BLIND_AFTER"
-#: The reason of a failed poll whose commands were answered (an error answer, no events).
-NO_USABLE_ANSWER = "no usable answer (an error answer, or no events)"
 #: The flag of a response that stands for a refused handshake (the download handler's).
 HANDSHAKE_REFUSED_FLAG = "kwiff_handshake_refused"
-
-
-def utc_now() -> datetime:
-    """The wall clock of the notices (when the watch last saw, when it sees again)."""
-    return datetime.now(UTC)
 
 
 def blind_after(settings: BaseSettings) -> int:
@@ -107,20 +100,15 @@ class Blindness:
         self.failed = 0
         self.seen_at = started
         self.blind = False
-        #: Why the last failed poll failed.
-        self.reason = NO_USABLE_ANSWER
-        self._noted: str | None = None
+        self.reason = "unknown"
 
     def note(self, reason: str) -> None:
-        """Why a command of the poll in progress failed (the last reason given wins);
-        a failed poll without one was answered, but not usably."""
-        self._noted = reason
+        """Why the poll in progress failed (the last reason given wins)."""
+        self.reason = reason
 
     def poll(self, failed: bool, now: datetime) -> Transition | None:
         """A poll finished: the transition it makes, if any."""
-        noted, self._noted = self._noted, None
         if failed:
-            self.reason = noted or NO_USABLE_ANSWER
             self.failed += 1
             if self.after and not self.blind and self.failed >= self.after:
                 self.blind = True

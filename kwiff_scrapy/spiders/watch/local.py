@@ -71,10 +71,6 @@ class LocalWatch:
         self.spider = spider
         self._polls: dict[int, _Poll] = {}
 
-    async def claim_notice(self, blind: bool) -> bool:
-        """One process: it is always the one to say the watch went blind, or sees again."""
-        return True
-
     async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
         state = spider._state()
@@ -192,6 +188,10 @@ class LocalWatch:
         poll = self._poll_of(request)
         if poll is not None:
             poll.settle()
+
+    async def claim_notice(self, blind: bool) -> bool:
+        """One process: it is always the one to say the watch went blind, or sees again."""
+        return True
 
     def _emit(self, poll: _Poll | None, state: WatchState, changes: list[Change]) -> list[Change]:
         """The changes to yield: none for the first poll with ``baseline=0``."""

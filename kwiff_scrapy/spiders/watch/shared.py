@@ -117,20 +117,6 @@ class SharedWatch:
                 self.lease,
             )
 
-    async def claim_notice(self, blind: bool) -> bool:
-        """The watch's claim in Redis, so that it is said once, not once per worker: the
-        first worker to go blind sets ``<key>:blind`` (SET NX, expiring after a week),
-        the first to see again after that deletes it."""
-        key = f"{self.key}:blind"
-        ttl = math.ceil(defaults.WATCH_BLIND_CLAIM_TTL)
-
-        def claim() -> bool:
-            if blind:
-                return bool(self.server.set(key, self.worker, nx=True, ex=ttl))
-            return bool(self.server.delete(key))
-
-        return await self.guard.run("claiming the blind watch's notice", claim, False)
-
     # -- the clock -----------------------------------------------------------------------
 
     async def run(self) -> AsyncIterator[Request]:
@@ -326,6 +312,20 @@ class SharedWatch:
         self._freed.set()
         self.finished += 1
         self.spider.poll_finished(self.finished, held.changes, held.failed)
+
+    async def claim_notice(self, blind: bool) -> bool:
+        """The watch's claim in Redis, so that it is said once, not once per worker: the
+        first worker to go blind sets ``<key>:blind`` (SET NX, expiring after a week),
+        the first to see again after that deletes it."""
+        key = f"{self.key}:blind"
+        ttl = math.ceil(defaults.WATCH_BLIND_CLAIM_TTL)
+
+        def claim() -> bool:
+            if blind:
+                return bool(self.server.set(key, self.worker, nx=True, ex=ttl))
+            return bool(self.server.delete(key))
+
+        return await self.guard.run("claiming the blind watch's notice", claim, False)
 
     async def _commit(self, held: _Held, attempt: Callable[[], _Attempt]) -> list[Change]:
         """Compare and write (in the Redis thread), again while the snapshots change

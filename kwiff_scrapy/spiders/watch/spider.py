@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,15 +29,7 @@ from ...model.sports import country_code, sport_argument
 from .. import arguments
 from ..base import KwiffSpider, listed_events
 from ..event import event_ids
-from .blind import (
-    Blindness,
-    Transition,
-    blind_after,
-    failure_reason,
-    notice_text,
-    utc_now,
-    watch_title,
-)
+from .blind import Blindness, Transition, blind_after, failure_reason, notice_text, watch_title
 from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
 
@@ -292,6 +285,7 @@ class KwiffWatchSpider(KwiffSpider):
         try:
             listed = self._usable_list(response)
             if listed is None:
+                self.blindness().note("the service answered without events")
                 await watch.failed(response.request)
                 return
             snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
@@ -323,11 +317,10 @@ class KwiffWatchSpider(KwiffSpider):
             # chose which listed events are watched, an id of -a events= is watched anyway.
             selected = self.selection.markets_only() if self.selection else None
             event = self.parse_with(response, partial(parse_event_detail, select=selected))
-            if not usable:
-                await watch.failed(response.request)
-                return
-            if event is None or event.event_id != event_id:
-                logger.warning("event:get %s answered no usable event: not compared", event_id)
+            if not usable or event is None or event.event_id != event_id:
+                if usable:
+                    logger.warning("event:get %s answered no usable event: not compared", event_id)
+                self.blindness().note("the service answered without the event")
                 await watch.failed(response.request)
                 return
             snapshot = EventSnapshot.of(event)
@@ -457,7 +450,7 @@ class KwiffWatchSpider(KwiffSpider):
         self.crawler.signals.send_catch_log(
             signal=signals.poll_finished, poll=poll, changes=changes, failed=failed
         )
-        transition = self.blindness().poll(failed, utc_now())
+        transition = self.blindness().poll(failed, datetime.now(UTC))
         if transition is not None:
             task = asyncio.ensure_future(self._say(transition))
             self._notices.add(task)
@@ -468,7 +461,7 @@ class KwiffWatchSpider(KwiffSpider):
     def blindness(self) -> Blindness:
         """This watch's failed polls in a row (a shared watch: this worker's)."""
         if self._blindness is None:
-            self._blindness = Blindness(self.blind_after, utc_now())
+            self._blindness = Blindness(self.blind_after, datetime.now(UTC))
         return self._blindness
 
     async def _finish_notices(self) -> None:
