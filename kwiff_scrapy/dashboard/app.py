@@ -282,6 +282,13 @@ class Dashboard:
             headers={"Content-Disposition": f'inline; filename="{name}"'},
         )
 
+    async def health(self, request: web.Request) -> web.Response:
+        """Whether the history answered its last look, and how many looks so far."""
+        live = self.live
+        return web.json_response(
+            {"ok": live.problem is None, "message": live.problem, "polls": live.polls}
+        )
+
     async def stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -290,8 +297,10 @@ class Dashboard:
                 "X-Accel-Buffering": "no",
             }
         )
+        wanted = request.query.get("event", "")
+        event_id = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
         await response.prepare(request)
-        queue = self.live.subscribe()
+        queue = self.live.subscribe(event_id)
         try:
             await response.write(b": connected\nretry: 2000\n\n")
             while True:
@@ -361,6 +370,7 @@ def make_app(reader: HistoryReader, config: DashboardConfig) -> web.Application:
     app.router.add_get("/event/{event_id:\\d+}.csv", dashboard.event_csv)
     app.router.add_get("/event/{event_id:\\d+}.png", dashboard.event_png)
     app.router.add_get("/live", dashboard.stream)
+    app.router.add_get("/health", dashboard.health)
     static = resources.files("kwiff_scrapy.dashboard") / "static"
     app.router.add_static("/static", str(static), append_version=False)
     app.on_startup.append(dashboard.on_startup)

@@ -236,7 +236,10 @@ async def test_signals_are_listed_newest_first_and_arrive_live(history_uri: str)
 async def test_a_price_written_afterwards_is_streamed_with_its_board_row(history_uri: str) -> None:
     build_history(history_uri)
     arsenal = opening_events()[0]
-    async with served(history_uri) as client, client.get("/live") as stream:
+    async with (
+        served(history_uri) as client,
+        client.get("/live", params={"event": str(ARSENAL)}) as stream,
+    ):
         # Arsenal (home) 1.80 -> 1.50, written while the page is open.
         assert write_event(history_uri, one_outcome(arsenal, 0, 0, 1.5), NOW) == 1
         prices = await next_event(stream, "prices", "the new price on the live stream")
@@ -386,3 +389,29 @@ async def test_pages_are_read_only_and_run_only_the_package_scripts(sqlite_uri: 
         )
     assert "http://" not in html.replace("http://127.0.0.1", "")
     assert "https://" not in html
+
+
+async def test_more_prices_of_one_time_than_a_look_reads_all_arrive(
+    sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kwiff_scrapy.dashboard import live
+
+    monkeypatch.setattr(live, "UPDATE_LIMIT", 2)  # a look reads 2 prices at most
+    build_history(sqlite_uri)
+    arsenal = copy.deepcopy(opening_events()[0])
+    arsenal.markets = arsenal.markets[:2]
+    for market in arsenal.markets:
+        for outcome in market.outcomes:
+            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
+            outcome.status = None
+    async with (
+        served(sqlite_uri) as client,
+        client.get("/live", params={"event": str(ARSENAL)}) as stream,
+    ):
+        written = write_event(sqlite_uri, arsenal, NOW)  # every one at the same time
+        assert written == 6
+        keys: set[int] = set()
+        while len(keys) < written:
+            sent = await next_event(stream, "prices", f"price {len(keys) + 1} of {written}")
+            keys.update(price["key"] for price in sent.data["prices"])
+    assert len(keys) == written

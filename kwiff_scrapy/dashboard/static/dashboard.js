@@ -295,7 +295,8 @@
   // -- the live stream ---------------------------------------------------------------
   function connect() {
     if (!window.EventSource) return;
-    const source = new EventSource("/live");
+    const own = page === "event" && chartData ? "?event=" + chartData.event_id : "";
+    const source = new EventSource("/live" + own);
     source.addEventListener("open", () => setLive("on", "● live"));
     source.addEventListener("error", () => setLive("off", "reconnecting…"));
     source.addEventListener("status", (e) => {
@@ -310,12 +311,10 @@
       }
     });
     source.addEventListener("prices", (e) => {
-      const data = JSON.parse(e.data);
-      if (page === "event") chartPrices(data.prices);
+      if (page === "event") chartPrices(JSON.parse(e.data).prices);
+    });
+    source.addEventListener("moved", () => {
       if (page === "movers") refreshMovers();
-      const clock = document.getElementById("clock");
-      const latest = Math.max(...data.prices.map((p) => p.at));
-      if (clock && isFinite(latest)) clock.textContent = utcText(latest).replace(" UTC", "");
     });
     source.addEventListener("board", (e) => {
       if (page === "board") boardRows(JSON.parse(e.data).rows);
