@@ -85,7 +85,7 @@ async def test_the_board_shows_the_result_prices_their_moves_and_the_margin(
     assert home.css(".m-open::text").get() == "\N{BLACK UP-POINTING TRIANGLE} 7.8%"
     assert "up" in home.css(".m-open").attrib["class"]
     assert "suspended" in draw.attrib["class"]
-    assert draw.css(".badge::text").get() == "SUSPENDED"
+    assert draw.css(".badge::text").get() == "SUSP"
     for window in ("15m", "1h", "open"):
         assert away.css(f".m-{window}::text").get() == "\N{BLACK DOWN-POINTING TRIANGLE} 11.1%"
         assert "down" in away.css(f".m-{window}").attrib["class"]
