@@ -32,6 +32,7 @@ from .. import defaults
 from ..history.errors import HistoryError
 from .live import LiveFeed
 from .views import (
+    MoverCache,
     board_page,
     event_csv,
     event_page,
@@ -67,6 +68,7 @@ class DashboardConfig:
     port: int = defaults.DASHBOARD_PORT
     token: str | None = None
     poll: float = defaults.DASHBOARD_POLL
+    movers_max_age: float = defaults.DASHBOARD_MOVERS_MAX_AGE
 
 
 class DatabaseThreads:
@@ -167,8 +169,13 @@ class Dashboard:
         self.config = config
         self.database = DatabaseThreads()
         self.templates = templates()
+        self.mover_cache = MoverCache(config.movers_max_age)
         self.live = LiveFeed(
-            reader, self.database, render_row=self.render_row, render_signal=self.render_signal
+            reader,
+            self.database,
+            render_row=self.render_row,
+            render_signal=self.render_signal,
+            movers=self.mover_cache,
         )
         self._poller: asyncio.Task[None] | None = None
 
@@ -219,13 +226,13 @@ class Dashboard:
         return self.page("board.html", board=found, page_name="board", now=found.now)
 
     async def movers(self, request: web.Request) -> web.Response:
-        found = await self.read(lambda: movers_page(self.reader))
+        found = await self.read(lambda: movers_page(self.reader, self.mover_cache))
         if isinstance(found, web.Response):
             return found
         return self.page("movers.html", movers=found, page_name="movers", now=found.now)
 
     async def mover_tables(self, request: web.Request) -> web.Response:
-        found = await self.read(lambda: movers_page(self.reader))
+        found = await self.read(lambda: movers_page(self.reader, self.mover_cache))
         if isinstance(found, web.Response):
             return found
         return self.page("_mover_tables.html", movers=found)

@@ -37,7 +37,7 @@ from .views import board_rows, chart_key, history_now, probability, signals_afte
 if TYPE_CHECKING:
     from ..history.queries import HistoryReader
     from ..history.signals import StoredSignal
-    from .views import BoardRow
+    from .views import BoardRow, MoverCache
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ class LiveFeed:
         *,
         render_row: Callable[[BoardRow], str],
         render_signal: Callable[[StoredSignal], str],
+        movers: MoverCache | None = None,
     ) -> None:
+        self._movers = movers
         self._reader = reader
         self._run = run
         self._render_row = render_row
@@ -148,6 +150,11 @@ class LiveFeed:
             self.problem = None
             self._send(sse("status", {"ok": True, "message": "The odds history is back."}))
         if batch.count:
+            if self._movers is not None and self._movers.stale():
+                # The movers' tables again, off the pages' path (once per max age).
+                movers = self._movers
+                with contextlib.suppress(HistoryError):
+                    await self._run(lambda: movers.refresh(self._reader))
             self._send(sse("moved", {"prices": batch.count}))
         for event_id, found in batch.prices.items():
             self._send(sse("prices", {"prices": found}), event_id)

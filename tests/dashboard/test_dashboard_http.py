@@ -177,6 +177,23 @@ async def test_the_movers_are_the_numbers_of_history_top(
     assert len(expected) == 4  # 24 hours: every move of the history
 
 
+async def test_the_movers_are_computed_once_per_max_age(tmp_path: Path) -> None:
+    arsenal = opening_events()[0]
+
+    async def first_mover(client: Any) -> str | None:
+        page = Selector(await (await client.get("/movers")).text())
+        return page.css("section.movers[data-window='15m'] tbody tr .selection b::text").get()
+
+    for max_age, expected in ((3600.0, "Juventus"), (0.0, "Arsenal")):
+        uri = f"sqlite:///{tmp_path / f'odds-{max_age}.sqlite'}"
+        build_history(uri)
+        async with served(uri, poll=3600, movers_max_age=max_age) as client:
+            assert await first_mover(client) == "Juventus"  # 4.50 -> 4.00 ten minutes ago
+            # Arsenal 1.80 -> 1.20 now: the biggest move of the last 15 minutes.
+            write_event(uri, one_outcome(arsenal, 0, 0, 1.2), NOW)
+            assert await first_mover(client) == expected
+
+
 def signal(fetched: datetime, *, outcome: str = "Juventus", rule: str = "drop") -> OddsSignal:
     return OddsSignal(
         rule=rule,
