@@ -29,6 +29,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from .. import defaults
+from ..history.board import event_exists
 from ..history.errors import HistoryError
 from .live import LiveFeed
 from .views import (
@@ -336,7 +337,7 @@ class Dashboard:
 
     async def _known(self, event_id: int) -> bool:
         try:
-            return bool(await self.database(lambda: self.reader.events([event_id])))
+            return await self.database(lambda: event_exists(self.reader.engine, event_id))
         except HistoryError:
             return True  # the page that follows says the history cannot be read
 

@@ -288,6 +288,13 @@ def _board_events(rows: list[Row[Any]], times: int) -> list[BoardEvent]:
     return sorted(found, key=order)
 
 
+def event_exists(bind: Engine | Connection, event_id: int) -> bool:
+    """Whether the history knows the event (one look-up of the events' primary key)."""
+    query = select(events.c.event_id).where(events.c.event_id == event_id)
+    with _connection(bind) as connection:
+        return _scalar(connection, query) is not None
+
+
 def competitions(bind: Engine | Connection) -> list[str]:
     """The names of the competitions of the events stored, by name."""
     query = (
