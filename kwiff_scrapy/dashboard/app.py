@@ -359,6 +359,7 @@ class Dashboard:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+        await self.live.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.database.close)
 
 

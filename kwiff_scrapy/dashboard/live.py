@@ -78,6 +78,7 @@ class LiveFeed:
         movers: MoverCache | None = None,
     ) -> None:
         self._movers = movers
+        self._refreshing: asyncio.Task[None] | None = None
         self._reader = reader
         self._run = run
         self._render_row = render_row
@@ -128,6 +129,27 @@ class LiveFeed:
 
     # -- polling ---------------------------------------------------------------------------
 
+    def _refresh_movers(self) -> None:
+        """The movers' tables again if stale, in the background: neither this look nor the
+        pages wait for it (once per max age, however many pages)."""
+        movers = self._movers
+        if movers is None or not movers.stale():
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            return
+
+        async def refresh() -> None:
+            with contextlib.suppress(HistoryError):
+                await self._run(lambda: movers.refresh(self._reader))
+
+        self._refreshing = asyncio.create_task(refresh())
+
+    async def stop(self) -> None:
+        """Wait for a refresh of the movers under way (the server is stopping)."""
+        if self._refreshing is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+
     async def run(self, poll: float) -> None:
         """Look at the history every *poll* seconds until cancelled."""
         while True:
@@ -150,11 +172,7 @@ class LiveFeed:
             self.problem = None
             self._send(sse("status", {"ok": True, "message": "The odds history is back."}))
         if batch.count:
-            if self._movers is not None and self._movers.stale():
-                # The movers' tables again, off the pages' path (once per max age).
-                movers = self._movers
-                with contextlib.suppress(HistoryError):
-                    await self._run(lambda: movers.refresh(self._reader))
+            self._refresh_movers()
             self._send(sse("moved", {"prices": batch.count}))
         for event_id, found in batch.prices.items():
             self._send(sse("prices", {"prices": found}), event_id)

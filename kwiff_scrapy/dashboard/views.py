@@ -223,12 +223,21 @@ class MoverCache:
         return found is None or time.monotonic() - found[0] >= self.max_age
 
     def tables(self, reader: HistoryReader) -> tuple[datetime, list[MoverTable]]:
-        """The tables and the time they were measured back from (fresh ones if stale)."""
-        with self._lock:
+        """The tables and the time they were measured back from: fresh ones if stale,
+        unless they are being computed already (then the last ones meanwhile)."""
+        found = self._found
+        if found is not None and not self.stale():
+            return found[1], found[2]
+        if not self._lock.acquire(blocking=found is None):
+            assert found is not None
+            return found[1], found[2]
+        try:
             if self._found is None or self.stale():
                 now = history_now(reader)
                 self._found = (time.monotonic(), now, mover_tables(reader, now))
             _, now, tables = self._found
+        finally:
+            self._lock.release()
         return now, tables
 
     def refresh(self, reader: HistoryReader) -> None:
