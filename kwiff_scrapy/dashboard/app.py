@@ -308,7 +308,7 @@ class Dashboard:
         wanted = request.query.get("event", "")
         event_id = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
         await response.prepare(request)
-        queue = self.live.subscribe(event_id)
+        queue = self.live.subscribe(event_id, movers=request.query.get("page") == "movers")
         try:
             await response.write(b": connected\nretry: 2000\n\n")
             while True:

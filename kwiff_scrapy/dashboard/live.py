@@ -79,6 +79,7 @@ class LiveFeed:
     ) -> None:
         self._movers = movers
         self._refreshing: asyncio.Task[None] | None = None
+        self._movers_pages: set[asyncio.Queue[bytes | None]] = set()
         self._reader = reader
         self._run = run
         self._render_row = render_row
@@ -99,16 +100,22 @@ class LiveFeed:
 
     # -- pages -----------------------------------------------------------------------------
 
-    def subscribe(self, event_id: int | None = None) -> asyncio.Queue[bytes | None]:
-        """A queue of the messages for a page (with *event_id*: that event's prices too)."""
+    def subscribe(
+        self, event_id: int | None = None, *, movers: bool = False
+    ) -> asyncio.Queue[bytes | None]:
+        """A queue of the messages for a page (with *event_id*: that event's prices too;
+        *movers*: a movers page, whose tables are then kept fresh in the background)."""
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_SIZE)
         self._clients[queue] = event_id
+        if movers:
+            self._movers_pages.add(queue)
         if self.problem is not None:
             queue.put_nowait(sse("status", {"ok": False, "message": self.problem}))
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[bytes | None]) -> None:
         self._clients.pop(queue, None)
+        self._movers_pages.discard(queue)
 
     def close(self) -> None:
         """Ends every page's stream (the server is stopping)."""
@@ -133,7 +140,7 @@ class LiveFeed:
         """The movers' tables again if stale, in the background: neither this look nor the
         pages wait for it (once per max age, however many pages)."""
         movers = self._movers
-        if movers is None or not movers.stale():
+        if movers is None or not movers.stale() or not self._movers_pages:
             return
         if self._refreshing is not None and not self._refreshing.done():
             return

@@ -318,22 +318,32 @@ def prices_after(
     outcome row *after_key* at *after_ms*, to page through a time that has more than
     *limit*), by time then outcome, at most *limit*: a range of the index of the
     prices' time, no join (:func:`outcome_infos` names the outcomes, once each)."""
-    if after_key is None:
-        where = prices.c.fetched_at >= after_ms
-    else:
-        where = or_(
-            prices.c.fetched_at > after_ms,
-            and_(prices.c.fetched_at == after_ms, prices.c.outcome > after_key),
-        )
-    query = (
-        select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
-        .where(where)
-        .order_by(prices.c.fetched_at, prices.c.outcome)
-        .limit(limit)
-    )
+    columns = (prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
+    found: list[StoredPrice] = []
     with _connection(bind) as connection:
-        rows = _rows(connection, query)
-    return [StoredPrice._make(row) for row in rows]
+        if after_key is not None:
+            # Two ranges of the time index, not one OR (which no index serves): the rest
+            # of that time, then what is later.
+            same_time = (
+                select(*columns)
+                .where(prices.c.fetched_at == after_ms, prices.c.outcome > after_key)
+                .order_by(prices.c.outcome)
+                .limit(limit)
+            )
+            found = [StoredPrice._make(row) for row in _rows(connection, same_time)]
+        if len(found) < limit:
+            later = (
+                select(*columns)
+                .where(
+                    prices.c.fetched_at > after_ms
+                    if after_key is not None
+                    else prices.c.fetched_at >= after_ms
+                )
+                .order_by(prices.c.fetched_at, prices.c.outcome)
+                .limit(limit - len(found))
+            )
+            found += [StoredPrice._make(row) for row in _rows(connection, later)]
+    return found
 
 
 def outcome_infos(bind: Engine | Connection, keys: Iterable[int]) -> dict[int, OutcomeInfo]:

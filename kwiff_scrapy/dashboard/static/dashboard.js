@@ -310,7 +310,8 @@
   // -- the live stream ---------------------------------------------------------------
   function connect() {
     if (!window.EventSource) return;
-    const own = page === "event" && chartData ? "?event=" + chartData.event_id : "";
+    let own = page === "event" && chartData ? "?event=" + chartData.event_id : "";
+    if (page === "movers") own = "?page=movers";
     const source = new EventSource("/live" + own);
     source.addEventListener("open", () => setLive("on", "● live"));
     source.addEventListener("error", () => setLive("off", "reconnecting…"));
