@@ -200,6 +200,9 @@ DASHBOARD_MOVE_WINDOWS: Final = (15, 60)
 #: The movers page's windows, in minutes, and how many outcomes each lists.
 DASHBOARD_MOVER_WINDOWS: Final = (15, 60, 1440)
 DASHBOARD_MOVERS: Final = 10
+#: Seconds the movers' tables are kept before they are computed again (at most once in
+#: that time, however many pages ask: three history --top queries over the history).
+DASHBOARD_MOVERS_MAX_AGE: Final = 30.0
 #: Signals listed on the movers page.
 DASHBOARD_SIGNALS: Final = 50
 

@@ -29,9 +29,11 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from .. import defaults
+from ..history.board import event_exists
 from ..history.errors import HistoryError
 from .live import LiveFeed
 from .views import (
+    MoverCache,
     board_page,
     event_csv,
     event_page,
@@ -67,6 +69,7 @@ class DashboardConfig:
     port: int = defaults.DASHBOARD_PORT
     token: str | None = None
     poll: float = defaults.DASHBOARD_POLL
+    movers_max_age: float = defaults.DASHBOARD_MOVERS_MAX_AGE
 
 
 class DatabaseThreads:
@@ -167,8 +170,13 @@ class Dashboard:
         self.config = config
         self.database = DatabaseThreads()
         self.templates = templates()
+        self.mover_cache = MoverCache(config.movers_max_age)
         self.live = LiveFeed(
-            reader, self.database, render_row=self.render_row, render_signal=self.render_signal
+            reader,
+            self.database,
+            render_row=self.render_row,
+            render_signal=self.render_signal,
+            movers=self.mover_cache,
         )
         self._poller: asyncio.Task[None] | None = None
 
@@ -219,13 +227,13 @@ class Dashboard:
         return self.page("board.html", board=found, page_name="board", now=found.now)
 
     async def movers(self, request: web.Request) -> web.Response:
-        found = await self.read(lambda: movers_page(self.reader))
+        found = await self.read(lambda: movers_page(self.reader, self.mover_cache))
         if isinstance(found, web.Response):
             return found
         return self.page("movers.html", movers=found, page_name="movers", now=found.now)
 
     async def mover_tables(self, request: web.Request) -> web.Response:
-        found = await self.read(lambda: movers_page(self.reader))
+        found = await self.read(lambda: movers_page(self.reader, self.mover_cache))
         if isinstance(found, web.Response):
             return found
         return self.page("_mover_tables.html", movers=found)
@@ -282,6 +290,13 @@ class Dashboard:
             headers={"Content-Disposition": f'inline; filename="{name}"'},
         )
 
+    async def health(self, request: web.Request) -> web.Response:
+        """Whether the history answered its last look, and how many looks so far."""
+        live = self.live
+        return web.json_response(
+            {"ok": live.problem is None, "message": live.problem, "polls": live.polls}
+        )
+
     async def stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -290,8 +305,10 @@ class Dashboard:
                 "X-Accel-Buffering": "no",
             }
         )
+        wanted = request.query.get("event", "")
+        event_id = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
         await response.prepare(request)
-        queue = self.live.subscribe()
+        queue = self.live.subscribe(event_id, movers=request.query.get("page") == "movers")
         try:
             await response.write(b": connected\nretry: 2000\n\n")
             while True:
@@ -320,7 +337,7 @@ class Dashboard:
 
     async def _known(self, event_id: int) -> bool:
         try:
-            return bool(await self.database(lambda: self.reader.events([event_id])))
+            return await self.database(lambda: event_exists(self.reader.engine, event_id))
         except HistoryError:
             return True  # the page that follows says the history cannot be read
 
@@ -342,6 +359,7 @@ class Dashboard:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+        await self.live.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.database.close)
 
 
@@ -361,6 +379,7 @@ def make_app(reader: HistoryReader, config: DashboardConfig) -> web.Application:
     app.router.add_get("/event/{event_id:\\d+}.csv", dashboard.event_csv)
     app.router.add_get("/event/{event_id:\\d+}.png", dashboard.event_png)
     app.router.add_get("/live", dashboard.stream)
+    app.router.add_get("/health", dashboard.health)
     static = resources.files("kwiff_scrapy.dashboard") / "static"
     app.router.add_static("/static", str(static), append_version=False)
     app.on_startup.append(dashboard.on_startup)

@@ -10,6 +10,8 @@ live updates; :mod:`~kwiff_scrapy.history.signals` for the signals.
 from __future__ import annotations
 
 import io
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -206,9 +208,51 @@ def signals_after(reader: HistoryReader, after_id: int | None = None) -> list[St
     return recent_signals(reader.engine, after_id=after_id, limit=defaults.DASHBOARD_SIGNALS)
 
 
-def movers_page(reader: HistoryReader) -> MoversPage:
-    now = history_now(reader)
-    return MoversPage(now, mover_tables(reader, now), signals_after(reader))
+class MoverCache:
+    """The mover tables, computed at most once per *max_age* seconds whatever the number of
+    pages asking (each is three ``history --top`` queries over the windows: the costliest
+    read of the dashboard on a big history). Used from the database threads."""
+
+    def __init__(self, max_age: float = defaults.DASHBOARD_MOVERS_MAX_AGE) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._found: tuple[float, datetime, list[MoverTable]] | None = None
+
+    def stale(self) -> bool:
+        found = self._found
+        return found is None or time.monotonic() - found[0] >= self.max_age
+
+    def tables(self, reader: HistoryReader) -> tuple[datetime, list[MoverTable]]:
+        """The tables and the time they were measured back from: fresh ones if stale,
+        unless they are being computed already (then the last ones meanwhile)."""
+        found = self._found
+        if found is not None and not self.stale():
+            return found[1], found[2]
+        if not self._lock.acquire(blocking=found is None):
+            assert found is not None
+            return found[1], found[2]
+        try:
+            if self._found is None or self.stale():
+                now = history_now(reader)
+                self._found = (time.monotonic(), now, mover_tables(reader, now))
+            _, now, tables = self._found
+        finally:
+            self._lock.release()
+        return now, tables
+
+    def refresh(self, reader: HistoryReader) -> None:
+        """Compute them again now if stale (after new prices: the poller's job)."""
+        if self.stale():
+            self.tables(reader)
+
+
+def movers_page(reader: HistoryReader, cache: MoverCache | None = None) -> MoversPage:
+    if cache is None:
+        now = history_now(reader)
+        return MoversPage(now, mover_tables(reader, now), signals_after(reader))
+    reader.ensure_present()
+    now, tables = cache.tables(reader)
+    return MoversPage(now, tables, signals_after(reader))
 
 
 # -- one event ---------------------------------------------------------------------------

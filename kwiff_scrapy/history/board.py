@@ -6,7 +6,8 @@
   the opening price and the market's overround now;
 - :func:`latest_time`: the latest time a price was stored (the history's "now" when its
   clock runs ahead of the wall clock, as the simulator's does);
-- :func:`prices_after`: the prices stored after a time, for a page that polls;
+- :func:`prices_after`: the prices stored after a time, for a page that polls, and
+  :func:`outcome_infos`: what their outcomes are;
 - :func:`market_now`: the current prices of some markets, with their overround.
 
 Each is one statement whose per-outcome parts are look-ups of the prices' primary key
@@ -17,11 +18,11 @@ one-line :class:`~kwiff_scrapy.history.errors.HistoryError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Engine, and_, func, inspect, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 BOARD_AFTER_KICKOFF_MS = 3 * 3600 * 1000
 #: At most this many prices are read by one :func:`prices_after`.
 UPDATE_LIMIT = 5000
+#: Outcome ids per ``IN (...)`` of :func:`outcome_infos`.
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +86,24 @@ class BoardEvent:
         return overround_of(self.market, [(p.odds, p.status) for p in self.prices])
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPrice:
+class StoredPrice(NamedTuple):
     """A price stored after a time: what a live page is sent."""
+
+    key: int
+    at_ms: int
+    odds: float | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInfo:
+    """What an outcome row is: its event, market and name (as the history shows it)."""
 
     key: int
     event_id: int
     market: str
     outcome: str
     outcome_id: int | None
-    at_ms: int
-    odds: float | None
-    status: str | None
 
 
 def overround_of(
@@ -279,6 +288,13 @@ def _board_events(rows: list[Row[Any]], times: int) -> list[BoardEvent]:
     return sorted(found, key=order)
 
 
+def event_exists(bind: Engine | Connection, event_id: int) -> bool:
+    """Whether the history knows the event (one look-up of the events' primary key)."""
+    query = select(events.c.event_id).where(events.c.event_id == event_id)
+    with _connection(bind) as connection:
+        return _scalar(connection, query) is not None
+
+
 def competitions(bind: Engine | Connection) -> list[str]:
     """The names of the competitions of the events stored, by name."""
     query = (
@@ -292,53 +308,82 @@ def competitions(bind: Engine | Connection) -> list[str]:
 
 
 def prices_after(
-    bind: Engine | Connection, after_ms: int, *, limit: int = UPDATE_LIMIT
+    bind: Engine | Connection,
+    after_ms: int,
+    *,
+    after_key: int | None = None,
+    limit: int = UPDATE_LIMIT,
 ) -> list[StoredPrice]:
-    """The prices stored at or after *after_ms* (the caller skips those it has sent),
-    oldest first, at most *limit*: an index range of the prices' time."""
-    query = (
-        select(
-            prices.c.outcome,
-            prices.c.fetched_at,
-            prices.c.odds,
-            prices.c.status,
-            outcomes.c.event_id,
-            outcomes.c.market_key,
-            outcomes.c.outcome_key,
-            outcomes.c.outcome_id,
-            outcomes.c.name.label("outcome_name"),
-            func.coalesce(markets.c.name, markets.c.market_key).label("market_name"),
-        )
-        .select_from(
-            prices.join(outcomes, outcomes.c.id == prices.c.outcome).join(
-                markets,
-                and_(
-                    markets.c.event_id == outcomes.c.event_id,
-                    markets.c.market_key == outcomes.c.market_key,
-                ),
-            )
-        )
-        .where(prices.c.fetched_at >= after_ms)
-        .order_by(prices.c.fetched_at, prices.c.outcome)
-        .limit(limit)
-    )
+    """The prices stored at or after *after_ms* (with *after_key*: after the price of
+    outcome row *after_key* at *after_ms*, to page through a time that has more than
+    *limit*), by time then outcome, at most *limit*: a range of the index of the
+    prices' time, no join (:func:`outcome_infos` names the outcomes, once each)."""
+    columns = (prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
+    found: list[StoredPrice] = []
     with _connection(bind) as connection:
-        rows = _rows(connection, query)
-    return [
-        StoredPrice(
-            key=row.outcome,
-            event_id=row.event_id,
-            market=str(row.market_name),
-            outcome=outcome_label(
-                row.market_key, row.outcome_key, row.outcome_id, row.outcome_name
-            ),
-            outcome_id=row.outcome_id,
-            at_ms=row.fetched_at,
-            odds=row.odds,
-            status=row.status,
-        )
-        for row in rows
-    ]
+        if after_key is not None:
+            # Two ranges of the time index, not one OR (which no index serves): the rest
+            # of that time, then what is later.
+            same_time = (
+                select(*columns)
+                .where(prices.c.fetched_at == after_ms, prices.c.outcome > after_key)
+                .order_by(prices.c.outcome)
+                .limit(limit)
+            )
+            found = [StoredPrice._make(row) for row in _rows(connection, same_time)]
+        if len(found) < limit:
+            later = (
+                select(*columns)
+                .where(
+                    prices.c.fetched_at > after_ms
+                    if after_key is not None
+                    else prices.c.fetched_at >= after_ms
+                )
+                .order_by(prices.c.fetched_at, prices.c.outcome)
+                .limit(limit - len(found))
+            )
+            found += [StoredPrice._make(row) for row in _rows(connection, later)]
+    return found
+
+
+def outcome_infos(bind: Engine | Connection, keys: Iterable[int]) -> dict[int, OutcomeInfo]:
+    """The event, market and name of each outcome row of *keys*."""
+    wanted = sorted(set(keys))
+    found: dict[int, OutcomeInfo] = {}
+    with _connection(bind) as connection:
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = (
+                select(
+                    outcomes.c.id,
+                    outcomes.c.event_id,
+                    outcomes.c.market_key,
+                    outcomes.c.outcome_key,
+                    outcomes.c.outcome_id,
+                    outcomes.c.name,
+                    func.coalesce(markets.c.name, markets.c.market_key).label("market_name"),
+                )
+                .select_from(
+                    outcomes.join(
+                        markets,
+                        and_(
+                            markets.c.event_id == outcomes.c.event_id,
+                            markets.c.market_key == outcomes.c.market_key,
+                        ),
+                    )
+                )
+                .where(outcomes.c.id.in_(wanted[start : start + _IN_CHUNK]))
+            )
+            for row in _rows(connection, query):
+                found[row.id] = OutcomeInfo(
+                    key=row.id,
+                    event_id=row.event_id,
+                    market=str(row.market_name),
+                    outcome=outcome_label(
+                        row.market_key, row.outcome_key, row.outcome_id, row.name
+                    ),
+                    outcome_id=row.outcome_id,
+                )
+    return found
 
 
 def market_now(

@@ -85,7 +85,7 @@ async def test_the_board_shows_the_result_prices_their_moves_and_the_margin(
     assert home.css(".m-open::text").get() == "\N{BLACK UP-POINTING TRIANGLE} 7.8%"
     assert "up" in home.css(".m-open").attrib["class"]
     assert "suspended" in draw.attrib["class"]
-    assert draw.css(".badge::text").get() == "SUSPENDED"
+    assert draw.css(".badge::text").get() == "SUSP"
     for window in ("15m", "1h", "open"):
         assert away.css(f".m-{window}::text").get() == "\N{BLACK DOWN-POINTING TRIANGLE} 11.1%"
         assert "down" in away.css(f".m-{window}").attrib["class"]
@@ -177,6 +177,23 @@ async def test_the_movers_are_the_numbers_of_history_top(
     assert len(expected) == 4  # 24 hours: every move of the history
 
 
+async def test_the_movers_are_computed_once_per_max_age(tmp_path: Path) -> None:
+    arsenal = opening_events()[0]
+
+    async def first_mover(client: Any) -> str | None:
+        page = Selector(await (await client.get("/movers")).text())
+        return page.css("section.movers[data-window='15m'] tbody tr .selection b::text").get()
+
+    for max_age, expected in ((3600.0, "Juventus"), (0.0, "Arsenal")):
+        uri = f"sqlite:///{tmp_path / f'odds-{max_age}.sqlite'}"
+        build_history(uri)
+        async with served(uri, poll=3600, movers_max_age=max_age) as client:
+            assert await first_mover(client) == "Juventus"  # 4.50 -> 4.00 ten minutes ago
+            # Arsenal 1.80 -> 1.20 now: the biggest move of the last 15 minutes.
+            write_event(uri, one_outcome(arsenal, 0, 0, 1.2), NOW)
+            assert await first_mover(client) == expected
+
+
 def signal(fetched: datetime, *, outcome: str = "Juventus", rule: str = "drop") -> OddsSignal:
     return OddsSignal(
         rule=rule,
@@ -236,7 +253,10 @@ async def test_signals_are_listed_newest_first_and_arrive_live(history_uri: str)
 async def test_a_price_written_afterwards_is_streamed_with_its_board_row(history_uri: str) -> None:
     build_history(history_uri)
     arsenal = opening_events()[0]
-    async with served(history_uri) as client, client.get("/live") as stream:
+    async with (
+        served(history_uri) as client,
+        client.get("/live", params={"event": str(ARSENAL)}) as stream,
+    ):
         # Arsenal (home) 1.80 -> 1.50, written while the page is open.
         assert write_event(history_uri, one_outcome(arsenal, 0, 0, 1.5), NOW) == 1
         prices = await next_event(stream, "prices", "the new price on the live stream")
@@ -386,3 +406,29 @@ async def test_pages_are_read_only_and_run_only_the_package_scripts(sqlite_uri: 
         )
     assert "http://" not in html.replace("http://127.0.0.1", "")
     assert "https://" not in html
+
+
+async def test_more_prices_of_one_time_than_a_look_reads_all_arrive(
+    sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kwiff_scrapy.dashboard import live
+
+    monkeypatch.setattr(live, "UPDATE_LIMIT", 2)  # a look reads 2 prices at most
+    build_history(sqlite_uri)
+    arsenal = copy.deepcopy(opening_events()[0])
+    arsenal.markets = arsenal.markets[:2]
+    for market in arsenal.markets:
+        for outcome in market.outcomes:
+            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
+            outcome.status = None
+    async with (
+        served(sqlite_uri) as client,
+        client.get("/live", params={"event": str(ARSENAL)}) as stream,
+    ):
+        written = write_event(sqlite_uri, arsenal, NOW)  # every one at the same time
+        assert written == 6
+        keys: set[int] = set()
+        while len(keys) < written:
+            sent = await next_event(stream, "prices", f"price {len(keys) + 1} of {written}")
+            keys.update(price["key"] for price in sent.data["prices"])
+    assert len(keys) == written

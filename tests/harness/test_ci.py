@@ -63,6 +63,7 @@ def run_ci(tmp_path: Path, install_status: int, pytest_status: int) -> tuple[int
         ("python3", PYTHON_STAND_IN),
         ("ruff", TOOL_STAND_IN),
         ("mypy", TOOL_STAND_IN),
+        ("chromium", TOOL_STAND_IN),  # installed: .ci/run installs no browser
     ]:
         path = stand_ins / name
         path.write_text(text)

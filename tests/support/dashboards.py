@@ -27,12 +27,14 @@ from .waiting import guarded
 
 @contextlib.asynccontextmanager
 async def served(
-    uri: str, *, token: str | None = None, poll: float = 0.05
+    uri: str, *, token: str | None = None, poll: float = 0.05, movers_max_age: float = 0.0
 ) -> AsyncIterator[TestClient[Any, Any]]:
-    """A client of the dashboard serving *uri* (the server polls every *poll* seconds)."""
+    """A client of the dashboard serving *uri* (the server polls every *poll* seconds;
+    the movers' tables are kept *movers_max_age* seconds)."""
     with HistoryReader(uri) as reader:
         reader.check()
-        app = make_app(reader, DashboardConfig(uri, port=0, token=token, poll=poll))
+        config = DashboardConfig(uri, port=0, token=token, poll=poll, movers_max_age=movers_max_age)
+        app = make_app(reader, config)
         async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
             yield client
 

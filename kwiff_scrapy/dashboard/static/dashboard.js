@@ -73,6 +73,17 @@
   }
 
   // -- movers and signals ------------------------------------------------------------
+  function moversSetup() {
+    document.querySelectorAll("button[data-window]").forEach((b) => {
+      b.addEventListener("click", () => {
+        document.body.dataset.window = b.dataset.window;
+        document.querySelectorAll("button[data-window]").forEach((o) => {
+          o.classList.toggle("active", o === b);
+        });
+      });
+    });
+  }
+
   let moversDue = false;
   let moversBusy = false;
   function refreshMovers() {
@@ -117,12 +128,13 @@
     return d.toISOString().slice(0, 19).replace("T", " ") + " UTC";
   }
 
-  // A time axis label in UTC, 24-hour, with the date where the day changes.
-  function timeTick(seconds, previous) {
+  // A time axis label in UTC, 24-hour (with seconds when ticks are under a minute apart),
+  // with the date where the day changes.
+  function timeTick(seconds, previous, step) {
     const text = new Date(seconds * 1000).toISOString();
     const day = text.slice(5, 10);
     const newDay = previous == null || new Date(previous * 1000).toISOString().slice(5, 10) !== day;
-    return text.slice(11, 16) + (newDay ? "\n" + day : "");
+    return text.slice(11, step < 60 ? 19 : 16) + (newDay ? "\n" + day : "");
   }
 
   function valueText(value) {
@@ -232,7 +244,10 @@
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
         scales: { x: { time: true } },
         axes: [
-          { values: (u, ticks) => ticks.map((t, i) => timeTick(t, i > 0 ? ticks[i - 1] : null)) },
+          {
+            values: (u, ticks) => ticks.map((t, i) => timeTick(t, i > 0 ? ticks[i - 1] : null,
+              ticks.length > 1 ? ticks[1] - ticks[0] : 3600)),
+          },
           {
             values: (u, ticks) => ticks.map((v) => valueText(v)),
             size: 60,
@@ -295,7 +310,9 @@
   // -- the live stream ---------------------------------------------------------------
   function connect() {
     if (!window.EventSource) return;
-    const source = new EventSource("/live");
+    let own = page === "event" && chartData ? "?event=" + chartData.event_id : "";
+    if (page === "movers") own = "?page=movers";
+    const source = new EventSource("/live" + own);
     source.addEventListener("open", () => setLive("on", "● live"));
     source.addEventListener("error", () => setLive("off", "reconnecting…"));
     source.addEventListener("status", (e) => {
@@ -310,12 +327,10 @@
       }
     });
     source.addEventListener("prices", (e) => {
-      const data = JSON.parse(e.data);
-      if (page === "event") chartPrices(data.prices);
+      if (page === "event") chartPrices(JSON.parse(e.data).prices);
+    });
+    source.addEventListener("moved", () => {
       if (page === "movers") refreshMovers();
-      const clock = document.getElementById("clock");
-      const latest = Math.max(...data.prices.map((p) => p.at));
-      if (clock && isFinite(latest)) clock.textContent = utcText(latest).replace(" UTC", "");
     });
     source.addEventListener("board", (e) => {
       if (page === "board") boardRows(JSON.parse(e.data).rows);
@@ -327,5 +342,6 @@
 
   if (page === "board") boardSetup();
   if (page === "event") eventSetup();
+  if (page === "movers") moversSetup();
   if (page) connect();
 })();
