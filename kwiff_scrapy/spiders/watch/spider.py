@@ -278,7 +278,9 @@ class KwiffWatchSpider(KwiffSpider):
                     event.event_id: EventSnapshot(event.event_id) for event in listed.events
                 }
             else:
-                snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
+                snapshots = {
+                    event.event_id: EventSnapshot.of(event, priced=True) for event in listed.events
+                }
             changes = await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
             )
@@ -343,7 +345,7 @@ class KwiffWatchSpider(KwiffSpider):
             await watch.failed(response.request)
             return []
         return await watch.answered_event(
-            response.request, event_id, EventSnapshot.of(event), fetched_at
+            response.request, event_id, EventSnapshot.of(event, priced=True), fetched_at
         )
 
     async def poll_failed(self, failure: Failure) -> None:
