@@ -52,7 +52,7 @@ class Meter:
 
     def __init__(self, polls: int, profile: str | None) -> None:
         self.polls = polls
-        self.profiler = cProfile.Profile() if profile else None
+        self.profiler = cProfile.Profile(time.process_time) if profile else None
         self.profile = profile
         self.figures: dict[str, Any] = {}
 
