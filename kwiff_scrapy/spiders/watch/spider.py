@@ -359,7 +359,8 @@ class KwiffWatchSpider(KwiffSpider):
     def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
         """The listed events, or None if the answer cannot be compared (an error answer,
         no events list). An error answer's skips are logged, as every spider's are."""
-        listed = listed_events(response, self.selection)
+        # details: who is listed, no more (each event's own event:get is read whole).
+        listed = listed_events(response, self.selection, markets=not self.details)
         self.warn_unmatched_markets()
         if listed.error is not None:
             self.report_answer(response.message, listed.answer, listed.skips)
