@@ -8,10 +8,11 @@ compares the last snapshot with a new one and returns the changes as items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import fsum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .items import EventChange, KwiffEvent, OddsChange
-from .odds import fair_odds, market_overround, price_probability
+from .odds import DEFAULT_METHOD, MULTIPLICATIVE, fair_odds, market_overround, price_probability
 from .values import OPEN_STATUSES as OPEN_STATUSES  # its home is .values; imported from here too
 from .values import is_open
 
@@ -68,16 +69,23 @@ class EventSnapshot:
     outcomes: dict[OutcomeKey, PricePoint] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, event: KwiffEvent) -> EventSnapshot:
+    def of(cls, event: KwiffEvent, *, priced: bool = False) -> EventSnapshot:
+        """The snapshot of *event*. *priced*: its markets' ``overround`` and outcomes'
+        ``implied_probability`` are filled in (parsing does it, ``add_probabilities``),
+        so they are taken rather than worked out again: the same snapshot, sooner."""
         outcomes: dict[OutcomeKey, PricePoint] = {}
         for market in event.markets:
             market_open = is_open(market.status)
-            overround = market_overround(market)
-            fair = (
-                fair_odds([outcome.odds for outcome in market.outcomes])  # type: ignore[misc]
-                if overround is not None
-                else None
-            )
+            overround = market.overround if priced else market_overround(market)
+            if overround is None:
+                fair = None
+            elif priced and DEFAULT_METHOD == MULTIPLICATIVE:
+                # fair_odds's arithmetic, step for step, on the probabilities at hand.
+                implied: list[float] = [o.implied_probability for o in market.outcomes]  # type: ignore[misc]
+                total = fsum(implied)
+                fair = [1.0 / (probability / total) for probability in implied]
+            else:
+                fair = fair_odds([outcome.odds for outcome in market.outcomes])  # type: ignore[misc]
             for index, outcome in enumerate(market.outcomes):
                 key: OutcomeKey = (
                     outcome.id

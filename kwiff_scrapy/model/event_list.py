@@ -19,6 +19,7 @@ from .parsing import (
     EVENT_WITHOUT_ID,
     EVENTS_MISSING,
     parse_event_list_ack,
+    parse_event_list_headers,
     parse_events,
 )
 
@@ -60,17 +61,25 @@ class ListedEvents:
 
 
 def read_event_list(
-    undecoded: bytes | None, decode: Callable[[], Answer], select: Selection | None = None
+    undecoded: bytes | None,
+    decode: Callable[[], Answer],
+    select: Selection | None = None,
+    *,
+    markets: bool = True,
 ) -> ListedEvents:
     """The events of an ``event:list`` answer (those *select* keeps, if given).
 
     *undecoded*: the ACK's JSON array as UTF-8 bytes if nobody has decoded it yet
     (None if it is decoded already: the typed path would decode it a second time).
     *decode*: the answer's envelope, called only when the typed path declines.
+    *markets* False: the caller needs the events without their markets (a ``details=1``
+    watch); the typed path then skips them unread (:func:`parse_event_list_headers`),
+    and the tolerant path, when it is taken, reads them as always.
     """
     skips: Counter[str] = Counter()
     if undecoded is not None:
-        read = parse_event_list_ack(undecoded, skips=skips, select=select)
+        typed = parse_event_list_ack if markets else parse_event_list_headers
+        read = typed(undecoded, skips=skips, select=select)
         if read is not None:
             events, fetched_at = read
             return ListedEvents(events, fetched_at, None, skips)

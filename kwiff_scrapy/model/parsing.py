@@ -109,6 +109,27 @@ def parse_event_list_ack(
     return [event for event in events if event is not None], fetched_at
 
 
+def parse_event_list_headers(
+    body: bytes, *, skips: Counter[str], select: Selection | None = None
+) -> tuple[list[KwiffEvent], str | None] | None:
+    """The events of a whole ``event:list`` ACK without their markets (``markets`` []),
+    and the answer's time: the events :func:`parse_event_list_ack` gives, with the same
+    event-level skips, but the markets skipped unread (so none of their skips is
+    counted). None, having counted nothing, if the envelope or an event is not plain.
+    """
+    answer = wire.decode_event_list_headers(body) if wire is not None else None
+    if answer is None:
+        return None
+    timestamp_ms = _as_integer(answer.timestamp)
+    fetched_at = iso_utc(timestamp_ms) if timestamp_ms is not None else None
+    events = (_event(raw, fetched_at, skips, _no_markets, select) for raw in answer.data.events)
+    return [event for event in events if event is not None], fetched_at
+
+
+def _no_markets(fields: _FieldReader, select: Selection | None = None) -> list[Market]:
+    return []
+
+
 def parse_event_get_ack(
     body: bytes, *, skips: Counter[str], select: Selection | None = None
 ) -> tuple[KwiffEvent | None, str | None] | None:

@@ -158,3 +158,45 @@ def decode_event_get_ack(body: bytes) -> PlainEventAnswer | None:
     except (msgspec.DecodeError, RecursionError):
         return None
     return answer
+
+
+class PlainListedHeader(msgspec.Struct):
+    """An event of an ``event:list`` without its markets, which are skipped unread: what a
+    ``details=1`` watch needs of the list (each event's own ``event:get`` is read whole)."""
+
+    id: Any = None
+    sportId: Any = None
+    sportName: Any = None
+    competition: Any = None
+    homeTeam: Any = None
+    awayTeam: Any = None
+    startDate: Any = None
+    bettingStatus: Any = None
+    inPlay: Any = None
+    matchTracker: Any = None
+    betBuilderEnabled: Any = None
+
+    def get(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+class PlainHeaderList(msgspec.Struct, gc=False):
+    events: list[PlainListedHeader]
+
+
+class PlainHeaderAnswer(msgspec.Struct):
+    data: PlainHeaderList
+    timestamp: Any = None
+    error: None = None
+
+
+_decode_event_list_headers = msgspec.json.Decoder(tuple[PlainHeaderAnswer]).decode
+
+
+def decode_event_list_headers(body: bytes) -> PlainHeaderAnswer | None:
+    """An ``event:list`` ACK's events without their markets, if its envelope is plain."""
+    try:
+        (answer,) = _decode_event_list_headers(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return answer

@@ -303,7 +303,9 @@ class KwiffWatchSpider(KwiffSpider):
                     event.event_id: EventSnapshot(event.event_id) for event in listed.events
                 }
             else:
-                snapshots = {event.event_id: EventSnapshot.of(event) for event in listed.events}
+                snapshots = {
+                    event.event_id: EventSnapshot.of(event, priced=True) for event in listed.events
+                }
             items = await watch.answered_list(
                 response.request, snapshots, listed.complete, listed.fetched_at
             )
@@ -370,7 +372,7 @@ class KwiffWatchSpider(KwiffSpider):
             await watch.failed(response.request)
             return []
         return await watch.answered_event(
-            response.request, event_id, EventSnapshot.of(event), fetched_at
+            response.request, event_id, EventSnapshot.of(event, priced=True), fetched_at
         )
 
     async def poll_failed(self, failure: Failure) -> None:
@@ -385,7 +387,8 @@ class KwiffWatchSpider(KwiffSpider):
     def _usable_list(self, response: KwiffResponse) -> ListedEvents | None:
         """The listed events, or None if the answer cannot be compared (an error answer,
         no events list). An error answer's skips are logged, as every spider's are."""
-        listed = listed_events(response, self.selection)
+        # details: who is listed, no more (each event's own event:get is read whole).
+        listed = listed_events(response, self.selection, markets=not self.details)
         self.warn_unmatched_markets()
         if listed.error is not None:
             self.report_answer(response.message, listed.answer, listed.skips)
