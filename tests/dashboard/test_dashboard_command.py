@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kwiff_scrapy.history.schema import database_url
+from kwiff_scrapy.history.schema import SCHEMA_VERSION, database_url
 from kwiff_scrapy.history.store import HistoryStore
 
 from ..commands.test_history_command import build_history
@@ -108,7 +108,7 @@ def test_a_history_it_cannot_serve_is_one_line_and_exit_1(sqlite_uri: str, tmp_p
     newer = f"sqlite:///{tmp_path / 'newer.sqlite'}"
     build_history(newer)
     with sqlite3.connect(newer.removeprefix("sqlite:///")) as connection:
-        connection.execute("UPDATE kwiff_history_meta SET value = '2'")
+        connection.execute(f"UPDATE kwiff_history_meta SET value = '{SCHEMA_VERSION + 1}'")
     empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     HistoryStore(database_url(empty)).open()
     cases: list[tuple[list[str], int, str]] = [
@@ -117,7 +117,7 @@ def test_a_history_it_cannot_serve_is_one_line_and_exit_1(sqlite_uri: str, tmp_p
          "nowhere.sqlite\n"),
         (["--db", empty], 1, f"scrapy kwiff dashboard: {empty} is empty: no prices stored yet\n"),
         (["--db", newer], 1, f"scrapy kwiff dashboard: {newer} holds odds history of schema "
-         "version 2, newer than this kwiff_scrapy's 1"),
+         f"version {SCHEMA_VERSION + 1}, newer than this kwiff_scrapy's {SCHEMA_VERSION}"),
         ([], 2, "scrapy kwiff: error: dashboard needs --db URI (or the KWIFF_HISTORY_URI setting)"),
         (["--db", sqlite_uri, "--port", "70000"], 2, "--port must be 0 to 65535, not 70000"),
         (["--db", sqlite_uri, "--top", "3"], 2,

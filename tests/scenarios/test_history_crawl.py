@@ -214,5 +214,5 @@ def test_a_crawl_killed_inside_a_transaction_keeps_every_committed_batch_and_non
         reader.check()
         assert len(reader.events()) == len(per_event)
     store = HistoryStore(database_url(history_uri))
-    assert store.open() == 1
+    assert store.open() == SCHEMA_VERSION
     store.close()
