@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Final
 from scrapy.exceptions import UsageError
 
 from .. import defaults
-from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
+from .history import database_argument
 from .output import echo
 from .subcommand import Subcommand
 
@@ -91,15 +91,7 @@ class DashboardPlan:
 
 
 def plan_dashboard(opts: argparse.Namespace, settings: BaseSettings) -> DashboardPlan:
-    try:
-        db = opts.db or history_uri(settings.get(URI_SETTING))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not db:
-        raise UsageError(
-            f"{DASHBOARD} needs --db URI (or the {URI_SETTING} setting), "
-            "e.g. --db sqlite:///odds.sqlite"
-        )
+    db = database_argument(opts, settings, DASHBOARD)
     port = defaults.DASHBOARD_PORT if opts.port is None else opts.port
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0 to 65535, not {port}")

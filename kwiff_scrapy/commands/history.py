@@ -259,15 +259,7 @@ class HistoryPlan:
 
 def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPlan:
     """Check the options (``UsageError`` if they do not go together)."""
-    try:
-        db = opts.db or history_uri(settings.get(URI_SETTING))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not db:
-        raise UsageError(
-            f"{HISTORY} needs --db URI (or the {URI_SETTING} setting), "
-            "e.g. --db sqlite:///odds.sqlite"
-        )
+    db = database_argument(opts, settings, HISTORY)
     event_id = event_argument(opts.event)
     report = bool(getattr(opts, "report", False))
     keep = None
@@ -312,6 +304,21 @@ def plan_history(opts: argparse.Namespace, settings: BaseSettings) -> HistoryPla
         report=report,
         keep=keep,
     )
+
+
+def database_argument(opts: argparse.Namespace, settings: BaseSettings, subcommand: str) -> str:
+    """``--db URI``, else the ``KWIFF_HISTORY_URI`` setting: the history *subcommand*
+    reads (``UsageError`` if neither gives one)."""
+    try:
+        db = opts.db or history_uri(settings.get(URI_SETTING))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not db:
+        raise UsageError(
+            f"{subcommand} needs --db URI (or the {URI_SETTING} setting), "
+            "e.g. --db sqlite:///odds.sqlite"
+        )
+    return db
 
 
 def event_argument(value: object) -> int | None:

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scrapy.exceptions import UsageError
 
-from ..history.config import URI_SETTING, history_uri
+from ..history.config import URI_SETTING
 from ..history.errors import HistoryError, require_sqlalchemy
 from ..integration.signal_settings import SETTING as SIGNALS_SETTING
 from ..integration.signal_settings import load_signal_rules
 from ..model.detectors import clock_of
 from ..model.replay import replay, warm_up
 from ..model.signals import MARGIN, SUSPENSIONS, OddsSignal
-from .history import event_argument, parse_duration
+from .history import database_argument, event_argument, parse_duration
 from .output import echo, stop_writing_to_stdout
 from .preview import format_table
 from .subcommand import Subcommand
@@ -121,15 +121,7 @@ class SignalsPlan:
 
 def plan_signals(opts: argparse.Namespace, settings: BaseSettings) -> SignalsPlan:
     """Check the options (``UsageError`` if they are not right)."""
-    try:
-        db = opts.db or history_uri(settings.get(URI_SETTING))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not db:
-        raise UsageError(
-            f"{SIGNALS} needs --db URI (or the {URI_SETTING} setting), "
-            "e.g. --db sqlite:///odds.sqlite"
-        )
+    db = database_argument(opts, settings, SIGNALS)
     if opts.rules is not None and not os.path.isfile(opts.rules):
         raise UsageError(f"--rules: there is no file {opts.rules!r} (a JSON list of rules)")
     return SignalsPlan(
