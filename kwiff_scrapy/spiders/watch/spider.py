@@ -166,10 +166,21 @@ class KwiffWatchSpider(KwiffSpider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         """A watch logs its main stats every minute (``KWIFF_PERIODIC_LOG``, which the
-        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise."""
+        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise.
+
+        Its queued commands stay in memory even with ``JOBDIR``: Scrapy's disk queues
+        take the memory queues' classes. Each poll sends its own commands, so a queued
+        one is of no use to the next run, and a run killed (SIGKILL, the OOM killer)
+        leaves disk queue files that hand the next run a stale command in place of its
+        first, on which its poll would wait for ever. ``JOBDIR`` keeps what the watch
+        needs: ``spider.state``, the prices last seen and the detectors' windows.
+        """
         super().update_settings(settings)
         if settings.get("KWIFF_PERIODIC_LOG") is None:
             settings.set("KWIFF_PERIODIC_LOG", True, "spider")
+        for queue in ("SCHEDULER", "SCHEDULER_START"):
+            in_memory = settings.get(f"{queue}_MEMORY_QUEUE")
+            settings.set(f"{queue}_DISK_QUEUE", in_memory, "spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:

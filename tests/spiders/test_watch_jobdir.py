@@ -1,0 +1,98 @@
+"""A watch with JOBDIR, killed with SIGKILL mid-poll, resumes and polls again.
+
+``scrapy crawl kwiff_watch -s JOBDIR=...`` runs in its own process against the simulator in
+another, as under systemd: a first run stops cleanly (its state and, then, its request
+queue empty), a second is killed in the middle of a poll with commands waiting in the
+scheduler, and a third must go on polling with the prices the first saved.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kwiff_scrapy.spiders.watch import SIGNALS_STATE_KEY, STATE_KEY
+
+from ..support.crawl_process import started_crawl
+from ..support.processes import simulator_process
+from ..support.waiting import HANG_GUARD, until_sync
+
+#: What the simulator logs (at DEBUG) for the list command that starts each poll.
+POLL = "received: 'event:list'"
+#: What it logs for each event of a poll (``details=1``).
+EVENT = "received: 'event:get'"
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A still simulator in its own process, slow enough to answer that a poll's commands
+    wait in the watch's scheduler: its URL and its log (each command at DEBUG)."""
+    log = tmp_path / "simulator.log"
+    with simulator_process(log, "--still", "-vv", "--delay", "0.05") as url:
+        yield url, log
+
+
+@pytest.mark.slow
+def test_a_watch_killed_mid_poll_resumes_from_its_jobdir_and_polls_again(
+    simulator: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, simulator_log = simulator
+    job, feed = tmp_path / "job", tmp_path / "changes.jsonl"
+    arguments = (
+        "-a", "interval=1", "-a", "details=1",
+        "-s", f"JOBDIR={job}", "-s", "KWIFF_SIGNALS_ENABLED=1", "-o", str(feed),
+    )  # fmt: skip
+    #: One command at a time: the others of a poll wait in the scheduler's queue.
+    one_at_a_time = ("-s", "CONCURRENT_REQUESTS=1")
+
+    def received(command: str) -> int:
+        return simulator_log.read_text(errors="replace").count(command)
+
+    def run(name: str, polls: int, stop: signal.Signals, *extra: str) -> str:
+        """Start the watch, wait until it has started *polls* polls (the last one started
+        once the one before was answered) and some of the last poll's events, send it
+        *stop*: its log."""
+        log = tmp_path / f"{name}.log"
+        polls_before = received(POLL)
+        with started_crawl(log, *arguments, *extra, spider="kwiff_watch", endpoint=url) as process:
+            until_sync(
+                lambda: received(POLL) >= polls_before + polls,
+                f"the {name} run's poll {polls} (log: {log})",
+            )
+            events_before = received(EVENT)
+            until_sync(lambda: received(EVENT) >= events_before + 3, f"the {name} run's events")
+            process.send_signal(stop)
+            status = process.wait(timeout=HANG_GUARD)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if stop == signal.SIGTERM:
+            assert status == 0, text[-3000:]
+            assert "Spider closed (shutdown)" in text, text[-3000:]
+        # Nothing queued by an earlier run is sent again.
+        assert "Resuming crawl (" not in text, text[-3000:]
+        for noise in ("Traceback", "ERROR", "Unclosed", "Task was destroyed"):
+            assert noise not in text, text[-3000:]
+        return text
+
+    run("first", polls=2, stop=signal.SIGTERM)  # a whole poll seen: the baseline
+    baseline = feed.read_text(encoding="utf-8")
+    assert {json.loads(line)["kind"] for line in baseline.splitlines()} == {"new"}
+    saved = pickle.loads((job / "spider.state").read_bytes())
+    assert saved[STATE_KEY].events
+    assert SIGNALS_STATE_KEY in saved
+
+    # Killed with commands queued: in Scrapy's disk queue, the next run would be handed
+    # one of them in place of its own, and its first poll would wait for ever.
+    run("killed", 2, signal.SIGKILL, *one_at_a_time)
+    # The first poll of the run after the kill is answered (the second starts), and so is
+    # the second: the watch did not wait on a command of the killed run's.
+    resumed = run("resumed", polls=3, stop=signal.SIGTERM)
+    # Nothing moved: the prices the first run saved were compared, no second baseline.
+    assert feed.read_text(encoding="utf-8") == baseline, resumed[-3000:]
+    state = pickle.loads((job / "spider.state").read_bytes())
+    assert state[STATE_KEY].events.keys() == saved[STATE_KEY].events.keys()
+    assert SIGNALS_STATE_KEY in state
