@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from kwiff_scrapy.model.parsing import outcome_rows, parse_events
 from kwiff_scrapy.simulator import SimulatedData
 
 from ..support.crawl_process import scrapy_kwiff
+from ..support.processes import closed_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA = SimulatedData()
@@ -293,13 +293,11 @@ def test_usage_errors_exit_2_with_a_clear_message(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_server_exits_1_with_a_clear_message(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    endpoint = f"ws://127.0.0.1:{port}/socket.io/"
-    result = scrapy_kwiff(
-        tmp_path, "fetch-events", "-s", f"KWIFF_ENDPOINT={endpoint}", "-s", "RETRY_TIMES=0"
-    )
+    with closed_port() as port:
+        endpoint = f"ws://127.0.0.1:{port}/socket.io/"
+        result = scrapy_kwiff(
+            tmp_path, "fetch-events", "-s", f"KWIFF_ENDPOINT={endpoint}", "-s", "RETRY_TIMES=0"
+        )
     assert result.returncode == 1
     assert (
         f"scrapy kwiff fetch-events: no answer to event:list from {endpoint}: see the log above"

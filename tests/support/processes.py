@@ -25,6 +25,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that refuses connections for as long as the block runs:
+    bound and never listening, so no other process can take it meanwhile (as it could a
+    port found free and let go)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])
+
+
+@contextlib.contextmanager
 def simulator_process(log: Path, *options: str) -> Iterator[str]:
     """``python -m kwiff_scrapy.simulator --port 0 OPTIONS`` in its own process, its stderr
     in *log*: its URL. Stopped with SIGTERM (killed if it does not stop) on exit."""
