@@ -328,11 +328,21 @@ async def test_three_workers_share_a_watch_and_report_each_change_once(
     start_simulator: StartSimulator, redis_prefix: str
 ) -> None:
     simulator = await start_simulator(football_events=EVENTS, moving=True)
-    workers = Workers(redis_prefix, {"KWIFF_ENDPOINT": simulator.url, "CONCURRENT_REQUESTS": 1})
+    # No worker dies here: a lease that never runs out keeps a poll slowed by a loaded
+    # machine (its event loop held up longer than the 1 s lease) from being taken over
+    # and polled again. The simulator would then step twice, and an outcome that moved
+    # in both steps would show the watch only its second move.
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "CONCURRENT_REQUESTS": 1,
+        "KWIFF_WATCH_LEASE": HANG_GUARD,
+    }
+    workers = Workers(redis_prefix, settings)
     for _ in range(3):
         workers.start(QuickWatchSpider, interval="0.2")
     await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= 12)
     await workers.stop()
+    assert workers.total(stats.WATCH_LEASES_EXPIRED) == 0
     lists_answered = len({entry["answer"] for entry in simulator.serve_log()})
     assert workers.total(stats.WATCH_POLLS) == lists_answered  # each list compared once
     assert workers.total(stats.WATCH_FAILED_POLLS) == 0
