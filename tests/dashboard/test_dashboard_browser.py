@@ -22,6 +22,7 @@ import pytest
 
 from kwiff_scrapy.commands import history as history_command
 from kwiff_scrapy.commands.history import HistoryPlan
+from kwiff_scrapy.dashboard.live import LOOKBACK_MS
 
 from ..commands.test_history_command import ARSENAL, NOW, opening_events
 from ..support.browser import chromium, screenshot, watched_page
@@ -67,6 +68,15 @@ def stored_any(database: Path) -> bool:
             return connection.execute("SELECT 1 FROM kwiff_prices LIMIT 1").fetchone() is not None
         except sqlite3.OperationalError:  # no tables yet
             return False
+
+
+def stored_span(database: Path) -> int:
+    """Milliseconds from the first stored price's time to the latest's."""
+    with sqlite3.connect(database) as connection:
+        (span,) = connection.execute(
+            "SELECT max(fetched_at) - min(fetched_at) FROM kwiff_prices"
+        ).fetchone()
+    return int(span or 0)
 
 
 def latest_time(database: Path, keys: list[int]) -> int:
@@ -116,6 +126,18 @@ def test_a_watch_and_the_dashboard_end_to_end(tmp_path: Path) -> None:
             # -- the board, live --------------------------------------------------------
             page.goto(url)
             page.wait_for_selector("#live.on")  # the live stream is open
+            # The live feed reads its lookback window again at each look, UPDATE_LIMIT
+            # prices at a time: while the watch's first poll (~12,000 prices, the
+            # baseline) is inside it, the looks page through those first, and a new
+            # price waits up to three looks. Whether the page opened then depended on
+            # how fast the watch was; what is measured here is a price written once the
+            # baseline is out of the window and a paging under way is over.
+            until_sync(
+                lambda: stored_span(database) > LOOKBACK_MS,
+                "the watch's baseline leaving the live feed's lookback window",
+            )
+            looked = health(url)["polls"]
+            until_sync(lambda: health(url)["polls"] >= looked + 3, "three looks after that")
             keys = [
                 int(k)
                 for k in page.eval_on_selector_all(
