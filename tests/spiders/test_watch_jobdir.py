@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scrapy import Spider
+from scrapy.settings import Settings
 
-from kwiff_scrapy.spiders.watch import SIGNALS_STATE_KEY, STATE_KEY
+from kwiff_scrapy.spiders.watch import SIGNALS_STATE_KEY, STATE_KEY, KwiffWatchSpider
 
 from ..support.crawl_process import started_crawl
 from ..support.processes import simulator_process
@@ -26,6 +28,25 @@ from ..support.waiting import HANG_GUARD, until_sync
 POLL = "received: 'event:list'"
 #: What it logs for each event of a poll (``details=1``).
 EVENT = "received: 'event:get'"
+FIFO = "scrapy.squeues.FifoMemoryQueue"
+
+
+def test_the_watch_queues_its_commands_in_memory_even_with_a_jobdir() -> None:
+    settings = Settings({"JOBDIR": "job"}, priority="project")
+    KwiffWatchSpider.update_settings(settings)
+    assert settings["SCHEDULER_DISK_QUEUE"] == settings["SCHEDULER_MEMORY_QUEUE"]
+    assert settings["SCHEDULER_START_DISK_QUEUE"] == settings["SCHEDULER_START_MEMORY_QUEUE"]
+    # Whichever memory queues the project chose (None: start requests queued as others).
+    chosen = Settings(
+        {"SCHEDULER_MEMORY_QUEUE": FIFO, "SCHEDULER_START_MEMORY_QUEUE": None}, "project"
+    )
+    KwiffWatchSpider.update_settings(chosen)
+    assert chosen["SCHEDULER_DISK_QUEUE"] == FIFO
+    assert chosen["SCHEDULER_START_DISK_QUEUE"] is None
+    # Another spider of the project keeps Scrapy's disk queues.
+    other = Settings(priority="project")
+    Spider.update_settings(other)
+    assert other["SCHEDULER_DISK_QUEUE"] == "scrapy.squeues.PickleLifoDiskQueue"
 
 
 @pytest.fixture
