@@ -46,6 +46,8 @@ from kwiff_scrapy.integration.scrapy_internals import (
 )
 from kwiff_scrapy.websockets_internals import SessionConnection, abort_connection
 
+from .support.waiting import guarded, until
+
 WEBSOCKETS_WRITTEN_AGAINST = "17.4"
 SCRAPY_WRITTEN_AGAINST = "2.19.0"
 
@@ -96,10 +98,12 @@ class RecordingTransport(asyncio.Transport):
         self._written.set()
 
     async def wait_for_writes(self, count: int) -> None:
-        async with asyncio.timeout(HANG_GUARD):
-            while len(self.writes) < count:
-                self._written.clear()
-                await self._written.wait()
+        await until(
+            lambda: len(self.writes) >= count,
+            f"{count} write(s) to the transport",
+            changed=self._written,
+            guard=HANG_GUARD,
+        )
 
     def write_eof(self) -> None:
         pass
@@ -259,8 +263,7 @@ async def test_websockets_writes_every_frame_through_send_data() -> None:
         Opcode.CLOSE,
     ]
     connection.connection_lost(None)  # the server's end closes the TCP connection
-    async with asyncio.timeout(HANG_GUARD):
-        await closing
+    await guarded(closing, "the closing handshake's end", guard=HANG_GUARD)
 
 
 async def test_websockets_send_in_progress_marks_a_fragmented_message_being_sent() -> None:
@@ -278,8 +281,7 @@ async def test_websockets_send_in_progress_marks_a_fragmented_message_being_sent
     assert connection.send_in_progress is not None, websockets_changed("send_in_progress")
     assert not connection.send_text_at_once("must wait"), "a frame between two fragments"
     release.set()
-    async with asyncio.timeout(HANG_GUARD):
-        await sending
+    await guarded(sending, "the fragmented message's last fragment", guard=HANG_GUARD)
     assert connection.send_in_progress is None, websockets_changed("send_in_progress")
     assert connection.send_text_at_once("at once")
     *fragmented, alone = frames_sent(server, transport)

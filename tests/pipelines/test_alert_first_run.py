@@ -27,6 +27,7 @@ from ..support.crawl_process import (
     started_crawl,
     wait_for_text,
 )
+from ..support.waiting import guarded
 from ..support.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.slow
@@ -118,11 +119,9 @@ async def test_each_alert_line_of_a_watch_ends_with_its_kick_off_in_utc() -> Non
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            async with asyncio.timeout(HANG_GUARD):
-                (first,) = await server.wait_for(1)
+            (first,) = await guarded(server.wait_for(1), "the watch's first alert")
             process.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(HANG_GUARD):
-                _, stderr_bytes = await process.communicate()
+            _, stderr_bytes = await guarded(process.communicate(), "the watch's end on SIGTERM")
         finally:
             if process.returncode is None:
                 process.kill()

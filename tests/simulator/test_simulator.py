@@ -58,6 +58,8 @@ from kwiff_scrapy.simulator.server import (
     session_id,
 )
 
+from ..support.waiting import guarded, source
+
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 WEBAPP_VERSION = "1.0.1.1768909734556"
 FIXED_MS = 1_768_921_926_610
@@ -128,14 +130,12 @@ async def browser_session(
 
 async def receive(ws: ClientConnection) -> str | bytes:
     """The next frame (the test fails rather than hang if none ever comes)."""
-    async with asyncio.timeout(HANG_GUARD):
-        return await ws.recv()
+    return await guarded(ws.recv(), "a frame from the simulator", guard=HANG_GUARD)
 
 
 async def until(simulator: KwiffSimulator, condition: Callable[[], bool]) -> None:
     """Wait until *condition* holds in the simulator (see ``KwiffSimulator.wait_until``)."""
-    async with asyncio.timeout(HANG_GUARD):
-        await simulator.wait_until(condition)
+    await guarded(simulator.wait_until(condition), source(condition), guard=HANG_GUARD)
 
 
 async def received(simulator: KwiffSimulator, commands: int) -> None:
@@ -687,8 +687,7 @@ async def test_wait_until_wakes_when_its_condition_holds(simulator: KwiffSimulat
         assert not second_ping.done()
         await ws.send("2")
         assert await receive(ws) == "3"
-        async with asyncio.timeout(HANG_GUARD):
-            await second_ping
+        await guarded(second_ping, "the second waiter's condition", guard=HANG_GUARD)
     assert simulator._waiters == []
 
 

@@ -40,6 +40,7 @@ from kwiff_scrapy.simulator.moves import (
 )
 from kwiff_scrapy.simulator.views import detail_view, list_view
 
+from ..support.waiting import guarded
 from .test_simulator import (
     FIXED_MS,
     HANG_GUARD,
@@ -869,8 +870,8 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
     stamps: list[int] = []
     try:
         assert process.stdout is not None
-        async with asyncio.timeout(HANG_GUARD):
-            line = (await process.stdout.readline()).decode()
+        first = await guarded(process.stdout.readline(), "its first line", guard=HANG_GUARD)
+        line = first.decode()
         match = re.fullmatch(r"Kwiff simulator listening on (ws://\S+)\n", line)
         assert match, line
         async with browser_session(match[1]) as ws:
@@ -888,8 +889,7 @@ async def test_the_cli_appends_the_change_log_to_a_file_as_changes_happen(tmp_pa
     finally:
         if process.returncode is None:
             process.terminate()
-        async with asyncio.timeout(HANG_GUARD):
-            _, stderr = await process.communicate()
+        _, stderr = await guarded(process.communicate(), "its end", guard=HANG_GUARD)
     assert process.returncode == 0, stderr.decode()
     logged = [json.loads(line) for line in changes.read_text().splitlines()]
     assert logged

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosedError
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData, SimulatorConfig
 from kwiff_scrapy.simulator.moves import SERVE_FIELDS
 
+from ..support.waiting import guarded
 from .test_simulator import (
     REPO_ROOT,
     ask,
@@ -58,24 +59,22 @@ async def test_sigusr1_drops_the_command_lines_connections_and_it_goes_on_servin
     )  # fmt: skip
     try:
         assert process.stdout is not None
-        async with asyncio.timeout(HANG_GUARD):
-            line = (await process.stdout.readline()).decode()
+        first = await guarded(process.stdout.readline(), "its first line", guard=HANG_GUARD)
+        line = first.decode()
         match = re.fullmatch(r"Kwiff simulator listening on (\S+)\n", line)
         assert match, line
         async with browser_session(match[1]) as ws:
             assert (await ask(ws, 1, "event:get", {"eventId": 1})).ack_id == 1
             process.send_signal(signal.SIGUSR1)
             with pytest.raises(ConnectionClosedError) as caught:
-                async with asyncio.timeout(HANG_GUARD):
-                    await receive(ws)
+                await guarded(receive(ws), "the drop on SIGUSR1", guard=HANG_GUARD)
             assert caught.value.rcvd is None
         async with browser_session(match[1]) as ws:  # still serving
             assert (await ask(ws, 1, "event:get", {"eventId": 1})).ack_id == 1
     finally:
         if process.returncode is None:
             process.terminate()
-        async with asyncio.timeout(HANG_GUARD):
-            _, stderr = await process.communicate()
+        _, stderr = await guarded(process.communicate(), "its end", guard=HANG_GUARD)
     assert process.returncode == 0, stderr.decode()
     assert "dropped 1 connection(s) on request" in stderr.decode()
 
