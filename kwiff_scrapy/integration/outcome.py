@@ -12,6 +12,9 @@ traceback of three chained exceptions for each failed command. Here:
   (:mod:`kwiff_scrapy.commands.crawl`).
 - :class:`DownloadErrorFilter` turns Scrapy's "Error downloading <request>" of a Kwiff
   command into one line with the cause; the traceback goes to ``DEBUG``.
+- :class:`FailedCommandLines` holds Scrapy's lines about failed Kwiff commands ("Gave up
+  retrying", "Error downloading") until a command is answered: a crawl that gets no
+  answer at all says so in its last line alone.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ logger = logging.getLogger(__name__)
 
 #: The logger of Scrapy's "Error downloading <request>" (``scrapy.core.scraper``).
 SCRAPER_LOGGER = "scrapy.core.scraper"
+#: The logger of Scrapy's "Gave up retrying <request>" (``RetryMiddleware``).
+RETRY_LOGGER = "scrapy.downloadermiddlewares.retry"
+#: The most lines about failed commands held while none is answered; later ones pass.
+HELD_LINES = 100
+#: The attribute of a held record logged after all.
+_RELEASED = "kwiff_released"
 #: Flag of the response the handler makes of a refused handshake.
 REFUSED_FLAG = "kwiff_handshake_refused"
 ANSWERED_STATUS = 200
@@ -63,6 +72,7 @@ class KwiffAnswersMiddleware:
         self.unanswered = 0
         self.last_cause = ""
         self.error_filter = DownloadErrorFilter()
+        self.failed_lines = FailedCommandLines()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -73,12 +83,17 @@ class KwiffAnswersMiddleware:
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
-        logging.getLogger(SCRAPER_LOGGER).addFilter(self.error_filter)
+        scraper = logging.getLogger(SCRAPER_LOGGER)
+        scraper.addFilter(self.error_filter)  # first: the line is rewritten, then held
+        scraper.addFilter(self.failed_lines)
+        logging.getLogger(RETRY_LOGGER).addFilter(self.failed_lines)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if is_kwiff_request(request):
             if response.status == ANSWERED_STATUS:
                 self.answered += 1
+                if self.failed_lines.holding:
+                    self.failed_lines.release()
             elif REFUSED_FLAG in response.flags:
                 self.unanswered += 1
                 self.last_cause = f"the service refused the handshake (HTTP {response.status})"
@@ -95,9 +110,15 @@ class KwiffAnswersMiddleware:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Set the stat before Scrapy dumps the stats."""
-        logging.getLogger(SCRAPER_LOGGER).removeFilter(self.error_filter)
+        scraper = logging.getLogger(SCRAPER_LOGGER)
+        scraper.removeFilter(self.error_filter)
+        scraper.removeFilter(self.failed_lines)
+        logging.getLogger(RETRY_LOGGER).removeFilter(self.failed_lines)
         if self.got_no_answer:
             stats.increment(self.crawler, stats.NO_ANSWER)
+            self.failed_lines.drop()
+        else:
+            self.failed_lines.release()
 
     def engine_stopped(self) -> None:
         """The crawl's last line, after the stats and "Spider closed"."""
@@ -135,6 +156,47 @@ class DownloadErrorFilter(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+class FailedCommandLines(logging.Filter):
+    """Scrapy's lines about failed Kwiff commands, held while no command is answered.
+
+    A crawl that gets no answer at all ends with one line saying what happened and what
+    to do (:class:`KwiffAnswersMiddleware`); Scrapy's "Gave up retrying" and "Error
+    downloading" of each command would say it again, twice, above it. So they are held
+    until a command is answered (then logged, with their own times: the crawl works in
+    part) or the crawl ends: logged if a command was answered, at ``DEBUG`` if none was.
+    At most :data:`HELD_LINES` are held; later ones pass, as do other records.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[logging.LogRecord] = []
+        self.holding = True
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.holding or getattr(record, _RELEASED, False):
+            return True
+        request = _request_of(record)
+        if request is None or not is_kwiff_request(request) or len(self.held) >= HELD_LINES:
+            return True
+        self.held.append(record)
+        return False
+
+    def release(self) -> None:
+        """Log the lines held, and hold no more."""
+        self.holding = False
+        held, self.held = self.held, []
+        for record in held:
+            setattr(record, _RELEASED, True)
+            logging.getLogger(record.name).handle(record)
+
+    def drop(self) -> None:
+        """No command was answered: the crawl's last line says it; these go to ``DEBUG``."""
+        self.holding = False
+        held, self.held = self.held, []
+        for record in held:
+            logger.debug("%s (the last line says why)", record.getMessage())
 
 
 def _request_of(record: logging.LogRecord) -> Request | None:

@@ -305,8 +305,10 @@ def test_no_server_exits_1_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert "try -s KWIFF_ENDPOINT=simulator" in result.stderr
     assert result.stdout == ""
-    # The errors above the message are the crawl's own; its INFO log is not shown.
-    assert [line for line in log_lines(result.stderr, "ERROR") if "Gave up retrying" in line]
+    # The error above the message is the crawl's own last line (Scrapy's lines about the
+    # failed command would say it again); its INFO log is not shown.
+    (error,) = log_lines(result.stderr, "ERROR")
+    assert "] ERROR: No Kwiff command was answered (1 failed)" in error
     assert log_lines(result.stderr, "INFO") == []
 
 

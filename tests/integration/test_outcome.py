@@ -14,7 +14,10 @@ from scrapy.utils.test import get_crawler
 from kwiff_scrapy import KwiffRequest
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.outcome import (
+    HELD_LINES,
     REFUSED_FLAG,
+    RETRY_LOGGER,
+    SCRAPER_LOGGER,
     DownloadErrorFilter,
     KwiffAnswersMiddleware,
     offline_hint,
@@ -111,3 +114,73 @@ def test_other_download_errors_keep_their_traceback() -> None:
     assert DownloadErrorFilter().filter(record)
     assert record.exc_info is not None
     assert record.getMessage() == "Error downloading <GET https://example.com/>"
+
+
+# -- Scrapy's lines about failed commands, held while none is answered -----------------------
+
+
+def gave_up(request: Request) -> None:
+    """What RetryMiddleware logs when it gives up on *request*."""
+    logging.getLogger(RETRY_LOGGER).error(
+        "Gave up retrying %(request)s (failed %(retry_times)d times): %(reason)s",
+        {"request": request, "retry_times": 3, "reason": "could not connect to x"},
+    )
+
+
+def error_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_crawl_without_any_answer_says_so_in_its_last_line_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = middleware()
+    answers.spider_opened(spider=None)  # type: ignore[arg-type]
+    with caplog.at_level(logging.DEBUG):
+        gave_up(COMMAND)
+        logging.getLogger(SCRAPER_LOGGER).error(
+            "Error downloading %(request)s", {"request": COMMAND}
+        )
+        answers.process_exception(COMMAND, ConnectionRefusedError("could not connect to x"))
+        assert error_lines(caplog) == []
+        answers.spider_closed(spider=None, reason="finished")  # type: ignore[arg-type]
+        answers.engine_stopped()
+    [last] = error_lines(caplog)
+    assert last.startswith("No Kwiff command was answered (1 failed)")
+    # What was held is in the DEBUG log, for whoever wants it.
+    assert any("Gave up retrying" in r.getMessage() for r in caplog.records)
+
+
+def test_once_a_command_is_answered_the_failures_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = middleware()
+    answers.spider_opened(spider=None)  # type: ignore[arg-type]
+    try:
+        with caplog.at_level(logging.INFO):
+            gave_up(COMMAND)
+            assert error_lines(caplog) == []
+            answers.process_response(COMMAND, Response("kwiff://x.test/", status=200))
+            held = error_lines(caplog)
+            assert len(held) == 1
+            assert held[0].startswith(f"Gave up retrying {COMMAND}")
+            gave_up(COMMAND)  # from now on, at once
+            assert len(error_lines(caplog)) == 2
+    finally:
+        closed(answers, caplog)
+
+
+def test_other_lines_pass_and_at_most_held_lines_are_held(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = middleware()
+    answers.spider_opened(spider=None)  # type: ignore[arg-type]
+    try:
+        with caplog.at_level(logging.INFO):
+            gave_up(Request("https://example.com/"))
+            assert len(error_lines(caplog)) == 1
+            for _ in range(HELD_LINES + 1):
+                gave_up(COMMAND)
+            assert len(error_lines(caplog)) == 2
+    finally:
+        closed(answers, caplog)
