@@ -14,6 +14,7 @@ from kwiff_scrapy.simulator import SimulatedData
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider, poll_interval
 
 from ..conftest import BASE_SETTINGS, StartSimulator
+from ..support.crawl_process import assert_fails_at_start, run_crawl
 from ..support.watching import QuickWatchSpider, event_changes, odds_changes, watch
 
 #: A simulator whose data does not move: every answer is the first one.
@@ -204,3 +205,19 @@ async def test_without_the_shared_scheduler_the_watch_is_local(
     await runner.crawl(crawler, interval=0.2)
     await asyncio.gather(*closing)
     assert kinds == ["LocalWatch"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("KWIFF_SIGNALS=1", "KWIFF_SIGNALS must be a JSON list of rules"),
+        ("KWIFF_WATCH_BLIND_AFTER=three", "KWIFF_WATCH_BLIND_AFTER must be a whole number"),
+    ],
+)
+def test_scrapy_crawl_refuses_a_bad_watch_setting_in_one_line(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    output = tmp_path / "changes.jsonl"
+    result = run_crawl("-s", setting, "-O", str(output), spider="kwiff_watch")
+    assert_fails_at_start(result, message, output)

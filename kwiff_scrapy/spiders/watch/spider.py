@@ -22,6 +22,7 @@ from ...integration import signals, stats
 from ...integration.config import KwiffSettings
 from ...integration.http import KwiffRequest, KwiffResponse
 from ...integration.signal_settings import SignalSettings
+from ...integration.startup import report_start_error
 from ...model.changes import Change, EventSnapshot
 from ...model.detectors import SignalDetectors
 from ...model.items import EventChange, KwiffEvent, OddsChange
@@ -185,8 +186,12 @@ class KwiffWatchSpider(KwiffSpider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KwiffWatchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.signal_settings = SignalSettings.from_settings(crawler.settings)
-        spider.blind_after = blind_after(crawler.settings)
+        try:
+            spider.signal_settings = SignalSettings.from_settings(crawler.settings)
+            spider.blind_after = blind_after(crawler.settings)
+        except ValueError as exc:  # a bad KWIFF_SIGNALS or KWIFF_WATCH_BLIND_AFTER
+            report_start_error(cls.name, exc)
+            raise
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
         crawler.signals.connect(spider._finish_notices, signal=scrapy_signals.spider_closed)
         return spider
