@@ -166,7 +166,8 @@ class KwiffWatchSpider(KwiffSpider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         """A watch logs its main stats every minute (``KWIFF_PERIODIC_LOG``, which the
-        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise."""
+        add-on turns into Scrapy's ``PeriodicLog`` on one line, in place of ``LogStats``),
+        unless the project says otherwise."""
         super().update_settings(settings)
         if settings.get("KWIFF_PERIODIC_LOG") is None:
             settings.set("KWIFF_PERIODIC_LOG", True, "spider")
