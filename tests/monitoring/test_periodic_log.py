@@ -113,7 +113,5 @@ async def test_a_running_watch_logs_its_deltas(
     assert {"kwiff/watch/polls", "item_scraped_count"} <= keys
     assert all(any(part in key for part in PERIODIC_LOG_DELTA["include"]) for key in keys)
     assert sum(block["delta"].get("kwiff/watch/polls", 0) for block in blocks) >= 1
-    assert sum(block["delta"].get("item_scraped_count", 0) for block in blocks) == len(
-        run.items
-    )
+    assert sum(block["delta"].get("item_scraped_count", 0) for block in blocks) == len(run.items)
     assert not [r for r in caplog.records if r.name == "scrapy.extensions.logstats"]
