@@ -113,22 +113,24 @@ def parse_options(argv: list[str] | None = None) -> Options:
     add(
         "--faults",
         default=None,
-        help="kinds (default drop,restart,kill; pg with --db postgresql; redis with --workers)",
+        help="kinds (default: all that apply: drop,restart,kill; pg with --db postgresql; "
+        "redis with --workers)",
     )
     add("--workers", type=int, default=1, help="N > 1: a shared watch through Redis")
     add("--db", choices=("sqlite", "postgresql"), default=None,
         help="the history (default sqlite; postgresql for a shared watch)")  # fmt: skip
     add("--seed", type=int, default=None, help="of the fault schedule (default: random)")
     add("--out", type=Path, default=None, help="keep the run's files here (default: a tmp dir)")
-    add("--short", action="store_true", help="15 s, each fault once, 20 events, interval 2")
+    add("--short", action="store_true",
+        help="15 s (25 s with --workers), each fault once, 20 events, interval 2")  # fmt: skip
     args = parser.parse_args(argv)
     shared = args.workers > 1
     db = args.db or ("postgresql" if shared else "sqlite")
     if shared and db != "postgresql":
         parser.error("--workers: several workers write one history: use --db postgresql")
     servers = ("pg",) * (db == "postgresql") + ("redis",) * shared  # restartable servers
-    if args.faults is None:  # a short run restarts each once
-        kinds = ("drop", "restart", "kill") + servers * args.short
+    if args.faults is None:
+        kinds = ("drop", "restart", "kill", *servers)
     else:
         kinds = tuple(kind for kind in args.faults.split(",") if kind)
     if not_applicable := set(kinds) - {"drop", "restart", "kill", *servers}:
