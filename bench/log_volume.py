@@ -8,7 +8,7 @@ bytes the log grows by over ``--minutes`` minutes and scales them to an hour. Th
 start-up and the final stats dump are left out: they are written once per run,
 whatever its length (their size is printed too).
 
-    python -m bench.log_volume --minutes 5 --interval 2
+    python -m bench.log_volume --minutes 5 --interval 10
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The first line of Scrapy's PeriodicLog output: a JSON object with a "delta".
+#: In each block of Scrapy's PeriodicLog (one line with the watch's default): its "delta".
 PERIODIC_MARK = '"delta": {'
 
 

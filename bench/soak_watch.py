@@ -8,10 +8,16 @@ written to files), and at random moments:
 - ``drop``: the simulator drops every connection (SIGUSR1: TCP aborted, no close frame);
 - ``restart``: the simulator is stopped (SIGTERM) and started again on the same port after
   a downtime of 1 to 5 s (the same seed, day and speed: the same market);
-- ``kill``: the watch is killed (SIGKILL) and started again (same ``JOBDIR``);
-- ``pg``: with ``--db postgresql``, the watch's database connections are terminated
-  (``pg_terminate_backend``, found by their ``application_name``). The machine's
-  PostgreSQL is shared with other work, so the server itself is not restarted.
+- ``kill``: the watch is killed (SIGKILL) and started again (same ``JOBDIR``); with
+  ``--workers N``, one worker, chosen at random (a shared watch keeps its state in Redis);
+- ``pg``: with ``--db postgresql``, the history's PostgreSQL is stopped (``pg_ctl stop -m
+  fast``) and started again after 1 to 5 s;
+- ``redis``: with ``--workers N`` (a shared watch: N workers through Redis), Redis is
+  stopped (SIGTERM) and started again after 1 to 5 s (with its append-only file: the
+  watch's state survives, as docs/distributed.md asks of a Redis that must).
+
+The PostgreSQL and Redis servers are the soak's own (``bench/_soak_services.py``), on
+free ports: the machine's are shared with other work and never touched.
 
 Afterwards it checks, and prints:
 
@@ -21,19 +27,24 @@ Afterwards it checks, and prints:
   started is none), as a row with that answer's timestamp and the new odds. Each is
   ``recorded``, or ``lost with its answer`` (no row at all at that answer's time: the
   answer was cut by a drop, a restart or a kill, or its rows were lost with a killed
-  watch) if that answer came within a few intervals of a fault; anything else fails the
-  run. Every other row (the baseline, the first answers after a restart or a kill, a move
-  caught up after a lost answer) must hold the simulator's price at its time where the log
-  knows it, and no outcome may have two rows in a row with the same price and status;
-- **memory**: the watch's RSS, sampled; over its longest run, the median of its last fifth
-  against the median of its second fifth;
+  watch) if that answer came within a few intervals of a fault, or ``lost: kept to write
+  again by a worker killed while PostgreSQL was down`` (no row at all at that answer's
+  time either: the history keeps the rows it could not write in memory, and a SIGKILL
+  loses them) if that answer came between the start of a PostgreSQL outage and a kill
+  during it; anything else fails the run. Every other row (the baseline, the first
+  answers after a restart or a kill, a move caught up after a lost answer) must hold the
+  simulator's price at its time where the log knows it, and no outcome may have two rows
+  in a row with the same price and status;
+- **memory**: each worker's RSS, sampled; over the longest run of a worker, the median of
+  its last fifth against the median of its second fifth;
 - **polls**: the time between two polls' ends, less the interval: no poll later than two
-  intervals.
+  intervals. For a shared watch, each poll (the list, each event) whichever worker made
+  it, from the completion times the watch keeps in Redis (``<key>:polled``), sampled.
 
 The exit status is 0 when every check passes. ``--short`` is the 15-second version (from
 the watch's first poll) that ``tests/scenarios/test_soak_short.py`` runs, so that the
-script cannot rot: each fault once, 20 events, a 2 s interval. Not a unit test: the
-machine's load shows in its figures.
+script cannot rot: each fault once, 20 events, a 2 s interval (with ``--workers 2``: 25 s).
+Not a unit test: the machine's load shows in its figures.
 """
 
 from __future__ import annotations
@@ -51,20 +62,19 @@ import random
 import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from ._soak_services import PrivatePostgres, PrivateRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES = os.environ.get("KWIFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 LISTENING = "Kwiff simulator listening on "
 #: How long before and after a fault an answer may be lost through it, in intervals
 #: (plus the few seconds a restarted process takes to start).
@@ -84,6 +94,11 @@ class Options:
     out: Path
     short: bool
     sample_every: float
+    workers: int = 1
+
+    @property
+    def shared(self) -> bool:
+        return self.workers > 1
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -95,33 +110,41 @@ def parse_options(argv: list[str] | None = None) -> Options:
     add("--events", type=int, default=111, help="football events listed (default 111)")
     add("--fault-every", type=float, default=120.0, metavar="S",
         help="mean time between two faults, s (default 120)")  # fmt: skip
-    add("--faults", default="drop,restart,kill", help="kinds (default drop,restart,kill; pg)")
-    add("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    add(
+        "--faults",
+        default=None,
+        help="kinds (default: all that apply: drop,restart,kill; pg with --db postgresql; "
+        "redis with --workers)",
+    )
+    add("--workers", type=int, default=1, help="N > 1: a shared watch through Redis")
+    add("--db", choices=("sqlite", "postgresql"), default=None,
+        help="the history (default sqlite; postgresql for a shared watch)")  # fmt: skip
     add("--seed", type=int, default=None, help="of the fault schedule (default: random)")
     add("--out", type=Path, default=None, help="keep the run's files here (default: a tmp dir)")
-    add("--short", action="store_true", help="15 s, each fault once, 20 events, interval 2")
+    add("--short", action="store_true",
+        help="15 s (25 s with --workers), each fault once, 20 events, interval 2")  # fmt: skip
     args = parser.parse_args(argv)
-    kinds = tuple(kind for kind in args.faults.split(",") if kind)
-    if args.db == "postgresql" and "pg" not in kinds and args.short:
-        kinds += ("pg",)
-    unknown = set(kinds) - {"drop", "restart", "kill", "pg"}
-    if unknown or ("pg" in kinds and args.db != "postgresql"):
-        parser.error(f"--faults: unknown or not applicable: {sorted(unknown) or ['pg']}")
+    shared = args.workers > 1
+    db = args.db or ("postgresql" if shared else "sqlite")
+    if shared and db != "postgresql":
+        parser.error("--workers: several workers write one history: use --db postgresql")
+    servers = ("pg",) * (db == "postgresql") + ("redis",) * shared  # restartable servers
+    if args.faults is None:
+        kinds = ("drop", "restart", "kill", *servers)
+    else:
+        kinds = tuple(kind for kind in args.faults.split(",") if kind)
+    if not_applicable := set(kinds) - {"drop", "restart", "kill", *servers}:
+        parser.error(f"--faults: unknown or not applicable here: {sorted(not_applicable)}")
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     out = args.out or Path(tempfile.mkdtemp(prefix="kwiff-soak-"))
     out.mkdir(parents=True, exist_ok=True)
     if args.short:
-        return Options(15.0, 2.0, 60.0, 20, 0.0, kinds, args.db, seed, out, True, 1.0)
+        seconds = 25.0 if shared else 15.0
+        return Options(seconds, 2.0, 60.0, 20, 0.0, kinds, db, seed, out, True, 1.0, args.workers)
     return Options(
         args.minutes * 60, args.interval, args.speed, args.events, args.fault_every, kinds,
-        args.db, seed, out, False, 5.0,
+        db, seed, out, False, 5.0, args.workers,
     )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, wait: float = 60) -> None:
@@ -192,12 +215,19 @@ class Simulator:
 
 
 class Watch:
-    """``scrapy crawl kwiff_watch -a details=1`` in its own process; restartable."""
+    """``scrapy crawl kwiff_watch -a details=1`` in its own process; restartable. With
+    *redis_url*, one worker (numbered *worker*) of a shared watch."""
 
-    def __init__(self, options: Options, endpoint: str, history: str) -> None:
+    def __init__(
+        self, options: Options, endpoint: str, history: str, worker: int = 1,
+        redis_url: str | None = None,
+    ) -> None:  # fmt: skip
         self.options = options
         self.endpoint = endpoint
         self.history = history
+        self.worker = worker
+        self.redis_url = redis_url
+        self.poll_log = options.out / f"polls-{worker}.jsonl"
         self.runs = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.exits: list[int] = []
@@ -207,10 +237,15 @@ class Watch:
         removed first (its ExecStartPre), the job's state kept."""
         self.runs += 1
         out = self.options.out
-        shutil.rmtree(out / "job" / "requests.queue", ignore_errors=True)
         extensions = json.dumps({"bench._soak_polls.PollRecorder": 0})
         environment = {**os.environ, "PYTHONWARNINGS": "default"}
         environment.pop("SCRAPY_SETTINGS_MODULE", None)
+        if self.redis_url is None:  # a single watch keeps its state in JOBDIR
+            shutil.rmtree(out / "job" / "requests.queue", ignore_errors=True)
+            state = ["-s", f"JOBDIR={out / 'job'}"]
+        else:  # a shared watch, in Redis
+            scheduler = "kwiff_scrapy.distributed.Scheduler"
+            state = ["-s", f"SCHEDULER={scheduler}", "-s", f"REDIS_URL={self.redis_url}"]
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -226,16 +261,15 @@ class Watch:
                 f"KWIFF_ENDPOINT={self.endpoint}",
                 "-s",
                 f"KWIFF_HISTORY_URI={self.history}",
-                "-s",
-                f"JOBDIR={out / 'job'}",
+                *state,
                 "-s",
                 f"EXTENSIONS={extensions}",
                 "-s",
-                f"SOAK_POLL_LOG={out / 'polls.jsonl'}",
+                f"SOAK_POLL_LOG={self.poll_log}",
                 "-s",
                 f"SOAK_RUN={self.runs}",
                 "-s",
-                f"LOG_FILE={out / f'watch-{self.runs}.log'}",
+                f"LOG_FILE={out / f'watch-{self.worker}-{self.runs}.log'}",
                 "-s",
                 "LOG_LEVEL=INFO",
             ],
@@ -247,7 +281,7 @@ class Watch:
 
     def wait_for_poll(self, guard: float = 120) -> bool:
         """Whether this run of the watch finished a poll within *guard* seconds."""
-        polls, deadline = self.options.out / "polls.jsonl", time.monotonic() + guard
+        polls, deadline = self.poll_log, time.monotonic() + guard
         while time.monotonic() < deadline and self.process and self.process.poll() is None:
             with contextlib.suppress(OSError):
                 if f'"run": {self.runs},' in polls.read_text():
@@ -269,43 +303,73 @@ class Watch:
         self.process.kill()
         self.exits.append(self.process.wait())
 
-    def stop(self) -> None:
-        """Stop it as systemd or Scrapyd would: one SIGINT, time to finish."""
-        if self.process is not None and self.process.poll() is None:
-            stop(self.process, signal.SIGINT, wait=120)
-            self.exits.append(self.process.returncode)
+
+def stop_all(watches: list[Watch]) -> None:
+    """Stop them as systemd or Scrapyd would: one SIGINT to every worker at once, time to
+    finish (as when a service stops; a
+    second SIGINT would make Scrapy stop at once, uncleanly)."""
+    running = [w for w in watches if w.process is not None and w.process.poll() is None]
+    for watch in running:
+        assert watch.process is not None
+        watch.process.send_signal(signal.SIGINT)
+    for watch in running:
+        assert watch.process is not None
+        try:
+            watch.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            watch.process.kill()
+            watch.process.wait()
+        watch.exits.append(watch.process.returncode)
+
+
+@dataclasses.dataclass
+class Services:
+    """The history's URI, and the soak's own servers it may restart."""
+
+    history: str
+    postgres: PrivatePostgres | None = None
+    redis: PrivateRedis | None = None
 
 
 @contextlib.contextmanager
-def history_database(options: Options) -> Iterator[str]:
-    """The history URI: an SQLite file in the run's folder, or a PostgreSQL schema of the
-    run's own (dropped afterwards), its connections named for the ``pg`` fault."""
-    if options.db == "sqlite":
-        yield f"sqlite:///{options.out / 'odds.sqlite'}"
-        return
-    import psycopg
-
-    schema = f"kwiff_soak_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
+def services(options: Options) -> Iterator[Services]:
+    """An SQLite file in the run's folder, or a PostgreSQL of the soak's own; with
+    several workers, a Redis of its own too. Stopped (and the PostgreSQL deleted) after."""
+    found = Services(f"sqlite:///{options.out / 'odds.sqlite'}")
     try:
-        yield f"{POSTGRES}?options={quote(f'-csearch_path={schema}')}&application_name={schema}"
+        if options.db == "postgresql":
+            found.postgres = PrivatePostgres()
+            found.postgres.create()
+            found.history = found.postgres.url
+        if options.shared:
+            found.redis = PrivateRedis(options.out / "redis")
+            found.redis.start()
+        yield found
     finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if found.redis is not None:
+            found.redis.stop()
+        if found.postgres is not None:
+            found.postgres.destroy()
 
 
-def terminate_backends(history: str) -> int:
-    """``pg_terminate_backend`` for every connection named as the run's history URI says."""
-    import psycopg
+class PolledSampler:
+    """A shared watch's ``<key>:polled`` (each poll's last completion, Redis time),
+    read every second or so: every completion of every poll, whichever worker made it."""
 
-    name = history.rsplit("application_name=", 1)[1]
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        rows = connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (name,),
-        ).fetchall()
-    return len(rows)
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.seen: set[tuple[str, float, bool]] = set()
+
+    def sample(self) -> None:
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # Redis restarted as a fault
+            for key in self.client.scan_iter(match="*:polled", count=100):
+                for task, value in self.client.hgetall(key).items():
+                    when, _, failed = value.decode().partition(":")
+                    self.seen.add((task.decode(), float(when), failed == "1"))
 
 
 def fault_schedule(options: Options, rng: random.Random) -> list[tuple[float, str]]:
@@ -333,72 +397,104 @@ def run(options: Options) -> dict[str, Any]:
     today = datetime.datetime.now(datetime.UTC).date()
     simulator = Simulator(options, today)
     faults: list[dict[str, Any]] = []
-    samples: list[tuple[int, float, int]] = []
-    with history_database(options) as history:
+    samples: list[tuple[str, float, int]] = []
+    with services(options) as servers:
         simulator.start()
-        watch = Watch(options, simulator.url, history)
-        watch.start()
-        if not watch.wait_for_poll(300):
-            watch.stop()
+        redis_url = servers.redis.url if servers.redis else None
+        watches = [
+            Watch(options, simulator.url, servers.history, worker, redis_url)
+            for worker in range(1, options.workers + 1)
+        ]
+        sampler = PolledSampler(redis_url) if redis_url else None
+        sampling = threading.Event()
+        sampler_thread = threading.Thread(
+            target=sample_until, args=(sampler, sampling), daemon=True
+        )
+        for watch in watches:
+            watch.start()
+        if not all(watch.wait_for_poll(300) for watch in watches):
+            stop_all(watches)
             simulator.stop()
-            raise RuntimeError(f"the watch never finished a poll: see {options.out}")
+            raise RuntimeError(f"a worker never finished a poll: see {options.out}")
         began = time.monotonic()
-        schedule = fault_schedule(options, rng)
-        pending = list(schedule)
+        if sampler is not None:
+            sampler_thread.start()
+        pending = fault_schedule(options, rng)
         next_sample = began
         try:
             while (now := time.monotonic()) < began + options.seconds:
                 if pending and now >= began + pending[0][0]:
                     _, kind = pending.pop(0)
-                    faults.append(inject(kind, simulator, watch, history, rng))
+                    faults.append(inject(kind, simulator, watches, servers, rng))
                 if now >= next_sample:
-                    rss = watch.rss_kb()
-                    if rss is not None:
-                        samples.append((watch.runs, time.time(), rss))
+                    for watch in watches:
+                        if (rss := watch.rss_kb()) is not None:
+                            samples.append((f"{watch.worker}.{watch.runs}", time.time(), rss))
                     next_sample += options.sample_every
-                if watch.process is not None and watch.process.poll() is not None:
-                    faults.append({"kind": "watch exited", "at": time.time(),
-                                   "status": watch.process.returncode})  # fmt: skip
-                    watch.exits.append(watch.process.returncode)
-                    watch.start()
+                for watch in watches:
+                    if watch.process is not None and watch.process.poll() is not None:
+                        faults.append({"kind": "watch exited", "at": time.time(),
+                                       "worker": watch.worker,
+                                       "status": watch.process.returncode})  # fmt: skip
+                        watch.exits.append(watch.process.returncode)
+                        watch.start()
                 time.sleep(0.1)
         finally:
-            watch.stop()
+            sampling.set()
+            stop_all(watches)
             simulator.stop()
-        rows, answered = read_history(history)
+        if sampler_thread.is_alive():
+            sampler_thread.join()
+        rows, answered = read_history(servers.history)
     return {
         "options": {**dataclasses.asdict(options), "out": str(options.out)},
         "today": today.isoformat(),
         "faults": faults,
         "samples": samples,
         "incarnations": [(str(c), str(s)) for c, s in simulator.incarnations],
-        "exits": watch.exits,
+        "exits": {watch.worker: watch.exits for watch in watches},
+        "shared_polls": sorted(sampler.seen) if sampler else None,
         "rows": rows,
         "answered": sorted(answered),
     }
 
 
+def sample_until(sampler: PolledSampler | None, stopped: threading.Event) -> None:
+    """Sample the shared watch's completions twice a second until *stopped* (a thread:
+    the faults keep the main loop busy for seconds)."""
+    while sampler is not None and not stopped.wait(0.5):
+        sampler.sample()
+    if sampler is not None:
+        sampler.sample()
+
+
 def inject(
-    kind: str, simulator: Simulator, watch: Watch, history: str, rng: random.Random
+    kind: str,
+    simulator: Simulator,
+    watches: list[Watch],
+    servers: Services,
+    rng: random.Random,
 ) -> dict[str, Any]:
     fault: dict[str, Any] = {"kind": kind, "at": time.time()}
     if kind == "drop":
         simulator.drop()
-    elif kind == "restart":
-        simulator.stop()
+    elif kind in ("restart", "pg", "redis"):
+        server = {"restart": simulator, "pg": servers.postgres, "redis": servers.redis}[kind]
+        assert server is not None
+        server.stop()
         downtime = rng.uniform(1, 5)
         time.sleep(downtime)
-        simulator.start()
+        server.start()
         fault["downtime"] = round(downtime, 1)
     elif kind == "kill":
+        watch = rng.choice(watches)
+        fault["worker"] = watch.worker
         watch.kill()
         watch.start()
         if not watch.wait_for_poll():  # a restarted watch that never polls: killed again
             fault["stuck"] = True
             watch.kill()
             watch.start()
-    elif kind == "pg":
-        fault["connections"] = terminate_backends(history)
     fault["until"] = time.time()
     return fault
 
@@ -452,8 +548,25 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
     faults = result["faults"]
     reach = FAULT_REACH * interval
 
-    def near_fault(moment: float) -> bool:
-        return any(f["at"] - reach <= moment <= f["until"] + reach + 10 for f in faults)
+    def near_fault(moment: float) -> str | None:
+        """The kind of the fault nearest to *moment* within its reach, if any."""
+        near = [f for f in faults if f["at"] - reach <= moment <= f["until"] + reach + 10]
+        nearest = min(near, key=lambda f: abs(f["at"] - moment), default=None)
+        return nearest["kind"] if nearest else None
+
+    # A worker killed while the history's PostgreSQL was down loses the rows it kept in
+    # memory to write again: whole answers (one with some rows stored is not let off: a
+    # history that skipped a move as unchanged would look just like it).
+    kept = [
+        (pg["at"] - reach, kill["until"])
+        for kill in faults
+        if kill["kind"] == "kill"
+        for pg in faults
+        if pg["kind"] == "pg" and pg["at"] - reach <= kill["at"] <= pg["until"] + reach
+    ]
+
+    def kept_when_killed(moment: float) -> bool:
+        return any(start <= moment <= end for start, end in kept)
 
     by_outcome: dict[int, list[tuple[int, int, float | None, str | None]]] = (
         collections.defaultdict(list)
@@ -519,8 +632,10 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
             elif row is not None:
                 counts["recorded with the wrong odds"] += 1
                 problems.append(f"outcome {outcome} at {stamp}: {row[2]} stored, {after} shown")
-            elif stamp not in answered and near_fault(wall_time(stamp, today, speed)):
-                counts["lost with its answer, by a fault"] += 1
+            elif stamp not in answered and kept_when_killed(wall_time(stamp, today, speed)):
+                counts[KEPT_AND_KILLED] += 1
+            elif stamp not in answered and (fault := near_fault(wall_time(stamp, today, speed))):
+                counts[f"lost with its answer, by a fault (nearest: {fault})"] += 1
             else:
                 reason = "the answer's other rows were stored" if stamp in answered else "no fault"
                 counts["missing"] += 1
@@ -549,13 +664,18 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
         "history": dict(counts),
         # A short run is still warming up: its memory is shown, not judged.
         "memory": check_memory(result["samples"], judged=not options["short"]),
-        "polls": check_polls(options["out"], interval),
+        "polls": (
+            check_polls(os.path.join(options["out"], "polls-1.jsonl"), interval)
+            if result["shared_polls"] is None
+            else check_shared_polls(result["shared_polls"], faults, interval)
+        ),
         "problems": problems,
     }
 
 
-def check_memory(samples: list[tuple[int, float, int]], judged: bool) -> dict[str, Any]:
-    runs: dict[int, list[int]] = collections.defaultdict(list)
+def check_memory(samples: list[tuple[str, float, int]], judged: bool) -> dict[str, Any]:
+    """Over the longest run of any worker (``worker.run``)."""
+    runs: dict[str, list[int]] = collections.defaultdict(list)
     for run_number, _, rss in samples:
         runs[run_number].append(rss)
     longest = max(runs.values(), key=len, default=[])
@@ -576,11 +696,11 @@ def check_memory(samples: list[tuple[int, float, int]], judged: bool) -> dict[st
     }
 
 
-def check_polls(out: str, interval: float) -> dict[str, Any]:
+def check_polls(path: str, interval: float) -> dict[str, Any]:
     """How late each poll ended after the one before, less the interval (in one run of
     the watch). A failed poll's lateness is its outage's (the service down, commands
     retried): it is counted apart."""
-    polls = read_lines(os.path.join(out, "polls.jsonl"))
+    polls = read_lines(path)
     lateness, failed_lateness = [], []
     for before, after in itertools.pairwise(polls):
         if before["run"] == after["run"]:
@@ -596,6 +716,42 @@ def check_polls(out: str, interval: float) -> dict[str, Any]:
     }
 
 
+KEPT_AND_KILLED = "lost: kept to write again by a worker killed while PostgreSQL was down"
+#: The faults that stop a server for seconds: a shared watch's polls wait for them.
+OUTAGES = ("restart", "pg", "redis")
+
+
+def check_shared_polls(
+    seen: list[tuple[str, float, bool]], faults: list[dict[str, Any]], interval: float
+) -> dict[str, Any]:
+    """How late each completion of each poll of a shared watch (the list, each event)
+    came after the one before, whichever workers made them, less the interval. A killed
+    worker's polls are judged (its leases run out, another worker takes them); a poll
+    waiting across an outage (the simulator, Redis or PostgreSQL stopped) is counted
+    apart, as are failed ones."""
+    by_task: dict[str, list[tuple[float, bool]]] = collections.defaultdict(list)
+    for task, when, failed in seen:
+        by_task[task].append((when, failed))
+    outages = [(f["at"], f["until"]) for f in faults if f["kind"] in OUTAGES]
+    lateness, apart = [], []
+    for completions in by_task.values():
+        for (before, _), (after, failed) in itertools.pairwise(sorted(completions)):
+            late = after - before - interval
+            across = any(start <= after and before <= end for start, end in outages)
+            (apart if failed or across else lateness).append(late)
+    return {
+        "polls": len(seen),
+        "tasks": len(by_task),
+        "failed": sum(failed for _, _, failed in seen),
+        "median_gap_s": round(statistics.median(lateness) + interval, 2) if lateness else None,
+        "max_late_s": round(max(lateness, default=0.0), 2),
+        "late_by_more_than_two_intervals": sum(late > 2 * interval for late in lateness),
+        "across_an_outage_or_failed": len(apart),
+        "max_late_s_across_an_outage_or_failed": round(max(apart, default=0.0), 2),
+        "of_those_late_by_more_than_two_intervals": sum(late > 2 * interval for late in apart),
+    }
+
+
 def summary(result: dict[str, Any], checked: dict[str, Any]) -> tuple[str, bool]:
     options = result["options"]
     history, memory, polls = checked["history"], checked["memory"], checked["polls"]
@@ -605,19 +761,24 @@ def summary(result: dict[str, Any], checked: dict[str, Any]) -> tuple[str, bool]
         and memory["flat"] is not False
         and polls["late_by_more_than_two_intervals"] == 0
         and history.get("recorded", 0) > 0
-        and all(status == 0 for status in result["exits"][-1:])
+        and all(status == 0 for exits in result["exits"].values() for status in exits[-1:])
     )
+    exits = result["exits"]
+    exits_text = exits[1] if len(exits) == 1 else "; ".join(
+        f"worker {worker}: {statuses}" for worker, statuses in exits.items()
+    )  # fmt: skip
     lines = [
-        f"Soak of kwiff_watch -a details=1: {options['seconds'] / 60:g} min, interval "
+        f"Soak of kwiff_watch -a details=1: {options['seconds'] / 60:g} min, "
+        f"{options['workers']} worker(s), interval "
         f"{options['interval']:g} s, {options['events']} events, simulator speed "
         f"{options['speed']:g}, history in {options['db']}, seed {options['seed']}",
         f"  files: {options['out']}",
         "  faults: " + (", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"),
         "  history against the simulator's change logs:",
         *(f"    {key}: {value}" for key, value in history.items()),
-        f"  memory (watch RSS, its longest run): {json.dumps(memory)}",
+        f"  memory (watch RSS, the longest run of a worker): {json.dumps(memory)}",
         f"  polls: {json.dumps(polls)}",
-        f"  watch exit statuses: {result['exits']} (the last: the final SIGINT)",
+        f"  watch exit statuses: {exits_text} (the last: the final SIGINT)",
         *(f"  PROBLEM {problem}" for problem in checked["problems"][:20]),
         f"  result: {'PASS' if ok else 'FAIL'}",
     ]

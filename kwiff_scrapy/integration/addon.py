@@ -26,26 +26,28 @@ HISTORY_PIPELINE_PATH = "kwiff_scrapy.pipelines.history.KwiffHistoryPipeline"
 #: Loaded only when ``KWIFF_METRICS_PORT`` is set (the ``metrics`` extra).
 METRICS_EXTENSION_PATH = "kwiff_scrapy.monitoring.metrics.KwiffMetrics"
 #: Scrapy's own extension that logs stats every ``LOGSTATS_INTERVAL``.
-PERIODIC_LOG_PATH = "scrapy.extensions.periodic_log.PeriodicLog"
+SCRAPY_PERIODIC_LOG_PATH = "scrapy.extensions.periodic_log.PeriodicLog"
+#: The same on one line, which the add-on enables for the watch.
+PERIODIC_LOG_PATH = "kwiff_scrapy.monitoring.periodic_log.KwiffPeriodicLog"
+#: Scrapy's "Crawled 52 pages (at 30 pages/min), scraped ..." line every interval: the
+#: watch's periodic block replaces it (its items are in the block, its pages mean nothing).
+LOGSTATS_PATH = "scrapy.extensions.logstats.LogStats"
 #: What a watch's periodic log shows (``PERIODIC_LOG_DELTA``): each key's change over the
-#: last interval, for the keys containing one of these (Scrapy matches substrings).
+#: last interval, for the keys containing one of these (Scrapy matches substrings). The
+#: changes are the items (each change, event change and signal is one); the block is
+#: short on purpose (a watch runs for days): the rest is in the final stats and metrics.
 PERIODIC_LOG_DELTA = {
     "include": [
         "kwiff/watch/polls",
         "kwiff/watch/failed_polls",
-        "kwiff/watch/overrun",
-        "kwiff/watch/changes/",
-        "kwiff/watch/event_changes/",
         "kwiff/watch/signals/",
-        "kwiff/alerts/sent",
-        "kwiff/alerts/failed",
-        "kwiff/history/prices_written",
-        "kwiff/history/dropped",
-        "kwiff/redis/outages",
-        "kwiff/connections_opened",
-        # Every level's count: a key naming a level would put the word ERROR in the log's
-        # "Overridden settings" line of every watch, which log watchers grep for.
-        "log_count/",
+        "item_scraped_count",
+        # Warnings, errors and critical messages logged. A key spelling out a level would
+        # put the word ERROR in the log's "Overridden settings" line of every watch, which
+        # log watchers grep for; the INFO count would grow with the block itself.
+        "log_count/WARN",
+        "log_count/ERR",
+        "log_count/CRIT",
     ]
 }
 
@@ -71,9 +73,10 @@ class Addon:
 
     When ``KWIFF_METRICS_PORT`` is set, it enables the Prometheus endpoint
     (:mod:`kwiff_scrapy.monitoring.metrics`). When ``KWIFF_PERIODIC_LOG`` is true (the
-    watch spiders set it), it enables Scrapy's ``PeriodicLog`` with the watch's main
-    stats (:data:`PERIODIC_LOG_DELTA`) every ``LOGSTATS_INTERVAL`` (60 s), unless the
-    project configured ``PERIODIC_LOG_*`` itself; its own ``LOGSTATS_INTERVAL`` is kept.
+    watch spiders set it), it enables Scrapy's ``PeriodicLog`` on one line
+    (:class:`~kwiff_scrapy.monitoring.periodic_log.KwiffPeriodicLog`) with the watch's
+    main stats (:data:`PERIODIC_LOG_DELTA`) every ``LOGSTATS_INTERVAL`` (60 s), in place
+    of ``LogStats``' line; see :func:`_enable_periodic_log` for what the project keeps.
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
@@ -118,16 +121,37 @@ def _metrics_extension() -> Any:
 
 
 def _enable_periodic_log(settings: BaseSettings) -> None:
-    """Scrapy's ``PeriodicLog`` (the project's own ``EXTENSIONS`` entry, ``None`` included,
-    is kept), with the watch's deltas every minute unless the project configured it (any
-    ``PERIODIC_LOG_*`` setting of its own; its ``LOGSTATS_INTERVAL`` is kept too)."""
-    settings.setdefault_in_component_priority_dict("EXTENSIONS", load_object(PERIODIC_LOG_PATH), 0)
+    """The watch's periodic block, and what the project keeps of its own.
+
+    - ``EXTENSIONS`` naming Scrapy's ``PeriodicLog`` (or ours), ``None`` included: that
+      entry stands, and ours is not added;
+    - any ``PERIODIC_LOG_*`` setting of its own: the add-on configures nothing (Scrapy's
+      ``LogStats`` line stays), it only enables the extension;
+    - its own ``LOGSTATS_INTERVAL``, and an ``EXTENSIONS`` entry for ``LogStats``.
+    """
+    periodic_logs = {load_object(SCRAPY_PERIODIC_LOG_PATH), load_object(PERIODIC_LOG_PATH)}
+    named = _entries(settings, "EXTENSIONS", periodic_logs)
+    if not named:
+        settings.setdefault_in_component_priority_dict(
+            "EXTENSIONS", load_object(PERIODIC_LOG_PATH), 0
+        )
     own = ("PERIODIC_LOG_DELTA", "PERIODIC_LOG_STATS", "PERIODIC_LOG_TIMING_ENABLED")
     if any(_configured(settings, name) for name in own):
         return
     settings.set("PERIODIC_LOG_DELTA", PERIODIC_LOG_DELTA, "addon")
     if not _configured(settings, "LOGSTATS_INTERVAL"):
         settings.set("LOGSTATS_INTERVAL", defaults.PERIODIC_LOG_INTERVAL, "addon")
+    if all(order is not None for order in named):
+        settings.setdefault_in_component_priority_dict(
+            "EXTENSIONS", load_object(LOGSTATS_PATH), None
+        )
+
+
+def _entries(settings: BaseSettings, name: str, components: set[Any]) -> list[Any]:
+    """The orders the component priority dict *name* gives any of *components*."""
+    return [
+        order for key, order in settings.getdict(name).items() if load_object(key) in components
+    ]
 
 
 def _configured(settings: BaseSettings, name: str) -> bool:

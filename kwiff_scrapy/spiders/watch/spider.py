@@ -167,7 +167,8 @@ class KwiffWatchSpider(KwiffSpider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         """A watch logs its main stats every minute (``KWIFF_PERIODIC_LOG``, which the
-        add-on turns into Scrapy's ``PeriodicLog``), unless the project says otherwise.
+        add-on turns into Scrapy's ``PeriodicLog`` on one line, in place of ``LogStats``),
+        unless the project says otherwise.
 
         Its queued commands stay in memory even with ``JOBDIR``: Scrapy's disk queues
         take the memory queues' classes. Each poll sends its own commands, so a queued
