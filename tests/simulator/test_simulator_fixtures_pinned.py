@@ -18,7 +18,9 @@ import itertools
 import pytest
 
 from kwiff_scrapy.simulator import SimulatedData
+from kwiff_scrapy.simulator.markets import Outcome, _outcome
 from kwiff_scrapy.simulator.moves import MovingData
+from kwiff_scrapy.simulator.prices import LADDER
 from kwiff_scrapy.simulator.views import detail_view, list_view
 
 TODAY = datetime.date(2026, 12, 7)
@@ -76,3 +78,10 @@ def test_every_answer_of_a_moving_simulator_is_the_pinned_bytes(
     seed: int, events: int, rounds: int
 ) -> None:
     assert moving_digest(seed, events, rounds) == MOVING[seed, events, rounds]
+
+
+def test_outcomes_made_the_fast_way_are_the_dataclasss_own() -> None:
+    fast, plain = _outcome(7, "Draw", LADDER[3]), Outcome(7, "Draw", LADDER[3])
+    assert (fast, hash(fast), repr(fast)) == (plain, hash(plain), repr(plain))
+    with pytest.raises(AttributeError):
+        fast.id = 8  # type: ignore[misc]
