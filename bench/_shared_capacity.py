@@ -16,7 +16,11 @@ their own, deleted after). The workers start together; from ``--warm-up`` second
 (their start-up, the first list and a first round of baselines) each counts, for
 ``--window`` intervals, the polls it finished, its overruns (a poll completed more than
 an interval after it was due) and its CPU. A run *sustains* N when no poll overran and
-the workers together finished at least 95% of the ``N x window`` polls due.
+the workers together finished at least 95% of the ``N x window`` polls due. Printed per
+run: the CPU per poll (every worker's, summed), the share of it spent outside the event
+loop's thread (the scheduler's Redis thread: claims, snapshot loads, comparisons and
+compare-and-set commits), each worker's cores used, and *starved* when a run that fell
+behind had a worker below 90% of its cap (the machine, not the cap, limited it).
 """
 
 from __future__ import annotations
@@ -173,6 +177,8 @@ def run_workers(
         "failed": sum(f["failed"] for f in figures),
         "cpu_per_poll": sum(f["cpu"] for f in figures) / max(polls, 1),
         "cpu_share": [round(f["cpu"] / window, 3) for f in figures],
+        "threads_share": sum(f["threads_cpu"] for f in figures)
+        / max(sum(f["cpu"] for f in figures), 1e-9),
         "rss": statistics.median(f["rss"] for f in figures),
         "late": max(f["started_late"] for f in figures),
     }
@@ -180,6 +186,14 @@ def run_workers(
 
 def sustained(run: dict[str, Any]) -> bool:
     return run["overruns"] == 0 and run["failed"] == 0 and run["coverage"] >= COVERAGE
+
+
+def starved(run: dict[str, Any], cap: CpuCap) -> str:
+    """ "yes" when a worker got less than 90% of its cap while the run fell behind: the
+    machine, not the cap, limited it (the cap is then too high for this machine's load)."""
+    if cap.kind == "none" or sustained(run):
+        return ""
+    return "yes" if min(run["cpu_share"]) < 0.9 * cap.quota else "no"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -202,15 +216,17 @@ def main(args: argparse.Namespace) -> int:
             rows.append(
                 [
                     workers, events, run["polls"], f"{run['coverage']:.3f}", run["overruns"],
-                    run["failed"], run["cpu_per_poll"] * 1e3, " ".join(map(str, run["cpu_share"])),
-                    run["rss"] / 2**20, "yes" if ok else "no", f"{load:.1f}",
+                    run["failed"], run["cpu_per_poll"] * 1e3, f"{run['threads_share']:.0%}",
+                    " ".join(map(str, run["cpu_share"])),
+                    run["rss"] / 2**20, "yes" if ok else "no", starved(run, cap), f"{load:.1f}",
                 ]
             )  # fmt: skip
             print(f"  {rows[-1]}", flush=True)
     print()
     print_table(
-        ["workers", "N", "polls", "/due", "overruns", "failed", "CPU ms/poll", "cores used",
-         "RSS MiB/worker", "sustained", "load"],
+        ["workers", "N", "polls", "/due", "overruns", "failed", "CPU ms/poll", "in threads",
+         "cores used",
+         "RSS MiB/worker", "sustained", "starved", "load"],
         rows,
     )  # fmt: skip
     print()

@@ -10,13 +10,17 @@ wall-clock time *START* (``time.time()``) for *WINDOW* seconds, it counts the po
 worker finished (an ``event:get`` each, but the list's one per interval, taken by one
 worker), the overruns (a poll completed more than an interval after it was due) and its
 process CPU (every thread's: the Redis calls run in a thread of their own), then stops and
-prints one JSON object with them and its RSS.
+prints one JSON object with them, the CPU of its threads but the event loop's
+(``threads_cpu``: the Redis calls, the comparisons and the snapshots' encoding run in the
+scheduler's Redis thread) and its RSS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +38,17 @@ class SharedCapacityWatch(KwiffWatchSpider):
 
     name = "bench_shared_watch_capacity"
     min_interval = 0.0
+
+
+def other_threads_cpu() -> float:
+    """CPU seconds of every thread but the event loop's (the Redis calls run in one)."""
+    ticks = 0
+    for task in Path("/proc/self/task").iterdir():
+        if task.name != str(os.getpid()):
+            with contextlib.suppress(OSError):  # a thread that just ended
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes() -> int:
@@ -76,6 +91,7 @@ async def worker(
         assert crawler.stats is not None
         return {
             "cpu": time.process_time(),
+            "threads_cpu": other_threads_cpu(),
             "polls": polls[0],
             "failed": polls[1],
             "overruns": crawler.stats.get_value(stats.WATCH_OVERRUNS, 0),
