@@ -5,10 +5,13 @@
 Runs ``kwiff_watch -a details=1 -a interval=INTERVAL -a baseline=0`` (reactorless, the
 add-on, ``CONCURRENT_REQUESTS`` 32) with the shared scheduler (``SCHEDULER =
 "kwiff_scrapy.distributed.Scheduler"``, ``REDIS_URL``, ``KWIFF_REDIS_KEY`` *KEY*,
-``KWIFF_WORKER_ID`` *WORKER*), as a user runs each worker of a shared watch. From the
+``KWIFF_WORKER_ID`` *WORKER*), as a user runs each worker of a shared watch; with
+*REDIS_URL* ``local``, the plain watch of one worker, no Redis. From the
 wall-clock time *START* (``time.time()``) for *WINDOW* seconds, it counts the polls this
 worker finished (an ``event:get`` each, but the list's one per interval, taken by one
-worker), the overruns (a poll completed more than an interval after it was due) and its
+worker; the local watch: its ``event:get`` commands), the overruns (shared: a poll
+completed more than an interval after it was due; local: a round of polls longer than
+the interval) and its
 process CPU (every thread's: the Redis calls run in a thread of their own), then stops and
 prints one JSON object with them, the CPU of its threads but the event loop's
 (``threads_cpu``: the Redis calls, the comparisons and the snapshots' encoding run in the
@@ -31,6 +34,9 @@ from scrapy.crawler import AsyncCrawlerRunner
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.signals import poll_finished
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
+
+#: REDIS_URL for a worker on its own: the plain (local) watch, no Redis.
+LOCAL = "local"
 
 
 class SharedCapacityWatch(KwiffWatchSpider):
@@ -73,10 +79,16 @@ async def worker(
             "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
             "DOWNLOAD_MAXSIZE": 0,
             "DOWNLOAD_WARNSIZE": 0,
-            "SCHEDULER": "kwiff_scrapy.distributed.Scheduler",
-            "REDIS_URL": redis_url,
-            "KWIFF_REDIS_KEY": key,
-            "KWIFF_WORKER_ID": worker_id,
+            **(
+                {}
+                if redis_url == LOCAL
+                else {
+                    "SCHEDULER": "kwiff_scrapy.distributed.Scheduler",
+                    "REDIS_URL": redis_url,
+                    "KWIFF_REDIS_KEY": key,
+                    "KWIFF_WORKER_ID": worker_id,
+                }
+            ),
         }
     )
     crawler = runner.create_crawler(SharedCapacityWatch)
@@ -89,10 +101,15 @@ async def worker(
 
     def counters() -> dict[str, float]:
         assert crawler.stats is not None
+        get = crawler.stats.get_value
         return {
             "cpu": time.process_time(),
             "threads_cpu": other_threads_cpu(),
-            "polls": polls[0],
+            # Shared, a finished poll is one task (an event:get, or the list); local, one
+            # round (the list and every event:get): there, count the event:get commands.
+            "polls": polls[0]
+            if redis_url != LOCAL
+            else get(stats.COMMANDS_SENT, 0) - get(stats.WATCH_POLLS, 0),
             "failed": polls[1],
             "overruns": crawler.stats.get_value(stats.WATCH_OVERRUNS, 0),
         }
