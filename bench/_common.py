@@ -275,6 +275,10 @@ def ack_id_and_payload(frame: str | bytes) -> tuple[int, str] | None:
     return int(frame[2:end]), frame[end:]
 
 
+#: Seconds :meth:`BareClient.round_trip_concurrent` waits for an answer.
+ACK_TIMEOUT = 180.0
+
+
 class BareClient:
     """A minimal Kwiff client straight on ``websockets``: the baseline to compare with.
 
@@ -340,7 +344,8 @@ class BareClient:
     async def _read(self) -> None:
         async for frame in self.ws:
             ack = ack_id_and_payload(frame)
-            if ack is not None and (future := self._waiting.pop(ack[0], None)) is not None:
+            future = self._waiting.pop(ack[0], None) if ack is not None else None
+            if future is not None and not future.done():  # done: timed out, given up on
                 future.set_result(self._result(ack[1]))
 
     async def round_trip_concurrent(self, message: str, payload: Any) -> Any:
@@ -349,7 +354,8 @@ class BareClient:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[ack_id] = future
         await self.ws.send(command_frame(ack_id, message, payload))
-        async with asyncio.timeout(30):
+        # Long enough for a 50 MB event:list (5,000 events) on a loaded machine.
+        async with asyncio.timeout(ACK_TIMEOUT):
             return await future
 
     async def close(self) -> None:

@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import _shared_capacity
 from ._common import (
     OWN_PROCESS_NOTE,
     base_parser,
@@ -62,15 +63,23 @@ def run_child(
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--events", default="500,2000", help="N, comma-separated (%(default)s)")
+    parser.add_argument(
+        "--events", default="500,2000,5000", help="N, comma-separated (%(default)s)"
+    )
     parser.add_argument("--interval", type=float, default=10.0, help="seconds (%(default)s)")
     parser.add_argument("--polls", type=int, default=3, help="measured polls per run")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each client, in turn")
     parser.add_argument("--compare-tree", type=Path, help="another checkout's watch, too")
     parser.add_argument("--profile", default="", help="one more watch run, cProfiled to FILE")
+    _shared_capacity.add_arguments(parser)
     args: argparse.Namespace = parser.parse_args(argv)
     if args.quick:
         args.events, args.interval, args.polls, args.rounds = "111", 2.0, 2, 1
+        args.per_worker, args.warm_up, args.window = "40", 15.0, 2
+    if args.shared:
+        print_header("bench_watch_capacity --shared: the N a shared watch of 1 and of 3 "
+                     "workers sustains", args, OWN_PROCESS_NOTE)  # fmt: skip
+        return _shared_capacity.main(args)
     print_header("bench_watch_capacity: a details=1 watch of N events vs the floor", args,
                  OWN_PROCESS_NOTE)  # fmt: skip
     contenders = ["watch", "floor"] + (["watch (compared tree)"] if args.compare_tree else [])

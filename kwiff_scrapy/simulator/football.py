@@ -8,6 +8,7 @@ by their place in the squad.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -48,8 +49,46 @@ def _difference_pmf(home_pmf: list[float], away_pmf: list[float]) -> dict[int, f
     return diff
 
 
-def _sign(value: int) -> int:
-    return (value > 0) - (value < 0)
+#: Full-time goals of a team are modelled from 0 to 10.
+_FULL_TIME_GOALS: Final = 11
+
+
+@functools.cache
+def _scores_where(
+    predicate: Callable[[int, int], bool], home_size: int, away_size: int
+) -> tuple[int, ...]:
+    """The full-time scores (i, j) that satisfy *predicate*, as indexes ``i * away_size + j``
+    of :attr:`_Goals.full_time`, in order."""
+    return tuple(k for k in range(home_size * away_size) if predicate(*divmod(k, away_size)))
+
+
+# The full-time predicates the catalogue prices (module functions: their scores are cached).
+def _home_by_two(i: int, j: int) -> bool:
+    return i - j >= 2
+
+
+def _away_by_two(i: int, j: int) -> bool:
+    return j - i >= 2
+
+
+def _home_win_both_score(i: int, j: int) -> bool:
+    return i > j > 0
+
+
+def _draw_both_score(i: int, j: int) -> bool:
+    return i == j > 0
+
+
+def _away_win_both_score(i: int, j: int) -> bool:
+    return j > i > 0
+
+
+def _home_win_to_nil(i: int, j: int) -> bool:
+    return i > j == 0
+
+
+def _away_win_to_nil(i: int, j: int) -> bool:
+    return j > i == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +97,8 @@ class _Goals:
 
     home: list[float]
     away: list[float]
+    full_time: tuple[float, ...]
+    """``home[i] * away[j]`` for every full-time score (i, j), i first."""
     home_1st: list[float]
     away_1st: list[float]
     home_2nd: list[float]
@@ -65,9 +106,11 @@ class _Goals:
 
     @classmethod
     def from_means(cls, lam_h: float, lam_a: float) -> _Goals:
+        home, away = _poisson(lam_h, _FULL_TIME_GOALS), _poisson(lam_a, _FULL_TIME_GOALS)
         return cls(
-            _poisson(lam_h, 11),
-            _poisson(lam_a, 11),
+            home,
+            away,
+            tuple([p_i * p_j for p_i in home for p_j in away]),
             _poisson(lam_h * 0.45, 8),
             _poisson(lam_a * 0.45, 8),
             _poisson(lam_h * 0.55, 8),
@@ -75,23 +118,25 @@ class _Goals:
         )
 
     def total(self, predicate: Callable[[int, int], bool]) -> float:
-        """Probability that the full-time score (home, away) satisfies *predicate*."""
-        return sum(
-            p_i * p_j
-            for i, p_i in enumerate(self.home)
-            for j, p_j in enumerate(self.away)
-            if predicate(i, j)
-        )
+        """Probability that the full-time score (home, away) satisfies *predicate*, a
+        function of the module (its scores are worked out once)."""
+        full_time = self.full_time
+        # The same products added in the same order as a sum over every (i, j) in turn.
+        return sum([full_time[k] for k in _scores_where(predicate, len(self.home), len(self.away))])
 
     def half_time_full_time(self) -> dict[tuple[int, int], float]:
         """Probabilities of (sign at half time, sign at full time), 1 home, 0 draw, -1 away."""
         first = _difference_pmf(self.home_1st, self.away_1st)
-        second = _difference_pmf(self.home_2nd, self.away_2nd)
-        htft = {(a, b): 0.0 for a in (1, 0, -1) for b in (1, 0, -1)}
+        second = list(_difference_pmf(self.home_2nd, self.away_2nd).items())
+        # One sum per (sign, sign), each added to in the order of (d1, d2): the same floats
+        # as a dictionary of the nine sums. Index 3 * (first sign + 1) + (full sign + 1).
+        sums = [0.0] * 9
         for d1, p1 in first.items():
-            for d2, p2 in second.items():
-                htft[_sign(d1), _sign(d1 + d2)] += p1 * p2
-        return htft
+            row = 3 * ((d1 > 0) - (d1 < 0)) + 4
+            for d2, p2 in second:
+                full = d1 + d2
+                sums[row + (full > 0) - (full < 0)] += p1 * p2
+        return {(a, b): sums[3 * a + b + 4] for a in (1, 0, -1) for b in (1, 0, -1)}
 
 
 Outcomes = list[tuple[str, float]]
@@ -217,9 +262,7 @@ class _FootballMatch:
         return self.goals.home if side == HOME else self.goals.away
 
     def wins_by_two(self, side: int) -> float:
-        if side == HOME:
-            return self.goals.total(lambda i, j: i - j >= 2)
-        return self.goals.total(lambda i, j: j - i >= 2)
+        return self.goals.total(_home_by_two if side == HOME else _away_by_two)
 
 
 def _scorers(
@@ -282,12 +325,12 @@ def _over_under_count(match: _FootballMatch, source: str, side: int, line: float
 def _result_and_both_score(match: _FootballMatch, source: str, side: int, line: float) -> Outcomes:
     (home, away), goals = match.labels, match.goals
     return [
-        (f"{home} & Yes", goals.total(lambda i, j: i > j > 0)),
-        ("Draw & Yes", goals.total(lambda i, j: i == j > 0)),
-        (f"{away} & Yes", goals.total(lambda i, j: j > i > 0)),
-        (f"{home} & No", goals.total(lambda i, j: i > j == 0)),
+        (f"{home} & Yes", goals.total(_home_win_both_score)),
+        ("Draw & Yes", goals.total(_draw_both_score)),
+        (f"{away} & Yes", goals.total(_away_win_both_score)),
+        (f"{home} & No", goals.total(_home_win_to_nil)),
         ("Draw & No", goals.home[0] * goals.away[0]),
-        (f"{away} & No", goals.total(lambda i, j: j > i == 0)),
+        (f"{away} & No", goals.total(_away_win_to_nil)),
     ]
 
 

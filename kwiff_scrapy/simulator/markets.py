@@ -51,9 +51,26 @@ def as_markets(event_id: int, specs: list[MarketSpec]) -> tuple[Market, ...]:
     markets = []
     for number, spec in enumerate(specs, start=1):
         market_id = event_id * 100 + number
+        margin = spec.margin
         outcomes = tuple(
-            Outcome(market_id * 100 + k, label, price_for(p, spec.margin))
-            for k, (label, p) in enumerate(spec.outcomes, start=1)
+            [
+                _outcome(market_id * 100 + k, label, price_for(p, margin))
+                for k, (label, p) in enumerate(spec.outcomes, start=1)
+            ]
         )
         markets.append(Market(market_id, spec.name, outcomes, spec.listed))
     return tuple(markets)
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _outcome(outcome_id: int, label: str, price: Price) -> Outcome:
+    """``Outcome(outcome_id, label, price)`` in half the time (a frozen dataclass's
+    ``__init__`` is slow, and a large simulator makes hundreds of thousands)."""
+    outcome = _new_object(Outcome)
+    _set_field(outcome, "id", outcome_id)
+    _set_field(outcome, "label", label)
+    _set_field(outcome, "price", price)
+    return outcome

@@ -303,6 +303,19 @@ CLOCKED: Final = Schedule(
 )
 
 _LADDER_INDEX: Final = {price: index for index, price in enumerate(LADDER)}
+#: The same by the ladder's own objects, which are most prices: no hash to work out.
+_LADDER_INDEX_BY_ID: Final = {id(price): index for index, price in enumerate(LADDER)}
+
+
+def _ladder_indexes(prices: list[Price]) -> list[int | None]:
+    """Each price's place on the ladder (None: off it), as ``_LADDER_INDEX.get``."""
+    by_id, by_value = _LADDER_INDEX_BY_ID, _LADDER_INDEX
+    return [
+        index if (index := by_id.get(id(price))) is not None else by_value.get(price)
+        for price in prices
+    ]
+
+
 SCENARIOS_NEED_SERVES: Final = (
     "scenarios run on the per-serve clock: give speed None (null) with scenarios"
 )
@@ -417,7 +430,7 @@ class EventState:
             self.spans.append(range(first, len(self.prices)))
             self.market_of += [index] * len(market.outcomes)
         self.listed = [i for i, market in enumerate(fixture.markets) if market.listed]
-        self.opening = [_LADDER_INDEX.get(price) for price in self.prices]
+        self.opening = _ladder_indexes(self.prices)
         self._quiet: list[int] | None = None
         """With *quiet*: the outcomes (flat) that quiet noise moves instead of random steps."""
         if quiet and scenario is None:

@@ -7,7 +7,7 @@ the JavaScript service sends them).
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,6 +53,8 @@ def _parse_ladder(text: str) -> tuple[Price, ...]:
 
 LADDER: Final = _parse_ladder(_LADDER_TEXT)
 _LADDER_DECIMALS: Final = [p.decimal for p in LADDER]
+#: Decimal odds from which prices are whole numbers above the ladder.
+_ABOVE_LADDER: Final = LADDER[-1].decimal + 1
 
 
 def price_at_most(decimal: float) -> Price:
@@ -60,12 +62,17 @@ def price_at_most(decimal: float) -> Price:
 
     Below the ladder the lowest price is used; above it, whole numbers ``N/1``.
     """
-    if decimal >= LADDER[-1].decimal + 1:
+    if decimal >= _ABOVE_LADDER:
         return Price(int(decimal - 1), 1)
-    index = bisect.bisect_right(_LADDER_DECIMALS, decimal + 1e-9) - 1
-    return LADDER[max(index, 0)]
+    index = bisect_right(_LADDER_DECIMALS, decimal + 1e-9) - 1
+    return LADDER[0] if index < 0 else LADDER[index]
 
 
 def price_for(probability: float, margin: float) -> Price:
     """The price of an outcome of *probability* once the bookmaker's *margin* is added."""
-    return price_at_most(1 / (max(probability, 1e-6) * (1 + margin)))
+    # price_at_most's body, inlined: tens of thousands of calls build a large simulator.
+    decimal = 1 / ((1e-6 if probability < 1e-6 else probability) * (1 + margin))
+    if decimal >= _ABOVE_LADDER:
+        return Price(int(decimal - 1), 1)
+    index = bisect_right(_LADDER_DECIMALS, decimal + 1e-9) - 1
+    return LADDER[0] if index < 0 else LADDER[index]

@@ -7,6 +7,7 @@ are drawn from.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from typing import Final
@@ -266,6 +267,7 @@ _LAST_NAMES_NL: Final = _split_names(
 )
 
 
+@functools.cache
 def _name_pool(nation: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     last = _LAST_NAMES_NL if nation == "nl" else tuple(_LAST_NAMES[nation].split())
     return tuple(_FIRST_NAMES[nation].split()), last
@@ -301,12 +303,16 @@ def outcome_label(team: str) -> str:
     return _OUTCOME_ALIASES.get(team, team)
 
 
+#: The name pools' nations in a fixed order, for drawing a foreigner's.
+_NATIONS: Final = tuple(sorted(_FIRST_NAMES))
+
+
 def squad(rng: random.Random, team: str, size: int) -> list[str]:
     """*size* player names for *team*: mostly from its own country's pool, some foreigners."""
     nation = _TEAM_NATIONS.get(team, "en")
     names: list[str] = []
     while len(names) < size:
-        pool = nation if rng.random() < 0.7 else rng.choice(sorted(_FIRST_NAMES))
+        pool = nation if rng.random() < 0.7 else rng.choice(_NATIONS)
         first, last = _name_pool(pool)
         name = f"{rng.choice(first)} {rng.choice(last)}"
         if name not in names:

@@ -10,7 +10,7 @@ from typing import Any, Final
 from ..model.values import iso_utc
 from .fixtures import BASE_DATE, Fixture, fixtures
 from .markets import Market
-from .prices import Price
+from .prices import LADDER, Price
 from .reference import TEAM_IDS
 
 #: The status the service sends for a suspended market or outcome (none means open).
@@ -46,6 +46,10 @@ def event_header(
     return header
 
 
+#: The odds and fractional text of the ladder's own prices (most prices), worked out once.
+_LADDER_SHOWN: Final = {id(price): (price.odds, price.fractional) for price in LADDER}
+
+
 def market_view(
     market: Market,
     prices: Iterable[Price] | None = None,
@@ -65,11 +69,13 @@ def market_view(
     for k, (outcome, price) in enumerate(
         zip(market.outcomes, prices or (o.price for o in market.outcomes), strict=True)
     ):
+        shown = _LADDER_SHOWN.get(id(price))
+        odds, fractional = (price.odds, price.fractional) if shown is None else shown
         entry: dict[str, Any] = {
             "id": outcome.id,
             name_key: outcome.label,
-            "odds": price.odds,
-            "fractional": price.fractional,
+            "odds": odds,
+            "fractional": fractional,
         }
         if outcome_statuses is not None and outcome_statuses[k] is not None:
             entry["status"] = outcome_statuses[k]
