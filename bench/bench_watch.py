@@ -131,6 +131,9 @@ class SignalFigures:
     cpu_total: float
     changes: int
     signals: int
+    #: The garbage collector's CPU seconds a poll (median) and its full collections, A, B.
+    gc_cpu: tuple[float, float]
+    gc_full: tuple[int, int]
 
 
 def signals_ratio(url: str, polls: int) -> SignalFigures:
@@ -177,6 +180,8 @@ def signals_ratio(url: str, polls: int) -> SignalFigures:
         total("cpu"),
         sum(poll["changes"] for poll in b),
         sum(poll["signals"] for poll in b),
+        (median(a, "gc_cpu"), median(b, "gc_cpu")),
+        (sum(poll["gc_full"] for poll in a), sum(poll["gc_full"] for poll in b)),
     )
 
 
@@ -276,6 +281,11 @@ def print_signal_figures(polls: int) -> None:
     print(
         f"clock x{SIGNALS_SPEED}: {timing.changes / polls:.0f} changes and "
         f"{timing.signals / polls:.0f} signals a poll (default rules)"
+    )
+    print(
+        f"garbage collector (gc.callbacks), CPU a poll (median): A {timing.gc_cpu[0] * 1000:.2f} "
+        f"ms, B {timing.gc_cpu[1] * 1000:.2f} ms; full collections over the polls: "
+        f"A {timing.gc_full[0]}, B {timing.gc_full[1]}"
     )
     print()
 
