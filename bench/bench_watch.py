@@ -131,8 +131,10 @@ class SignalFigures:
     cpu_total: float
     changes: int
     signals: int
-    #: The garbage collector's CPU seconds a poll (median) and its full collections, A, B.
+    #: The garbage collector's CPU seconds a poll (median), over every poll, and its full
+    #: collections: A's, B's.
     gc_cpu: tuple[float, float]
+    gc_total: tuple[float, float]
     gc_full: tuple[int, int]
 
 
@@ -181,6 +183,7 @@ def signals_ratio(url: str, polls: int) -> SignalFigures:
         sum(poll["changes"] for poll in b),
         sum(poll["signals"] for poll in b),
         (median(a, "gc_cpu"), median(b, "gc_cpu")),
+        (sum(poll["gc_cpu"] for poll in a), sum(poll["gc_cpu"] for poll in b)),
         (sum(poll["gc_full"] for poll in a), sum(poll["gc_full"] for poll in b)),
     )
 
@@ -284,8 +287,9 @@ def print_signal_figures(polls: int) -> None:
     )
     print(
         f"garbage collector (gc.callbacks), CPU a poll (median): A {timing.gc_cpu[0] * 1000:.2f} "
-        f"ms, B {timing.gc_cpu[1] * 1000:.2f} ms; full collections over the polls: "
-        f"A {timing.gc_full[0]}, B {timing.gc_full[1]}"
+        f"ms, B {timing.gc_cpu[1] * 1000:.2f} ms; over the polls: A {timing.gc_total[0]:.2f} s, "
+        f"B {timing.gc_total[1]:.2f} s, of which full collections A {timing.gc_full[0]}, "
+        f"B {timing.gc_full[1]}"
     )
     print()
 

@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
 from .items import EventChange, Market, OddsChange, Outcome
-from .odds import implied_probability, is_book, overround
+from .odds import implied_probability, is_book
 from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
 from .values import iso_utc
 
@@ -135,20 +135,30 @@ class Window(deque[tuple[float, float]]):
         self._bounds()
 
     def add(self, at: float, value: float, keep: float) -> None:
-        removed = False
+        # Only a point that held a bound moves it when it goes.
+        stale = False
         if self and self[-1][0] == at:
-            self.pop()
-            removed = True
+            gone = self.pop()[1]
+            stale = gone == self.high or gone == self.low
         self.append((at, value))
         horizon = at - keep
         while len(self) > 1 and self[1][0] <= horizon:
-            self.popleft()
-            removed = True
-        if removed:
+            gone = self.popleft()[1]
+            stale = stale or gone == self.high or gone == self.low
+        if stale:
             self._bounds()
         else:
-            self.high = max(self.high, value)
-            self.low = min(self.low, value)
+            if value > self.high:
+                self.high = value
+            if value < self.low:
+                self.low = value
+
+    def _replace(self, points: Iterable[tuple[float, float]]) -> None:
+        """Hold *points* (oldest first) instead of those it held."""
+        points = list(points)  # they may be its own
+        self.clear()
+        self.extend(points)
+        self._bounds()
 
     def _bounds(self) -> None:
         values = [value for _, value in self]
@@ -167,13 +177,39 @@ class Window(deque[tuple[float, float]]):
         return recent
 
 
-@dataclass(slots=True)
-class OutcomeState:
+class OutcomeState(Window):
+    """An outcome: its names, its odds now and whether it is open; itself the window of
+    its prices kept (:attr:`prices`), so that it is one object for the garbage collector
+    to go through, not two."""
+
+    __slots__ = ("odds", "open", "outcome_id", "outcome_name")
     outcome_id: int | None
     outcome_name: str | None
-    odds: float | None = None
-    open: bool = True
-    prices: Window = field(default_factory=Window)
+    odds: float | None
+    open: bool
+
+    def __init__(
+        self,
+        outcome_id: int | None = None,
+        outcome_name: str | None = None,
+        odds: float | None = None,
+        open: bool = True,
+        prices: Iterable[tuple[float, float]] = (),
+    ) -> None:
+        super().__init__(prices)
+        self.outcome_id = outcome_id
+        self.outcome_name = outcome_name
+        self.odds = odds
+        self.open = open
+
+    @property
+    def prices(self) -> Window:
+        """Its prices kept: ``(time, odds)`` (see :class:`Window`)."""
+        return self
+
+    @prices.setter
+    def prices(self, points: Iterable[tuple[float, float]]) -> None:
+        self._replace(points)
 
     @property
     def live_odds(self) -> float | None:
@@ -181,15 +217,68 @@ class OutcomeState:
         odds = self.odds
         return odds if self.open and odds is not None and odds > 1 else None
 
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled (``JOBDIR``) after its prices; one pickled when its prices were a
+        window of their own brings them in its state."""
+        slots = _set_slots(self, OutcomeState.__slots__, state)
+        if "prices" in slots:
+            self.extend(slots["prices"])
+        self._bounds()
 
-@dataclass(slots=True)
-class MarketState:
+    def __repr__(self) -> str:
+        return (
+            f"OutcomeState({self.outcome_id!r}, {self.outcome_name!r}, odds={self.odds!r}, "
+            f"open={self.open!r}, prices={list(self)!r})"
+        )
+
+
+class MarketState(Window):
+    """A market: its names, its outcomes, whether it is a book; itself the window of its
+    overrounds kept (:attr:`overrounds`): one object for the garbage collector, not two."""
+
+    __slots__ = ("book", "market_id", "market_name", "outcomes")
     market_id: int | None
     market_name: str | None
-    outcomes: dict[OutcomeKey, OutcomeState] = field(default_factory=dict)
-    overrounds: Window = field(default_factory=Window)
+    outcomes: dict[OutcomeKey, OutcomeState]
     #: Whether its name makes it a book (:func:`.odds.is_book`), once known.
-    book: bool | None = None
+    book: bool | None
+
+    def __init__(
+        self,
+        market_id: int | None = None,
+        market_name: str | None = None,
+        outcomes: dict[OutcomeKey, OutcomeState] | None = None,
+        overrounds: Iterable[tuple[float, float]] = (),
+        book: bool | None = None,
+    ) -> None:
+        super().__init__(overrounds)
+        self.market_id = market_id
+        self.market_name = market_name
+        self.outcomes = {} if outcomes is None else outcomes
+        self.book = book
+
+    @property
+    def overrounds(self) -> Window:
+        """Its overrounds kept: ``(time, overround)`` (see :class:`Window`)."""
+        return self
+
+    @overrounds.setter
+    def overrounds(self, points: Iterable[tuple[float, float]]) -> None:
+        self._replace(points)
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled (``JOBDIR``) after its overrounds; one pickled when they were a
+        window of their own brings them in its state."""
+        slots = _set_slots(self, MarketState.__slots__, state)
+        if "overrounds" in slots:
+            self.extend(slots["overrounds"])
+        self._bounds()
+
+    def __repr__(self) -> str:
+        return (
+            f"MarketState({self.market_id!r}, {self.market_name!r}, outcomes={self.outcomes!r}, "
+            f"overrounds={list(self)!r}, book={self.book!r})"
+        )
 
     def prices(self) -> list[float] | None:
         """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
@@ -202,6 +291,16 @@ class MarketState:
             market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
             self.book = is_book(market)
         return live if self.book else None
+
+
+def _set_slots(state_object: Window, names: tuple[str, ...], state: Any) -> dict[str, Any]:
+    """Set *names* from a pickled ``(None, slots)`` state of *state_object*; the slots."""
+    slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
+    if not isinstance(slots, dict):
+        raise ValueError(f"not the pickled state of {type(state_object).__name__}")
+    for name in names:
+        setattr(state_object, name, slots[name])
+    return slots
 
 
 @dataclass(slots=True)
@@ -492,12 +591,17 @@ class SignalDetectors:
         poll.suspended = True
 
     def _record_overrounds(self, event: EventState, poll: Poll) -> None:
-        assert self._margin_keep is not None
+        keep = self._margin_keep
+        assert keep is not None
+        markets = event.markets
         for market_key in poll.markets:
-            market = event.markets.get(market_key)
-            prices = market.prices() if market is not None else None
-            if market is not None and prices is not None:
-                market.overrounds.add(poll.at, overround(prices), self._margin_keep)
+            market = markets.get(market_key)
+            if market is None or market.book is False:  # not a book by its name
+                continue
+            prices = market.prices()
+            if prices is not None:
+                # odds.overround's sum, in the same order: the same float.
+                market.overrounds.add(poll.at, sum([1.0 / p for p in prices]) - 1.0, keep)
 
     def _purge(self, now: float) -> None:
         """Forget cooldowns over (they block nothing any more): at most once a cooldown."""
@@ -661,20 +765,18 @@ def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
     }
 
 
-def _touched(rule: SignalRule, event: EventState, poll: Poll) -> Iterator[Priced]:
+def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
     """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
     priced = poll.priced
     if priced is None:  # looked up once a poll, for every rule
         priced = poll.priced = list(_priced(event, poll.outcomes))
-    return _filtered(rule, priced)
-
-
-def _passing(
-    rule: SignalRule, event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]
-) -> Iterator[Priced]:
-    """The outcomes of *event* named by *keys* that are priced and pass *rule*'s market
-    and odds filters."""
-    return _filtered(rule, _priced(event, keys))
+    if not priced or (not rule.markets and rule.min_odds is None and rule.max_odds is None):
+        return priced
+    return [
+        found
+        for found in priced
+        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4])
+    ]
 
 
 def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
@@ -689,16 +791,6 @@ def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> 
         odds = outcome.live_odds
         if odds is not None:
             yield market_key, outcome_key, market, outcome, odds
-
-
-def _filtered(rule: SignalRule, priced: Iterable[Priced]) -> Iterator[Priced]:
-    """Those of *priced* that pass *rule*'s market and odds filters."""
-    if not rule.markets and rule.min_odds is None and rule.max_odds is None:
-        yield from priced
-        return
-    for found in priced:
-        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4]):
-            yield found
 
 
 def _price_moves(
@@ -768,6 +860,14 @@ def _event_steam(
 ) -> None:
     assert rule.outcomes is not None
     steaming = event.steaming  # every outcome that can count is there (see EventState)
+    reach = len(steaming) / rule.outcomes  # the strength if every one counted
+    last = event.cooldowns.get((rule.name, "event", None))
+    if (
+        last is not None
+        and poll.at - last[0] < rule.cooldown
+        and reach < last[1] * (1 + rule.growth) - EPSILON
+    ):
+        return  # inside its cooldown, and even every one counting would not be enough
     if len(steaming) < rule.outcomes or not any(
         _move(rule, outcome.prices, poll.at, odds, True, whole)
         for market_key, outcome_key, _, outcome, odds in _touched(rule, event, poll)
@@ -776,7 +876,7 @@ def _event_steam(
         return
     found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketState, OutcomeState, Move]] = {}
     markets = event.markets
-    # _passing and _move inlined, the cheapest test first: most outcomes are not far
+    # _touched's filters and _move inlined, the cheapest test first: most outcomes are not far
     # enough below even the highest price they kept (every test must pass, in any order).
     for keys in steaming:
         market = markets.get(keys[0])
