@@ -641,7 +641,8 @@ class SignalDetectors:
             if rule.outcomes is not None:
                 _event_steam(rule, event, poll, whole, signals)
         elif rule.kind == MARGIN:
-            _margin(rule, event, poll, signals)
+            whole = self._margin_keep is not None and rule.window >= self._margin_keep
+            _margin(rule, event, poll, whole, signals)
         elif rule.kind == SUSPENSIONS:
             _suspensions(rule, event, poll, signals)
 
@@ -917,7 +918,9 @@ def _event_steam(
     )
 
 
-def _margin(rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsSignal]) -> None:
+def _margin(
+    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+) -> None:
     assert rule.points is not None
     threshold = rule.points - EPSILON
     for market_key in poll.markets:
@@ -934,13 +937,17 @@ def _margin(rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsS
             continue
         if not rule.market_matches(market.market_name):
             continue
-        recent = overrounds.since(poll.at, rule.window)
         if rule.min_odds is not None or rule.max_odds is not None:
             prices = market.prices()
             if prices is None or not all(rule.odds_in_range(price) for price in prices):
                 continue
-        low = min(recent, key=lambda point: point[1])
-        high = max(recent, key=lambda point: point[1])
+        if whole:  # every overround kept (as for prices: see _fire); the first extremes
+            low = next(point for point in overrounds if point[1] == overrounds.low)
+            high = next(point for point in overrounds if point[1] == overrounds.high)
+        else:
+            recent = overrounds.since(poll.at, rule.window)
+            low = min(recent, key=lambda point: point[1])
+            high = max(recent, key=lambda point: point[1])
         extreme = low if now - low[1] >= high[1] - now else high
         delta = now - extreme[1]
         if abs(delta) < threshold:
