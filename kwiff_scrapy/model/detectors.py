@@ -282,10 +282,11 @@ class MarketState(Window):
 
     def prices(self) -> list[float] | None:
         """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
-        prices = [outcome.live_odds for outcome in self.outcomes.values()]
-        if len(prices) < 2 or None in prices:
+        outcomes = self.outcomes.values()
+        # Their live_odds, inlined (a book only if every one is live).
+        live = [o.odds for o in outcomes if o.open and o.odds is not None and o.odds > 1]
+        if len(live) < 2 or len(live) != len(outcomes):
             return None
-        live = [price for price in prices if price is not None]
         if self.book is None:
             # Every outcome open and priced: what is_book decides now holds for the name.
             market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
@@ -351,6 +352,10 @@ class Poll:
     event: EventState | None = None
     #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
     priced: list[Priced] | None = None
+    #: Those of :attr:`priced` passing each filter of the rules' (markets, min, max odds).
+    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,11 +778,16 @@ def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
         priced = poll.priced = list(_priced(event, poll.outcomes))
     if not priced or (not rule.markets and rule.min_odds is None and rule.max_odds is None):
         return priced
-    return [
-        found
-        for found in priced
-        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4])
-    ]
+    # Rules of several kinds often share their filters (the defaults do): once for them.
+    filters = (rule.markets, rule.min_odds, rule.max_odds)
+    passing = poll.passing.get(filters)
+    if passing is None:
+        passing = poll.passing[filters] = [
+            found
+            for found in priced
+            if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4])
+        ]
+    return passing
 
 
 def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
