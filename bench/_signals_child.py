@@ -10,6 +10,7 @@ with signals the detectors over the answer's changes) each time the parent asks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +33,39 @@ def poller(url: str, signals: bool, conn: Connection) -> None:
     session = loop.run_until_complete(KwiffSession.open(SessionOptions(endpoint=url)))
     previous: dict[int, EventSnapshot] = {}
     detectors = SignalDetectors(load_signal_rules(None)) if signals else None
+    collector = _CollectorClock()
+    gc.callbacks.append(collector)
     try:
         while conn.recv():
-            conn.send(loop.run_until_complete(_poll(session, previous, detectors)))
+            collector.reset()
+            figures = loop.run_until_complete(_poll(session, previous, detectors))
+            conn.send({**figures, "gc_cpu": collector.cpu, "gc_full": collector.full})
     finally:
+        gc.callbacks.remove(collector)
         loop.run_until_complete(session.close())
         loop.close()
         conn.close()
+
+
+class _CollectorClock:
+    """A ``gc.callbacks`` entry: the CPU seconds the garbage collector took since
+    :meth:`reset`, and how many of its collections were full (generation 2)."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def reset(self) -> None:
+        self.cpu = 0.0
+        self.full = 0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+            return
+        self.cpu += time.process_time() - self._started
+        self.full += info["generation"] == 2
 
 
 async def _poll(

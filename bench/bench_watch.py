@@ -131,6 +131,11 @@ class SignalFigures:
     cpu_total: float
     changes: int
     signals: int
+    #: The garbage collector's CPU seconds a poll (median), over every poll, and its full
+    #: collections: A's, B's.
+    gc_cpu: tuple[float, float]
+    gc_total: tuple[float, float]
+    gc_full: tuple[int, int]
 
 
 def signals_ratio(url: str, polls: int) -> SignalFigures:
@@ -177,6 +182,9 @@ def signals_ratio(url: str, polls: int) -> SignalFigures:
         total("cpu"),
         sum(poll["changes"] for poll in b),
         sum(poll["signals"] for poll in b),
+        (median(a, "gc_cpu"), median(b, "gc_cpu")),
+        (sum(poll["gc_cpu"] for poll in a), sum(poll["gc_cpu"] for poll in b)),
+        (sum(poll["gc_full"] for poll in a), sum(poll["gc_full"] for poll in b)),
     )
 
 
@@ -276,6 +284,12 @@ def print_signal_figures(polls: int) -> None:
     print(
         f"clock x{SIGNALS_SPEED}: {timing.changes / polls:.0f} changes and "
         f"{timing.signals / polls:.0f} signals a poll (default rules)"
+    )
+    print(
+        f"garbage collector (gc.callbacks), CPU a poll (median): A {timing.gc_cpu[0] * 1000:.2f} "
+        f"ms, B {timing.gc_cpu[1] * 1000:.2f} ms; over the polls: A {timing.gc_total[0]:.2f} s, "
+        f"B {timing.gc_total[1]:.2f} s, of which full collections A {timing.gc_full[0]}, "
+        f"B {timing.gc_full[1]}"
     )
     print()
 

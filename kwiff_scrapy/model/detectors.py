@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
 from .items import EventChange, Market, OddsChange, Outcome
-from .odds import implied_probability, is_book, overround
+from .odds import implied_probability, is_book
 from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
 from .values import iso_utc
 
@@ -135,20 +135,30 @@ class Window(deque[tuple[float, float]]):
         self._bounds()
 
     def add(self, at: float, value: float, keep: float) -> None:
-        removed = False
+        # Only a point that held a bound moves it when it goes.
+        stale = False
         if self and self[-1][0] == at:
-            self.pop()
-            removed = True
+            gone = self.pop()[1]
+            stale = gone == self.high or gone == self.low
         self.append((at, value))
         horizon = at - keep
         while len(self) > 1 and self[1][0] <= horizon:
-            self.popleft()
-            removed = True
-        if removed:
+            gone = self.popleft()[1]
+            stale = stale or gone == self.high or gone == self.low
+        if stale:
             self._bounds()
         else:
-            self.high = max(self.high, value)
-            self.low = min(self.low, value)
+            if value > self.high:
+                self.high = value
+            if value < self.low:
+                self.low = value
+
+    def _replace(self, points: Iterable[tuple[float, float]]) -> None:
+        """Hold *points* (oldest first) instead of those it held."""
+        points = list(points)  # they may be its own
+        self.clear()
+        self.extend(points)
+        self._bounds()
 
     def _bounds(self) -> None:
         values = [value for _, value in self]
@@ -167,13 +177,39 @@ class Window(deque[tuple[float, float]]):
         return recent
 
 
-@dataclass(slots=True)
-class OutcomeState:
+class OutcomeState(Window):
+    """An outcome: its names, its odds now and whether it is open; itself the window of
+    its prices kept (:attr:`prices`), so that it is one object for the garbage collector
+    to go through, not two."""
+
+    __slots__ = ("odds", "open", "outcome_id", "outcome_name")
     outcome_id: int | None
     outcome_name: str | None
-    odds: float | None = None
-    open: bool = True
-    prices: Window = field(default_factory=Window)
+    odds: float | None
+    open: bool
+
+    def __init__(
+        self,
+        outcome_id: int | None = None,
+        outcome_name: str | None = None,
+        odds: float | None = None,
+        open: bool = True,
+        prices: Iterable[tuple[float, float]] = (),
+    ) -> None:
+        super().__init__(prices)
+        self.outcome_id = outcome_id
+        self.outcome_name = outcome_name
+        self.odds = odds
+        self.open = open
+
+    @property
+    def prices(self) -> Window:
+        """Its prices kept: ``(time, odds)`` (see :class:`Window`)."""
+        return self
+
+    @prices.setter
+    def prices(self, points: Iterable[tuple[float, float]]) -> None:
+        self._replace(points)
 
     @property
     def live_odds(self) -> float | None:
@@ -181,27 +217,91 @@ class OutcomeState:
         odds = self.odds
         return odds if self.open and odds is not None and odds > 1 else None
 
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled (``JOBDIR``) after its prices; one pickled when its prices were a
+        window of their own brings them in its state."""
+        slots = _set_slots(self, OutcomeState.__slots__, state)
+        if "prices" in slots:
+            self.extend(slots["prices"])
+        self._bounds()
 
-@dataclass(slots=True)
-class MarketState:
+    def __repr__(self) -> str:
+        return (
+            f"OutcomeState({self.outcome_id!r}, {self.outcome_name!r}, odds={self.odds!r}, "
+            f"open={self.open!r}, prices={list(self)!r})"
+        )
+
+
+class MarketState(Window):
+    """A market: its names, its outcomes, whether it is a book; itself the window of its
+    overrounds kept (:attr:`overrounds`): one object for the garbage collector, not two."""
+
+    __slots__ = ("book", "market_id", "market_name", "outcomes")
     market_id: int | None
     market_name: str | None
-    outcomes: dict[OutcomeKey, OutcomeState] = field(default_factory=dict)
-    overrounds: Window = field(default_factory=Window)
+    outcomes: dict[OutcomeKey, OutcomeState]
     #: Whether its name makes it a book (:func:`.odds.is_book`), once known.
-    book: bool | None = None
+    book: bool | None
+
+    def __init__(
+        self,
+        market_id: int | None = None,
+        market_name: str | None = None,
+        outcomes: dict[OutcomeKey, OutcomeState] | None = None,
+        overrounds: Iterable[tuple[float, float]] = (),
+        book: bool | None = None,
+    ) -> None:
+        super().__init__(overrounds)
+        self.market_id = market_id
+        self.market_name = market_name
+        self.outcomes = {} if outcomes is None else outcomes
+        self.book = book
+
+    @property
+    def overrounds(self) -> Window:
+        """Its overrounds kept: ``(time, overround)`` (see :class:`Window`)."""
+        return self
+
+    @overrounds.setter
+    def overrounds(self, points: Iterable[tuple[float, float]]) -> None:
+        self._replace(points)
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled (``JOBDIR``) after its overrounds; one pickled when they were a
+        window of their own brings them in its state."""
+        slots = _set_slots(self, MarketState.__slots__, state)
+        if "overrounds" in slots:
+            self.extend(slots["overrounds"])
+        self._bounds()
+
+    def __repr__(self) -> str:
+        return (
+            f"MarketState({self.market_id!r}, {self.market_name!r}, outcomes={self.outcomes!r}, "
+            f"overrounds={list(self)!r}, book={self.book!r})"
+        )
 
     def prices(self) -> list[float] | None:
         """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
-        prices = [outcome.live_odds for outcome in self.outcomes.values()]
-        if len(prices) < 2 or None in prices:
+        outcomes = self.outcomes.values()
+        # Their live_odds, inlined (a book only if every one is live).
+        live = [o.odds for o in outcomes if o.open and o.odds is not None and o.odds > 1]
+        if len(live) < 2 or len(live) != len(outcomes):
             return None
-        live = [price for price in prices if price is not None]
         if self.book is None:
             # Every outcome open and priced: what is_book decides now holds for the name.
             market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
             self.book = is_book(market)
         return live if self.book else None
+
+
+def _set_slots(state_object: Window, names: tuple[str, ...], state: Any) -> dict[str, Any]:
+    """Set *names* from a pickled ``(None, slots)`` state of *state_object*; the slots."""
+    slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
+    if not isinstance(slots, dict):
+        raise ValueError(f"not the pickled state of {type(state_object).__name__}")
+    for name in names:
+        setattr(state_object, name, slots[name])
+    return slots
 
 
 @dataclass(slots=True)
@@ -223,6 +323,12 @@ class EventState:
     clock: float | None = None
     #: Each rule's last signal about it, its markets or outcomes: ``(time, strength)``.
     cooldowns: dict[CooldownKey, tuple[float, float]] = field(default_factory=dict)
+    #: Those of :attr:`moving` whose price, when it was last kept, was far enough below
+    #: the highest price kept for the smallest ``change`` of the steam rules across an
+    #: event: the only ones that can count for them. Derived (:meth:`SignalDetectors.
+    #: restore`), so records and pickles made without it carry on: the last field, so
+    #: that such a pickle still loads.
+    steaming: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
 
     def header(self, change: OddsChange | EventChange) -> None:
         for name in ("home_team", "away_team", "competition_name", "start_time"):
@@ -246,6 +352,10 @@ class Poll:
     event: EventState | None = None
     #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
     priced: list[Priced] | None = None
+    #: Those of :attr:`priced` passing each filter of the rules' (markets, min, max odds).
+    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +378,11 @@ class SignalDetectors:
         self._price_keep = _longest(self.rules, PRICE_KINDS)
         self._margin_keep = _longest(self.rules, (MARGIN,))
         self._suspension_keep = _longest(self.rules, (SUSPENSIONS,))
+        #: The smallest change of the steam rules across an event (None: no such rule).
+        self._steam_change = min(
+            (rule.change for rule in self.rules if rule.kind == STEAM and rule.outcomes),
+            default=None,
+        )
         self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
         self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
         self._events: dict[int, EventState] = {}
@@ -319,13 +434,10 @@ class SignalDetectors:
         event.clock = poll.at
         if self._margin_keep is not None:
             self._record_overrounds(event, poll)
-        signals = []
+        signals: list[OddsSignal] = []
         for rule in self.rules:
-            if not rule.event_matches(event.competition_name, event.in_play):
-                continue
-            for key, signal in self._candidates(rule, event, poll):
-                if self._outside_cooldown(rule, event, key, poll.at, signal.strength):
-                    signals.append(signal)
+            if rule.event_matches(event.competition_name, event.in_play):
+                self._fire(rule, event, poll, signals)
         self._purge(poll.at)
         return signals
 
@@ -343,7 +455,40 @@ class SignalDetectors:
 
     def restore(self, event: EventState) -> None:
         """Carry on from *event*'s state (from :meth:`event_state`, under the same rules)."""
+        self._steaming(event)
         self._events[event.event_id] = event
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled (``JOBDIR``): what follows from the rules and the events' prices is
+        derived again, so detectors pickled by an earlier version carry on."""
+        fresh = SignalDetectors(state["rules"])
+        self.__dict__.update({**fresh.__dict__, **state})
+        self._steam_change = fresh._steam_change
+        for event in self._events.values():
+            self._steaming(event)
+
+    def _steaming(self, event: EventState) -> None:
+        """Derive *event*'s :attr:`~EventState.steaming` from its kept prices."""
+        event.steaming = {}
+        for keys in event.moving:
+            market = event.markets.get(keys[0])
+            outcome = market.outcomes.get(keys[1]) if market is not None else None
+            if outcome is not None and outcome.odds is not None:
+                self._mark_steaming(event, keys, outcome.prices, outcome.odds)
+
+    def _mark_steaming(
+        self,
+        event: EventState,
+        keys: tuple[MarketKey, OutcomeKey],
+        prices: Window,
+        odds: float,
+    ) -> None:
+        change = self._steam_change
+        # _far_enough's test of the change: as loose as the loosest rule's.
+        if change is not None and prices.high - odds >= (change - 2 * EPSILON) * prices.high:
+            event.steaming[keys] = None
+        else:
+            event.steaming.pop(keys, None)
 
     @property
     def tracked(self) -> dict[str, int]:
@@ -406,6 +551,7 @@ class SignalDetectors:
             if market is not None:
                 market.outcomes.pop(outcome_key, None)
                 event.moving.pop(keys, None)
+                event.steaming.pop(keys, None)
                 if not market.outcomes:
                     del event.markets[market_key]
             return
@@ -424,10 +570,12 @@ class SignalDetectors:
         if outcome.open and odds is not None and odds > 1:  # its live odds
             prices = outcome.prices
             prices.add(poll.at, odds, self._price_keep or 0.0)
-            if len(prices.points) > 1:
+            if len(prices) > 1:
                 event.moving[keys] = None
+                self._mark_steaming(event, keys, prices, odds)
             else:
                 event.moving.pop(keys, None)
+                event.steaming.pop(keys, None)
             poll.outcomes[keys] = None
         poll.markets[market_key] = None
 
@@ -448,33 +596,17 @@ class SignalDetectors:
         poll.suspended = True
 
     def _record_overrounds(self, event: EventState, poll: Poll) -> None:
-        assert self._margin_keep is not None
+        keep = self._margin_keep
+        assert keep is not None
+        markets = event.markets
         for market_key in poll.markets:
-            market = event.markets.get(market_key)
-            prices = market.prices() if market is not None else None
-            if market is not None and prices is not None:
-                market.overrounds.add(poll.at, overround(prices), self._margin_keep)
-
-    def _outside_cooldown(
-        self,
-        rule: SignalRule,
-        event: EventState,
-        key: tuple[str, int, Any],
-        at: float,
-        strength: float,
-    ) -> bool:
-        """True (and remembered) if *rule* may fire for *key* of *event* now."""
-        scope, _, subject = key
-        full_key = (rule.name, scope, subject)
-        last = event.cooldowns.get(full_key)
-        if (
-            last is not None
-            and at - last[0] < rule.cooldown
-            and strength < last[1] * (1 + rule.growth) - EPSILON
-        ):
-            return False
-        event.cooldowns[full_key] = (at, strength)
-        return True
+            market = markets.get(market_key)
+            if market is None or market.book is False:  # not a book by its name
+                continue
+            prices = market.prices()
+            if prices is not None:
+                # odds.overround's sum, in the same order: the same float.
+                market.overrounds.add(poll.at, sum([1.0 / p for p in prices]) - 1.0, keep)
 
     def _purge(self, now: float) -> None:
         """Forget cooldowns over (they block nothing any more): at most once a cooldown."""
@@ -500,19 +632,45 @@ class SignalDetectors:
 
     # -- rules --------------------------------------------------------------------------
 
-    def _candidates(
-        self, rule: SignalRule, event: EventState, poll: Poll
-    ) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    def _fire(
+        self, rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsSignal]
+    ) -> None:
+        """Append to *signals* those *rule* fires for *poll* outside its cooldowns."""
+        # The window of a rule as long as the prices kept holds every price kept of an
+        # outcome priced in this poll: its extreme is the kept prices' own.
+        whole = self._price_keep is not None and rule.window >= self._price_keep
         if rule.kind in (DROP, DRIFT):
-            yield from _price_moves(rule, event, poll)
+            _price_moves(rule, event, poll, whole, signals)
         elif rule.kind == STEAM:
-            yield from _market_steam(rule, event, poll)
+            _market_steam(rule, event, poll, whole, signals)
             if rule.outcomes is not None:
-                yield from _event_steam(rule, event, poll)
+                _event_steam(rule, event, poll, whole, signals)
         elif rule.kind == MARGIN:
-            yield from _margin(rule, event, poll)
+            whole = self._margin_keep is not None and rule.window >= self._margin_keep
+            _margin(rule, event, poll, whole, signals)
         elif rule.kind == SUSPENSIONS:
-            yield from _suspensions(rule, event, poll)
+            _suspensions(rule, event, poll, signals)
+
+
+def _outside_cooldown(
+    rule: SignalRule,
+    event: EventState,
+    key: tuple[str, Any],
+    at: float,
+    strength: float,
+) -> bool:
+    """True (and remembered) if *rule* may fire for *key* (scope, subject) of *event* now:
+    asked before its signal is made (most candidates are inside a cooldown)."""
+    full_key = (rule.name, *key)
+    last = event.cooldowns.get(full_key)
+    if (
+        last is not None
+        and at - last[0] < rule.cooldown
+        and strength < last[1] * (1 + rule.growth) - EPSILON
+    ):
+        return False
+    event.cooldowns[full_key] = (at, strength)
+    return True
 
 
 def _longest(rules: Sequence[SignalRule], kinds: tuple[str, ...]) -> float | None:
@@ -520,18 +678,30 @@ def _longest(rules: Sequence[SignalRule], kinds: tuple[str, ...]) -> float | Non
 
 
 def _move(
-    rule: SignalRule, prices: Window, now: float, odds: float, shortening: bool
+    rule: SignalRule,
+    prices: Window,
+    now: float,
+    odds: float,
+    shortening: bool,
+    whole: bool = False,
 ) -> Move | None:
-    if len(prices.points) < 2:  # most outcomes, most polls: one price, no move
+    """The move of an outcome priced *odds* now from the extreme of its *prices* inside
+    *rule*'s window (None: none past the thresholds). *whole*: the window holds every
+    price kept (the outcome was priced at *now* and the window is as long as they are kept)."""
+    if len(prices) < 2:  # most outcomes, most polls: one price, no move
         return None
     # The extreme of every price kept bounds the window's: if even it is not far enough
     # from the price now, no move is (most outcomes, most polls).
     bound = prices.high if shortening else prices.low
     if not _far_enough(rule, bound, odds):
         return None
-    recent = prices.since(now, rule.window)
-    values = [value for _, value in recent]
-    extreme = max(values) if shortening else min(values)
+    recent: Sequence[tuple[float, float]]
+    if whole:
+        recent, extreme = prices, bound
+    else:
+        recent = prices.since(now, rule.window)
+        values = [value for _, value in recent]
+        extreme = max(values) if shortening else min(values)
     if (odds >= extreme) if shortening else (odds <= extreme):
         return None
     change = relative_change(extreme, odds)
@@ -601,20 +771,23 @@ def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
     }
 
 
-def _touched(rule: SignalRule, event: EventState, poll: Poll) -> Iterator[Priced]:
+def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
     """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
     priced = poll.priced
     if priced is None:  # looked up once a poll, for every rule
         priced = poll.priced = list(_priced(event, poll.outcomes))
-    return _filtered(rule, priced)
-
-
-def _passing(
-    rule: SignalRule, event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]
-) -> Iterator[Priced]:
-    """The outcomes of *event* named by *keys* that are priced and pass *rule*'s market
-    and odds filters."""
-    return _filtered(rule, _priced(event, keys))
+    if not priced or (not rule.markets and rule.min_odds is None and rule.max_odds is None):
+        return priced
+    # Rules of several kinds often share their filters (the defaults do): once for them.
+    filters = (rule.markets, rule.min_odds, rule.max_odds)
+    passing = poll.passing.get(filters)
+    if passing is None:
+        passing = poll.passing[filters] = [
+            found
+            for found in priced
+            if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4])
+        ]
+    return passing
 
 
 def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
@@ -631,26 +804,17 @@ def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> 
             yield market_key, outcome_key, market, outcome, odds
 
 
-def _filtered(rule: SignalRule, priced: Iterable[Priced]) -> Iterator[Priced]:
-    """Those of *priced* that pass *rule*'s market and odds filters."""
-    if not rule.markets and rule.min_odds is None and rule.max_odds is None:
-        yield from priced
-        return
-    for found in priced:
-        if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4]):
-            yield found
-
-
 def _price_moves(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+) -> None:
+    shortening = rule.kind == DROP
     for _, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome.prices, poll.at, odds, shortening=rule.kind == DROP)
-        if move is None:
+        move = _move(rule, outcome.prices, poll.at, odds, shortening, whole)
+        if move is None or not _outside_cooldown(
+            rule, event, ("outcome", outcome_key), poll.at, move.strength
+        ):
             continue
-        fields = _move_fields(outcome, move)
-        yield (
-            ("outcome", event.event_id, outcome_key),
+        signals.append(
             _signal(
                 rule,
                 event,
@@ -659,17 +823,17 @@ def _price_moves(
                 outcomes=[outcome.outcome_name or ""],
                 markets=[market.market_name or ""],
                 strength=move.strength,
-                **fields,
-            ),
+                **_move_fields(outcome, move),
+            )
         )
 
 
 def _market_steam(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+) -> None:
     best: dict[MarketKey, tuple[OutcomeKey, OutcomeState, Move]] = {}
     for market_key, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
+        move = _move(rule, outcome.prices, poll.at, odds, True, whole)
         if move is None or (market_key in best and best[market_key][2].strength >= move.strength):
             continue
         others = [
@@ -680,14 +844,15 @@ def _market_steam(
         if others and all(_lengthened(other, poll.at, rule.window) for other in others):
             best[market_key] = (outcome_key, outcome, move)
     for market_key, (outcome_key, outcome, move) in best.items():
+        if not _outside_cooldown(rule, event, ("market", market_key), poll.at, move.strength):
+            continue
         market = event.markets[market_key]
         names = [outcome.outcome_name or ""] + [
             other.outcome_name or ""
             for key, other in market.outcomes.items()
             if key != outcome_key and other.live_odds is not None
         ]
-        yield (
-            ("market", event.event_id, market_key),
+        signals.append(
             _signal(
                 rule,
                 event,
@@ -697,26 +862,36 @@ def _market_steam(
                 markets=[market.market_name or ""],
                 strength=move.strength,
                 **_move_fields(outcome, move),
-            ),
+            )
         )
 
 
 def _event_steam(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+) -> None:
     assert rule.outcomes is not None
-    if not any(
-        _move(rule, outcome.prices, poll.at, odds, shortening=True)
-        for *_, outcome, odds in _touched(rule, event, poll)
+    steaming = event.steaming  # every outcome that can count is there (see EventState)
+    reach = len(steaming) / rule.outcomes  # the strength if every one counted
+    last = event.cooldowns.get((rule.name, "event", None))
+    if (
+        last is not None
+        and poll.at - last[0] < rule.cooldown
+        and reach < last[1] * (1 + rule.growth) - EPSILON
+    ):
+        return  # inside its cooldown, and even every one counting would not be enough
+    if len(steaming) < rule.outcomes or not any(
+        _move(rule, outcome.prices, poll.at, odds, True, whole)
+        for market_key, outcome_key, _, outcome, odds in _touched(rule, event, poll)
+        if (market_key, outcome_key) in steaming
     ):
         return
-    shortened: list[tuple[MarketState, OutcomeState, Move]] = []
+    found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketState, OutcomeState, Move]] = {}
     markets = event.markets
-    # _passing and _move inlined, the cheapest test first: most outcomes are not far
+    # _touched's filters and _move inlined, the cheapest test first: most outcomes are not far
     # enough below even the highest price they kept (every test must pass, in any order).
-    for market_key, outcome_key in event.moving:
-        market = markets.get(market_key)
-        outcome = market.outcomes.get(outcome_key) if market is not None else None
+    for keys in steaming:
+        market = markets.get(keys[0])
+        outcome = market.outcomes.get(keys[1]) if market is not None else None
         if market is None or outcome is None or not outcome.open:
             continue
         odds = outcome.odds
@@ -730,12 +905,16 @@ def _event_steam(
             continue
         move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
         if move is not None:
-            shortened.append((market, outcome, move))
-    if len(shortened) < rule.outcomes:
+            found[keys] = (market, outcome, move)
+    if len(found) < rule.outcomes:
         return
-    market, outcome, move = max(shortened, key=lambda found: found[2].strength)
-    yield (
-        ("event", event.event_id, None),
+    strength = len(found) / rule.outcomes
+    if not _outside_cooldown(rule, event, ("event", None), poll.at, strength):
+        return
+    # Listed in the order the outcomes first moved, as they are kept.
+    shortened = [found[keys] for keys in event.moving if keys in found]
+    market, outcome, move = max(shortened, key=lambda item: item[2].strength)
+    signals.append(
         _signal(
             rule,
             event,
@@ -743,36 +922,50 @@ def _event_steam(
             market,
             outcomes=[f"{m.market_name} / {o.outcome_name}" for m, o, _ in shortened],
             markets=list(dict.fromkeys(m.market_name or "" for m, _, _ in shortened)),
-            strength=len(shortened) / rule.outcomes,
+            strength=strength,
             **_move_fields(outcome, move),
-        ),
+        )
     )
 
 
 def _margin(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+) -> None:
     assert rule.points is not None
+    threshold = rule.points - EPSILON
     for market_key in poll.markets:
         market = event.markets.get(market_key)
-        if market is None or not rule.market_matches(market.market_name):
+        if market is None:
             continue
-        recent = market.overrounds.since(poll.at, rule.window)
-        if not recent or recent[-1][0] != poll.at:
+        overrounds = market.overrounds
+        if not overrounds or overrounds[-1][0] != poll.at:
             continue  # no overround this poll: not a book now
+        now = overrounds[-1][1]
+        # The bounds of every overround kept bound the window's: most markets, most
+        # polls, are not that far from either.
+        if now - overrounds.low < threshold and overrounds.high - now < threshold:
+            continue
+        if not rule.market_matches(market.market_name):
+            continue
         if rule.min_odds is not None or rule.max_odds is not None:
             prices = market.prices()
             if prices is None or not all(rule.odds_in_range(price) for price in prices):
                 continue
-        now = recent[-1][1]
-        low = min(recent, key=lambda point: point[1])
-        high = max(recent, key=lambda point: point[1])
+        if whole:  # every overround kept (as for prices: see _fire); the first extremes
+            low = next(point for point in overrounds if point[1] == overrounds.low)
+            high = next(point for point in overrounds if point[1] == overrounds.high)
+        else:
+            recent = overrounds.since(poll.at, rule.window)
+            low = min(recent, key=lambda point: point[1])
+            high = max(recent, key=lambda point: point[1])
         extreme = low if now - low[1] >= high[1] - now else high
         delta = now - extreme[1]
-        if abs(delta) < rule.points - EPSILON:
+        if abs(delta) < threshold:
             continue
-        yield (
-            ("market", event.event_id, market_key),
+        strength = max(1.0, abs(delta) / rule.points)
+        if not _outside_cooldown(rule, event, ("market", market_key), poll.at, strength):
+            continue
+        signals.append(
             _signal(
                 rule,
                 event,
@@ -781,15 +974,15 @@ def _margin(
                 outcomes=[outcome.outcome_name or "" for outcome in market.outcomes.values()],
                 markets=[market.market_name or ""],
                 probability_change=delta,
-                strength=max(1.0, abs(delta) / rule.points),
+                strength=strength,
                 first_seen_at=iso_of(extreme[0]),
-            ),
+            )
         )
 
 
 def _suspensions(
-    rule: SignalRule, event: EventState, poll: Poll
-) -> Iterator[tuple[tuple[str, int, Any], OddsSignal]]:
+    rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsSignal]
+) -> None:
     assert rule.count is not None
     if not poll.suspended:
         return
@@ -805,16 +998,18 @@ def _suspensions(
             counted[market_key] = (at, market_name)
     if len(counted) < rule.count:
         return
+    strength = len(counted) / rule.count
+    if not _outside_cooldown(rule, event, ("event", None), poll.at, strength):
+        return
     first = min(at for at, _ in counted.values())
-    yield (
-        ("event", event.event_id, None),
+    signals.append(
         _signal(
             rule,
             event,
             poll,
             None,
             markets=[name or "" for _, name in counted.values()],
-            strength=len(counted) / rule.count,
+            strength=strength,
             first_seen_at=iso_of(first),
-        ),
+        )
     )

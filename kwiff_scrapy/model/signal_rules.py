@@ -27,7 +27,7 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     DROP: {"change": 0.10, "points": None, "minutes": 60, "cooldown": 60, "max_odds": 15},
     DRIFT: {"change": 0.15, "points": None, "minutes": 60, "cooldown": 60, "max_odds": 15},
     STEAM: {"change": 0.05, "outcomes": 3, "minutes": 30, "cooldown": 60, "max_odds": 15},
-    MARGIN: {"points": 0.02, "minutes": 30, "cooldown": 60},
+    MARGIN: {"points": 0.03, "minutes": 30, "cooldown": 60},
     SUSPENSIONS: {"count": 5, "seconds": 60, "cooldown": 10},
 }
 #: Parameters every kind takes, with their defaults.

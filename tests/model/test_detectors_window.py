@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 import random
 
-from kwiff_scrapy.model.detectors import Window
+from kwiff_scrapy.model.detectors import MarketState, OutcomeState, Window
 
 
 def test_the_bounds_are_those_of_the_points_kept() -> None:
@@ -31,3 +31,32 @@ def test_a_window_pickles_with_its_points_and_loads_its_bounds() -> None:
     old = Window.__new__(Window)
     old.__setstate__((None, {"points": window.points}))
     assert (old.high, old.low) == (2.5, 1.8)
+
+
+def test_an_outcome_or_market_pickled_with_a_window_of_its_own_loads_its_points() -> None:
+    """JOBDIR state pickled before an outcome (a market) was itself the window of its
+    prices (overrounds): its slots held a window apart."""
+    prices = Window()
+    for at, value in ((0.0, 2.0), (60.0, 1.8)):
+        prices.add(at, value, keep=3600.0)
+    outcome = OutcomeState.__new__(OutcomeState)
+    outcome.__setstate__(
+        (
+            None,
+            {"outcome_id": 7, "outcome_name": "Home", "odds": 1.8, "open": True, "prices": prices},
+        )
+    )
+    assert (list(outcome.prices), outcome.high, outcome.low) == (list(prices), 2.0, 1.8)
+    assert (outcome.outcome_id, outcome.outcome_name, outcome.live_odds) == (7, "Home", 1.8)
+    market = MarketState.__new__(MarketState)
+    slots = {"market_id": 3, "market_name": "Match Result", "outcomes": {7: outcome}}
+    market.__setstate__((None, {**slots, "overrounds": prices, "book": True}))
+    assert (list(market.overrounds), market.outcomes, market.book) == (
+        list(prices),
+        {7: outcome},
+        True,
+    )
+    again = pickle.loads(pickle.dumps(market))
+    assert list(again.overrounds) == list(prices)
+    assert list(again.outcomes[7].prices) == list(prices)
+    assert again.outcomes[7].outcome_name == "Home"

@@ -26,7 +26,7 @@ def test_unset_means_one_rule_of_each_kind_with_football_defaults() -> None:
         3,
         1800,
     )
-    assert (rules["margin"].points, rules["margin"].window) == (0.02, 1800)
+    assert (rules["margin"].points, rules["margin"].window) == (0.03, 1800)
     assert (rules["suspensions"].count, rules["suspensions"].window) == (5, 60)
     assert rules["suspensions"].cooldown == 600
     assert load_signal_rules("") == load_signal_rules(None)
