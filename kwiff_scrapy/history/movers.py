@@ -28,17 +28,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, select
 
-from .schema import markets, outcomes, prices
+from .schema import markets, outcome_summaries, outcomes, prices
 
 
-def movers_query(limit: int, since_ms: int | None = None, event_id: int | None = None) -> Any:
+def movers_query(
+    limit: int,
+    since_ms: int | None = None,
+    event_id: int | None = None,
+    *,
+    summaries: bool = False,
+) -> Any:
     """The statement of the *limit* biggest movers since *since_ms* (None: ever), of the
     event *event_id* only if given. Its rows: ``id``, ``event_id``, ``market_key``,
     ``outcome_key``, ``outcome_id``, ``outcome_name``, ``market_name``, ``moves`` and
     the first and last prices (``first_at``, ``first_odds``, ``first_fractional``,
-    ``first_status``, and the same for ``last_``)."""
+    ``first_status``, and the same for ``last_``).
+
+    *summaries*: the database keeps the outcomes' summaries (schema version 3): the
+    candidates come from them, and each outcome's prices are looked up, never scanned."""
+    if summaries:
+        return _from_summaries(limit, since_ms, event_id)
     has_odds = prices.c.odds.is_not(None)
     window = select(
         prices.c.outcome,
@@ -145,6 +156,11 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
         .limit(limit)
         .subquery("ranked")
     )
+    return _named(ranked)
+
+
+def _named(ranked: Any) -> Any:
+    """The *ranked* rows with their outcome's and market's names, in their order."""
     return (
         select(
             outcomes.c.id,
@@ -175,3 +191,126 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
         )
         .order_by(ranked.c.size.desc(), ranked.c.last_at.desc(), ranked.c.outcome)
     )
+
+
+def _from_summaries(limit: int, since_ms: int | None, event_id: int | None) -> Any:
+    """The same rows as :func:`movers_query`'s, from the outcomes' summaries.
+
+    The candidates are the outcomes whose latest row is after *since* (the summaries'
+    ``last_at`` index); for each, the row in force at *since*, the first and the last
+    row with odds in the window are found by walks through the primary key that stop at
+    their first row; only the *limit* chosen outcomes have their window's rows counted.
+    """
+    summary = outcome_summaries.c
+    candidates = select(summary.outcome, summary.last_at, summary.last_odds, summary.prices)
+    if since_ms is not None:
+        candidates = candidates.where(summary.last_at > since_ms)
+    if event_id is not None:
+        candidates = candidates.where(summary.event_id == event_id)
+    listed = candidates.subquery("candidates")
+
+    def walk(alias_name: str, *, newest: bool) -> Any:
+        """The time of the first (or, *newest*, the last) row with odds in the window."""
+        row = prices.alias(alias_name)
+        query = select(row.c.fetched_at).where(
+            row.c.outcome == listed.c.outcome, row.c.odds.is_not(None)
+        )
+        if since_ms is not None:
+            query = query.where(row.c.fetched_at > since_ms)
+        order = row.c.fetched_at.desc() if newest else row.c.fetched_at
+        return query.order_by(order).limit(1).scalar_subquery()
+
+    opening_at: Any = cast(null(), BigInteger)
+    if since_ms is not None:
+        before = prices.alias("before")
+        opening_at = (
+            select(func.max(before.c.fetched_at))
+            .where(before.c.outcome == listed.c.outcome, before.c.fetched_at <= since_ms)
+            .scalar_subquery()
+        )
+    located = (
+        select(
+            listed.c.outcome,
+            opening_at.label("opening_at"),
+            walk("first_priced", newest=False).label("first_priced_at"),
+            case((listed.c.last_odds.is_not(None), listed.c.last_at), else_=walk(
+                "last_priced", newest=True)).label("last_at"),
+        )
+        .cte("located")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    opening = prices.alias("opening")
+    opening_priced = and_(located.c.opening_at.is_not(None), opening.c.odds.is_not(None))
+    series = (
+        select(
+            located.c.outcome,
+            located.c.opening_at,
+            case((opening_priced, located.c.opening_at), else_=located.c.first_priced_at).label(
+                "first_at"
+            ),
+            located.c.last_at,
+        )
+        .select_from(
+            located.outerjoin(
+                opening,
+                and_(
+                    opening.c.outcome == located.c.outcome,
+                    opening.c.fetched_at == located.c.opening_at,
+                ),
+            )
+        )
+        .subquery("series")
+    )
+    first = prices.alias("first")
+    last = prices.alias("last")
+    change = (last.c.odds - first.c.odds) / first.c.odds
+    # Two rows with odds, different (relative_change is None where the first odds are
+    # 0, and 0 is no move): one row alone is never a move.
+    chosen = (
+        select(
+            series.c.outcome,
+            series.c.opening_at,
+            func.abs(change).label("size"),
+            first.c.fetched_at.label("first_at"),
+            first.c.odds.label("first_odds"),
+            first.c.fractional.label("first_fractional"),
+            first.c.status.label("first_status"),
+            last.c.fetched_at.label("last_at"),
+            last.c.odds.label("last_odds"),
+            last.c.fractional.label("last_fractional"),
+            last.c.status.label("last_status"),
+        )
+        .select_from(
+            series.join(
+                first,
+                and_(first.c.outcome == series.c.outcome, first.c.fetched_at == series.c.first_at),
+            ).join(
+                last,
+                and_(last.c.outcome == series.c.outcome, last.c.fetched_at == series.c.last_at),
+            )
+        )
+        .where(first.c.odds != 0, last.c.odds != first.c.odds)
+        .order_by(func.abs(change).desc(), last.c.fetched_at.desc(), series.c.outcome)
+        .limit(limit)
+        .subquery("chosen")
+    )
+    # The series' rows, less one: the window's rows and the row in force at since.
+    counted = prices.alias("counted")
+    window_rows = select(func.count()).where(counted.c.outcome == chosen.c.outcome)
+    if since_ms is not None:
+        window_rows = window_rows.where(counted.c.fetched_at > since_ms)
+    moves = window_rows.scalar_subquery() - 1 + case((chosen.c.opening_at.is_not(None), 1), else_=0)
+    ranked = select(
+        chosen.c.outcome,
+        moves.label("moves"),
+        chosen.c.size,
+        chosen.c.first_at,
+        chosen.c.first_odds,
+        chosen.c.first_fractional,
+        chosen.c.first_status,
+        chosen.c.last_at,
+        chosen.c.last_odds,
+        chosen.c.last_fractional,
+        chosen.c.last_status,
+    ).subquery("ranked")
+    return _named(ranked)

@@ -44,10 +44,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
+from . import summaries
 from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
 from .records import (
@@ -320,6 +321,9 @@ class HistoryStore:
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
         for chunk in _chunks(rows, IN_CHUNK * 10):
             connection.execute(upsert(connection, prices).on_conflict_do_nothing(), chunk)
+        summaries.merge(
+            connection, summaries.deltas(rows, {outcome: key[0] for key, outcome in ids.items()})
+        )
         result.written = len(rows)
         latest: dict[int, dict[str, Latest]] = {
             event_id: dict(self._latest.get(event_id, {})) for event_id in event_ids
@@ -536,30 +540,12 @@ def _outcome_ids_of(
 
 
 def _latest_prices(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Latest]:
-    """The latest stored price of each of *outcome_ids*: one primary-key look-up each
-    (never every price of the outcome)."""
-    found: dict[int, Latest] = {}
-    newest = prices.alias("newest")
-    latest_time = (
-        select(func.max(newest.c.fetched_at))
-        .where(newest.c.outcome == outcomes.c.id)
-        .scalar_subquery()
-    )
-    for chunk in _chunks(outcome_ids, IN_CHUNK):
-        # Each time first (materialized: PostgreSQL would otherwise look the rows up by
-        # time), then each row by its primary key.
-        times = (
-            select(outcomes.c.id.label("outcome"), latest_time.label("at"))
-            .where(outcomes.c.id.in_(list(chunk)))
-            .cte("latest")
-            .prefix_with("MATERIALIZED")
-        )
-        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
-            times, and_(prices.c.outcome == times.c.outcome, prices.c.fetched_at == times.c.at)
-        )
-        for row in connection.execute(query):
-            found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)
-    return found
+    """The latest stored price of each of *outcome_ids*: its summary's, one primary-key
+    look-up each (never a price of the outcome)."""
+    return {
+        outcome: Latest(outcome, at, odds, status)
+        for outcome, (at, odds, status) in summaries.latest(connection, outcome_ids).items()
+    }
 
 
 def _price_at(connection: Connection, outcome: int, fetched_ms: int) -> Latest | None:

@@ -36,6 +36,7 @@ from kwiff_scrapy.history.schema import (
     signals,
 )
 from kwiff_scrapy.history.store import HistoryStore
+from kwiff_scrapy.history.summaries import rebuild
 
 from ..support.crawl_process import scrapy_kwiff
 from ..support.databases import history_uri, postgres_server, postgres_uri
@@ -89,6 +90,8 @@ def build(uri: str) -> dict[str, Any]:
             for n, at in enumerate(price_times(rng, event_id))
         ]  # fmt: skip
         connection.execute(insert(prices), rows)
+        # Rows inserted by hand: their summaries built as the migration builds them.
+        rebuild(connection)
         states = [
             {"event_id": e, "fetched_at": at, "kind": "status", "in_play": False}
             for e in KICKOFFS

@@ -1,0 +1,241 @@
+"""Each outcome's summary (``kwiff_outcome_summaries``, schema version 3), kept with its rows.
+
+A summary row says of one outcome's price rows: how many there are (``prices``), the
+time of the first open price (``opening_at``: odds above 1 and no status, the report's
+opening), the highest and lowest open odds, and the latest row (``last_at``,
+``last_odds``, ``last_status``). It is what ``--report`` and ``--top`` start from, and
+what the writer compares a new price with, so none of them reads an outcome's prices to
+find these.
+
+It is kept in the same transaction as the rows it sums up:
+
+- the writer :func:`merge`\\ s what it inserted: counts added, times and odds combined
+  with ``min``/``max`` (so the order in which writers' batches land does not matter);
+- retention takes off what it deleted (:func:`forget`), and rebuilds an outcome's
+  summary (:func:`rebuild`, from its rows) when a deleted row was its opening, high or
+  low;
+- the migration to version 3 :func:`rebuild`\\ s every summary from the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, case, func, select
+
+from .schema import outcome_summaries, outcomes, prices, stored_version, upsert
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+#: Most outcomes in one ``IN (...)`` list.
+CHUNK = 500
+
+
+def available(connection: Connection) -> bool:
+    """Whether the database keeps summaries (schema version 3 or later): a reader of an
+    older one, not migrated yet, reads the prices instead."""
+    version = stored_version(connection)
+    return version is not None and version >= 3
+
+
+def is_open(odds: float | None, status: str | None) -> bool:
+    """Whether a row is an open price (the report's definition)."""
+    return odds is not None and odds > 1 and status is None
+
+
+@dataclass(slots=True)
+class Delta:
+    """What a batch of rows of one outcome adds to its summary."""
+
+    event_id: int
+    prices: int = 0
+    opening_at: int | None = None
+    high: float | None = None
+    low: float | None = None
+    last_at: int | None = None
+    last_odds: float | None = None
+    last_status: str | None = None
+
+    def add(self, fetched_at: int, odds: float | None, status: str | None) -> None:
+        self.prices += 1
+        if is_open(odds, status):
+            assert odds is not None
+            if self.opening_at is None or fetched_at < self.opening_at:
+                self.opening_at = fetched_at
+            self.high = odds if self.high is None else max(self.high, odds)
+            self.low = odds if self.low is None else min(self.low, odds)
+        if self.last_at is None or fetched_at > self.last_at:
+            self.last_at, self.last_odds, self.last_status = fetched_at, odds, status
+
+
+def deltas(rows: Iterable[dict[str, Any]], event_of: dict[int, int]) -> dict[int, Delta]:
+    """The deltas of price *rows* (``kwiff_prices`` rows as dicts) by outcome."""
+    found: dict[int, Delta] = {}
+    for row in rows:
+        outcome = row["outcome"]
+        delta = found.get(outcome)
+        if delta is None:
+            delta = found[outcome] = Delta(event_of[outcome])
+        delta.add(row["fetched_at"], row["odds"], row["status"])
+    return found
+
+
+def _least(stored: Any, new: Any) -> Any:
+    return case((new.is_(None), stored), (stored.is_(None), new), (new < stored, new), else_=stored)
+
+
+def _greatest(stored: Any, new: Any) -> Any:
+    return case((new.is_(None), stored), (stored.is_(None), new), (new > stored, new), else_=stored)
+
+
+def merge(connection: Connection, found: dict[int, Delta]) -> None:
+    """Add *found* to the stored summaries (creating those missing), in outcome order."""
+    if not found:
+        return
+    statement = upsert(connection, outcome_summaries)
+    new = statement.excluded
+    table = outcome_summaries.c
+    later = new.last_at > table.last_at
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.outcome],
+        set_={
+            "prices": table.prices + new.prices,
+            "opening_at": _least(table.opening_at, new.opening_at),
+            "high": _greatest(table.high, new.high),
+            "low": _least(table.low, new.low),
+            "last_at": case((later, new.last_at), else_=table.last_at),
+            "last_odds": case((later, new.last_odds), else_=table.last_odds),
+            "last_status": case((later, new.last_status), else_=table.last_status),
+        },
+    )
+    rows = [
+        {
+            "outcome": outcome,
+            "event_id": delta.event_id,
+            "prices": delta.prices,
+            "opening_at": delta.opening_at,
+            "high": delta.high,
+            "low": delta.low,
+            "last_at": delta.last_at,
+            "last_odds": delta.last_odds,
+            "last_status": delta.last_status,
+        }
+        for outcome, delta in sorted(found.items())
+    ]
+    connection.execute(statement, rows)
+
+
+def latest(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, tuple[int, Any, Any]]:
+    """The latest row (time, odds, status) of each of *outcome_ids* that has one."""
+    found: dict[int, tuple[int, Any, Any]] = {}
+    table = outcome_summaries.c
+    for start in range(0, len(outcome_ids), CHUNK):
+        chunk = list(outcome_ids[start : start + CHUNK])
+        query = select(table.outcome, table.last_at, table.last_odds, table.last_status).where(
+            table.outcome.in_(chunk)
+        )
+        for row in connection.execute(query):
+            found[row.outcome] = (row.last_at, row.last_odds, row.last_status)
+    return found
+
+
+def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) -> None:
+    """Build the summaries of *outcome_ids* (None: of every outcome) from their rows:
+    one ``GROUP BY`` of their prices, then each latest row by its primary key."""
+    if outcome_ids is None:
+        connection.execute(outcome_summaries.delete())
+        _insert_built(connection, None)
+        return
+    for start in range(0, len(outcome_ids), CHUNK):
+        chunk = sorted(outcome_ids[start : start + CHUNK])
+        connection.execute(outcome_summaries.delete().where(outcome_summaries.c.outcome.in_(chunk)))
+        _insert_built(connection, chunk)
+
+
+def _insert_built(connection: Connection, chunk: list[int] | None) -> None:
+    open_price = and_(prices.c.odds > 1, prices.c.status.is_(None))
+    built = (
+        select(
+            prices.c.outcome,
+            outcomes.c.event_id,
+            func.count().label("prices"),
+            func.min(case((open_price, prices.c.fetched_at))).label("opening_at"),
+            func.max(case((open_price, prices.c.odds))).label("high"),
+            func.min(case((open_price, prices.c.odds))).label("low"),
+            func.max(prices.c.fetched_at).label("last_at"),
+        )
+        .select_from(prices.join(outcomes, outcomes.c.id == prices.c.outcome))
+        .group_by(prices.c.outcome, outcomes.c.event_id)
+    )
+    if chunk is not None:
+        built = built.where(prices.c.outcome.in_(chunk))
+    columns = ["outcome", "event_id", "prices", "opening_at", "high", "low", "last_at"]
+    connection.execute(outcome_summaries.insert().from_select(columns, built))
+    last = prices.alias("last")
+
+    def of_last(column: Any) -> Any:
+        return (
+            select(column)
+            .where(
+                last.c.outcome == outcome_summaries.c.outcome,
+                last.c.fetched_at == outcome_summaries.c.last_at,
+            )
+            .scalar_subquery()
+        )
+
+    update = outcome_summaries.update().values(
+        last_odds=of_last(last.c.odds), last_status=of_last(last.c.status)
+    )
+    if chunk is not None:
+        update = update.where(outcome_summaries.c.outcome.in_(chunk))
+    connection.execute(update)
+
+
+def forget(connection: Connection, deleted: Sequence[tuple[int, int, Any, Any]]) -> None:
+    """Take *deleted* rows (outcome, time, odds, status) off their summaries: counts
+    lowered, and an outcome rebuilt from its rows if one was its opening, high or low.
+    Never the latest row (retention keeps each outcome's latest)."""
+    by_outcome: dict[int, list[tuple[int, Any, Any]]] = {}
+    for outcome, fetched_at, odds, status in deleted:
+        by_outcome.setdefault(outcome, []).append((fetched_at, odds, status))
+    ids = sorted(by_outcome)
+    stored: dict[int, Any] = {}
+    table = outcome_summaries.c
+    for start in range(0, len(ids), CHUNK):
+        query = select(table.outcome, table.opening_at, table.high, table.low).where(
+            table.outcome.in_(ids[start : start + CHUNK])
+        )
+        stored.update((row.outcome, row) for row in connection.execute(query))
+    rebuilt, lowered = [], []
+    for outcome in ids:
+        summary = stored.get(outcome)
+        if summary is None:
+            continue
+        gone = by_outcome[outcome]
+        if any(
+            is_open(odds, status)
+            and (at == summary.opening_at or odds >= summary.high or odds <= summary.low)
+            for at, odds, status in gone
+        ):
+            rebuilt.append(outcome)
+        else:
+            lowered.append({"key": outcome, "count": len(gone)})
+    if rebuilt:
+        rebuild(connection, rebuilt)
+    if lowered:
+        connection.execute(
+            outcome_summaries.update()
+            .where(table.outcome == bindparam("key"))
+            .values(prices=table.prices - bindparam("count")),
+            lowered,
+        )
+
+
+def delete_of_events(connection: Connection, event_ids: Sequence[int]) -> None:
+    """Delete the summaries of the outcomes of *event_ids* (before the outcomes go)."""
+    connection.execute(
+        outcome_summaries.delete().where(outcome_summaries.c.event_id.in_(list(event_ids)))
+    )
