@@ -19,7 +19,8 @@ What goes, with *cutoff* the time ``keep`` ago (rows of ``fetched_at`` before it
 
 Each outcome's summary follows (:mod:`kwiff_scrapy.history.summaries`): step 1 lowers
 its count, and rebuilds it from the rows left when a deleted row was its opening, high
-or low; step 2 deletes it with the outcome.
+or low, holding its event's row as a writer does (PostgreSQL); step 2 deletes it with
+the outcome.
 
 The rows are found through the primary keys and the ``fetched_at`` indexes; step 1
 walks the time index forward from where its last batch ended.
@@ -110,12 +111,28 @@ class RetentionPass:
         if not found:
             return 0, False
         keys = [(outcome, fetched_at) for outcome, fetched_at, _odds, _status in found]
+        _lock_events_of(connection, sorted({outcome for outcome, _at in keys}))
         connection.execute(
             prices.delete().where(tuple_(prices.c.outcome, prices.c.fetched_at).in_(keys))
         )
         summaries.forget(connection, found)
         self._after_ms = keys[-1][1]
         return len(keys), len(keys) == self.batch_size
+
+
+def _lock_events_of(connection: Connection, outcome_ids: list[int]) -> None:
+    """PostgreSQL: lock the rows of the events of *outcome_ids*, in event id order, as a
+    writer does: their summaries change in turn with the writers' (SQLite: the
+    transaction already holds the whole database)."""
+    if connection.dialect.name != "postgresql":
+        return
+    of_outcomes = select(outcomes.c.event_id).where(outcomes.c.id.in_(outcome_ids))
+    connection.execute(
+        select(events.c.event_id)
+        .where(events.c.event_id.in_(of_outcomes))
+        .order_by(events.c.event_id)
+        .with_for_update()
+    ).all()
 
 
 def _old_events(connection: Connection, cutoff_ms: int, batch_size: int) -> tuple[Deleted, bool]:

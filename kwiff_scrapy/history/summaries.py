@@ -9,9 +9,11 @@ find these.
 
 It is kept in the same transaction as the rows it sums up:
 
-- the writer :func:`merge`\\ s what it inserted: counts added, times and odds combined
-  with ``min``/``max`` (so the order in which writers' batches land does not matter);
-- retention takes off what it deleted (:func:`forget`), and rebuilds an outcome's
+- the writer :func:`read`\\ s the summaries of the outcomes it decides, adds its new
+  rows to them and :func:`store`\\ s them, holding its events' rows (PostgreSQL; the
+  whole database on SQLite), so no other writer changes them meanwhile;
+- retention, holding the same event rows, takes off what it deleted (:func:`forget`),
+  and rebuilds an outcome's
   summary (:func:`rebuild`, from its rows) when a deleted row was its opening, high or
   low;
 - the migration to version 3 :func:`rebuild`\\ s every summary from the rows.
@@ -19,13 +21,13 @@ It is kept in the same transaction as the rows it sums up:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 
-from .schema import outcome_summaries, outcomes, prices, stored_version, upsert
+from .schema import outcome_summaries, outcomes, prices, stored_version
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -47,9 +49,10 @@ def is_open(odds: float | None, status: str | None) -> bool:
 
 
 @dataclass(slots=True)
-class Delta:
-    """What a batch of rows of one outcome adds to its summary."""
+class Summary:
+    """An outcome's summary row, as read (and changed) in a writer's transaction."""
 
+    outcome: int
     event_id: int
     prices: int = 0
     opening_at: int | None = None
@@ -60,9 +63,9 @@ class Delta:
     last_status: str | None = None
 
     def add(self, fetched_at: int, odds: float | None, status: str | None) -> None:
+        """Count a new price row of the outcome."""
         self.prices += 1
-        if is_open(odds, status):
-            assert odds is not None
+        if odds is not None and odds > 1 and status is None:
             if self.opening_at is None or fetched_at < self.opening_at:
                 self.opening_at = fetched_at
             self.high = odds if self.high is None else max(self.high, odds)
@@ -71,75 +74,55 @@ class Delta:
             self.last_at, self.last_odds, self.last_status = fetched_at, odds, status
 
 
-def deltas(rows: Iterable[dict[str, Any]], event_of: dict[int, int]) -> dict[int, Delta]:
-    """The deltas of price *rows* (``kwiff_prices`` rows as dicts) by outcome."""
-    found: dict[int, Delta] = {}
-    for row in rows:
-        outcome = row["outcome"]
-        delta = found.get(outcome)
-        if delta is None:
-            delta = found[outcome] = Delta(event_of[outcome])
-        delta.add(row["fetched_at"], row["odds"], row["status"])
-    return found
+_COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
 
 
-def _least(stored: Any, new: Any) -> Any:
-    return case((new.is_(None), stored), (stored.is_(None), new), (new < stored, new), else_=stored)
-
-
-def _greatest(stored: Any, new: Any) -> Any:
-    return case((new.is_(None), stored), (stored.is_(None), new), (new > stored, new), else_=stored)
-
-
-def merge(connection: Connection, found: dict[int, Delta]) -> None:
-    """Add *found* to the stored summaries (creating those missing), in outcome order."""
-    if not found:
-        return
-    statement = upsert(connection, outcome_summaries)
-    new = statement.excluded
-    table = outcome_summaries.c
-    later = new.last_at > table.last_at
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.outcome],
-        set_={
-            "prices": table.prices + new.prices,
-            "opening_at": _least(table.opening_at, new.opening_at),
-            "high": _greatest(table.high, new.high),
-            "low": _least(table.low, new.low),
-            "last_at": case((later, new.last_at), else_=table.last_at),
-            "last_odds": case((later, new.last_odds), else_=table.last_odds),
-            "last_status": case((later, new.last_status), else_=table.last_status),
-        },
-    )
-    rows = [
-        {
-            "outcome": outcome,
-            "event_id": delta.event_id,
-            "prices": delta.prices,
-            "opening_at": delta.opening_at,
-            "high": delta.high,
-            "low": delta.low,
-            "last_at": delta.last_at,
-            "last_odds": delta.last_odds,
-            "last_status": delta.last_status,
-        }
-        for outcome, delta in sorted(found.items())
-    ]
-    connection.execute(statement, rows)
-
-
-def latest(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, tuple[int, Any, Any]]:
-    """The latest row (time, odds, status) of each of *outcome_ids* that has one."""
-    found: dict[int, tuple[int, Any, Any]] = {}
-    table = outcome_summaries.c
+def read(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Summary]:
+    """The stored summaries of *outcome_ids* (those that have one): one primary-key
+    look-up each."""
+    found: dict[int, Summary] = {}
     for start in range(0, len(outcome_ids), CHUNK):
-        chunk = list(outcome_ids[start : start + CHUNK])
-        query = select(table.outcome, table.last_at, table.last_odds, table.last_status).where(
-            table.outcome.in_(chunk)
+        # Row ids, integers from the database: written into the statement as they are.
+        listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
+        query = (
+            f"SELECT outcome, event_id, {', '.join(_COLUMNS)} FROM {outcome_summaries.name} "
+            f"WHERE outcome IN ({listed})"
         )
-        for row in connection.execute(query):
-            found[row.outcome] = (row.last_at, row.last_odds, row.last_status)
+        for row in connection.exec_driver_sql(query):
+            found[row[0]] = Summary(*row)
     return found
+
+
+def store(connection: Connection, new: Sequence[Summary], changed: Sequence[Summary]) -> None:
+    """Insert the *new* summaries and write the *changed* ones back, by the driver's own
+    ``executemany``. The caller holds what puts the writers of these outcomes in turn
+    (their events' rows), so what it read is still what is stored."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    table = outcome_summaries.name
+    if new:
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} (outcome, event_id, {', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * (len(_COLUMNS) + 2))})",
+            [
+                (s.outcome, s.event_id, s.prices, s.opening_at, s.high, s.low, s.last_at,
+                 s.last_odds, s.last_status)
+                for s in sorted(new, key=_outcome)
+            ],
+        )  # fmt: skip
+    if changed:
+        connection.exec_driver_sql(
+            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in _COLUMNS)} "
+            f"WHERE outcome = {mark}",
+            [
+                (s.prices, s.opening_at, s.high, s.low, s.last_at, s.last_odds, s.last_status,
+                 s.outcome)
+                for s in sorted(changed, key=_outcome)
+            ],
+        )  # fmt: skip
+
+
+def _outcome(summary: Summary) -> int:
+    return summary.outcome
 
 
 def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) -> None:
