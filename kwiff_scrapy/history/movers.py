@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, select
+from sqlalchemy import BigInteger, Double, and_, case, cast, func, literal, null, select
 
 from .schema import markets, outcome_summaries, outcomes, prices
 
@@ -209,108 +209,101 @@ def _from_summaries(limit: int, since_ms: int | None, event_id: int | None) -> A
         candidates = candidates.where(summary.event_id == event_id)
     listed = candidates.subquery("candidates")
 
-    def walk(alias_name: str, *, newest: bool) -> Any:
-        """The time of the first (or, *newest*, the last) row with odds in the window."""
-        row = prices.alias(alias_name)
-        query = select(row.c.fetched_at).where(
-            row.c.outcome == listed.c.outcome, row.c.odds.is_not(None)
-        )
-        if since_ms is not None:
-            query = query.where(row.c.fetched_at > since_ms)
-        order = row.c.fetched_at.desc() if newest else row.c.fetched_at
+    def walk(column: str, outcome: Any, *, newest: bool, at_since: bool = False) -> Any:
+        """*column* of the first (or, *newest*, the last) row with odds in the window; with
+        *at_since*, of the row in force at since. A walk through the primary key that
+        stops at its first row (a correlated ``ORDER BY ... LIMIT 1``: both databases
+        take the primary key for it, where a join on the time could take the time index)."""
+        row = prices.alias(f"{column}_{'since' if at_since else 'last' if newest else 'first'}")
+        query = select(row.c[column]).where(row.c.outcome == outcome)
+        if at_since:
+            assert since_ms is not None
+            query = query.where(row.c.fetched_at <= since_ms)
+        else:
+            query = query.where(row.c.odds.is_not(None))
+            if since_ms is not None:
+                query = query.where(row.c.fetched_at > since_ms)
+        order = row.c.fetched_at.desc() if newest or at_since else row.c.fetched_at
         return query.order_by(order).limit(1).scalar_subquery()
 
-    opening_at: Any = cast(null(), BigInteger)
-    if since_ms is not None:
-        before = prices.alias("before")
-        opening_at = (
-            select(func.max(before.c.fetched_at))
-            .where(before.c.outcome == listed.c.outcome, before.c.fetched_at <= since_ms)
-            .scalar_subquery()
-        )
+    no_time: Any = cast(null(), BigInteger)
+    no_odds: Any = cast(null(), Double)
+    has_last = listed.c.last_odds.is_not(None)
+    # Materialized, each step: every walk is made once per outcome.
     located = (
         select(
             listed.c.outcome,
-            opening_at.label("opening_at"),
-            walk("first_priced", newest=False).label("first_priced_at"),
-            case((listed.c.last_odds.is_not(None), listed.c.last_at), else_=walk(
-                "last_priced", newest=True)).label("last_at"),
+            (no_time if since_ms is None else walk("fetched_at", listed.c.outcome, newest=True,
+                                                     at_since=True)).label("opening_at"),
+            (no_odds if since_ms is None else walk("odds", listed.c.outcome, newest=True,
+                                                     at_since=True)).label("opening_odds"),
+            case((has_last, listed.c.last_at),
+                 else_=walk("fetched_at", listed.c.outcome, newest=True)).label("last_at"),
+            case((has_last, listed.c.last_odds),
+                 else_=walk("odds", listed.c.outcome, newest=True)).label("last_odds"),
         )
         .cte("located")
         .prefix_with("MATERIALIZED")
     )  # fmt: skip
-    opening = prices.alias("opening")
-    opening_priced = and_(located.c.opening_at.is_not(None), opening.c.odds.is_not(None))
+    # The row in force at since if it has odds, else the window's first with odds.
+    opened = located.c.opening_odds.is_not(None)
     series = (
         select(
             located.c.outcome,
             located.c.opening_at,
-            case((opening_priced, located.c.opening_at), else_=located.c.first_priced_at).label(
-                "first_at"
-            ),
+            case((opened, located.c.opening_at),
+                 else_=walk("fetched_at", located.c.outcome, newest=False)).label("first_at"),
+            case((opened, located.c.opening_odds),
+                 else_=walk("odds", located.c.outcome, newest=False)).label("first_odds"),
             located.c.last_at,
+            located.c.last_odds,
         )
-        .select_from(
-            located.outerjoin(
-                opening,
-                and_(
-                    opening.c.outcome == located.c.outcome,
-                    opening.c.fetched_at == located.c.opening_at,
-                ),
-            )
-        )
-        .subquery("series")
-    )
-    first = prices.alias("first")
-    last = prices.alias("last")
-    change = (last.c.odds - first.c.odds) / first.c.odds
+        .where(located.c.last_at.is_not(None))
+        .cte("series")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    change = (series.c.last_odds - series.c.first_odds) / series.c.first_odds
     # Two rows with odds, different (relative_change is None where the first odds are
-    # 0, and 0 is no move): one row alone is never a move.
+    # 0, and 0 is no move): one row alone is never a move. Then only the chosen rows
+    # are read whole.
     chosen = (
-        select(
-            series.c.outcome,
-            series.c.opening_at,
-            func.abs(change).label("size"),
-            first.c.fetched_at.label("first_at"),
-            first.c.odds.label("first_odds"),
-            first.c.fractional.label("first_fractional"),
-            first.c.status.label("first_status"),
-            last.c.fetched_at.label("last_at"),
-            last.c.odds.label("last_odds"),
-            last.c.fractional.label("last_fractional"),
-            last.c.status.label("last_status"),
-        )
-        .select_from(
-            series.join(
-                first,
-                and_(first.c.outcome == series.c.outcome, first.c.fetched_at == series.c.first_at),
-            ).join(
-                last,
-                and_(last.c.outcome == series.c.outcome, last.c.fetched_at == series.c.last_at),
-            )
-        )
-        .where(first.c.odds != 0, last.c.odds != first.c.odds)
-        .order_by(func.abs(change).desc(), last.c.fetched_at.desc(), series.c.outcome)
+        select(series, func.abs(change).label("size"))
+        .where(series.c.first_odds != 0, series.c.last_odds != series.c.first_odds)
+        .order_by(func.abs(change).desc(), series.c.last_at.desc(), series.c.outcome)
         .limit(limit)
         .subquery("chosen")
     )
+    first = prices.alias("first")
+    last = prices.alias("last")
     # The series' rows, less one: the window's rows and the row in force at since.
     counted = prices.alias("counted")
     window_rows = select(func.count()).where(counted.c.outcome == chosen.c.outcome)
     if since_ms is not None:
         window_rows = window_rows.where(counted.c.fetched_at > since_ms)
     moves = window_rows.scalar_subquery() - 1 + case((chosen.c.opening_at.is_not(None), 1), else_=0)
-    ranked = select(
-        chosen.c.outcome,
-        moves.label("moves"),
-        chosen.c.size,
-        chosen.c.first_at,
-        chosen.c.first_odds,
-        chosen.c.first_fractional,
-        chosen.c.first_status,
-        chosen.c.last_at,
-        chosen.c.last_odds,
-        chosen.c.last_fractional,
-        chosen.c.last_status,
-    ).subquery("ranked")
+    ranked = (
+        select(
+            chosen.c.outcome,
+            moves.label("moves"),
+            chosen.c.size,
+            chosen.c.first_at,
+            chosen.c.first_odds,
+            first.c.fractional.label("first_fractional"),
+            first.c.status.label("first_status"),
+            chosen.c.last_at,
+            chosen.c.last_odds,
+            last.c.fractional.label("last_fractional"),
+            last.c.status.label("last_status"),
+        )
+        .select_from(
+            chosen.join(
+                first,
+                and_(first.c.outcome == chosen.c.outcome, first.c.fetched_at == chosen.c.first_at),
+            ).join(
+                last,
+                and_(last.c.outcome == chosen.c.outcome, last.c.fetched_at == chosen.c.last_at),
+            )
+        )
+        .subquery("ranked")
+    )
     return _named(ranked)

@@ -131,6 +131,8 @@ def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) ->
     if outcome_ids is None:
         connection.execute(outcome_summaries.delete())
         _insert_built(connection, None)
+        # Statistics for the planners (PostgreSQL's would otherwise wait for autovacuum).
+        connection.exec_driver_sql(f"ANALYZE {outcome_summaries.name}")
         return
     for start in range(0, len(outcome_ids), CHUNK):
         chunk = sorted(outcome_ids[start : start + CHUNK])
@@ -140,41 +142,37 @@ def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) ->
 
 def _insert_built(connection: Connection, chunk: list[int] | None) -> None:
     open_price = and_(prices.c.odds > 1, prices.c.status.is_(None))
-    built = (
-        select(
-            prices.c.outcome,
-            outcomes.c.event_id,
-            func.count().label("prices"),
-            func.min(case((open_price, prices.c.fetched_at))).label("opening_at"),
-            func.max(case((open_price, prices.c.odds))).label("high"),
-            func.min(case((open_price, prices.c.odds))).label("low"),
-            func.max(prices.c.fetched_at).label("last_at"),
-        )
-        .select_from(prices.join(outcomes, outcomes.c.id == prices.c.outcome))
-        .group_by(prices.c.outcome, outcomes.c.event_id)
-    )
+    grouped = select(
+        prices.c.outcome,
+        func.count().label("prices"),
+        func.min(case((open_price, prices.c.fetched_at))).label("opening_at"),
+        func.max(case((open_price, prices.c.odds))).label("high"),
+        func.min(case((open_price, prices.c.odds))).label("low"),
+        func.max(prices.c.fetched_at).label("last_at"),
+    ).group_by(prices.c.outcome)
     if chunk is not None:
-        built = built.where(prices.c.outcome.in_(chunk))
-    columns = ["outcome", "event_id", "prices", "opening_at", "high", "low", "last_at"]
-    connection.execute(outcome_summaries.insert().from_select(columns, built))
+        grouped = grouped.where(prices.c.outcome.in_(chunk))
+    built = grouped.subquery("built")
     last = prices.alias("last")
-
-    def of_last(column: Any) -> Any:
-        return (
-            select(column)
-            .where(
-                last.c.outcome == outcome_summaries.c.outcome,
-                last.c.fetched_at == outcome_summaries.c.last_at,
-            )
-            .scalar_subquery()
+    # Each row inserted whole, its latest price joined by primary key (no update after:
+    # on PostgreSQL that would leave a dead copy of every row).
+    rows = select(
+        built.c.outcome,
+        outcomes.c.event_id,
+        built.c.prices,
+        built.c.opening_at,
+        built.c.high,
+        built.c.low,
+        built.c.last_at,
+        last.c.odds,
+        last.c.status,
+    ).select_from(
+        built.join(outcomes, outcomes.c.id == built.c.outcome).join(
+            last, and_(last.c.outcome == built.c.outcome, last.c.fetched_at == built.c.last_at)
         )
-
-    update = outcome_summaries.update().values(
-        last_odds=of_last(last.c.odds), last_status=of_last(last.c.status)
     )
-    if chunk is not None:
-        update = update.where(outcome_summaries.c.outcome.in_(chunk))
-    connection.execute(update)
+    columns = ["outcome", "event_id", *_COLUMNS]
+    connection.execute(outcome_summaries.insert().from_select(columns, rows))
 
 
 def forget(connection: Connection, deleted: Sequence[tuple[int, int, Any, Any]]) -> None:
