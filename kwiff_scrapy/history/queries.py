@@ -402,7 +402,16 @@ class HistoryReader:
                 limit, to_ms(since) if since is not None else None, event_id, summaries=kept
             )
             rows = self._run(connection, query)
-        infos = {info.event_id: info for info in self.events({row.event_id for row in rows})}
+            chosen = {row.event_id for row in rows}
+            if kept:
+                # Their events' counts from the summaries, not from every price of them.
+                found = [
+                    _event_info(row)
+                    for row in self._run(connection, summaries.events_query(sorted(chosen)))
+                ]
+        if not kept:
+            found = self.events(chosen)
+        infos = {info.event_id: info for info in found}
         return [
             Mover(
                 infos.get(row.event_id) or EventInfo(row.event_id),

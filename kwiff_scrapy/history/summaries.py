@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 
-from .schema import outcome_summaries, outcomes, prices, stored_version
+from .schema import events, outcome_summaries, outcomes, prices, stored_version
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -173,6 +173,37 @@ def _insert_built(connection: Connection, chunk: list[int] | None) -> None:
     )
     columns = ["outcome", "event_id", *_COLUMNS]
     connection.execute(outcome_summaries.insert().from_select(columns, rows))
+
+
+def events_query(event_ids: Sequence[int]) -> Any:
+    """The rows of :meth:`~kwiff_scrapy.history.queries.HistoryReader.events` for
+    *event_ids*, from their outcomes' summaries: each event's columns, its outcomes
+    with prices, its prices, its first and last price's time (the first: one look-up
+    per outcome), never a scan of its prices."""
+    summary = outcome_summaries.c
+    oldest = prices.alias("oldest")
+    first_row = (
+        select(func.min(oldest.c.fetched_at))
+        .where(oldest.c.outcome == summary.outcome)
+        .scalar_subquery()
+    )
+    counts = (
+        select(
+            summary.event_id,
+            func.count().label("outcomes"),
+            func.sum(summary.prices).label("prices"),
+            func.min(first_row).label("first"),
+            func.max(summary.last_at).label("last"),
+        )
+        .where(summary.event_id.in_(sorted(set(event_ids))))
+        .group_by(summary.event_id)
+        .subquery("counts")
+    )
+    return (
+        select(events, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last)
+        .join(counts, counts.c.event_id == events.c.event_id)
+        .order_by(events.c.start_time, events.c.event_id)
+    )
 
 
 def forget(connection: Connection, deleted: Sequence[tuple[int, int, Any, Any]]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
+from kwiff_scrapy.history.queries import HistoryReader, _event_info
 from kwiff_scrapy.history.records import (
     KEEP_STATUS,
     EventHeader,
@@ -21,7 +22,7 @@ from kwiff_scrapy.history.records import (
 )
 from kwiff_scrapy.history.schema import database_url, outcome_summaries
 from kwiff_scrapy.history.store import HistoryStore
-from kwiff_scrapy.history.summaries import rebuild
+from kwiff_scrapy.history.summaries import events_query, rebuild
 
 from ..support.databases import history_uri, postgres_server, postgres_uri
 
@@ -80,3 +81,8 @@ def test_the_writers_summaries_are_what_the_rows_say(history_uri: str) -> None:
     assert written > 200
     assert len(kept) == 18
     assert kept == built
+    # The movers' events, counted from the summaries, are what reading their prices says.
+    with HistoryReader(history_uri) as reader, reader.engine.connect() as connection:
+        counted = [_event_info(row) for row in connection.execute(events_query([3, 1, 2]))]
+        assert counted == reader.events([1, 2, 3])
+        assert sum(info.prices for info in counted) == written
