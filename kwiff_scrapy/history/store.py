@@ -17,11 +17,14 @@ database itself:
    cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
 2. the outcome rows are locked (``SELECT ... FOR UPDATE``: every outcome of an event
    the store meets for the first time, else only those with a price to decide), missing
-   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
-   price of each of those outcomes read (one primary-key look-up each);
+   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the summary of each
+   of those outcomes read (:mod:`~kwiff_scrapy.history.summaries`: its latest stored
+   price, one primary-key look-up each);
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
-   latest stored one (a slower machine) is compared with the row before its own time.
+   latest stored one (a slower machine) is compared with the row before its own time;
+4. the rows are inserted and the summaries written back, each by one ``executemany``
+   of the driver (no SQLAlchemy per row).
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
