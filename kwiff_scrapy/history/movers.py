@@ -22,6 +22,11 @@ on SQLite and PostgreSQL), the row in force at *since* looked up once per outcom
 primary-key look-ups of the first and last prices. Only the *limit* rows chosen leave
 the database, so memory is bounded whatever the history's size; the time grows with
 the window's rows (without *since*: with the whole history's).
+
+That is the query of a database without the outcomes' summaries (schema version 2, read
+as it is). With them (version 3), the candidates are the summaries whose latest row is
+after *since*, and each outcome's rows are looked up, never scanned: the time grows with
+the outcomes that moved in the window (:func:`_from_summaries`).
 """
 
 from __future__ import annotations

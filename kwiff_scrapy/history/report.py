@@ -33,9 +33,12 @@ The definitions (also in docs/history.md):
 Order: the biggest closing moves (absolute relative move) first; then the outcomes with
 no closing price, by their move opening → last; then by event and outcome.
 
-Memory stays bounded whatever the history's size: one ``GROUP BY`` query in the
-database (aggregates and ``CASE`` only: the same statement on SQLite and PostgreSQL),
-then four primary-key look-ups per outcome, streamed row by row to the caller.
+Memory stays bounded whatever the history's size: one query in the database, streamed
+row by row to the caller. On a history with the outcomes' summaries (schema version 3)
+it starts from them: per outcome, two look-ups for kick-off and one per row shown, no
+price aggregated. On an older one, read as it is, one ``GROUP BY`` of the outcomes'
+prices (aggregates and ``CASE`` only: the same statement on SQLite and PostgreSQL),
+then four primary-key look-ups per outcome.
 """
 
 from __future__ import annotations
