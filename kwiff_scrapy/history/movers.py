@@ -22,23 +22,39 @@ on SQLite and PostgreSQL), the row in force at *since* looked up once per outcom
 primary-key look-ups of the first and last prices. Only the *limit* rows chosen leave
 the database, so memory is bounded whatever the history's size; the time grows with
 the window's rows (without *since*: with the whole history's).
+
+That is the query of a database without the outcomes' summaries (schema version 2, read
+as it is). With them (version 3), the candidates are the summaries whose latest row is
+after *since*, and each outcome's rows are looked up, never scanned: the time grows with
+the outcomes that moved in the window (:func:`_from_summaries`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import BigInteger, Double, and_, case, cast, func, literal, null, select
 
-from .schema import markets, outcomes, prices
+from .schema import markets, outcome_summaries, outcomes, prices
 
 
-def movers_query(limit: int, since_ms: int | None = None, event_id: int | None = None) -> Any:
+def movers_query(
+    limit: int,
+    since_ms: int | None = None,
+    event_id: int | None = None,
+    *,
+    summaries: bool = False,
+) -> Any:
     """The statement of the *limit* biggest movers since *since_ms* (None: ever), of the
     event *event_id* only if given. Its rows: ``id``, ``event_id``, ``market_key``,
     ``outcome_key``, ``outcome_id``, ``outcome_name``, ``market_name``, ``moves`` and
     the first and last prices (``first_at``, ``first_odds``, ``first_fractional``,
-    ``first_status``, and the same for ``last_``)."""
+    ``first_status``, and the same for ``last_``).
+
+    *summaries*: the database keeps the outcomes' summaries (schema version 3): the
+    candidates come from them, and each outcome's prices are looked up, never scanned."""
+    if summaries:
+        return _from_summaries(limit, since_ms, event_id)
     has_odds = prices.c.odds.is_not(None)
     window = select(
         prices.c.outcome,
@@ -145,6 +161,11 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
         .limit(limit)
         .subquery("ranked")
     )
+    return _named(ranked)
+
+
+def _named(ranked: Any) -> Any:
+    """The *ranked* rows with their outcome's and market's names, in their order."""
     return (
         select(
             outcomes.c.id,
@@ -175,3 +196,119 @@ def movers_query(limit: int, since_ms: int | None = None, event_id: int | None =
         )
         .order_by(ranked.c.size.desc(), ranked.c.last_at.desc(), ranked.c.outcome)
     )
+
+
+def _from_summaries(limit: int, since_ms: int | None, event_id: int | None) -> Any:
+    """The same rows as :func:`movers_query`'s, from the outcomes' summaries.
+
+    The candidates are the outcomes whose latest row is after *since* (the summaries'
+    ``last_at`` index); for each, the row in force at *since*, the first and the last
+    row with odds in the window are found by walks through the primary key that stop at
+    their first row; only the *limit* chosen outcomes have their window's rows counted.
+    """
+    summary = outcome_summaries.c
+    candidates = select(summary.outcome, summary.last_at, summary.last_odds, summary.prices)
+    if since_ms is not None:
+        candidates = candidates.where(summary.last_at > since_ms)
+    if event_id is not None:
+        candidates = candidates.where(summary.event_id == event_id)
+    listed = candidates.subquery("candidates")
+
+    def walk(column: str, outcome: Any, *, newest: bool, at_since: bool = False) -> Any:
+        """*column* of the first (or, *newest*, the last) row with odds in the window; with
+        *at_since*, of the row in force at since. A walk through the primary key that
+        stops at its first row (a correlated ``ORDER BY ... LIMIT 1``: both databases
+        take the primary key for it, where a join on the time could take the time index)."""
+        row = prices.alias(f"{column}_{'since' if at_since else 'last' if newest else 'first'}")
+        query = select(row.c[column]).where(row.c.outcome == outcome)
+        if at_since:
+            assert since_ms is not None
+            query = query.where(row.c.fetched_at <= since_ms)
+        else:
+            query = query.where(row.c.odds.is_not(None))
+            if since_ms is not None:
+                query = query.where(row.c.fetched_at > since_ms)
+        order = row.c.fetched_at.desc() if newest or at_since else row.c.fetched_at
+        return query.order_by(order).limit(1).scalar_subquery()
+
+    no_time: Any = cast(null(), BigInteger)
+    no_odds: Any = cast(null(), Double)
+    has_last = listed.c.last_odds.is_not(None)
+    # Materialized, each step: every walk is made once per outcome.
+    located = (
+        select(
+            listed.c.outcome,
+            (no_time if since_ms is None else walk("fetched_at", listed.c.outcome, newest=True,
+                                                     at_since=True)).label("opening_at"),
+            (no_odds if since_ms is None else walk("odds", listed.c.outcome, newest=True,
+                                                     at_since=True)).label("opening_odds"),
+            case((has_last, listed.c.last_at),
+                 else_=walk("fetched_at", listed.c.outcome, newest=True)).label("last_at"),
+            case((has_last, listed.c.last_odds),
+                 else_=walk("odds", listed.c.outcome, newest=True)).label("last_odds"),
+        )
+        .cte("located")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    # The row in force at since if it has odds, else the window's first with odds.
+    opened = located.c.opening_odds.is_not(None)
+    series = (
+        select(
+            located.c.outcome,
+            located.c.opening_at,
+            case((opened, located.c.opening_at),
+                 else_=walk("fetched_at", located.c.outcome, newest=False)).label("first_at"),
+            case((opened, located.c.opening_odds),
+                 else_=walk("odds", located.c.outcome, newest=False)).label("first_odds"),
+            located.c.last_at,
+            located.c.last_odds,
+        )
+        .where(located.c.last_at.is_not(None))
+        .cte("series")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    change = (series.c.last_odds - series.c.first_odds) / series.c.first_odds
+    # Two rows with odds, different (relative_change is None where the first odds are
+    # 0, and 0 is no move): one row alone is never a move. Then only the chosen rows
+    # are read whole.
+    chosen = (
+        select(series, func.abs(change).label("size"))
+        .where(series.c.first_odds != 0, series.c.last_odds != series.c.first_odds)
+        .order_by(func.abs(change).desc(), series.c.last_at.desc(), series.c.outcome)
+        .limit(limit)
+        .subquery("chosen")
+    )
+    first = prices.alias("first")
+    last = prices.alias("last")
+    # The series' rows, less one: the window's rows and the row in force at since.
+    counted = prices.alias("counted")
+    window_rows = select(func.count()).where(counted.c.outcome == chosen.c.outcome)
+    if since_ms is not None:
+        window_rows = window_rows.where(counted.c.fetched_at > since_ms)
+    moves = window_rows.scalar_subquery() - 1 + case((chosen.c.opening_at.is_not(None), 1), else_=0)
+    ranked = (
+        select(
+            chosen.c.outcome,
+            moves.label("moves"),
+            chosen.c.size,
+            chosen.c.first_at,
+            chosen.c.first_odds,
+            first.c.fractional.label("first_fractional"),
+            first.c.status.label("first_status"),
+            chosen.c.last_at,
+            chosen.c.last_odds,
+            last.c.fractional.label("last_fractional"),
+            last.c.status.label("last_status"),
+        )
+        .select_from(
+            chosen.join(
+                first,
+                and_(first.c.outcome == chosen.c.outcome, first.c.fetched_at == chosen.c.first_at),
+            ).join(
+                last,
+                and_(last.c.outcome == chosen.c.outcome, last.c.fetched_at == chosen.c.last_at),
+            )
+        )
+        .subquery("ranked")
+    )
+    return _named(ranked)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..model.changes import relative_change
 from ..model.odds import is_book_name, overround, price_probability
 from ..model.values import is_open
+from . import summaries
 from .errors import HistoryError
 from .movers import movers_query
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
@@ -392,10 +393,25 @@ class HistoryReader:
     ) -> list[Mover]:
         """The *limit* outcomes whose price moved most (relatively, either way) since
         *since* (None: ever), from the price in force at *since* to the latest one."""
-        query = movers_query(limit, to_ms(since) if since is not None else None, event_id)
         with self._connect() as connection:
+            try:
+                kept = summaries.available(connection)
+            except SQLAlchemyError as exc:
+                raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+            query = movers_query(
+                limit, to_ms(since) if since is not None else None, event_id, summaries=kept
+            )
             rows = self._run(connection, query)
-        infos = {info.event_id: info for info in self.events({row.event_id for row in rows})}
+            chosen = {row.event_id for row in rows}
+            if kept:
+                # Their events' counts from the summaries, not from every price of them.
+                found = [
+                    _event_info(row)
+                    for row in self._run(connection, summaries.events_query(sorted(chosen)))
+                ]
+        if not kept:
+            found = self.events(chosen)
+        infos = {info.event_id: info for info in found}
         return [
             Mover(
                 infos.get(row.event_id) or EventInfo(row.event_id),

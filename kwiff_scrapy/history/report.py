@@ -33,9 +33,12 @@ The definitions (also in docs/history.md):
 Order: the biggest closing moves (absolute relative move) first; then the outcomes with
 no closing price, by their move opening → last; then by event and outcome.
 
-Memory stays bounded whatever the history's size: one ``GROUP BY`` query in the
-database (aggregates and ``CASE`` only: the same statement on SQLite and PostgreSQL),
-then four primary-key look-ups per outcome, streamed row by row to the caller.
+Memory stays bounded whatever the history's size: one query in the database, streamed
+row by row to the caller. On a history with the outcomes' summaries (schema version 3)
+it starts from them: per outcome, two look-ups for kick-off and one per row shown, no
+price aggregated. On an older one, read as it is, one ``GROUP BY`` of the outcomes'
+prices (aggregates and ``CASE`` only: the same statement on SQLite and PostgreSQL),
+then four primary-key look-ups per outcome.
 """
 
 from __future__ import annotations
@@ -51,9 +54,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..model.changes import relative_change
 from ..model.odds import price_probability
+from . import summaries
 from .errors import HistoryError
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids
-from .schema import describe, error_line, events, markets, outcomes, prices
+from .schema import describe, error_line, events, markets, outcome_summaries, outcomes, prices
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine, Row
@@ -157,15 +161,16 @@ def stream_opening_closing(
     the iterator is exhausted or closed.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    query = _report_query(
-        event_id=event_id,
-        since_ms=since_ms,
-        markets_named=[market] if isinstance(market, str) else market,
-        limit=limit,
-        now_ms=now,
-    )
     try:
         with engine.connect() as connection:
+            build = _summary_query if summaries.available(connection) else _report_query
+            query = build(
+                event_id=event_id,
+                since_ms=since_ms,
+                markets_named=[market] if isinstance(market, str) else market,
+                limit=limit,
+                now_ms=now,
+            )
             result = connection.execution_options(stream_results=True, yield_per=500).execute(query)
             try:
                 for row in result:
@@ -282,6 +287,137 @@ def _report_query(
             .outerjoin(closing, at(closing, agg.c.closing_at))
             .outerjoin(at_kickoff, at(at_kickoff, agg.c.kickoff_at))
             .join(last, at(last, agg.c.last_at))
+        )
+        .order_by(
+            closing_move.desc().nulls_last(),
+            last_move.desc().nulls_last(),
+            events.c.event_id,
+            outcomes.c.id,
+        )
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _summary_query(
+    *,
+    event_id: int | None,
+    since_ms: int | None,
+    markets_named: Sequence[str] | None,
+    limit: int | None,
+    now_ms: int,
+) -> Any:
+    """:func:`_report_query`'s rows from the outcomes' summaries (schema version 3): per
+    outcome, two look-ups by primary key for the rows at kick-off, then each row it shows
+    by primary key; never a scan of an outcome's prices."""
+    summary = outcome_summaries
+    kickoff = events.c.start_time
+    started = and_(kickoff.is_not(None), kickoff <= now_ms)
+    market_name = func.coalesce(markets.c.name, markets.c.market_key)
+    before = prices.alias("before")
+    in_force = (
+        select(func.max(before.c.fetched_at))
+        .where(before.c.outcome == summary.c.outcome, before.c.fetched_at <= kickoff)
+        .scalar_subquery()
+    )
+    open_before = prices.alias("open_before")
+    # The latest open row at or before kick-off: a walk back through the primary key
+    # that stops at the first open row (most often the row in force).
+    last_open = (
+        select(open_before.c.fetched_at)
+        .where(
+            open_before.c.outcome == summary.c.outcome,
+            open_before.c.fetched_at <= kickoff,
+            open_before.c.odds > 1,
+            open_before.c.status.is_(None),
+        )
+        .order_by(open_before.c.fetched_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    chosen = select(
+        summary.c.outcome,
+        summary.c.prices,
+        summary.c.opening_at,
+        case((started, last_open)).label("closing_at"),
+        case((started, in_force)).label("kickoff_at"),
+        summary.c.high,
+        summary.c.low,
+        summary.c.last_at,
+        summary.c.last_odds,
+        summary.c.last_status,
+    ).select_from(
+        summary.join(events, events.c.event_id == summary.c.event_id)
+        .join(outcomes, outcomes.c.id == summary.c.outcome)
+        .join(
+            markets,
+            and_(
+                markets.c.event_id == outcomes.c.event_id,
+                markets.c.market_key == outcomes.c.market_key,
+            ),
+        )
+    )
+    if event_id is not None:
+        chosen = chosen.where(summary.c.event_id == event_id)
+    if since_ms is not None:
+        # The events first (kwiff_events_start), then their outcomes' summaries.
+        chosen = chosen.where(kickoff >= since_ms, kickoff <= now_ms)
+    if markets_named:
+        wanted = sorted({name.casefold() for name in markets_named})
+        chosen = chosen.where(func.lower(market_name).in_(wanted))
+    agg = chosen.cte("chosen").prefix_with("MATERIALIZED")
+
+    opening = prices.alias("opening")
+    closing = prices.alias("closing")
+    at_kickoff = prices.alias("at_kickoff")
+    closing_odds = case((at_kickoff.c.odds.is_(None), None), else_=closing.c.odds)
+    closing_move = func.abs((closing_odds - opening.c.odds) / opening.c.odds)
+    last_move = func.abs(
+        (case((agg.c.last_status.is_(None), agg.c.last_odds)) - opening.c.odds) / opening.c.odds
+    )
+
+    def at(alias: Any, column: Any) -> Any:
+        return and_(alias.c.outcome == agg.c.outcome, alias.c.fetched_at == column)
+
+    query = (
+        select(
+            events.c.event_id,
+            events.c.home_team,
+            events.c.away_team,
+            events.c.competition_name,
+            events.c.start_time,
+            markets.c.market_key,
+            market_name.label("market_name"),
+            outcomes.c.outcome_key,
+            outcomes.c.outcome_id,
+            outcomes.c.name.label("outcome_name"),
+            agg.c.prices,
+            opening.c.odds.label("opening"),
+            agg.c.opening_at,
+            closing_odds.label("closing"),
+            agg.c.closing_at,
+            at_kickoff.c.odds.label("kickoff_odds"),
+            at_kickoff.c.status.label("kickoff_status"),
+            agg.c.high,
+            agg.c.low,
+            agg.c.last_odds.label("last"),
+            agg.c.last_status,
+            agg.c.last_at,
+        )
+        .select_from(
+            agg.join(outcomes, outcomes.c.id == agg.c.outcome)
+            .join(events, events.c.event_id == outcomes.c.event_id)
+            .join(
+                markets,
+                and_(
+                    markets.c.event_id == outcomes.c.event_id,
+                    markets.c.market_key == outcomes.c.market_key,
+                ),
+            )
+            .outerjoin(opening, at(opening, agg.c.opening_at))
+            .outerjoin(closing, at(closing, agg.c.closing_at))
+            .outerjoin(at_kickoff, at(at_kickoff, agg.c.kickoff_at))
         )
         .order_by(
             closing_move.desc().nulls_last(),

@@ -17,6 +17,11 @@ What goes, with *cutoff* the time ``keep`` ago (rows of ``fetched_at`` before it
 3. every signal older than the cutoff, and every event state older than it but the
    latest of each event before it.
 
+Each outcome's summary follows (:mod:`kwiff_scrapy.history.summaries`): step 1 lowers
+its count, and rebuilds it from the rows left when a deleted row was its opening, high
+or low, holding its event's row as a writer does (PostgreSQL); step 2 deletes it with
+the outcome.
+
 The rows are found through the primary keys and the ``fetched_at`` indexes; step 1
 walks the time index forward from where its last batch ended.
 """
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, select, tuple_
 
 from .. import defaults
+from . import summaries
 from .schema import event_states, events, markets, outcomes, prices, signals
 
 if TYPE_CHECKING:
@@ -94,21 +100,39 @@ class RetentionPass:
             later.c.fetched_at < self.cutoff_ms,
         )
         query = (
-            select(prices.c.outcome, prices.c.fetched_at)
+            select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
             .where(prices.c.fetched_at < self.cutoff_ms, replaced)
             .order_by(prices.c.fetched_at)
             .limit(self.batch_size)
         )
         if self._after_ms is not None:
             query = query.where(prices.c.fetched_at >= self._after_ms)
-        keys = [tuple(row) for row in connection.execute(query)]
-        if not keys:
+        found = [tuple(row) for row in connection.execute(query)]
+        if not found:
             return 0, False
+        keys = [(outcome, fetched_at) for outcome, fetched_at, _odds, _status in found]
+        _lock_events_of(connection, sorted({outcome for outcome, _at in keys}))
         connection.execute(
             prices.delete().where(tuple_(prices.c.outcome, prices.c.fetched_at).in_(keys))
         )
+        summaries.forget(connection, found)
         self._after_ms = keys[-1][1]
         return len(keys), len(keys) == self.batch_size
+
+
+def _lock_events_of(connection: Connection, outcome_ids: list[int]) -> None:
+    """PostgreSQL: lock the rows of the events of *outcome_ids*, in event id order, as a
+    writer does: their summaries change in turn with the writers' (SQLite: the
+    transaction already holds the whole database)."""
+    if connection.dialect.name != "postgresql":
+        return
+    of_outcomes = select(outcomes.c.event_id).where(outcomes.c.id.in_(outcome_ids))
+    connection.execute(
+        select(events.c.event_id)
+        .where(events.c.event_id.in_(of_outcomes))
+        .order_by(events.c.event_id)
+        .with_for_update()
+    ).all()
 
 
 def _old_events(connection: Connection, cutoff_ms: int, batch_size: int) -> tuple[Deleted, bool]:
@@ -134,6 +158,7 @@ def _old_events(connection: Connection, cutoff_ms: int, batch_size: int) -> tupl
     deleted.prices = connection.execute(
         prices.delete().where(prices.c.outcome.in_(of_events))
     ).rowcount
+    summaries.delete_of_events(connection, ids)
     connection.execute(outcomes.delete().where(outcomes.c.event_id.in_(ids)))
     connection.execute(markets.delete().where(markets.c.event_id.in_(ids)))
     deleted.states = connection.execute(

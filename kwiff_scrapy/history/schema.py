@@ -1,8 +1,8 @@
 """The odds history's tables (SQLAlchemy Core), its schema version, and opening a database.
 
-Seven tables, created on first use::
+Eight tables, created on first use::
 
-    kwiff_history_meta  name, value                      ("schema_version" -> "2")
+    kwiff_history_meta  name, value                      ("schema_version" -> "3")
     kwiff_events        event_id PK, sport_id, sport_name, competition_id,
                         competition_name, home_team, away_team, start_time,
                         betting_status, in_play, updated_at
@@ -10,6 +10,9 @@ Seven tables, created on first use::
     kwiff_outcomes      id PK, event_id, market_key, outcome_key, outcome_id, name;
                         unique (event_id, outcome_key)
     kwiff_prices        (outcome, fetched_at) PK, odds, fractional, status
+    kwiff_outcome_summaries
+                        outcome PK, event_id, prices, opening_at, high, low,
+                        last_at, last_odds, last_status
     kwiff_event_states  (event_id, fetched_at) PK, kind, in_play, betting_status
     kwiff_signals       id PK, rule, kind, event_id, fetched_at, subject, the signal's
                         fields (teams, competition, start_time, market, outcome,
@@ -23,6 +26,13 @@ row is one *change*: the price of an outcome from ``fetched_at`` on (the server'
 of the answer that showed it) until the next row of that outcome. ``odds`` is decimal
 (NULL: no price: removed, unpriced, or the service sent none), ``status`` None for
 open. Keys are described in :mod:`kwiff_scrapy.history.records`.
+
+``kwiff_outcome_summaries`` (schema version 3) sums up each outcome's price rows: how
+many, the time of its first open price, its highest and lowest open odds, and its
+latest row. The writer keeps it in the transaction that inserts the rows, retention
+when it deletes some, and the migration to version 3 builds it from the rows
+(:mod:`kwiff_scrapy.history.summaries`): ``--top``, ``--report`` and the writer's
+"changes only" read it instead of the prices.
 
 ``kwiff_event_states`` holds the watch's ``EventChange`` items (an event new, its status
 changed, removed) with ``in_play`` at that time, which a replay of the signals needs.
@@ -41,6 +51,7 @@ dialect-specific pieces are the ``INSERT ... ON CONFLICT`` construct (each diale
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
@@ -76,7 +87,7 @@ if TYPE_CHECKING:
 #: The version of the tables below. A database written by a newer kwiff_scrapy (a
 #: higher version) is refused rather than written to; an older one is migrated when a
 #: writer opens it (:data:`MIGRATIONS`).
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 SCHEMA_VERSION_KEY: Final = "schema_version"
 #: Key of the PostgreSQL advisory lock taken while the tables are created ("kwiffhst").
 _CREATE_LOCK: Final = 0x6B77696666687374
@@ -148,6 +159,28 @@ prices = Table(
     sqlite_with_rowid=False,
 )
 
+outcome_summaries = Table(
+    "kwiff_outcome_summaries",
+    metadata,
+    Column("outcome", ForeignKey(outcomes.c.id), primary_key=True, autoincrement=False),
+    Column("event_id", BigInteger, nullable=False),
+    #: Price rows stored for the outcome.
+    Column("prices", Integer, nullable=False),
+    #: The first open price's time (odds above 1, no status); its highest and lowest odds.
+    Column("opening_at", BigInteger),
+    Column("high", Double),
+    Column("low", Double),
+    #: The latest row.
+    Column("last_at", BigInteger, nullable=False),
+    Column("last_odds", Double),
+    Column("last_status", String(64)),
+    # The outcomes with a price since a time (--top --since), an event's outcomes
+    # (--report).
+    Index("kwiff_outcome_summaries_last", "last_at"),
+    Index("kwiff_outcome_summaries_event", "event_id"),
+    sqlite_with_rowid=False,
+)
+
 event_states = Table(
     "kwiff_event_states",
     metadata,
@@ -193,10 +226,22 @@ signals = Table(
 )
 
 
+#: A step of a migration that is not an index: run in the migration's transaction.
+MigrationStep = Callable[["Connection"], None]
+
+
+def _build_summaries(connection: Connection) -> None:
+    from .summaries import rebuild
+
+    rebuild(connection)
+
+
 #: What each schema version adds to the one before, by version: the indexes (created
-#: on the tables an older database already has; ``create_all`` makes new tables whole).
-MIGRATIONS: Final[dict[int, tuple[Index, ...]]] = {
+#: on the tables an older database already has; ``create_all`` makes new tables whole)
+#: and the statements that fill what is new.
+MIGRATIONS: Final[dict[int, tuple[Index | MigrationStep, ...]]] = {
     2: tuple(index for index in events.indexes if index.name == "kwiff_events_start"),
+    3: (_build_summaries,),
 }
 
 
@@ -349,14 +394,19 @@ def prepare(engine: Engine) -> int:
 
 def migrate(connection: Connection, version: int) -> None:
     """Bring a database of schema *version* to :data:`SCHEMA_VERSION`, in the caller's
-    transaction (all of it or nothing): each later version's indexes, then the version.
+    transaction (all of it or nothing): each later version's indexes and statements,
+    then the version.
 
-    Building an index reads the whole table once: on a big history this takes a while
-    (minutes for tens of millions of prices), once, while other writers wait.
+    Building an index, or version 3's summaries, reads the whole prices table once: on
+    a big history this takes a while (minutes for tens of millions of prices), once,
+    while other writers wait.
     """
     for step in range(version + 1, SCHEMA_VERSION + 1):
-        for index in MIGRATIONS.get(step, ()):
-            index.create(connection, checkfirst=True)
+        for change in MIGRATIONS.get(step, ()):
+            if isinstance(change, Index):
+                change.create(connection, checkfirst=True)
+            else:
+                change(connection)
     connection.execute(
         meta.update().where(meta.c.name == SCHEMA_VERSION_KEY).values(value=str(SCHEMA_VERSION))
     )

@@ -17,11 +17,14 @@ database itself:
    cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
 2. the outcome rows are locked (``SELECT ... FOR UPDATE``: every outcome of an event
    the store meets for the first time, else only those with a price to decide), missing
-   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
-   price of each of those outcomes read (one primary-key look-up each);
+   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the summary of each
+   of those outcomes read (:mod:`~kwiff_scrapy.history.summaries`: its latest stored
+   price, one primary-key look-up each);
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
-   latest stored one (a slower machine) is compared with the row before its own time.
+   latest stored one (a slower machine) is compared with the row before its own time;
+4. the rows are inserted and the summaries written back, each by one ``executemany``
+   of the driver (no SQLAlchemy per row).
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
@@ -44,10 +47,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
+from . import summaries
 from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
 from .records import (
@@ -223,7 +227,8 @@ class HistoryStore:
                 ) from exc
             result.transaction = True
             # Committed: now the memory may follow.
-            self._latest.update(latest)
+            for (event_id, outcome_key), found in latest:
+                self._latest.setdefault(event_id, {})[outcome_key] = found
             self._headers.update(plan.headers)
             self._markets.update(plan.markets_stored)
         for event_id in plan.removed:
@@ -282,12 +287,13 @@ class HistoryStore:
 
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
-    ) -> dict[int, dict[str, Latest]]:
-        """Write *plan*; the latest price of every outcome of the events it decided."""
+    ) -> list[tuple[tuple[int, str], Latest]]:
+        """Write *plan*; the latest price of the outcomes it read (every outcome of an
+        event it met for the first time), by (event, outcome key)."""
         self._upsert_events(connection, plan)
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
-            return {}
+            return []
         self._insert_markets(connection, plan)
         lock = connection.dialect.name == "postgresql"
         # An event whose outcomes are in memory: their ids are known, and only the latest
@@ -310,25 +316,38 @@ class HistoryStore:
         if missing:
             self._insert_outcomes(connection, plan, missing)
             ids.update(_outcome_ids_of(connection, missing, lock=False))
-        stored = _latest_prices(connection, sorted(ids.values()))
-        rows: list[dict[str, Any]] = []
+        # The latest stored price of each outcome is its summary's (one primary-key
+        # look-up each).
+        stored = summaries.read(connection, sorted(ids.values()))
+        rows: list[tuple[Any, ...]] = []
+        new: list[summaries.Summary] = []
+        changed: list[summaries.Summary] = []
         for key, pending in plan.pending.items():
             outcome = ids[key]
-            latest_price = self._decide(connection, outcome, pending, stored.get(outcome), rows)
-            if latest_price is not None:
-                stored[outcome] = latest_price
+            summary = stored.get(outcome)
+            latest = None
+            if summary is not None and summary.last_at is not None:
+                latest = Latest(outcome, summary.last_at, summary.last_odds, summary.last_status)
+            before = len(rows)
+            self._decide(connection, outcome, pending, latest, rows)
+            if len(rows) == before:
+                continue
+            if summary is None:
+                summary = stored[outcome] = summaries.Summary(outcome, key[0])
+                new.append(summary)
+            else:
+                changed.append(summary)
+            for row in rows[before:]:
+                summary.add(row[1], row[2], row[4])
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
-        for chunk in _chunks(rows, IN_CHUNK * 10):
-            connection.execute(upsert(connection, prices).on_conflict_do_nothing(), chunk)
+        _insert_prices(connection, rows)
+        summaries.store(connection, new, changed)
         result.written = len(rows)
-        latest: dict[int, dict[str, Latest]] = {
-            event_id: dict(self._latest.get(event_id, {})) for event_id in event_ids
-        }
-        for (event_id, outcome_key), outcome in ids.items():
-            found = stored.get(outcome)
-            if found is not None and event_id in latest:
-                latest[event_id][outcome_key] = found
-        return latest
+        return [
+            (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
+            for key, outcome in ids.items()
+            if (found := stored.get(outcome)) is not None and found.last_at is not None
+        ]
 
     def _decide(
         self,
@@ -336,8 +355,8 @@ class HistoryStore:
         outcome: int,
         pending: list[PriceRecord],
         latest: Latest | None,
-        rows: list[dict[str, Any]],
-    ) -> Latest | None:
+        rows: list[tuple[Any, ...]],
+    ) -> None:
         """Append the rows of the *pending* prices that change the outcome's price."""
         for price in pending:
             if latest is not None and price.fetched_ms <= latest.fetched_ms:
@@ -352,8 +371,7 @@ class HistoryStore:
             row = _row(outcome, price, latest)
             if row is not None:
                 rows.append(row)
-                latest = Latest(outcome, price.fetched_ms, row["odds"], row["status"])
-        return latest
+                latest = Latest(outcome, price.fetched_ms, row[2], row[4])
 
     def _upsert_events(self, connection: Connection, plan: _Plan) -> None:
         if not plan.headers:
@@ -435,6 +453,25 @@ class HistoryStore:
             )
         for chunk in _chunks(rows, IN_CHUNK * 10):
             connection.execute(upsert(connection, outcomes).on_conflict_do_nothing(), chunk)
+
+
+def placeholders(connection: Connection, count: int) -> str:
+    """*count* positional parameters in the driver's own style (for ``exec_driver_sql``)."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * count)
+
+
+def _insert_prices(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert the decided price *rows* by the driver's own ``executemany`` (no
+    SQLAlchemy per row). ``ON CONFLICT DO NOTHING``: a row for the same answer is never
+    stored twice."""
+    if not rows:
+        return
+    statement = (
+        f"INSERT INTO {prices.name} (outcome, fetched_at, odds, fractional, status) "
+        f"VALUES ({placeholders(connection, 5)}) ON CONFLICT DO NOTHING"
+    )
+    connection.exec_driver_sql(statement, rows)
 
 
 def _insert_states(connection: Connection, states: list[EventStateRecord]) -> None:
@@ -535,33 +572,6 @@ def _outcome_ids_of(
     return ids
 
 
-def _latest_prices(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Latest]:
-    """The latest stored price of each of *outcome_ids*: one primary-key look-up each
-    (never every price of the outcome)."""
-    found: dict[int, Latest] = {}
-    newest = prices.alias("newest")
-    latest_time = (
-        select(func.max(newest.c.fetched_at))
-        .where(newest.c.outcome == outcomes.c.id)
-        .scalar_subquery()
-    )
-    for chunk in _chunks(outcome_ids, IN_CHUNK):
-        # Each time first (materialized: PostgreSQL would otherwise look the rows up by
-        # time), then each row by its primary key.
-        times = (
-            select(outcomes.c.id.label("outcome"), latest_time.label("at"))
-            .where(outcomes.c.id.in_(list(chunk)))
-            .cte("latest")
-            .prefix_with("MATERIALIZED")
-        )
-        query = select(prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status).join(
-            times, and_(prices.c.outcome == times.c.outcome, prices.c.fetched_at == times.c.at)
-        )
-        for row in connection.execute(query):
-            found[row.outcome] = Latest(row.outcome, row.fetched_at, row.odds, row.status)
-    return found
-
-
 def _price_at(connection: Connection, outcome: int, fetched_ms: int) -> Latest | None:
     """The outcome's stored price at *fetched_ms*: the latest row at or before it."""
     row = connection.execute(
@@ -573,20 +583,15 @@ def _price_at(connection: Connection, outcome: int, fetched_ms: int) -> Latest |
     return None if row is None else Latest(outcome, row.fetched_at, row.odds, row.status)
 
 
-def _row(outcome: int, price: PriceRecord, before: Latest | None) -> dict[str, Any] | None:
-    """The price row of *price*, or None if it is the same price as *before*."""
+def _row(outcome: int, price: PriceRecord, before: Latest | None) -> tuple[Any, ...] | None:
+    """The price row of *price* (outcome, fetched_at, odds, fractional, status), or None
+    if it is the same price as *before*."""
     status = price.status
     if status == KEEP_STATUS:
         status = before.status if before is not None else None
     if before is not None and before.same_price(price.odds, status):
         return None
-    return {
-        "outcome": outcome,
-        "fetched_at": price.fetched_ms,
-        "odds": price.odds,
-        "fractional": price.fractional,
-        "status": status,
-    }
+    return (outcome, price.fetched_ms, price.odds, price.fractional, status)
 
 
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:

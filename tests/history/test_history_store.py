@@ -390,18 +390,18 @@ def test_a_failed_batch_leaves_nothing_behind_and_can_be_written_again(
     history_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = opened(history_uri)
-    original = store_module._latest_prices
+    original = store_module.summaries.read
 
     def fail(*args: Any) -> Any:
         raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
 
-    monkeypatch.setattr(store_module, "_latest_prices", fail)
+    monkeypatch.setattr(store_module.summaries, "read", fail)
     with pytest.raises(HistoryError, match=r"writing to .* failed: the server closed the conn"):
         store.write(observations(event()))
     assert count_rows(history_uri, "kwiff_events") == 0  # the events upsert was rolled back
     assert count_rows(history_uri, "kwiff_outcomes") == 0
     assert store.cached_outcomes() == 0
-    monkeypatch.setattr(store_module, "_latest_prices", original)
+    monkeypatch.setattr(store_module.summaries, "read", original)
     assert store.write(observations(event())).written == 2
     store.close()
     assert count_rows(history_uri) == 2
@@ -443,14 +443,14 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
 ) -> None:
     uri, name = named(postgres_uri)
     store = opened(uri)
-    original = store_module._latest_prices
+    original = store_module.summaries.read
     states: list[str] = []
 
     def cut_then_read(*args: Any) -> Any:
         states.extend(terminate_backends(postgres_server, name))
         return original(*args)
 
-    monkeypatch.setattr(store_module, "_latest_prices", cut_then_read)
+    monkeypatch.setattr(store_module.summaries, "read", cut_then_read)
     with pytest.raises(
         HistoryError,
         match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
@@ -460,7 +460,7 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
     assert states == ["idle in transaction"]
     assert count_rows(postgres_uri, "kwiff_events") == 0  # what the batch did was undone
     assert count_rows(postgres_uri, "kwiff_outcomes") == 0
-    monkeypatch.setattr(store_module, "_latest_prices", original)
+    monkeypatch.setattr(store_module.summaries, "read", original)
     assert store.write(observations(event())).written == 2  # on a new connection
     store.close()
     assert count_rows(postgres_uri) == 2

@@ -23,6 +23,7 @@ from kwiff_scrapy.history.queries import (
 from kwiff_scrapy.history.records import from_ms
 from kwiff_scrapy.history.schema import database_url, events, markets, outcomes, prices
 from kwiff_scrapy.history.store import HistoryStore
+from kwiff_scrapy.history.summaries import rebuild
 
 from ..support.databases import history_uri, postgres_server, postgres_uri, sqlite_uri
 from .reference_queries import old_events, old_market_overrounds, old_top_movers
@@ -96,6 +97,8 @@ def fill(uri: str, *, seed: int, events_count: int, outcomes_per_event: int, row
                 }
             )
         connection.execute(insert(prices), batch)
+        # Rows inserted by hand: their summaries built as the migration builds them.
+        rebuild(connection)
     engine.dispose()
 
 

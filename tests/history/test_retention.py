@@ -36,10 +36,12 @@ from kwiff_scrapy.history.schema import (
     signals,
 )
 from kwiff_scrapy.history.store import HistoryStore
+from kwiff_scrapy.history.summaries import rebuild
 
 from ..support.crawl_process import scrapy_kwiff
 from ..support.databases import history_uri, postgres_server, postgres_uri
 from ..support.waiting import HANG_GUARD as DEADLINE
+from .test_summaries import summaries_and_rebuilt
 
 DAY = 86_400_000
 NOW = 1_790_000_000_000
@@ -89,6 +91,8 @@ def build(uri: str) -> dict[str, Any]:
             for n, at in enumerate(price_times(rng, event_id))
         ]  # fmt: skip
         connection.execute(insert(prices), rows)
+        # Rows inserted by hand: their summaries built as the migration builds them.
+        rebuild(connection)
         states = [
             {"event_id": e, "fetched_at": at, "kind": "status", "in_play": False}
             for e in KICKOFFS
@@ -222,6 +226,10 @@ def test_only_older_rows_go_in_batches_while_a_writer_writes(history_uri: str) -
         assert delete_old(engine, KEEP, NOW, batch_size=7).rows == 0
     finally:
         engine.dispose()
+    # The outcomes' summaries followed: what the rows left say.
+    kept, built = summaries_and_rebuilt(history_uri)
+    assert len(kept) == 8
+    assert kept == built
 
 
 def test_a_writer_that_remembers_a_deleted_event_writes_again_after_one_failure(
