@@ -1,7 +1,8 @@
 """An event's stored prices as CSV: the one format of ``history --csv`` and the dashboard.
 
-:data:`CSV_FIELDS` are the columns; :func:`write_moves_csv` writes every :class:`Move`
-(each stored price with the one before it) as a row to any text stream.
+:data:`CSV_FIELDS` are the columns; :func:`write_event_csv` writes every price of an
+:class:`~kwiff_scrapy.history.event_prices.EventMoves` (each stored price with the one
+before it) as a row to any text stream, each distinct time and price made text once.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import csv
 from typing import TYPE_CHECKING, Final
 
-from ..model.values import iso_utc_datetime
+from ..model.changes import relative_change
+from ..model.odds import price_probability
+from .time_text import UtcTexts
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from typing import TextIO
 
-    from .queries import Move
+    from .event_prices import EventMoves
 
 CSV_FIELDS: Final = (
     "time",
@@ -34,31 +36,47 @@ CSV_FIELDS: Final = (
 )
 
 
-def write_moves_csv(file: TextIO, found: Sequence[Move]) -> int:
-    """Every price of *found* as a CSV row (the opening ones with no ``odds_before``),
+def write_event_csv(file: TextIO, moved: EventMoves) -> int:
+    """Every price of *moved* as a CSV row (the opening ones with no ``odds_before``),
     after a header of :data:`CSV_FIELDS`; how many rows."""
+    data = moved.prices
+    lines, line_of, times = data.lines, data.line, data.times
+    odds, fractional, status = data.odds, data.fractional, data.status
+    opening, overround = moved.opening, moved.overround
+    time_text = UtcTexts().iso
+    probabilities: dict[float | None, str] = {}
+
+    def probability_text(price: float | None) -> str:
+        text = probabilities.get(price)
+        if text is None:
+            text = probabilities[price] = csv_number(price_probability(price))
+        return text
+
+    def row(r: int) -> tuple[object, ...]:
+        line = lines[line_of[r]]
+        before = None if opening[r] else odds[r - 1]
+        after = odds[r]
+        change = relative_change(before, after)
+        return (
+            time_text(times[r]),
+            data.event_id,
+            line.market,
+            line.outcome,
+            "" if line.outcome_id is None else line.outcome_id,
+            csv_number(before),
+            csv_number(after),
+            "" if change is None else f"{change:.6f}",
+            fractional[r] or "",
+            status[r] or "",
+            "" if opening[r] else probability_text(before),
+            probability_text(after),
+            csv_number(overround[r]),
+        )
+
     writer = csv.writer(file)
     writer.writerow(CSV_FIELDS)
-    for move in found:
-        change = move.change
-        writer.writerow(
-            (
-                iso_utc_datetime(move.time),
-                move.event_id,
-                move.market,
-                move.outcome,
-                "" if move.outcome_id is None else move.outcome_id,
-                csv_number(move.before.odds if move.before is not None else None),
-                csv_number(move.after.odds),
-                "" if change is None else f"{change:.6f}",
-                move.after.fractional or "",
-                move.after.status or "",
-                csv_number(move.previous_implied_probability),
-                csv_number(move.implied_probability),
-                csv_number(move.market_overround),
-            )
-        )
-    return len(found)
+    writer.writerows(map(row, moved.rows))
+    return len(moved.rows)
 
 
 def csv_number(value: float | None) -> str:
