@@ -116,40 +116,39 @@ def event_moves(found: EventPrices, since_ms: int | None = None) -> EventMoves:
     # riding along in its low digits.
     keys = sorted([(times[r] * width + line_of[r]) * count + r for r in range(count)])
     order = [key % count for key in keys]
-    market_names = [line.market for line in found.lines]
-    market_index = {name: number for number, name in enumerate(dict.fromkeys(market_names))}
-    market_of = [market_index[name] for name in market_names]
+    market_index: dict[str, int] = {}
+    market_of = [market_index.setdefault(line.market, len(market_index)) for line in found.lines]
     book = [is_book_name(name) for name in market_index]
+    # Only a book has an overround: the rows of the others (scorers, double chance: half
+    # of a football card) are left None without a look.
+    book_rows = [row for row in order if book[market_of[line_of[row]]]]
     in_force: list[dict[int, float | None]] = [{} for _ in market_index]
     unpriced: list[set[int]] = [set() for _ in market_index]
     overround: list[float | None] = [None] * count
-    position = 0
-    while position < count:
-        first = position
-        row = order[position]
-        time, market = times[row], market_of[line_of[row]]
-        market_prices, market_unpriced = in_force[market], unpriced[market]
-        while True:
-            line = line_of[row]
-            price = odds[row]
-            market_prices[line] = price
-            row_status = status[row]
-            if price is None or not price > 1.0 or not (row_status is None or is_open(row_status)):
-                market_unpriced.add(line)
-            else:
-                market_unpriced.discard(line)
-            position += 1
-            if position == count:
-                break
-            row = order[position]
-            if times[row] != time or market_of[line_of[row]] != market:
-                break
-        if book[market] and not market_unpriced and len(market_prices) >= 2:
+    last = len(book_rows) - 1
+    group_start = 0
+    for position, row in enumerate(book_rows):
+        line = line_of[row]
+        market = market_of[line]
+        price = odds[row]
+        market_prices = in_force[market]
+        market_prices[line] = price
+        row_status = status[row]
+        if price is None or not price > 1.0 or not (row_status is None or is_open(row_status)):
+            unpriced[market].add(line)
+        else:
+            unpriced[market].discard(line)
+        if position < last:
+            following = book_rows[position + 1]
+            if times[following] == times[row] and market_of[line_of[following]] == market:
+                continue  # the market is whole once every price of this time is in
+        if not unpriced[market] and len(market_prices) >= 2:
             # As model.odds.overround sums them: in the order the outcomes were first priced.
             inverses = [1.0 / p for p in market_prices.values()]  # type: ignore[operator]
-            value: float | None = sum(inverses) - 1.0
-            for done in order[first:position]:
+            value = sum(inverses) - 1.0
+            for done in book_rows[group_start : position + 1]:
                 overround[done] = value
+        group_start = position + 1
     opening = [False] * count
     for outcome_line in found.lines:
         if outcome_line.end > outcome_line.start:
@@ -187,7 +186,7 @@ def read_event_prices(
         )
     )
     by_outcome: dict[int, list[tuple[int, float | None, str | None, str | None]]] = {}
-    for outcome, *price in _driver_rows(
+    for outcome, *price in driver_rows(
         connection,
         f"SELECT p.outcome, p.fetched_at, p.odds, p.fractional, p.status "
         f"FROM {prices.name} p JOIN {outcomes.name} o ON o.id = p.outcome "
@@ -243,7 +242,7 @@ def _market_name(row: Any) -> str:
     return str(row.market_name or row.market_key)
 
 
-def _driver_rows(connection: Connection, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
+def driver_rows(connection: Connection, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
     """*sql* (``{}`` for each parameter) run on the driver's own cursor: plain tuples, not
     SQLAlchemy rows (a tenth of the time on ten thousand rows)."""
     placeholder = _PLACEHOLDERS.get(connection.dialect.paramstyle)

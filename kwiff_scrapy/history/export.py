@@ -38,45 +38,62 @@ CSV_FIELDS: Final = (
 
 def write_event_csv(file: TextIO, moved: EventMoves) -> int:
     """Every price of *moved* as a CSV row (the opening ones with no ``odds_before``),
-    after a header of :data:`CSV_FIELDS`; how many rows."""
+    after a header of :data:`CSV_FIELDS`; how many rows. The cells of each outcome and
+    of each move from one price to another are made once (a busy event's ten thousand
+    rows share ~150 outcomes and a few hundred moves)."""
     data = moved.prices
-    lines, line_of, times = data.lines, data.line, data.times
+    line_of, times = data.line, data.times
     odds, fractional, status = data.odds, data.fractional, data.status
     opening, overround = moved.opening, moved.overround
     time_text = UtcTexts().iso
-    probabilities: dict[float | None, str] = {}
-
-    def probability_text(price: float | None) -> str:
-        text = probabilities.get(price)
-        if text is None:
-            text = probabilities[price] = csv_number(price_probability(price))
-        return text
-
-    def row(r: int) -> tuple[object, ...]:
-        line = lines[line_of[r]]
-        before = None if opening[r] else odds[r - 1]
-        after = odds[r]
-        change = relative_change(before, after)
-        return (
-            time_text(times[r]),
+    outcome_cells = [
+        (
             data.event_id,
             line.market,
             line.outcome,
             "" if line.outcome_id is None else line.outcome_id,
-            csv_number(before),
-            csv_number(after),
-            "" if change is None else f"{change:.6f}",
+        )
+        for line in data.lines
+    ]
+    move_cells: dict[tuple[float | None, float | None], tuple[tuple[str, ...], tuple[str, ...]]]
+    move_cells = {}
+    numbers: dict[float | None, str] = {}
+
+    def row(r: int) -> tuple[object, ...]:
+        move = (None if opening[r] else odds[r - 1], odds[r])
+        cells = move_cells.get(move)
+        if cells is None:
+            cells = move_cells[move] = _move_cells(*move)
+        margin = overround[r]
+        margin_text = numbers.get(margin)
+        if margin_text is None:
+            margin_text = numbers[margin] = csv_number(margin)
+        return (
+            time_text(times[r]),
+            *outcome_cells[line_of[r]],
+            *cells[0],
             fractional[r] or "",
             status[r] or "",
-            "" if opening[r] else probability_text(before),
-            probability_text(after),
-            csv_number(overround[r]),
+            *cells[1],
+            margin_text,
         )
 
     writer = csv.writer(file)
     writer.writerow(CSV_FIELDS)
     writer.writerows(map(row, moved.rows))
     return len(moved.rows)
+
+
+def _move_cells(
+    before: float | None, after: float | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The odds and change cells, and the probability cells, of a move (*before* None: an
+    opening price)."""
+    change = relative_change(before, after)
+    return (
+        (csv_number(before), csv_number(after), "" if change is None else f"{change:.6f}"),
+        (csv_number(price_probability(before)), csv_number(price_probability(after))),
+    )
 
 
 def csv_number(value: float | None) -> str:
