@@ -13,8 +13,9 @@ test server on 127.0.0.1) and times, in turns big / small, round by round:
   (``/movers``: the three ``history --top 10`` windows, kept up to 30 s), the busiest
   event's page (charts' data, moves, opening and closing) and its CSV;
 - a live look: the server's look for new prices after a batch of moved prices (20 of each
-  of 200 events, written by the history's writer) is stored, with the board rows it
-  sends again (``LiveFeed.poll_once``);
+  of 200 events, written by the history's writer) is stored, with a board page and the
+  busiest event's page open: the board rows it sends again, that event's new prices
+  (``LiveFeed.poll_once``; with no page open it reads the prices and sends only a count);
 - once, after the rounds: the movers' three tables computed afresh (what the server does
   at most every 30 s, off the pages' path).
 
@@ -152,22 +153,28 @@ async def _measure(targets: list[Target], repeats: int) -> None:
                 TestClient(TestServer(app, host="127.0.0.1", port=0))
             )
             clients.append(client)
+        open_pages: dict[str, list[asyncio.Queue[bytes | None]]] = {}
         for round_number in range(repeats + 1):  # round 0 warms up
             for target, client in zip(targets, clients, strict=True):
-                pages = {
+                paths = {
                     "board": "/",
                     "board, team filter": f"/?team={quote(target.team)}",
                     "movers and signals": "/movers",
                     "event (busiest)": f"/event/{target.busiest}",
                     "event CSV (busiest)": f"/event/{target.busiest}.csv",
                 }
-                for name, path in pages.items():
+                for name, path in paths.items():
                     seconds = await _timed(lambda c=client, p=path: _get(c, p))
                     if round_number:
                         target.times.setdefault(name, []).append(seconds)
                 feed = client.server.app[DASHBOARD_KEY].live
+                if not round_number:  # a board page and the busiest event's page are open
+                    open_pages[target.label] = [feed.subscribe(), feed.subscribe(target.busiest)]
                 await asyncio.to_thread(_write_moves, target, round_number)
                 seconds = await _timed(feed.poll_once)
+                for page in open_pages[target.label]:  # what the pages were sent, read
+                    while not page.empty():
+                        page.get_nowait()
                 if round_number:
                     target.times.setdefault("live look (4,000 new prices)", []).append(seconds)
         for target, client in zip(targets, clients, strict=True):  # once: it is slow
