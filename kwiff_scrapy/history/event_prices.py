@@ -12,6 +12,7 @@ time (:func:`kwiff_scrapy.model.odds.market_overround`'s test, change by change)
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,19 +68,20 @@ class EventPrices:
         market: str,
         outcome: str,
         outcome_id: int | None,
-        rows: Sequence[tuple[int, float | None, str | None, str | None]],
+        columns: tuple[
+            Sequence[int], Sequence[float | None], Sequence[str | None], Sequence[str | None]
+        ],
         position: int,
     ) -> None:
-        """An outcome's (time, odds, fractional, status) rows, oldest first, shown at
-        *position* in ``lines`` (set by :meth:`order_lines`)."""
+        """An outcome's times, odds, fractionals and statuses, oldest first, shown at
+        *position* in ``lines``."""
+        times, odds, fractional, status = columns
         start = len(self.times)
-        if rows:
-            times, odds, fractional, status = zip(*rows, strict=True)
-            self.times.extend(times)
-            self.odds.extend(odds)
-            self.fractional.extend(fractional)
-            self.status.extend(status)
-            self.line.extend([position] * len(rows))
+        self.times.extend(times)
+        self.odds.extend(odds)
+        self.fractional.extend(fractional)
+        self.status.extend(status)
+        self.line.extend([position] * len(times))
         self.lines.append(OutcomeLine(market, outcome, outcome_id, start, len(self.times)))
 
     def markets(self) -> list[str]:
@@ -185,19 +187,25 @@ def read_event_prices(
             .order_by(outcomes.c.id)
         )
     )
-    by_outcome: dict[int, list[tuple[int, float | None, str | None, str | None]]] = {}
-    for outcome, *price in driver_rows(
+    rows = driver_rows(
         connection,
         f"SELECT p.outcome, p.fetched_at, p.odds, p.fractional, p.status "
         f"FROM {prices.name} p JOIN {outcomes.name} o ON o.id = p.outcome "
         f"WHERE o.event_id = {{}}",
         event_id,
-    ):
-        by_outcome.setdefault(outcome, []).append(price)  # type: ignore[arg-type]
+    )
     # Sorted here, not by the database (PostgreSQL sorted all of them: a fifth of the
-    # query); each outcome's rows come in time order from the primary key anyway.
-    for rows in by_outcome.values():
-        rows.sort()
+    # query): each outcome's rows come in time order from the primary key anyway, so this
+    # sort only puts the outcomes' runs in order.
+    rows.sort()
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) or [()] * 5
+    outcome_of = columns[0]
+    starts = [0, *(r for r in range(1, len(rows)) if outcome_of[r] != outcome_of[r - 1])]
+    by_outcome = {
+        outcome_of[start]: (start, end)
+        for start, end in itertools.pairwise([*starts, len(rows)])
+        if end > start
+    }
     leg_names = {row.outcome_id: row.name for row in outcome_rows if row.name}
     priced = [row for row in outcome_rows if row.id in by_outcome]
     # Markets in the order first stored: that of their first outcome with a price.
@@ -215,7 +223,7 @@ def read_event_prices(
             _market_name(row),
             outcome_name(row.market_key, row.outcome_key, row.outcome_id, row.name, leg_names),
             row.outcome_id,
-            by_outcome[row.id],
+            _slices(columns[1:], *by_outcome[row.id]),
             position,
         )
     return found, all_markets
@@ -236,6 +244,10 @@ def outcome_name(
     if name:
         return str(name)
     return str(outcome_id if outcome_id is not None else outcome_key)
+
+
+def _slices(columns: Sequence[tuple[Any, ...]], start: int, end: int) -> Any:
+    return tuple(column[start:end] for column in columns)
 
 
 def _market_name(row: Any) -> str:

@@ -439,7 +439,12 @@ def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
             history.market,
             history.outcome,
             history.outcome_id,
-            [(to_ms(p.time), p.odds, p.fractional, p.status) for p in history.points],
+            (
+                [to_ms(p.time) for p in history.points],
+                [p.odds for p in history.points],
+                [p.fractional for p in history.points],
+                [p.status for p in history.points],
+            ),
             position,
         )
     return found
