@@ -16,6 +16,9 @@ runs (each in this process, without the ~0.9 s of the ``scrapy`` command's start
   row written as CSV to /dev/null); goal 2 s;
 - the live board's main query: the current price of every outcome of the 50 next
   events to kick off; goal 200 ms;
+- the dashboard's board as its page reads it (``board_rows``: the events upcoming and in
+  play, each result market's prices now, 15 minutes and an hour ago, and at the
+  opening); goal 200 ms;
 - ``history --top 20`` over the whole month (no goal: the one query that must read
   every price; its time and Python memory say it stays bounded);
 - writing: prices per second of the history's writer (``HistoryStore.write``: a batch
@@ -48,6 +51,7 @@ from sqlalchemy import and_, func, select
 
 from kwiff_scrapy.commands import history as history_command
 from kwiff_scrapy.commands.history import HistoryPlan
+from kwiff_scrapy.dashboard.views import board_rows
 from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import EventHeader, MarketRecord, Observation, PriceRecord
 from kwiff_scrapy.history.schema import (
@@ -74,7 +78,14 @@ MONTH_EVENTS = 5_000
 POSTGRES = os.environ.get("KWIFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 # Its own schema per run: two runs at once (other sessions) never drop each other's.
 SCHEMA = f"kwiff_bench_month_{os.getpid()}"
-GOALS = {"event": 0.1, "top": 1.0, "report": 2.0, "board": 0.2, "board_summaries": 0.2}
+GOALS = {
+    "event": 0.1,
+    "top": 1.0,
+    "report": 2.0,
+    "board": 0.2,
+    "board_summaries": 0.2,
+    "dashboard_board": 0.2,
+}
 BOARD_EVENTS = 50
 WRITE_EVENTS = 200
 MOVED_PER_EVENT = 20
@@ -134,6 +145,7 @@ def run_backend(
         ("report", "history --report --since 1d (CSV)"),
         ("board", f"board: current prices of the next {BOARD_EVENTS} events"),
         ("board_summaries", "the same board from the outcomes' summaries"),
+        ("dashboard_board", "the dashboard's board (its query and rows)"),
         ("top_all", "history --top 20 (the whole month)"),
     ):
         seconds, first, peak = timings[name]
@@ -192,12 +204,17 @@ def time_queries(
             found = connection.execute(board_summary_query(end_ms, BOARD_EVENTS)).all()
             assert found
 
+    def dashboard_board() -> None:
+        with HistoryReader(uri) as reader:
+            assert board_rows(reader, end)
+
     calls = {
         "event": command(HistoryPlan(db=uri, event_id=filled.busiest_event)),
         "top": command(HistoryPlan(db=uri, top=20, since="1d")),
         "report": report,
         "board": board,
         "board_summaries": board_from_summaries,
+        "dashboard_board": dashboard_board,
         "top_all": command(HistoryPlan(db=uri, top=20)),
     }
     found: dict[str, tuple[float, float, int]] = {}

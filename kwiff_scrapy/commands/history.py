@@ -22,6 +22,7 @@ exit status 1.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import sys
 from dataclasses import dataclass
@@ -35,11 +36,16 @@ from .. import defaults
 from ..history.config import URI_SETTING, history_uri
 from ..history.errors import HistoryError, require_sqlalchemy
 from ..history.export import CSV_FIELDS as CSV_FIELDS
-from ..history.export import csv_number, write_moves_csv
+from ..history.export import csv_number, write_event_csv
+from ..history.records import from_ms
+from ..history.time_text import UtcTexts
+from ..model.changes import relative_change
+from ..model.odds import price_probability
 from ..model.values import iso_utc_datetime
 from ..model.values import parse_duration as duration
 from .output import echo, stop_writing_to_stdout
-from .preview import format_table
+from .preview import display_width, format_table
+from .preview import pad_to_width as _pad
 from .subcommand import Subcommand
 
 if TYPE_CHECKING:
@@ -48,7 +54,8 @@ if TYPE_CHECKING:
 
     from scrapy.settings import BaseSettings
 
-    from ..history.queries import EventInfo, HistoryReader, Move, Mover, OutcomeHistory
+    from ..history.event_prices import EventMoves, EventPrices
+    from ..history.queries import EventInfo, HistoryReader, Mover, OutcomeHistory
     from ..history.report import OpeningClosing
 
 HISTORY: Final = "history"
@@ -418,26 +425,30 @@ def _keep_text(keep: timedelta) -> str:
 def _show_event(
     reader: HistoryReader, plan: HistoryPlan, event_id: int, since: datetime | None
 ) -> None:
-    from ..history.queries import moves
+    from ..history.event_prices import event_moves
+    from ..history.queries import outcome_histories, since_ms
 
-    event = reader.event(event_id)
-    histories = reader.outcome_histories(event_id, plan.markets or None)
+    found = reader.event_prices(event_id, plan.markets or None)
+    # The plot carries its lines on to the event's last price (any market): its counts.
+    event = reader.event(event_id) if plan.plot is not None else reader.event_header(event_id)
+    moved = event_moves(found, since_ms(since) if since is not None else None)
     if plan.plot is None and plan.csv is None:
-        echo(_event_heading(event, histories), sys.stdout)
-        found = [move for move in moves(histories, since) if move.before is not None]
-        if found:
-            echo(format_table(MOVE_HEADERS, [_move_cells(move) for move in found]), sys.stdout)
+        echo(_event_heading(event, found), sys.stdout)
+        rows = [row for row in moved.rows if not moved.opening[row]]
+        if rows:
+            echo(move_table(moved, rows), sys.stdout)
         else:
             window = " in that time" if since is not None else ""
             echo(f"No moves{window}: every outcome kept its price.", sys.stdout)
         return
     if plan.csv is not None:
-        written = write_csv(plan.csv, moves(histories, since))
+        with open(plan.csv, "w", encoding="utf-8", newline="") as file:
+            written = write_event_csv(file, moved)
         echo(
             f"Wrote {written} prices of {event.teams} (event {event_id}) to {plan.csv}", sys.stdout
         )
     if plan.plot is not None:
-        _plot(event, histories, plan, since)
+        _plot(event, outcome_histories(found), plan, since)
 
 
 def _plot(
@@ -610,42 +621,86 @@ def _show_events(reader: HistoryReader, since: datetime | None) -> None:
     echo(format_table(EVENT_HEADERS, rows), sys.stdout)
 
 
-def write_csv(path: str, found: Sequence[Move]) -> int:
-    """Every price of *found* as a CSV row (the opening ones with no ``odds_before``)."""
-    with open(path, "w", encoding="utf-8", newline="") as file:
-        return write_moves_csv(file, found)
-
-
 # -- cells -------------------------------------------------------------------------------
 
 
-def _event_heading(event: EventInfo, histories: Sequence[OutcomeHistory]) -> str:
+def _event_heading(event: EventInfo, found: EventPrices) -> str:
     parts = [event.teams]
     if event.competition_name:
         parts.append(event.competition_name)
     if event.start is not None:
         parts.append(f"kick-off {_time_text(event.start, seconds=False)} UTC")
-    prices = sum(len(h.points) for h in histories)
-    times = [p.time for h in histories for p in h.points]
-    span = f" from {_time_text(min(times))} to {_time_text(max(times))} UTC" if times else ""
+    times = found.times
+    span = (
+        f" from {_time_text(from_ms(min(times)))} to {_time_text(from_ms(max(times)))} UTC"
+        if times
+        else ""
+    )
     return (
         f"{' - '.join(parts)} (event {event.event_id})\n"
-        f"{len(histories)} outcomes, {prices} prices stored{span}"
+        f"{len(found.lines)} outcomes, {len(times)} prices stored{span}"
     )
 
 
-def _move_cells(move: Move) -> tuple[str, ...]:
-    assert move.before is not None
+def move_table(moved: EventMoves, rows: Sequence[int]) -> str:
+    """The table of *rows* (none an opening price) of *moved*, as :func:`format_table`
+    lays out :data:`MOVE_HEADERS`. A busy event's ten thousand rows share a few hundred
+    moves from one price to another and ~150 outcomes: the cells of each are made (and
+    padded) once, then each row is one format of four texts."""
+    data = moved.prices
+    lines, line_of, times, odds, status = data.lines, data.line, data.times, data.odds, data.status
+    overround = moved.overround
+    time_text = UtcTexts().clock
+    move_numbers: dict[tuple[float | None, str | None, float | None, str | None], int] = {}
+    percent_texts: dict[float | None, str] = {}
+    row_times, row_moves, row_margins = [], [], []
+    for r in rows:
+        row_times.append(time_text(times[r]))
+        move = (odds[r - 1], status[r - 1], odds[r], status[r])
+        number = move_numbers.get(move)
+        if number is None:
+            number = move_numbers[move] = len(move_numbers)
+        row_moves.append(number)
+        margin = overround[r]
+        margin_text = percent_texts.get(margin)
+        if margin_text is None:
+            margin_text = percent_texts[margin] = _percent_text(margin)
+        row_margins.append(margin_text)
+    shown = sorted({line_of[r] for r in rows})
+    columns: list[list[str]] = [
+        row_times[:1],
+        [lines[n].market for n in shown],
+        [lines[n].outcome for n in shown],
+        *map(list, zip(*(_move_texts(*move) for move in move_numbers), strict=True)),
+        list(percent_texts.values()),
+    ]
+    widths = [
+        max(display_width(text) for text in (header, *column))
+        for header, column in zip(MOVE_HEADERS, columns, strict=True)
+    ]
+    pad = [functools.partial(_pad, width=width) for width in widths]
+    names = {n: f"{pad[1](lines[n].market)}  {pad[2](lines[n].outcome)}" for n in shown}
+    move_texts = [
+        "  ".join(pad[column](text) for column, text in enumerate(texts, 3))
+        for texts in zip(*columns[3:6], strict=True)
+    ]
+    heading = "  ".join(p(text) for p, text in zip(pad, MOVE_HEADERS, strict=True)).rstrip()
+    underline = "  ".join("-" * width for width in widths)
+    table = [heading, underline]
+    for r, time, number, margin_text in zip(rows, row_times, row_moves, row_margins, strict=True):
+        table.append(f"{time}  {names[line_of[r]]}  {move_texts[number]}  {margin_text}")
+    return "\n".join(table)
+
+
+def _move_texts(
+    before: float | None, before_status: str | None, after: float | None, after_status: str | None
+) -> tuple[str, str, str]:
+    """The odds, change and probability cells of a move from one price to another."""
     return (
-        _time_text(move.time),
-        move.market,
-        move.outcome,
-        f"{_price_text(move.before.odds, move.before.status)} {ARROW} "
-        f"{_price_text(move.after.odds, move.after.status)}",
-        _change_text(move.change),
-        f"{_percent_text(move.previous_implied_probability)} {ARROW} "
-        f"{_percent_text(move.implied_probability)}",
-        _percent_text(move.market_overround),
+        f"{_price_text(before, before_status)} {ARROW} {_price_text(after, after_status)}",
+        _change_text(relative_change(before, after)),
+        f"{_percent_text(price_probability(before))} {ARROW} "
+        f"{_percent_text(price_probability(after))}",
     )
 
 

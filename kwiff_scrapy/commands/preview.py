@@ -101,12 +101,27 @@ def _add_outcome_row(preview: PreviewEvent, row: ItemAdapter) -> None:
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Left-aligned columns sized by display width, so accented and wide names line up."""
     lines = [tuple(headers), *(tuple(row) for row in rows)]
-    widths = [max(display_width(line[i]) for line in lines) for i in range(len(headers))]
+    widths = []
+    # Cells whose display width is not their length (wide or combining characters): a row
+    # with one is padded cell by cell; every other row by one format string.
+    uneven: set[str] = set()
+    for column in zip(*lines, strict=True):
+        width = 0
+        for cell in set(column):
+            cell_width = display_width(cell)
+            if cell_width != len(cell):
+                uneven.add(cell)
+            width = max(width, cell_width)
+        widths.append(width)
+    row_format = "  ".join(f"{{:<{width}}}" for width in widths)
+
+    def line_text(line: tuple[str, ...]) -> str:
+        if uneven and not uneven.isdisjoint(line):
+            return "  ".join(_pad(cell, width) for cell, width in zip(line, widths, strict=True))
+        return row_format.format(*line)
+
     underline = tuple("-" * width for width in widths)
-    return "\n".join(
-        "  ".join(_pad(cell, width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in (lines[0], underline, *lines[1:])
-    )
+    return "\n".join(line_text(line).rstrip() for line in (lines[0], underline, *lines[1:]))
 
 
 @functools.lru_cache(maxsize=16384)
@@ -128,8 +143,12 @@ def display_width(text: str) -> int:
     return width
 
 
-def _pad(text: str, width: int) -> str:
+def pad_to_width(text: str, width: int) -> str:
+    """*text* and spaces to take *width* terminal columns."""
     return text + " " * (width - display_width(text))
+
+
+_pad = pad_to_width
 
 
 def _text(value: Any) -> str:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+import msgspec
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -156,7 +157,15 @@ def templates() -> Environment:
         datetime=_datetime,
     )
     environment.globals.update(move_choices=move_choices())
+    # tojson (then escaped for HTML by Jinja2 as ever) through msgspec: an event's charts
+    # are ~50,000 numbers, json.dumps took a third of the page's time.
+    environment.policies["json.dumps_function"] = _json_text
     return environment
+
+
+def _json_text(value: Any, **_options: Any) -> str:
+    """JSON of *value*, keys sorted (as Jinja2's default ``sort_keys=True``)."""
+    return msgspec.json.encode(value, order="sorted").decode()
 
 
 # -- the application ---------------------------------------------------------------------

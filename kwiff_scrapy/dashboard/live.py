@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
 
 from ..history.board import UPDATE_LIMIT, OutcomeInfo, latest_time, outcome_infos, prices_after
 from ..history.errors import HistoryError
@@ -64,7 +65,7 @@ class Batch:
 
 def sse(event: str, data: Any) -> bytes:
     """One server-sent event."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), msgspec.json.encode(data))
 
 
 class LiveFeed:
@@ -164,8 +165,11 @@ class LiveFeed:
             await asyncio.sleep(poll)
 
     async def poll_once(self) -> None:
+        # What the pages open now want: the prices of their events, the board rows if any.
+        events = {event_id for event_id in self._clients.values() if event_id is not None}
+        pages = bool(self._clients)
         try:
-            batch = await self._run(self._look)
+            batch = await self._run(lambda: self._look(events, pages=pages))
         except HistoryError as exc:
             message = f"The odds history cannot be read: {exc}"
             if message != self.problem:
@@ -192,8 +196,10 @@ class LiveFeed:
             found = [{"id": s.id, "html": self._render_signal(s)} for s in batch.signals]
             self._send(sse("signals", {"rows": found}))
 
-    def _look(self) -> Batch:
-        """(In the database thread.) The prices and signals not sent yet."""
+    def _look(self, events: set[int], *, pages: bool) -> Batch:
+        """(In the database thread.) The prices and signals not sent yet: the prices
+        themselves only of *events*, and the board's rows again only if there are *pages*
+        (none open: nobody to send them to)."""
         reader = self._reader
         reader.ensure_present()
         batch = Batch()
@@ -232,17 +238,18 @@ class LiveFeed:
                 continue
             if info.market.casefold() in _RESULT_NAMES:
                 changed.add(info.event_id)
-            batch.prices.setdefault(info.event_id, []).append(
-                {
-                    "key": price.key,
-                    "event_id": info.event_id,
-                    "chart": chart_key(info.market, info.outcome_id, info.outcome),
-                    "at": price.at_ms / 1000,
-                    "odds": price.odds,
-                    "probability": probability(price.odds),
-                    "status": price.status,
-                }
-            )
-        if changed:
+            if info.event_id in events:
+                batch.prices.setdefault(info.event_id, []).append(
+                    {
+                        "key": price.key,
+                        "event_id": info.event_id,
+                        "chart": chart_key(info.market, info.outcome_id, info.outcome),
+                        "at": price.at_ms / 1000,
+                        "odds": price.odds,
+                        "probability": probability(price.odds),
+                        "status": price.status,
+                    }
+                )
+        if changed and pages:
             batch.board = board_rows(reader, history_now(reader), event_ids=sorted(changed))
         return batch

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import defaults
 from ..history.board import BoardEvent, BoardPrice, board, competitions, latest_time
-from ..history.export import write_moves_csv
-from ..history.queries import moves, plot_data
+from ..history.errors import HistoryError
+from ..history.event_prices import event_moves
+from ..history.export import write_event_csv
+from ..history.queries import move_objects, plot_data
 from ..history.records import to_ms
 from ..history.signals import StoredSignal, recent_signals
 from ..model.changes import relative_change
@@ -29,6 +31,7 @@ from ..model.odds import price_probability
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..history.event_prices import EventPrices
     from ..history.queries import EventInfo, HistoryReader, Move, Mover
     from ..history.report import OpeningClosing
 
@@ -276,48 +279,52 @@ MOVES_SHOWN = 200
 
 def event_page(reader: HistoryReader, event_id: int) -> EventPage:
     now = history_now(reader)
-    event = reader.event(event_id)
-    histories = reader.outcome_histories(event_id)
-    found = [move for move in moves(histories) if move.before is not None]
-    found.reverse()
+    found = reader.event_prices(event_id)
+    event = reader.event_header(event_id)
+    moved = event_moves(found)
+    rows = [row for row in moved.rows if not moved.opening[row]]
+    shown = move_objects(moved, reversed(rows[-MOVES_SHOWN:]))
     report = list(reader.opening_closing(event_id=event_id, now=now))
-    return EventPage(
-        event, now, found[:MOVES_SHOWN], len(found), report, chart_data(event, histories)
-    )
+    return EventPage(event, now, shown, len(rows), report, chart_data(event, found))
 
 
-def chart_data(event: EventInfo, histories: Sequence[Any]) -> dict[str, Any]:
+def chart_data(event: EventInfo, found: EventPrices) -> dict[str, Any]:
     """Each market's step lines as the page's charts take them: times in seconds, each
-    outcome's odds and whether it was open then, keyed by its row id for live points."""
-    data = plot_data(event, histories)
-    keys = {(h.market, h.outcome): h for h in histories}
-    markets = []
-    for market in data.markets:
-        series = []
-        for line in market.series:
-            history = keys.get((market.market, line.outcome))
-            series.append(
-                {
-                    "outcome": line.outcome,
-                    "times": [t.timestamp() for t in line.times],
-                    "odds": line.odds,
-                    "probability": [price_probability(odds) for odds in line.odds],
-                    "open": line.open,
-                    "key": _history_key(history),
-                }
-            )
-        markets.append({"market": market.market, "series": series})
+    outcome's odds and whether it was open then, keyed by its row id for live points;
+    each line carried on to the latest time stored for the event (as ``--plot`` draws)."""
+    times, odds, status = found.times, found.odds, found.status
+    if not times:
+        raise HistoryError(f"event {event.event_id} has no prices to plot")
+    end = max(times)
+    probabilities: dict[float | None, float | None] = {}
+    markets: dict[str, list[dict[str, Any]]] = {}
+    for line in found.lines:
+        span = range(line.start, line.end)
+        line_times = [times[r] / 1000 for r in span]
+        line_odds = odds[line.start : line.end]
+        backable = [status[r] is None for r in span]
+        if times[line.end - 1] < end:
+            line_times.append(end / 1000)
+            line_odds.append(line_odds[-1])
+            backable.append(backable[-1])
+        for price in line_odds:
+            if price not in probabilities:
+                probabilities[price] = price_probability(price)
+        markets.setdefault(line.market, []).append(
+            {
+                "outcome": line.outcome,
+                "times": line_times,
+                "odds": line_odds,
+                "probability": [probabilities[price] for price in line_odds],
+                "open": backable,
+                "key": chart_key(line.market, line.outcome_id, line.outcome),
+            }
+        )
     return {
         "event_id": event.event_id,
         "kickoff": event.start.timestamp() if event.start is not None else None,
-        "markets": markets,
+        "markets": [{"market": name, "series": series} for name, series in markets.items()],
     }
-
-
-def _history_key(history: Any) -> str:
-    if history is None:
-        return ""
-    return chart_key(history.market, history.outcome_id, history.outcome)
 
 
 def chart_key(market: str, outcome_id: int | None, outcome: str) -> str:
@@ -327,9 +334,10 @@ def chart_key(market: str, outcome_id: int | None, outcome: str) -> str:
 
 def event_csv(reader: HistoryReader, event_id: int) -> tuple[EventInfo, str]:
     """Every stored price of the event as ``history --event ID --csv`` writes it."""
-    event = reader.event(event_id)
+    found = reader.event_prices(event_id)
+    event = reader.event_header(event_id)
     text = io.StringIO(newline="")
-    write_moves_csv(text, moves(reader.outcome_histories(event_id)))
+    write_event_csv(text, event_moves(found))
     return event, text.getvalue()
 
 

@@ -31,6 +31,7 @@ from ..model.items import Market, Outcome
 from ..model.match_rows import RESULT_MARKETS
 from ..model.odds import market_overround
 from .errors import HistoryError
+from .event_prices import driver_rows
 from .records import from_ms
 from .report import outcome_label
 from .schema import describe, error_line, event_states, events, markets, outcomes, prices
@@ -318,32 +319,27 @@ def prices_after(
     outcome row *after_key* at *after_ms*, to page through a time that has more than
     *limit*), by time then outcome, at most *limit*: a range of the index of the
     prices' time, no join (:func:`outcome_infos` names the outcomes, once each)."""
-    columns = (prices.c.outcome, prices.c.fetched_at, prices.c.odds, prices.c.status)
+    columns = f"SELECT outcome, fetched_at, odds, status FROM {prices.name}"
     found: list[StoredPrice] = []
+    # Thousands of rows a look: read as the driver's plain tuples (no SQLAlchemy row each).
     with _connection(bind) as connection:
         if after_key is not None:
             # Two ranges of the time index, not one OR (which no index serves): the rest
             # of that time, then what is later.
-            same_time = (
-                select(*columns)
-                .where(prices.c.fetched_at == after_ms, prices.c.outcome > after_key)
-                .order_by(prices.c.outcome)
-                .limit(limit)
-            )
-            found = [StoredPrice._make(row) for row in _rows(connection, same_time)]
+            same_time = f"{columns} WHERE fetched_at = {{}} AND outcome > {{}} ORDER BY outcome"
+            found = _stored(connection, f"{same_time} LIMIT {{}}", after_ms, after_key, limit)
         if len(found) < limit:
-            later = (
-                select(*columns)
-                .where(
-                    prices.c.fetched_at > after_ms
-                    if after_key is not None
-                    else prices.c.fetched_at >= after_ms
-                )
-                .order_by(prices.c.fetched_at, prices.c.outcome)
-                .limit(limit - len(found))
-            )
-            found += [StoredPrice._make(row) for row in _rows(connection, later)]
+            later = ">" if after_key is not None else ">="
+            query = f"{columns} WHERE fetched_at {later} {{}} ORDER BY fetched_at, outcome"
+            found += _stored(connection, f"{query} LIMIT {{}}", after_ms, limit - len(found))
     return found
+
+
+def _stored(connection: Connection, sql: str, *parameters: int) -> list[StoredPrice]:
+    try:
+        return [StoredPrice._make(row) for row in driver_rows(connection, sql, *parameters)]
+    except SQLAlchemyError as exc:
+        raise HistoryError(f"{describe(connection.engine.url)}: {error_line(exc)}") from exc
 
 
 def outcome_infos(bind: Engine | Connection, keys: Iterable[int]) -> dict[int, OutcomeInfo]:

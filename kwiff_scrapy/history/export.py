@@ -1,7 +1,8 @@
 """An event's stored prices as CSV: the one format of ``history --csv`` and the dashboard.
 
-:data:`CSV_FIELDS` are the columns; :func:`write_moves_csv` writes every :class:`Move`
-(each stored price with the one before it) as a row to any text stream.
+:data:`CSV_FIELDS` are the columns; :func:`write_event_csv` writes every price of an
+:class:`~kwiff_scrapy.history.event_prices.EventMoves` (each stored price with the one
+before it) as a row to any text stream, each distinct time and price made text once.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import csv
 from typing import TYPE_CHECKING, Final
 
-from ..model.values import iso_utc_datetime
+from ..model.changes import relative_change
+from ..model.odds import price_probability
+from .time_text import UtcTexts
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from typing import TextIO
 
-    from .queries import Move
+    from .event_prices import EventMoves
 
 CSV_FIELDS: Final = (
     "time",
@@ -34,31 +36,64 @@ CSV_FIELDS: Final = (
 )
 
 
-def write_moves_csv(file: TextIO, found: Sequence[Move]) -> int:
-    """Every price of *found* as a CSV row (the opening ones with no ``odds_before``),
-    after a header of :data:`CSV_FIELDS`; how many rows."""
+def write_event_csv(file: TextIO, moved: EventMoves) -> int:
+    """Every price of *moved* as a CSV row (the opening ones with no ``odds_before``),
+    after a header of :data:`CSV_FIELDS`; how many rows. The cells of each outcome and
+    of each move from one price to another are made once (a busy event's ten thousand
+    rows share ~150 outcomes and a few hundred moves)."""
+    data = moved.prices
+    line_of, times = data.line, data.times
+    odds, fractional, status = data.odds, data.fractional, data.status
+    opening, overround = moved.opening, moved.overround
+    time_text = UtcTexts().iso
+    outcome_cells = [
+        (
+            data.event_id,
+            line.market,
+            line.outcome,
+            "" if line.outcome_id is None else line.outcome_id,
+        )
+        for line in data.lines
+    ]
+    move_cells: dict[tuple[float | None, float | None], tuple[tuple[str, ...], tuple[str, ...]]]
+    move_cells = {}
+    numbers: dict[float | None, str] = {}
+
+    def row(r: int) -> tuple[object, ...]:
+        move = (None if opening[r] else odds[r - 1], odds[r])
+        cells = move_cells.get(move)
+        if cells is None:
+            cells = move_cells[move] = _move_cells(*move)
+        margin = overround[r]
+        margin_text = numbers.get(margin)
+        if margin_text is None:
+            margin_text = numbers[margin] = csv_number(margin)
+        return (
+            time_text(times[r]),
+            *outcome_cells[line_of[r]],
+            *cells[0],
+            fractional[r] or "",
+            status[r] or "",
+            *cells[1],
+            margin_text,
+        )
+
     writer = csv.writer(file)
     writer.writerow(CSV_FIELDS)
-    for move in found:
-        change = move.change
-        writer.writerow(
-            (
-                iso_utc_datetime(move.time),
-                move.event_id,
-                move.market,
-                move.outcome,
-                "" if move.outcome_id is None else move.outcome_id,
-                csv_number(move.before.odds if move.before is not None else None),
-                csv_number(move.after.odds),
-                "" if change is None else f"{change:.6f}",
-                move.after.fractional or "",
-                move.after.status or "",
-                csv_number(move.previous_implied_probability),
-                csv_number(move.implied_probability),
-                csv_number(move.market_overround),
-            )
-        )
-    return len(found)
+    writer.writerows(map(row, moved.rows))
+    return len(moved.rows)
+
+
+def _move_cells(
+    before: float | None, after: float | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The odds and change cells, and the probability cells, of a move (*before* None: an
+    opening price)."""
+    change = relative_change(before, after)
+    return (
+        (csv_number(before), csv_number(after), "" if change is None else f"{change:.6f}"),
+        (csv_number(price_probability(before)), csv_number(price_probability(after))),
+    )
 
 
 def csv_number(value: float | None) -> str:

@@ -17,7 +17,7 @@ Every problem is a :class:`~kwiff_scrapy.history.errors.HistoryError` of one lin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,10 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model.changes import relative_change
-from ..model.odds import is_book_name, overround, price_probability
-from ..model.values import is_open
+from ..model.odds import price_probability
 from . import summaries
 from .errors import HistoryError
+from .event_prices import EventMoves, EventPrices, event_moves, read_event_prices
 from .movers import movers_query
 from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
 from .replay import stream_changes
@@ -316,75 +316,65 @@ class HistoryReader:
         """The event; ``HistoryError`` if the history has no price of it."""
         found = self.events([event_id])
         if not found:
-            raise HistoryError(f"event {event_id} is not in the odds history at {self.description}")
+            raise self._no_event(event_id)
         return found[0]
+
+    def event_header(self, event_id: int) -> EventInfo:
+        """The event's own fields, without its counts (no price is read: :meth:`event`
+        counts them); ``HistoryError`` if the history has no such event."""
+        with self._connect() as connection:
+            rows = self._run(connection, select(events).where(events.c.event_id == event_id))
+        if not rows:
+            raise self._no_event(event_id)
+        row = rows[0]
+        return EventInfo(
+            event_id=row.event_id,
+            sport_name=row.sport_name,
+            competition_name=row.competition_name,
+            home_team=row.home_team,
+            away_team=row.away_team,
+            start=from_ms(row.start_time) if row.start_time is not None else None,
+            betting_status=row.betting_status,
+            in_play=row.in_play,
+        )
+
+    def _no_event(self, event_id: int) -> HistoryError:
+        return HistoryError(f"event {event_id} is not in the odds history at {self.description}")
 
     # -- one event's prices ----------------------------------------------------------------
 
     def market_names(self, event_id: int) -> list[str]:
         """The names of the event's markets, in the order they were first stored."""
-        names: list[str] = []
-        for history in self.outcome_histories(event_id):
-            if history.market not in names:
-                names.append(history.market)
-        return names
+        return self.event_prices(event_id).markets()
+
+    def event_prices(self, event_id: int, market_names: Sequence[str] | None = None) -> EventPrices:
+        """Every stored price of the event's outcomes, in columns (no object per price),
+        outcome by outcome in the order they were first stored (markets together); only
+        *market_names* if given (any case). ``HistoryError`` for a market name the event
+        does not have."""
+        with self._connect() as connection:
+            try:
+                found, names = read_event_prices(connection, event_id, market_names)
+            except SQLAlchemyError as exc:
+                raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+        if not found.lines and not names:
+            raise self._no_event(event_id)
+        if market_names:
+            known = {name.casefold() for name in names}
+            unknown = [name for name in market_names if name.casefold() not in known]
+            if unknown:
+                raise HistoryError(
+                    f"event {event_id} has no market {unknown[0]!r} in the odds history; "
+                    f"its markets: {', '.join(names)}"
+                )
+        return found
 
     def outcome_histories(
         self, event_id: int, market_names: Sequence[str] | None = None
     ) -> list[OutcomeHistory]:
-        """Every stored price of the event's outcomes, outcome by outcome in the order
-        they were first stored (markets together); only *market_names* if given (any
-        case). ``HistoryError`` for a market name the event does not have."""
-        query = _prices_with_names().where(outcomes.c.event_id == event_id)
-        with self._connect() as connection:
-            rows = self._run(connection, query)
-            leg_names = self._leg_names(connection, event_id, rows)
-        by_outcome: dict[int, OutcomeHistory] = {}
-        first_of_market: dict[str, int] = {}
-        for row in rows:
-            history = by_outcome.get(row.id)
-            if history is None:
-                market = row.market_name or row.market_key
-                history = by_outcome[row.id] = OutcomeHistory(
-                    event_id,
-                    market,
-                    _outcome_name(row, leg_names),
-                    row.outcome_id,
-                )
-                first_of_market.setdefault(market, len(first_of_market))
-            history.points.append(
-                PricePoint(from_ms(row.fetched_at), row.odds, row.fractional, row.status)
-            )
-        histories = sorted(by_outcome.values(), key=lambda h: first_of_market[h.market])
-        if market_names:
-            wanted = {name.casefold(): name for name in market_names}
-            known = {h.market.casefold() for h in histories}
-            unknown = [name for folded, name in wanted.items() if folded not in known]
-            if unknown:
-                names = ", ".join(dict.fromkeys(h.market for h in histories))
-                raise HistoryError(
-                    f"event {event_id} has no market {unknown[0]!r} in the odds history; "
-                    f"its markets: {names}"
-                )
-            histories = [h for h in histories if h.market.casefold() in wanted]
-        return histories
-
-    def _leg_names(
-        self, connection: Connection, event_id: int, rows: list[Row[Any]]
-    ) -> dict[int, str]:
-        """Names of the outcomes that bet-builder groups of the event combine."""
-        legs = {
-            leg
-            for row in rows
-            if row.market_key == BET_BUILDER_MARKET
-            for leg in group_outcome_ids(row.outcome_key) or []
-        }
-        if not legs:
-            return {}
-        query = select(outcomes.c.outcome_id, outcomes.c.name).where(
-            outcomes.c.event_id == event_id, outcomes.c.outcome_id.in_(sorted(legs))
-        )
-        return {row.outcome_id: row.name for row in self._run(connection, query) if row.name}
+        """:meth:`event_prices` as one :class:`OutcomeHistory` per outcome (a
+        :class:`PricePoint` per price: for the plot, which draws one market)."""
+        return outcome_histories(self.event_prices(event_id, market_names))
 
     # -- the biggest movers --------------------------------------------------------------
 
@@ -439,28 +429,88 @@ class HistoryReader:
 # -- derived views -----------------------------------------------------------------------
 
 
+def outcome_histories(found: EventPrices) -> list[OutcomeHistory]:
+    """*found* as one :class:`OutcomeHistory` per outcome, in the same order."""
+    times, odds, fractional, status = found.times, found.odds, found.fractional, found.status
+    return [
+        OutcomeHistory(
+            found.event_id,
+            line.market,
+            line.outcome,
+            line.outcome_id,
+            [
+                PricePoint(from_ms(times[r]), odds[r], fractional[r], status[r])
+                for r in range(line.start, line.end)
+            ],
+        )
+        for line in found.lines
+    ]
+
+
+def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
+    """*histories* in columns (their times to the millisecond, as the history stores them)."""
+    found = EventPrices(histories[0].event_id if histories else 0)
+    for position, history in enumerate(histories):
+        found.append_line(
+            history.market,
+            history.outcome,
+            history.outcome_id,
+            (
+                [to_ms(p.time) for p in history.points],
+                [p.odds for p in history.points],
+                [p.fractional for p in history.points],
+                [p.status for p in history.points],
+            ),
+            position,
+        )
+    return found
+
+
 def moves(histories: Sequence[OutcomeHistory], since: datetime | None = None) -> list[Move]:
     """Every stored price with the one before it, by time; the openings (no price
     before) included, each with its market's overround then. With *since*, only those
-    from *since* on."""
-    overrounds = market_overrounds(histories)
-    found = [
-        Move(
-            point.time,
-            h.event_id,
-            h.market,
-            h.outcome,
-            h.outcome_id,
-            before,
-            point,
-            overrounds.get((h.market, point.time)),
+    from *since* on. (:func:`~.event_prices.event_moves` without a :class:`Move` per
+    price is what the command and the dashboard use.)"""
+    found = event_moves(event_prices_of(histories), since_ms(since) if since is not None else None)
+    return move_objects(found, found.rows)
+
+
+def move_objects(found: EventMoves, rows: Iterable[int]) -> list[Move]:
+    """The :class:`Move` of each of *rows* of *found*."""
+    data = found.prices
+    lines, line_of, times = data.lines, data.line, data.times
+    odds, fractional, status = data.odds, data.fractional, data.status
+    made = []
+    for r in rows:
+        line = lines[line_of[r]]
+        before = (
+            None
+            if found.opening[r]
+            else PricePoint(from_ms(times[r - 1]), odds[r - 1], fractional[r - 1], status[r - 1])
         )
-        for h in histories
-        for before, point in zip([None, *h.points[:-1]], h.points, strict=True)
-        if since is None or point.time >= since
-    ]
-    # A stable sort: moves at the same time stay in market and outcome order.
-    return sorted(found, key=lambda move: move.time)
+        made.append(
+            Move(
+                from_ms(times[r]),
+                data.event_id,
+                line.market,
+                line.outcome,
+                line.outcome_id,
+                before,
+                PricePoint(from_ms(times[r]), odds[r], fractional[r], status[r]),
+                found.overround[r],
+            )
+        )
+    return made
+
+
+def since_ms(since: datetime) -> int:
+    """The first millisecond at or after *since* (a price from *since* on is at or after it)."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return -(-((since - _EPOCH) // timedelta(microseconds=1)) // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def market_overrounds(
@@ -469,37 +519,12 @@ def market_overrounds(
     """Each market's overround from each time one of its prices was stored on, keyed by
     (market, time): the market as it stood then, each outcome seen so far at its price in
     force, judged by :func:`kwiff_scrapy.model.odds.market_overround` like a live market."""
-    by_market: dict[str, list[OutcomeHistory]] = {}
-    for history in histories:
-        by_market.setdefault(history.market, []).append(history)
-    found: dict[tuple[str, datetime], float | None] = {}
-    for name, members in by_market.items():
-        changes = sorted(
-            (
-                (point.time, index, point)
-                for index, history in enumerate(members)
-                for point in history.points
-            ),
-            key=lambda change: change[:2],
-        )
-        # is_book's tests, kept up to date change by change instead of on a whole market
-        # each time: the name, and which outcomes in force are not open and priced above 1.
-        book = is_book_name(name)
-        in_force: dict[int, PricePoint] = {}
-        unpriced: set[int] = set()
-        for position, (time, index, point) in enumerate(changes):
-            in_force[index] = point
-            if point.odds is None or not point.odds > 1.0 or not is_open(point.status):
-                unpriced.add(index)
-            else:
-                unpriced.discard(index)
-            if position + 1 < len(changes) and changes[position + 1][0] == time:
-                continue  # the market is whole once every price of this time is in
-            if not book or unpriced or len(in_force) < 2:
-                found[name, time] = None
-            else:
-                found[name, time] = overround([p.odds for p in in_force.values()])  # type: ignore[misc]
-    return found
+    found = event_moves(event_prices_of(histories))
+    data = found.prices
+    points = [point for history in histories for point in history.points]
+    return {
+        (data.lines[data.line[r]].market, points[r].time): found.overround[r] for r in found.rows
+    }
 
 
 def plot_data(

@@ -4,23 +4,36 @@ with these on the same data; nothing else uses them."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from kwiff_scrapy.commands.history import MOVE_HEADERS
+from kwiff_scrapy.commands.preview import display_width
+from kwiff_scrapy.history.export import CSV_FIELDS
 from kwiff_scrapy.history.queries import (
     EventInfo,
     HistoryReader,
+    Move,
     Mover,
+    OutcomeHistory,
     PricePoint,
     _event_info,
     _outcome_name,
     _prices_with_names,
 )
-from kwiff_scrapy.history.records import from_ms, to_ms
+from kwiff_scrapy.history.records import (
+    BET_BUILDER_MARKET,
+    from_ms,
+    group_outcome_ids,
+    to_ms,
+)
 from kwiff_scrapy.history.schema import events, outcomes, prices
 from kwiff_scrapy.model.changes import relative_change
+from kwiff_scrapy.model.values import iso_utc_datetime
 
 
 def old_events(reader: HistoryReader, event_ids: set[int] | None = None) -> list[EventInfo]:
@@ -128,3 +141,118 @@ def old_market_overrounds(histories: Any) -> dict[tuple[str, datetime], float | 
             )
             found[name, time] = market_overround(market)
     return found
+
+
+# -- one event: as history --event, its CSV and the dashboard's event page did it -----------
+
+
+def old_outcome_histories(reader: HistoryReader, event_id: int) -> list[OutcomeHistory]:
+    """Every price of the event as a PricePoint, grouped outcome by outcome (markets in the
+    order first stored), the bet-builder groups named by their legs."""
+    with reader._engine.connect() as connection:
+        rows = list(connection.execute(_prices_with_names().where(outcomes.c.event_id == event_id)))
+        legs = {
+            leg
+            for row in rows
+            if row.market_key == BET_BUILDER_MARKET
+            for leg in group_outcome_ids(row.outcome_key) or []
+        }
+        leg_names = {}
+        if legs:
+            query = select(outcomes.c.outcome_id, outcomes.c.name).where(
+                outcomes.c.event_id == event_id, outcomes.c.outcome_id.in_(sorted(legs))
+            )
+            leg_names = {r.outcome_id: r.name for r in connection.execute(query) if r.name}
+    by_outcome: dict[int, OutcomeHistory] = {}
+    first_of_market: dict[str, int] = {}
+    for row in rows:
+        history = by_outcome.get(row.id)
+        if history is None:
+            market = row.market_name or row.market_key
+            history = by_outcome[row.id] = OutcomeHistory(
+                event_id, market, _outcome_name(row, leg_names), row.outcome_id
+            )
+            first_of_market.setdefault(market, len(first_of_market))
+        history.points.append(_point(row))
+    return sorted(by_outcome.values(), key=lambda h: first_of_market[h.market])
+
+
+def old_moves(histories: list[OutcomeHistory], since: datetime | None = None) -> list[Move]:
+    """A Move per price, each with its market's overround then (a whole Market each time)."""
+    overrounds = old_market_overrounds(histories)
+    found = [
+        Move(
+            point.time, h.event_id, h.market, h.outcome, h.outcome_id, before, point,
+            overrounds.get((h.market, point.time)),
+        )
+        for h in histories
+        for before, point in zip([None, *h.points[:-1]], h.points, strict=True)
+        if since is None or point.time >= since
+    ]  # fmt: skip
+    return sorted(found, key=lambda move: move.time)
+
+
+def old_moves_csv(found: list[Move]) -> str:
+    """The CSV as write_moves_csv wrote it, a Move a row."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_FIELDS)
+    for move in found:
+        change = move.change
+        writer.writerow(
+            (
+                iso_utc_datetime(move.time), move.event_id, move.market, move.outcome,
+                "" if move.outcome_id is None else move.outcome_id,
+                _number(move.before.odds if move.before is not None else None),
+                _number(move.after.odds), "" if change is None else f"{change:.6f}",
+                move.after.fractional or "", move.after.status or "",
+                _number(move.previous_implied_probability), _number(move.implied_probability),
+                _number(move.market_overround),
+            )
+        )  # fmt: skip
+    return text.getvalue()
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def old_move_table(found: list[Move]) -> str:
+    """The table of moves of history --event: cells a Move at a time, each padded to its
+    column's display width, each line stripped."""
+    arrow = "\N{RIGHTWARDS ARROW}"
+
+    def price(odds: float | None, status: str | None) -> str:
+        text = f"{odds:.2f}" if odds is not None else ""
+        if status:
+            text = f"{text} ({status})" if text else status
+        return text or "-"
+
+    def percent(fraction: float | None) -> str:
+        return f"{fraction * 100:.1f}%" if fraction is not None else "-"
+
+    lines = [tuple(MOVE_HEADERS)]
+    for move in found:
+        if move.before is None:
+            continue
+        change = move.change
+        lines.append(
+            (
+                move.time.strftime("%Y-%m-%d %H:%M:%S"), move.market, move.outcome,
+                f"{price(move.before.odds, move.before.status)} {arrow} "
+                f"{price(move.after.odds, move.after.status)}",
+                f"{change * 100:+.1f}%" if change is not None else "",
+                f"{percent(move.previous_implied_probability)} {arrow} "
+                f"{percent(move.implied_probability)}",
+                percent(move.market_overround),
+            )
+        )  # fmt: skip
+    widths = [max(display_width(line[i]) for line in lines) for i in range(len(MOVE_HEADERS))]
+    rows = [lines[0], tuple("-" * width for width in widths), *lines[1:]]
+    return "\n".join(
+        "  ".join(
+            cell + " " * (width - display_width(cell))
+            for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
+        for line in rows
+    )
