@@ -46,6 +46,7 @@ from .spider import (
     SIGNALS_STATE_KEY,
     KwiffWatchSpider,
     Watch,
+    poll_group,
     poll_interval,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "Watch",
     "WatchState",
     "event_task",
+    "poll_group",
     "poll_interval",
     "watch_name",
 ]
