@@ -16,8 +16,9 @@ The contract, as for one command:
   its status, as for any command;
 - otherwise the response carries every command's outcome: an ack (an error answer,
   or a malformed one, is an ack like any other: the callback reads it) or a failure
-  (:attr:`BatchAnswer.failure`, e.g. a timeout), which the callback handles for that
-  command alone (:func:`retry_failed` gives the request of those to try again).
+  (:attr:`BatchAnswer.failure`: a timeout, a lost connection, an answer larger than
+  ``DOWNLOAD_MAXSIZE``, which applies to each answer), which the callback handles for
+  that command alone (:func:`retry_failed` gives the request of those to try again).
 
 Each command is counted by the session as ever (``kwiff/commands_sent``...), and the
 handler counts ``kwiff/batch/requests``, ``kwiff/batch/commands`` and
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 
 from .. import defaults
@@ -151,10 +153,16 @@ class KwiffBatchResponse(Response):
         return [answer for answer in self.answers if answer.failure is not None]
 
 
+#: Failures a command is not tried again for: its answer came, too large
+#: (``DOWNLOAD_MAXSIZE``), as ``RetryMiddleware`` does not retry it either.
+NOT_RETRIED = (DownloadCancelledError,)
+
+
 def retry_failed(
     response: KwiffBatchResponse, failed: list[BatchAnswer], spider: Spider
 ) -> KwiffBatchRequest | None:
-    """The request of the *failed* commands to try again, or None if they are not retried.
+    """The request of the *failed* commands to try again, or None if they are not retried
+    (an answer too large, :data:`NOT_RETRIED`, is not).
 
     Retried as ``RetryMiddleware`` retries a request: ``RETRY_ENABLED``,
     ``RETRY_TIMES`` (or the ``max_retry_times`` meta key), ``dont_retry`` and the
@@ -162,6 +170,7 @@ def retry_failed(
     logged by Scrapy) when they are used up.
     """
     request = response.request
+    failed = [answer for answer in failed if not isinstance(answer.failure, NOT_RETRIED)]
     if not failed or not isinstance(request, KwiffBatchRequest) or request.meta.get("dont_retry"):
         return None
     if spider.crawler is not None and not spider.crawler.settings.getbool("RETRY_ENABLED"):

@@ -159,6 +159,12 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         for payload, outcome in zip(payloads, outcomes, strict=True):
             if isinstance(outcome, tuple):
                 session, ack = outcome
+                try:  # DOWNLOAD_MAXSIZE and _WARNSIZE: of each answer, as for one command
+                    self._check_size(request, len(ack.body))
+                except DownloadCancelledError as exc:
+                    failures.append(exc)
+                    answers.append(BatchAnswer(payload, failure=exc))
+                    continue
                 answers.append(BatchAnswer(payload, ack.body, ack.args_if_decoded))
                 continue
             if isinstance(outcome, HandshakeRefused):
@@ -173,11 +179,9 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             stats.increment(self.crawler, stats.BATCH_COMMANDS_FAILED, len(failures))
         if session is None:  # no answer at all: one error, for RetryMiddleware
             raise failures[0]
-        response = KwiffBatchResponse.of(
+        return KwiffBatchResponse.of(
             request, answers, ip_address=session.peer_ip, protocol="socket.io/eio3"
         )
-        self._check_size(request, len(response.body))
-        return response
 
     async def close(self) -> None:
         for shared in self._timeouts.values():

@@ -19,7 +19,13 @@ from scrapy import signals as scrapy_signals
 from ... import defaults
 from ...distributed import LOCAL_META_KEY, shared_scheduler
 from ...integration import signals, stats
-from ...integration.batch import BatchAnswer, KwiffBatchRequest, KwiffBatchResponse, retry_failed
+from ...integration.batch import (
+    NOT_RETRIED,
+    BatchAnswer,
+    KwiffBatchRequest,
+    KwiffBatchResponse,
+    retry_failed,
+)
 from ...integration.config import KwiffSettings
 from ...integration.http import KwiffRequest, KwiffResponse
 from ...integration.signal_settings import SignalSettings
@@ -136,8 +142,10 @@ class KwiffWatchSpider(KwiffSpider):
 
     Arguments: ``sport`` / ``sport_id`` / ``country`` (as the event-list spiders),
     ``interval`` (seconds between the starts of two polls, default 10, at least 1),
-    ``details=1``, ``events=ID,...``, ``baseline=0`` (yield nothing for the first
-    poll, which otherwise reports every event and outcome as ``new``), and ``markets=``,
+    ``details=1``, ``events=ID,...``, ``group=N`` (the ``event:get`` commands of a
+    local poll sent as one request, default ``KWIFF_WATCH_GROUP``, 50), ``baseline=0``
+    (yield nothing for the first poll, which otherwise reports every event and outcome
+    as ``new``), and ``markets=``,
     ``within=``, ``date=``, ``tz=`` as the event-list spiders (the window chooses the
     listed events; an id of ``events=`` is watched whatever its start).
 
@@ -391,11 +399,12 @@ class KwiffWatchSpider(KwiffSpider):
             if retry is not None:
                 watch.expect(retry)
                 yield retry
-                return
+                failed = [answer for answer in failed if isinstance(answer.failure, NOT_RETRIED)]
             for answer in failed:
                 logger.warning("%s %s failed: %s", message, answer.payload, answer.failure)
-            self.blindness().note(failure_reason(failed[0].failure))
-            await watch.failed(request)
+            if failed:
+                self.blindness().note(failure_reason(failed[0].failure))
+                await watch.failed(request)
         finally:
             watch.settled(request)
 
@@ -460,7 +469,11 @@ class KwiffWatchSpider(KwiffSpider):
     async def poll_failed(self, failure: Failure) -> None:
         """Errback of every poll command: the command failed after Scrapy's retries."""
         request = failure.request  # type: ignore[attr-defined]
-        logger.warning("%s failed: %s", request, failure.value)
+        if isinstance(request, KwiffBatchRequest):  # each command, as if sent alone
+            for payload in request.payloads:
+                logger.warning("%s %s failed: %s", request.message, payload, failure.value)
+        else:
+            logger.warning("%s failed: %s", request, failure.value)
         self.blindness().note(failure_reason(failure.value))
         watch = self.watch()
         await watch.failed(request)
