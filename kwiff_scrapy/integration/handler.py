@@ -107,10 +107,17 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         return response
 
     async def _command(
-        self, request: Request, message: str, payload: Any, seconds: float, endpoint: str
+        self,
+        request: Request,
+        message: str,
+        payload: Any,
+        seconds: float,
+        endpoint: str,
+        decode: bool = True,
     ) -> tuple[KwiffSession, AckReceived]:
         """Send one command and wait for its ack within *seconds*; a session error
-        becomes Scrapy's exception (a refused handshake is left to the caller)."""
+        becomes Scrapy's exception (a refused handshake is left to the caller).
+        *decode*: as :meth:`KwiffSession.command`'s."""
         shared = self._timeouts.get(seconds)
         if shared is None:  # (not `or`: a SharedTimeout with no use running is falsy)
             shared = self._shared_timeout(seconds)
@@ -118,10 +125,10 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             if shared is not None:  # the usual case: no timer of its own
                 with shared.bound():
                     session = await self._session(request, endpoint)
-                    return session, await session.command(message, payload)
+                    return session, await session.command(message, payload, decode=decode)
             async with asyncio.timeout(seconds):
                 session = await self._session(request, endpoint)
-                return session, await session.command(message, payload)
+                return session, await session.command(message, payload, decode=decode)
         except TimeoutError as exc:
             raise DownloadTimeoutError(
                 f"Kwiff command {message!r} got no answer from {endpoint} within {seconds:g} s "
@@ -148,8 +155,13 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         if not isinstance(payloads, list) or not payloads:
             raise ValueError(f"the body of {request} is not a JSON array of payloads")
         started = time.monotonic()
+        # Undecoded: a batch's reader parses each answer from its bytes (the watch's
+        # event:get straight into typed objects), or decodes it when it asks.
         outcomes = await asyncio.gather(
-            *(self._command(request, message, payload, seconds, endpoint) for payload in payloads),
+            *(
+                self._command(request, message, payload, seconds, endpoint, decode=False)
+                for payload in payloads
+            ),
             return_exceptions=True,
         )
         request.meta["download_latency"] = time.monotonic() - started
