@@ -88,6 +88,10 @@ SPIDER_CONCURRENT_ITEMS_PRIORITY: Final = "addon"
 #: Seconds between the starts of two polls of ``kwiff_watch``.
 WATCH_INTERVAL: Final = 10.0
 MIN_WATCH_INTERVAL: Final = 1.0
+#: ``event:get`` commands of a local details poll sent as one Scrapy request
+#: (``KWIFF_WATCH_GROUP``, ``-a group=``): Scrapy's own cost per request is paid once
+#: for the group rather than per event (``bench/bench_watch_capacity.py``).
+WATCH_GROUP: Final = 50
 
 # -- the alerts pipeline (kwiff_scrapy.pipelines.alerts) ---------------------------------
 

@@ -205,11 +205,13 @@ class KwiffSession:
     def in_flight(self) -> int:
         return len(self._waiting)
 
-    async def command(self, message: str, payload: Any) -> AckReceived:
+    async def command(self, message: str, payload: Any, *, decode: bool = True) -> AckReceived:
         """Send one command and wait for its ack (no timeout here: the caller sets one).
 
         At most ``max_in_flight`` commands are sent and waiting at once; the others
-        wait their turn, first come first served.
+        wait their turn, first come first served. ``decode=False``: the ack is left
+        undecoded whatever its size (``AckReceived.args`` decodes it when first read),
+        for a caller that reads its bytes its own way.
         """
         if self._free_slots:
             self._free_slots -= 1  # the usual case: nothing to await before sending
@@ -226,6 +228,8 @@ class KwiffSession:
                 user_agent=options.user_agent,
                 webapp_version=options.webapp_version,
             )
+            if not decode:
+                self._protocol.undecoded(ack_id)
             future: asyncio.Future[AckReceived] = asyncio.get_running_loop().create_future()
             self._waiting[ack_id] = future
             try:

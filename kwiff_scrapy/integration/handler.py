@@ -30,6 +30,7 @@ from ..connection.deadlines import SharedTimeout
 from ..connection.errors import ConnectFailed, ConnectionLost, HandshakeRefused
 from ..connection.session import SessionStat
 from . import signals, stats
+from .batch import BatchAnswer, KwiffBatchRequest, KwiffBatchResponse
 from .config import KwiffSettings
 from .http import KwiffResponse, message_of, payload_of
 from .scrapy_internals import stats_incrementer
@@ -41,11 +42,20 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from ..connection.session import KwiffSession
+    from ..protocol.client import AckReceived
 
 logger = logging.getLogger(__name__)
 
 #: The stats key of every session counter.
 _SESSION_KEYS = {stat: stats.session_key(stat) for stat in SessionStat}
+
+#: What :meth:`KwiffDownloadHandler._command` turns a session error into.
+_COMMAND_ERRORS = (
+    DownloadTimeoutError,
+    DownloadFailedError,
+    DownloadConnectionRefusedError,
+    CannotResolveHostError,
+)
 
 #: Distinct download timeouts given a shared timer each; requests with yet others
 #: (a spider drawing them per request) fall back to ``asyncio.timeout``.
@@ -77,34 +87,13 @@ class KwiffDownloadHandler(BaseDownloadHandler):
             raise ValueError(f"the body of {request} is not a JSON payload: {exc}") from exc
         timeout: float = request.meta.get("download_timeout", self._settings.download_timeout)
         endpoint: str = request.meta.get("kwiff_endpoint") or self._settings.endpoint
-
-        shared = self._timeouts.get(timeout)
-        if shared is None:  # (not `or`: a SharedTimeout with no use running is falsy)
-            shared = self._shared_timeout(timeout)
+        if isinstance(request, KwiffBatchRequest):
+            return await self._download_batch(request, message, payload, timeout, endpoint)
         started = time.monotonic()
         try:
-            if shared is not None:  # the usual case: no timer of its own
-                with shared.bound():
-                    session = await self._session(request, endpoint)
-                    ack = await session.command(message, payload)
-            else:
-                async with asyncio.timeout(timeout):
-                    session = await self._session(request, endpoint)
-                    ack = await session.command(message, payload)
-        except TimeoutError as exc:
-            raise DownloadTimeoutError(
-                f"Kwiff command {message!r} got no answer from {endpoint} within {timeout:g} s "
-                f"(DOWNLOAD_TIMEOUT or the download_timeout meta key)"
-            ) from exc
+            session, ack = await self._command(request, message, payload, timeout, endpoint)
         except HandshakeRefused as exc:
             return self._refused(request, exc)
-        except ConnectFailed as exc:
-            raise _scrapy_connect_error(exc) from exc
-        except ConnectionLost as exc:
-            raise DownloadFailedError(
-                f"Kwiff command {message!r} to {endpoint} lost its connection before the "
-                f"answer: {exc}"
-            ) from exc
         request.meta["download_latency"] = time.monotonic() - started
 
         response = KwiffResponse.from_ack(
@@ -116,6 +105,95 @@ class KwiffDownloadHandler(BaseDownloadHandler):
         )
         self._check_size(request, len(response.body))
         return response
+
+    async def _command(
+        self,
+        request: Request,
+        message: str,
+        payload: Any,
+        seconds: float,
+        endpoint: str,
+        decode: bool = True,
+    ) -> tuple[KwiffSession, AckReceived]:
+        """Send one command and wait for its ack within *seconds*; a session error
+        becomes Scrapy's exception (a refused handshake is left to the caller).
+        *decode*: as :meth:`KwiffSession.command`'s."""
+        shared = self._timeouts.get(seconds)
+        if shared is None:  # (not `or`: a SharedTimeout with no use running is falsy)
+            shared = self._shared_timeout(seconds)
+        try:
+            if shared is not None:  # the usual case: no timer of its own
+                with shared.bound():
+                    session = await self._session(request, endpoint)
+                    return session, await session.command(message, payload, decode=decode)
+            async with asyncio.timeout(seconds):
+                session = await self._session(request, endpoint)
+                return session, await session.command(message, payload, decode=decode)
+        except TimeoutError as exc:
+            raise DownloadTimeoutError(
+                f"Kwiff command {message!r} got no answer from {endpoint} within {seconds:g} s "
+                f"(DOWNLOAD_TIMEOUT or the download_timeout meta key)"
+            ) from exc
+        except ConnectFailed as exc:
+            raise _scrapy_connect_error(exc) from exc
+        except ConnectionLost as exc:
+            raise DownloadFailedError(
+                f"Kwiff command {message!r} to {endpoint} lost its connection before the "
+                f"answer: {exc}"
+            ) from exc
+
+    async def _download_batch(
+        self,
+        request: KwiffBatchRequest,
+        message: str,
+        payloads: Any,
+        seconds: float,
+        endpoint: str,
+    ) -> Response:
+        """Send a batch's commands concurrently, each within *seconds*: one response with
+        every command's outcome, or one error if none was answered (see :mod:`.batch`)."""
+        if not isinstance(payloads, list) or not payloads:
+            raise ValueError(f"the body of {request} is not a JSON array of payloads")
+        started = time.monotonic()
+        # Undecoded: a batch's reader parses each answer from its bytes (the watch's
+        # event:get straight into typed objects), or decodes it when it asks.
+        outcomes = await asyncio.gather(
+            *(
+                self._command(request, message, payload, seconds, endpoint, decode=False)
+                for payload in payloads
+            ),
+            return_exceptions=True,
+        )
+        request.meta["download_latency"] = time.monotonic() - started
+        answers: list[BatchAnswer] = []
+        session: KwiffSession | None = None
+        failures: list[BaseException] = []
+        for payload, outcome in zip(payloads, outcomes, strict=True):
+            if isinstance(outcome, tuple):
+                session, ack = outcome
+                try:  # DOWNLOAD_MAXSIZE and _WARNSIZE: of each answer, as for one command
+                    self._check_size(request, len(ack.body))
+                except DownloadCancelledError as exc:
+                    failures.append(exc)
+                    answers.append(BatchAnswer(payload, failure=exc))
+                    continue
+                answers.append(BatchAnswer(payload, ack.body, ack.args_if_decoded))
+                continue
+            if isinstance(outcome, HandshakeRefused):
+                return self._refused(request, outcome)
+            if not isinstance(outcome, _COMMAND_ERRORS):  # not a session error: a bug, raised
+                raise outcome
+            failures.append(outcome)
+            answers.append(BatchAnswer(payload, failure=outcome))
+        stats.increment(self.crawler, stats.BATCH_REQUESTS)
+        stats.increment(self.crawler, stats.BATCH_COMMANDS, len(payloads))
+        if failures:
+            stats.increment(self.crawler, stats.BATCH_COMMANDS_FAILED, len(failures))
+        if session is None:  # no answer at all: one error, for RetryMiddleware
+            raise failures[0]
+        return KwiffBatchResponse.of(
+            request, answers, ip_address=session.peer_ip, protocol="socket.io/eio3"
+        )
 
     async def close(self) -> None:
         for shared in self._timeouts.values():

@@ -54,6 +54,14 @@ def refused_statuses(stats: Mapping[str, Any]) -> list[int]:
     )
 
 
+#: Batches of commands sent as one request (:mod:`~kwiff_scrapy.integration.batch`).
+BATCH_REQUESTS = f"{PREFIX}batch/requests"
+#: The commands those batches held.
+BATCH_COMMANDS = f"{PREFIX}batch/commands"
+#: The commands of batches that got no answer (a timeout, a lost connection).
+BATCH_COMMANDS_FAILED = f"{PREFIX}batch/commands_failed"
+
+
 # -- the crawl as a whole ----------------------------------------------------------------
 
 #: 1 when the crawl sent Kwiff commands and none was answered (``scrapy crawl`` exits 1).

@@ -279,6 +279,8 @@ class ClientProtocol:
         self._namespace_connected = False
         self._ack_ids = itertools.count()
         self._pending: set[int] = set()
+        #: Pending ids whose acks are left undecoded whatever their size (:meth:`undecoded`).
+        self._undecoded: set[int] = set()
         self._abandoned = _RecentIds(ids_kept)
         self._answered = _RecentIds(ids_kept)
 
@@ -355,7 +357,8 @@ class ClientProtocol:
             body = frame[end:].encode("utf-8", "surrogatepass")
         else:
             body = frame[end:]  # a text frame: strict UTF-8
-        if not text and len(body) >= LAZY_DECODE_BYTES and is_json_array(body):
+        lazy = len(body) >= LAZY_DECODE_BYTES or ack_id in self._undecoded
+        if not text and lazy and is_json_array(body):
             ack = AckReceived.undecoded(ack_id, body)
         else:
             try:
@@ -366,6 +369,7 @@ class ClientProtocol:
                 return None
             ack = AckReceived(ack_id, args, body=body)
         self._pending.remove(ack_id)
+        self._undecoded.discard(ack_id)
         self._answered.add(ack_id)
         return ack
 
@@ -426,6 +430,7 @@ class ClientProtocol:
     def _receive_ack(self, ack_id: int, args: list[Any], raw_args: str) -> ServerEvent:
         if ack_id in self._pending:
             self._pending.remove(ack_id)
+            self._undecoded.discard(ack_id)
             self._answered.add(ack_id)
             return AckReceived(ack_id, args, raw_args)
         shown = excerpt(raw_args, ACK_EXCERPT_CHARS)
@@ -501,6 +506,13 @@ class ClientProtocol:
         self._pending.add(ack_id)
         return ack_id, f"42{ack_id}{frame}"
 
+    def undecoded(self, ack_id: int) -> None:
+        """Leave the ack of pending *ack_id* undecoded whatever its size, as large ones are
+        (:meth:`AckReceived.undecoded`): for a caller that reads the answer's bytes its own
+        way (straight into typed objects) and would otherwise pay for decoding it twice."""
+        if ack_id in self._pending:
+            self._undecoded.add(ack_id)
+
     def abandon(self, ack_id: int) -> None:
         """The I/O layer gave up on *ack_id* (timeout, cancellation, failed send).
 
@@ -509,6 +521,7 @@ class ClientProtocol:
         """
         if ack_id in self._pending:
             self._pending.remove(ack_id)
+            self._undecoded.discard(ack_id)
             self._abandoned.add(ack_id)
 
     def close(self) -> frozenset[int]:
@@ -522,6 +535,7 @@ class ClientProtocol:
         """
         self.state = ConnectionState.CLOSED
         unanswered, self._pending = frozenset(self._pending), set()
+        self._undecoded.clear()
         for ack_id in sorted(unanswered):
             self._abandoned.add(ack_id)
         return unanswered

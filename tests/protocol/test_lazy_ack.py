@@ -110,3 +110,37 @@ class TestLargeAcks:
         event = client.receive_utf8(b'430[{"timestamp":1}]')
         assert isinstance(event, AckReceived)
         assert event.args_if_decoded == [{"timestamp": 1}]
+
+
+class TestSmallAcksLeftUndecoded:
+    """``undecoded(ack_id)``: one command's ack stays undecoded whatever its size."""
+
+    def test_arrives_undecoded_and_decodes_the_same_when_read(self) -> None:
+        client = waiting_client(2)
+        client.undecoded(0)
+        event = client.receive_utf8(b'430[{"timestamp":1}]')
+        assert isinstance(event, AckReceived)
+        assert event.args_if_decoded is None
+        assert event.args == [{"timestamp": 1}]
+        other = client.receive_utf8(b'431[{"timestamp":2}]')  # the other: decoded at once
+        assert isinstance(other, AckReceived)
+        assert other.args_if_decoded == [{"timestamp": 2}]
+
+    def test_what_the_check_refuses_takes_the_eager_way(self) -> None:
+        eager, general = waiting_client(1), waiting_client(1)
+        eager.undecoded(0)
+        event = eager.receive_utf8(b'430[{"a":NaN}]')
+        assert event == general_path(general, '430[{"a":NaN}]')
+        assert isinstance(event, AckReceived)
+        assert event.args_if_decoded is not None
+
+    def test_only_a_pending_id_is_marked_and_no_mark_outlives_its_command(self) -> None:
+        client = waiting_client(3)
+        client.undecoded(7)  # never sent: nothing to mark
+        for ack_id in range(3):
+            client.undecoded(ack_id)
+        client.receive_utf8(b"430[1]")
+        client.abandon(1)
+        assert client._undecoded == {2}
+        client.close()
+        assert client._undecoded == set()

@@ -18,8 +18,9 @@ Where the last-seen prices live and who decides when to poll is pluggable:
 - :class:`LocalWatch` (one process): the last-seen prices are in ``spider.state``, so
   ``JOBDIR`` pauses and resumes a watch; the spider's ``start()`` is the clock: it
   yields each poll's commands when they are due (ordinary requests: middlewares,
-  retries, concurrency limits, delays and stats apply), waits until every one of them
-  is answered or has failed, then waits for the next poll.
+  retries, concurrency limits, delays and stats apply; the ``event:get`` commands in
+  groups of ``group``, each group one request), waits until every one of them is
+  answered or has failed, then waits for the next poll.
 - :class:`SharedWatch` (several workers, with ``SCHEDULER =
   "kwiff_scrapy.distributed.Scheduler"``): each poll of the list or of one event is a
   task in Redis, claimed with a lease by one worker per interval
@@ -46,6 +47,7 @@ from .spider import (
     SIGNALS_STATE_KEY,
     KwiffWatchSpider,
     Watch,
+    poll_group,
     poll_interval,
 )
 
@@ -64,6 +66,7 @@ __all__ = [
     "Watch",
     "WatchState",
     "event_task",
+    "poll_group",
     "poll_interval",
     "watch_name",
 ]

@@ -100,7 +100,7 @@ class LocalWatch:
             async for carrier in spider.carry_pushed_until(next_start):
                 yield carrier
 
-    async def _poll_requests(self, poll: _Poll) -> AsyncIterator[KwiffRequest]:
+    async def _poll_requests(self, poll: _Poll) -> AsyncIterator[Request]:
         spider = self.spider
         if spider.watched_ids is None:
             poll.expect()
@@ -113,14 +113,23 @@ class LocalWatch:
             ids = poll.listed
         else:
             ids = list(spider.watched_ids)
-        # Spread evenly over the interval: the n-th of N at started + n * interval / N.
+        # Spread evenly over the interval: the n-th of N at started + n * interval / N,
+        # in groups of spider.group commands a request.
         loop = asyncio.get_running_loop()
-        for position, event_id in enumerate(ids):
-            delay = poll.started + position * spider.interval / len(ids) - loop.time()
+        groups = [ids[start : start + spider.group] for start in range(0, len(ids), spider.group)]
+        for position, group in enumerate(groups):
+            delay = poll.started + position * spider.interval / len(groups) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             poll.expect()
-            yield self._command(poll, "event:get", {"eventId": event_id}, spider.parse_poll_event)
+            if len(group) == 1:
+                payload = {"eventId": group[0]}
+                yield self._command(poll, "event:get", payload, spider.parse_poll_event)
+            else:
+                payloads = [{"eventId": event_id} for event_id in group]
+                yield spider.command_group(
+                    "event:get", payloads, spider.parse_poll_events, {POLL_META_KEY: poll.number}
+                )
 
     def _command(
         self,
@@ -183,6 +192,11 @@ class LocalWatch:
         poll = self._poll_of(request)
         if poll is not None:
             poll.failed = True
+
+    def expect(self, request: Request) -> None:
+        poll = self._poll_of(request)
+        if poll is not None:
+            poll.expect()
 
     def settled(self, request: Request | None) -> None:
         poll = self._poll_of(request)

@@ -333,6 +333,9 @@ class SharedWatch:
         )
         held.committed = committed is not None
 
+    def expect(self, request: Request) -> None:
+        """Never called: a shared watch sends one request per task, retried by Scrapy."""
+
     def settled(self, request: Request | None) -> None:
         held = self._held_for(request)
         if held is None:

@@ -19,6 +19,13 @@ from scrapy import signals as scrapy_signals
 from ... import defaults
 from ...distributed import LOCAL_META_KEY, shared_scheduler
 from ...integration import signals, stats
+from ...integration.batch import (
+    NOT_RETRIED,
+    BatchAnswer,
+    KwiffBatchRequest,
+    KwiffBatchResponse,
+    retry_failed,
+)
 from ...integration.config import KwiffSettings
 from ...integration.http import KwiffRequest, KwiffResponse
 from ...integration.signal_settings import SignalSettings
@@ -87,12 +94,34 @@ class Watch(Protocol):
 
     async def failed(self, request: Request | None) -> None: ...
 
+    def expect(self, request: Request) -> None:
+        """*request* (commands tried again from a callback) belongs to its poll too."""
+        ...
+
     def settled(self, request: Request | None) -> None: ...
 
     async def claim_notice(self, blind: bool) -> bool:
         """True if this worker is the one to say the watch went blind (*blind*) or sees
         again; a local watch always is."""
         ...
+
+
+#: The setting of the default ``-a group=``.
+GROUP_SETTING = "KWIFF_WATCH_GROUP"
+
+
+def poll_group(value: Any, name: str = "group") -> int:
+    """``-a group=N`` (or ``KWIFF_WATCH_GROUP``): a whole number of commands, at least 1."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1 or isinstance(value, bool) or (isinstance(value, float) and value != size):
+        raise ValueError(
+            f"{name} must be a whole number of event:get commands per request, at least 1 "
+            f"(1: one request per event), not {value!r}"
+        )
+    return size
 
 
 def poll_interval(value: Any, minimum: float = defaults.MIN_WATCH_INTERVAL) -> float:
@@ -114,8 +143,10 @@ class KwiffWatchSpider(KwiffSpider):
 
     Arguments: ``sport`` / ``sport_id`` / ``country`` (as the event-list spiders),
     ``interval`` (seconds between the starts of two polls, default 10, at least 1),
-    ``details=1``, ``events=ID,...``, ``baseline=0`` (yield nothing for the first
-    poll, which otherwise reports every event and outcome as ``new``), and ``markets=``,
+    ``details=1``, ``events=ID,...``, ``group=N`` (the ``event:get`` commands of a
+    local poll sent as one request, default ``KWIFF_WATCH_GROUP``, 50), ``baseline=0``
+    (yield nothing for the first poll, which otherwise reports every event and outcome
+    as ``new``), and ``markets=``,
     ``within=``, ``date=``, ``tz=`` as the event-list spiders (the window chooses the
     listed events; an id of ``events=`` is watched whatever its start).
 
@@ -144,9 +175,14 @@ class KwiffWatchSpider(KwiffSpider):
         within: str | None = None,
         date: str | None = None,
         tz: str | None = None,
+        group: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        #: ``event:get`` commands per request of a local details poll (``-a group=``, else
+        #: ``KWIFF_WATCH_GROUP``, read in :meth:`from_crawler`).
+        self.group = poll_group(group) if group is not None else defaults.WATCH_GROUP
+        self._group_given = group is not None
         self.sport_id = sport_argument(sport, sport_id)
         self.country = country_code(country) if country else None
         self.interval = poll_interval(interval, self.min_interval)
@@ -190,7 +226,11 @@ class KwiffWatchSpider(KwiffSpider):
         try:
             spider.signal_settings = SignalSettings.from_settings(crawler.settings)
             spider.blind_after = blind_after(crawler.settings)
-        except ValueError as exc:  # a bad KWIFF_SIGNALS or KWIFF_WATCH_BLIND_AFTER
+            if not spider._group_given and crawler.settings.get(GROUP_SETTING) is not None:
+                spider.group = poll_group(crawler.settings.get(GROUP_SETTING), GROUP_SETTING)
+        except (
+            ValueError
+        ) as exc:  # a bad KWIFF_SIGNALS, KWIFF_WATCH_BLIND_AFTER or KWIFF_WATCH_GROUP
             report_start_error(cls.name, exc)
             raise
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
@@ -333,49 +373,102 @@ class KwiffWatchSpider(KwiffSpider):
 
     async def parse_poll_event(self, response: KwiffResponse) -> AsyncIterator[Change | OddsSignal]:
         """An ``event:get`` of a poll: compare the event with its last successful answer."""
-        watch = self.watch()
-        event_id = response.payload.get("eventId")
-        # The markets of -a markets= only: the time window chose which listed events are
-        # watched, an id of -a events= is watched anyway.
-        selected = self.selection.markets_only() if self.selection else None
         try:
-            skips: Counter[str] = Counter()
-            read = (
-                parse_event_get_ack(response.body, skips=skips, select=selected)
-                if isinstance(event_id, int)
-                else None
+            items = await self._event_answered(
+                response.request,
+                response.payload.get("eventId"),
+                response.message,
+                response.body,
+                lambda: response,
             )
-            if read is not None:  # plain, with an event and no error: the usual answer
-                self.report_answer(response.message, None, skips)
-                for item in await self._compare_event(response, event_id, *read):
-                    yield item
-                return
-            answer = response.answer
-            usable = isinstance(event_id, int) and answer.error is None
-            data = answer.data
-            if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
-                # The service has no such event (any more): it is gone.
-                items = await watch.answered_event(
-                    response.request, event_id, None, answer.fetched_at
-                )
-                for item in items:
-                    yield item
-                return
-            # Reports an error answer.
-            event = self.parse_with(response, partial(parse_event_detail, select=selected))
-            if not usable:
-                self.blindness().note("the service answered without the event")
-                await watch.failed(response.request)
-                return
-            items = await self._compare_event(response, event_id, event, answer.fetched_at)
             for item in items:
                 yield item
         finally:
-            watch.settled(response.request)
+            self.watch().settled(response.request)
+
+    async def parse_poll_events(
+        self, response: KwiffBatchResponse
+    ) -> AsyncIterator[Change | OddsSignal | KwiffBatchRequest]:
+        """The ``event:get`` commands of a poll sent as one request (``-a group=``): each
+        answer compared as :meth:`parse_poll_event` compares one; the commands that got
+        no answer tried again as one request (Scrapy's retry settings), else each logged
+        and the poll failed."""
+        watch = self.watch()
+        request = response.request
+        assert isinstance(request, KwiffBatchRequest)
+        message = request.message
+        failed: list[BatchAnswer] = []
+        try:
+            for answer in response.answers:
+                if answer.body is None:
+                    failed.append(answer)
+                    continue
+                items = await self._event_answered(
+                    request,
+                    answer.payload.get("eventId"),
+                    message,
+                    answer.body,
+                    partial(KwiffResponse.from_ack, request, answer.body, answer.args),
+                )
+                for item in items:
+                    yield item
+            if not failed:
+                return
+            retry = retry_failed(response, failed, self)
+            if retry is not None:
+                watch.expect(retry)
+                yield retry
+                failed = [answer for answer in failed if isinstance(answer.failure, NOT_RETRIED)]
+            for answer in failed:
+                logger.warning("%s %s failed: %s", message, answer.payload, answer.failure)
+            if failed:
+                self.blindness().note(failure_reason(failed[0].failure))
+                await watch.failed(request)
+        finally:
+            watch.settled(request)
+
+    async def _event_answered(
+        self,
+        request: Request | None,
+        event_id: Any,
+        message: str,
+        body: bytes,
+        response: Callable[[], KwiffResponse],
+    ) -> list[Change | OddsSignal]:
+        """The changes one ``event:get`` answer (*body*) brings: read straight from its
+        bytes when plain, else through the whole *response* (an error answer, a null
+        result: the event is gone, an odd field)."""
+        watch = self.watch()
+        # The markets of -a markets= only: the time window chose which listed events are
+        # watched, an id of -a events= is watched anyway.
+        selected = self.selection.markets_only() if self.selection else None
+        skips: Counter[str] = Counter()
+        read = (
+            parse_event_get_ack(body, skips=skips, select=selected)
+            if isinstance(event_id, int)
+            else None
+        )
+        if read is not None:  # plain, with an event and no error: the usual answer
+            self.report_answer(message, None, skips)
+            return await self._compare_event(request, event_id, *read)
+        whole = response()
+        answer = whole.answer
+        usable = isinstance(event_id, int) and answer.error is None
+        data = answer.data
+        if usable and isinstance(data, dict) and "result" in data and data["result"] is None:
+            # The service has no such event (any more): it is gone.
+            return await watch.answered_event(request, event_id, None, answer.fetched_at)
+        # Reports an error answer.
+        event = self.parse_with(whole, partial(parse_event_detail, select=selected))
+        if not usable:
+            self.blindness().note("the service answered without the event")
+            await watch.failed(request)
+            return []
+        return await self._compare_event(request, event_id, event, answer.fetched_at)
 
     async def _compare_event(
         self,
-        response: KwiffResponse,
+        request: Request | None,
         event_id: int,
         event: KwiffEvent | None,
         fetched_at: str | None,
@@ -386,16 +479,20 @@ class KwiffWatchSpider(KwiffSpider):
         if event is None or event.event_id != event_id:
             logger.warning("event:get %s answered no usable event: not compared", event_id)
             self.blindness().note("the service answered without the event")
-            await watch.failed(response.request)
+            await watch.failed(request)
             return []
         return await watch.answered_event(
-            response.request, event_id, EventSnapshot.of(event, priced=True), fetched_at
+            request, event_id, EventSnapshot.of(event, priced=True), fetched_at
         )
 
     async def poll_failed(self, failure: Failure) -> None:
         """Errback of every poll command: the command failed after Scrapy's retries."""
         request = failure.request  # type: ignore[attr-defined]
-        logger.warning("%s failed: %s", request, failure.value)
+        if isinstance(request, KwiffBatchRequest):  # each command, as if sent alone
+            for payload in request.payloads:
+                logger.warning("%s %s failed: %s", request.message, payload, failure.value)
+        else:
+            logger.warning("%s failed: %s", request, failure.value)
         self.blindness().note(failure_reason(failure.value))
         watch = self.watch()
         await watch.failed(request)
@@ -443,6 +540,23 @@ class KwiffWatchSpider(KwiffSpider):
         return KwiffRequest(
             message,
             payload,
+            callback=callback,
+            errback=self.poll_failed,
+            dont_filter=True,
+            meta={**meta, "dont_cache": True},
+        )
+
+    def command_group(
+        self,
+        message: str,
+        payloads: list[dict[str, Any]],
+        callback: Callable[[KwiffBatchResponse], AsyncIterator[Any]],
+        meta: dict[str, Any],
+    ) -> KwiffBatchRequest:
+        """Commands of *message* sent as one request (:mod:`~kwiff_scrapy.integration.batch`)."""
+        return KwiffBatchRequest(
+            message,
+            payloads,
             callback=callback,
             errback=self.poll_failed,
             dont_filter=True,
