@@ -228,9 +228,7 @@ class KwiffWatchSpider(KwiffSpider):
             spider.blind_after = blind_after(crawler.settings)
             if not spider._group_given and crawler.settings.get(GROUP_SETTING) is not None:
                 spider.group = poll_group(crawler.settings.get(GROUP_SETTING), GROUP_SETTING)
-        except (
-            ValueError
-        ) as exc:  # a bad KWIFF_SIGNALS, KWIFF_WATCH_BLIND_AFTER or KWIFF_WATCH_GROUP
+        except ValueError as exc:  # a bad KWIFF_SIGNALS, *_BLIND_AFTER or *_GROUP setting
             report_start_error(cls.name, exc)
             raise
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)
