@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
+from sqlalchemy import create_engine
 
+from kwiff_scrapy.history.summaries import rebuild
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.spiders.football import KwiffFootballSpider
 
@@ -77,6 +79,13 @@ def move_stored_prices(database: Path, count: int) -> None:
             " WHERE odds IS NOT NULL GROUP BY outcome ORDER BY outcome LIMIT ?)",
             (count,),
         )
+    # Changed by hand, around the writer: the outcomes' summaries built again from the rows.
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            rebuild(connection)
+    finally:
+        engine.dispose()
 
 
 def price_rows(database: Path) -> int:

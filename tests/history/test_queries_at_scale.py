@@ -184,3 +184,33 @@ def test_market_overrounds_are_the_old_ones() -> None:
     assert new == old_market_overrounds(histories)
     assert sum(value is not None for value in new.values()) > 10
     assert sum(value is None for value in new.values()) > 10
+
+
+def test_a_history_without_summaries_gives_the_same_answers(random_history: str) -> None:
+    """Read as schema version 2 (no summaries: the queries over the prices), the biggest
+    movers and the report are what the summaries give."""
+    now = from_ms(START_MS + 300 * MINUTE)
+
+    def answers() -> list[Any]:
+        with HistoryReader(random_history) as reader:
+            found: list[Any] = []
+            for since_minutes in (None, 0, 299, 450):
+                since = (
+                    None if since_minutes is None else from_ms(START_MS + since_minutes * MINUTE)
+                )
+                found.append(reader.top_movers(50, since))
+                found.append(reader.top_movers(5, since, 102))
+            found.append(list(reader.opening_closing(now=now)))
+            found.append(list(reader.opening_closing(since=from_ms(START_MS), now=now)))
+            found.append(list(reader.opening_closing(event_id=103, now=now)))
+            return found
+
+    with_summaries = answers()
+    assert all(with_summaries)
+    engine = create_engine(database_url(random_history))
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE kwiff_history_meta SET value = '2'")
+    finally:
+        engine.dispose()
+    assert answers() == with_summaries
