@@ -234,7 +234,7 @@ class Watch:
 
     def start(self) -> None:
         """Start a run, as docs/kwiff-watch.service does: the queue an earlier run left
-        removed first (its ExecStartPre), the job's state kept."""
+        kept, as the systemd unit does."""
         self.runs += 1
         out = self.options.out
         extensions = json.dumps({"bench._soak_polls.PollRecorder": 0})
