@@ -380,7 +380,11 @@ class SignalDetectors:
         self._suspension_keep = _longest(self.rules, (SUSPENSIONS,))
         #: The smallest change of the steam rules across an event (None: no such rule).
         self._steam_change = min(
-            (rule.change for rule in self.rules if rule.kind == STEAM and rule.outcomes),
+            (
+                rule.change
+                for rule in self.rules
+                if rule.kind == STEAM and rule.outcomes and rule.change is not None
+            ),
             default=None,
         )
         self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
