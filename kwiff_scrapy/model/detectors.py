@@ -470,6 +470,8 @@ class SignalDetectors:
         self._steam_change = fresh._steam_change
         for event in self._events.values():
             self._steaming(event)
+        if self._poll is not None:  # a cache the rules fill: a poll pickled without it
+            self._poll.passing = {}
 
     def _steaming(self, event: EventState) -> None:
         """Derive *event*'s :attr:`~EventState.steaming` from its kept prices."""
