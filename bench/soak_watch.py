@@ -233,8 +233,7 @@ class Watch:
         self.exits: list[int] = []
 
     def start(self) -> None:
-        """Start a run, as docs/kwiff-watch.service does: the queue an earlier run left
-        kept, as the systemd unit does."""
+        """Start a run, as docs/kwiff-watch.service does: from the job's state."""
         self.runs += 1
         out = self.options.out
         extensions = json.dumps({"bench._soak_polls.PollRecorder": 0})

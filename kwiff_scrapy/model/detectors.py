@@ -380,7 +380,11 @@ class SignalDetectors:
         self._suspension_keep = _longest(self.rules, (SUSPENSIONS,))
         #: The smallest change of the steam rules across an event (None: no such rule).
         self._steam_change = min(
-            (rule.change for rule in self.rules if rule.kind == STEAM and rule.outcomes),
+            (
+                rule.change
+                for rule in self.rules
+                if rule.kind == STEAM and rule.outcomes and rule.change is not None
+            ),
             default=None,
         )
         self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
@@ -466,6 +470,8 @@ class SignalDetectors:
         self._steam_change = fresh._steam_change
         for event in self._events.values():
             self._steaming(event)
+        if self._poll is not None:  # a cache the rules fill: a poll pickled without it
+            self._poll.passing = {}
 
     def _steaming(self, event: EventState) -> None:
         """Derive *event*'s :attr:`~EventState.steaming` from its kept prices."""
