@@ -240,7 +240,6 @@ class Watch:
         environment = {**os.environ, "PYTHONWARNINGS": "default"}
         environment.pop("SCRAPY_SETTINGS_MODULE", None)
         if self.redis_url is None:  # a single watch keeps its state in JOBDIR
-            shutil.rmtree(out / "job" / "requests.queue", ignore_errors=True)
             state = ["-s", f"JOBDIR={out / 'job'}"]
         else:  # a shared watch, in Redis
             scheduler = "kwiff_scrapy.distributed.Scheduler"
