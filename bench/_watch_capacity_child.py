@@ -1,6 +1,6 @@
 """The child of ``bench.bench_watch_capacity``: one worker's ``details=1`` watch, or the floor.
 
-``python -m bench._watch_capacity_child watch|floor URL INTERVAL POLLS [PROFILE]``
+``python -m bench._watch_capacity_child watch|floor[:GROUP] URL INTERVAL POLLS [PROFILE]``
 
 Prints one JSON object: the client process's CPU seconds and wall seconds over *POLLS*
 polls after the first (the baseline, everything new, left out), the ``event:get``
@@ -11,7 +11,10 @@ and (the watch) the outcomes it holds. *PROFILE*: a cProfile of those polls, to 
   the add-on, ``CONCURRENT_REQUESTS`` 32), as a user runs it.
 - ``floor``: a bare ``websockets`` client (:class:`~bench._common.BareClient`) doing
   the same round trips at the same times, each answer through ``json.loads``: what any
-  client on ``websockets`` pays, nothing compared, nothing kept.
+  client on ``websockets`` pays, nothing compared, nothing kept. The watch sends its
+  ``event:get`` commands in groups (``KWIFF_WATCH_GROUP``'s default), the groups spread
+  over the interval; so does the floor (``--floor-group`` of the parent: 1 for one
+  command at a time, spread as the watch sent them before groups).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
 
+from kwiff_scrapy import defaults
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.signals import poll_finished
 from kwiff_scrapy.spiders.watch import STATE_KEY, KwiffWatchSpider
@@ -120,7 +124,7 @@ async def watch(url: str, interval: float, meter: Meter) -> dict[str, Any]:
     return meter.figures
 
 
-async def floor(url: str, interval: float, meter: Meter) -> dict[str, Any]:
+async def floor(url: str, interval: float, meter: Meter, group: int) -> dict[str, Any]:
     client = await BareClient.open(url)
     client.start_reader()
     loop = asyncio.get_running_loop()
@@ -131,15 +135,18 @@ async def floor(url: str, interval: float, meter: Meter) -> dict[str, Any]:
             started = loop.time()
             listed = await client.round_trip_concurrent("event:list", EVENT_LIST_PAYLOAD)
             ids = [event["id"] for event in listed[0]["data"]["events"]]
-            # The watch's schedule: the n-th of N at started + n * interval / N, answers
-            # awaited as they come (a reader task), as the watch's requests are.
+            # The watch's schedule: the n-th of G groups at started + n * interval / G,
+            # a group's commands at once, answers awaited as they come (a reader task),
+            # as the watch's requests are.
+            groups = [ids[start : start + group] for start in range(0, len(ids), group)]
             pending = []
-            for position, event_id in enumerate(ids):
-                delay = started + position * interval / len(ids) - loop.time()
+            for position, members in enumerate(groups):
+                delay = started + position * interval / len(groups) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                command = client.round_trip_concurrent("event:get", {"eventId": event_id})
-                pending.append(asyncio.ensure_future(command))
+                for event_id in members:
+                    command = client.round_trip_concurrent("event:get", {"eventId": event_id})
+                    pending.append(asyncio.ensure_future(command))
             await asyncio.gather(*pending)
             if poll == 1:
                 meter.start(0, 0)
@@ -158,8 +165,11 @@ async def floor(url: str, interval: float, meter: Meter) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     mode, url, interval, polls, *rest = argv
     meter = Meter(int(polls), rest[0] if rest else None)
-    run = watch if mode == "watch" else floor
-    figures = asyncio.run(run(url, float(interval), meter))
+    if mode.startswith("floor"):  # floor or floor:GROUP
+        group = int(mode.partition(":")[2] or defaults.WATCH_GROUP)
+        figures = asyncio.run(floor(url, float(interval), meter, group))
+    else:
+        figures = asyncio.run(watch(url, float(interval), meter))
     print(json.dumps(figures))
     return 0
 

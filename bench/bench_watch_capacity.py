@@ -12,7 +12,8 @@ a first one (the baseline, left out):
   ``event:list``, then an ``event:get`` per listed event spread over the interval, each
   answer parsed, snapshotted and compared with the last;
 - the **floor**: a bare ``websockets`` client doing the same round trips at the same
-  times, each answer through ``json.loads``, nothing compared or kept.
+  times (the watch's groups of ``event:get`` commands, or ``--floor-group``), each
+  answer through ``json.loads``, nothing compared or kept.
 
 Printed per N: the client's CPU per ``event:get`` poll (the list's share included, for
 both), polls per CPU-second and their ratio (goal: the watch >= 0.9 x the floor), the
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="runs of each client, in turn")
     parser.add_argument("--compare-tree", type=Path, help="another checkout's watch, too")
     parser.add_argument("--profile", default="", help="one more watch run, cProfiled to FILE")
+    parser.add_argument(
+        "--floor-group", type=int, default=0, help="the floor's commands at once (0: the watch's)"
+    )
     _shared_capacity.add_arguments(parser)
     args: argparse.Namespace = parser.parse_args(argv)
     if args.quick:
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         with simulator_process("--football-events", str(events)) as url:
             for _ in range(args.rounds):
                 for name in contenders:
-                    mode = "floor" if name == "floor" else "watch"
+                    mode = "watch" if name != "floor" else f"floor:{args.floor_group or ''}"
                     tree = args.compare_tree if name.endswith("tree)") else ROOT
                     runs[name].append(run_child(mode, url, args.interval, args.polls, tree))
             if args.profile:  # one more run, not counted: the profiler's own cost is large

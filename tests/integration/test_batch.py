@@ -68,6 +68,8 @@ async def test_a_batch_is_one_request_and_each_command_gets_its_own_answer(
     assert isinstance(response, KwiffBatchResponse)
     assert [answer[0]["data"]["result"]["id"] for answer in loads(response.body)] == EVENT_IDS
     assert response.request.meta["download_latency"] > 0
+    # Left undecoded for the reader, whatever their size (the watch parses the bytes).
+    assert [answer.args for answer in response.answers] == [None] * 4
 
 
 async def test_a_batch_no_command_of_which_is_answered_is_one_error_retried_whole(

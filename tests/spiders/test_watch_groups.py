@@ -58,6 +58,10 @@ async def test_the_setting_sets_the_group_and_a_bad_one_says_its_name(
     run = await watch(simulator, polls=1, details="1", settings={"KWIFF_WATCH_GROUP": 2})
     assert run.stat("kwiff/batch/requests") == 2  # events 1-2 and 3-4; the 5th alone
     assert run.stat("kwiff/batch/commands") == 4
+    given = await watch(
+        simulator, polls=1, details="1", group="5", settings={"KWIFF_WATCH_GROUP": 2}
+    )
+    assert given.stat("kwiff/batch/requests") == 1  # the argument wins over the setting
     with pytest.raises(ValueError, match="KWIFF_WATCH_GROUP must be a whole number"):
         await watch(simulator, polls=1, details="1", settings={"KWIFF_WATCH_GROUP": "x"})
 
@@ -203,3 +207,18 @@ async def test_a_resumed_details_watch_reports_only_what_changed(
     resumed = await watch(simulator, polls=2, details="1", settings=job)
     assert resumed.items == []
     assert resumed.stat("kwiff/batch/requests") == 2
+
+
+async def test_a_group_that_fails_whole_after_retries_fails_the_poll_and_logs_each_command(
+    start_simulator: StartSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator = await start_simulator(football_events=5, drop_after=2, faulty_connections=1)
+    with caplog.at_level(logging.WARNING):
+        run = await watch(simulator, polls=2, details="1", settings={"RETRY_TIMES": 0})
+    assert [failed for _, _, failed in run.polls] == [True, False]
+    failures = [r.getMessage() for r in caplog.records if "failed: " in r.getMessage()]
+    assert [f"event:get {{'eventId': {event['id']}}}" for event in EVENTS] == [
+        failure.partition(" failed: ")[0] for failure in failures
+    ]
+    assert baseline_of(run) == ({event["id"] for event in EVENTS}, OUTCOMES)  # the next poll
+    assert event_changes(run.items, "removed") == []
