@@ -115,9 +115,10 @@ class EndpointTypoError(ValueError):
 
 
 def unknown_settings(settings: BaseSettings) -> list[str]:
-    """The ``KWIFF_*`` names set in *settings* that kwiff_scrapy does not read, sorted."""
+    """The ``KWIFF_*`` names set in *settings* that kwiff_scrapy does not read, sorted;
+    in any case, as settings' names are case-sensitive: ``kwiff_endpoint`` is one of them."""
     return sorted(
-        name for name in settings if name.startswith(PREFIX) and name not in KNOWN_SETTINGS
+        name for name in settings if name.upper().startswith(PREFIX) and name not in KNOWN_SETTINGS
     )
 
 
@@ -143,14 +144,16 @@ def endpoint_typo(name: str) -> bool:
 def _spelling_matches(name: str) -> list[str]:
     # The shared prefix would make every name look alike: compare what follows it.
     suffixes = {known.removeprefix(PREFIX): known for known in KNOWN_SETTINGS}
-    return [
-        suffixes[suffix]
-        for suffix in difflib.get_close_matches(name.removeprefix(PREFIX), suffixes, n=3)
-    ]
+    return [suffixes[suffix] for suffix in difflib.get_close_matches(_words(name), suffixes, n=3)]
 
 
 def _has_endpoint_word(name: str) -> bool:
-    return not ENDPOINT_WORDS.isdisjoint(name.removeprefix(PREFIX).split("_"))
+    return not ENDPOINT_WORDS.isdisjoint(_words(name).split("_"))
+
+
+def _words(name: str) -> str:
+    """``ENDPOINT`` for ``KWIFF_ENDPOINT`` and ``kwiff_endpoint``."""
+    return name.upper().removeprefix(PREFIX)
 
 
 def check_setting_names(crawler: Crawler, settings: BaseSettings | None = None) -> None:

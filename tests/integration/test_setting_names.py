@@ -53,6 +53,8 @@ UNKNOWN_WARNING = "WARNING: Unknown setting "
         ("KWIFF_ENDPIONT", ["KWIFF_ENDPOINT"]),
         ("KWIFF_CONUTRY", ["KWIFF_COUNTRY"]),
         ("KWIFF_SIMULATOR", ["KWIFF_SIMULATOR_OPTIONS", "KWIFF_ENDPOINT"]),
+        ("kwiff_endpoint", ["KWIFF_ENDPOINT"]),  # settings' names are case-sensitive
+        ("Kwiff_Country", ["KWIFF_COUNTRY"]),
     ],
 )
 def test_the_close_matches_of_a_misspelt_setting(name: str, meant: list[str]) -> None:
@@ -66,6 +68,7 @@ def test_the_close_matches_of_a_misspelt_setting(name: str, meant: list[str]) ->
         ("KWIFF_SERVER_URL", True),
         ("KWIFF_ENDPIONT", True),
         ("KWIFF_SIMULATOR_OPTION", True),
+        ("kwiff_endpoint", True),
         ("KWIFF_HISTORY_URL", False),  # meant KWIFF_HISTORY_URI
         ("KWIFF_ALERT_WEBHOK", False),
         ("KWIFF_CONUTRY", False),
