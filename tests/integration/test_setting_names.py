@@ -32,6 +32,7 @@ from ..support.crawl_process import (
     crawl_environment,
     run_crawl,
 )
+from ..support.processes import closed_port
 from ..support.waiting import HANG_GUARD
 
 PACKAGE = PROJECT_ROOT / "kwiff_scrapy"
@@ -123,17 +124,18 @@ def test_a_misspelt_endpoint_stops_a_crawl_bound_for_the_live_service(tmp_path: 
     command += ["-s", "KWIFF_URL=ws://127.0.0.1:9000"]
     # Were the check broken, the crawl would try the live service: through a proxy that
     # refuses every connection, so that it never reaches it.
-    environment = crawl_environment("error::RuntimeWarning")
-    environment.update(https_proxy="http://127.0.0.1:9", all_proxy="http://127.0.0.1:9")
-    result = subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        check=False,
-    )
+    with closed_port() as port:
+        environment = {**crawl_environment("error::RuntimeWarning")}
+        environment["https_proxy"] = f"http://127.0.0.1:{port}"
+        result = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD,
+            check=False,
+        )
     assert_fails_at_start(
         result,
         "KWIFF_URL is not a setting (did you mean KWIFF_ENDPOINT?); KWIFF_ENDPOINT is not set, "
