@@ -159,11 +159,12 @@ def _words(name: str) -> str:
 def check_setting_names(crawler: Crawler, settings: BaseSettings | None = None) -> None:
     """Warn of each unknown ``KWIFF_*`` setting of the crawl, once per crawl.
 
-    Raises :class:`EndpointTypoError` (after logging it as the reason the crawl cannot
-    start) when ``KWIFF_ENDPOINT`` is not set, so that the crawl would go to the live
-    service, and an unknown name looks like an endpoint: a test crawl sent to the live
-    service by a typo is worse than a stopped one. *settings*: the crawler's, by default
-    (the add-on gets them before the crawler holds them all).
+    Raises :class:`EndpointTypoError` (for the caller to log: the add-on stops the crawl,
+    the handler refuses to load) when ``KWIFF_ENDPOINT`` is not set, so that the crawl
+    would go to the live service, and an unknown name looks like an endpoint: a test crawl
+    sent to the live service by a typo is worse than a stopped one; that name is then in
+    the error, not in a warning. *settings*: the crawler's, by default (the add-on is given
+    the settings being built).
     """
     if crawler in _CHECKED:
         return
