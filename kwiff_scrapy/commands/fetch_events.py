@@ -132,12 +132,14 @@ def run(plan: FetchEventsPlan, crawler_process: CrawlerProcessBase) -> int:
     crawler_process.crawl(crawler, **plan.spider_arguments())
     crawler_process.start()
 
-    assert crawler.stats is not None
-    stats = crawler.stats.get_stats()
-    failure = _failure(crawler_process.bootstrap_failed, stats, plan, crawler)
+    if crawler_process.bootstrap_failed:  # the crawler may have no stats yet
+        failure: str | None = "the crawl could not start: see the error above"
+    else:
+        failure = _failure(crawler.stats.get_stats(), plan, crawler)
     if failure is not None:
         echo(f"scrapy kwiff {FETCH_EVENTS}: {failure}", sys.stderr)
         return 1
+    stats = crawler.stats.get_stats()
     country = plan.country or KwiffSettings.of(crawler).country
     report = sys.stderr if plan.writes_to_stdout else sys.stdout
     echo(_summary(plan, stats, country), report)
@@ -222,12 +224,9 @@ def plan_fetch_events(opts: argparse.Namespace, settings: BaseSettings) -> Fetch
 # -- outcome ---------------------------------------------------------------------------
 
 
-def _failure(
-    bootstrap_failed: bool, stats: dict[str, Any], plan: FetchEventsPlan, crawler: Crawler
-) -> str | None:
-    """Why the run failed (a sentence for the user), or None if the events were written."""
-    if bootstrap_failed:
-        return "the crawl could not start: see the error above"
+def _failure(stats: dict[str, Any], plan: FetchEventsPlan, crawler: Crawler) -> str | None:
+    """Why a crawl that started failed (a sentence for the user), or None if the events
+    were written."""
     reason = stats.get("finish_reason")
     if reason != "finished":
         where = "see the log above" if _logs_info(crawler) else "-L INFO shows the whole log"

@@ -10,9 +10,11 @@ from scrapy.utils.misc import load_object
 from .. import defaults
 from .http import SCHEME
 from .log import quiet_dependency_loggers
+from .setting_names import EndpointTypoError, check_setting_names
 from .startup import report_start_error
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
 HANDLER_PATH = "kwiff_scrapy.integration.handler.KwiffDownloadHandler"
@@ -77,9 +79,26 @@ class Addon:
     (:class:`~kwiff_scrapy.monitoring.periodic_log.KwiffPeriodicLog`) with the watch's
     main stats (:data:`PERIODIC_LOG_DELTA`) every ``LOGSTATS_INTERVAL`` (60 s), in place
     of ``LogStats``' line; see :func:`_enable_periodic_log` for what the project keeps.
+
+    It warns of each ``KWIFF_*`` setting kwiff_scrapy does not know, and stops the crawl
+    when one looks like a misspelt endpoint of a crawl bound for the live service
+    (:mod:`kwiff_scrapy.integration.setting_names`).
     """
 
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self._crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Addon:
+        return cls(crawler)
+
     def update_settings(self, settings: BaseSettings) -> None:
+        if self._crawler is not None:
+            try:
+                check_setting_names(self._crawler, settings)
+            except EndpointTypoError as exc:
+                report_start_error(__name__, exc)
+                raise
         handlers = settings["DOWNLOAD_HANDLERS"]
         if handlers is None or isinstance(handlers, dict):
             settings.set("DOWNLOAD_HANDLERS", {**(handlers or {}), SCHEME: HANDLER_PATH}, "addon")

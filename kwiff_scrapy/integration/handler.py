@@ -22,6 +22,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
+    NotConfigured,
 )
 from scrapy.http import Response
 
@@ -34,6 +35,7 @@ from .batch import BatchAnswer, KwiffBatchRequest, KwiffBatchResponse
 from .config import KwiffSettings
 from .http import KwiffResponse, message_of, payload_of
 from .scrapy_internals import stats_incrementer
+from .setting_names import EndpointTypoError, check_setting_names
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -67,6 +69,13 @@ class KwiffDownloadHandler(BaseDownloadHandler):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        try:
+            check_setting_names(crawler)  # done already when the add-on is on
+        except EndpointTypoError as exc:
+            # Without the add-on the crawl cannot be stopped from here: the scheme is left
+            # unconfigured, so that every command fails with this reason and none is sent.
+            logger.error("%s", exc)
+            raise NotConfigured(str(exc)) from None
         self._settings = KwiffSettings.of(crawler)
         self._connector = Connector(
             self._settings.connection, on_stat=self._count, on_event=self._send_event_signal

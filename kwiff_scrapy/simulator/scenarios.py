@@ -13,10 +13,10 @@ steps, and every other event moves with *quiet noise* instead of the random step
   draw and the away side drift one step, then the home side shortens one more: the
   default ``steam`` (one outcome 5 % shorter within 30 minutes while every other outcome
   of its market drifted) fires once, at the second step; no price moves 10 %, and the
-  overround moves less than 2 points.
+  overround moves less than 2 points (the default ``margin`` needs 3).
 - ``margin``: every outcome of the Full Time Result shortens one ladder step at once
   (each by less than 5 %): the overround widens by 3.6 points and the default ``margin``
-  (2 points within 30 minutes) fires once.
+  (3 points within 30 minutes) fires once.
 - ``suspensions``: six markets suspended at once, resumed three steps later: the default
   ``suspensions`` (5 markets of one event within 60 seconds) fires once.
 

@@ -400,3 +400,23 @@ def test_columns_line_up_by_display_width_with_unicode_names() -> None:
     assert odds_columns == {display_width("東京ヴェルディ") + 2}
     assert display_width("東京ヴェルディ") == 14
     assert display_width("Cafe\u0301") == 4
+
+
+def test_fetch_events_with_a_misspelt_endpoint_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bound for the live service with ``KWIFF_URL`` (not a setting): one error line, exit 1."""
+    # Were the check broken, the crawl would try the live service: through a proxy that
+    # refuses every connection, so that it never reaches it.
+    with closed_port() as port:
+        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
+        result = scrapy_kwiff(tmp_path, "fetch-events", "-s", "KWIFF_URL=ws://127.0.0.1:9000")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = log_lines(result.stderr, "ERROR")
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "Cannot start the crawl: KWIFF_URL is not a setting" in errors[0]
+    assert result.stderr.endswith(
+        "scrapy kwiff fetch-events: the crawl could not start: see the error above\n"
+    )
+    assert list(tmp_path.iterdir()) == []
