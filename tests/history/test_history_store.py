@@ -393,15 +393,17 @@ def test_a_shared_watch_stores_a_move_back_to_a_price_its_writer_stored_before(
     # A shared watch: each change is reported by one worker only. The first stores 1.91,
     # the second the move to 1.83, then the first gets the move back to 1.91.
     first, second = opened(history_uri), opened(history_uri)
-    assert first.write(observations(change("new", 1.91, T0))).written == 1
-    assert second.write(observations(change("moved", 1.83, T1))).written == 1
-    back = first.write(observations(change("moved", 1.91, T2)))
-    assert (back.written, back.unchanged) == (1, 0)
-    # And the second, remembering 1.83, gets the move back to it.
-    again = second.write(observations(change("moved", 1.83, T3)))
-    assert (again.written, again.unchanged) == (1, 0)
-    first.close()
-    second.close()
+    try:
+        assert first.write(observations(change("new", 1.91, T0))).written == 1
+        assert second.write(observations(change("moved", 1.83, T1))).written == 1
+        back = first.write(observations(change("moved", 1.91, T2)))
+        assert (back.written, back.unchanged) == (1, 0)
+        # And the second, remembering 1.83, gets the move back to it.
+        again = second.write(observations(change("moved", 1.83, T3)))
+        assert (again.written, again.unchanged) == (1, 0)
+    finally:
+        first.close()
+        second.close()
     assert [row[1:3] for row in price_rows(history_uri)] == [
         (ms(T0), 1.91),
         (ms(T1), 1.83),
