@@ -386,7 +386,6 @@ def test_two_writers_that_see_the_same_moves_store_them_once(history_uri: str) -
     assert count_rows(history_uri) == 2 + 20
 
 
-@pytest.mark.xfail(reason="the in-memory filter takes the move back as unchanged", strict=True)
 def test_a_shared_watch_stores_a_move_back_to_a_price_its_writer_stored_before(
     history_uri: str,
 ) -> None:
