@@ -121,6 +121,8 @@ class PriceRecord:
     fractional: str | None
     status: str | None
     """Normalised (None: open), or :data:`KEEP_STATUS`."""
+    reported_change: bool = False
+    """A watch reported it as a change (an ``OddsChange``), not part of a snapshot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,7 @@ def _observe_change(change: OddsChange, now: datetime | None) -> Observation:
             odds,
             fractional,
             status,
+            reported_change=True,
         )
     )
     return seen

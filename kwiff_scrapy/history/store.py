@@ -7,10 +7,10 @@ then :meth:`~HistoryStore.write` per batch, then :meth:`~HistoryStore.close`.
 Changes only. A price row is written when an outcome's odds or status differ from
 the latest one stored for it. The store keeps that latest price of every outcome of
 the events it has written or read (loaded per event, the first time the event has a
-price to write, and kept in memory): a price equal to it is counted as unchanged
-without asking the database. Any other price (an outcome not seen yet in this
-process, or one that moved) is decided *in the batch's transaction*, against the
-database itself:
+price to write, and kept in memory): a price of a snapshot (an event, an outcome row,
+a group) equal to it is counted as unchanged without asking the database. Any other
+price (an outcome not seen yet in this process, one that moved, or a change a watch
+reported) is decided *in the batch's transaction*, against the database itself:
 
 1. the event rows are upserted first, in event id order (PostgreSQL: this row lock
    puts two writers of the same event in turn, always in the same order, so they
@@ -28,11 +28,14 @@ database itself:
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
-batch writes nothing. What the in-memory filter can miss: if another machine stored
-a move of an outcome and this one then sees the outcome back at the price *it* stored
-last, this one takes it as unchanged (the other machine, seeing the move back too,
-stores it). The primary key (outcome, ``fetched_at``) makes a row for the same answer
-impossible to store twice.
+batch writes nothing. A watch's changes never trust the memory: in a shared watch each
+change is reported by one worker, so a worker that stored 1.91 may get the move back
+to 1.91 after another stored the move to 1.83; the database decides it. (A single
+writer's watch reports no change equal to its memory, so this costs it nothing.)
+Snapshots do trust it: machines that crawl the same events in turn, each writing
+whole snapshots, can miss a move back to the price one of them stored last when
+another stored the move between. The primary key (outcome, ``fetched_at``) makes a
+row for the same answer impossible to store twice.
 
 Signals and event states are inserted in the same transaction, each at most once: a
 signal by its key (rule, event, ``fetched_at``, subject: see
@@ -274,6 +277,12 @@ class HistoryStore:
         pending = plan.pending.get(key)
         if pending is not None:
             pending.append(price)
+            return
+        # A change a watch reported is never taken as unchanged from memory: in a shared
+        # watch another worker may have stored the moves between (each change is reported
+        # by one worker), and a single writer's watch reports none equal to its memory.
+        if price.reported_change:
+            plan.pending[key] = [price]
             return
         latest = self._latest.get(price.event_id, {}).get(price.outcome_key)
         if latest is not None and price.fetched_ms >= latest.fetched_ms:

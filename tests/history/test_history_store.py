@@ -386,6 +386,39 @@ def test_two_writers_that_see_the_same_moves_store_them_once(history_uri: str) -
     assert count_rows(history_uri) == 2 + 20
 
 
+def test_a_shared_watch_stores_a_move_back_to_a_price_its_writer_stored_before(
+    history_uri: str,
+) -> None:
+    # A shared watch: each change is reported by one worker only. The first stores 1.91,
+    # the second the move to 1.83, then the first gets the move back to 1.91.
+    first, second = opened(history_uri), opened(history_uri)
+    try:
+        assert first.write(observations(change("new", 1.91, T0))).written == 1
+        assert second.write(observations(change("moved", 1.83, T1))).written == 1
+        back = first.write(observations(change("moved", 1.91, T2)))
+        assert (back.written, back.unchanged) == (1, 0)
+        # And the second, remembering 1.83, gets the move back to it.
+        again = second.write(observations(change("moved", 1.83, T3)))
+        assert (again.written, again.unchanged) == (1, 0)
+    finally:
+        first.close()
+        second.close()
+    assert [row[1:3] for row in price_rows(history_uri)] == [
+        (ms(T0), 1.91),
+        (ms(T1), 1.83),
+        (ms(T2), 1.91),
+        (ms(T3), 1.83),
+    ]
+
+
+def test_a_repeated_snapshot_is_unchanged_without_a_transaction(history_uri: str) -> None:
+    store = opened(history_uri)
+    store.write(observations(event()))
+    again = store.write(observations(event(fetched_at=T1)))
+    store.close()
+    assert (again.written, again.unchanged, again.transaction) == (0, 2, False)
+
+
 def test_a_failed_batch_leaves_nothing_behind_and_can_be_written_again(
     history_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

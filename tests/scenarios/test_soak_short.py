@@ -53,12 +53,6 @@ def test_the_short_soak_passes_with_each_fault_injected(tmp_path: Path) -> None:
     assert (out / "summary.json").exists()
 
 
-@pytest.mark.xfail(
-    reason="a shared watch's history can miss a move back to a price a worker stored "
-    "before, when another worker stored the moves between (the in-memory filter of "
-    "kwiff_scrapy/history/store.py assumes every writer sees every change)",
-    strict=False,
-)
 def test_the_short_shared_soak_passes_with_redis_and_postgresql_restarted(
     tmp_path: Path,
 ) -> None:
