@@ -435,7 +435,7 @@ def outcome_histories(found: EventPrices) -> list[OutcomeHistory]:
 def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
     """*histories* in columns (their times to the millisecond, as the history stores them)."""
     found = EventPrices(histories[0].event_id if histories else 0)
-    for position, history in enumerate(histories):
+    for history in histories:
         found.append_line(
             history.market,
             history.outcome,
@@ -446,7 +446,6 @@ def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
                 [p.fractional for p in history.points],
                 [p.status for p in history.points],
             ),
-            position,
         )
     return found
 
