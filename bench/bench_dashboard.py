@@ -15,7 +15,7 @@ test server on 127.0.0.1) and times, in turns big / small, round by round:
 - a live look: the server's look for new prices after a batch of moved prices (20 of each
   of 200 events, written by the history's writer) is stored, with a board page and the
   busiest event's page open: the board rows it sends again, that event's new prices
-  (``LiveFeed.poll_once``; with no page open it reads the prices and sends only a count);
+  (``LiveFeed.poll_once``);
 - once, after the rounds: the movers' three tables computed afresh (what the server does
   at most every 30 s, off the pages' path).
 

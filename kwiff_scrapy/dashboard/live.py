@@ -165,11 +165,8 @@ class LiveFeed:
             await asyncio.sleep(poll)
 
     async def poll_once(self) -> None:
-        # What the pages open now want: the prices of their events, the board rows if any.
-        events = {event_id for event_id in self._clients.values() if event_id is not None}
-        pages = bool(self._clients)
         try:
-            batch = await self._run(lambda: self._look(events, pages=pages))
+            batch = await self._run(self._look)
         except HistoryError as exc:
             message = f"The odds history cannot be read: {exc}"
             if message != self.problem:
@@ -185,8 +182,12 @@ class LiveFeed:
         if batch.count:
             self._refresh_movers()
             self._send(sse("moved", {"prices": batch.count}))
+        # Each event's prices encoded only for the pages of that event open now (a page
+        # that opened during the look is sent what the look found, as every page).
+        wanted = {event_id for event_id in self._clients.values() if event_id is not None}
         for event_id, found in batch.prices.items():
-            self._send(sse("prices", {"prices": found}), event_id)
+            if event_id in wanted:
+                self._send(sse("prices", {"prices": found}), event_id)
         if batch.board:
             rows = [
                 {"event_id": r.event.event_id, "html": self._render_row(r)} for r in batch.board
@@ -196,10 +197,8 @@ class LiveFeed:
             found = [{"id": s.id, "html": self._render_signal(s)} for s in batch.signals]
             self._send(sse("signals", {"rows": found}))
 
-    def _look(self, events: set[int], *, pages: bool) -> Batch:
-        """(In the database thread.) The prices and signals not sent yet: the prices
-        themselves only of *events*, and the board's rows again only if there are *pages*
-        (none open: nobody to send them to)."""
+    def _look(self) -> Batch:
+        """(In the database thread.) The prices and signals not sent yet."""
         reader = self._reader
         reader.ensure_present()
         batch = Batch()
@@ -238,18 +237,17 @@ class LiveFeed:
                 continue
             if info.market.casefold() in _RESULT_NAMES:
                 changed.add(info.event_id)
-            if info.event_id in events:
-                batch.prices.setdefault(info.event_id, []).append(
-                    {
-                        "key": price.key,
-                        "event_id": info.event_id,
-                        "chart": chart_key(info.market, info.outcome_id, info.outcome),
-                        "at": price.at_ms / 1000,
-                        "odds": price.odds,
-                        "probability": probability(price.odds),
-                        "status": price.status,
-                    }
-                )
-        if changed and pages:
+            batch.prices.setdefault(info.event_id, []).append(
+                {
+                    "key": price.key,
+                    "event_id": info.event_id,
+                    "chart": chart_key(info.market, info.outcome_id, info.outcome),
+                    "at": price.at_ms / 1000,
+                    "odds": price.odds,
+                    "probability": probability(price.odds),
+                    "status": price.status,
+                }
+            )
+        if changed:
             batch.board = board_rows(reader, history_now(reader), event_ids=sorted(changed))
         return batch

@@ -71,12 +71,11 @@ class EventPrices:
         columns: tuple[
             Sequence[int], Sequence[float | None], Sequence[str | None], Sequence[str | None]
         ],
-        position: int,
     ) -> None:
-        """An outcome's times, odds, fractionals and statuses, oldest first, shown at
-        *position* in ``lines``."""
+        """An outcome's times, odds, fractionals and statuses, oldest first, shown after
+        the outcomes appended before it."""
         times, odds, fractional, status = columns
-        start = len(self.times)
+        position, start = len(self.lines), len(self.times)
         self.times.extend(times)
         self.odds.extend(odds)
         self.fractional.extend(fractional)
@@ -218,13 +217,12 @@ def read_event_prices(
     if wanted is not None:
         shown = [row for row in shown if _market_name(row).casefold() in wanted]
     found = EventPrices(event_id)
-    for position, row in enumerate(shown):
+    for row in shown:
         found.append_line(
             _market_name(row),
             outcome_name(row.market_key, row.outcome_key, row.outcome_id, row.name, leg_names),
             row.outcome_id,
             _slices(columns[1:], *by_outcome[row.id]),
-            position,
         )
     return found, all_markets
 

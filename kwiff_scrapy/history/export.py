@@ -8,6 +8,7 @@ before it) as a row to any text stream, each distinct time and price made text o
 from __future__ import annotations
 
 import csv
+import io
 from typing import TYPE_CHECKING, Final
 
 from ..model.changes import relative_change
@@ -38,16 +39,18 @@ CSV_FIELDS: Final = (
 
 def write_event_csv(file: TextIO, moved: EventMoves) -> int:
     """Every price of *moved* as a CSV row (the opening ones with no ``odds_before``),
-    after a header of :data:`CSV_FIELDS`; how many rows. The cells of each outcome and
-    of each move from one price to another are made once (a busy event's ten thousand
-    rows share ~150 outcomes and a few hundred moves)."""
+    after a header of :data:`CSV_FIELDS`; how many rows. As :mod:`csv` writes them, but
+    the cells of each outcome and of each move from one price to another are made (and
+    quoted) once: a busy event's ten thousand rows share ~150 outcomes and a few hundred
+    moves, so each row is one format of seven texts."""
     data = moved.prices
     line_of, times = data.line, data.times
     odds, fractional, status = data.odds, data.fractional, data.status
     opening, overround = moved.opening, moved.overround
     time_text = UtcTexts().iso
+    cell = _CsvCells()
     outcome_cells = [
-        (
+        cell.join(
             data.event_id,
             line.market,
             line.outcome,
@@ -55,33 +58,58 @@ def write_event_csv(file: TextIO, moved: EventMoves) -> int:
         )
         for line in data.lines
     ]
-    move_cells: dict[tuple[float | None, float | None], tuple[tuple[str, ...], tuple[str, ...]]]
-    move_cells = {}
+    move_cells: dict[tuple[float | None, float | None], tuple[str, str]] = {}
+    row_end: dict[tuple[str | None, str | None], str] = {}
     numbers: dict[float | None, str] = {}
-
-    def row(r: int) -> tuple[object, ...]:
+    rows = [cell.join(*CSV_FIELDS)]
+    for r in moved.rows:
         move = (None if opening[r] else odds[r - 1], odds[r])
         cells = move_cells.get(move)
         if cells is None:
-            cells = move_cells[move] = _move_cells(*move)
+            before_after, probabilities = _move_cells(*move)
+            cells = move_cells[move] = (cell.join(*before_after), cell.join(*probabilities))
+        labels = (fractional[r], status[r])
+        labels_text = row_end.get(labels)
+        if labels_text is None:
+            labels_text = row_end[labels] = cell.join(labels[0] or "", labels[1] or "")
         margin = overround[r]
         margin_text = numbers.get(margin)
         if margin_text is None:
             margin_text = numbers[margin] = csv_number(margin)
-        return (
-            time_text(times[r]),
-            *outcome_cells[line_of[r]],
-            *cells[0],
-            fractional[r] or "",
-            status[r] or "",
-            *cells[1],
-            margin_text,
+        rows.append(
+            f"{time_text(times[r])},{outcome_cells[line_of[r]]},{cells[0]},{labels_text},"
+            f"{cells[1]},{margin_text}"
         )
-
-    writer = csv.writer(file)
-    writer.writerow(CSV_FIELDS)
-    writer.writerows(map(row, moved.rows))
+    rows.append("")
+    file.write("\r\n".join(rows))
     return len(moved.rows)
+
+
+def _blank(value: object | None) -> object:
+    return "" if value is None else value
+
+
+class _CsvCells:
+    """Cells as :func:`csv.writer` writes them (quoted where they must be), joined by
+    commas; each distinct cell quoted once."""
+
+    def __init__(self) -> None:
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text)
+        self._quoted: dict[object, str] = {}
+
+    def join(self, *cells: object) -> str:
+        return ",".join([self._quote(cell) for cell in cells])
+
+    def _quote(self, cell: object) -> str:
+        quoted = self._quoted.get(cell)
+        if quoted is None:
+            # A row of the cell and an empty one: a lone empty cell would be written "".
+            self._text.seek(0)
+            self._text.truncate()
+            self._writer.writerow((cell, ""))
+            quoted = self._quoted[cell] = self._text.getvalue()[: -len(",\r\n")]
+        return quoted
 
 
 def _move_cells(

@@ -4,8 +4,10 @@
 file that does not exist is not created) and answers in plain dataclasses:
 
 - :meth:`~HistoryReader.events`: the events stored, with their counts;
-- :meth:`~HistoryReader.outcome_histories`: each outcome's price points of an event
-  (optionally some markets), from which :func:`moves` and :func:`plot_data` derive;
+- :meth:`~HistoryReader.event_prices`: every price of an event (optionally some markets)
+  in columns, from which :func:`~.event_prices.event_moves` finds the moves;
+  :meth:`~HistoryReader.outcome_histories`: the same as price points per outcome, from
+  which :func:`plot_data` draws (and :func:`moves` makes a :class:`Move` per price);
 - :meth:`~HistoryReader.top_movers`: the outcomes whose price moved most, relative to
   the price in force at the start of a window;
 - :meth:`~HistoryReader.opening_closing`: each outcome's opening and closing prices
@@ -21,16 +23,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model.changes import relative_change
 from ..model.odds import price_probability
 from . import summaries
 from .errors import HistoryError
-from .event_prices import EventMoves, EventPrices, event_moves, read_event_prices
+from .event_prices import EventMoves, EventPrices, event_moves, outcome_name, read_event_prices
 from .movers import movers_query
-from .records import BET_BUILDER_MARKET, from_ms, group_outcome_ids, to_ms
+from .records import from_ms, to_ms
 from .replay import stream_changes
 from .report import OpeningClosing, stream_opening_closing
 from .schema import (
@@ -39,7 +41,6 @@ from .schema import (
     describe,
     error_line,
     events,
-    markets,
     open_engine,
     outcomes,
     prices,
@@ -450,7 +451,7 @@ def outcome_histories(found: EventPrices) -> list[OutcomeHistory]:
 def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
     """*histories* in columns (their times to the millisecond, as the history stores them)."""
     found = EventPrices(histories[0].event_id if histories else 0)
-    for position, history in enumerate(histories):
+    for history in histories:
         found.append_line(
             history.market,
             history.outcome,
@@ -461,7 +462,6 @@ def event_prices_of(histories: Sequence[OutcomeHistory]) -> EventPrices:
                 [p.fractional for p in history.points],
                 [p.status for p in history.points],
             ),
-            position,
         )
     return found
 
@@ -561,12 +561,9 @@ def plot_data(
 
 
 def _outcome_name(row: Row[Any], leg_names: dict[int, str]) -> str:
-    legs = group_outcome_ids(row.outcome_key) if row.market_key == BET_BUILDER_MARKET else None
-    if legs is not None:
-        return " + ".join(leg_names.get(leg) or str(leg) for leg in legs)
-    if row.outcome_name:
-        return str(row.outcome_name)
-    return str(row.outcome_id if row.outcome_id is not None else row.outcome_key)
+    return outcome_name(
+        row.market_key, row.outcome_key, row.outcome_id, row.outcome_name, leg_names
+    )
 
 
 def _event_info(row: Row[Any]) -> EventInfo:
@@ -583,33 +580,4 @@ def _event_info(row: Row[Any]) -> EventInfo:
         prices=row.prices,
         first=from_ms(row.first) if row.first is not None else None,
         last=from_ms(row.last) if row.last is not None else None,
-    )
-
-
-def _prices_with_names() -> Select[Any]:
-    """Every stored price with its outcome's and market's names, outcome by outcome, oldest
-    first (the rows of the moves table, the CSV, the plot and the biggest movers)."""
-    return (
-        select(
-            outcomes.c.id,
-            outcomes.c.event_id,
-            outcomes.c.market_key,
-            outcomes.c.outcome_key,
-            outcomes.c.outcome_id,
-            outcomes.c.name.label("outcome_name"),
-            markets.c.name.label("market_name"),
-            prices.c.fetched_at,
-            prices.c.odds,
-            prices.c.fractional,
-            prices.c.status,
-        )
-        .join(
-            markets,
-            and_(
-                markets.c.event_id == outcomes.c.event_id,
-                markets.c.market_key == outcomes.c.market_key,
-            ),
-        )
-        .join(prices, prices.c.outcome == outcomes.c.id)
-        .order_by(outcomes.c.id, prices.c.fetched_at)
     )

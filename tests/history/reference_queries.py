@@ -9,7 +9,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 
 from kwiff_scrapy.commands.history import MOVE_HEADERS
 from kwiff_scrapy.commands.preview import display_width
@@ -23,7 +23,6 @@ from kwiff_scrapy.history.queries import (
     PricePoint,
     _event_info,
     _outcome_name,
-    _prices_with_names,
 )
 from kwiff_scrapy.history.records import (
     BET_BUILDER_MARKET,
@@ -31,9 +30,38 @@ from kwiff_scrapy.history.records import (
     group_outcome_ids,
     to_ms,
 )
-from kwiff_scrapy.history.schema import events, outcomes, prices
+from kwiff_scrapy.history.schema import events, markets, outcomes, prices
 from kwiff_scrapy.model.changes import relative_change
 from kwiff_scrapy.model.values import iso_utc_datetime
+
+
+def _prices_with_names() -> Select[Any]:
+    """Every stored price with its outcome's and market's names, outcome by outcome, oldest
+    first (what the old queries read)."""
+    return (
+        select(
+            outcomes.c.id,
+            outcomes.c.event_id,
+            outcomes.c.market_key,
+            outcomes.c.outcome_key,
+            outcomes.c.outcome_id,
+            outcomes.c.name.label("outcome_name"),
+            markets.c.name.label("market_name"),
+            prices.c.fetched_at,
+            prices.c.odds,
+            prices.c.fractional,
+            prices.c.status,
+        )
+        .join(
+            markets,
+            and_(
+                markets.c.event_id == outcomes.c.event_id,
+                markets.c.market_key == outcomes.c.market_key,
+            ),
+        )
+        .join(prices, prices.c.outcome == outcomes.c.id)
+        .order_by(outcomes.c.id, prices.c.fetched_at)
+    )
 
 
 def old_events(reader: HistoryReader, event_ids: set[int] | None = None) -> list[EventInfo]:
