@@ -148,7 +148,8 @@ class Checkpoint:
                 exc,
             )
             return False
-        scraped = crawler.stats.get_value("item_scraped_count", 0) if crawler.stats else 0
+        stats = _late(crawler, "stats")
+        scraped = stats.get_value("item_scraped_count", 0) if stats is not None else 0
         logger.debug(
             "Saved the watch's state to %s after poll %d (%d items scraped)",
             self.path,
@@ -180,7 +181,7 @@ class Checkpoint:
 async def _items_done(crawler: Crawler, deadline: float) -> bool:
     """True once no item is in the item pipelines (the feed exports run after them)."""
     loop = asyncio.get_running_loop()
-    engine = crawler.engine
+    engine = _late(crawler, "engine")
     slot = engine.scraper.slot if engine is not None else None
     while slot is not None and slot.itemproc_size > 0:
         if loop.time() >= deadline:
@@ -191,8 +192,8 @@ async def _items_done(crawler: Crawler, deadline: float) -> bool:
 
 def _flush_feeds(crawler: Crawler) -> None:
     """Push the feed exports' buffered lines to their files: a kill then keeps them."""
-    extensions = crawler.extensions.middlewares if crawler.extensions is not None else ()
-    for extension in extensions:
+    extensions = _late(crawler, "extensions")
+    for extension in extensions.middlewares if extensions is not None else ():
         if not isinstance(extension, FeedExporter):
             continue
         for slot in extension.slots:
@@ -201,3 +202,11 @@ def _flush_feeds(crawler: Crawler) -> None:
                 if callable(flush):
                     with contextlib.suppress(OSError, ValueError):  # closed, or cannot
                         flush()
+
+
+def _late(crawler: Crawler, name: str) -> Any:
+    """The crawler's *name* (``engine``, ``stats``, ...), or None before the crawl starts."""
+    try:
+        return getattr(crawler, name)
+    except RuntimeError:  # Scrapy sets it when the crawl starts
+        return None

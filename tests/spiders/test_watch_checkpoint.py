@@ -1,0 +1,106 @@
+"""The watch's checkpoint: ``spider.state`` saved to ``JOBDIR`` after a poll, atomically,
+in the format Scrapy's ``SpiderState`` reads back (the killed watch: test_watch_jobdir.py)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Spider
+from scrapy.extensions.spiderstate import SpiderState
+from scrapy.utils.test import get_crawler
+
+from kwiff_scrapy import defaults
+from kwiff_scrapy.model.changes import EventSnapshot
+from kwiff_scrapy.spiders.watch import STATE_KEY, KwiffWatchSpider, WatchState
+from kwiff_scrapy.spiders.watch.checkpoint import (
+    STATE_FILE,
+    Checkpoint,
+    checkpoint_every,
+    write_atomically,
+)
+
+
+def _spider(**settings: Any) -> KwiffWatchSpider:
+    return KwiffWatchSpider.from_crawler(get_crawler(KwiffWatchSpider, settings))
+
+
+def _state(*event_ids: int) -> dict[str, Any]:
+    events = {event_id: EventSnapshot(event_id) for event_id in event_ids}
+    return {STATE_KEY: WatchState(events=events, baselined=True)}
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [(None, defaults.WATCH_CHECKPOINT), ("", 60.0), ("0", 0.0), (2.5, 2.5)]
+)
+def test_the_setting_is_seconds_and_0_turns_it_off(raw: Any, seconds: float) -> None:
+    settings = get_crawler(Spider, {"KWIFF_WATCH_CHECKPOINT": raw}).settings
+    assert checkpoint_every(settings) == seconds
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon", True, "nan", "inf"])
+def test_a_bad_setting_says_what_it_takes(raw: Any) -> None:
+    with pytest.raises(ValueError, match=r"KWIFF_WATCH_CHECKPOINT must be a number of seconds"):
+        _spider(KWIFF_WATCH_CHECKPOINT=raw)
+
+
+def test_no_checkpoint_without_a_jobdir_or_with_0(tmp_path: Path) -> None:
+    assert _spider().checkpoint.path is None
+    assert _spider(JOBDIR=str(tmp_path), KWIFF_WATCH_CHECKPOINT=0).checkpoint.path is None
+    assert _spider(JOBDIR=str(tmp_path)).checkpoint.path == tmp_path / STATE_FILE
+
+
+async def test_a_checkpoint_is_what_spider_state_reads_back_at_most_once_an_interval(
+    tmp_path: Path,
+) -> None:
+    spider = _spider(JOBDIR=str(tmp_path))
+    assert await spider.checkpoint.after_poll(spider.crawler, _state(1, 2), poll=1)
+    # The next poll comes well within the 60 s: not saved again.
+    assert not await spider.checkpoint.after_poll(spider.crawler, _state(1, 2, 3), poll=2)
+
+    restored = Spider("restored")
+    SpiderState(str(tmp_path)).spider_opened(restored)
+    assert restored.state[STATE_KEY].events.keys() == {1, 2}  # type: ignore[attr-defined]
+    assert os.listdir(tmp_path) == [STATE_FILE]  # no temporary left
+
+
+async def test_the_close_writes_the_last_state_after_a_checkpoint(tmp_path: Path) -> None:
+    """Whichever of Scrapy's SpiderState and the checkpoint's close handler runs first, the
+    last state is what stays."""
+    spider = _spider(JOBDIR=str(tmp_path))
+    spider.state = _state(1)
+    await spider.checkpoint.after_poll(spider.crawler, spider.state, poll=1)
+    spider.state = _state(1, 2)
+    spider.checkpoint.spider_closed(spider)
+    saved = pickle.loads((tmp_path / STATE_FILE).read_bytes())
+    assert saved[STATE_KEY].events.keys() == {1, 2}
+
+
+def test_a_write_that_fails_leaves_the_previous_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / STATE_FILE
+    write_atomically(path, b"previous")
+
+    def refuse(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomically(path, b"next")
+    assert path.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == [STATE_FILE]
+
+
+async def test_a_checkpoint_that_cannot_be_written_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "gone"
+    checkpoint = Checkpoint(missing, 60)
+    spider = _spider()
+    assert not await checkpoint.after_poll(spider.crawler, _state(1), poll=1)
+    assert "Could not save the watch's state" in caplog.text
+    assert "check the JOBDIR folder's space and permissions" in caplog.text
