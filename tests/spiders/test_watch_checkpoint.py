@@ -20,6 +20,8 @@ from kwiff_scrapy.spiders.watch.checkpoint import (
     STATE_FILE,
     Checkpoint,
     checkpoint_every,
+    pickled,
+    snapshot_of,
     write_atomically,
 )
 
@@ -29,8 +31,11 @@ def _spider(**settings: Any) -> KwiffWatchSpider:
 
 
 def _state(*event_ids: int) -> dict[str, Any]:
-    events = {event_id: EventSnapshot(event_id) for event_id in event_ids}
-    return {STATE_KEY: WatchState(events=events, baselined=True)}
+    events = {
+        event_id: EventSnapshot(event_id, home_team="Arsenal", outcomes={(1, 2): (2.5, "6/4")})  # type: ignore[dict-item]
+        for event_id in event_ids
+    }
+    return {STATE_KEY: WatchState(events=events, baselined=True), "windows": [[1.5, 2.0]]}
 
 
 @pytest.mark.parametrize(
@@ -63,7 +68,7 @@ async def test_a_checkpoint_is_what_spider_state_reads_back_at_most_once_an_inte
 
     restored = Spider("restored")
     SpiderState(str(tmp_path)).spider_opened(restored)
-    assert restored.state[STATE_KEY].events.keys() == {1, 2}  # type: ignore[attr-defined]
+    assert restored.state == _state(1, 2)  # type: ignore[attr-defined]
     assert os.listdir(tmp_path) == [STATE_FILE]  # no temporary left
 
 
@@ -77,6 +82,16 @@ async def test_the_close_writes_the_last_state_after_a_checkpoint(tmp_path: Path
     spider.checkpoint.spider_closed(spider)
     saved = pickle.loads((tmp_path / STATE_FILE).read_bytes())
     assert saved[STATE_KEY].events.keys() == {1, 2}
+
+
+def test_the_snapshot_is_the_state_when_it_was_taken() -> None:
+    """Pickled in a thread later, it is the state of the moment it was taken, not the
+    state the watch changed meanwhile (a new event, a window changed in place)."""
+    state = _state(1, 2)
+    snapshot = snapshot_of(state)
+    state[STATE_KEY].events[3] = EventSnapshot(3)
+    state["windows"][0].append(3.0)
+    assert pickle.loads(pickled(snapshot)) == _state(1, 2)
 
 
 def test_a_write_that_fails_leaves_the_previous_file_whole(

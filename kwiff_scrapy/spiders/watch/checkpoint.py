@@ -12,8 +12,13 @@ writes the same file, in the format ``SpiderState`` reads back (``pickle``, prot
   written);
 - atomically: a temporary file in ``JOBDIR``, ``fsync``, ``os.replace``; a kill at any
   moment leaves the previous checkpoint or the new one, whole;
-- the state is pickled on the event loop (that is the snapshot: nothing changes it
-  meanwhile), and written and synced in a thread.
+- without holding the event loop for long: on the loop, the snapshot (:func:`snapshot_of`):
+  the watch's prices are a copy of its dict of events (an event's snapshot is never
+  changed once stored, only replaced), the rest (the detectors' windows, changed in place)
+  is pickled there and then; in a thread, each event's snapshot is pickled on its own (so
+  the loop gets the GIL back between two) and the whole written and synced
+  (:func:`pickled`). An event pickled apart is unpickled by ``pickle.loads`` of its bytes
+  (the standard ``_pickle.loads``): ``SpiderState`` reads the file as it reads its own.
 
 At the spider's close the last state is written again, atomically, once a save still in
 its thread is done, so that an older checkpoint never replaces what ``SpiderState`` wrote.
@@ -37,6 +42,7 @@ from scrapy.extensions.feedexport import FeedExporter
 from scrapy.utils.job import job_dir
 
 from ... import defaults
+from .local import WatchState
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -70,6 +76,44 @@ def checkpoint_every(settings: BaseSettings) -> float:
             f"to JOBDIR ({defaults.WATCH_CHECKPOINT:g}), or 0 for none, not {raw!r}"
         )
     return seconds
+
+
+class Pickled:
+    """An object already pickled: unpickled, it is that object again."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return pickle.loads, (self.data,)
+
+
+def snapshot_of(state: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`pickled` needs of ``spider.state`` later, whatever the watch changes
+    meanwhile: cheap for the prices (a copy of the dict of events, whose snapshots are
+    never changed once stored), the rest pickled now."""
+    snapshot: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, WatchState):
+            snapshot[key] = WatchState(dict(value.events), value.baselined)
+        else:
+            snapshot[key] = Pickled(pickle.dumps(value, protocol=PROTOCOL))
+    return snapshot
+
+
+def pickled(snapshot: dict[str, Any]) -> bytes:
+    """The file's bytes, each event pickled on its own: one ``pickle.dumps`` of them all
+    would hold the GIL, and so the event loop, until it is done."""
+    pieces: dict[str, Any] = {}
+    for key, value in snapshot.items():
+        if isinstance(value, WatchState):
+            events: dict[int, Any] = {
+                event_id: Pickled(pickle.dumps(event, protocol=PROTOCOL))
+                for event_id, event in value.events.items()
+            }
+            value = WatchState(events, value.baselined)
+        pieces[key] = value
+    return pickle.dumps(pieces, protocol=PROTOCOL)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -135,9 +179,9 @@ class Checkpoint:
             logger.info("Items still in the pipelines: the watch's state is saved after a poll")
             return False
         _flush_feeds(crawler)
-        data = pickle.dumps(state, protocol=PROTOCOL)  # the snapshot, on the loop
+        snapshot = snapshot_of(state)
         self._last = loop.time()
-        self._writing = loop.run_in_executor(None, self._write, self.path, data)
+        self._writing = loop.run_in_executor(None, self._write, self.path, snapshot)
         try:
             await asyncio.shield(self._writing)
         except OSError as exc:
@@ -158,7 +202,8 @@ class Checkpoint:
         )
         return True
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: Path, snapshot: dict[str, Any]) -> None:
+        data = pickled(snapshot)
         with self._lock:
             if not self._closed:  # else the close wrote a newer state
                 write_atomically(path, data)
