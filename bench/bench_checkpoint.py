@@ -11,7 +11,7 @@ checkpoint saves. Timed here, in rounds, A and B interleaved, medians of CPU tim
 - in the thread (off the loop): :func:`pickled` and the write (temporary file, ``fsync``,
   ``os.replace``), in wall time.
 
-    python -m bench.bench_checkpoint [--football-events 111] [--polls 3] [--rounds 30]
+    python -m bench.bench_checkpoint [--football-events 111] [--polls 3] [--rounds 30] [--quick]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> None:
         whole: list[float] = []
         in_thread: list[float] = []
         target = Path(folder, STATE_FILE)
-        for _ in range(args.rounds):
+        for _ in range(3 if args.quick else args.rounds):
             started = time.process_time()
             snapshot = snapshot_of(state)
             on_loop.append(time.process_time() - started)
