@@ -3,6 +3,7 @@ in the format Scrapy's ``SpiderState`` reads back (the killed watch: test_watch_
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 from pathlib import Path
@@ -25,9 +26,17 @@ from kwiff_scrapy.spiders.watch.checkpoint import (
     write_atomically,
 )
 
+from ..support.waiting import until
+
 
 def _spider(**settings: Any) -> KwiffWatchSpider:
     return KwiffWatchSpider.from_crawler(get_crawler(KwiffWatchSpider, settings))
+
+
+async def _until_due(checkpoint: Checkpoint) -> None:
+    """Until the checkpoint's interval (a millisecond) has passed on the loop's clock."""
+    loop = asyncio.get_running_loop()
+    await until(lambda: checkpoint.due(loop.time()), "the interval's end")
 
 
 def _state(*event_ids: int) -> dict[str, Any]:
@@ -61,10 +70,14 @@ def test_no_checkpoint_without_a_jobdir_or_with_0(tmp_path: Path) -> None:
 async def test_a_checkpoint_is_what_spider_state_reads_back_at_most_once_an_interval(
     tmp_path: Path,
 ) -> None:
-    spider = _spider(JOBDIR=str(tmp_path))
-    assert await spider.checkpoint.after_poll(spider.crawler, _state(1, 2), poll=1)
-    # The next poll comes well within the 60 s: not saved again.
-    assert not await spider.checkpoint.after_poll(spider.crawler, _state(1, 2, 3), poll=2)
+    spider = _spider(JOBDIR=str(tmp_path), KWIFF_WATCH_CHECKPOINT=0.001)
+    # The first poll starts the clock; each poll when the interval has passed saves.
+    assert not await spider.checkpoint.after_poll(spider.crawler, _state(1), poll=1)
+    await _until_due(spider.checkpoint)
+    assert await spider.checkpoint.after_poll(spider.crawler, _state(1, 2), poll=2)
+    # The next poll comes well within 60 s: not saved again.
+    spider.checkpoint.every = 60
+    assert not await spider.checkpoint.after_poll(spider.crawler, _state(1, 2, 3), poll=3)
 
     restored = Spider("restored")
     SpiderState(str(tmp_path)).spider_opened(restored)
@@ -75,9 +88,11 @@ async def test_a_checkpoint_is_what_spider_state_reads_back_at_most_once_an_inte
 async def test_the_close_writes_the_last_state_after_a_checkpoint(tmp_path: Path) -> None:
     """Whichever of Scrapy's SpiderState and the checkpoint's close handler runs first, the
     last state is what stays."""
-    spider = _spider(JOBDIR=str(tmp_path))
+    spider = _spider(JOBDIR=str(tmp_path), KWIFF_WATCH_CHECKPOINT=0.001)
     spider.state = _state(1)
     await spider.checkpoint.after_poll(spider.crawler, spider.state, poll=1)
+    await _until_due(spider.checkpoint)
+    assert await spider.checkpoint.after_poll(spider.crawler, spider.state, poll=2)
     spider.state = _state(1, 2)
     spider.checkpoint.spider_closed(spider)
     saved = pickle.loads((tmp_path / STATE_FILE).read_bytes())
@@ -114,8 +129,10 @@ async def test_a_checkpoint_that_cannot_be_written_is_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     missing = tmp_path / "gone"
-    checkpoint = Checkpoint(missing, 60)
+    checkpoint = Checkpoint(missing, 0.001)
     spider = _spider()
-    assert not await checkpoint.after_poll(spider.crawler, _state(1), poll=1)
+    await checkpoint.after_poll(spider.crawler, _state(1), poll=1)
+    await _until_due(checkpoint)
+    assert not await checkpoint.after_poll(spider.crawler, _state(1), poll=2)
     assert "Could not save the watch's state" in caplog.text
     assert "check the JOBDIR folder's space and permissions" in caplog.text

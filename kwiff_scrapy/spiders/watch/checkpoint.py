@@ -20,6 +20,15 @@ writes the same file, in the format ``SpiderState`` reads back (``pickle``, prot
   (:func:`pickled`). An event pickled apart is unpickled by ``pickle.loads`` of its bytes
   (the standard ``_pickle.loads``): ``SpiderState`` reads the file as it reads its own.
 
+The first checkpoint comes one interval after the first poll, not with it: a watch killed
+before has no checkpoint and takes a new baseline (its feed has the changes twice, and the
+history stores the prices it already has only when they differ), rather than resume from
+the first poll's prices. Resuming from any saved state has a blind spot: an outcome whose
+price moved after the save and is back at the saved price when the watch resumes is not
+reported, so the last price reported for it (the feed, the history, alerts) stays the
+one it had moved to, until it moves again. A checkpoint narrows that to the polls after
+the last one; from the first poll, it would be the whole first interval.
+
 At the spider's close the last state is written again, atomically, once a save still in
 its thread is done, so that an older checkpoint never replaces what ``SpiderState`` wrote.
 """
@@ -168,7 +177,14 @@ class Checkpoint:
         return checkpoint
 
     def due(self, now: float) -> bool:
-        return self.path is not None and (self._last is None or now - self._last >= self.every)
+        """True when a checkpoint is due; the first poll only starts the clock (see the
+        module): a watch killed within its first interval starts afresh."""
+        if self.path is None:
+            return False
+        if self._last is None:
+            self._last = now
+            return False
+        return now - self._last >= self.every
 
     async def after_poll(self, crawler: Crawler, state: dict[str, Any], poll: int) -> bool:
         """Save *state* after *poll* if due and the poll's items are out: True if saved."""
