@@ -92,6 +92,9 @@ MIN_WATCH_INTERVAL: Final = 1.0
 #: (``KWIFF_WATCH_GROUP``, ``-a group=``): Scrapy's own cost per request is paid once
 #: for the group rather than per event (``bench/bench_watch_capacity.py``).
 WATCH_GROUP: Final = 50
+#: Seconds at least between two saves of a local watch's state to ``JOBDIR``, each after
+#: a poll (``KWIFF_WATCH_CHECKPOINT``; 0: only at a clean stop, as Scrapy does).
+WATCH_CHECKPOINT: Final = 60.0
 
 # -- the alerts pipeline (kwiff_scrapy.pipelines.alerts) ---------------------------------
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy import Spider
@@ -117,3 +119,80 @@ def test_a_watch_killed_mid_poll_resumes_from_its_jobdir_and_polls_again(
     state = pickle.loads((job / "spider.state").read_bytes())
     assert state[STATE_KEY].events.keys() == saved[STATE_KEY].events.keys()
     assert SIGNALS_STATE_KEY in state
+
+
+#: The watch's line (at DEBUG) for each checkpoint: the poll, and the items scraped so far.
+CHECKPOINT = re.compile(r"Saved the watch's state to \S+ after poll (\d+) \((\d+) items scraped\)")
+
+
+def _checkpoints(log: Path) -> list[tuple[int, int]]:
+    """Each checkpoint a run's log shows: (poll, items scraped until then)."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return [(int(poll), int(items)) for poll, items in CHECKPOINT.findall(text)]
+
+
+def _outcome(change: dict[str, Any]) -> tuple[Any, ...]:
+    return change["event_id"], change.get("market_id"), change.get("outcome_id")
+
+
+@pytest.mark.slow
+def test_a_watch_killed_resumes_from_its_last_checkpoint_not_its_last_clean_stop(
+    tmp_path: Path,
+) -> None:
+    """Killed (SIGKILL) after polls that moved prices, the watch reports again none of the
+    changes its killed run reported up to its last checkpoint (the first poll's baseline
+    among them): the resumed run goes on from the prices of that checkpoint."""
+    job = tmp_path / "job"
+    simulator_log = tmp_path / "simulator.log"
+    with simulator_process(simulator_log, "--per-serve") as url:
+
+        def run(name: str, stop: signal.Signals, checkpoints: int) -> tuple[Path, Path]:
+            """A run with its own feed, stopped with *stop* once its log shows
+            *checkpoints* checkpoints: its log and its feed."""
+            log, feed = tmp_path / f"{name}.log", tmp_path / f"{name}.jsonl"
+            arguments = (
+                "-a", "interval=1", "-s", f"JOBDIR={job}", "-s", "KWIFF_WATCH_CHECKPOINT=0.001",
+                "-s", "LOG_LEVEL=DEBUG", "-o", str(feed),
+            )  # fmt: skip
+            with started_crawl(log, *arguments, spider="kwiff_watch", endpoint=url) as process:
+                until_sync(
+                    lambda: len(_checkpoints(log)) >= checkpoints,
+                    f"the {name} run's checkpoint {checkpoints} (log: {log})",
+                )
+                process.send_signal(stop)
+                process.wait(timeout=HANG_GUARD)
+            return log, feed
+
+        killed_log, killed_feed = run("killed", signal.SIGKILL, checkpoints=3)
+        # Killed with no clean stop ever: what JOBDIR holds is a checkpoint.
+        assert pickle.loads((job / "spider.state").read_bytes())[STATE_KEY].events
+        resumed_log, resumed_feed = run("resumed", signal.SIGTERM, checkpoints=1)
+
+    # What the killed run's last checkpoint covers is in its feed (flushed before saving),
+    # whatever it reported after it.
+    _, covered = _checkpoints(killed_log)[-1]
+    killed_lines = killed_feed.read_text(encoding="utf-8").splitlines()
+    assert len(killed_lines) >= covered > 0
+    reported = [json.loads(line) for line in killed_lines[:covered]]
+    assert {"new", "moved"} <= {change["kind"] for change in reported}
+    last_odds = {
+        _outcome(change): change["odds"] for change in reported if change.get("odds") is not None
+    }
+    resumed = [json.loads(line) for line in resumed_feed.read_text(encoding="utf-8").splitlines()]
+    resumed_text = resumed_log.read_text(encoding="utf-8", errors="replace")
+    assert "Spider closed (shutdown)" in resumed_text, resumed_text[-3000:]
+    # Nothing the killed run reported is new again (the moving market may add outcomes).
+    known = {_outcome(change) for change in reported}
+    again = [change for change in resumed if change["kind"] == "new" and _outcome(change) in known]
+    assert not again, again[:3]
+    moved = [change for change in resumed if change["kind"] == "moved"]
+    assert moved, resumed_text[-3000:]
+    # Each outcome moves on from the odds the killed run last reported for it: no change
+    # since the last clean stop (here: none, so everything) is reported again.
+    first_moves: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for change in moved:
+        first_moves.setdefault(_outcome(change), change)
+    continued = [key for key in first_moves if key in last_odds]
+    assert continued
+    for key in continued:
+        assert first_moves[key]["previous_odds"] == last_odds[key], (key, first_moves[key])

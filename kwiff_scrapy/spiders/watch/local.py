@@ -88,6 +88,7 @@ class LocalWatch:
             if not poll.failed:
                 state.baselined = True
             spider.poll_finished(poll.number, poll.changes, poll.failed)
+            await spider.checkpoint.after_poll(spider.crawler, spider.state, poll.number)
             next_start = poll.started + spider.interval
             if loop.time() > next_start:
                 spider.count(stats.WATCH_OVERRUNS)

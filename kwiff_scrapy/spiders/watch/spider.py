@@ -39,6 +39,7 @@ from .. import arguments
 from ..base import KwiffSpider, listed_events
 from ..event import event_ids
 from .blind import Blindness, Transition, blind_after, failure_reason, notice_text, watch_title
+from .checkpoint import Checkpoint
 from .local import STATE_KEY, LocalWatch, WatchState
 from .shared import SharedWatch
 
@@ -199,6 +200,8 @@ class KwiffWatchSpider(KwiffSpider):
         self.blind_after = defaults.WATCH_BLIND_AFTER
         self._blindness: Blindness | None = None
         self._notices: set[asyncio.Task[None]] = set()
+        #: ``KWIFF_WATCH_CHECKPOINT``: a local watch's state saved to ``JOBDIR`` after polls.
+        self.checkpoint = Checkpoint(None, 0)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -226,9 +229,10 @@ class KwiffWatchSpider(KwiffSpider):
         try:
             spider.signal_settings = SignalSettings.from_settings(crawler.settings)
             spider.blind_after = blind_after(crawler.settings)
+            spider.checkpoint = Checkpoint.of(crawler)
             if not spider._group_given and crawler.settings.get(GROUP_SETTING) is not None:
                 spider.group = poll_group(crawler.settings.get(GROUP_SETTING), GROUP_SETTING)
-        except ValueError as exc:  # a bad KWIFF_SIGNALS, *_BLIND_AFTER or *_GROUP setting
+        except ValueError as exc:  # a bad KWIFF_SIGNALS, KWIFF_WATCH_* setting
             report_start_error(cls.name, exc)
             raise
         crawler.signals.connect(spider._on_pushed_event, signal=signals.unsolicited_event)

@@ -1,0 +1,273 @@
+"""A local watch saves ``spider.state`` to ``JOBDIR`` after its polls, not only at a clean stop.
+
+Scrapy's ``SpiderState`` extension writes ``JOBDIR/spider.state`` when the spider closes.
+A watch killed (SIGKILL, the OOM killer, a power cut) would resume from the prices and
+detector windows of its last *clean* stop, and its first poll would report again every
+change since. So after a poll, at most every ``KWIFF_WATCH_CHECKPOINT`` seconds, the watch
+writes the same file, in the format ``SpiderState`` reads back (``pickle``, protocol 4):
+
+- only once every item of the poll has been through the item pipelines and the feed
+  exports, whose files are then flushed, so a change the checkpoint counts as reported is
+  in the feed (a feed on a local disk; a power cut may still lose what the system had not
+  written);
+- atomically: a temporary file in ``JOBDIR``, ``fsync``, ``os.replace``; a kill at any
+  moment leaves the previous checkpoint or the new one, whole;
+- without holding the event loop for long: on the loop, the snapshot (:func:`snapshot_of`):
+  the watch's prices are a copy of its dict of events (an event's snapshot is never
+  changed once stored, only replaced), the rest (the detectors' windows, changed in place)
+  is pickled there and then; in a thread, each event's snapshot is pickled on its own (so
+  the loop gets the GIL back between two) and the whole written and synced
+  (:func:`pickled`). An event pickled apart is unpickled by ``pickle.loads`` of its bytes
+  (the standard ``_pickle.loads``): ``SpiderState`` reads the file as it reads its own.
+
+The first checkpoint comes one interval after the first poll, not with it: a watch killed
+before has no checkpoint and takes a new baseline (its feed has the changes twice, and the
+history stores the prices it already has only when they differ), rather than resume from
+the first poll's prices. Resuming from any saved state has a blind spot: an outcome whose
+price moved after the save and is back at the saved price when the watch resumes is not
+reported, so the last price reported for it (the feed, the history, alerts) stays the
+one it had moved to, until it moves again. A checkpoint narrows that to the polls after
+the last one; from the first poll, it would be the whole first interval.
+
+At the spider's close the last state is written again, atomically, once a save still in
+its thread is done, so that an older checkpoint never replaces what ``SpiderState`` wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import pickle
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.extensions.feedexport import FeedExporter
+from scrapy.utils.job import job_dir
+
+from ... import defaults
+from .local import WatchState
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+SETTING = "KWIFF_WATCH_CHECKPOINT"
+#: The file ``SpiderState`` reads at the start (``JOBDIR/spider.state``).
+STATE_FILE = "spider.state"
+#: The pickle protocol ``SpiderState`` writes with.
+PROTOCOL = 4
+#: How long, at most, a checkpoint waits for the poll's items to leave the pipelines
+#: (loop time) before it gives up until the next poll.
+ITEMS_WAIT = 5.0
+
+
+def checkpoint_every(settings: BaseSettings) -> float:
+    """``KWIFF_WATCH_CHECKPOINT``: seconds between two checkpoints at least; 0: none."""
+    raw = settings.get(SETTING)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return defaults.WATCH_CHECKPOINT
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(raw, bool) or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(
+            f"{SETTING} must be a number of seconds between two saves of the watch's state "
+            f"to JOBDIR ({defaults.WATCH_CHECKPOINT:g}), or 0 for none, not {raw!r}"
+        )
+    return seconds
+
+
+class Pickled:
+    """An object already pickled: unpickled, it is that object again."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return pickle.loads, (self.data,)
+
+
+def snapshot_of(state: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`pickled` needs of ``spider.state`` later, whatever the watch changes
+    meanwhile: cheap for the prices (a copy of the dict of events, whose snapshots are
+    never changed once stored), the rest pickled now."""
+    snapshot: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, WatchState):
+            snapshot[key] = WatchState(dict(value.events), value.baselined)
+        else:
+            snapshot[key] = Pickled(pickle.dumps(value, protocol=PROTOCOL))
+    return snapshot
+
+
+def pickled(snapshot: dict[str, Any]) -> bytes:
+    """The file's bytes, each event pickled on its own: one ``pickle.dumps`` of them all
+    would hold the GIL, and so the event loop, until it is done."""
+    pieces: dict[str, Any] = {}
+    for key, value in snapshot.items():
+        if isinstance(value, WatchState):
+            events: dict[int, Any] = {
+                event_id: Pickled(pickle.dumps(event, protocol=PROTOCOL))
+                for event_id, event in value.events.items()
+            }
+            value = WatchState(events, value.baselined)
+        pieces[key] = value
+    return pickle.dumps(pieces, protocol=PROTOCOL)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """*data* becomes *path*'s content whole, or *path* stays as it was, whatever kills us."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (not possible everywhere: Windows)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+class Checkpoint:
+    """Saves a local watch's ``spider.state`` to ``JOBDIR`` after a poll, when due."""
+
+    def __init__(self, folder: Path | None, every: float) -> None:
+        #: Where ``spider.state`` goes; None: no checkpoints (no ``JOBDIR``, or 0).
+        self.path = folder / STATE_FILE if folder is not None and every > 0 else None
+        self.every = every
+        self._last: float | None = None
+        self._writing: asyncio.Future[None] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Checkpoint:
+        """The crawl's checkpoint; a bad ``KWIFF_WATCH_CHECKPOINT`` raises ValueError."""
+        every = checkpoint_every(crawler.settings)
+        folder = job_dir(crawler.settings)
+        checkpoint = cls(Path(folder) if folder else None, every)
+        if checkpoint.path is not None:
+            crawler.signals.connect(checkpoint.spider_closed, signal=signals.spider_closed)
+        return checkpoint
+
+    def due(self, now: float) -> bool:
+        """True when a checkpoint is due; the first poll only starts the clock (see the
+        module): a watch killed within its first interval starts afresh."""
+        if self.path is None:
+            return False
+        if self._last is None:
+            self._last = now
+            return False
+        return now - self._last >= self.every
+
+    async def after_poll(self, crawler: Crawler, state: dict[str, Any], poll: int) -> bool:
+        """Save *state* after *poll* if due and the poll's items are out: True if saved."""
+        loop = asyncio.get_running_loop()
+        if self.path is None or not self.due(loop.time()):
+            return False
+        if not await _items_done(crawler, loop.time() + ITEMS_WAIT):
+            logger.info("Items still in the pipelines: the watch's state is saved after a poll")
+            return False
+        _flush_feeds(crawler)
+        snapshot = snapshot_of(state)
+        self._last = loop.time()
+        self._writing = loop.run_in_executor(None, self._write, self.path, snapshot)
+        try:
+            await asyncio.shield(self._writing)
+        except OSError as exc:
+            logger.warning(
+                "Could not save the watch's state to %s (%s): a watch killed now would "
+                "resume from an older one; check the JOBDIR folder's space and permissions",
+                self.path,
+                exc,
+            )
+            return False
+        stats = _late(crawler, "stats")
+        scraped = stats.get_value("item_scraped_count", 0) if stats is not None else 0
+        logger.debug(
+            "Saved the watch's state to %s after poll %d (%d items scraped)",
+            self.path,
+            poll,
+            scraped,
+        )
+        return True
+
+    def _write(self, path: Path, snapshot: dict[str, Any]) -> None:
+        data = pickled(snapshot)
+        with self._lock:
+            if not self._closed:  # else the close wrote a newer state
+                write_atomically(path, data)
+
+    def spider_closed(self, spider: Spider) -> None:
+        """Once a save in its thread is done, write the last state again (see the module)."""
+        if self._writing is None or self.path is None:
+            return
+        state = getattr(spider, "state", None)
+        if not isinstance(state, dict):
+            return
+        with self._lock:  # a save still in its thread finishes first, or never starts
+            self._closed = True
+            try:
+                write_atomically(self.path, pickle.dumps(state, protocol=PROTOCOL))
+            except OSError as exc:
+                logger.warning("Could not save the watch's state to %s: %s", self.path, exc)
+
+
+async def _items_done(crawler: Crawler, deadline: float) -> bool:
+    """True once no item is in the item pipelines (the feed exports run after them)."""
+    loop = asyncio.get_running_loop()
+    engine = _late(crawler, "engine")
+    slot = engine.scraper.slot if engine is not None else None
+    while slot is not None and slot.itemproc_size > 0:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+def _flush_feeds(crawler: Crawler) -> None:
+    """Push the feed exports' buffered lines to their files: a kill then keeps them."""
+    extensions = _late(crawler, "extensions")
+    for extension in extensions.middlewares if extensions is not None else ():
+        if not isinstance(extension, FeedExporter):
+            continue
+        for slot in extension.slots:
+            for stream in (getattr(slot.exporter, "stream", None), slot.file):
+                flush = getattr(stream, "flush", None)
+                if callable(flush):
+                    with contextlib.suppress(OSError, ValueError):  # closed, or cannot
+                        flush()
+
+
+def _late(crawler: Crawler, name: str) -> Any:
+    """The crawler's *name* (``engine``, ``stats``, ...), or None before the crawl starts."""
+    try:
+        return getattr(crawler, name)
+    except RuntimeError:  # Scrapy sets it when the crawl starts
+        return None
