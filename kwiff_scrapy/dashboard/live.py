@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from ..history.board import UPDATE_LIMIT, OutcomeInfo, latest_time, outcome_infos, prices_after
+from ..history.board import (
+    UPDATE_LIMIT,
+    OutcomeInfo,
+    StoredPrice,
+    latest_time,
+    outcome_infos,
+    prices_after,
+)
 from ..history.errors import HistoryError
 from ..history.records import to_ms
 from ..model.match_rows import RESULT_MARKETS
@@ -45,6 +52,9 @@ logger = logging.getLogger(__name__)
 #: Prices are looked for from this long (history time) before the latest one sent: a price
 #: written late (a slower worker of a shared watch) within it is still sent.
 LOOKBACK_MS: Final = 30 * 1000
+#: Pages of UPDATE_LIMIT prices one look reads at most (a burst bigger than this many is
+#: read on over the next looks).
+MAX_PAGES: Final = 20
 #: Messages a page may fall behind by before it is dropped (it reconnects by itself).
 QUEUE_SIZE: Final = 256
 _RESULT_NAMES = frozenset(name.casefold() for name in RESULT_MARKETS)
@@ -197,6 +207,35 @@ class LiveFeed:
             found = [{"id": s.id, "html": self._render_signal(s)} for s in batch.signals]
             self._send(sse("signals", {"rows": found}))
 
+    def _new_prices(self, max_pages: int | None) -> list[StoredPrice]:
+        """(In the database thread.) The prices not sent yet, UPDATE_LIMIT at a time, until
+        none is left or *max_pages* were read (the rest at the next look). All in one look:
+        a burst, or the lookback window at the first look (then marked as sent, not sent),
+        would otherwise hold back newer prices by a look per page, and pages read at later
+        looks would send prices older than the first look as new."""
+        engine = self._reader.engine
+        new: list[StoredPrice] = []
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            pages += 1
+            found = prices_after(
+                engine, self._from_ms or 0, after_key=self._from_key, limit=UPDATE_LIMIT
+            )
+            fresh = [p for p in found if (p.key, p.at_ms) not in self._sent]
+            new += fresh
+            if found:
+                self._last_ms = max(self._last_ms or 0, max(p.at_ms for p in found))
+            if self._last_ms is None:
+                break
+            floor = self._last_ms - LOOKBACK_MS
+            self._sent = {s for s in self._sent if s[1] >= floor}
+            self._sent.update((p.key, p.at_ms) for p in fresh)
+            if len(found) < UPDATE_LIMIT:  # all read: the next look reads the window again
+                self._from_ms, self._from_key = floor, None
+                break
+            self._from_ms, self._from_key = found[-1].at_ms, found[-1].key  # more to read
+        return new
+
     def _look(self) -> Batch:
         """(In the database thread.) The prices and signals not sent yet."""
         reader = self._reader
@@ -205,20 +244,9 @@ class LiveFeed:
         if self._from_ms is None:  # the first look: from a little before the latest price
             latest = latest_time(reader.engine)
             self._from_ms = to_ms(latest) - LOOKBACK_MS if latest is not None else 0
-        found = prices_after(
-            reader.engine, self._from_ms, after_key=self._from_key, limit=UPDATE_LIMIT
-        )
-        new = [p for p in found if (p.key, p.at_ms) not in self._sent]
-        if found:
-            self._last_ms = max(self._last_ms or 0, max(p.at_ms for p in found))
-        if self._last_ms is not None:
-            floor = self._last_ms - LOOKBACK_MS
-            self._sent = {s for s in self._sent if s[1] >= floor}
-            self._sent.update((p.key, p.at_ms) for p in new)
-            if len(found) == UPDATE_LIMIT:  # more to read: after the last one, next time
-                self._from_ms, self._from_key = found[-1].at_ms, found[-1].key
-            else:
-                self._from_ms, self._from_key = floor, None
+        # The first look reads the whole window (what the pages show already), the others
+        # at most MAX_PAGES.
+        new = self._new_prices(MAX_PAGES if self._primed else None)
         signals = signals_after(reader, self._last_signal)
         if signals:
             self._last_signal = max(s.id for s in signals)

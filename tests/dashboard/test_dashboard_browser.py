@@ -140,12 +140,9 @@ def test_a_watch_and_the_dashboard_end_to_end(tmp_path: Path) -> None:
             # -- the board, live --------------------------------------------------------
             page.goto(url)
             page.wait_for_selector("#live.on")  # the live stream is open
-            # The live feed reads its lookback window again at each look, UPDATE_LIMIT
-            # prices at a time: while the watch's first poll (~12,000 prices, the
-            # baseline) is inside it, the looks page through those first, and a new
-            # price waits up to three looks. Whether the page opened then depended on
-            # how fast the watch was; what is measured here is a price written once the
-            # baseline is out of the window and a paging under way is over.
+            # What is measured is a price written once the watch's first poll (~12,000
+            # prices, the baseline) has left the live feed's lookback window, which each
+            # look reads again: the look is then as short as a watch's steady state.
             until_sync(
                 lambda: stored_span(database) > LOOKBACK_MS,
                 "the watch's baseline leaving the live feed's lookback window",

@@ -21,6 +21,7 @@ from parsel import Selector
 
 from kwiff_scrapy.commands import history as history_command
 from kwiff_scrapy.commands.history import HistoryPlan
+from kwiff_scrapy.dashboard.app import DASHBOARD_KEY
 from kwiff_scrapy.history.export import CSV_FIELDS
 from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import observe
@@ -45,6 +46,7 @@ from ..support.databases import (  # fixtures, used by name
     postgres_uri,
     sqlite_uri,
 )
+from ..support.waiting import until
 
 GALATASARAY = RAW[2]["id"]
 XSS = "<script>alert(1)</script>"
@@ -432,3 +434,35 @@ async def test_more_prices_of_one_time_than_a_look_reads_all_arrive(
             sent = await next_event(stream, "prices", f"price {len(keys) + 1} of {written}")
             keys.update(price["key"] for price in sent.data["prices"])
     assert len(keys) == written
+
+
+async def test_prices_stored_before_the_server_started_are_never_sent_as_new(
+    sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first look takes the whole lookback window as already shown, however many pages
+    of UPDATE_LIMIT it spans: a page is sent the price written afterwards, and only it
+    (the pages of the window were once read on at later looks and sent as new)."""
+    from kwiff_scrapy.dashboard import live
+
+    monkeypatch.setattr(live, "UPDATE_LIMIT", 2)  # the window at start spans three pages
+    build_history(sqlite_uri)
+    arsenal = copy.deepcopy(opening_events()[0])
+    arsenal.markets = arsenal.markets[:2]
+    for market in arsenal.markets:
+        for outcome in market.outcomes:
+            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
+            outcome.status = None
+    assert write_event(sqlite_uri, arsenal, NOW) == 6  # before the server starts
+    moved = one_outcome(arsenal, 0, 0, round((arsenal.markets[0].outcomes[0].odds or 2.0) + 1, 2))
+    async with (
+        served(sqlite_uri) as client,
+        client.get("/live", params={"event": str(ARSENAL)}) as stream,
+    ):
+        feed = client.app[DASHBOARD_KEY].live
+        await until(lambda: feed.polls >= 1, "the live feed's first look")
+        assert write_event(sqlite_uri, moved, NOW + timedelta(seconds=5)) == 1
+        sent = await next_event(stream, "prices", "the price written after the first look")
+    odds = moved.markets[0].outcomes[0].odds
+    assert [(price["odds"], price["at"]) for price in sent.data["prices"]] == [
+        (odds, (NOW + timedelta(seconds=5)).timestamp())
+    ]
