@@ -49,6 +49,7 @@ KNOWN_SETTINGS: frozenset[str] = frozenset(
         # the watch (spiders/watch, integration/signal_settings.py)
         "KWIFF_WATCH_GROUP",
         "KWIFF_WATCH_BLIND_AFTER",
+        "KWIFF_WATCH_CHECKPOINT",
         "KWIFF_SIGNALS",
         "KWIFF_SIGNALS_ENABLED",
         "KWIFF_PERIODIC_LOG",
