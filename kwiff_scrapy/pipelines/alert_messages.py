@@ -284,7 +284,7 @@ def signal_line(signal: OddsSignal) -> str:
             Juventus drifting, within 30 min
         steam: Arsenal v Juventus · 3 outcomes shortening together within 30 min, the most:
             Full Time Result · Arsenal 2.00 → 1.88 (-6.0%)
-        margin: Arsenal v Juventus · Full Time Result · overround +2.2 points within 30 min
+        margin: Arsenal v Juventus · Full Time Result · overround +3.4 points within 30 min
         suspensions: Arsenal v Juventus · 5 markets suspended within 60 s: Full Time Result,
             Both Teams To Score, ...
     """

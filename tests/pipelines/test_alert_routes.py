@@ -102,8 +102,8 @@ SIGNAL_LINES = [
         "2026-12-08 17:45 UTC",
     ),
     (
-        signal("margin", outcome_name=None, probability_change=0.0222, window=1800),
-        "margin: Arsenal v Juventus · Full Time Result · overround +2.2 points within 30 min · "
+        signal("margin", outcome_name=None, probability_change=0.0341, window=1800),
+        "margin: Arsenal v Juventus · Full Time Result · overround +3.4 points within 30 min · "
         "kick-off 2026-12-08 17:45 UTC",
     ),
     (
