@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 
 from ..conftest import StartSimulator
 from ..support import waiting
+from ..support.processes import closed_port
 
 DATA = SimulatedData()
 FIRST_FOOTBALL = DATA.events(11, "GB")[0]
@@ -58,12 +58,6 @@ def assert_event_matches(event: KwiffEvent, raw: dict[str, Any]) -> None:
         ]
     assert event.fetched_at is not None
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event.fetched_at)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -308,9 +302,10 @@ async def test_a_handshake_without_user_agent_is_refused_with_403() -> None:
 
 
 async def test_no_server_is_connect_failed() -> None:
-    client = KwiffClient(f"ws://127.0.0.1:{free_port()}/socket.io/", timeout=5)
-    with pytest.raises(ConnectFailed) as failed:
-        await client.connect()
+    with closed_port() as port:
+        client = KwiffClient(f"ws://127.0.0.1:{port}/socket.io/", timeout=5)
+        with pytest.raises(ConnectFailed) as failed:
+            await client.connect()
     assert isinstance(failed.value.__cause__, ConnectionRefusedError)
     await client.close()
     await assert_no_tasks_left()

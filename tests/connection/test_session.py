@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import Counter
 from typing import Any
 
@@ -22,6 +21,7 @@ from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.simulator.server import ERROR_MESSAGE, UNKNOWN_ACK_OFFSET
 
 from ..conftest import StartSimulator
+from ..support.processes import closed_port
 from ..support.waiting import guarded
 
 EVENT_IDS = [event["id"] for event in SimulatedData().events(11, "GB")]
@@ -60,12 +60,6 @@ async def open_session(
         on_stat=recorder.stat,
         on_event=recorder.event,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("event_before_connect", [True, False])
@@ -204,9 +198,10 @@ async def test_handshake_without_user_agent_is_refused_with_403(simulator: Kwiff
 
 
 async def test_refused_connection_is_a_connect_failure() -> None:
-    options = SessionOptions(endpoint=f"ws://127.0.0.1:{free_port()}/socket.io/", open_timeout=5)
-    with pytest.raises(ConnectFailed) as caught:
-        await KwiffSession.open(options)
+    with closed_port() as port:
+        options = SessionOptions(endpoint=f"ws://127.0.0.1:{port}/socket.io/", open_timeout=5)
+        with pytest.raises(ConnectFailed) as caught:
+            await KwiffSession.open(options)
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
 
 
