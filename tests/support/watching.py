@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner
@@ -15,6 +16,9 @@ from kwiff_scrapy.simulator import KwiffSimulator
 from kwiff_scrapy.spiders.watch import KwiffWatchSpider
 
 from ..conftest import BASE_SETTINGS
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 
 class QuickWatchSpider(KwiffWatchSpider):
@@ -38,9 +42,11 @@ async def watch(
     polls: int,
     settings: dict[str, Any] | None = None,
     spider: type[KwiffWatchSpider] = QuickWatchSpider,
+    on_poll: Callable[[Crawler, int], None] | None = None,
     **arguments: Any,
 ) -> WatchRun:
-    """Run the watch (interval 0.2 s) against *simulator* until *polls* polls have finished."""
+    """Run the watch (interval 0.2 s) against *simulator* until *polls* polls have finished;
+    *on_poll* is called with the crawler and each poll's number as it finishes."""
     runner = AsyncCrawlerRunner(
         {**BASE_SETTINGS, "KWIFF_ENDPOINT": simulator.url, **(settings or {})}
     )
@@ -50,6 +56,8 @@ async def watch(
 
     def finished(poll: int, changes: int, failed: bool) -> None:
         run.polls.append((poll, changes, failed))
+        if on_poll is not None:
+            on_poll(crawler, poll)
         if len(run.polls) == polls:
             assert crawler.engine is not None
             closing.append(asyncio.create_task(crawler.engine.close_spider_async(reason="done")))

@@ -20,17 +20,16 @@ writes the same file, in the format ``SpiderState`` reads back (``pickle``, prot
   (:func:`pickled`). An event pickled apart is unpickled by ``pickle.loads`` of its bytes
   (the standard ``_pickle.loads``): ``SpiderState`` reads the file as it reads its own.
 
-The first checkpoint comes one interval after the first poll, not with it: a watch killed
-before has no checkpoint and takes a new baseline (its feed has the changes twice, and the
-history stores the prices it already has only when they differ), rather than resume from
-the first poll's prices. Resuming from any saved state has a blind spot: an outcome whose
-price moved after the save and is back at the saved price when the watch resumes is not
-reported, so the last price reported for it (the feed, the history, alerts) stays the
-one it had moved to, until it moves again. A checkpoint narrows that to the polls after
-the last one; from the first poll, it would be the whole first interval.
+The first checkpoint comes one interval after the first poll, not with it. Between two
+checkpoints, each poll's changes are appended to the journal (:mod:`.journal`) once its
+items are out, and a checkpoint empties it: a resumed watch applies the journal over the
+checkpoint (or over nothing, killed before its first) and compares with the prices it
+last reported, with no blind spot for an outcome that moved after the checkpoint and
+moved back while the watch was down.
 
 At the spider's close the last state is written again, atomically, once a save still in
-its thread is done, so that an older checkpoint never replaces what ``SpiderState`` wrote.
+its thread is done, so that an older checkpoint never replaces what ``SpiderState`` wrote,
+and the journal is emptied.
 """
 
 from __future__ import annotations
@@ -51,7 +50,9 @@ from scrapy.extensions.feedexport import FeedExporter
 from scrapy.utils.job import job_dir
 
 from ... import defaults
-from .local import WatchState
+from .journal import JOURNAL_FILE, Journal, apply
+from .local import STATE_KEY, WatchState
+from .pickles import PROTOCOL, Pickled
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -63,8 +64,6 @@ logger = logging.getLogger(__name__)
 SETTING = "KWIFF_WATCH_CHECKPOINT"
 #: The file ``SpiderState`` reads at the start (``JOBDIR/spider.state``).
 STATE_FILE = "spider.state"
-#: The pickle protocol ``SpiderState`` writes with.
-PROTOCOL = 4
 #: How long, at most, a checkpoint waits for the poll's items to leave the pipelines
 #: (loop time) before it gives up until the next poll.
 ITEMS_WAIT = 5.0
@@ -85,16 +84,6 @@ def checkpoint_every(settings: BaseSettings) -> float:
             f"to JOBDIR ({defaults.WATCH_CHECKPOINT:g}), or 0 for none, not {raw!r}"
         )
     return seconds
-
-
-class Pickled:
-    """An object already pickled: unpickled, it is that object again."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return pickle.loads, (self.data,)
 
 
 def snapshot_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -155,15 +144,20 @@ def _sync_folder(folder: Path) -> None:
 
 
 class Checkpoint:
-    """Saves a local watch's ``spider.state`` to ``JOBDIR`` after a poll, when due."""
+    """Saves a local watch's ``spider.state`` to ``JOBDIR`` after a poll, when due, and
+    records each poll's changes in its journal (:mod:`.journal`) in between."""
 
     def __init__(self, folder: Path | None, every: float) -> None:
         #: Where ``spider.state`` goes; None: no checkpoints (no ``JOBDIR``, or 0).
         self.path = folder / STATE_FILE if folder is not None and every > 0 else None
+        self.journal = Journal(folder / JOURNAL_FILE) if self.path and folder else None
         self.every = every
         self._last: float | None = None
+        #: The size of the last checkpoint written: a journal that outgrows it is due one.
+        self._saved_size: int | None = None
         self._writing: asyncio.Future[None] | None = None
         self._lock = threading.Lock()
+        self._resumed = False
         self._closed = False
 
     @classmethod
@@ -174,27 +168,70 @@ class Checkpoint:
         checkpoint = cls(Path(folder) if folder else None, every)
         if checkpoint.path is not None:
             crawler.signals.connect(checkpoint.spider_closed, signal=signals.spider_closed)
+        elif folder:
+            # Left by a run with checkpoints: older than the state this run will save, it
+            # must not be applied over it by a later run with checkpoints.
+            (Path(folder) / JOURNAL_FILE).unlink(missing_ok=True)
         return checkpoint
+
+    def resume(self, watch: WatchState) -> None:
+        """Apply the journal over the state ``SpiderState`` loaded, before the first poll."""
+        if self.journal is None or self._resumed:
+            return
+        self._resumed = True
+        try:
+            applied, size = apply(self.journal.path, watch)
+            self.journal.keep(size)
+        except OSError as exc:
+            logger.warning(
+                "Could not read the watch's journal %s (%s): the watch resumes from its "
+                "last checkpoint; check the JOBDIR folder's permissions",
+                self.journal.path,
+                exc,
+            )
+        else:
+            if applied:
+                logger.info(
+                    "Resuming from the watch's last checkpoint and the %d poll(s) recorded "
+                    "after it (%s)",
+                    applied,
+                    self.journal.path,
+                )
+        self.journal.start(watch)
 
     def due(self, now: float) -> bool:
         """True when a checkpoint is due; the first poll only starts the clock (see the
-        module): a watch killed within its first interval starts afresh."""
+        module). A journal grown bigger than the last checkpoint makes one due too."""
         if self.path is None:
             return False
         if self._last is None:
             self._last = now
             return False
+        journal, saved = self.journal, self._saved_size
+        if journal is not None and saved is not None and journal.size > saved:
+            return True
         return now - self._last >= self.every
 
     async def after_poll(self, crawler: Crawler, state: dict[str, Any], poll: int) -> bool:
-        """Save *state* after *poll* if due and the poll's items are out: True if saved."""
+        """Once the poll's items are out, record it in the journal and save *state* if a
+        checkpoint is due: True if saved."""
         loop = asyncio.get_running_loop()
-        if self.path is None or not self.due(loop.time()):
+        if self.path is None:
             return False
         if not await _items_done(crawler, loop.time() + ITEMS_WAIT):
-            logger.info("Items still in the pipelines: the watch's state is saved after a poll")
+            logger.info(
+                "Items still in the pipelines %g s after poll %d: its prices are recorded "
+                "in JOBDIR after a later poll",
+                ITEMS_WAIT,
+                poll,
+            )
             return False
         _flush_feeds(crawler)
+        watch = state.get(STATE_KEY)
+        if self.journal is not None and self._resumed and isinstance(watch, WatchState):
+            await self._record(watch)
+        if not self.due(loop.time()):
+            return False
         snapshot = snapshot_of(state)
         self._last = loop.time()
         self._writing = loop.run_in_executor(None, self._write, self.path, snapshot)
@@ -218,15 +255,37 @@ class Checkpoint:
         )
         return True
 
+    async def _record(self, watch: WatchState) -> None:
+        """Append the poll's changes to the journal, pickled in a thread."""
+        assert self.journal is not None
+        changed, gone = self.journal.changes_since(watch)
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.shield(
+                loop.run_in_executor(None, self.journal.append, watch, changed, gone)
+            )
+        except OSError as exc:
+            logger.warning(
+                "Could not record the poll in the watch's journal %s (%s): a watch killed "
+                "now would resume from its last checkpoint; check the JOBDIR folder's "
+                "space and permissions",
+                self.journal.path,
+                exc,
+            )
+
     def _write(self, path: Path, snapshot: dict[str, Any]) -> None:
         data = pickled(snapshot)
         with self._lock:
             if not self._closed:  # else the close wrote a newer state
                 write_atomically(path, data)
+                self._saved_size = len(data)
+                if self.journal is not None:
+                    self.journal.clear()
 
     def spider_closed(self, spider: Spider) -> None:
-        """Once a save in its thread is done, write the last state again (see the module)."""
-        if self._writing is None or self.path is None:
+        """Once a save in its thread is done, write the last state again (see the module),
+        and empty the journal, which it holds."""
+        if self.path is None or (self._writing is None and not self._resumed):
             return
         state = getattr(spider, "state", None)
         if not isinstance(state, dict):
@@ -235,6 +294,8 @@ class Checkpoint:
             self._closed = True
             try:
                 write_atomically(self.path, pickle.dumps(state, protocol=PROTOCOL))
+                if self.journal is not None:
+                    self.journal.clear()
             except OSError as exc:
                 logger.warning("Could not save the watch's state to %s: %s", self.path, exc)
 

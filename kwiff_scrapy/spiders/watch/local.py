@@ -74,6 +74,7 @@ class LocalWatch:
     async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
         state = spider._state()
+        spider.checkpoint.resume(state)
         loop = asyncio.get_running_loop()
         number = 0
         while True:
