@@ -44,7 +44,7 @@ from ..model.odds import price_probability
 from ..model.values import iso_utc_datetime
 from ..model.values import parse_duration as duration
 from .output import echo, stop_writing_to_stdout
-from .preview import display_width, format_table
+from .preview import display_width, echo_pages, format_table
 from .preview import pad_to_width as _pad
 from .subcommand import Subcommand
 
@@ -513,20 +513,9 @@ def _show_report(reader: HistoryReader, plan: HistoryPlan, since: datetime | Non
         echo(f"Wrote the opening and closing prices of {written} outcomes{window} to "
              f"{plan.csv}", sys.stdout)  # fmt: skip
         return
-    shown = 0
-    page: list[tuple[str, ...]] = []
-    for row in rows:
-        if shown == 0 and not page:
-            echo(f"Opening and closing prices{window}, biggest closing moves first:", sys.stdout)
-        page.append(_report_cells(row))
-        if len(page) == REPORT_PAGE:
-            echo(format_table(REPORT_HEADERS, page), sys.stdout)
-            shown += len(page)
-            page = []
-    if page:
-        echo(format_table(REPORT_HEADERS, page), sys.stdout)
-        shown += len(page)
-    if not shown:
+    heading = f"Opening and closing prices{window}, biggest closing moves first:"
+    cells = (_report_cells(row) for row in rows)
+    if not echo_pages(REPORT_HEADERS, cells, sys.stdout, page_size=REPORT_PAGE, heading=heading):
         echo(f"No opening and closing prices{window}: no prices stored.", sys.stdout)
 
 

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 
+from .output import echo
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import TextIO
 
 PREVIEW_HEADERS = ("#", "Start (UTC)", "Competition", "Home", "Away", "Market", "Odds")
 
@@ -96,6 +99,36 @@ def _add_outcome_row(preview: PreviewEvent, row: ItemAdapter) -> None:
         preview.market = _text(row.get("market_name"))
     if row.get("market_id") == preview.market_id:
         preview.odds.append(row.get("odds"))
+
+
+def echo_pages(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    stream: TextIO,
+    *,
+    page_size: int,
+    heading: str | None = None,
+) -> int:
+    """Print *rows* as tables of *page_size* rows each (so memory stays bounded however
+    many), *heading* before the first: how many rows were printed."""
+    shown = 0
+    page: list[Sequence[str]] = []
+
+    def flush() -> None:
+        nonlocal shown, page
+        if heading is not None and not shown:
+            echo(heading, stream)
+        echo(format_table(headers, page), stream)
+        shown += len(page)
+        page = []
+
+    for row in rows:
+        page.append(row)
+        if len(page) == page_size:
+            flush()
+    if page:
+        flush()
+    return shown
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

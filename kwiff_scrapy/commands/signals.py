@@ -34,7 +34,7 @@ from ..model.replay import replay, warm_up
 from ..model.signals import MARGIN, SUSPENSIONS, OddsSignal
 from .history import database_argument, event_argument, parse_duration
 from .output import echo, stop_writing_to_stdout
-from .preview import format_table
+from .preview import echo_pages, format_table
 from .subcommand import Subcommand
 
 if TYPE_CHECKING:
@@ -205,18 +205,7 @@ def _counting(found: Iterable[OddsSignal], counts: dict[str, int]) -> Iterator[O
 
 def _show(found: Iterable[OddsSignal], window: str) -> None:
     """The signals as a table, a page at a time (memory stays bounded)."""
-    shown = 0
-    page: list[tuple[str, ...]] = []
-    for signal in found:
-        page.append(_cells(signal))
-        if len(page) == PAGE:
-            echo(format_table(HEADERS, page), sys.stdout)
-            shown += len(page)
-            page = []
-    if page:
-        echo(format_table(HEADERS, page), sys.stdout)
-        shown += len(page)
-    if not shown:
+    if not echo_pages(HEADERS, (_cells(signal) for signal in found), sys.stdout, page_size=PAGE):
         echo(f"No signal{window}: no rule fired.", sys.stdout)
 
 

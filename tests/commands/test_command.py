@@ -4,6 +4,7 @@ any), and its preview table."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import subprocess
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kwiff_scrapy.commands.preview import EventPreview, display_width, format_table
+from kwiff_scrapy.commands.preview import EventPreview, display_width, echo_pages, format_table
 from kwiff_scrapy.model.items import Market, Outcome
 from kwiff_scrapy.model.odds import market_overround
 from kwiff_scrapy.model.parsing import outcome_rows, parse_events
@@ -420,3 +421,18 @@ def test_fetch_events_with_a_misspelt_endpoint_does_not_start(
         "scrapy kwiff fetch-events: the crawl could not start: see the error above\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_long_tables_print_a_page_at_a_time_with_one_heading() -> None:
+    stream = io.StringIO()
+    rows = ((str(number), f"row {number}") for number in range(5))
+    shown = echo_pages(("n", "text"), rows, stream, page_size=2, heading="Rows:")
+    assert shown == 5
+    text = stream.getvalue()
+    assert text.count("Rows:") == 1
+    assert text.startswith("Rows:\n")
+    assert text.count("n  text") == 3  # pages of 2, 2 and 1
+    assert [line for line in text.splitlines() if line.startswith("4")] == ["4  row 4"]
+    empty = io.StringIO()
+    assert echo_pages(("n",), iter(()), empty, page_size=2, heading="Rows:") == 0
+    assert empty.getvalue() == ""  # the caller says there is nothing
