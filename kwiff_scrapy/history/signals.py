@@ -83,29 +83,22 @@ class StoredSignal:
     def to_item(self) -> OddsSignal:
         """The ``OddsSignal`` item again (its times as the service writes them)."""
         return OddsSignal(
-            rule=self.rule,
-            kind=self.kind,
-            event_id=self.event_id,
-            home_team=self.home_team,
-            away_team=self.away_team,
-            competition_name=self.competition_name,
+            **{name: getattr(self, name) for name in _SAME_FIELDS},
             start_time=iso_utc(self.start_ms) if self.start_ms is not None else None,
-            market_id=self.market_id,
-            market_name=self.market_name,
-            outcome_id=self.outcome_id,
-            outcome_name=self.outcome_name,
             outcomes=list(self.outcomes),
             markets=list(self.markets),
             window=self.window,
-            from_odds=self.from_odds,
-            to_odds=self.to_odds,
-            change=self.change,
-            probability_change=self.probability_change,
-            strength=self.strength,
             first_seen_at=iso_utc(self.first_seen_ms) if self.first_seen_ms is not None else None,
             fetched_at=iso_utc(self.fetched_ms),
-            in_play=self.in_play,
         )
+
+
+#: The fields of the same name and value in the item, a stored signal and its row.
+_SAME_FIELDS: tuple[str, ...] = (
+    "rule", "kind", "event_id", "home_team", "away_team", "competition_name", "market_id",
+    "market_name", "outcome_id", "outcome_name", "from_odds", "to_odds", "change",
+    "probability_change", "strength", "in_play",
+)  # fmt: skip
 
 
 def has_signals_table(connection: Connection) -> bool:
@@ -183,30 +176,15 @@ def _connection(bind: Engine | Connection) -> Iterator[Connection]:
 
 def _stored(row: Row[Any]) -> StoredSignal:
     return StoredSignal(
+        **{name: getattr(row, name) for name in _SAME_FIELDS},
         id=row.id,
-        rule=row.rule,
-        kind=row.kind,
-        event_id=row.event_id,
         fetched_ms=row.fetched_at,
         subject=row.subject,
-        home_team=row.home_team,
-        away_team=row.away_team,
-        competition_name=row.competition_name,
         start_ms=row.start_time,
-        market_id=row.market_id,
-        market_name=row.market_name,
-        outcome_id=row.outcome_id,
-        outcome_name=row.outcome_name,
         outcomes=_names(row.outcomes),
         markets=_names(row.markets),
         window=row.window_seconds,
-        from_odds=row.from_odds,
-        to_odds=row.to_odds,
-        change=row.change,
-        probability_change=row.probability_change,
-        strength=row.strength,
         first_seen_ms=row.first_seen_at,
-        in_play=row.in_play,
     )
 
 
