@@ -21,7 +21,8 @@ Needs msgspec (a dependency of the package); :mod:`.parsing` does without.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -30,6 +31,21 @@ from .values import MAX_DECIMAL_ODDS, MAX_INTEGER
 # The bounds within which values.as_integer and parsing._as_odds keep a number as it is.
 PlainId = Annotated[int, msgspec.Meta(ge=0, le=MAX_INTEGER)]
 PlainOdds = Annotated[float, msgspec.Meta(ge=0, le=MAX_DECIMAL_ODDS)]
+_Answer = TypeVar("_Answer", bound=msgspec.Struct)
+
+
+def _ack_decoder(answer: type[_Answer]) -> Callable[[bytes], _Answer | None]:
+    """A decoder of an ACK with one argument of type *answer*: None when not plain."""
+    decode = msgspec.json.Decoder(tuple[answer]).decode  # type: ignore[valid-type]
+
+    def decode_ack(body: bytes) -> _Answer | None:
+        try:
+            (decoded,) = decode(body)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        return decoded
+
+    return decode_ack
 
 
 # gc=False: tens of thousands of these live for a few milliseconds, holding only strings
@@ -54,9 +70,11 @@ class PlainDetails(msgspec.Struct, gc=False):
     offers: list[PlainMarket] | None = None
 
 
-class PlainEvent(msgspec.Struct):
-    """An event: its own fields as decoded JSON (the tolerant reader takes them), its
-    markets plain. ``get`` reads a field as ``dict.get`` reads a key of the object."""
+class PlainListedHeader(msgspec.Struct):
+    """An event's own fields as decoded JSON (the tolerant reader takes them); ``get``
+    reads a field as ``dict.get`` reads a key of the object. Alone: an event of an
+    ``event:list`` whose markets are skipped unread, what a ``details=1`` watch needs of
+    the list (each event's own ``event:get`` is read whole)."""
 
     id: Any = None
     sportId: Any = None
@@ -69,11 +87,16 @@ class PlainEvent(msgspec.Struct):
     inPlay: Any = None
     matchTracker: Any = None
     betBuilderEnabled: Any = None
-    markets: list[PlainMarket] | None = None
-    details: PlainDetails | None = None
 
     def get(self, key: str) -> Any:
         return getattr(self, key)
+
+
+class PlainEvent(PlainListedHeader):
+    """An event: its own fields, its markets plain."""
+
+    markets: list[PlainMarket] | None = None
+    details: PlainDetails | None = None
 
     def plain_markets(self) -> list[PlainMarket]:
         """The markets the tolerant path takes: ``markets`` if not empty, else the offers."""
@@ -95,16 +118,8 @@ class PlainAnswer(msgspec.Struct):
     error: None = None
 
 
-_decode_event_list_ack = msgspec.json.Decoder(tuple[PlainAnswer]).decode
-
-
-def decode_event_list_ack(body: bytes) -> PlainAnswer | None:
-    """The answer of a whole ``event:list`` ACK (its JSON array as UTF-8 bytes) if plain."""
-    try:
-        (answer,) = _decode_event_list_ack(body)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    return answer
+#: The answer of a whole ``event:list`` ACK (its JSON array as UTF-8 bytes) if plain.
+decode_event_list_ack = _ack_decoder(PlainAnswer)
 
 
 # An event:get answer's markets come as the service's detail shape: "selections" of
@@ -148,36 +163,8 @@ class PlainEventAnswer(msgspec.Struct):
     error: None = None
 
 
-_decode_event_get_ack = msgspec.json.Decoder(tuple[PlainEventAnswer]).decode
-
-
-def decode_event_get_ack(body: bytes) -> PlainEventAnswer | None:
-    """The answer of a whole ``event:get`` ACK (its JSON array as UTF-8 bytes) if plain."""
-    try:
-        (answer,) = _decode_event_get_ack(body)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    return answer
-
-
-class PlainListedHeader(msgspec.Struct):
-    """An event of an ``event:list`` without its markets, which are skipped unread: what a
-    ``details=1`` watch needs of the list (each event's own ``event:get`` is read whole)."""
-
-    id: Any = None
-    sportId: Any = None
-    sportName: Any = None
-    competition: Any = None
-    homeTeam: Any = None
-    awayTeam: Any = None
-    startDate: Any = None
-    bettingStatus: Any = None
-    inPlay: Any = None
-    matchTracker: Any = None
-    betBuilderEnabled: Any = None
-
-    def get(self, key: str) -> Any:
-        return getattr(self, key)
+#: The answer of a whole ``event:get`` ACK (its JSON array as UTF-8 bytes) if plain.
+decode_event_get_ack = _ack_decoder(PlainEventAnswer)
 
 
 class PlainHeaderList(msgspec.Struct, gc=False):
@@ -190,13 +177,5 @@ class PlainHeaderAnswer(msgspec.Struct):
     error: None = None
 
 
-_decode_event_list_headers = msgspec.json.Decoder(tuple[PlainHeaderAnswer]).decode
-
-
-def decode_event_list_headers(body: bytes) -> PlainHeaderAnswer | None:
-    """An ``event:list`` ACK's events without their markets, if its envelope is plain."""
-    try:
-        (answer,) = _decode_event_list_headers(body)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    return answer
+#: An ``event:list`` ACK's events without their markets, if its envelope is plain.
+decode_event_list_headers = _ack_decoder(PlainHeaderAnswer)
