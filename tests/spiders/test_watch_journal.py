@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import pickle
 import shutil
@@ -24,7 +25,7 @@ from kwiff_scrapy.model.changes import EventSnapshot, PricePoint
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatedData
 from kwiff_scrapy.spiders.watch import STATE_KEY, KwiffWatchSpider, WatchState
 from kwiff_scrapy.spiders.watch.checkpoint import STATE_FILE
-from kwiff_scrapy.spiders.watch.journal import JOURNAL_FILE, Journal, apply
+from kwiff_scrapy.spiders.watch.journal import JOURNAL_FILE, EventDelta, Journal, apply
 
 from ..support.waiting import until
 from ..support.watching import odds_changes, watch
@@ -221,3 +222,47 @@ async def test_a_kill_between_the_checkpoint_and_emptying_the_journal_changes_no
     resumed = copy.deepcopy(saved)
     assert apply(tmp_path / JOURNAL_FILE, resumed)[0] == 1
     assert resumed == saved == live
+
+
+def _event(event_id: int, fetched_at: str, **odds: float | None) -> EventSnapshot:
+    outcomes = {
+        int(key[1:]): PricePoint(
+            1, "Match Result", int(key[1:]), key, price, None, price is not None
+        )
+        for key, price in odds.items()
+    }
+    return EventSnapshot(event_id, home_team="Arsenal", fetched_at=fetched_at, outcomes=outcomes)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (_event(1, "t1", o1=2.0, o2=3.0), _event(1, "t2", o1=2.5, o2=3.0)),  # one moved
+        (_event(1, "t1", o1=2.0, o2=3.0), _event(1, "t2", o1=2.0)),  # one gone
+        (_event(1, "t1", o1=2.0), _event(1, "t1", o1=None, o3=4.0)),  # suspended, new
+        (_event(1, "t1", o1=2.0), dataclasses.replace(_event(1, "t2", o1=2.0), in_play=True)),
+    ],
+)
+def test_a_delta_applied_gives_the_new_snapshot_and_applied_again_changes_nothing(
+    old: EventSnapshot, new: EventSnapshot
+) -> None:
+    delta = EventDelta.between(old, new)
+    assert delta.applied_to(old) == new
+    assert delta.applied_to(new) == new
+    assert set(delta.outcomes) == {k for k, p in new.outcomes.items() if old.outcomes.get(k) != p}
+
+
+def test_a_poll_that_moved_one_price_of_a_big_event_makes_a_small_record(tmp_path: Path) -> None:
+    many = {f"o{number}": 1.5 + number / 100 for number in range(1, 400)}
+    journal = Journal(tmp_path / JOURNAL_FILE)
+    live = WatchState()
+    journal.start(live)
+    live.events[1] = _event(1, "t1", **many)
+    _recorded(journal, live)
+    whole = journal.size
+    live.events[1] = _event(1, "t2", **{**many, "o7": 9.0})
+    _recorded(journal, live)
+    assert journal.size - whole < whole / 20
+    resumed = WatchState()
+    assert apply(journal.path, resumed) == (2, journal.size)
+    assert resumed.events == live.events

@@ -7,8 +7,10 @@ when the watch resumes compares equal to the checkpoint, so its move back is nev
 reported and the feed and the history keep the price it had moved to.
 
 The journal closes it. After each poll, once the poll's items are out of the pipelines,
-the snapshots of the events that poll changed (and the ids of those it dropped) are
-appended to ``JOBDIR/watch.journal`` as one record; a checkpoint empties the file once it
+what that poll changed is appended to ``JOBDIR/watch.journal`` as one record: for each
+event it changed, its header fields and outcomes that differ from the journal's last
+(:class:`EventDelta`; a whole snapshot for an event new to the journal), and the ids of
+the events it dropped; a checkpoint empties the file once it
 has replaced ``spider.state``. At resume the records are applied, in order, over the
 saved state: the watch compares its first poll with the prices it last reported, not
 those of its last checkpoint.
@@ -22,24 +24,26 @@ those of its last checkpoint.
   between the checkpoint's rename and the journal's emptying changes nothing.
 - Appends are flushed to the operating system (a SIGKILL keeps them), not synced to the
   disk (a power cut may lose the last ones: the watch then resumes from the checkpoint).
-- Each record is pickled in a thread, an event at a time, like a checkpoint, so the event
-  loop is not held for the pickling of a busy poll.
+- Each record is made and pickled in a thread (whole snapshots one at a time, like a
+  checkpoint), so the event loop is not held for a busy poll. A poll that moved a few
+  hundred prices makes a record of some tens of KB, where the watch's state is MBs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import pickle
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ...model.changes import EventSnapshot, OutcomeKey, PricePoint
 from .pickles import PROTOCOL, Pickled
 
 if TYPE_CHECKING:
-    from ...model.changes import EventSnapshot
     from .local import WatchState
 
 logger = logging.getLogger(__name__)
@@ -86,10 +90,13 @@ class Journal:
         """Append one record (in a thread: it pickles), and know *state* from now on."""
         if not changed and not gone and state.baselined == self._baselined:
             return
-        events = {
-            event_id: Pickled(pickle.dumps(snapshot, protocol=PROTOCOL))
-            for event_id, snapshot in changed.items()
-        }
+        events: dict[int, EventDelta | Pickled] = {}
+        for event_id, snapshot in changed.items():
+            known = self._known.get(event_id)
+            if known is None:  # new to the journal: whole (pickled apart, see the module)
+                events[event_id] = Pickled(pickle.dumps(snapshot, protocol=PROTOCOL))
+            else:
+                events[event_id] = EventDelta.between(known, snapshot)
         data = pickle.dumps((events, gone, state.baselined), protocol=PROTOCOL)
         record = _HEADER.pack(len(data), zlib.crc32(data)) + data
         with self.path.open("ab") as file:
@@ -117,6 +124,42 @@ class Journal:
     def clear(self) -> None:
         """Empty the file: a checkpoint now holds everything it recorded."""
         self.keep(0)
+
+
+class EventDelta(NamedTuple):
+    """What changed in an event between two snapshots: its header fields that differ,
+    the outcomes whose price or state differs, those gone. Applied to the first snapshot,
+    it gives the second; applied again, nothing changes."""
+
+    header: dict[str, Any]
+    outcomes: dict[OutcomeKey, PricePoint]
+    removed: list[OutcomeKey]
+
+    @classmethod
+    def between(cls, old: EventSnapshot, new: EventSnapshot) -> EventDelta:
+        header = {
+            name: getattr(new, name)
+            for name in _SNAPSHOT_HEADER
+            if getattr(new, name) != getattr(old, name)
+        }
+        before, after = old.outcomes, new.outcomes
+        outcomes = {key: point for key, point in after.items() if before.get(key) != point}
+        removed = [key for key in before if key not in after]
+        return cls(header, outcomes, removed)
+
+    def applied_to(self, snapshot: EventSnapshot) -> EventSnapshot:
+        outcomes = {**snapshot.outcomes, **self.outcomes}
+        for key in self.removed:
+            outcomes.pop(key, None)
+        return dataclasses.replace(snapshot, **self.header, outcomes=outcomes)
+
+
+#: The fields of an event's snapshot besides its id and its outcomes.
+_SNAPSHOT_HEADER: tuple[str, ...] = tuple(
+    item.name
+    for item in dataclasses.fields(EventSnapshot)
+    if item.name not in {"event_id", "outcomes"}
+)
 
 
 def apply(path: Path, state: WatchState) -> tuple[int, int]:
@@ -150,7 +193,13 @@ def apply(path: Path, state: WatchState) -> tuple[int, int]:
                 exc,
             )
             return applied, position
-        state.events.update(events)
+        for event_id, event in events.items():
+            if isinstance(event, EventDelta):
+                known = state.events.get(event_id)
+                if known is not None:  # else the event is not watched: nothing to change
+                    state.events[event_id] = event.applied_to(known)
+            else:
+                state.events[event_id] = event
         for event_id in gone:
             state.events.pop(event_id, None)
         state.baselined = state.baselined or bool(baselined)
