@@ -9,13 +9,20 @@ checkpoint saves. Timed here, in rounds, A and B interleaved, medians of CPU tim
 - baseline, in the same rounds: ``pickle.dumps`` of the whole state, which is what the loop
   would spend if it pickled the state itself, as Scrapy's ``SpiderState`` does at a stop;
 - in the thread (off the loop): :func:`pickled` and the write (temporary file, ``fsync``,
-  ``os.replace``), in wall time.
+  ``os.replace``), in wall time;
+- a poll's journal record (``JOBDIR/watch.journal``, written after every poll between two
+  checkpoints): the state of a next poll is made from the saved one by moving ``--moves``
+  prices spread over the events (and a new ``fetched_at`` for every event, as each answer
+  brings); on the loop, which events changed (CPU); in the thread, the record made,
+  pickled and appended (CPU).
 
     python -m bench.bench_checkpoint [--football-events 111] [--polls 3] [--rounds 30] [--quick]
+                                     [--moves 300]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import statistics
@@ -26,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench._common import base_parser, print_header, print_table, simulator_process
-from kwiff_scrapy.spiders.watch import STATE_KEY
+from kwiff_scrapy.spiders.watch import STATE_KEY, WatchState
 from kwiff_scrapy.spiders.watch.checkpoint import (
     PROTOCOL,
     STATE_FILE,
@@ -34,6 +41,7 @@ from kwiff_scrapy.spiders.watch.checkpoint import (
     snapshot_of,
     write_atomically,
 )
+from kwiff_scrapy.spiders.watch.journal import JOURNAL_FILE, Journal
 
 NOTE = (
     "The simulator runs in its own process; the watch runs in another and stops; the "
@@ -54,11 +62,29 @@ def watch_state(url: str, job: Path, polls: int) -> dict[str, object]:
     return state
 
 
+def next_poll(watched: WatchState, moves: int) -> WatchState:
+    """The state after a poll that moved *moves* prices, spread over the events, and gave
+    every event a new ``fetched_at`` (each a new snapshot, as the watch stores them)."""
+    events = dict(watched.events)
+    keys = [(event_id, key) for event_id, event in events.items() for key in event.outcomes]
+    chosen = set(keys[:: max(1, len(keys) // moves)][:moves])
+    for event_id, event in events.items():
+        outcomes = {
+            key: point._replace(odds=round(point.odds * 1.05, 2))
+            if (event_id, key) in chosen and point.odds is not None
+            else point
+            for key, point in event.outcomes.items()
+        }
+        events[event_id] = dataclasses.replace(event, fetched_at="next", outcomes=outcomes)
+    return WatchState(events, watched.baselined)
+
+
 def main() -> None:
     parser = base_parser(__doc__ or "")
     parser.add_argument("--football-events", type=int, default=111)
     parser.add_argument("--polls", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--moves", type=int, default=300)
     args = parser.parse_args()
     print_header("Checkpoint of a details watch's state", args, NOTE)
     with (
@@ -72,7 +98,12 @@ def main() -> None:
         on_loop: list[float] = []
         whole: list[float] = []
         in_thread: list[float] = []
+        record_loop: list[float] = []
+        record_thread: list[float] = []
+        record_sizes: list[int] = []
         target = Path(folder, STATE_FILE)
+        watched: WatchState = state[STATE_KEY]  # type: ignore[assignment]
+        moved = next_poll(watched, args.moves)
         for _ in range(3 if args.quick else args.rounds):
             started = time.process_time()
             snapshot = snapshot_of(state)
@@ -83,8 +114,20 @@ def main() -> None:
             started = time.perf_counter()
             write_atomically(target, pickled(snapshot))
             in_thread.append(time.perf_counter() - started)
+            journal = Journal(Path(folder, JOURNAL_FILE))
+            journal.clear()
+            journal.start(watched)
+            started = time.process_time()
+            changed, gone = journal.changes_since(moved)
+            record_loop.append(time.process_time() - started)
+            started = time.process_time()
+            journal.append(moved, changed, gone)
+            record_thread.append(time.process_time() - started)
+            record_sizes.append(journal.size)
     loop_ms, whole_ms = statistics.median(on_loop) * 1000, statistics.median(whole) * 1000
     thread_ms = statistics.median(in_thread) * 1000
+    record_loop_ms = statistics.median(record_loop) * 1000
+    record_thread_ms = statistics.median(record_thread) * 1000
     print(f"{events} events watched; state {size / 1024:.0f} KiB pickled")
     print_table(
         ["step", "median ms", "vs whole pickle on the loop"],
@@ -92,8 +135,19 @@ def main() -> None:
             ["on the loop: snapshot (CPU)", f"{loop_ms:.1f}", f"{loop_ms / whole_ms:.2f} x"],
             ["baseline: whole pickle on the loop (CPU)", f"{whole_ms:.1f}", "1.00 x"],
             ["in the thread: pickle by event, write, fsync (wall)", f"{thread_ms:.1f}", "off"],
+            [
+                f"a poll's journal record, {args.moves} prices moved: on the loop (CPU)",
+                f"{record_loop_ms:.2f}",
+                f"{record_loop_ms / whole_ms:.3f} x",
+            ],
+            [
+                "  in the thread: made, pickled, appended (CPU)",
+                f"{record_thread_ms:.1f}",
+                f"{record_thread_ms / whole_ms:.3f} x",
+            ],
         ],
     )
+    print(f"a poll's record: {record_sizes[-1] / 1024:.0f} KiB, the state {size / 1024:.0f} KiB")
     print(f"load average: {os.getloadavg()[0]:.2f}")
 
 
