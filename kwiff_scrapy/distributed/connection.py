@@ -103,6 +103,7 @@ class RedisGuard:
         self._failures = 0
         self._retry_at = 0.0
         self._outage_started = 0.0
+        self._outage_ended: float | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kwiff-redis")
         self._shut_down = False
 
@@ -110,6 +111,13 @@ class RedisGuard:
     def failing(self) -> bool:
         """True from a failed call until the next successful one."""
         return self._failures > 0
+
+    def outage_within(self, seconds: float) -> bool:
+        """True if Redis is unreachable now or was within the last *seconds*."""
+        if self.failing:
+            return True
+        ended = self._outage_ended
+        return ended is not None and self._clock() - ended <= seconds
 
     @property
     def available(self) -> bool:
@@ -177,6 +185,7 @@ class RedisGuard:
                 self._failures,
             )
             stats.increment(self._crawler, stats.REDIS_RECOVERIES)
+            self._outage_ended = self._clock()
         self._failures = 0
         self._retry_at = 0.0
 

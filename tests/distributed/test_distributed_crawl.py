@@ -541,6 +541,47 @@ async def test_polls_of_a_worker_gone_are_taken_over_when_its_lease_runs_out(
     assert "Worker ghost stopped renewing its leases" in " ".join(gone)
 
 
+async def test_leases_that_ran_out_while_redis_was_away_blame_no_worker(
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker cut off from Redis, like every other, cannot tell a worker that stopped
+    renewing its leases from one that could not reach Redis: no worker is said gone."""
+    caplog.set_level(logging.INFO, logger="kwiff_scrapy")
+    simulator = await start_simulator(football_events=EVENTS)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+    }
+    workers = Workers(redis_prefix, settings)
+    worker = workers.start(QuickWatchSpider, interval="0.2")
+    key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
+    try:
+        await workers.until(lambda: len(worker.polls) >= 2)
+        link.down()
+        await workers.until(lambda: worker.stat(stats.REDIS_OUTAGES) >= 1)
+        # Another worker, cut off as well, held a poll whose lease ran out meanwhile.
+        other = RedisPolls(redis_server, key, "cut-off")
+        other.schedule({"event:1": 0.0})
+        other.claim(5, lease=0.0)
+        link.up()
+        await workers.until(lambda: worker.stat(stats.WATCH_LEASES_EXPIRED) >= 1)
+        await workers.until(lambda: len(worker.polls) >= 4)
+    finally:
+        await workers.stop()
+        link.down()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [m for m in warnings if "stopped renewing" in m], warnings
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any("lease ran out while Redis was unreachable" in m for m in infos), infos
+
+
 async def test_baseline_0_reports_nothing_for_the_first_shared_poll(
     start_simulator: StartSimulator, redis_prefix: str
 ) -> None:

@@ -110,7 +110,16 @@ class SharedWatch:
         self.crawler.signals.connect(self._on_closed, signal=scrapy_signals.spider_closed)
 
     def _report_lapsed(self, claims: Claims) -> None:
-        """Say once per worker that another worker's leases ran out (it is taken as gone)."""
+        """Say once per worker that another worker's leases ran out (it is taken as gone),
+        unless this worker could not reach Redis either within a lease: then no worker
+        could renew, and the lapse says nothing of the others."""
+        if self.guard.outage_within(self.lease):
+            logger.info(
+                "%d poll(s) whose lease ran out while Redis was unreachable are due again "
+                "(no worker could renew its leases meanwhile)",
+                claims.expired,
+            )
+            return
         logger.info(
             "%d poll(s) whose worker stopped renewing its lease are due again", claims.expired
         )
