@@ -13,6 +13,10 @@ Under the watch's key (next to the polls of :mod:`.polls`):
 ``<key>:signals``
     hash, event id -> the event's signal detector state (:mod:`.signal_states`), written
     and deleted only with the event's snapshot.
+``<key>:commits``
+    hash, task -> the claim that completed it last (its token, then what the commit
+    returned): a worker whose commit call failed without a reply (Redis restarted, the
+    connection cut) asks it whether the commit went through (:meth:`RedisSnapshots.landed`).
 
 A worker that polled a task reads the snapshots it needs with their versions
 (:meth:`RedisSnapshots.load`), compares the answer with them, then calls
@@ -59,7 +63,8 @@ _HEADER = (
 _COMMIT = (
     NOW
     + """
--- KEYS: due, leases, holders, snapshots, versions, baselined, signals, polled (last).
+-- KEYS: due, leases, holders, snapshots, versions, baselined, signals, commits,
+--   polled (last).
 -- ARGV: task, token, due, interval, failed (0/1), then counted groups:
 --   versions expected (id, version)*, writes (id, blob)*, deletes id*,
 --   tasks to add (task, delay)*, tasks to drop task*,
@@ -105,6 +110,7 @@ for _ = 1, n do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SREM', KEYS[6], ARGV[i])
   redis.call('HDEL', KEYS[#KEYS], ARGV[i])
+  redis.call('HDEL', KEYS[8], ARGV[i])
   if ARGV[i] == task then dropped = true end
   i = i + 1
 end
@@ -132,6 +138,8 @@ if not dropped then
   -- The last KEY, whatever comes before it: the polls' record of when each was completed.
   redis.call('HSET', KEYS[#KEYS], task, string.format('%.6f', now) .. ':' .. ARGV[5])
 end
+-- Which claim completed the task last: a worker whose reply was lost can ask.
+redis.call('HSET', KEYS[8], task, token .. ' ' .. tostring(was) .. ' ' .. overrun)
 return {'ok', tostring(was), overrun}
 """
 )
@@ -192,6 +200,7 @@ class RedisSnapshots:
         self.versions_key = f"{key}:versions"
         self.baselined_key = f"{key}:baselined"
         self.signals_key = f"{key}:signals"
+        self.commits_key = f"{key}:commits"
         self._commit = server.register_script(_COMMIT)
 
     @property
@@ -201,6 +210,7 @@ class RedisSnapshots:
             self.versions_key,
             self.baselined_key,
             self.signals_key,
+            self.commits_key,
         ]
 
     def baselined(self, task: str) -> bool:
@@ -282,6 +292,15 @@ class RedisSnapshots:
         keys.append(self.polls.polled_key)  # last, whatever keys come before it
         outcome, baselined, overrun = self._commit(keys=keys, args=args)
         return Committed(Outcome(_text(outcome)), _text(baselined) == "1", _text(overrun) == "1")
+
+    def landed(self, claim: Claim) -> Committed:
+        """Whether the commit of *claim* went through (``ok``, with what it returned) or
+        not (``lost``), for a worker whose call failed without its reply."""
+        record = self.server.hget(self.commits_key, claim.task)
+        token, was, overrun = _text(record).rsplit(" ", 2) if record else ("", "0", "0")
+        if token != claim.token:
+            return Committed(Outcome.LOST)
+        return Committed(Outcome.OK, was == "1", overrun == "1")
 
 
 def encode_snapshot(snapshot: EventSnapshot) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import pickle
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
 from kwiff_scrapy.distributed.polls import RedisPolls
+from kwiff_scrapy.distributed.state import _COMMIT as COMMIT_SCRIPT
 from kwiff_scrapy.integration import stats
 from kwiff_scrapy.integration.http import KwiffRequest
 from kwiff_scrapy.integration.signal_settings import load_signal_rules
@@ -580,6 +582,49 @@ async def test_leases_that_ran_out_while_redis_was_away_blame_no_worker(
     assert not [m for m in warnings if "stopped renewing" in m], warnings
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert any("lease ran out while Redis was unreachable" in m for m in infos), infos
+
+
+async def test_a_commit_whose_reply_was_lost_still_reports_its_changes(
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis carried out a poll's compare-and-set and its reply never came (Redis
+    restarted, the connection cut): the changes are in Redis, so no later poll sees them
+    as changes; the worker asks whether its commit went through, and reports them."""
+    caplog.set_level(logging.INFO, logger="kwiff_scrapy")
+    simulator = await start_simulator(football_events=EVENTS, moving=True)
+    link = CuttableLink()
+    link.up()
+    settings = {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_TIMEOUT": 1,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+        "CONCURRENT_REQUESTS": 1,
+    }
+    watched = ",".join(map(str, listed_ids(simulator)[:3]))
+    workers = Workers(redis_prefix, settings)
+    worker = workers.start(QuickWatchSpider, interval="0.3", events=watched)
+    commit_script = hashlib.sha1(COMMIT_SCRIPT.encode()).hexdigest().encode()
+    try:
+        await workers.until(lambda: len(worker.polls) >= 6)
+        link.drop_reply_after(commit_script)
+        await workers.until(lambda: link.replies_dropped >= 1)
+        await workers.until(lambda: worker.stat(stats.REDIS_RECOVERIES) >= 1)
+        polls = len(worker.polls)
+        await workers.until(lambda: len(worker.polls) >= polls + 6)
+    finally:
+        await workers.stop()
+        link.down()
+    assert "its commit went through though Redis's reply was lost" in caplog.text
+    assert_each_change_reported_once(
+        simulator.change_log(),
+        workers.items,
+        {int(event_id) for event_id in watched.split(",")},
+        every_market=True,
+    )
 
 
 async def test_baseline_0_reports_nothing_for_the_first_shared_poll(

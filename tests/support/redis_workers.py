@@ -122,6 +122,16 @@ class CuttableLink:
         self.swallowing = threading.Event()
         self.swallowed = 0
         """Chunks of bytes the link swallowed."""
+        self._reply_marker: bytes | None = None
+        self._drop_next_reply = threading.Event()
+        self.replies_dropped = 0
+        """Replies dropped by :meth:`drop_reply_after`."""
+
+    def drop_reply_after(self, marker: bytes) -> None:
+        """Pass the next request whose bytes hold *marker* to Redis, then drop Redis's
+        next reply: the request is carried out and its client never hears of it (a reply
+        lost as in a restart or a cut connection)."""
+        self._reply_marker = marker
 
     @property
     def url(self) -> str:
@@ -173,17 +183,28 @@ class CuttableLink:
                     return
                 self._sockets |= {client, server}
                 self.connections += 1
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(source, sink, self), daemon=True).start()
+            for source, sink, replies in ((client, server, False), (server, client, True)):
+                threading.Thread(
+                    target=_pump, args=(source, sink, self, replies), daemon=True
+                ).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket, link: CuttableLink) -> None:
+def _pump(source: socket.socket, sink: socket.socket, link: CuttableLink, replies: bool) -> None:
     try:
         while data := source.recv(65536):
             if link.swallowing.is_set():
                 with link._lock:
                     link.swallowed += 1
                 continue
+            if replies and link._drop_next_reply.is_set():
+                with link._lock:
+                    link._drop_next_reply.clear()
+                    link.replies_dropped += 1
+                continue
+            marker = link._reply_marker
+            if not replies and marker is not None and marker in data:
+                link._reply_marker = None
+                link._drop_next_reply.set()
             sink.sendall(data)
     except OSError:
         pass

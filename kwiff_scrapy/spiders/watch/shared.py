@@ -54,6 +54,9 @@ class _Held:
     changes: int = 0
     failed: bool = False
     committed: bool = False
+    #: What the last attempt compared, kept until its commit's reply is in: the changes,
+    #: the unreadable snapshots and the signals (see ``_after_lost_reply``).
+    pending: tuple[Comparison, int, list[OddsSignal]] | None = None
 
 
 class SharedWatch:
@@ -274,6 +277,7 @@ class SharedWatch:
                         if task.startswith(EVENT_TASK_PREFIX) and task not in wanted
                     )
             signals = self._detect(held, comparison.changes, commit)
+            held.pending = comparison, loaded.unreadable, signals
             committed = self.snapshots.commit(held.claim, spider.interval, commit)
             return comparison, committed, loaded.unreadable, signals
 
@@ -302,6 +306,7 @@ class SharedWatch:
             if snapshot is None and spider.watched_ids is not None:
                 commit.drop_tasks = [held.claim.task]
             signals = self._detect(held, comparison.changes, commit)
+            held.pending = comparison, loaded.unreadable, signals
             committed = self.snapshots.commit(held.claim, spider.interval, commit)
             return comparison, committed, loaded.unreadable, signals
 
@@ -375,7 +380,10 @@ class SharedWatch:
         underneath; the changes, then their signals."""
         spider = self.spider
         for _ in range(defaults.WATCH_COMMIT_ATTEMPTS):
+            held.pending = None
             result = await self.guard.run("comparing an answer", attempt, None)
+            if result is None:
+                result = await self._after_lost_reply(held)
             if result is None:  # Redis is away: polled again once the lease runs out
                 held.failed = True
                 return []
@@ -407,6 +415,41 @@ class SharedWatch:
         logger.warning("Poll %s: the shared state kept changing: not compared", held.claim.task)
         await self.failed_after_conflicts(held)
         return []
+
+    async def _after_lost_reply(self, held: _Held) -> _Attempt | None:
+        """A commit call that failed after it was sent may have gone through, its reply
+        lost (Redis restarted, the connection cut): then its changes are in Redis and
+        no poll would report them again. So once Redis answers, within a lease, ask: the
+        attempt's result if it went through, else None (the poll failed)."""
+        pending, held.pending = held.pending, None
+        if pending is None:  # failed before the commit was sent
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease
+        while loop.time() < deadline:
+            if self.guard.available:
+                committed = await self.guard.run(
+                    "asking whether a commit went through",
+                    lambda: self.snapshots.landed(held.claim),
+                    None,
+                )
+                if committed is not None:
+                    if committed.outcome is not Outcome.OK:
+                        return None
+                    logger.info(
+                        "Poll %s: its commit went through though Redis's reply was lost: "
+                        "its changes are reported",
+                        held.claim.task,
+                    )
+                    comparison, unreadable, signals = pending
+                    return comparison, committed, unreadable, signals
+            await asyncio.sleep(self.tick)
+        logger.warning(
+            "Poll %s: Redis did not answer within a lease, so whether its commit went "
+            "through is unknown: its changes are not reported if it did",
+            held.claim.task,
+        )
+        return None
 
     async def failed_after_conflicts(self, held: _Held) -> None:
         held.failed = True
