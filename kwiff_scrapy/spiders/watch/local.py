@@ -73,7 +73,7 @@ class LocalWatch:
 
     async def run(self) -> AsyncIterator[Request]:
         spider = self.spider
-        state = spider._state()
+        state = spider.watch_state()
         spider.checkpoint.resume(state)
         loop = asyncio.get_running_loop()
         number = 0
@@ -157,7 +157,7 @@ class LocalWatch:
         seen_at: str | None,
     ) -> list[Change | OddsSignal]:
         poll = self._poll_of(request)
-        state = self.spider._state()
+        state = self.spider.watch_state()
         if poll is not None:
             poll.listed = list(listed)
         comparison = compare_list(
@@ -181,7 +181,7 @@ class LocalWatch:
         seen_at: str | None,
     ) -> list[Change | OddsSignal]:
         poll = self._poll_of(request)
-        state = self.spider._state()
+        state = self.spider.watch_state()
         if snapshot is None:
             self.spider.stop_watching(event_id)
         comparison = compare_event(event_id, state.events.get(event_id), snapshot, seen_at=seen_at)

@@ -596,7 +596,7 @@ class KwiffWatchSpider(KwiffSpider):
                     "to the detectors (each worker gets its own pushes); those of the polls are"
                 )
             return None
-        self._state()
+        self.watch_state()
         detectors = self.state.get(SIGNALS_STATE_KEY)
         if not isinstance(detectors, SignalDetectors) or detectors.rules != settings.rules:
             if isinstance(detectors, SignalDetectors):
@@ -606,7 +606,7 @@ class KwiffWatchSpider(KwiffSpider):
 
     # -- state and stats -----------------------------------------------------------------
 
-    def _state(self) -> WatchState:
+    def watch_state(self) -> WatchState:
         """The watch's state in ``spider.state`` (persisted by ``JOBDIR``), made on first use."""
         if not isinstance(getattr(self, "state", None), dict):
             self.state: dict[str, Any] = {}
