@@ -97,6 +97,10 @@ class HistoryWriter:
         self._closing = asyncio.Event()
         self._failures = 0
         self._overflowing = False
+        #: Write what is buffered now, not at the flush interval (see :meth:`settle`).
+        self._flush_now = False
+        #: Set when the writer has nothing left to write (see :meth:`settle`).
+        self._became_idle = asyncio.Event()
         #: The batch the thread is writing, and its future there.
         self._in_flight: tuple[list[Observation], Future[WriteResult]] | None = None
 
@@ -104,6 +108,26 @@ class HistoryWriter:
     def buffered(self) -> int:
         """Prices waiting to be written."""
         return self._buffered
+
+    def idle(self) -> bool:
+        """True when everything added so far is written (or dropped): nothing buffered,
+        nothing being written."""
+        return not self._buffer and self._in_flight is None
+
+    async def settle(self) -> None:
+        """Return once everything added so far is written or dropped, the buffer written
+        now rather than at its flush interval. While the database is away this takes as
+        long as it is away: bound it with ``asyncio.timeout``.
+
+        A watch waits for this before it counts a poll as reported in ``JOBDIR``: a price
+        still in the buffer would be lost with a killed watch, and the resumed watch must
+        report it again."""
+        if self._buffer:
+            self._flush_now = True
+            self._wake.set()
+        while not self.idle():
+            self._became_idle.clear()
+            await self._became_idle.wait()
 
     def start(self) -> None:
         """Start the writer's thread and batch task (the store must be open)."""
@@ -218,7 +242,11 @@ class HistoryWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if not self._closing.is_set() and self._buffered < self.limits.batch_size:
+            if (
+                not self._closing.is_set()
+                and not self._flush_now
+                and self._buffered < self.limits.batch_size
+            ):
                 first = self._first_at if self._first_at is not None else loop.time()
                 due = first + self.limits.flush_interval - loop.time()
                 if due > 0:
@@ -231,9 +259,16 @@ class HistoryWriter:
             if not await self._write(batch):
                 self._put_back(batch)
                 await self._pause()
+            elif self.idle():
+                self._flush_now = False  # a batch put back is still written at once
+                self._became_idle.set()
 
     async def _until_full(self) -> None:
-        while self._buffered < self.limits.batch_size and not self._closing.is_set():
+        while (
+            self._buffered < self.limits.batch_size
+            and not self._closing.is_set()
+            and not self._flush_now
+        ):
             self._wake.clear()
             await self._wake.wait()
 
@@ -264,6 +299,9 @@ class HistoryWriter:
             return
         batch, future = self._in_flight
         self._in_flight = None
+        if self.idle():
+            self._flush_now = False
+            self._became_idle.set()
         if not future.cancelled():
             try:
                 result = await asyncio.wrap_future(future)

@@ -94,6 +94,11 @@ class KwiffHistoryPipeline:
                 self.writer.add(seen)
         return item
 
+    async def settle(self) -> None:
+        """Return once every price handed to the pipeline so far is written or dropped
+        (see :meth:`HistoryWriter.settle`)."""
+        await self.writer.settle()
+
     async def close_spider(self) -> None:
         await self.writer.close()
         logger.info(

@@ -142,6 +142,34 @@ async def test_batches_hold_at_most_batch_size_prices(sqlite_uri: str) -> None:
     assert count_rows(sqlite_uri) == 10
 
 
+async def test_settle_writes_the_buffer_now_and_returns_once_it_is_written(
+    sqlite_uri: str,
+) -> None:
+    """A watch waits for this before it counts a poll as reported in JOBDIR."""
+    store, events = FlakyStore(sqlite_uri), Recorder()
+    store.open()
+    limits = WriterLimits(batch_size=1000, flush_interval=3600, retry_delay=0.01)
+    writer = HistoryWriter(store, events, limits)
+    writer.start()
+    await guarded(writer.settle(), "an idle writer settled")  # nothing to write
+    for seen in one_price_each(5):
+        writer.add(seen)
+    assert not writer.idle()
+    await guarded(writer.settle(), "the buffer written long before its hour")
+    assert store.batches == [5]
+    assert writer.idle()
+    # While the database is away, it does not settle; once it is back, it does.
+    store.down = True
+    writer.add(one_price_each(1, start=5)[0])
+    settling = asyncio.ensure_future(writer.settle())
+    await guarded(events.failed.wait(), "a failed write")
+    assert not settling.done()
+    store.down = False
+    await guarded(settling, "the buffer written once the database was back")
+    assert store.batches == [5, 1]
+    await writer.close()
+
+
 async def test_a_failed_batch_is_kept_and_written_when_the_database_is_back(
     sqlite_uri: str,
 ) -> None:

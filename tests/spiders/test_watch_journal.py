@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import pickle
 import shutil
+import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -100,6 +101,43 @@ async def test_a_killed_watch_reports_the_move_back_to_its_checkpoints_price(
     assert (killed / JOURNAL_FILE).stat().st_size == 0
     state = pickle.loads((killed / STATE_FILE).read_bytes())[STATE_KEY]
     assert _odds(state, outcome["id"]) == opening
+
+
+async def test_a_move_the_history_has_not_written_yet_is_reported_again_after_a_kill(
+    tmp_path: Path,
+) -> None:
+    """The history keeps prices it could not write yet (its database locked, away) in
+    memory, which a kill loses: the journal records a poll only once they are written,
+    so the resumed watch reports the move again and the history gets it."""
+    data = OneMovingPrice()
+    outcome = data.first_outcome()
+    opening, moved = outcome["odds"], round(outcome["odds"] * 2, 2)
+    job, killed, database = tmp_path / "job", tmp_path / "killed", tmp_path / "odds.sqlite"
+    locks: list[sqlite3.Connection] = []
+
+    def on_poll(crawler: Crawler, poll: int) -> None:
+        if poll == 2:  # the baseline is written and recorded: lock the history's database
+            lock = sqlite3.connect(database, isolation_level=None)
+            lock.execute("BEGIN EXCLUSIVE")
+            locks.append(lock)
+            data.odds = moved  # poll 3 reports the move; its row cannot be written
+        elif poll == 4:  # the JOBDIR a SIGKILL now would leave, the row still in memory
+            shutil.copytree(job, killed)
+            locks.pop().close()
+
+    settings = {
+        "JOBDIR": str(job),
+        "KWIFF_WATCH_CHECKPOINT": 3600,
+        "KWIFF_HISTORY_URI": f"sqlite:///{database}",
+    }
+    async with KwiffSimulator(data=data) as simulator:
+        first = await watch(simulator, polls=4, settings=settings, on_poll=on_poll)
+        assert [(c.previous_odds, c.odds) for c in odds_changes(first.items, "moved")] == [
+            (opening, moved)
+        ]
+        resumed = await watch(simulator, polls=1, settings={"JOBDIR": str(killed)})
+    back = [(c.kind, c.outcome_id, c.previous_odds, c.odds) for c in odds_changes(resumed.items)]
+    assert back == [("moved", outcome["id"], opening, moved)]
 
 
 def _odds(state: WatchState, outcome_id: int) -> float | None:

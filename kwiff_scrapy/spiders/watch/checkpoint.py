@@ -43,7 +43,7 @@ import pickle
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from scrapy import signals
 from scrapy.extensions.feedexport import FeedExporter
@@ -67,6 +67,17 @@ STATE_FILE = "spider.state"
 #: How long, at most, a checkpoint waits for the poll's items to leave the pipelines
 #: (loop time) before it gives up until the next poll.
 ITEMS_WAIT = 5.0
+#: How long, at most, it then waits for pipelines that keep items to write later (the
+#: odds history's buffer) to have written them, before it gives up until the next poll.
+SETTLE_WAIT = 2.0
+
+
+@runtime_checkable
+class SettlesItems(Protocol):
+    """An item pipeline that keeps items to write later (the odds history): ``settle``
+    returns once everything handed to it so far is written or dropped for good."""
+
+    async def settle(self) -> None: ...
 
 
 def checkpoint_every(settings: BaseSettings) -> float:
@@ -227,6 +238,13 @@ class Checkpoint:
             )
             return False
         _flush_feeds(crawler)
+        if not await _pipelines_settled(crawler, SETTLE_WAIT):
+            logger.debug(
+                "Prices of poll %d are still to be written (the history's database away "
+                "or slow): the poll is recorded in JOBDIR with a later one",
+                poll,
+            )
+            return False
         watch = state.get(STATE_KEY)
         if self.journal is not None and self._resumed and isinstance(watch, WatchState):
             await self._record(watch)
@@ -309,6 +327,26 @@ async def _items_done(crawler: Crawler, deadline: float) -> bool:
         if loop.time() >= deadline:
             return False
         await asyncio.sleep(0.01)
+    return True
+
+
+async def _pipelines_settled(crawler: Crawler, within: float) -> bool:
+    """True once every item pipeline that keeps items to write later has written what it
+    was handed (within *within* seconds): a killed watch would lose what it keeps, so the
+    watch must not count those changes as reported."""
+    engine = _late(crawler, "engine")
+    itemproc = engine.scraper.itemproc if engine is not None else None
+    pipelines = [
+        pipeline
+        for pipeline in getattr(itemproc, "middlewares", ())
+        if isinstance(pipeline, SettlesItems)
+    ]
+    try:
+        async with asyncio.timeout(within):
+            for pipeline in pipelines:
+                await pipeline.settle()
+    except TimeoutError:
+        return False
     return True
 
 
