@@ -603,7 +603,11 @@ def _move(
     # The extreme of every price kept bounds the window's: if even it is not far enough
     # from the price now, no move is (most outcomes, most polls).
     bound = outcome[O_HIGH] if shortening else outcome[O_LOW]
-    if not _far_enough(rule, bound, odds):
+    # _far_enough inlined (most outcomes, most polls, end here).
+    change = rule.change
+    if not (
+        change is not None and abs(odds - bound) >= (change - 2 * EPSILON) * bound
+    ) and not _far_enough(rule, bound, odds):
         return None
     if whole:
         recent, extreme = prices, bound
@@ -701,7 +705,7 @@ def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
 
 
 def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
-    """The outcomes of *event* named by *keys* that are priced now."""
+    """The outcomes of *event* named by *keys* that are priced now and can have moved."""
     markets = event.markets
     outcomes = event.outcomes
     for keys_of in keys:
@@ -709,7 +713,9 @@ def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> 
         if outcome is None:
             continue
         odds = outcome[O_ODDS]
-        if outcome[O_OPEN] and odds is not None and odds > 1:  # its live odds
+        # Its live odds, and two prices kept at least: every rule that looks at these
+        # needs a move (see _move).
+        if outcome[O_OPEN] and odds is not None and odds > 1 and len(outcome[O_PRICES]) > 2:
             market_key, outcome_key = keys_of
             yield market_key, outcome_key, markets[market_key], outcome, odds
 
@@ -750,6 +756,30 @@ def _others(
     ]
 
 
+def _one_side(
+    event: EventState,
+    market: MarketRecord,
+    keys: tuple[MarketKey, OutcomeKey],
+    now: float,
+    window: float,
+) -> bool:
+    """Whether *market* has another outcome than *keys*' priced now, and every one of them
+    lengthened inside *window* (the first that did not ends the look)."""
+    outcomes = event.outcomes
+    other_priced = False
+    for other_keys in market[M_KEYS]:
+        if other_keys == keys:
+            continue
+        other = outcomes[other_keys]
+        odds = other[O_ODDS]
+        if not other[O_OPEN] or odds is None or odds <= 1:  # not priced now
+            continue
+        if not _lengthened(other, now, window):
+            return False
+        other_priced = True
+    return other_priced
+
+
 def _market_steam(
     rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
 ) -> None:
@@ -759,8 +789,7 @@ def _market_steam(
         if move is None or (market_key in best and best[market_key][2].strength >= move.strength):
             continue
         keys = (market_key, outcome_key)
-        others = _others(event, market, keys)
-        if others and all(_lengthened(other, poll.at, rule.window) for other in others):
+        if _one_side(event, market, keys, poll.at, rule.window):
             best[market_key] = (keys, outcome, move)
     for market_key, (keys, outcome, move) in best.items():
         if not _outside_cooldown(rule, event, ("market", market_key), poll.at, move.strength):
@@ -788,14 +817,15 @@ def _event_steam(
 ) -> None:
     assert rule.outcomes is not None
     steaming = event.steaming  # every outcome that can count is there (see EventState)
-    reach = len(steaming) / rule.outcomes  # the strength if every one counted
     last = event.cooldowns.get((rule.name, "event", None))
-    if (
-        last is not None
-        and poll.at - last[0] < rule.cooldown
-        and reach < last[1] * (1 + rule.growth) - EPSILON
-    ):
-        return  # inside its cooldown, and even every one counting would not be enough
+    # Inside its cooldown, the strength a signal needs to fire again.
+    enough = (
+        last[1] * (1 + rule.growth) - EPSILON
+        if last is not None and poll.at - last[0] < rule.cooldown
+        else -math.inf
+    )
+    if len(steaming) / rule.outcomes < enough:
+        return  # even every one counting would not be enough
     if len(steaming) < rule.outcomes or not any(
         _move(rule, outcome, poll.at, odds, True, whole)
         for market_key, outcome_key, _, outcome, odds in _touched(rule, event, poll)
@@ -805,25 +835,15 @@ def _event_steam(
     found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketRecord, OutcomeRecord, Move]] = {}
     markets = event.markets
     outcomes = event.outcomes
-    # _touched's filters and _move inlined, the cheapest test first: most outcomes are not far
-    # enough below even the highest price they kept (every test must pass, in any order).
+    # Given up once even every one left counting would not be enough (nothing fires then).
+    left = len(steaming)
     for keys in steaming:
-        outcome = outcomes.get(keys)
-        market = markets.get(keys[0])
-        if market is None or outcome is None or not outcome[O_OPEN]:
-            continue
-        odds = outcome[O_ODDS]
-        if (
-            odds is None
-            or odds <= 1
-            or not _far_enough(rule, outcome[O_HIGH], odds)
-            or not rule.market_matches(market[M_NAME])
-            or not rule.odds_in_range(odds)
-        ):
-            continue
-        move = _move(rule, outcome, poll.at, odds, shortening=True)
-        if move is not None:
-            found[keys] = (market, outcome, move)
+        left -= 1
+        steamed = _steamed(rule, markets.get(keys[0]), outcomes.get(keys), poll.at)
+        if steamed is not None:
+            found[keys] = steamed
+        elif len(found) + left < rule.outcomes or (len(found) + left) / rule.outcomes < enough:
+            return
     if len(found) < rule.outcomes:
         return
     strength = len(found) / rule.outcomes
@@ -844,6 +864,25 @@ def _event_steam(
             **_move_fields(outcome, move),
         )
     )
+
+
+def _steamed(
+    rule: SignalRule, market: MarketRecord | None, outcome: OutcomeRecord | None, now: float
+) -> tuple[MarketRecord, OutcomeRecord, Move] | None:
+    """An outcome's move if it counts for *rule*'s steam across its event."""
+    if market is None or outcome is None or not outcome[O_OPEN]:
+        return None
+    odds = outcome[O_ODDS]
+    if (
+        odds is None
+        or odds <= 1
+        or not _far_enough(rule, outcome[O_HIGH], odds)
+        or not rule.market_matches(market[M_NAME])
+        or not rule.odds_in_range(odds)
+    ):
+        return None
+    move = _move(rule, outcome, now, odds, shortening=True)
+    return None if move is None else (market, outcome, move)
 
 
 def _margin(
