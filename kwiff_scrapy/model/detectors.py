@@ -12,7 +12,9 @@ State is bounded by the windows: per outcome the prices inside the longest windo
 the price rules (plus the price in effect at its start), per market its overrounds
 inside the longest ``margin`` window, per event its suspensions inside the longest
 ``suspensions`` window, per rule the last signal of each outcome, market or event
-inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten.
+inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten. An
+outcome and a market are records (tuples) the garbage collector untracks
+(:mod:`.detector_state`).
 
 Every rule looks at one event at a time, and all the state is kept per event, each with
 its own clock (a poll's time is its ``fetched_at``, or the event's last poll time if that
@@ -60,7 +62,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
-from .detector_legacy import MarketState, OutcomeState, Window
+from .detector_legacy import MarketState, OutcomeState, Window  # noqa: F401 (main's pickles)
 from .detector_state import (
     M_BOOK,
     M_HIGH,
@@ -97,9 +99,6 @@ if TYPE_CHECKING:
 
     from .changes import Change
     from .signal_rules import SignalRule
-
-#: The classes of the earlier layout, here so that its pickles find them.
-__all__ = ["MarketState", "OutcomeState", "Window"]
 
 #: Slack on thresholds: a move of exactly 10 % in decimal (2.0 to 1.8) is 9.99...% in binary.
 EPSILON = 1e-9
