@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 
 def poller(url: str, signals: bool, conn: Connection) -> None:
-    """Poll each time *conn* brings True; send back the poll's figures; stop on False."""
+    """Poll each time *conn* brings True; send back the poll's figures; on ``"tracked"``
+    send the objects the garbage collector tracks after a full collection; stop on False."""
     loop = asyncio.new_event_loop()
     session = loop.run_until_complete(KwiffSession.open(SessionOptions(endpoint=url)))
     previous: dict[int, EventSnapshot] = {}
@@ -36,7 +37,11 @@ def poller(url: str, signals: bool, conn: Connection) -> None:
     collector = _CollectorClock()
     gc.callbacks.append(collector)
     try:
-        while conn.recv():
+        while asked := conn.recv():
+            if asked == "tracked":
+                gc.collect()
+                conn.send(len(gc.get_objects()))
+                continue
             collector.reset()
             figures = loop.run_until_complete(_poll(session, previous, detectors))
             conn.send({**figures, "gc_cpu": collector.cpu, "gc_full": collector.full})

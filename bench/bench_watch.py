@@ -136,6 +136,9 @@ class SignalFigures:
     gc_cpu: tuple[float, float]
     gc_total: tuple[float, float]
     gc_full: tuple[int, int]
+    #: The objects the collector tracks in A's and B's process after the polls (and a
+    #: full collection: what untracking leaves).
+    tracked: tuple[int, int]
 
 
 def signals_ratio(url: str, polls: int) -> SignalFigures:
@@ -158,6 +161,10 @@ def signals_ratio(url: str, polls: int) -> SignalFigures:
                 figures = pipes[which].recv()
                 if round_number:  # the first poll is the baseline (everything new): warm-up
                     rounds[which].append(figures)
+        tracked = []
+        for pipe in pipes:
+            pipe.send("tracked")
+            tracked.append(pipe.recv())
     finally:
         for pipe in pipes:
             pipe.send(False)
@@ -185,6 +192,7 @@ def signals_ratio(url: str, polls: int) -> SignalFigures:
         (median(a, "gc_cpu"), median(b, "gc_cpu")),
         (sum(poll["gc_cpu"] for poll in a), sum(poll["gc_cpu"] for poll in b)),
         (sum(poll["gc_full"] for poll in a), sum(poll["gc_full"] for poll in b)),
+        (tracked[0], tracked[1]),
     )
 
 
@@ -211,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--signals-only", action="store_true", help="only the signals' figures (3 and 4)"
     )
+    parser.add_argument(
+        "--no-signal-memory", action="store_true", help="leave out figure 4 (1,000 polls)"
+    )
     args: argparse.Namespace = parser.parse_args(argv)
     print_header("kwiff_watch", args, OWN_PROCESS_NOTE)
     polls = 5 if args.quick else 31
@@ -221,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     print_signal_figures(5 if args.quick else SIGNAL_POLLS)
     if not args.signals_only:
         print_memory_figures(late)
-    print_signal_memory(late)
+    if not args.no_signal_memory:
+        print_signal_memory(late)
     return 0
 
 
@@ -289,7 +301,8 @@ def print_signal_figures(polls: int) -> None:
         f"garbage collector (gc.callbacks), CPU a poll (median): A {timing.gc_cpu[0] * 1000:.2f} "
         f"ms, B {timing.gc_cpu[1] * 1000:.2f} ms; over the polls: A {timing.gc_total[0]:.2f} s, "
         f"B {timing.gc_total[1]:.2f} s, of which full collections A {timing.gc_full[0]}, "
-        f"B {timing.gc_full[1]}"
+        f"B {timing.gc_full[1]}; objects tracked after the polls (gc.get_objects, after a "
+        f"full collection): A {timing.tracked[0]:,}, B {timing.tracked[1]:,}"
     )
     print()
 

@@ -20,7 +20,23 @@ from collections import deque
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .detectors import EventState, MarketState, OutcomeState, Window
+from .detector_state import (
+    M_BOOK,
+    M_ID,
+    M_KEYS,
+    M_NAME,
+    M_OVERROUNDS,
+    O_ID,
+    O_NAME,
+    O_ODDS,
+    O_OPEN,
+    O_PRICES,
+    Points,
+    bounds,
+    flat,
+    pairs,
+)
+from .detectors import EventState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -57,21 +73,22 @@ def event_record(event: EventState, rules: str) -> dict[str, Any]:
         "markets": [
             [
                 market_key,
-                market.market_id,
-                market.market_name,
-                market.book,
+                market[M_ID],
+                market[M_NAME],
+                market[M_BOOK],
                 [
                     [
-                        _key(outcome_key),
-                        outcome.outcome_id,
-                        outcome.outcome_name,
-                        outcome.odds,
-                        outcome.open,
-                        [list(point) for point in outcome.prices.points],
+                        _key(keys[1]),
+                        outcome[O_ID],
+                        outcome[O_NAME],
+                        outcome[O_ODDS],
+                        outcome[O_OPEN],
+                        [list(point) for point in pairs(outcome[O_PRICES])],
                     ]
-                    for outcome_key, outcome in market.outcomes.items()
+                    for keys in market[M_KEYS]
+                    for outcome in (event.outcomes[keys],)
                 ],
-                [list(point) for point in market.overrounds.points],
+                [list(point) for point in pairs(market[M_OVERROUNDS])],
             ]
             for market_key, market in event.markets.items()
         ],
@@ -114,15 +131,31 @@ def _event_state(record: dict[str, Any]) -> EventState:
         clock=_number(record["clock"]),
     )
     for market_key, market_id, market_name, book, outcomes, overrounds in record["markets"]:
-        market = MarketState(_id(market_id), _text(market_name), book=_flag(book))
-        for key, outcome_id, outcome_name, odds, is_open, prices in outcomes:
+        key = _market_key(market_key)
+        keys = []
+        for outcome_key, outcome_id, outcome_name, odds, is_open, prices in outcomes:
             if not isinstance(is_open, bool):
                 raise ValueError(f"open {is_open!r}")
-            outcome = OutcomeState(_id(outcome_id), _text(outcome_name), _number(odds), is_open)
-            outcome.prices = _window(prices)
-            market.outcomes[_outcome_key(key)] = outcome
-        market.overrounds = _window(overrounds)
-        event.markets[_market_key(market_key)] = market
+            points = _window(prices)
+            keys_of = (key, _outcome_key(outcome_key))
+            event.outcomes[keys_of] = (
+                _id(outcome_id),
+                _text(outcome_name),
+                _number(odds),
+                is_open,
+                *bounds(points),
+                points,
+            )
+            keys.append(keys_of)
+        points = _window(overrounds)
+        event.markets[key] = (
+            _id(market_id),
+            _text(market_name),
+            _flag(book),
+            tuple(keys),
+            *bounds(points),
+            points,
+        )
     event.suspensions = deque(
         (_float(at), _market_key(key), _text(name), _number(odds))
         for at, key, name, odds in record["suspensions"]
@@ -142,8 +175,8 @@ def _key(key: Any) -> Any:
     return list(key) if isinstance(key, tuple) else key
 
 
-def _window(points: Any) -> Window:
-    return Window.of((_float(at), _float(value)) for at, value in points)
+def _window(points: Any) -> Points:
+    return flat((_float(at), _float(value)) for at, value in points)
 
 
 def _market_key(value: Any) -> MarketKey:

@@ -12,7 +12,9 @@ State is bounded by the windows: per outcome the prices inside the longest windo
 the price rules (plus the price in effect at its start), per market its overrounds
 inside the longest ``margin`` window, per event its suspensions inside the longest
 ``suspensions`` window, per rule the last signal of each outcome, market or event
-inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten.
+inside its cooldown. A removed event (its cooldowns too) or outcome is forgotten. An
+outcome and a market are records (tuples) the garbage collector untracks
+(:mod:`.detector_state`).
 
 Every rule looks at one event at a time, and all the state is kept per event, each with
 its own clock (a poll's time is its ``fetched_at``, or the event's last poll time if that
@@ -60,6 +62,33 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
+from .detector_legacy import MarketState, OutcomeState, Window  # noqa: F401 (main's pickles)
+from .detector_state import (
+    M_BOOK,
+    M_HIGH,
+    M_ID,
+    M_KEYS,
+    M_LOW,
+    M_NAME,
+    M_OVERROUNDS,
+    O_HIGH,
+    O_ID,
+    O_LOW,
+    O_NAME,
+    O_ODDS,
+    O_OPEN,
+    O_PRICES,
+    MarketRecord,
+    OutcomeRecord,
+    Points,
+    add_point,
+    bounds,
+    flat,
+    live_odds,
+    new_market,
+    new_outcome,
+    since,
+)
 from .items import EventChange, Market, OddsChange, Outcome
 from .odds import implied_probability, is_book
 from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
@@ -78,7 +107,7 @@ PRICE_KINDS = (DROP, DRIFT, STEAM)
 MarketKey = int | str | None
 OutcomeKey = int | tuple[MarketKey, str | None]
 #: An outcome priced now: its keys, its market's and its own state, and its odds.
-Priced = tuple[MarketKey, OutcomeKey, "MarketState", "OutcomeState", float]
+Priced = tuple[MarketKey, OutcomeKey, MarketRecord, OutcomeRecord, float]
 #: ``(rule name, scope, subject)``: scope ``outcome``, ``market`` or ``event``.
 CooldownKey = tuple[str, str, Any]
 
@@ -100,210 +129,6 @@ def iso_of(clock: float) -> str | None:
     return iso_utc(round(clock * 1000))
 
 
-class Window(deque[tuple[float, float]]):
-    """A series of ``(time, value)`` kept for a while: the points inside it plus the one
-    in effect at its start (a price set before the window still held inside it).
-
-    The deque itself (one object per outcome, not two: the garbage collector goes
-    through every one the detectors keep), with the highest and lowest value of the points
-    it keeps (bounds of any window's: a rule turns an outcome away on them before it looks
-    inside)."""
-
-    __slots__ = ("high", "low")
-    high: float
-    low: float
-
-    def __init__(self, points: Iterable[tuple[float, float]] = ()) -> None:
-        super().__init__(points)
-        self._bounds()
-
-    @classmethod
-    def of(cls, points: Iterable[tuple[float, float]]) -> Window:
-        """A window holding *points* (oldest first), as restored from a record."""
-        return cls(points)
-
-    @property
-    def points(self) -> Window:
-        return self
-
-    def __setstate__(self, state: Any) -> None:
-        """Unpickled (``JOBDIR``) after its points: the bounds follow from them. A window
-        pickled when it held its points in a deque of its own brings them in its state."""
-        slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
-        if isinstance(slots, dict) and isinstance(slots.get("points"), deque):
-            self.extend(slots["points"])
-        self._bounds()
-
-    def add(self, at: float, value: float, keep: float) -> None:
-        # Only a point that held a bound moves it when it goes.
-        stale = False
-        if self and self[-1][0] == at:
-            gone = self.pop()[1]
-            stale = gone == self.high or gone == self.low
-        self.append((at, value))
-        horizon = at - keep
-        while len(self) > 1 and self[1][0] <= horizon:
-            gone = self.popleft()[1]
-            stale = stale or gone == self.high or gone == self.low
-        if stale:
-            self._bounds()
-        else:
-            if value > self.high:
-                self.high = value
-            if value < self.low:
-                self.low = value
-
-    def _replace(self, points: Iterable[tuple[float, float]]) -> None:
-        """Hold *points* (oldest first) instead of those it held."""
-        points = list(points)  # they may be its own
-        self.clear()
-        self.extend(points)
-        self._bounds()
-
-    def _bounds(self) -> None:
-        values = [value for _, value in self]
-        self.high = max(values, default=-math.inf)
-        self.low = min(values, default=math.inf)
-
-    def since(self, now: float, window: float) -> list[tuple[float, float]]:
-        """The points inside the last *window* seconds before *now*, oldest first."""
-        horizon = now - window
-        recent = []
-        for point in reversed(self):
-            recent.append(point)
-            if point[0] <= horizon:
-                break
-        recent.reverse()
-        return recent
-
-
-class OutcomeState(Window):
-    """An outcome: its names, its odds now and whether it is open; itself the window of
-    its prices kept (:attr:`prices`), so that it is one object for the garbage collector
-    to go through, not two."""
-
-    __slots__ = ("odds", "open", "outcome_id", "outcome_name")
-    outcome_id: int | None
-    outcome_name: str | None
-    odds: float | None
-    open: bool
-
-    def __init__(
-        self,
-        outcome_id: int | None = None,
-        outcome_name: str | None = None,
-        odds: float | None = None,
-        open: bool = True,
-        prices: Iterable[tuple[float, float]] = (),
-    ) -> None:
-        super().__init__(prices)
-        self.outcome_id = outcome_id
-        self.outcome_name = outcome_name
-        self.odds = odds
-        self.open = open
-
-    @property
-    def prices(self) -> Window:
-        """Its prices kept: ``(time, odds)`` (see :class:`Window`)."""
-        return self
-
-    @prices.setter
-    def prices(self, points: Iterable[tuple[float, float]]) -> None:
-        self._replace(points)
-
-    @property
-    def live_odds(self) -> float | None:
-        """The price one can bet at now: None while suspended or without a valid price."""
-        odds = self.odds
-        return odds if self.open and odds is not None and odds > 1 else None
-
-    def __setstate__(self, state: Any) -> None:
-        """Unpickled (``JOBDIR``) after its prices; one pickled when its prices were a
-        window of their own brings them in its state."""
-        slots = _set_slots(self, OutcomeState.__slots__, state)
-        if "prices" in slots:
-            self.extend(slots["prices"])
-        self._bounds()
-
-    def __repr__(self) -> str:
-        return (
-            f"OutcomeState({self.outcome_id!r}, {self.outcome_name!r}, odds={self.odds!r}, "
-            f"open={self.open!r}, prices={list(self)!r})"
-        )
-
-
-class MarketState(Window):
-    """A market: its names, its outcomes, whether it is a book; itself the window of its
-    overrounds kept (:attr:`overrounds`): one object for the garbage collector, not two."""
-
-    __slots__ = ("book", "market_id", "market_name", "outcomes")
-    market_id: int | None
-    market_name: str | None
-    outcomes: dict[OutcomeKey, OutcomeState]
-    #: Whether its name makes it a book (:func:`.odds.is_book`), once known.
-    book: bool | None
-
-    def __init__(
-        self,
-        market_id: int | None = None,
-        market_name: str | None = None,
-        outcomes: dict[OutcomeKey, OutcomeState] | None = None,
-        overrounds: Iterable[tuple[float, float]] = (),
-        book: bool | None = None,
-    ) -> None:
-        super().__init__(overrounds)
-        self.market_id = market_id
-        self.market_name = market_name
-        self.outcomes = {} if outcomes is None else outcomes
-        self.book = book
-
-    @property
-    def overrounds(self) -> Window:
-        """Its overrounds kept: ``(time, overround)`` (see :class:`Window`)."""
-        return self
-
-    @overrounds.setter
-    def overrounds(self, points: Iterable[tuple[float, float]]) -> None:
-        self._replace(points)
-
-    def __setstate__(self, state: Any) -> None:
-        """Unpickled (``JOBDIR``) after its overrounds; one pickled when they were a
-        window of their own brings them in its state."""
-        slots = _set_slots(self, MarketState.__slots__, state)
-        if "overrounds" in slots:
-            self.extend(slots["overrounds"])
-        self._bounds()
-
-    def __repr__(self) -> str:
-        return (
-            f"MarketState({self.market_id!r}, {self.market_name!r}, outcomes={self.outcomes!r}, "
-            f"overrounds={list(self)!r}, book={self.book!r})"
-        )
-
-    def prices(self) -> list[float] | None:
-        """Every outcome's price if the market has an overround now (:func:`.odds.is_book`)."""
-        outcomes = self.outcomes.values()
-        # Their live_odds, inlined (a book only if every one is live).
-        live = [o.odds for o in outcomes if o.open and o.odds is not None and o.odds > 1]
-        if len(live) < 2 or len(live) != len(outcomes):
-            return None
-        if self.book is None:
-            # Every outcome open and priced: what is_book decides now holds for the name.
-            market = Market(name=self.market_name, outcomes=[Outcome(odds=p) for p in live])
-            self.book = is_book(market)
-        return live if self.book else None
-
-
-def _set_slots(state_object: Window, names: tuple[str, ...], state: Any) -> dict[str, Any]:
-    """Set *names* from a pickled ``(None, slots)`` state of *state_object*; the slots."""
-    slots = state[1] if isinstance(state, tuple) and len(state) == 2 else None
-    if not isinstance(slots, dict):
-        raise ValueError(f"not the pickled state of {type(state_object).__name__}")
-    for name in names:
-        setattr(state_object, name, slots[name])
-    return slots
-
-
 @dataclass(slots=True)
 class EventState:
     event_id: int
@@ -312,7 +137,8 @@ class EventState:
     competition_name: str | None = None
     start_time: str | None = None
     in_play: bool | None = None
-    markets: dict[MarketKey, MarketState] = field(default_factory=dict)
+    #: Its markets, in the order first seen (:data:`.detector_state.MarketRecord`).
+    markets: dict[MarketKey, MarketRecord] = field(default_factory=dict)
     #: ``(time, market key, market name, the suspended outcome's last price)``.
     suspensions: deque[tuple[float, MarketKey, str | None, float | None]] = field(
         default_factory=deque
@@ -326,15 +152,78 @@ class EventState:
     #: Those of :attr:`moving` whose price, when it was last kept, was far enough below
     #: the highest price kept for the smallest ``change`` of the steam rules across an
     #: event: the only ones that can count for them. Derived (:meth:`SignalDetectors.
-    #: restore`), so records and pickles made without it carry on: the last field, so
-    #: that such a pickle still loads.
+    #: restore`), so records and pickles made without it carry on.
     steaming: dict[tuple[MarketKey, OutcomeKey], None] = field(default_factory=dict)
+    #: Its outcomes by ``(market key, outcome key)`` (:data:`.detector_state.
+    #: OutcomeRecord`). The last field: a pickle of the earlier layout (its markets held
+    #: their outcomes, and it had no such field) still loads (see
+    #: :meth:`SignalDetectors.__setstate__`).
+    outcomes: dict[tuple[MarketKey, OutcomeKey], OutcomeRecord] = field(default_factory=dict)
 
     def header(self, change: OddsChange | EventChange) -> None:
         for name in ("home_team", "away_team", "competition_name", "start_time"):
             value = getattr(change, name)
             if value is not None:
                 setattr(self, name, value)
+
+    def book_prices(self, market_key: MarketKey) -> list[float] | None:
+        """Every outcome's price of a market if it has an overround now
+        (:func:`.odds.is_book`); learns whether its name makes it a book."""
+        market = self.markets[market_key]
+        outcomes = self.outcomes
+        keys = market[M_KEYS]
+        live = []
+        for keys_of in keys:
+            outcome = outcomes[keys_of]
+            odds = outcome[O_ODDS]
+            if outcome[O_OPEN] and odds is not None and odds > 1:
+                live.append(odds)
+        if len(live) < 2 or len(live) != len(keys):
+            return None
+        book = market[M_BOOK]
+        if book is None:
+            # Every outcome open and priced: what is_book decides now holds for the name.
+            named = Market(name=market[M_NAME], outcomes=[Outcome(odds=p) for p in live])
+            book = is_book(named)
+            self.markets[market_key] = (*market[:M_BOOK], book, *market[M_BOOK + 1 :])
+        return live if book else None
+
+
+def _from_legacy(event: EventState) -> None:
+    """Turn *event*, unpickled from the layout of classes (:mod:`.detector_legacy`),
+    into records, in place."""
+    markets: dict[MarketKey, MarketRecord] = {}
+    outcomes: dict[tuple[MarketKey, OutcomeKey], OutcomeRecord] = {}
+    for market_key, market in event.markets.items():
+        if not isinstance(market, MarketState):
+            return  # records already
+        keys = []
+        for outcome_key, outcome in market.outcomes.items():
+            keys.append((market_key, outcome_key))
+            prices = flat(outcome)
+            high, low = bounds(prices)
+            outcomes[(market_key, outcome_key)] = (
+                outcome.outcome_id,
+                outcome.outcome_name,
+                outcome.odds,
+                outcome.open,
+                high,
+                low,
+                prices,
+            )
+        overrounds = flat(market)
+        high, low = bounds(overrounds)
+        markets[market_key] = (
+            market.market_id,
+            market.market_name,
+            market.book,
+            tuple(keys),
+            high,
+            low,
+            overrounds,
+        )
+    event.markets = markets
+    event.outcomes = outcomes
 
 
 @dataclass(slots=True)
@@ -469,29 +358,29 @@ class SignalDetectors:
         self.__dict__.update({**fresh.__dict__, **state})
         self._steam_change = fresh._steam_change
         for event in self._events.values():
+            _from_legacy(event)
             self._steaming(event)
-        if self._poll is not None:  # a cache the rules fill: a poll pickled without it
+        if self._poll is not None:  # caches the rules fill: a poll pickled without them
             self._poll.passing = {}
+            self._poll.priced = None
+            if self._poll.event is not None:
+                _from_legacy(self._poll.event)
 
     def _steaming(self, event: EventState) -> None:
         """Derive *event*'s :attr:`~EventState.steaming` from its kept prices."""
         event.steaming = {}
+        outcomes = event.outcomes
         for keys in event.moving:
-            market = event.markets.get(keys[0])
-            outcome = market.outcomes.get(keys[1]) if market is not None else None
-            if outcome is not None and outcome.odds is not None:
-                self._mark_steaming(event, keys, outcome.prices, outcome.odds)
+            outcome = outcomes.get(keys)
+            if outcome is not None and outcome[O_ODDS] is not None:
+                self._mark_steaming(event, keys, outcome[O_HIGH], outcome[O_ODDS])
 
     def _mark_steaming(
-        self,
-        event: EventState,
-        keys: tuple[MarketKey, OutcomeKey],
-        prices: Window,
-        odds: float,
+        self, event: EventState, keys: tuple[MarketKey, OutcomeKey], high: float, odds: float
     ) -> None:
         change = self._steam_change
         # _far_enough's test of the change: as loose as the loosest rule's.
-        if change is not None and prices.high - odds >= (change - 2 * EPSILON) * prices.high:
+        if change is not None and high - odds >= (change - 2 * EPSILON) * high:
             event.steaming[keys] = None
         else:
             event.steaming.pop(keys, None)
@@ -499,23 +388,19 @@ class SignalDetectors:
     @property
     def tracked(self) -> dict[str, int]:
         """How much state is held (for tests and benchmarks): a bounded count of each."""
-        outcomes = [
-            outcome
-            for event in self._events.values()
-            for market in event.markets.values()
-            for outcome in market.outcomes.values()
-        ]
+        events = self._events.values()
+        outcomes = [outcome for event in events for outcome in event.outcomes.values()]
         return {
             "events": len(self._events),
             "outcomes": len(outcomes),
-            "prices": sum(len(outcome.prices.points) for outcome in outcomes),
+            "prices": sum(len(outcome[O_PRICES]) // 2 for outcome in outcomes),
             "overrounds": sum(
-                len(market.overrounds.points)
-                for event in self._events.values()
+                len(market[M_OVERROUNDS]) // 2
+                for event in events
                 for market in event.markets.values()
             ),
-            "suspensions": sum(len(event.suspensions) for event in self._events.values()),
-            "cooldowns": sum(len(event.cooldowns) for event in self._events.values()),
+            "suspensions": sum(len(event.suspensions) for event in events),
+            "cooldowns": sum(len(event.cooldowns) for event in events),
         }
 
     # -- state --------------------------------------------------------------------------
@@ -552,37 +437,49 @@ class SignalDetectors:
             outcome_id if outcome_id is not None else (market_key, change.outcome_name)
         )
         keys = (market_key, outcome_key)
-        market = event.markets.get(market_key)
+        markets = event.markets
+        market = markets.get(market_key)
+        outcomes = event.outcomes
         if kind == REMOVED:
             if market is not None:
-                market.outcomes.pop(outcome_key, None)
+                outcomes.pop(keys, None)
                 event.moving.pop(keys, None)
                 event.steaming.pop(keys, None)
-                if not market.outcomes:
-                    del event.markets[market_key]
+                kept = tuple(other for other in market[M_KEYS] if other != keys)
+                if kept:
+                    markets[market_key] = (*market[:M_KEYS], kept, *market[M_KEYS + 1 :])
+                else:
+                    del markets[market_key]
             return
         if market is None:
-            market = event.markets[market_key] = MarketState(market_id, change.market_name)
-        outcome = market.outcomes.get(outcome_key)
+            market = markets[market_key] = new_market(market_id, change.market_name)
+        # The record replaced, not changed (see detector_state).
+        outcome = outcomes.get(keys)
         if outcome is None:
-            outcome = market.outcomes[outcome_key] = OutcomeState(outcome_id, change.outcome_name)
-        odds = outcome.odds = change.odds
+            outcome = new_outcome(outcome_id, change.outcome_name)
+            markets[market_key] = (*market[:M_KEYS], (*market[M_KEYS], keys), *market[M_KEYS + 1 :])
+        _, _, _, is_open, high, low, prices = outcome
+        odds = change.odds
         if kind == SUSPENDED:
-            outcome.open = False
+            is_open = False
             if self._suspension_keep is not None:
-                self._record_suspension(event, poll, market_key, market, change.previous_odds)
+                self._record_suspension(
+                    event, poll, market_key, market[M_NAME], change.previous_odds
+                )
         elif kind in (NEW, RESUMED):
-            outcome.open = True
-        if outcome.open and odds is not None and odds > 1:  # its live odds
-            prices = outcome.prices
-            prices.add(poll.at, odds, self._price_keep or 0.0)
-            if len(prices) > 1:
+            is_open = True
+        if is_open and odds is not None and odds > 1:  # its live odds
+            prices, high, low = add_point(prices, high, low, poll.at, odds, self._price_keep or 0.0)
+            outcomes[keys] = (outcome[O_ID], outcome[O_NAME], odds, is_open, high, low, prices)
+            if len(prices) > 2:
                 event.moving[keys] = None
-                self._mark_steaming(event, keys, prices, odds)
+                self._mark_steaming(event, keys, high, odds)
             else:
                 event.moving.pop(keys, None)
                 event.steaming.pop(keys, None)
             poll.outcomes[keys] = None
+        else:
+            outcomes[keys] = (outcome[O_ID], outcome[O_NAME], odds, is_open, high, low, prices)
         poll.markets[market_key] = None
 
     def _record_suspension(
@@ -590,12 +487,12 @@ class SignalDetectors:
         event: EventState,
         poll: Poll,
         market_key: MarketKey,
-        market: MarketState,
+        market_name: str | None,
         last_odds: float | None,
     ) -> None:
         assert self._suspension_keep is not None
         suspensions = event.suspensions
-        suspensions.append((poll.at, market_key, market.market_name, last_odds))
+        suspensions.append((poll.at, market_key, market_name, last_odds))
         horizon = poll.at - self._suspension_keep
         while suspensions and suspensions[0][0] <= horizon:
             suspensions.popleft()
@@ -607,12 +504,17 @@ class SignalDetectors:
         markets = event.markets
         for market_key in poll.markets:
             market = markets.get(market_key)
-            if market is None or market.book is False:  # not a book by its name
+            if market is None or market[M_BOOK] is False:  # not a book by its name
                 continue
-            prices = market.prices()
+            prices = event.book_prices(market_key)
             if prices is not None:
+                market = markets[market_key]  # it may have learnt that it is a book
                 # odds.overround's sum, in the same order: the same float.
-                market.overrounds.add(poll.at, sum([1.0 / p for p in prices]) - 1.0, keep)
+                overround = sum([1.0 / p for p in prices]) - 1.0
+                overrounds, high, low = add_point(
+                    market[M_OVERROUNDS], market[M_HIGH], market[M_LOW], poll.at, overround, keep
+                )
+                markets[market_key] = (*market[:M_HIGH], high, low, overrounds)
 
     def _purge(self, now: float) -> None:
         """Forget cooldowns over (they block nothing any more): at most once a cooldown."""
@@ -685,28 +587,33 @@ def _longest(rules: Sequence[SignalRule], kinds: tuple[str, ...]) -> float | Non
 
 def _move(
     rule: SignalRule,
-    prices: Window,
+    outcome: OutcomeRecord,
     now: float,
     odds: float,
     shortening: bool,
     whole: bool = False,
 ) -> Move | None:
-    """The move of an outcome priced *odds* now from the extreme of its *prices* inside
+    """The move of an *outcome* priced *odds* now from the extreme of its prices inside
     *rule*'s window (None: none past the thresholds). *whole*: the window holds every
     price kept (the outcome was priced at *now* and the window is as long as they are kept)."""
-    if len(prices) < 2:  # most outcomes, most polls: one price, no move
+    prices: Points = outcome[O_PRICES]
+    if len(prices) < 4:  # most outcomes, most polls: one price, no move
         return None
     # The extreme of every price kept bounds the window's: if even it is not far enough
     # from the price now, no move is (most outcomes, most polls).
-    bound = prices.high if shortening else prices.low
-    if not _far_enough(rule, bound, odds):
+    bound = outcome[O_HIGH] if shortening else outcome[O_LOW]
+    # _far_enough inlined (most outcomes, most polls, end here).
+    change = rule.change
+    if not (
+        change is not None and abs(odds - bound) >= (change - 2 * EPSILON) * bound
+    ) and not _far_enough(rule, bound, odds):
         return None
-    recent: Sequence[tuple[float, float]]
     if whole:
         recent, extreme = prices, bound
+        values = recent[1::2]
     else:
-        recent = prices.since(now, rule.window)
-        values = [value for _, value in recent]
+        recent = since(prices, now, rule.window)
+        values = recent[1::2]
         extreme = max(values) if shortening else min(values)
     if (odds >= extreme) if shortening else (odds <= extreme):
         return None
@@ -720,7 +627,7 @@ def _move(
         ratios.append(abs(probability_change) / rule.points)
     if not ratios:
         return None
-    first_seen = next(at for at, value in recent if value == extreme)
+    first_seen = recent[2 * values.index(extreme)]
     return Move(extreme, first_seen, odds, change, probability_change, max(1.0, *ratios))
 
 
@@ -737,16 +644,16 @@ def _far_enough(rule: SignalRule, extreme: float, odds: float) -> bool:
     return points is not None and abs(1 / odds - 1 / extreme) >= points - 2 * EPSILON
 
 
-def _lengthened(outcome: OutcomeState, now: float, window: float) -> bool:
-    odds = outcome.live_odds
-    if odds is None or odds <= outcome.prices.low * (1 + EPSILON):
+def _lengthened(outcome: OutcomeRecord, now: float, window: float) -> bool:
+    odds = live_odds(outcome)
+    if odds is None or odds <= outcome[O_LOW] * (1 + EPSILON):
         return False
-    lowest = min(value for _, value in outcome.prices.since(now, window))
+    lowest = min(since(outcome[O_PRICES], now, window)[1::2])
     return odds > lowest * (1 + EPSILON)
 
 
 def _signal(
-    rule: SignalRule, event: EventState, poll: Poll, market: MarketState | None, **fields: Any
+    rule: SignalRule, event: EventState, poll: Poll, market: MarketRecord | None, **fields: Any
 ) -> OddsSignal:
     return OddsSignal(
         rule=rule.name,
@@ -756,8 +663,8 @@ def _signal(
         away_team=event.away_team,
         competition_name=event.competition_name,
         start_time=event.start_time,
-        market_id=market.market_id if market is not None else None,
-        market_name=market.market_name if market is not None else None,
+        market_id=market[M_ID] if market is not None else None,
+        market_name=market[M_NAME] if market is not None else None,
         window=rule.window,
         fetched_at=poll.fetched_at,
         in_play=event.in_play,
@@ -765,10 +672,10 @@ def _signal(
     )
 
 
-def _move_fields(outcome: OutcomeState, move: Move) -> dict[str, Any]:
+def _move_fields(outcome: OutcomeRecord, move: Move) -> dict[str, Any]:
     return {
-        "outcome_id": outcome.outcome_id,
-        "outcome_name": outcome.outcome_name,
+        "outcome_id": outcome[O_ID],
+        "outcome_name": outcome[O_NAME],
         "from_odds": move.from_odds,
         "to_odds": move.to_odds,
         "change": move.change,
@@ -791,23 +698,25 @@ def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
         passing = poll.passing[filters] = [
             found
             for found in priced
-            if rule.market_matches(found[2].market_name) and rule.odds_in_range(found[4])
+            if rule.market_matches(found[2][M_NAME]) and rule.odds_in_range(found[4])
         ]
     return passing
 
 
 def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
-    """The outcomes of *event* named by *keys* that are priced now."""
+    """The outcomes of *event* named by *keys* that are priced now and can have moved."""
     markets = event.markets
-    for market_key, outcome_key in keys:
-        market = markets.get(market_key)
-        outcome = market.outcomes.get(outcome_key) if market is not None else None
+    outcomes = event.outcomes
+    for keys_of in keys:
+        outcome = outcomes.get(keys_of)
         if outcome is None:
             continue
-        assert market is not None
-        odds = outcome.live_odds
-        if odds is not None:
-            yield market_key, outcome_key, market, outcome, odds
+        odds = outcome[O_ODDS]
+        # Its live odds, and two prices kept at least: every rule that looks at these
+        # needs a move (see _move).
+        if outcome[O_OPEN] and odds is not None and odds > 1 and len(outcome[O_PRICES]) > 2:
+            market_key, outcome_key = keys_of
+            yield market_key, outcome_key, markets[market_key], outcome, odds
 
 
 def _price_moves(
@@ -815,7 +724,7 @@ def _price_moves(
 ) -> None:
     shortening = rule.kind == DROP
     for _, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome.prices, poll.at, odds, shortening, whole)
+        move = _move(rule, outcome, poll.at, odds, shortening, whole)
         if move is None or not _outside_cooldown(
             rule, event, ("outcome", outcome_key), poll.at, move.strength
         ):
@@ -826,37 +735,67 @@ def _price_moves(
                 event,
                 poll,
                 market,
-                outcomes=[outcome.outcome_name or ""],
-                markets=[market.market_name or ""],
+                outcomes=[outcome[O_NAME] or ""],
+                markets=[market[M_NAME] or ""],
                 strength=move.strength,
                 **_move_fields(outcome, move),
             )
         )
 
 
+def _others(
+    event: EventState, market: MarketRecord, keys: tuple[MarketKey, OutcomeKey]
+) -> list[OutcomeRecord]:
+    """The other outcomes of *market* than *keys*' that are priced now, in order."""
+    outcomes = event.outcomes
+    return [
+        other
+        for other_keys in market[M_KEYS]
+        if other_keys != keys and live_odds(other := outcomes[other_keys]) is not None
+    ]
+
+
+def _one_side(
+    event: EventState,
+    market: MarketRecord,
+    keys: tuple[MarketKey, OutcomeKey],
+    now: float,
+    window: float,
+) -> bool:
+    """Whether *market* has another outcome than *keys*' priced now, and every one of them
+    lengthened inside *window* (the first that did not ends the look)."""
+    outcomes = event.outcomes
+    other_priced = False
+    for other_keys in market[M_KEYS]:
+        if other_keys == keys:
+            continue
+        other = outcomes[other_keys]
+        odds = other[O_ODDS]
+        if not other[O_OPEN] or odds is None or odds <= 1:  # not priced now
+            continue
+        if not _lengthened(other, now, window):
+            return False
+        other_priced = True
+    return other_priced
+
+
 def _market_steam(
     rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
 ) -> None:
-    best: dict[MarketKey, tuple[OutcomeKey, OutcomeState, Move]] = {}
+    best: dict[MarketKey, tuple[tuple[MarketKey, OutcomeKey], OutcomeRecord, Move]] = {}
     for market_key, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome.prices, poll.at, odds, True, whole)
+        move = _move(rule, outcome, poll.at, odds, True, whole)
         if move is None or (market_key in best and best[market_key][2].strength >= move.strength):
             continue
-        others = [
-            other
-            for key, other in market.outcomes.items()
-            if key != outcome_key and other.live_odds is not None
-        ]
-        if others and all(_lengthened(other, poll.at, rule.window) for other in others):
-            best[market_key] = (outcome_key, outcome, move)
-    for market_key, (outcome_key, outcome, move) in best.items():
+        keys = (market_key, outcome_key)
+        if _one_side(event, market, keys, poll.at, rule.window):
+            best[market_key] = (keys, outcome, move)
+    for market_key, (keys, outcome, move) in best.items():
         if not _outside_cooldown(rule, event, ("market", market_key), poll.at, move.strength):
             continue
         market = event.markets[market_key]
-        names = [outcome.outcome_name or ""] + [
-            other.outcome_name or ""
-            for key, other in market.outcomes.items()
-            if key != outcome_key and other.live_odds is not None
+        names = [outcome[O_NAME] or ""] + [
+            other[O_NAME] or "" for other in _others(event, market, keys)
         ]
         signals.append(
             _signal(
@@ -865,7 +804,7 @@ def _market_steam(
                 poll,
                 market,
                 outcomes=names,
-                markets=[market.market_name or ""],
+                markets=[market[M_NAME] or ""],
                 strength=move.strength,
                 **_move_fields(outcome, move),
             )
@@ -877,41 +816,33 @@ def _event_steam(
 ) -> None:
     assert rule.outcomes is not None
     steaming = event.steaming  # every outcome that can count is there (see EventState)
-    reach = len(steaming) / rule.outcomes  # the strength if every one counted
     last = event.cooldowns.get((rule.name, "event", None))
-    if (
-        last is not None
-        and poll.at - last[0] < rule.cooldown
-        and reach < last[1] * (1 + rule.growth) - EPSILON
-    ):
-        return  # inside its cooldown, and even every one counting would not be enough
+    # Inside its cooldown, the strength a signal needs to fire again.
+    enough = (
+        last[1] * (1 + rule.growth) - EPSILON
+        if last is not None and poll.at - last[0] < rule.cooldown
+        else -math.inf
+    )
+    if len(steaming) / rule.outcomes < enough:
+        return  # even every one counting would not be enough
     if len(steaming) < rule.outcomes or not any(
-        _move(rule, outcome.prices, poll.at, odds, True, whole)
+        _move(rule, outcome, poll.at, odds, True, whole)
         for market_key, outcome_key, _, outcome, odds in _touched(rule, event, poll)
         if (market_key, outcome_key) in steaming
     ):
         return
-    found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketState, OutcomeState, Move]] = {}
+    found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketRecord, OutcomeRecord, Move]] = {}
     markets = event.markets
-    # _touched's filters and _move inlined, the cheapest test first: most outcomes are not far
-    # enough below even the highest price they kept (every test must pass, in any order).
+    outcomes = event.outcomes
+    # Given up once even every one left counting would not be enough (nothing fires then).
+    left = len(steaming)
     for keys in steaming:
-        market = markets.get(keys[0])
-        outcome = market.outcomes.get(keys[1]) if market is not None else None
-        if market is None or outcome is None or not outcome.open:
-            continue
-        odds = outcome.odds
-        if (
-            odds is None
-            or odds <= 1
-            or not _far_enough(rule, outcome.prices.high, odds)
-            or not rule.market_matches(market.market_name)
-            or not rule.odds_in_range(odds)
-        ):
-            continue
-        move = _move(rule, outcome.prices, poll.at, odds, shortening=True)
-        if move is not None:
-            found[keys] = (market, outcome, move)
+        left -= 1
+        steamed = _steamed(rule, markets.get(keys[0]), outcomes.get(keys), poll.at)
+        if steamed is not None:
+            found[keys] = steamed
+        elif len(found) + left < rule.outcomes or (len(found) + left) / rule.outcomes < enough:
+            return
     if len(found) < rule.outcomes:
         return
     strength = len(found) / rule.outcomes
@@ -926,12 +857,31 @@ def _event_steam(
             event,
             poll,
             market,
-            outcomes=[f"{m.market_name} / {o.outcome_name}" for m, o, _ in shortened],
-            markets=list(dict.fromkeys(m.market_name or "" for m, _, _ in shortened)),
+            outcomes=[f"{m[M_NAME]} / {o[O_NAME]}" for m, o, _ in shortened],
+            markets=list(dict.fromkeys(m[M_NAME] or "" for m, _, _ in shortened)),
             strength=strength,
             **_move_fields(outcome, move),
         )
     )
+
+
+def _steamed(
+    rule: SignalRule, market: MarketRecord | None, outcome: OutcomeRecord | None, now: float
+) -> tuple[MarketRecord, OutcomeRecord, Move] | None:
+    """An outcome's move if it counts for *rule*'s steam across its event."""
+    if market is None or outcome is None or not outcome[O_OPEN]:
+        return None
+    odds = outcome[O_ODDS]
+    if (
+        odds is None
+        or odds <= 1
+        or not _far_enough(rule, outcome[O_HIGH], odds)
+        or not rule.market_matches(market[M_NAME])
+        or not rule.odds_in_range(odds)
+    ):
+        return None
+    move = _move(rule, outcome, now, odds, shortening=True)
+    return None if move is None else (market, outcome, move)
 
 
 def _margin(
@@ -943,27 +893,27 @@ def _margin(
         market = event.markets.get(market_key)
         if market is None:
             continue
-        overrounds = market.overrounds
-        if not overrounds or overrounds[-1][0] != poll.at:
+        overrounds: Points = market[M_OVERROUNDS]
+        if not overrounds or overrounds[-2] != poll.at:
             continue  # no overround this poll: not a book now
-        now = overrounds[-1][1]
+        now = overrounds[-1]
         # The bounds of every overround kept bound the window's: most markets, most
         # polls, are not that far from either.
-        if now - overrounds.low < threshold and overrounds.high - now < threshold:
+        if now - market[M_LOW] < threshold and market[M_HIGH] - now < threshold:
             continue
-        if not rule.market_matches(market.market_name):
+        if not rule.market_matches(market[M_NAME]):
             continue
         if rule.min_odds is not None or rule.max_odds is not None:
-            prices = market.prices()
+            prices = event.book_prices(market_key)
             if prices is None or not all(rule.odds_in_range(price) for price in prices):
                 continue
-        if whole:  # every overround kept (as for prices: see _fire); the first extremes
-            low = next(point for point in overrounds if point[1] == overrounds.low)
-            high = next(point for point in overrounds if point[1] == overrounds.high)
-        else:
-            recent = overrounds.since(poll.at, rule.window)
-            low = min(recent, key=lambda point: point[1])
-            high = max(recent, key=lambda point: point[1])
+        # every overround kept if the window is as long (as for prices: see _fire)
+        recent = overrounds if whole else since(overrounds, poll.at, rule.window)
+        values = recent[1::2]
+        # The first point of each extreme.
+        lowest, highest = min(values), max(values)
+        low = (recent[2 * values.index(lowest)], lowest)
+        high = (recent[2 * values.index(highest)], highest)
         extreme = low if now - low[1] >= high[1] - now else high
         delta = now - extreme[1]
         if abs(delta) < threshold:
@@ -971,14 +921,15 @@ def _margin(
         strength = max(1.0, abs(delta) / rule.points)
         if not _outside_cooldown(rule, event, ("market", market_key), poll.at, strength):
             continue
+        names = [event.outcomes[keys][O_NAME] or "" for keys in market[M_KEYS]]
         signals.append(
             _signal(
                 rule,
                 event,
                 poll,
                 market,
-                outcomes=[outcome.outcome_name or "" for outcome in market.outcomes.values()],
-                markets=[market.market_name or ""],
+                outcomes=names,
+                markets=[market[M_NAME] or ""],
                 probability_change=delta,
                 strength=strength,
                 first_seen_at=iso_of(extreme[0]),
