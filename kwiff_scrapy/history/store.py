@@ -48,13 +48,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
-from . import summaries
+from . import bulk, summaries
 from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
 from .records import (
@@ -91,9 +91,8 @@ T = TypeVar("T")
 IN_CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Latest:
-    """The latest stored price of an outcome."""
+class Latest(NamedTuple):
+    """The latest stored price of an outcome (a tuple: thousands are made per batch)."""
 
     outcome: int
     fetched_ms: int
@@ -252,8 +251,8 @@ class HistoryStore:
                 )
             for market in seen.markets:
                 plan.markets.setdefault((market.event_id, market.key), market)
-            for price in seen.prices:
-                self._sort_price(plan, price)
+            if seen.prices:
+                self._sort_prices(plan, seen.prices)
             plan.signals += seen.signals
             if seen.state is not None:
                 plan.states.append(seen.state)
@@ -267,30 +266,38 @@ class HistoryStore:
                 plan.headers[event_id] = headers.get(event_id) or EventHeader(event_id)
         return plan
 
-    def _sort_price(self, plan: _Plan, price: PriceRecord) -> None:
-        """Count *price* as unchanged if it equals the latest price in memory, else leave
-        it (and every later price of its outcome in the batch) to the transaction."""
-        key = (price.event_id, price.outcome_key)
-        plan.updated_ms[price.event_id] = max(
-            plan.updated_ms.get(price.event_id, price.fetched_ms), price.fetched_ms
-        )
-        pending = plan.pending.get(key)
-        if pending is not None:
-            pending.append(price)
-            return
-        # A change a watch reported is never taken as unchanged from memory: in a shared
-        # watch another worker may have stored the moves between (each change is reported
-        # by one worker), and a single writer's watch reports none equal to its memory.
-        if price.reported_change:
-            plan.pending[key] = [price]
-            return
-        latest = self._latest.get(price.event_id, {}).get(price.outcome_key)
-        if latest is not None and price.fetched_ms >= latest.fetched_ms:
-            status = latest.status if price.status == KEEP_STATUS else price.status
-            if latest.same_price(price.odds, status):
-                plan.unchanged += 1
-                return
-        plan.pending[key] = [price]
+    def _sort_prices(self, plan: _Plan, batch: Sequence[PriceRecord]) -> None:
+        """Count each price equal to the latest price in memory as unchanged, else leave it
+        (and every later price of its outcome in the batch) to the transaction."""
+        updated = plan.updated_ms
+        pending_by_key = plan.pending
+        remembered = self._latest
+        unchanged = 0
+        for price in batch:
+            event_id = price.event_id
+            fetched_ms = price.fetched_ms
+            last_update = updated.get(event_id)
+            if last_update is None or fetched_ms > last_update:
+                updated[event_id] = fetched_ms
+            key = (event_id, price.outcome_key)
+            pending = pending_by_key.get(key)
+            if pending is not None:
+                pending.append(price)
+                continue
+            # A change a watch reported is never taken as unchanged from memory: in a
+            # shared watch another worker may have stored the moves between (each change
+            # is reported by one worker), and a single writer's watch reports none equal
+            # to its memory.
+            if not price.reported_change:
+                by_key = remembered.get(event_id)
+                latest = by_key.get(price.outcome_key) if by_key is not None else None
+                if latest is not None and fetched_ms >= latest.fetched_ms:
+                    status = latest.status if price.status == KEEP_STATUS else price.status
+                    if latest.odds == price.odds and latest.status == status:
+                        unchanged += 1
+                        continue
+            pending_by_key[key] = [price]
+        plan.unchanged += unchanged
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -338,9 +345,16 @@ class HistoryStore:
             if summary is not None and summary.last_at is not None:
                 latest = Latest(outcome, summary.last_at, summary.last_odds, summary.last_status)
             before = len(rows)
-            self._decide(connection, outcome, pending, latest, rows)
-            if len(rows) == before:
-                continue
+            if len(pending) == 1 and (latest is None or pending[0].fetched_ms > latest.fetched_ms):
+                # The common case (one newer price of the outcome), without the loop.
+                row = _row(outcome, pending[0], latest)
+                if row is None:
+                    continue
+                rows.append(row)
+            else:
+                self._decide(connection, outcome, pending, latest, rows)
+                if len(rows) == before:
+                    continue
             if summary is None:
                 summary = stored[outcome] = summaries.Summary(outcome, key[0])
                 new.append(summary)
@@ -349,8 +363,7 @@ class HistoryStore:
             for row in rows[before:]:
                 summary.add(row[1], row[2], row[4])
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
-        _insert_prices(connection, rows)
-        summaries.store(connection, new, changed)
+        bulk.write(connection, rows, new, changed)
         result.written = len(rows)
         return [
             (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
@@ -468,19 +481,6 @@ def placeholders(connection: Connection, count: int) -> str:
     """*count* positional parameters in the driver's own style (for ``exec_driver_sql``)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return ", ".join([mark] * count)
-
-
-def _insert_prices(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert the decided price *rows* by the driver's own ``executemany`` (no
-    SQLAlchemy per row). ``ON CONFLICT DO NOTHING``: a row for the same answer is never
-    stored twice."""
-    if not rows:
-        return
-    statement = (
-        f"INSERT INTO {prices.name} (outcome, fetched_at, odds, fractional, status) "
-        f"VALUES ({placeholders(connection, 5)}) ON CONFLICT DO NOTHING"
-    )
-    connection.exec_driver_sql(statement, rows)
 
 
 def _insert_states(connection: Connection, states: list[EventStateRecord]) -> None:
