@@ -146,9 +146,10 @@ class HistoryStore:
         self.url = url
         self.timeout = timeout
         self._engine: Engine | None = None
-        #: Event id -> outcome key -> the latest stored price, for every outcome of the
-        #: events loaded so far.
-        self._latest: dict[int, dict[str, Latest]] = {}
+        #: Event id -> outcome key -> the summary as last read or written (its latest
+        #: stored price: ``last_at``, ``last_odds``, ``last_status``), for every outcome of
+        #: the events loaded so far.
+        self._latest: dict[int, dict[str, summaries.Summary]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
         #: The markets this store knows are stored (event id, market key).
@@ -291,9 +292,10 @@ class HistoryStore:
             if not price.reported_change:
                 by_key = remembered.get(event_id)
                 latest = by_key.get(price.outcome_key) if by_key is not None else None
-                if latest is not None and fetched_ms >= latest.fetched_ms:
-                    status = latest.status if price.status == KEEP_STATUS else price.status
-                    if latest.odds == price.odds and latest.status == status:
+                last_at = latest.last_at if latest is not None else None
+                if latest is not None and last_at is not None and fetched_ms >= last_at:
+                    status = latest.last_status if price.status == KEEP_STATUS else price.status
+                    if latest.last_odds == price.odds and latest.last_status == status:
                         unchanged += 1
                         continue
             pending_by_key[key] = [price]
@@ -303,9 +305,9 @@ class HistoryStore:
 
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
-    ) -> list[tuple[tuple[int, str], Latest]]:
-        """Write *plan*; the latest price of the outcomes it read (every outcome of an
-        event it met for the first time), by (event, outcome key)."""
+    ) -> list[tuple[tuple[int, str], summaries.Summary]]:
+        """Write *plan*; the summaries (their latest price) of the outcomes it read
+        (every outcome of an event it met for the first time), by (event, outcome key)."""
         self._upsert_events(connection, plan)
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
@@ -341,17 +343,24 @@ class HistoryStore:
         for key, pending in plan.pending.items():
             outcome = ids[key]
             summary = stored.get(outcome)
-            latest = None
-            if summary is not None and summary.last_at is not None:
-                latest = Latest(outcome, summary.last_at, summary.last_odds, summary.last_status)
             before = len(rows)
-            if len(pending) == 1 and (latest is None or pending[0].fetched_ms > latest.fetched_ms):
+            price = pending[0]
+            last_at = summary.last_at if summary is not None else None
+            if len(pending) == 1 and (last_at is None or price.fetched_ms > last_at):
                 # The common case (one newer price of the outcome), without the loop.
-                row = _row(outcome, pending[0], latest)
-                if row is None:
-                    continue
-                rows.append(row)
+                status = price.status
+                if summary is None or last_at is None:
+                    status = None if status == KEEP_STATUS else status
+                else:
+                    if status == KEEP_STATUS:
+                        status = summary.last_status
+                    if summary.last_odds == price.odds and summary.last_status == status:
+                        continue
+                rows.append((outcome, price.fetched_ms, price.odds, price.fractional, status))
             else:
+                latest = None
+                if summary is not None and last_at is not None:
+                    latest = Latest(outcome, last_at, summary.last_odds, summary.last_status)
                 self._decide(connection, outcome, pending, latest, rows)
                 if len(rows) == before:
                     continue
@@ -365,8 +374,9 @@ class HistoryStore:
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
         bulk.write(connection, rows, new, changed)
         result.written = len(rows)
+        # Never changed after the commit (the next batch reads its own): kept as they are.
         return [
-            (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
+            (key, found)
             for key, outcome in ids.items()
             if (found := stored.get(outcome)) is not None and found.last_at is not None
         ]
