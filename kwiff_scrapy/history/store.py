@@ -5,9 +5,10 @@
 then :meth:`~HistoryStore.write` per batch, then :meth:`~HistoryStore.close`.
 
 Changes only. A price row is written when an outcome's odds or status differ from
-the latest one stored for it. The store keeps that latest price of every outcome of
-the events it has written or read (loaded per event, the first time the event has a
-price to write, and kept in memory): a price of a snapshot (an event, an outcome row,
+the latest one stored for it. The store keeps that latest price (the outcome's
+summary as last read or written) of every outcome of the events it has written or
+read (loaded per event, the first time the event has a price to write, and kept in
+memory): a price of a snapshot (an event, an outcome row,
 a group) equal to it is counted as unchanged without asking the database. Any other
 price (an outcome not seen yet in this process, one that moved, or a change a watch
 reported) is decided *in the batch's transaction*, against the database itself:
@@ -23,8 +24,9 @@ reported) is decided *in the batch's transaction*, against the database itself:
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
    latest stored one (a slower machine) is compared with the row before its own time;
-4. the rows are inserted and the summaries written back, each by one ``executemany``
-   of the driver (no SQLAlchemy per row).
+4. the rows are inserted and the summaries written back (:mod:`~kwiff_scrapy.history.bulk`:
+   SQLite, one ``executemany`` of the driver each; PostgreSQL, ``COPY`` into temporary
+   tables and one ``INSERT ... SELECT`` each).
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
