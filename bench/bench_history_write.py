@@ -3,7 +3,7 @@
 The writing part of ``bench_history_month`` on a small history (``--prices``, default
 200,000: an outcome's summary and rows are found by primary key, so the size of the
 history changes little here), more rounds, and a split of the writer's work. Each
-round writes 4,000 moved prices of 200 events (20 each) by five ways, in turns (the
+round writes 4,000 moved prices of 200 events (20 each) by six ways, in turns (the
 order rotates each round), each on its own 200 events opened through the writer:
 
 - ``writer``: ``HistoryStore.write`` of the observations (all of it);
@@ -12,6 +12,8 @@ order rotates each round), each on its own 200 events opened through the writer:
   summaries: SQLite ``executemany``, PostgreSQL ``COPY`` and ``INSERT ... SELECT``),
   in a transaction, decided beforehand;
 - ``rows + summaries``: the same and the summaries written back;
+- ``events + rows + summaries``: and the events upserted first (what the writer would
+  ask of the database if it never read the summaries);
 - ``database work``: the writer's statements with nothing decided in the transaction:
   events upserted, summaries read, rows and summaries written (everything the writer
   asks of the database; its Python done beforehand).
@@ -47,7 +49,8 @@ from .bench_history_month import (
     _observation,
 )
 
-WAYS = ("writer", "bare", "rows only", "rows + summaries", "database work")
+WAYS = ("writer", "bare", "rows only", "rows + summaries", "events + rows + summaries",
+        "database work")  # fmt: skip
 NOTE = (
     "Everything runs in this process on a shared machine (2 cores, other sessions "
     "running): compare the ratios, measured in turns in the same run."
@@ -107,7 +110,10 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
                 "bare": _bare(bare, _rows(ids, moved["bare"])),
                 "rows only": _decided(engine, ids, moved["rows only"], summaries=False),
                 "rows + summaries": _decided(engine, ids, moved["rows + summaries"]),
-                "database work": _decided(engine, ids, moved["database work"], whole=store),
+                "events + rows + summaries": _decided(
+                    engine, ids, moved["events + rows + summaries"], events=store, read=False
+                ),
+                "database work": _decided(engine, ids, moved["database work"], events=store),
             }
             count = WRITE_EVENTS * MOVED_PER_EVENT
             order = WAYS[number % len(WAYS) :] + WAYS[: number % len(WAYS)]
@@ -118,13 +124,14 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
     finally:
         bare.close()
         store.close()
+    count = WRITE_EVENTS * MOVED_PER_EVENT
     floor = statistics.median(rates["bare"])
-    print(f"== {backend}: {rounds} rounds of {WRITE_EVENTS * MOVED_PER_EVENT:,} prices ==")
-    print_table(
-        ["way", "prices/s (median)", "ms a batch", "/ bare"],
-        [[way, f"{statistics.median(r):,.0f}", f"{4000 / statistics.median(r) * 1000:.1f}",
-          f"{statistics.median(r) / floor:.2f}"] for way, r in rates.items()],
-    )  # fmt: skip
+    print(f"== {backend}: {rounds} rounds of {count:,} prices ==")
+    rows = []
+    for way, found in rates.items():
+        rate = statistics.median(found)
+        rows.append([way, f"{rate:,.0f}", f"{count / rate * 1000:.1f}", f"{rate / floor:.2f}"])
+    print_table(["way", "prices/s (median)", "ms a batch", "/ bare"], rows)
     print()
 
 
@@ -150,7 +157,8 @@ def _decided(
     batch: list[Observation],
     *,
     summaries: bool = True,
-    whole: HistoryStore | None = None,
+    events: HistoryStore | None = None,
+    read: bool = True,
 ) -> Callable[[], None]:
     """The writer's statements for *batch*, decided beforehand (every price moved)."""
     rows = _rows(ids, batch)
@@ -161,7 +169,7 @@ def _decided(
     for row in rows:
         by_outcome[row[0]].add(row[1], row[2], row[4])
     plan = _Plan()
-    if whole is not None:
+    if events is not None:
         for seen in batch:
             assert seen.header is not None
             plan.headers[seen.header.event_id] = seen.header
@@ -169,9 +177,10 @@ def _decided(
 
     def call() -> None:
         with engine.begin() as connection:
-            if whole is not None:
-                whole._upsert_events(connection, plan)
-                _summaries_read(connection, outcome_ids)
+            if events is not None:
+                events._upsert_events(connection, plan)
+                if read:
+                    _summaries_read(connection, outcome_ids)
             bulk.write(connection, rows, [], changed if summaries else [])
 
     return call
