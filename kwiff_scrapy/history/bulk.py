@@ -5,7 +5,8 @@ statement costs no round trip. PostgreSQL: the rows are copied (``COPY``, format
 the driver in C) into temporary tables, then written by one ``INSERT ... SELECT`` for
 the prices and one for the summaries (``ON CONFLICT (outcome) DO UPDATE``: the changed
 ones), in the batch's transaction; ``executemany`` would be one statement per row,
-and each is executed by the server on its own.
+and each is executed by the server on its own. A session that may not create
+temporary tables (the ``TEMPORARY`` privilege revoked) writes them as SQLite does.
 
 The caller holds what puts the writers of these outcomes in turn (their events' rows),
 so the summaries it read are still what is stored.
@@ -36,10 +37,29 @@ def write(
 ) -> None:
     """Insert the price *rows* (``ON CONFLICT DO NOTHING``: a row for the same answer is
     never stored twice), the *new* summaries and write the *changed* ones back."""
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and can_copy(connection):
         _write_postgresql(connection, rows, new, changed)
     else:
-        _write_sqlite(connection, rows, new, changed)
+        _write_each(connection, rows, new, changed)
+
+
+def can_copy(connection: Connection) -> bool:
+    """Whether this PostgreSQL session may create the temporary tables the rows are
+    copied into (the ``TEMPORARY`` privilege, granted to everyone unless revoked): asked
+    once per connection. Without it, the rows are written as on SQLite."""
+    info = connection.connection.info
+    allowed = info.get(_CAN_COPY)
+    if allowed is None:
+        allowed = bool(
+            connection.exec_driver_sql(
+                "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+            ).scalar()
+        )
+        info[_CAN_COPY] = allowed
+    return bool(allowed)
+
+
+_CAN_COPY = "kwiff_history_can_copy"
 
 
 def _summary_row(s: Summary) -> tuple[Any, ...]:
@@ -47,28 +67,31 @@ def _summary_row(s: Summary) -> tuple[Any, ...]:
             s.last_odds, s.last_status)  # fmt: skip
 
 
-def _write_sqlite(
+def _write_each(
     connection: Connection,
     rows: Sequence[tuple[Any, ...]],
     new: Sequence[Summary],
     changed: Sequence[Summary],
 ) -> None:
+    """Each row and summary by the driver's own ``executemany``."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     if rows:
         connection.exec_driver_sql(
             f"INSERT INTO {prices.name} ({', '.join(PRICE_COLUMNS)}) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            f"VALUES ({', '.join([mark] * 5)}) ON CONFLICT DO NOTHING",
             rows,
         )
     table = outcome_summaries.name
     if new:
         connection.exec_driver_sql(
             f"INSERT INTO {table} (outcome, event_id, {', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join(['?'] * (len(COLUMNS) + 2))})",
+            f"VALUES ({', '.join([mark] * (len(COLUMNS) + 2))})",
             [_summary_row(s) for s in sorted(new, key=_outcome)],
         )
     if changed:
         connection.exec_driver_sql(
-            f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in COLUMNS)} WHERE outcome = ?",
+            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in COLUMNS)} "
+            f"WHERE outcome = {mark}",
             [(*_summary_row(s)[2:], s.outcome) for s in sorted(changed, key=_outcome)],
         )
 

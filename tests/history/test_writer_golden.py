@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kwiff_scrapy.history import summaries
+import pytest
+
+from kwiff_scrapy.history import bulk, summaries
 from kwiff_scrapy.history.schema import database_url, open_engine
 
 from ..support.databases import history_uri, postgres_server, postgres_uri
@@ -37,3 +39,26 @@ def test_the_summaries_written_are_those_built_from_the_rows(history_uri: str) -
         summaries.rebuild(connection)
     engine.dispose()
     assert stored(history_uri)["summaries"] == written
+
+
+def test_without_temporary_tables_postgres_writes_the_same(
+    postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session denied the ``TEMPORARY`` privilege writes each row by ``executemany``."""
+    monkeypatch.setattr(bulk, "can_copy", lambda connection: False)
+    monkeypatch.setattr(bulk, "_copy", _never)
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    found = json.loads(json.dumps(run(postgres_uri)))
+    assert found == expected
+
+
+def test_a_postgres_session_may_copy_by_default(postgres_uri: str) -> None:
+    engine = open_engine(database_url(postgres_uri), writer=True)
+    with engine.begin() as connection:
+        assert bulk.can_copy(connection)
+        assert bulk.can_copy(connection)  # asked once, then remembered
+    engine.dispose()
+
+
+def _never(*args: object) -> None:
+    raise AssertionError("no COPY without temporary tables")
