@@ -5,10 +5,9 @@
 then :meth:`~HistoryStore.write` per batch, then :meth:`~HistoryStore.close`.
 
 Changes only. A price row is written when an outcome's odds or status differ from
-the latest one stored for it. The store keeps that latest price (the outcome's
-summary as last read or written) of every outcome of the events it has written or
-read (loaded per event, the first time the event has a price to write, and kept in
-memory): a price of a snapshot (an event, an outcome row,
+the latest one stored for it. The store keeps that latest price of every outcome of
+the events it has written or read (loaded per event, the first time the event has a
+price to write, and kept in memory): a price of a snapshot (an event, an outcome row,
 a group) equal to it is counted as unchanged without asking the database. Any other
 price (an outcome not seen yet in this process, one that moved, or a change a watch
 reported) is decided *in the batch's transaction*, against the database itself:
@@ -148,10 +147,9 @@ class HistoryStore:
         self.url = url
         self.timeout = timeout
         self._engine: Engine | None = None
-        #: Event id -> outcome key -> the summary as last read or written (its latest
-        #: stored price: ``last_at``, ``last_odds``, ``last_status``), for every outcome of
-        #: the events loaded so far.
-        self._latest: dict[int, dict[str, summaries.Summary]] = {}
+        #: Event id -> outcome key -> the latest stored price, for every outcome of the
+        #: events loaded so far (a small tuple each: a big watch holds many).
+        self._latest: dict[int, dict[str, Latest]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
         #: The markets this store knows are stored (event id, market key).
@@ -294,10 +292,9 @@ class HistoryStore:
             if not price.reported_change:
                 by_key = remembered.get(event_id)
                 latest = by_key.get(price.outcome_key) if by_key is not None else None
-                last_at = latest.last_at if latest is not None else None
-                if latest is not None and last_at is not None and fetched_ms >= last_at:
-                    status = latest.last_status if price.status == KEEP_STATUS else price.status
-                    if latest.last_odds == price.odds and latest.last_status == status:
+                if latest is not None and fetched_ms >= latest.fetched_ms:
+                    status = latest.status if price.status == KEEP_STATUS else price.status
+                    if latest.odds == price.odds and latest.status == status:
                         unchanged += 1
                         continue
             pending_by_key[key] = [price]
@@ -307,9 +304,9 @@ class HistoryStore:
 
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
-    ) -> list[tuple[tuple[int, str], summaries.Summary]]:
-        """Write *plan*; the summaries (their latest price) of the outcomes it read
-        (every outcome of an event it met for the first time), by (event, outcome key)."""
+    ) -> list[tuple[tuple[int, str], Latest]]:
+        """Write *plan*; the latest price of the outcomes it read (every outcome of an
+        event it met for the first time), by (event, outcome key)."""
         self._upsert_events(connection, plan)
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
@@ -376,9 +373,8 @@ class HistoryStore:
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
         bulk.write(connection, rows, new, changed)
         result.written = len(rows)
-        # Never changed after the commit (the next batch reads its own): kept as they are.
         return [
-            (key, found)
+            (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
             for key, outcome in ids.items()
             if (found := stored.get(outcome)) is not None and found.last_at is not None
         ]
