@@ -23,8 +23,9 @@ reported) is decided *in the batch's transaction*, against the database itself:
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
    latest stored one (a slower machine) is compared with the row before its own time;
-4. the rows are inserted and the summaries written back, each by one ``executemany``
-   of the driver (no SQLAlchemy per row).
+4. the rows are inserted and the summaries written back (:mod:`~kwiff_scrapy.history.bulk`:
+   SQLite, one ``executemany`` of the driver each; PostgreSQL, ``COPY`` into temporary
+   tables and one ``INSERT ... SELECT`` each).
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
@@ -48,13 +49,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
-from . import summaries
+from . import bulk, summaries
 from .crash_hook import PauseBeforeCommit
 from .errors import HistoryError
 from .records import (
@@ -91,9 +92,8 @@ T = TypeVar("T")
 IN_CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Latest:
-    """The latest stored price of an outcome."""
+class Latest(NamedTuple):
+    """The latest stored price of an outcome (a tuple: thousands are made per batch)."""
 
     outcome: int
     fetched_ms: int
@@ -148,7 +148,7 @@ class HistoryStore:
         self.timeout = timeout
         self._engine: Engine | None = None
         #: Event id -> outcome key -> the latest stored price, for every outcome of the
-        #: events loaded so far.
+        #: events loaded so far (a small tuple each: a big watch holds many).
         self._latest: dict[int, dict[str, Latest]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
@@ -252,8 +252,8 @@ class HistoryStore:
                 )
             for market in seen.markets:
                 plan.markets.setdefault((market.event_id, market.key), market)
-            for price in seen.prices:
-                self._sort_price(plan, price)
+            if seen.prices:
+                self._sort_prices(plan, seen.prices)
             plan.signals += seen.signals
             if seen.state is not None:
                 plan.states.append(seen.state)
@@ -267,30 +267,38 @@ class HistoryStore:
                 plan.headers[event_id] = headers.get(event_id) or EventHeader(event_id)
         return plan
 
-    def _sort_price(self, plan: _Plan, price: PriceRecord) -> None:
-        """Count *price* as unchanged if it equals the latest price in memory, else leave
-        it (and every later price of its outcome in the batch) to the transaction."""
-        key = (price.event_id, price.outcome_key)
-        plan.updated_ms[price.event_id] = max(
-            plan.updated_ms.get(price.event_id, price.fetched_ms), price.fetched_ms
-        )
-        pending = plan.pending.get(key)
-        if pending is not None:
-            pending.append(price)
-            return
-        # A change a watch reported is never taken as unchanged from memory: in a shared
-        # watch another worker may have stored the moves between (each change is reported
-        # by one worker), and a single writer's watch reports none equal to its memory.
-        if price.reported_change:
-            plan.pending[key] = [price]
-            return
-        latest = self._latest.get(price.event_id, {}).get(price.outcome_key)
-        if latest is not None and price.fetched_ms >= latest.fetched_ms:
-            status = latest.status if price.status == KEEP_STATUS else price.status
-            if latest.same_price(price.odds, status):
-                plan.unchanged += 1
-                return
-        plan.pending[key] = [price]
+    def _sort_prices(self, plan: _Plan, batch: Sequence[PriceRecord]) -> None:
+        """Count each price equal to the latest price in memory as unchanged, else leave it
+        (and every later price of its outcome in the batch) to the transaction."""
+        updated = plan.updated_ms
+        pending_by_key = plan.pending
+        remembered = self._latest
+        unchanged = 0
+        for price in batch:
+            event_id = price.event_id
+            fetched_ms = price.fetched_ms
+            last_update = updated.get(event_id)
+            if last_update is None or fetched_ms > last_update:
+                updated[event_id] = fetched_ms
+            key = (event_id, price.outcome_key)
+            pending = pending_by_key.get(key)
+            if pending is not None:
+                pending.append(price)
+                continue
+            # A change a watch reported is never taken as unchanged from memory: in a
+            # shared watch another worker may have stored the moves between (each change
+            # is reported by one worker), and a single writer's watch reports none equal
+            # to its memory.
+            if not price.reported_change:
+                by_key = remembered.get(event_id)
+                latest = by_key.get(price.outcome_key) if by_key is not None else None
+                if latest is not None and fetched_ms >= latest.fetched_ms:
+                    status = latest.status if price.status == KEEP_STATUS else price.status
+                    if latest.odds == price.odds and latest.status == status:
+                        unchanged += 1
+                        continue
+            pending_by_key[key] = [price]
+        plan.unchanged += unchanged
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -334,13 +342,27 @@ class HistoryStore:
         for key, pending in plan.pending.items():
             outcome = ids[key]
             summary = stored.get(outcome)
-            latest = None
-            if summary is not None and summary.last_at is not None:
-                latest = Latest(outcome, summary.last_at, summary.last_odds, summary.last_status)
             before = len(rows)
-            self._decide(connection, outcome, pending, latest, rows)
-            if len(rows) == before:
-                continue
+            price = pending[0]
+            last_at = summary.last_at if summary is not None else None
+            if len(pending) == 1 and (last_at is None or price.fetched_ms > last_at):
+                # The common case (one newer price of the outcome), without the loop.
+                status = price.status
+                if summary is None or last_at is None:
+                    status = None if status == KEEP_STATUS else status
+                else:
+                    if status == KEEP_STATUS:
+                        status = summary.last_status
+                    if summary.last_odds == price.odds and summary.last_status == status:
+                        continue
+                rows.append((outcome, price.fetched_ms, price.odds, price.fractional, status))
+            else:
+                latest = None
+                if summary is not None and last_at is not None:
+                    latest = Latest(outcome, last_at, summary.last_odds, summary.last_status)
+                self._decide(connection, outcome, pending, latest, rows)
+                if len(rows) == before:
+                    continue
             if summary is None:
                 summary = stored[outcome] = summaries.Summary(outcome, key[0])
                 new.append(summary)
@@ -349,8 +371,7 @@ class HistoryStore:
             for row in rows[before:]:
                 summary.add(row[1], row[2], row[4])
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
-        _insert_prices(connection, rows)
-        summaries.store(connection, new, changed)
+        bulk.write(connection, rows, new, changed)
         result.written = len(rows)
         return [
             (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
@@ -468,19 +489,6 @@ def placeholders(connection: Connection, count: int) -> str:
     """*count* positional parameters in the driver's own style (for ``exec_driver_sql``)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return ", ".join([mark] * count)
-
-
-def _insert_prices(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert the decided price *rows* by the driver's own ``executemany`` (no
-    SQLAlchemy per row). ``ON CONFLICT DO NOTHING``: a row for the same answer is never
-    stored twice."""
-    if not rows:
-        return
-    statement = (
-        f"INSERT INTO {prices.name} (outcome, fetched_at, odds, fractional, status) "
-        f"VALUES ({placeholders(connection, 5)}) ON CONFLICT DO NOTHING"
-    )
-    connection.exec_driver_sql(statement, rows)
 
 
 def _insert_states(connection: Connection, states: list[EventStateRecord]) -> None:

@@ -10,8 +10,9 @@ find these.
 It is kept in the same transaction as the rows it sums up:
 
 - the writer :func:`read`\\ s the summaries of the outcomes it decides, adds its new
-  rows to them and :func:`store`\\ s them, holding its events' rows (PostgreSQL; the
-  whole database on SQLite), so no other writer changes them meanwhile;
+  rows to them and writes them back (:func:`~kwiff_scrapy.history.bulk.write`),
+  holding its events' rows (PostgreSQL; the whole database on SQLite), so no other
+  writer changes them meanwhile;
 - retention, holding the same event rows, takes off what it deleted (:func:`forget`),
   and rebuilds an outcome's
   summary (:func:`rebuild`, from its rows) when a deleted row was its opening, high or
@@ -74,55 +75,26 @@ class Summary:
             self.last_at, self.last_odds, self.last_status = fetched_at, odds, status
 
 
-_COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
+COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
 
 
 def read(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Summary]:
     """The stored summaries of *outcome_ids* (those that have one): one primary-key
-    look-up each."""
+    look-up each (PostgreSQL: in one statement, the ids sent as one array)."""
     found: dict[int, Summary] = {}
+    head = f"SELECT outcome, event_id, {', '.join(COLUMNS)} FROM {outcome_summaries.name} "
+    if connection.dialect.name == "postgresql":
+        if outcome_ids:
+            query = head + "WHERE outcome = ANY(%s::bigint[])"
+            for row in connection.exec_driver_sql(query, (list(outcome_ids),)).all():
+                found[row[0]] = Summary(*row)
+        return found
     for start in range(0, len(outcome_ids), CHUNK):
         # Row ids, integers from the database: written into the statement as they are.
         listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
-        query = (
-            f"SELECT outcome, event_id, {', '.join(_COLUMNS)} FROM {outcome_summaries.name} "
-            f"WHERE outcome IN ({listed})"
-        )
-        for row in connection.exec_driver_sql(query):
+        for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})").all():
             found[row[0]] = Summary(*row)
     return found
-
-
-def store(connection: Connection, new: Sequence[Summary], changed: Sequence[Summary]) -> None:
-    """Insert the *new* summaries and write the *changed* ones back, by the driver's own
-    ``executemany``. The caller holds what puts the writers of these outcomes in turn
-    (their events' rows), so what it read is still what is stored."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    table = outcome_summaries.name
-    if new:
-        connection.exec_driver_sql(
-            f"INSERT INTO {table} (outcome, event_id, {', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * (len(_COLUMNS) + 2))})",
-            [
-                (s.outcome, s.event_id, s.prices, s.opening_at, s.high, s.low, s.last_at,
-                 s.last_odds, s.last_status)
-                for s in sorted(new, key=_outcome)
-            ],
-        )  # fmt: skip
-    if changed:
-        connection.exec_driver_sql(
-            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in _COLUMNS)} "
-            f"WHERE outcome = {mark}",
-            [
-                (s.prices, s.opening_at, s.high, s.low, s.last_at, s.last_odds, s.last_status,
-                 s.outcome)
-                for s in sorted(changed, key=_outcome)
-            ],
-        )  # fmt: skip
-
-
-def _outcome(summary: Summary) -> int:
-    return summary.outcome
 
 
 def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) -> None:
@@ -171,7 +143,7 @@ def _insert_built(connection: Connection, chunk: list[int] | None) -> None:
             last, and_(last.c.outcome == built.c.outcome, last.c.fetched_at == built.c.last_at)
         )
     )
-    columns = ["outcome", "event_id", *_COLUMNS]
+    columns = ["outcome", "event_id", *COLUMNS]
     connection.execute(outcome_summaries.insert().from_select(columns, rows))
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from kwiff_scrapy.history import bulk
 from kwiff_scrapy.history import store as store_module
 from kwiff_scrapy.history.errors import HistoryError
 from kwiff_scrapy.history.records import (
@@ -497,6 +498,37 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
     assert store.write(observations(event())).written == 2  # on a new connection
     store.close()
     assert count_rows(postgres_uri) == 2
+
+
+def test_a_postgres_connection_lost_during_the_copy_fails_the_batch_whole_and_the_next_reconnects(
+    postgres_server: str, postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows are copied through the driver's own cursor: its error is reported as any
+    other statement's, and the lost connection is not used again."""
+    uri, name = named(postgres_uri)
+    store = opened(uri)
+    original = bulk._copy
+    states: list[str] = []
+
+    def cut_then_copy(*args: Any) -> Any:
+        states.extend(terminate_backends(postgres_server, name))
+        return original(*args)
+
+    monkeypatch.setattr(bulk, "_copy", cut_then_copy)
+    with pytest.raises(
+        HistoryError,
+        match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
+        "administrator command$",
+    ):
+        store.write(observations(event()))
+    assert states == ["idle in transaction"]
+    assert count_rows(postgres_uri, "kwiff_events") == 0
+    assert count_rows(postgres_uri, "kwiff_outcomes") == 0
+    monkeypatch.setattr(bulk, "_copy", original)
+    assert store.write(observations(event())).written == 2  # on a new connection
+    store.close()
+    assert count_rows(postgres_uri) == 2
+    assert count_rows(postgres_uri, "kwiff_outcome_summaries") == 2
 
 
 # -- opening a database ------------------------------------------------------------------------

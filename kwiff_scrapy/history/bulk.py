@@ -1,0 +1,172 @@
+"""A batch's price rows and summaries, written in as few statements as the database allows.
+
+SQLite: the driver's own ``executemany`` (no SQLAlchemy per row): in-process, a
+statement costs no round trip. PostgreSQL: the rows are copied (``COPY``, formatted by
+the driver in C) into temporary tables, then written by one ``INSERT ... SELECT`` for
+the prices and one for the summaries (``ON CONFLICT (outcome) DO UPDATE``: the changed
+ones), in the batch's transaction; ``executemany`` would be one statement per row,
+and each is executed by the server on its own. A session that may not create
+temporary tables (the ``TEMPORARY`` privilege revoked) writes them as SQLite does.
+
+The caller holds what puts the writers of these outcomes in turn (their events' rows),
+so the summaries it read are still what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
+
+from .schema import outcome_summaries, prices
+from .summaries import COLUMNS, Summary
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+#: The price rows' columns, in the order of the rows the writer builds.
+PRICE_COLUMNS = ("outcome", "fetched_at", "odds", "fractional", "status")
+
+
+def write(
+    connection: Connection,
+    rows: Sequence[tuple[Any, ...]],
+    new: Sequence[Summary],
+    changed: Sequence[Summary],
+) -> None:
+    """Insert the price *rows* (``ON CONFLICT DO NOTHING``: a row for the same answer is
+    never stored twice), the *new* summaries and write the *changed* ones back."""
+    if connection.dialect.name == "postgresql" and can_copy(connection):
+        _write_postgresql(connection, rows, new, changed)
+    else:
+        _write_each(connection, rows, new, changed)
+
+
+def can_copy(connection: Connection) -> bool:
+    """Whether this PostgreSQL session may create the temporary tables the rows are
+    copied into (the ``TEMPORARY`` privilege, granted to everyone unless revoked): asked
+    once per connection. Without it, the rows are written as on SQLite."""
+    info = connection.connection.info
+    allowed = info.get(_CAN_COPY)
+    if allowed is None:
+        allowed = bool(
+            connection.exec_driver_sql(
+                "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+            ).scalar()
+        )
+        info[_CAN_COPY] = allowed
+    return bool(allowed)
+
+
+_CAN_COPY = "kwiff_history_can_copy"
+
+
+def _summary_row(s: Summary) -> tuple[Any, ...]:
+    return (s.outcome, s.event_id, s.prices, s.opening_at, s.high, s.low, s.last_at,
+            s.last_odds, s.last_status)  # fmt: skip
+
+
+def _write_each(
+    connection: Connection,
+    rows: Sequence[tuple[Any, ...]],
+    new: Sequence[Summary],
+    changed: Sequence[Summary],
+) -> None:
+    """Each row and summary by the driver's own ``executemany``."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    if rows:
+        connection.exec_driver_sql(
+            f"INSERT INTO {prices.name} ({', '.join(PRICE_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * 5)}) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    table = outcome_summaries.name
+    if new:
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} (outcome, event_id, {', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * (len(COLUMNS) + 2))})",
+            [_summary_row(s) for s in sorted(new, key=_outcome)],
+        )
+    if changed:
+        connection.exec_driver_sql(
+            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in COLUMNS)} "
+            f"WHERE outcome = {mark}",
+            [(*_summary_row(s)[2:], s.outcome) for s in sorted(changed, key=_outcome)],
+        )
+
+
+def _write_postgresql(
+    connection: Connection,
+    rows: Sequence[tuple[Any, ...]],
+    new: Sequence[Summary],
+    changed: Sequence[Summary],
+) -> None:
+    # Temporary tables of this session, emptied at each commit: created once per
+    # connection (no catalog rows made and dropped per batch).
+    connection.exec_driver_sql(_CREATE_TEMPORARY)
+    if rows:
+        # In key order: each index and foreign key is walked once, page after page.
+        _copy(connection, _BATCH_PRICES, PRICE_COLUMNS, sorted(rows, key=_key))
+        connection.exec_driver_sql(
+            f"INSERT INTO {prices.name} ({', '.join(PRICE_COLUMNS)}) "
+            f"SELECT {', '.join(PRICE_COLUMNS)} FROM {_BATCH_PRICES} ON CONFLICT DO NOTHING"
+        )
+    if new or changed:
+        names = ("outcome", "event_id", *COLUMNS)
+        _copy(connection, _BATCH_SUMMARIES, names,
+              [_summary_row(s) for s in sorted([*new, *changed], key=_outcome)])  # fmt: skip
+        # The new ones (none is stored: they were read under the events' locks) and the
+        # changed ones, in one statement.
+        connection.exec_driver_sql(
+            f"INSERT INTO {outcome_summaries.name} ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM {_BATCH_SUMMARIES} ORDER BY outcome "
+            f"ON CONFLICT (outcome) DO UPDATE SET "
+            f"{', '.join(f'{c} = excluded.{c}' for c in COLUMNS)}"
+        )
+
+
+_BATCH_PRICES = "kwiff_batch_prices"
+_BATCH_SUMMARIES = "kwiff_batch_summaries"
+_CREATE_TEMPORARY = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BATCH_PRICES} (outcome bigint, fetched_at "
+    "bigint, odds double precision, fractional text, status text) ON COMMIT DELETE ROWS; "
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BATCH_SUMMARIES} (outcome bigint, event_id "
+    "bigint, prices integer, opening_at bigint, high double precision, low double "
+    "precision, last_at bigint, last_odds double precision, last_status text) "
+    "ON COMMIT DELETE ROWS"
+)
+
+
+def _copy(
+    connection: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``COPY`` *rows* into *table* through the driver's cursor (psycopg formats them in
+    C). A driver error is raised as SQLAlchemy's, as by any other statement, the
+    connection let go if it is lost."""
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+    dialect = connection.dialect
+    raw = connection.connection
+    invalidated = False
+    try:
+        cursor: Any = raw.cursor()  # psycopg's, with copy()
+        with cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, raw.dbapi_connection, None):
+            connection.invalidate(exc)
+            invalidated = True
+        raise DBAPIError.instance(
+            statement, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated
+        ) from exc
+
+
+def _outcome(summary: Summary) -> int:
+    return summary.outcome
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    """A price row's key (outcome, time): a stable sort keeps two rows of one key in their
+    order (the first is stored)."""
+    return row[0], row[1]
