@@ -121,6 +121,13 @@ def main() -> None:
         f"{KEPT_SCHEMA}) and reuse it when it holds the same --prices and --events: "
         "filling 45 M rows once",
     )
+    parser.add_argument(
+        "--heap-baseline",
+        action="store_true",
+        help="PostgreSQL: time the goals' queries again, in turns with the same queries "
+        "kept off index-only scans (enable_indexonlyscan=off: every row read from the "
+        "heap, as before schema version 4)",
+    )
     args = parser.parse_args()
     if args.reuse and "sqlite" in args.backends and not args.keep:
         parser.error("--reuse with sqlite needs --keep FOLDER")
@@ -135,7 +142,8 @@ def main() -> None:
     print()
     for backend in args.backends.split(","):
         with _database(backend.strip(), args.keep, reuse=args.reuse) as uri:
-            run_backend(uri, backend.strip(), shape, end, repeats, rounds, reuse=args.reuse)
+            run_backend(uri, backend.strip(), shape, end, repeats, rounds, reuse=args.reuse,
+                        heap_baseline=args.heap_baseline)  # fmt: skip
 
 
 def run_backend(
@@ -147,6 +155,7 @@ def run_backend(
     rounds: int,
     *,
     reuse: bool = False,
+    heap_baseline: bool = False,
 ) -> None:
     print(f"== {backend} ==")
     store = HistoryStore(database_url(uri))
@@ -178,6 +187,8 @@ def run_backend(
         f"built the outcomes' summaries from the rows in {filled.summary_seconds:.0f} s "
         "(the migration to schema version 3 does the same)"
     )
+    if backend == "postgresql":
+        _vacuum_prices(uri)
     timings = time_queries(uri, filled, end, repeats)
     rows = []
     for name, label in (
@@ -198,6 +209,8 @@ def run_backend(
     print()
     print_table(["query", "median ms", "first ms", "Python peak MB", "goal ms", ""], rows)
     print()
+    if heap_baseline and backend == "postgresql":
+        compare_heap(uri, filled, end, repeats)
     if rounds < 1:
         store.close()
         print_disk(uri, filled.prices, filled.raw_bytes / filled.prices)
@@ -226,6 +239,34 @@ def run_backend(
 def time_queries(
     uri: str, filled: Any, end: datetime, repeats: int
 ) -> dict[str, tuple[float, float, int]]:
+    calls = query_calls(uri, filled, end)
+    found: dict[str, tuple[float, float, int]] = {}
+    for name, call in calls.items():
+        times = [_seconds(call) for _ in range(1 if name == "top_all" else repeats)]
+        found[name] = (statistics.median(times), times[0], _python_peak(call))
+    return found
+
+
+def compare_heap(uri: str, filled: Any, end: datetime, repeats: int) -> None:
+    """The goals' queries in turns (A, B, B, A, ...): A kept off index-only scans (the
+    rows read from the heap, as before schema version 4), B as they run; medians."""
+    heap_uri = uri.replace("options=", f"options={quote('-cenable_indexonlyscan=off ')}", 1)
+    assert heap_uri != uri
+    plain, heap = query_calls(uri, filled, end), query_calls(heap_uri, filled, end)
+    rows = []
+    for name in ("event", "top", "report", "board", "dashboard_board"):
+        times: dict[str, list[float]] = {"heap": [], "plain": []}
+        for turn in range(max(repeats, 2)):
+            pair = [("heap", heap[name]), ("plain", plain[name])]
+            for label, call in pair if turn % 2 == 0 else reversed(pair):
+                times[label].append(_seconds(call))
+        a, b = statistics.median(times["heap"]), statistics.median(times["plain"])
+        rows.append([name, f"{a * 1000:,.0f}", f"{b * 1000:,.0f}", f"{b / a:.2f}"])
+    print_table(["query (in turns)", "A: heap ms", "B: index-only ms", "B / A"], rows)
+    print()
+
+
+def query_calls(uri: str, filled: Any, end: datetime) -> dict[str, Callable[[], None]]:
     end_ms = _ms(end)
 
     def command(plan: HistoryPlan) -> Callable[[], None]:
@@ -254,7 +295,7 @@ def time_queries(
         with HistoryReader(uri) as reader:
             assert board_rows(reader, end)
 
-    calls = {
+    return {
         "event": command(HistoryPlan(db=uri, event_id=filled.busiest_event)),
         "top": command(HistoryPlan(db=uri, top=20, since="1d")),
         "report": report,
@@ -263,11 +304,6 @@ def time_queries(
         "dashboard_board": dashboard_board,
         "top_all": command(HistoryPlan(db=uri, top=20)),
     }
-    found: dict[str, tuple[float, float, int]] = {}
-    for name, call in calls.items():
-        times = [_seconds(call) for _ in range(1 if name == "top_all" else repeats)]
-        found[name] = (statistics.median(times), times[0], _python_peak(call))
-    return found
 
 
 def board_query(now_ms: int, count: int) -> Any:
@@ -543,6 +579,31 @@ def print_disk(uri: str, stored: int, raw_per_price: float) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _vacuum_prices(uri: str) -> None:
+    """VACUUM the prices (what autovacuum does after schema version 4's setting: every
+    100,000 rows inserted); the share of their pages all-visible before and after (what
+    index-only scans need)."""
+    import psycopg
+
+    url = database_url(uri).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as db:
+
+        def visible() -> float:
+            row = db.execute(
+                "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class "
+                "WHERE oid = 'kwiff_prices'::regclass"
+            ).fetchone()
+            return float(row[0]) if row else 0.0
+
+        before = visible()
+        started = time.perf_counter()
+        db.execute("VACUUM kwiff_prices")
+        print(
+            f"VACUUM kwiff_prices: {time.perf_counter() - started:.0f} s; pages all-visible "
+            f"{before:.0%} before (as the statistics last said), {visible():.0%} after"
+        )
 
 
 def _kept_fill(uri: str, shape: MonthShape) -> tuple[Any, datetime] | None:
