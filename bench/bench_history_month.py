@@ -122,6 +122,13 @@ def main() -> None:
         "filling 45 M rows once",
     )
     parser.add_argument(
+        "--order",
+        choices=("time", "event"),
+        default="time",
+        help="PostgreSQL: the order the rows are copied in: time (as a watch writes them, "
+        "the default) or event (each event's rows together, the order of earlier runs)",
+    )
+    parser.add_argument(
         "--heap-baseline",
         action="store_true",
         help="PostgreSQL: time the goals' queries again, in turns with the same queries "
@@ -138,12 +145,13 @@ def main() -> None:
     print_header("a month of odds history: queries, board, writing, disk", args, NOTE)
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     shape = MonthShape(prices=total, events=events_count, end_ms=_ms(end))
+    order = args.order
     print(f"history: {total:,} prices over {events_count:,} events, 30 days ending {end:%F %H:%M}")
     print()
     for backend in args.backends.split(","):
         with _database(backend.strip(), args.keep, reuse=args.reuse) as uri:
             run_backend(uri, backend.strip(), shape, end, repeats, rounds, reuse=args.reuse,
-                        heap_baseline=args.heap_baseline)  # fmt: skip
+                        heap_baseline=args.heap_baseline, order=order)  # fmt: skip
 
 
 def run_backend(
@@ -156,10 +164,13 @@ def run_backend(
     *,
     reuse: bool = False,
     heap_baseline: bool = False,
+    order: str = "time",
 ) -> None:
     print(f"== {backend} ==")
     store = HistoryStore(database_url(uri))
-    kept = _kept_fill(uri, shape) if reuse else None
+    if backend == "sqlite":
+        order = "event"
+    kept = _kept_fill(uri, shape, order) if reuse else None
     migrating = time.perf_counter()
     version = store.open()
     engine = store._engine
@@ -174,14 +185,14 @@ def run_backend(
         )
         _remove_written(engine)
     else:
-        filled = fill(engine, shape)
+        filled = fill(engine, shape, time_order=order == "time")
         if reuse:
             _keep_fill(engine, filled, shape)
     print(
         f"filled {filled.prices:,} prices, {filled.outcomes:,} outcomes, {filled.events:,} "
         f"events in {filled.seconds:.0f} s ({filled.prices / filled.seconds:,.0f} prices/s; "
-        f"schema version {version}); busiest event {filled.busiest_event}: "
-        f"{filled.busiest_prices:,} prices"
+        f"schema version {version}; in {filled.order} order); busiest event "
+        f"{filled.busiest_event}: {filled.busiest_prices:,} prices"
     )
     print(
         f"built the outcomes' summaries from the rows in {filled.summary_seconds:.0f} s "
@@ -606,7 +617,7 @@ def _vacuum_prices(uri: str) -> None:
         )
 
 
-def _kept_fill(uri: str, shape: MonthShape) -> tuple[Any, datetime] | None:
+def _kept_fill(uri: str, shape: MonthShape, order: str) -> tuple[Any, datetime] | None:
     """What a kept history was filled with and the end of its month, if it holds the
     same prices and events as *shape*; None: fill it afresh."""
     engine = create_engine(database_url(uri))
@@ -628,7 +639,10 @@ def _kept_fill(uri: str, shape: MonthShape) -> tuple[Any, datetime] | None:
         )
     end = datetime.fromtimestamp(found.pop("end_ms") / 1000, UTC)
     del found["shape_prices"], found["shape_events"]
-    return Filled(**found), end
+    filled = Filled(**found)
+    if filled.order != order:
+        raise SystemExit(f"the kept history is in {filled.order} order, not {order}")
+    return filled, end
 
 
 def _keep_fill(engine: Any, filled: Any, shape: MonthShape) -> None:
