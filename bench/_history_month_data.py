@@ -16,10 +16,10 @@ prices a poll stores.
 The rows are written as the schema's tables hold them, through the database's own
 driver: ``executemany`` in transactions of 200,000 rows on SQLite (journal off,
 cache 1 GiB: the fill only), ``COPY`` on PostgreSQL (by default in time order, as a
-watch writes them: each day's rows spooled to a file, sorted, then copied). The tables and indexes are the
-schema's, created (and migrated) by :class:`~kwiff_scrapy.history.store.HistoryStore`;
-the outcomes' summaries are then built from the rows, as the migration to schema
-version 3 builds them (timed apart).
+watch writes them: each day's rows spooled to a file, sorted, then copied). The tables
+and indexes are the schema's, created (and migrated) by
+:class:`~kwiff_scrapy.history.store.HistoryStore`; the outcomes' summaries are then
+built from the rows, as the migration to schema version 3 builds them (timed apart).
 """
 
 from __future__ import annotations
