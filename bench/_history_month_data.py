@@ -15,16 +15,18 @@ prices a poll stores.
 
 The rows are written as the schema's tables hold them, through the database's own
 driver: ``executemany`` in transactions of 200,000 rows on SQLite (journal off,
-cache 1 GiB: the fill only), ``COPY`` on PostgreSQL. The tables and indexes are the
-schema's, created (and migrated) by :class:`~kwiff_scrapy.history.store.HistoryStore`;
-the outcomes' summaries are then built from the rows, as the migration to schema
-version 3 builds them (timed apart).
+cache 1 GiB: the fill only), ``COPY`` on PostgreSQL (by default in time order, as a
+watch writes them: each day's rows spooled to a file, sorted, then copied). The tables
+and indexes are the schema's, created (and migrated) by
+:class:`~kwiff_scrapy.history.store.HistoryStore`; the outcomes' summaries are then
+built from the rows, as the migration to schema version 3 builds them (timed apart).
 """
 
 from __future__ import annotations
 
 import bisect
 import random
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +86,9 @@ class Filled:
     #: Building the outcomes' summaries from the loaded rows (what the migration to
     #: schema version 3 does).
     summary_seconds: float = 0.0
+    #: The order the rows were written in: "event" (each event's rows together) or
+    #: "time" (as a watch writes them).
+    order: str = "event"
 
 
 @dataclass(frozen=True)
@@ -202,8 +207,15 @@ def generate(
         yield plan, rows
 
 
-def fill(engine: Any, shape: MonthShape, *, progress: bool = True) -> Filled:
-    """Load *shape* into the (prepared, empty) history at *engine*; what was loaded."""
+def fill(
+    engine: Any, shape: MonthShape, *, progress: bool = True, time_order: bool = False
+) -> Filled:
+    """Load *shape* into the (prepared, empty) history at *engine*; what was loaded.
+
+    *time_order* (PostgreSQL): the rows are copied in time order, as a watch writes
+    them, so the heap holds them in that order (an outcome's rows spread over the
+    month); otherwise event by event (each event's rows together: a layout no watch
+    makes, kind to PostgreSQL's look-ups)."""
     from sqlalchemy import insert
 
     from kwiff_scrapy.history.schema import events, markets, outcomes
@@ -219,7 +231,13 @@ def fill(engine: Any, shape: MonthShape, *, progress: bool = True) -> Filled:
         first_outcome = connection.exec_driver_sql("SELECT min(id) FROM kwiff_outcomes").scalar()
     filled.events = len(plans)
     filled.outcomes = len(plans) * OUTCOMES_PER_EVENT
-    loader = _SqliteLoader(engine) if engine.dialect.name == "sqlite" else _CopyLoader(engine)
+    loader: _SqliteLoader | _CopyLoader | _TimeOrderedCopyLoader
+    if engine.dialect.name == "sqlite":
+        loader = _SqliteLoader(engine)
+    elif time_order:
+        loader = _TimeOrderedCopyLoader(engine, shape, progress=progress)
+    else:
+        loader = _CopyLoader(engine)
     try:
         for plan, rows in generate(shape, int(first_outcome)):
             loader.add(rows)
@@ -233,6 +251,7 @@ def fill(engine: Any, shape: MonthShape, *, progress: bool = True) -> Filled:
     finally:
         loader.close()
     filled.seconds = time.perf_counter() - started
+    filled.order = "time" if isinstance(loader, _TimeOrderedCopyLoader) else "event"
     # The rows went in by the bulk path, around the writer: their summaries are built
     # as the migration to version 3 builds them.
     from kwiff_scrapy.history.summaries import rebuild
@@ -314,6 +333,81 @@ class _CopyLoader:
         cursor.execute("ANALYZE")
         self.raw.commit()
         self.raw.close()
+
+
+class _TimeOrderedCopyLoader:
+    """``COPY`` in time order: the rows spooled to a file per day of the month (COPY's
+    text format), then each day's sorted by time and copied, 200,000 rows a
+    transaction."""
+
+    CHUNK = 200_000
+    SPOOL = 100_000
+
+    def __init__(self, engine: Any, shape: MonthShape, *, progress: bool) -> None:
+        self.raw = engine.raw_connection()
+        self.start_ms = shape.start_ms
+        self.progress = progress
+        self.folder = tempfile.TemporaryDirectory(prefix="kwiff-month-")
+        self.files: dict[int, Any] = {}
+        self.spooled = 0
+        self.flushed_now = False
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        days: dict[int, list[str]] = {}
+        for outcome, at, odds, fractional, status in rows:
+            line = (
+                f"{outcome}\t{at}\t{_copy_text(odds)}\t{_copy_text(fractional)}\t"
+                f"{_copy_text(status)}\n"
+            )
+            days.setdefault((at - self.start_ms) // DAY_MS, []).append(line)
+        for day, lines in days.items():
+            spool = self.files.get(day)
+            if spool is None:
+                spool = self.files[day] = open(  # noqa: SIM115 (closed in close())
+                    f"{self.folder.name}/{day:04d}", "w", encoding="utf-8"
+                )
+            spool.writelines(lines)
+        before = self.spooled // self.SPOOL
+        self.spooled += len(rows)
+        self.flushed_now = self.spooled // self.SPOOL > before
+
+    def close(self) -> None:
+        try:
+            for spool in self.files.values():
+                spool.close()
+            copied = 0
+            started = time.perf_counter()
+            for day in sorted(self.files):
+                with open(f"{self.folder.name}/{day:04d}", encoding="utf-8") as spool:
+                    lines = spool.readlines()
+                lines.sort(key=_time_then_outcome)
+                for chunk in _chunks(lines, self.CHUNK):
+                    cursor = self.raw.cursor()
+                    with cursor.copy(
+                        "COPY kwiff_prices (outcome, fetched_at, odds, fractional, status) "
+                        "FROM STDIN"
+                    ) as copy:
+                        copy.write("".join(chunk))
+                    self.raw.commit()
+                copied += len(lines)
+                if self.progress:
+                    rate = copied / (time.perf_counter() - started)
+                    print(f"  ... copied day {day}: {copied:,} prices ({rate:,.0f}/s)", flush=True)
+            cursor = self.raw.cursor()
+            cursor.execute("ANALYZE")
+            self.raw.commit()
+        finally:
+            self.raw.close()
+            self.folder.cleanup()
+
+
+def _copy_text(value: Any) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _time_then_outcome(line: str) -> tuple[int, int]:
+    outcome, at, _rest = line.split("\t", 2)
+    return int(at), int(outcome)
 
 
 def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:

@@ -1,7 +1,14 @@
 """A month of odds history: the history commands, a board and writing, on SQLite and PostgreSQL.
 
 ``python -m bench.bench_history_month [--prices N] [--events N] [--backends sqlite,postgresql]
-[--repeats N] [--keep FOLDER] [--quick]``
+[--repeats N] [--rounds N] [--keep FOLDER] [--reuse] [--order time|event] [--heap-baseline]
+[--quick]``
+
+``--reuse`` keeps the filled history (SQLite: in ``--keep``'s folder; PostgreSQL: the
+schema ``kwiff_bench_month_kept``, dropped by hand) and reuses it on the next run with the
+same counts: 45 million rows are filled once (about 12 minutes), and a newer schema
+version's migration runs (timed) when it is opened. PostgreSQL's rows are copied in time
+order, as a watch writes them (``--order event``: each event's rows together).
 
 Fills a history with a month of a busy watch (default 45 million prices over 5,000
 events: ``bench/_history_month_data.py`` says how the moves are made), through the
@@ -34,6 +41,7 @@ size), unless ``--events`` says otherwise; what ran is printed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import statistics
@@ -42,12 +50,14 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, create_engine, func, inspect, select
+from sqlalchemy import text as sql_text
 
 from kwiff_scrapy.commands import history as history_command
 from kwiff_scrapy.commands.history import HistoryPlan
@@ -57,6 +67,7 @@ from kwiff_scrapy.history.records import EventHeader, MarketRecord, Observation,
 from kwiff_scrapy.history.schema import (
     database_url,
     events,
+    markets,
     outcome_summaries,
     outcomes,
     prices,
@@ -67,6 +78,7 @@ from ._common import base_parser, print_header, print_table
 from ._history_month_data import (
     FRACTIONS,
     ROUNDED,
+    Filled,
     MonthShape,
     fill,
     market_rows,
@@ -78,6 +90,10 @@ MONTH_EVENTS = 5_000
 POSTGRES = os.environ.get("KWIFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 # Its own schema per run: two runs at once (other sessions) never drop each other's.
 SCHEMA = f"kwiff_bench_month_{os.getpid()}"
+#: The schema a ``--reuse`` run keeps (and finds again) on PostgreSQL.
+KEPT_SCHEMA = "kwiff_bench_month_kept"
+#: What a kept history was filled with (one row of JSON, in the history's database).
+FILLED_TABLE = "kwiff_bench_month_filled"
 GOALS = {
     "event": 0.1,
     "top": 1.0,
@@ -87,6 +103,8 @@ GOALS = {
     "dashboard_board": 0.2,
 }
 BOARD_EVENTS = 50
+#: The writing step's events are numbered from here (a kept history's are removed first).
+WRITTEN_EVENTS = 30_000_000
 WRITE_EVENTS = 200
 MOVED_PER_EVENT = 20
 NOTE = (
@@ -101,42 +119,94 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=None, help="events (default: in proportion)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeats", type=int, default=None, help="runs of each query (5)")
-    parser.add_argument("--rounds", type=int, default=None, help="write rounds of each (10)")
+    parser.add_argument("--rounds", type=int, default=None, help="write rounds (10; 0: none)")
     parser.add_argument("--keep", default=None, help="a folder for the SQLite file, kept")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help=f"keep the filled history (SQLite: in --keep's folder; PostgreSQL: schema "
+        f"{KEPT_SCHEMA}) and reuse it when it holds the same --prices and --events: "
+        "filling 45 M rows once",
+    )
+    parser.add_argument(
+        "--order",
+        choices=("time", "event"),
+        default="time",
+        help="PostgreSQL: the order the rows are copied in: time (as a watch writes them, "
+        "the default) or event (each event's rows together, the order of earlier runs)",
+    )
+    parser.add_argument(
+        "--heap-baseline",
+        action="store_true",
+        help="PostgreSQL: time the goals' queries again, in turns with the same queries "
+        "kept off index-only scans (enable_indexonlyscan=off: every row read from the "
+        "heap, as before schema version 4)",
+    )
     args = parser.parse_args()
+    if args.reuse and "sqlite" in args.backends and not args.keep:
+        parser.error("--reuse with sqlite needs --keep FOLDER")
     total = args.prices or (200_000 if args.quick else MONTH_PRICES)
     events_count = args.events or max(20, round(MONTH_EVENTS * total / MONTH_PRICES))
     repeats = args.repeats or (2 if args.quick else 5)
-    rounds = args.rounds or (3 if args.quick else 10)
+    rounds = args.rounds if args.rounds is not None else (3 if args.quick else 10)
     print_header("a month of odds history: queries, board, writing, disk", args, NOTE)
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     shape = MonthShape(prices=total, events=events_count, end_ms=_ms(end))
+    order = args.order
     print(f"history: {total:,} prices over {events_count:,} events, 30 days ending {end:%F %H:%M}")
     print()
     for backend in args.backends.split(","):
-        with _database(backend.strip(), args.keep) as uri:
-            run_backend(uri, backend.strip(), shape, end, repeats, rounds)
+        with _database(backend.strip(), args.keep, reuse=args.reuse) as uri:
+            run_backend(uri, backend.strip(), shape, end, repeats, rounds, reuse=args.reuse,
+                        heap_baseline=args.heap_baseline, order=order)  # fmt: skip
 
 
 def run_backend(
-    uri: str, backend: str, shape: MonthShape, end: datetime, repeats: int, rounds: int
+    uri: str,
+    backend: str,
+    shape: MonthShape,
+    end: datetime,
+    repeats: int,
+    rounds: int,
+    *,
+    reuse: bool = False,
+    heap_baseline: bool = False,
+    order: str = "time",
 ) -> None:
     print(f"== {backend} ==")
     store = HistoryStore(database_url(uri))
+    if backend == "sqlite":
+        order = "event"
+    kept = _kept_fill(uri, shape, order) if reuse else None
+    migrating = time.perf_counter()
     version = store.open()
     engine = store._engine
     assert engine is not None
-    filled = fill(engine, shape)
+    if kept is not None:
+        filled, end = kept
+        print(
+            f"reused the history filled {_iso(end)}: {filled.prices:,} prices, "
+            f"{filled.events:,} events (opened at schema version {version} in "
+            f"{time.perf_counter() - migrating:.0f} s, a migration included); "
+            f"the fill took {filled.seconds:.0f} s"
+        )
+        _remove_written(engine)
+    else:
+        filled = fill(engine, shape, time_order=order == "time")
+        if reuse:
+            _keep_fill(engine, filled, shape)
     print(
         f"filled {filled.prices:,} prices, {filled.outcomes:,} outcomes, {filled.events:,} "
         f"events in {filled.seconds:.0f} s ({filled.prices / filled.seconds:,.0f} prices/s; "
-        f"schema version {version}); busiest event {filled.busiest_event}: "
-        f"{filled.busiest_prices:,} prices"
+        f"schema version {version}; in {filled.order} order); busiest event "
+        f"{filled.busiest_event}: {filled.busiest_prices:,} prices"
     )
     print(
         f"built the outcomes' summaries from the rows in {filled.summary_seconds:.0f} s "
         "(the migration to schema version 3 does the same)"
     )
+    if backend == "postgresql":
+        _vacuum_prices(uri)
     timings = time_queries(uri, filled, end, repeats)
     rows = []
     for name, label in (
@@ -157,6 +227,13 @@ def run_backend(
     print()
     print_table(["query", "median ms", "first ms", "Python peak MB", "goal ms", ""], rows)
     print()
+    if heap_baseline and backend == "postgresql":
+        compare_heap(uri, filled, end, repeats)
+    if rounds < 1:
+        store.close()
+        print_disk(uri, filled.prices, filled.raw_bytes / filled.prices)
+        print()
+        return
     writer, bare, written = time_writing(store, uri, shape, rounds)
     ratio = writer / bare
     print_table(
@@ -180,6 +257,34 @@ def run_backend(
 def time_queries(
     uri: str, filled: Any, end: datetime, repeats: int
 ) -> dict[str, tuple[float, float, int]]:
+    calls = query_calls(uri, filled, end)
+    found: dict[str, tuple[float, float, int]] = {}
+    for name, call in calls.items():
+        times = [_seconds(call) for _ in range(1 if name == "top_all" else repeats)]
+        found[name] = (statistics.median(times), times[0], _python_peak(call))
+    return found
+
+
+def compare_heap(uri: str, filled: Any, end: datetime, repeats: int) -> None:
+    """The goals' queries in turns (A, B, B, A, ...): A kept off index-only scans (the
+    rows read from the heap, as before schema version 4), B as they run; medians."""
+    heap_uri = uri.replace("options=", f"options={quote('-cenable_indexonlyscan=off ')}", 1)
+    assert heap_uri != uri
+    plain, heap = query_calls(uri, filled, end), query_calls(heap_uri, filled, end)
+    rows = []
+    for name in ("event", "top", "report", "board", "dashboard_board"):
+        times: dict[str, list[float]] = {"heap": [], "plain": []}
+        for turn in range(max(repeats, 2)):
+            pair = [("heap", heap[name]), ("plain", plain[name])]
+            for label, call in pair if turn % 2 == 0 else reversed(pair):
+                times[label].append(_seconds(call))
+        a, b = statistics.median(times["heap"]), statistics.median(times["plain"])
+        rows.append([name, f"{a * 1000:,.0f}", f"{b * 1000:,.0f}", f"{b / a:.2f}"])
+    print_table(["query (in turns)", "A: heap ms", "B: index-only ms", "B / A"], rows)
+    print()
+
+
+def query_calls(uri: str, filled: Any, end: datetime) -> dict[str, Callable[[], None]]:
     end_ms = _ms(end)
 
     def command(plan: HistoryPlan) -> Callable[[], None]:
@@ -208,7 +313,7 @@ def time_queries(
         with HistoryReader(uri) as reader:
             assert board_rows(reader, end)
 
-    calls = {
+    return {
         "event": command(HistoryPlan(db=uri, event_id=filled.busiest_event)),
         "top": command(HistoryPlan(db=uri, top=20, since="1d")),
         "report": report,
@@ -217,11 +322,6 @@ def time_queries(
         "dashboard_board": dashboard_board,
         "top_all": command(HistoryPlan(db=uri, top=20)),
     }
-    found: dict[str, tuple[float, float, int]] = {}
-    for name, call in calls.items():
-        times = [_seconds(call) for _ in range(1 if name == "top_all" else repeats)]
-        found[name] = (statistics.median(times), times[0], _python_peak(call))
-    return found
 
 
 def board_query(now_ms: int, count: int) -> Any:
@@ -323,7 +423,7 @@ def time_writing(
     """Prices/s of the writer and of a bare executemany (medians of the rounds), and how
     many prices each wrote."""
     rng = random.Random(7)
-    base = 30_000_000
+    base = WRITTEN_EVENTS
     kickoff = shape.end_ms + 3 * 86_400_000
     writer_events = [base + n for n in range(WRITE_EVENTS)]
     bare_events = [base + WRITE_EVENTS + n for n in range(WRITE_EVENTS)]
@@ -499,13 +599,89 @@ def print_disk(uri: str, stored: int, raw_per_price: float) -> None:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+def _vacuum_prices(uri: str) -> None:
+    """VACUUM the prices (what autovacuum does after schema version 4's setting: every
+    100,000 rows inserted); the share of their pages all-visible before and after (what
+    index-only scans need)."""
+    import psycopg
+
+    url = database_url(uri).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as db:
+
+        def visible() -> float:
+            row = db.execute(
+                "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class "
+                "WHERE oid = 'kwiff_prices'::regclass"
+            ).fetchone()
+            return float(row[0]) if row else 0.0
+
+        before = visible()
+        started = time.perf_counter()
+        db.execute("VACUUM kwiff_prices")
+        print(
+            f"VACUUM kwiff_prices: {time.perf_counter() - started:.0f} s; pages all-visible "
+            f"{before:.0%} before (as the statistics last said), {visible():.0%} after"
+        )
+
+
+def _kept_fill(uri: str, shape: MonthShape, order: str) -> tuple[Any, datetime] | None:
+    """What a kept history was filled with and the end of its month, if it holds the
+    same prices and events as *shape*; None: fill it afresh."""
+    engine = create_engine(database_url(uri))
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(FILLED_TABLE):
+                return None
+            text = connection.exec_driver_sql(f"SELECT value FROM {FILLED_TABLE}").scalar()
+    finally:
+        engine.dispose()
+    if text is None:
+        return None
+    found = json.loads(text)
+    if (found["shape_prices"], found["shape_events"]) != (shape.prices, shape.events):
+        raise SystemExit(
+            f"the kept history holds {found['shape_prices']:,} prices over "
+            f"{found['shape_events']:,} events, not {shape.prices:,} over {shape.events:,}: "
+            "drop it or run with those counts"
+        )
+    end = datetime.fromtimestamp(found.pop("end_ms") / 1000, UTC)
+    del found["shape_prices"], found["shape_events"]
+    filled = Filled(**found)
+    if filled.order != order:
+        raise SystemExit(f"the kept history is in {filled.order} order, not {order}")
+    return filled, end
+
+
+def _keep_fill(engine: Any, filled: Any, shape: MonthShape) -> None:
+    value = json.dumps(
+        {**asdict(filled), "end_ms": shape.end_ms, "shape_prices": shape.prices,
+         "shape_events": shape.events}
+    )  # fmt: skip
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE {FILLED_TABLE} (value TEXT)")
+        connection.execute(sql_text(f"INSERT INTO {FILLED_TABLE} VALUES (:v)"), {"v": value})
+
+
+def _remove_written(engine: Any) -> None:
+    """Delete what an earlier run's writing step added (its events from 30,000,000)."""
+    with engine.begin() as connection:
+        ids = select(outcomes.c.id).where(outcomes.c.event_id >= WRITTEN_EVENTS)
+        connection.execute(prices.delete().where(prices.c.outcome.in_(ids)))
+        connection.execute(
+            outcome_summaries.delete().where(outcome_summaries.c.event_id >= WRITTEN_EVENTS)
+        )
+        for table in (outcomes, markets, events):
+            connection.execute(table.delete().where(table.c.event_id >= WRITTEN_EVENTS))
+
+
 @contextlib.contextmanager
-def _database(backend: str, keep: str | None) -> Iterator[str]:
+def _database(backend: str, keep: str | None, *, reuse: bool = False) -> Iterator[str]:
     if backend == "sqlite":
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
             path = Path(keep) / "month.sqlite"
-            path.unlink(missing_ok=True)
+            if not reuse:
+                path.unlink(missing_ok=True)
             yield f"sqlite:///{path}"
             return
         with tempfile.TemporaryDirectory() as folder:
@@ -513,15 +689,17 @@ def _database(backend: str, keep: str | None) -> Iterator[str]:
         return
     import psycopg
 
+    schema = KEPT_SCHEMA if reuse else SCHEMA
     with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-        connection.execute(f'CREATE SCHEMA "{SCHEMA}"')
+        if not reuse:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     try:
-        yield f"{POSTGRES}?options={quote(f'-csearch_path={SCHEMA}')}"
+        yield f"{POSTGRES}?options={quote(f'-csearch_path={schema}')}"
     finally:
-        if not keep:
+        if not keep and not reuse:
             with psycopg.connect(POSTGRES, autocommit=True) as connection:
-                connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @contextlib.contextmanager
@@ -548,6 +726,10 @@ def _python_peak(call: Callable[[], Any]) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def _iso(moment: datetime) -> str:
+    return f"{moment:%F %H:%M} UTC"
 
 
 def _ms(moment: datetime) -> int:

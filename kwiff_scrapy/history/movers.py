@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Double, and_, case, cast, func, literal, null, select
+from sqlalchemy import BigInteger, Double, and_, case, cast, func, literal, null, select, true
 
 from .schema import markets, outcome_summaries, outcomes, prices
 
@@ -44,6 +44,7 @@ def movers_query(
     event_id: int | None = None,
     *,
     summaries: bool = False,
+    lateral: bool = False,
 ) -> Any:
     """The statement of the *limit* biggest movers since *since_ms* (None: ever), of the
     event *event_id* only if given. Its rows: ``id``, ``event_id``, ``market_key``,
@@ -52,9 +53,11 @@ def movers_query(
     ``first_status``, and the same for ``last_``).
 
     *summaries*: the database keeps the outcomes' summaries (schema version 3): the
-    candidates come from them, and each outcome's prices are looked up, never scanned."""
+    candidates come from them, and each outcome's prices are looked up, never scanned.
+    *lateral* (PostgreSQL; SQLite has no ``LATERAL``): with them, the row in force at
+    *since* is found by one walk for its time and odds, not one each."""
     if summaries:
-        return _from_summaries(limit, since_ms, event_id)
+        return _from_summaries(limit, since_ms, event_id, lateral=lateral)
     has_odds = prices.c.odds.is_not(None)
     window = select(
         prices.c.outcome,
@@ -198,7 +201,9 @@ def _named(ranked: Any) -> Any:
     )
 
 
-def _from_summaries(limit: int, since_ms: int | None, event_id: int | None) -> Any:
+def _from_summaries(
+    limit: int, since_ms: int | None, event_id: int | None, *, lateral: bool = False
+) -> Any:
     """The same rows as :func:`movers_query`'s, from the outcomes' summaries.
 
     The candidates are the outcomes whose latest row is after *since* (the summaries'
@@ -231,22 +236,37 @@ def _from_summaries(limit: int, since_ms: int | None, event_id: int | None) -> A
         order = row.c.fetched_at.desc() if newest or at_since else row.c.fetched_at
         return query.order_by(order).limit(1).scalar_subquery()
 
-    no_time: Any = cast(null(), BigInteger)
-    no_odds: Any = cast(null(), Double)
+    opening_at: Any = cast(null(), BigInteger)
+    opening_odds: Any = cast(null(), Double)
+    source: Any = listed
+    if since_ms is not None and lateral:
+        # One walk back from since for both the time and the odds (half the look-ups).
+        found = prices.alias("in_force")
+        in_force = (
+            select(found.c.fetched_at, found.c.odds)
+            .where(found.c.outcome == listed.c.outcome, found.c.fetched_at <= since_ms)
+            .order_by(found.c.fetched_at.desc())
+            .limit(1)
+            .lateral("in_force_at_since")
+        )
+        opening_at, opening_odds = in_force.c.fetched_at, in_force.c.odds
+        source = listed.outerjoin(in_force, true())
+    elif since_ms is not None:
+        opening_at = walk("fetched_at", listed.c.outcome, newest=True, at_since=True)
+        opening_odds = walk("odds", listed.c.outcome, newest=True, at_since=True)
     has_last = listed.c.last_odds.is_not(None)
     # Materialized, each step: every walk is made once per outcome.
     located = (
         select(
             listed.c.outcome,
-            (no_time if since_ms is None else walk("fetched_at", listed.c.outcome, newest=True,
-                                                     at_since=True)).label("opening_at"),
-            (no_odds if since_ms is None else walk("odds", listed.c.outcome, newest=True,
-                                                     at_since=True)).label("opening_odds"),
+            opening_at.label("opening_at"),
+            opening_odds.label("opening_odds"),
             case((has_last, listed.c.last_at),
                  else_=walk("fetched_at", listed.c.outcome, newest=True)).label("last_at"),
             case((has_last, listed.c.last_odds),
                  else_=walk("odds", listed.c.outcome, newest=True)).label("last_odds"),
         )
+        .select_from(source)
         .cte("located")
         .prefix_with("MATERIALIZED")
     )  # fmt: skip

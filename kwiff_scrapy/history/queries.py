@@ -390,7 +390,11 @@ class HistoryReader:
             except SQLAlchemyError as exc:
                 raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
             query = movers_query(
-                limit, to_ms(since) if since is not None else None, event_id, summaries=kept
+                limit,
+                to_ms(since) if since is not None else None,
+                event_id,
+                summaries=kept,
+                lateral=connection.dialect.name == "postgresql",
             )
             rows = self._run(connection, query)
             chosen = {row.event_id for row in rows}

@@ -214,3 +214,23 @@ def test_a_history_without_summaries_gives_the_same_answers(random_history: str)
     finally:
         engine.dispose()
     assert answers() == with_summaries
+
+
+def test_postgresql_queries_run_without_jit(postgres_uri: str) -> None:
+    """The history's look-ups are costed high but run in milliseconds: compiling them
+    (JIT) cost more than running them, so every history connection turns it off, and the
+    URI's own options (its schema here) still apply."""
+    from sqlalchemy import text
+
+    with HistoryReader(postgres_uri) as reader, reader._connect() as connection:
+        assert connection.execute(text("SHOW jit")).scalar() == "off"
+        search_path = str(connection.execute(text("SHOW search_path")).scalar())
+    assert search_path.strip('"') in postgres_uri
+    store = HistoryStore(database_url(postgres_uri))
+    store.open()
+    try:
+        assert store._engine is not None
+        with store._engine.connect() as connection:
+            assert connection.execute(text("SHOW jit")).scalar() == "off"
+    finally:
+        store.close()

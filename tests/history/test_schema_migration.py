@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Index, create_engine, inspect
 
@@ -18,6 +19,8 @@ from kwiff_scrapy.history.records import observe
 from kwiff_scrapy.history.report import opening_closing
 from kwiff_scrapy.history.schema import (
     MIGRATIONS,
+    PRICES_KEY_INCLUDES,
+    PRICES_VACUUM_INSERTS,
     SCHEMA_VERSION,
     database_url,
     metadata,
@@ -46,6 +49,14 @@ def sqlite_state(path: Path) -> tuple[str, set[str], list[tuple[object, ...]]]:
     return version, indexes, rows
 
 
+def prices_sql(path: Path) -> str:
+    with sqlite3.connect(path) as connection:
+        (sql,) = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'kwiff_prices'"
+        ).fetchone()
+    return str(sql)
+
+
 def test_a_version_1_file_is_migrated_when_a_writer_opens_it(tmp_path: Path) -> None:
     path = tmp_path / "odds.sqlite"
     shutil.copyfile(VERSION_1, path)
@@ -61,11 +72,13 @@ def test_a_version_1_file_is_migrated_when_a_writer_opens_it(tmp_path: Path) -> 
     assert sqlite_state(path) == (version, indexes, rows)
 
     store = HistoryStore(database_url(uri))
-    assert store.open() == SCHEMA_VERSION == 3
+    assert store.open() == SCHEMA_VERSION == 4
     migrated_version, migrated_indexes, migrated_rows = sqlite_state(path)
     assert migrated_version == str(SCHEMA_VERSION)
     assert migrated_indexes >= indexes | NEW_INDEXES
     assert migrated_rows == rows
+    # Version 4 is PostgreSQL's alone: the prices' table is as version 1 made it.
+    assert prices_sql(path) == prices_sql(VERSION_1)
     # Every index the schema declares is there, as on a new database.
     declared = {index.name for table in metadata.tables.values() for index in table.indexes}
     assert declared <= migrated_indexes
@@ -119,5 +132,92 @@ def test_a_version_1_postgresql_history_is_migrated(postgres_uri: str) -> None:
         assert names >= NEW_INDEXES
         assert version == str(SCHEMA_VERSION)
         assert opening_closing(engine, now_ms=ms(NOW)) == before
+    finally:
+        engine.dispose()
+
+
+def prices_key(connection: Any) -> tuple[list[str], list[str], list[str]]:
+    """The prices' primary key on PostgreSQL: its key columns, the columns it includes,
+    and the table's storage options."""
+    columns = connection.execute(
+        "SELECT a.attname, k.n <= i.indnkeyatts FROM pg_index i "
+        "JOIN pg_class t ON t.oid = i.indrelid "
+        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+        "WHERE i.indisprimary AND t.oid = 'kwiff_prices'::regclass ORDER BY k.n"
+    ).fetchall()
+    (options,) = connection.execute(
+        "SELECT reloptions FROM pg_class WHERE oid = 'kwiff_prices'::regclass"
+    ).fetchone()
+    return (
+        [name for name, key in columns if key],
+        [name for name, key in columns if not key],
+        sorted(options or []),
+    )
+
+
+def test_a_version_3_postgresql_history_gets_a_covering_primary_key(postgres_uri: str) -> None:
+    """Version 4: the prices' primary key holds the other columns (index-only look-ups)
+    and autovacuum visits the table every so many inserts; rows and reports unchanged."""
+    store = HistoryStore(database_url(postgres_uri))
+    store.open()
+    for item in ITEMS:
+        seen = observe(item)
+        assert seen is not None
+        store.write([seen])
+    store.close()
+    plain = postgres_uri.replace("postgresql+psycopg://", "postgresql://")
+    wanted_options = sorted(
+        [
+            f"autovacuum_vacuum_insert_threshold={PRICES_VACUUM_INSERTS}",
+            "autovacuum_vacuum_insert_scale_factor=0",
+        ]
+    )
+    with connect(plain) as connection:
+        # A new database has them from the start.
+        assert prices_key(connection) == (
+            ["outcome", "fetched_at"], list(PRICES_KEY_INCLUDES), wanted_options
+        )  # fmt: skip
+        # Version 3 as it was made: a plain primary key, the default autovacuum.
+        connection.execute(
+            "ALTER TABLE kwiff_prices DROP CONSTRAINT kwiff_prices_pkey, "
+            "ADD PRIMARY KEY (outcome, fetched_at)"
+        )
+        connection.execute(
+            "ALTER TABLE kwiff_prices RESET (autovacuum_vacuum_insert_threshold, "
+            "autovacuum_vacuum_insert_scale_factor)"
+        )
+        connection.execute("UPDATE kwiff_history_meta SET value = '3'")
+        assert prices_key(connection) == (["outcome", "fetched_at"], [], [])
+        rows = connection.execute("SELECT * FROM kwiff_prices ORDER BY 1, 2").fetchall()
+    assert rows
+    engine = create_engine(database_url(postgres_uri))
+    try:
+        before = opening_closing(engine, now_ms=ms(NOW))
+        with HistoryReader(postgres_uri) as reader:
+            movers = reader.top_movers(5)
+
+        store = HistoryStore(database_url(postgres_uri))
+        assert store.open() == SCHEMA_VERSION == 4
+        store.close()
+        with connect(plain) as connection:
+            assert prices_key(connection) == (
+                ["outcome", "fetched_at"], list(PRICES_KEY_INCLUDES), wanted_options
+            )  # fmt: skip
+            assert connection.execute("SELECT * FROM kwiff_prices ORDER BY 1, 2").fetchall() == rows
+            (version,) = connection.execute(
+                "SELECT value FROM kwiff_history_meta WHERE name = 'schema_version'"
+            ).fetchone()
+        assert version == "4"
+        assert opening_closing(engine, now_ms=ms(NOW)) == before
+        with HistoryReader(postgres_uri) as reader:
+            assert reader.top_movers(5) == movers
+        # Written to as before.
+        seen = observe(row(7, 711, "Arsenal", 2.4, at(60)))
+        assert seen is not None
+        store = HistoryStore(database_url(postgres_uri))
+        store.open()
+        assert store.write([seen]).written == 1
+        store.close()
     finally:
         engine.dispose()
