@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -66,6 +66,26 @@ class Worker:
         except RuntimeError:  # not started yet
             return 0
         return crawl_stats.get_value(key, 0) if crawl_stats is not None else 0
+
+
+@pytest.fixture
+def link() -> Iterator[CuttableLink]:
+    """A link to Redis that the test can cut: up at the start, down at the end."""
+    link = CuttableLink()
+    link.up()
+    yield link
+    link.down()
+
+
+def through(link: CuttableLink, simulator: KwiffSimulator, **more: Any) -> dict[str, Any]:
+    """A worker's settings: *simulator*, Redis through *link*, tried again quickly."""
+    return {
+        "KWIFF_ENDPOINT": simulator.url,
+        "REDIS_URL": link.url,
+        "KWIFF_REDIS_RETRY_DELAY": 0.05,
+        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
+        **more,
+    }
 
 
 class Workers:
@@ -209,19 +229,15 @@ async def test_a_start_request_taken_by_a_joiner_and_retried_is_not_held_back(
 
 
 async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    link: CuttableLink,
 ) -> None:
     # Redis goes away while the event:list is in flight: the event:get commands its answer
     # yields are kept, queued when Redis is back, and the crawl ends complete.
     simulator = await start_simulator(football_events=EVENTS)
-    link = CuttableLink()
-    link.up()
-    settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-    }
+    settings = through(link, simulator)
     workers = Workers(redis_prefix, settings)
     simulator.hold_answers()
     worker = workers.start(KwiffFootballSpider, details="1")
@@ -244,22 +260,17 @@ async def test_a_crawl_worker_rides_out_a_redis_outage_and_loses_nothing(
 
 
 async def test_a_silent_redis_stalls_no_session_and_the_crawl_resumes_after_it(
-    start_simulator: StartSimulator, redis_prefix: str, redis_server: Any
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    redis_server: Any,
+    link: CuttableLink,
 ) -> None:
     # Redis accepts connections and never answers while the event:list's answer arrives:
     # the answer is parsed and its event:get commands kept, and the session keeps pinging,
     # all before the first Redis call gives up (KWIFF_REDIS_TIMEOUT: a generous 10 s; with
     # Redis called on the event loop, nothing moves until then, and the test fails).
     simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
-    link = CuttableLink()
-    link.up()
-    settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_TIMEOUT": 10,
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-    }
+    settings = through(link, simulator, KWIFF_REDIS_TIMEOUT=10)
     workers = Workers(redis_prefix, settings)
     simulator.hold_answers()
     worker = workers.start(KwiffFootballSpider, details="1")
@@ -548,19 +559,13 @@ async def test_leases_that_ran_out_while_redis_was_away_blame_no_worker(
     redis_prefix: str,
     redis_server: Any,
     caplog: pytest.LogCaptureFixture,
+    link: CuttableLink,
 ) -> None:
     """A worker cut off from Redis, like every other, cannot tell a worker that stopped
     renewing its leases from one that could not reach Redis: no worker is said gone."""
     caplog.set_level(logging.INFO, logger="kwiff_scrapy")
     simulator = await start_simulator(football_events=EVENTS)
-    link = CuttableLink()
-    link.up()
-    settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-    }
+    settings = through(link, simulator)
     workers = Workers(redis_prefix, settings)
     worker = workers.start(QuickWatchSpider, interval="0.2")
     key = f"{redis_prefix}:kwiff_watch:watch:11:GB:list"
@@ -588,22 +593,14 @@ async def test_a_commit_whose_reply_was_lost_still_reports_its_changes(
     start_simulator: StartSimulator,
     redis_prefix: str,
     caplog: pytest.LogCaptureFixture,
+    link: CuttableLink,
 ) -> None:
     """Redis carried out a poll's compare-and-set and its reply never came (Redis
     restarted, the connection cut): the changes are in Redis, so no later poll sees them
     as changes; the worker asks whether its commit went through, and reports them."""
     caplog.set_level(logging.INFO, logger="kwiff_scrapy")
     simulator = await start_simulator(football_events=EVENTS, moving=True)
-    link = CuttableLink()
-    link.up()
-    settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_TIMEOUT": 1,
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-        "CONCURRENT_REQUESTS": 1,
-    }
+    settings = through(link, simulator, KWIFF_REDIS_TIMEOUT=1, CONCURRENT_REQUESTS=1)
     watched = ",".join(map(str, listed_ids(simulator)[:3]))
     workers = Workers(redis_prefix, settings)
     worker = workers.start(QuickWatchSpider, interval="0.3", events=watched)
@@ -645,17 +642,13 @@ async def test_baseline_0_reports_nothing_for_the_first_shared_poll(
 
 
 async def test_a_watch_worker_rides_out_a_redis_outage(
-    start_simulator: StartSimulator, redis_prefix: str, caplog: pytest.LogCaptureFixture
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+    link: CuttableLink,
 ) -> None:
     simulator = await start_simulator(football_events=EVENTS)  # still: nothing moves
-    link = CuttableLink()
-    link.up()
-    runner_settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-    }
+    runner_settings = through(link, simulator)
     workers = Workers(redis_prefix, runner_settings)
     worker = workers.start(QuickWatchSpider, interval="0.2")
     try:
@@ -677,20 +670,16 @@ async def test_a_watch_worker_rides_out_a_redis_outage(
 
 
 async def test_a_watch_answer_is_compared_off_the_event_loop_while_redis_is_silent(
-    start_simulator: StartSimulator, redis_prefix: str
+    start_simulator: StartSimulator,
+    redis_prefix: str,
+    link: CuttableLink,
 ) -> None:
     # A poll's answer arrives while Redis accepts connections and never answers: its
     # compare-and-set waits in the Redis thread, and the session keeps pinging meanwhile.
     simulator = await start_simulator(football_events=EVENTS, ping_interval_ms=50)
-    link = CuttableLink()
-    link.up()
-    settings = {
-        "KWIFF_ENDPOINT": simulator.url,
-        "REDIS_URL": link.url,
-        "KWIFF_REDIS_TIMEOUT": 10,  # generous: a call on the event loop would stall it
-        "KWIFF_REDIS_RETRY_DELAY": 0.05,
-        "KWIFF_REDIS_RETRY_MAX_DELAY": 0.2,
-    }
+    settings = through(
+        link, simulator, KWIFF_REDIS_TIMEOUT=10
+    )  # generous: a call on the event loop would stall it
     workers = Workers(redis_prefix, settings)
     worker = workers.start(QuickWatchSpider, interval="0.2")
     try:

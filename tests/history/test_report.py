@@ -94,15 +94,20 @@ ITEMS: list[Any] = [
 ]
 
 
-@pytest.fixture
-def engine(history_uri: str) -> Any:
-    store = HistoryStore(database_url(history_uri))
+def store_items(uri: str) -> None:
+    """A history at *uri* holding :data:`ITEMS`, each written as a batch of its own."""
+    store = HistoryStore(database_url(uri))
     store.open()
     for item in ITEMS:
         seen = observe(item)
         assert seen is not None
         store.write([seen])
     store.close()
+
+
+@pytest.fixture
+def engine(history_uri: str) -> Any:
+    store_items(history_uri)
     engine = create_engine(database_url(history_uri))
     yield engine
     engine.dispose()

@@ -29,7 +29,7 @@ from kwiff_scrapy.history.schema import (
 from kwiff_scrapy.history.store import HistoryStore
 
 from ..support.databases import connect, postgres_server, postgres_uri  # fixtures
-from .test_report import ITEMS, NOW, at, ms, row
+from .test_report import ITEMS, NOW, at, ms, row, store_items
 
 VERSION_1 = Path(__file__).parent / "data" / "history-v1.sqlite"
 NEW_INDEXES = {
@@ -100,13 +100,7 @@ def test_a_version_1_file_is_migrated_when_a_writer_opens_it(tmp_path: Path) -> 
 
 def test_a_version_1_postgresql_history_is_migrated(postgres_uri: str) -> None:
     """The same on PostgreSQL: version 1 is today's tables without version 2's indexes."""
-    store = HistoryStore(database_url(postgres_uri))
-    store.open()
-    for item in ITEMS:
-        seen = observe(item)
-        assert seen is not None
-        store.write([seen])
-    store.close()
+    store_items(postgres_uri)
     plain = postgres_uri.replace("postgresql+psycopg://", "postgresql://")
     with connect(plain) as connection:
         connection.execute(f'DROP TABLE "{outcome_summaries.name}"')
@@ -159,13 +153,7 @@ def prices_key(connection: Any) -> tuple[list[str], list[str], list[str]]:
 def test_a_version_3_postgresql_history_gets_a_covering_primary_key(postgres_uri: str) -> None:
     """Version 4: the prices' primary key holds the other columns (index-only look-ups)
     and autovacuum visits the table every so many inserts; rows and reports unchanged."""
-    store = HistoryStore(database_url(postgres_uri))
-    store.open()
-    for item in ITEMS:
-        seen = observe(item)
-        assert seen is not None
-        store.write([seen])
-    store.close()
+    store_items(postgres_uri)
     plain = postgres_uri.replace("postgresql+psycopg://", "postgresql://")
     wanted_options = sorted(
         [
