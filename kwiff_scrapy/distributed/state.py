@@ -36,7 +36,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..model.changes import EventSnapshot, OutcomeKey, PricePoint
+from ..model.changes import SNAPSHOT_HEADER, EventSnapshot, OutcomeKey, PricePoint
 from .polls import NOW, Claim, RedisPolls
 
 if TYPE_CHECKING:
@@ -48,17 +48,6 @@ logger = logging.getLogger(__name__)
 
 #: First byte of a stored snapshot: zlib-compressed JSON.
 _FORMAT = b"j"
-#: The header fields of a stored snapshot, in :class:`EventSnapshot`'s order.
-_HEADER = (
-    "sport_name",
-    "competition_name",
-    "home_team",
-    "away_team",
-    "start_time",
-    "betting_status",
-    "in_play",
-    "fetched_at",
-)
 
 _COMMIT = (
     NOW
@@ -307,7 +296,7 @@ def encode_snapshot(snapshot: EventSnapshot) -> bytes:
     """*snapshot* as stored in Redis: compressed JSON."""
     record = {
         "id": snapshot.event_id,
-        **{name: getattr(snapshot, name) for name in _HEADER},
+        **{name: getattr(snapshot, name) for name in SNAPSHOT_HEADER},
         "outcomes": [
             [list(key) if isinstance(key, tuple) else key, list(point)]
             for key, point in snapshot.outcomes.items()
@@ -331,7 +320,7 @@ def decode_snapshot(blob: bytes) -> EventSnapshot:
         outcomes = {_outcome_key(key): _price_point(point) for key, point in record["outcomes"]}
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a snapshot: bad outcomes ({exc})") from None
-    header = {name: record.get(name) for name in _HEADER}
+    header = {name: record.get(name) for name in SNAPSHOT_HEADER}
     for name, value in header.items():
         if value is not None and not isinstance(value, str | int | float | bool):
             raise ValueError(f"not a snapshot: {name} is {type(value).__name__}")

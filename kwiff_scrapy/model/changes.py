@@ -7,7 +7,7 @@ compares the last snapshot with a new one and returns the changes as items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from math import fsum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -120,6 +120,12 @@ class EventSnapshot:
             fetched_at=event.fetched_at,
             outcomes=outcomes,
         )
+
+
+#: The header fields of an event's snapshot (all but its id and its outcomes), in order.
+SNAPSHOT_HEADER: tuple[str, ...] = tuple(
+    item.name for item in fields(EventSnapshot) if item.name not in {"event_id", "outcomes"}
+)
 
 
 def diff_event(

@@ -27,6 +27,7 @@ from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import observe
 from kwiff_scrapy.history.schema import database_url
 from kwiff_scrapy.history.store import HistoryStore
+from kwiff_scrapy.model.items import KwiffEvent
 from kwiff_scrapy.model.odds import overround
 from kwiff_scrapy.model.signals import OddsSignal
 from kwiff_scrapy.model.values import iso_utc_datetime
@@ -410,6 +411,18 @@ async def test_pages_are_read_only_and_run_only_the_package_scripts(sqlite_uri: 
     assert "https://" not in html
 
 
+def arsenal_moved() -> KwiffEvent:
+    """The first opening event, its first two markets only, every price 0.5 longer and
+    open: six new prices to write at one time."""
+    arsenal = copy.deepcopy(opening_events()[0])
+    arsenal.markets = arsenal.markets[:2]
+    for market in arsenal.markets:
+        for outcome in market.outcomes:
+            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
+            outcome.status = None
+    return arsenal
+
+
 async def test_more_prices_of_one_time_than_a_look_reads_all_arrive(
     sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -417,12 +430,7 @@ async def test_more_prices_of_one_time_than_a_look_reads_all_arrive(
 
     monkeypatch.setattr(live, "UPDATE_LIMIT", 2)  # a look reads 2 prices at most
     build_history(sqlite_uri)
-    arsenal = copy.deepcopy(opening_events()[0])
-    arsenal.markets = arsenal.markets[:2]
-    for market in arsenal.markets:
-        for outcome in market.outcomes:
-            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
-            outcome.status = None
+    arsenal = arsenal_moved()
     async with (
         served(sqlite_uri) as client,
         client.get("/live", params={"event": str(ARSENAL)}) as stream,
@@ -446,12 +454,7 @@ async def test_prices_stored_before_the_server_started_are_never_sent_as_new(
 
     monkeypatch.setattr(live, "UPDATE_LIMIT", 2)  # the window at start spans three pages
     build_history(sqlite_uri)
-    arsenal = copy.deepcopy(opening_events()[0])
-    arsenal.markets = arsenal.markets[:2]
-    for market in arsenal.markets:
-        for outcome in market.outcomes:
-            outcome.odds = round((outcome.odds or 2.0) + 0.5, 2)
-            outcome.status = None
+    arsenal = arsenal_moved()
     assert write_event(sqlite_uri, arsenal, NOW) == 6  # before the server starts
     moved = one_outcome(arsenal, 0, 0, round((arsenal.markets[0].outcomes[0].odds or 2.0) + 1, 2))
     async with (

@@ -40,7 +40,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ...model.changes import EventSnapshot, OutcomeKey, PricePoint
+from ...model.changes import SNAPSHOT_HEADER, EventSnapshot, OutcomeKey, PricePoint
 from .pickles import PROTOCOL, Pickled
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "watch.journal"
-_HEADER = struct.Struct(">II")  # length, CRC-32 of the pickle that follows
+_RECORD_HEADER = struct.Struct(">II")  # length, CRC-32 of the pickle that follows
 
 
 class Journal:
@@ -98,7 +98,7 @@ class Journal:
             else:
                 events[event_id] = EventDelta.between(known, snapshot)
         data = pickle.dumps((events, gone, state.baselined), protocol=PROTOCOL)
-        record = _HEADER.pack(len(data), zlib.crc32(data)) + data
+        record = _RECORD_HEADER.pack(len(data), zlib.crc32(data)) + data
         with self.path.open("ab") as file:
             try:
                 file.write(record)
@@ -139,7 +139,7 @@ class EventDelta(NamedTuple):
     def between(cls, old: EventSnapshot, new: EventSnapshot) -> EventDelta:
         header = {
             name: getattr(new, name)
-            for name in _SNAPSHOT_HEADER
+            for name in SNAPSHOT_HEADER
             if getattr(new, name) != getattr(old, name)
         }
         before, after = old.outcomes, new.outcomes
@@ -152,14 +152,6 @@ class EventDelta(NamedTuple):
         for key in self.removed:
             outcomes.pop(key, None)
         return dataclasses.replace(snapshot, **self.header, outcomes=outcomes)
-
-
-#: The fields of an event's snapshot besides its id and its outcomes.
-_SNAPSHOT_HEADER: tuple[str, ...] = tuple(
-    item.name
-    for item in dataclasses.fields(EventSnapshot)
-    if item.name not in {"event_id", "outcomes"}
-)
 
 
 def apply(path: Path, state: WatchState) -> tuple[int, int]:
@@ -175,10 +167,10 @@ def apply(path: Path, state: WatchState) -> tuple[int, int]:
     applied = 0
     position = 0
     while position < len(data):
-        header_end = position + _HEADER.size
+        header_end = position + _RECORD_HEADER.size
         if header_end > len(data):
             break
-        length, checksum = _HEADER.unpack_from(data, position)
+        length, checksum = _RECORD_HEADER.unpack_from(data, position)
         body = data[header_end : header_end + length]
         if len(body) < length or zlib.crc32(body) != checksum:
             break
