@@ -398,7 +398,28 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     workers = Workers(redis_prefix, settings)
     for _ in range(3):
         workers.start(QuickWatchSpider, interval="0.2", details=details)
-    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= polls)
+
+    def across() -> list[OddsSignal]:
+        """Signals whose window spans polls of different workers: the price a signal
+        moved from was seen by another worker than the one that yielded the signal."""
+        seen_by = {
+            (change.event_id, change.fetched_at): n
+            for n, worker in enumerate(workers.workers)
+            for change in worker.items
+            if isinstance(change, OddsChange)
+        }
+        return [
+            signal
+            for n, worker in enumerate(workers.workers)
+            for signal in worker.items
+            if isinstance(signal, OddsSignal)
+            and signal.first_seen_at != signal.fetched_at
+            and seen_by.get((signal.event_id, signal.first_seen_at), n) != n
+        ]
+
+    # Which worker claims each poll is up to them: the polls go on until one signal's
+    # window spans two workers' polls, which is what the test is about.
+    await workers.until(lambda: workers.total(stats.WATCH_POLLS) >= polls and bool(across()))
     await workers.stop()
 
     signals = [item for item in workers.items if isinstance(item, OddsSignal)]
@@ -420,23 +441,7 @@ async def test_three_workers_detect_each_signal_once_as_one_process_would(
     one_process = SignalDetectors(load_signal_rules(SIGNAL_RULES))
     expected = one_process.feed(changes) + one_process.flush()
     assert sorted(signals, key=repr) == sorted(expected, key=repr)
-    # Windows span polls of different workers: the price a signal moved from was seen
-    # by another worker than the one that yielded the signal.
-    seen_by = {
-        (change.event_id, change.fetched_at): n
-        for n, worker in enumerate(workers.workers)
-        for change in worker.items
-        if isinstance(change, OddsChange)
-    }
-    across = [
-        signal
-        for n, worker in enumerate(workers.workers)
-        for signal in worker.items
-        if isinstance(signal, OddsSignal)
-        and signal.first_seen_at != signal.fetched_at
-        and seen_by.get((signal.event_id, signal.first_seen_at), n) != n
-    ]
-    assert across, "no signal spanned two workers' polls: the test proves nothing"
+    assert across(), "no signal spanned two workers' polls: the test proves nothing"
     # The detectors' state is in Redis, one JSON record per event (and no more).
     key = f"{redis_prefix}:kwiff_watch:watch:11:GB:{'details' if details == '1' else 'list'}"
     states = redis_server.hkeys(f"{key}:signals")
