@@ -114,6 +114,12 @@ class RouteSender:
             )
         self._queue.put_nowait(message)
 
+    async def settle(self) -> None:
+        """Return once every message queued so far has been posted or given up."""
+        if self._task is None or self._closed:  # not started, or stopping: nothing goes
+            return
+        await self._queue.join()
+
     async def close(self) -> list[Message]:
         """Wait up to ``close_timeout`` for what is queued; stop; the messages unsent."""
         self._closed = True

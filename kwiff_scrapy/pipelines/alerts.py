@@ -27,7 +27,10 @@ detectors yield), passes every item on unchanged, and, for each route
    fails (a refused certificate at once) is logged and counted as
    ``kwiff/alerts/failed``, never raised into the crawl;
 5. at close, sends what is pending and gives it ``KWIFF_ALERT_CLOSE_TIMEOUT`` seconds;
-   what has not gone out by then is cancelled and counted as failed.
+   what has not gone out by then is cancelled and counted as failed;
+6. is waited for by a watch with a ``JOBDIR`` before it counts a poll as reported
+   (:meth:`KwiffAlertsPipeline.settle`): a watch killed with an alert unsent reports
+   the change again when resumed, and alerts it then.
 
 After the watch's first successful poll that yielded changes, each ``KWIFF_ALERT_MARKETS``
 or ``KWIFF_ALERT_COMPETITIONS`` name that none of them matched is logged once as a
@@ -226,6 +229,17 @@ class KwiffAlertsPipeline:
                     sender.where,
                     self.config.close_timeout,
                 )
+
+    async def settle(self) -> None:
+        """Return once the alerts of every item handed over so far are out: posted, given
+        up or dropped. A watch with a ``JOBDIR`` counts a poll as reported only then
+        (:class:`~kwiff_scrapy.spiders.watch.checkpoint.SettlesItems`), so a watch killed
+        with an alert still unsent reports its change again, and alerts it, when resumed.
+        Items still batched go now: the poll's items are all through the pipelines."""
+        if any(self._pending.values()):
+            self._flush()
+        for sender in self._senders.values():
+            await sender.settle()
 
     # -- the watch's notices ----------------------------------------------------------
 

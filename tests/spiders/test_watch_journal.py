@@ -30,6 +30,7 @@ from kwiff_scrapy.spiders.watch.journal import JOURNAL_FILE, EventDelta, Journal
 
 from ..support.waiting import until
 from ..support.watching import odds_changes, watch
+from ..support.webhook_server import Reply, WebhookServer
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -138,6 +139,47 @@ async def test_a_move_the_history_has_not_written_yet_is_reported_again_after_a_
         resumed = await watch(simulator, polls=1, settings={"JOBDIR": str(killed)})
     back = [(c.kind, c.outcome_id, c.previous_odds, c.odds) for c in odds_changes(resumed.items)]
     assert back == [("moved", outcome["id"], opening, moved)]
+
+
+async def test_a_move_whose_alert_is_not_out_yet_is_reported_and_alerted_again_after_a_kill(
+    tmp_path: Path,
+) -> None:
+    """An alert waits in memory for its webhook (slow, retrying), which a kill loses: the
+    journal records a poll only once its alerts are out, so the resumed watch reports the
+    move again and alerts it."""
+    data = OneMovingPrice()
+    outcome = data.first_outcome()
+    opening, moved = outcome["odds"], round(outcome["odds"] * 2, 2)
+    job, killed = tmp_path / "job", tmp_path / "killed"
+    held = asyncio.Event()
+
+    def on_poll(crawler: Crawler, poll: int) -> None:
+        if poll == 2:
+            data.odds = moved  # poll 3 reports the move; its alert's answer is held
+        elif poll == 4:  # the JOBDIR a SIGKILL now would leave, the alert not out
+            shutil.copytree(job, killed)
+            held.set()
+
+    settings = {
+        "JOBDIR": str(job),
+        "KWIFF_WATCH_CHECKPOINT": 3600,
+        "KWIFF_ALERT_RETRY_DELAY": 0.01,
+    }
+    async with WebhookServer(Reply(hold=held)) as server, KwiffSimulator(data=data) as simulator:
+        settings["KWIFF_ALERT_WEBHOOK"] = server.url
+        first = await watch(simulator, polls=4, settings=settings, on_poll=on_poll)
+        assert [(c.previous_odds, c.odds) for c in odds_changes(first.items, "moved")] == [
+            (opening, moved)
+        ]
+        assert len(server.received) == 1
+        resumed = await watch(simulator, polls=1, settings={**settings, "JOBDIR": str(killed)})
+        alerted = server.received  # a closing watch waits for its alerts to go out
+    back = [(c.kind, c.outcome_id, c.previous_odds, c.odds) for c in odds_changes(resumed.items)]
+    assert back == [("moved", outcome["id"], opening, moved)]
+    assert [
+        [(c["outcome_id"], c["previous_odds"], c["odds"]) for c in request.json()["changes"]]
+        for request in alerted
+    ] == [[(outcome["id"], opening, moved)]] * 2
 
 
 def _odds(state: WatchState, outcome_id: int) -> float | None:
