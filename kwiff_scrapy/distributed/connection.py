@@ -191,3 +191,11 @@ class RedisGuard:
 
 
 _CLIENTS: weakref.WeakKeyDictionary[Crawler, Any] = weakref.WeakKeyDictionary()
+
+
+def redis_text(value: bytes | str | None) -> str:
+    """A value read from Redis as text: the client returns bytes (scrapy-redis does not
+    ask it to decode), a test's client may return str; None (no such key) is ""."""
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)

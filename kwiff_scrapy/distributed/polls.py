@@ -31,6 +31,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .connection import redis_text
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -187,12 +189,12 @@ class RedisPolls:
             keys=self.keys, args=[self.worker, _number(lease), max(0, most)]
         )
         claimed = [
-            Claim(_text(rows[i]), _text(rows[i + 1]), float(rows[i + 2]))
+            Claim(redis_text(rows[i]), redis_text(rows[i + 1]), float(rows[i + 2]))
             for i in range(0, len(rows), 3)
         ]
-        wait = float(soonest) if _text(soonest) else None
+        wait = float(soonest) if redis_text(soonest) else None
         # A claim's token is "<worker>#<claim number>".
-        lapsed = sorted({_text(token).rpartition("#")[0] for token in holders})
+        lapsed = sorted({redis_text(token).rpartition("#")[0] for token in holders})
         return Claims(claimed, int(expired), wait, tuple(lapsed))
 
     def renew(self, claims: Iterable[Claim], lease: float) -> list[str]:
@@ -203,7 +205,7 @@ class RedisPolls:
         if len(args) == 1:
             return []
         lost = self._renew(keys=[self.leases_key, self.holders_key], args=args)
-        return [_text(task) for task in lost]
+        return [redis_text(task) for task in lost]
 
     def release(self, claims: Iterable[Claim]) -> int:
         """Hand back claims not polled (this worker stops): due again at once."""
@@ -219,14 +221,10 @@ class RedisPolls:
             pipe.zrange(self.due_key, 0, -1)
             pipe.zrange(self.leases_key, 0, -1)
             due, leased = pipe.execute()
-        return {_text(task) for task in (*due, *leased)}
+        return {redis_text(task) for task in (*due, *leased)}
 
 
 def _number(value: float) -> str:
     if not math.isfinite(value):
         raise ValueError(f"not a finite number of seconds: {value}")
     return repr(float(value))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

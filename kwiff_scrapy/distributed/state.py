@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..model.changes import SNAPSHOT_HEADER, EventSnapshot, OutcomeKey, PricePoint
+from .connection import redis_text
 from .polls import NOW, Claim, RedisPolls
 
 if TYPE_CHECKING:
@@ -280,13 +281,15 @@ class RedisSnapshots:
         keys = [self.polls.due_key, self.polls.leases_key, self.polls.holders_key, *self.keys]
         keys.append(self.polls.polled_key)  # last, whatever keys come before it
         outcome, baselined, overrun = self._commit(keys=keys, args=args)
-        return Committed(Outcome(_text(outcome)), _text(baselined) == "1", _text(overrun) == "1")
+        return Committed(
+            Outcome(redis_text(outcome)), redis_text(baselined) == "1", redis_text(overrun) == "1"
+        )
 
     def landed(self, claim: Claim) -> Committed:
         """Whether the commit of *claim* went through (``ok``, with what it returned) or
         not (``lost``), for a worker whose call failed without its reply."""
         record = self.server.hget(self.commits_key, claim.task)
-        token, was, overrun = _text(record).rsplit(" ", 2) if record else ("", "0", "0")
+        token, was, overrun = redis_text(record).rsplit(" ", 2) if record else ("", "0", "0")
         if token != claim.token:
             return Committed(Outcome.LOST)
         return Committed(Outcome.OK, was == "1", overrun == "1")
@@ -371,7 +374,3 @@ def _price_point(value: object) -> PricePoint:
         fair_odds,
         market_overround,
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

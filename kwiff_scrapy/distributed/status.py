@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
+from .connection import redis_text
+
 if TYPE_CHECKING:
     from redis import Redis
 
@@ -138,7 +140,7 @@ def read_status(server: Redis, pattern: str, described: str) -> Status:
         watch = key.removesuffix(":config")
         prefixes.setdefault(watch.split(_WATCH, 1)[0], set()).add(watch)
     for key in _scan(server, f"{pattern}:run"):
-        if _text(server.type(key)) == "hash" and server.hexists(key, "seeder"):
+        if redis_text(server.type(key)) == "hash" and server.hexists(key, "seeder"):
             prefixes.setdefault(key.removesuffix(":run"), set())
     crawls = [
         _crawl(server, prefix, sorted(watches), now) for prefix, watches in sorted(prefixes.items())
@@ -153,8 +155,8 @@ def _crawl(server: Redis, prefix: str, watch_keys: list[str], now: float) -> Cra
     )
     workers = [worker for worker in found if worker is not None]
     queue_key = next((w.queue for w in workers if w.queue), None) or f"{prefix}:requests"
-    run = {_text(k): _text(v) for k, v in server.hgetall(f"{prefix}:run").items()}
-    busy = sorted(_text(worker) for worker in server.hkeys(f"{prefix}:busy"))
+    run = {redis_text(k): redis_text(v) for k, v in server.hgetall(f"{prefix}:run").items()}
+    busy = sorted(redis_text(worker) for worker in server.hkeys(f"{prefix}:busy"))
     watches = [_watch(server, key, workers, now) for key in watch_keys]
     return CrawlStatus(
         prefix=prefix,
@@ -171,7 +173,7 @@ def _crawl(server: Redis, prefix: str, watch_keys: list[str], now: float) -> Cra
 
 def _worker(server: Redis, key: str, worker_id: str) -> WorkerStatus | None:
     try:
-        fields = {_text(k): _text(v) for k, v in server.hgetall(key).items()}
+        fields = {redis_text(k): redis_text(v) for k, v in server.hgetall(key).items()}
     except ResponseError:  # a sign of life without details (a plain string)
         return WorkerStatus(worker_id) if server.exists(key) else None
     if not fields:
@@ -198,15 +200,17 @@ def _watch(server: Redis, key: str, workers: list[WorkerStatus], now: float) -> 
         pipe.hgetall(f"{key}:holders")
         pipe.hgetall(f"{key}:polled")
         interval_raw, due, leases, holders, polled = pipe.execute()
-    interval = _number(_text(interval_raw) if interval_raw is not None else None, float)
-    holder_of = {_text(task): _text(token).rpartition("#")[0] for task, token in holders.items()}
-    last = {_text(task): _text(value) for task, value in polled.items()}
+    interval = _number(redis_text(interval_raw) if interval_raw is not None else None, float)
+    holder_of = {
+        redis_text(task): redis_text(token).rpartition("#")[0] for task, token in holders.items()
+    }
+    last = {redis_text(task): redis_text(value) for task, value in polled.items()}
     tasks = []
     for raw, when in due:
-        task = _text(raw)
+        task = redis_text(raw)
         tasks.append(_task(task, last.get(task), next_due=when, late_by=max(0.0, now - when)))
     for raw, until in leases:
-        task = _text(raw)
+        task = redis_text(raw)
         tasks.append(
             _task(
                 task,
@@ -227,7 +231,7 @@ def _task(task: str, polled: str | None, **known: Any) -> TaskStatus:
 
 
 def _length(server: Redis, key: str) -> int:
-    kind = _text(server.type(key))
+    kind = redis_text(server.type(key))
     if kind == "zset":
         return int(server.zcard(key))
     if kind == "list":
@@ -236,7 +240,7 @@ def _length(server: Redis, key: str) -> int:
 
 
 def _scan(server: Redis, match: str) -> set[str]:
-    return {_text(key) for key in server.scan_iter(match=match, count=1000)}
+    return {redis_text(key) for key in server.scan_iter(match=match, count=1000)}
 
 
 def _glob_escape(text: str) -> str:
@@ -251,9 +255,3 @@ def _number(text: str | None, kind: type[int] | type[float]) -> Any:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode() if isinstance(value, bytes) else str(value)

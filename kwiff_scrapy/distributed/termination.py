@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .connection import redis_text
 from .polls import NOW
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ class SharedCrawl:
             keys=[self.run_key, self.worker_key],
             args=[self.worker, uuid.uuid4().hex, self._timeout_ms],
         )
-        return Run(_text(run_id), _text(seeder), _text(seeded) == "1")
+        return Run(redis_text(run_id), redis_text(seeder), redis_text(seeded) == "1")
 
     def heartbeat(self, about: Mapping[str, str] | None = None) -> None:
         """A sign of life, valid for the worker timeout, with what *about* tells (fields
@@ -218,7 +219,9 @@ class SharedCrawl:
             args=[self.worker, run.id, self.worker_prefix],
         )
         return IdleCheck(
-            Verdict(_text(verdict)), _text(seeded) == "1", tuple(_text(w) for w in lost)
+            Verdict(redis_text(verdict)),
+            redis_text(seeded) == "1",
+            tuple(redis_text(w) for w in lost),
         )
 
     def finish(self, run: Run | None, delete: list[str]) -> bool:
@@ -240,11 +243,5 @@ class SharedCrawl:
     def other_workers(self) -> list[str]:
         """The other workers that gave a sign of life within the worker timeout."""
         found = self.server.scan_iter(match=f"{self.worker_prefix}*", count=1000)
-        names = (_text(key).removeprefix(self.worker_prefix) for key in found)
+        names = (redis_text(key).removeprefix(self.worker_prefix) for key in found)
         return sorted(name for name in names if name != self.worker)
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode() if isinstance(value, bytes) else str(value)
