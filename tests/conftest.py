@@ -12,6 +12,13 @@ from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.utils.reactor import is_reactor_installed
 
 from kwiff_scrapy.simulator import KwiffSimulator, SimulatorConfig
+from kwiff_scrapy.simulator import data as simulator_data
+
+#: The simulated events' dates follow the UTC day their data is made on, and tests
+#: compare data made when a module is imported with a simulator's made later: one day for
+#: the whole run in this process, so that a run over midnight UTC compares like with like.
+SESSION_DAY = simulator_data.utc_today()
+simulator_data.utc_today = lambda: SESSION_DAY
 
 StartSimulator = Callable[..., Awaitable[KwiffSimulator]]
 

@@ -42,6 +42,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARROW = "\N{RIGHTWARDS ARROW}"
 RAW = SimulatedData().events(11)[:3]
 ARSENAL = RAW[0]["id"]  # 10744160: Arsenal v Juventus
+#: Its kick-off as the table and the plot write it (the simulator's dates follow today's).
+KICK_OFF = f"{datetime.fromisoformat(RAW[0]['startDate']):%Y-%m-%d %H:%M} UTC"
 SPORTING = RAW[1]["id"]
 #: The history is built relative to now, so that `--since` windows mean the same in a
 #: subprocess: the opening prices 90 minutes ago, then a few moves.
@@ -170,7 +172,7 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
     # The table: a heading, then one row per move, oldest first.
     lines = table.stdout.splitlines()
     assert lines[0] == (
-        f"Arsenal v Juventus - UEFA Champions League - kick-off 2026-12-08 17:45 UTC "
+        f"Arsenal v Juventus - UEFA Champions League - kick-off {KICK_OFF} "
         f"(event {ARSENAL})"
     )
     outcomes = sum(len(m["outcomes"]) for m in RAW[0]["details"]["offers"])
@@ -265,7 +267,7 @@ def test_the_plot_data_is_a_step_line_per_outcome_carried_to_the_last_time(store
         data = plot_data(event, reader.outcome_histories(ARSENAL, ["Full Time Result"]))
     assert data.title == (
         "Arsenal v Juventus \N{EM DASH} UEFA Champions League \N{EM DASH} "
-        "kick-off 2026-12-08 17:45 UTC"
+        f"kick-off {KICK_OFF}"
     )
     # Every line runs on to the latest price of the event (a Double Chance move at 85).
     assert (data.start, data.end) == (OPENING, at(85))
