@@ -55,6 +55,7 @@ least ``1 + growth`` times the last signal's (the default growth 1.0: doubled).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ def clock_of(fetched_at: str | None) -> float | None:
     return moment.timestamp()
 
 
+@functools.lru_cache(maxsize=4096)  # signals of one poll, and of polls near, share times
 def iso_of(clock: float) -> str | None:
     return iso_utc(round(clock * 1000))
 
@@ -249,12 +251,10 @@ class Poll:
     suspended: bool = False
     #: Its event's state, once a change of this poll has looked it up.
     event: EventState | None = None
-    #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
+    #: Caches of an earlier version, no longer filled: fields still, so that a poll it
+    #: pickled (JOBDIR) still loads.
     priced: list[Priced] | None = None
-    #: Those of :attr:`priced` passing each filter of the rules' (markets, min, max odds).
-    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] = field(
-        default_factory=dict
-    )
+    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] | None = None
 
 
 class Move(NamedTuple):
@@ -303,6 +303,10 @@ class SignalDetectors:
         # One answer's changes share one time: read it once.
         read_time: str | None = None
         read_at: float | None = None
+        events = self._events
+        apply_odds = self._apply_odds
+        close = self._close
+        poll = self._poll
         for change in changes:
             fetched_at = change.fetched_at
             if fetched_at != read_time:
@@ -310,20 +314,19 @@ class SignalDetectors:
             at = read_at
             if at is None or fetched_at is None:
                 continue
-            poll = self._poll
-            if poll is not None and (
-                poll.event_id != change.event_id or poll.fetched_at != fetched_at
-            ):
-                signals.extend(self.flush())
+            event_id = change.event_id
+            if poll is not None and (poll.event_id != event_id or poll.fetched_at != fetched_at):
+                self._poll = None
+                close(poll, signals)
                 poll = None
             if poll is None:
                 # Each event's clock never runs back (answers may come out of order).
-                event = self._events.get(change.event_id)
-                if event is not None and event.clock is not None:
-                    at = max(event.clock, at)
-                poll = self._poll = Poll(change.event_id, fetched_at, at)
+                event = events.get(event_id)
+                if event is not None and event.clock is not None and event.clock > at:
+                    at = event.clock
+                poll = self._poll = Poll(event_id, fetched_at, at)
             if isinstance(change, OddsChange):
-                self._apply_odds(change, poll)
+                apply_odds(change, poll)
             else:
                 self._apply_event(change, poll)
         return signals
@@ -331,16 +334,20 @@ class SignalDetectors:
     def flush(self) -> list[OddsSignal]:
         """Close the poll under way (the watch calls this when an answer is done)."""
         poll, self._poll = self._poll, None
-        if poll is None:
-            return []
+        signals: list[OddsSignal] = []
+        if poll is not None:
+            self._close(poll, signals)
+        return signals
+
+    def _close(self, poll: Poll, signals: list[OddsSignal]) -> None:
+        """Append to *signals* those of *poll*, complete."""
         event = self._events.get(poll.event_id)
         if event is None:
-            return []
+            return
         at = event.clock = poll.at
         if self._margin_keep is not None and poll.markets:
             self._record_overrounds(event, poll)
-        signals: list[OddsSignal] = []
-        priced = _priced(event, poll.outcomes) if poll.outcomes else []
+        priced = _priced(event, poll.outcomes) if poll.outcomes and self._price_keep else []
         # Rules of several kinds often share their filters (the defaults do): by the
         # number of their filters, those of priced that pass them.
         passing: list[list[Priced] | None] = [None] * self._filter_count
@@ -360,7 +367,6 @@ class SignalDetectors:
             fire(rule, event, poll, touched, whole, signals)
         if at - self._purged_at >= self._longest_cooldown:
             self._purge(at)
-        return signals
 
     def event_state(self, event_id: int) -> EventState | None:
         """What is kept about one event (None: nothing), its cooldowns over dropped.
@@ -391,7 +397,7 @@ class SignalDetectors:
             _from_legacy(event)
             self._steaming(event)
         if self._poll is not None:  # caches the rules fill: a poll pickled without them
-            self._poll.passing = {}
+            self._poll.passing = None
             self._poll.priced = None
             if self._poll.event is not None:
                 _from_legacy(self._poll.event)
