@@ -288,6 +288,12 @@ class SignalDetectors:
         #: How many distinct filters of the outcomes the rules have (see _plan).
         self._filter_count: int = 0
         self._plans = self._plan()
+        #: _mark_steaming's factor (inf: no steam rule across an event) and the seconds of
+        #: prices kept: read for every change.
+        self._steam_gate = (
+            self._steam_change - 2 * EPSILON if self._steam_change is not None else math.inf
+        )
+        self._keep_prices = self._price_keep or 0.0
         self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
         self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
         self._events: dict[int, EventState] = {}
@@ -347,7 +353,9 @@ class SignalDetectors:
         at = event.clock = poll.at
         if self._margin_keep is not None and poll.markets:
             self._record_overrounds(event, poll)
-        priced = _priced(event, poll.outcomes) if poll.outcomes and self._price_keep else []
+        priced = (
+            _priced(event, poll.outcomes) if poll.outcomes and self._price_keep is not None else []
+        )
         # Rules of several kinds often share their filters (the defaults do): by the
         # number of their filters, those of priced that pass them.
         passing: list[list[Priced] | None] = [None] * self._filter_count
@@ -392,6 +400,8 @@ class SignalDetectors:
         self.__dict__.update({**fresh.__dict__, **state})
         self._steam_change = fresh._steam_change
         self._plans = fresh._plans
+        self._steam_gate = fresh._steam_gate
+        self._keep_prices = fresh._keep_prices
         self._filter_count = fresh._filter_count
         for event in self._events.values():
             _from_legacy(event)
@@ -518,12 +528,12 @@ class SignalDetectors:
         if is_open and odds is not None and odds > 1:  # its live odds
             at = poll.at
             if prices and prices[-2] == at:
-                prices, high, low = add_point(prices, high, low, at, odds, self._price_keep or 0.0)
+                prices, high, low = add_point(prices, high, low, at, odds, self._keep_prices)
             else:
                 # add_point's common case: a point of a new time, old points dropped only
                 # when the one after them is in effect at the window's start.
                 prices = (*prices, at, odds)
-                horizon = at - (self._price_keep or 0.0)
+                horizon = at - self._keep_prices
                 if len(prices) > 2 and prices[2] <= horizon:
                     start, last, stale = 0, len(prices) - 2, False
                     while start < last and prices[start + 2] <= horizon:
@@ -540,9 +550,8 @@ class SignalDetectors:
             outcomes[keys] = (the_id, name, odds, is_open, high, low, prices)
             if len(prices) > 2:
                 event.moving[keys] = None
-                change_of = self._steam_change
-                # _far_enough's test of the change: as loose as the loosest rule's.
-                if change_of is not None and high - odds >= (change_of - 2 * EPSILON) * high:
+                # _mark_steaming in line.
+                if high - odds >= self._steam_gate * high:
                     event.steaming[keys] = None
                 else:
                     event.steaming.pop(keys, None)
@@ -583,14 +592,14 @@ class SignalDetectors:
             keys = market[M_KEYS]
             if len(keys) < 2:
                 continue
-            # EventState.book_prices in line.
-            prices = []
+            # EventState.book_prices in line (with the terms of odds.overround's sum).
+            inverses = []
             for keys_of in keys:
                 outcome = outcomes[keys_of]
                 odds = outcome[O_ODDS]
-                if not outcome[O_OPEN] or odds is None or odds <= 1:
+                if not outcome[O_OPEN] or odds is None or not odds > 1:
                     break
-                prices.append(odds)
+                inverses.append(1.0 / odds)
             else:
                 if market[M_BOOK] is None:
                     # Every outcome open and priced: is_book's answer now holds for the name.
@@ -599,7 +608,7 @@ class SignalDetectors:
                     if not book:
                         continue
                 # odds.overround's sum, in the same order: the same float.
-                overround = sum([1.0 / p for p in prices]) - 1.0
+                overround = sum(inverses) - 1.0
                 overrounds, high, low = add_point(
                     market[M_OVERROUNDS], market[M_HIGH], market[M_LOW], at, overround, keep
                 )
