@@ -367,10 +367,14 @@ class SignalDetectors:
             else:
                 touched = passing[filters]  # type: ignore[assignment]
                 if touched is None:
+                    # SignalRule.market_matches and odds_in_range (the odds are a price).
+                    low, high = rule.min_odds, rule.max_odds
                     touched = passing[filters] = [
                         found
                         for found in priced
-                        if rule.market_matches(found[2][M_NAME]) and rule.odds_in_range(found[4])
+                        if (not rule.markets or rule.market_matches(found[2][M_NAME]))
+                        and (low is None or found[4] >= low)
+                        and (high is None or found[4] <= high)
                     ]
             fire(rule, event, poll, touched, whole, signals)
         if at - self._purged_at >= self._longest_cooldown:
@@ -985,8 +989,8 @@ def _event_steam(
     count = rule.outcomes
     assert count is not None
     steaming = event.steaming  # every outcome that can count is there (see EventState)
-    if len(steaming) < count:
-        return
+    if not moves or len(steaming) < count:
+        return  # none moved now (most polls), or too few can count
     at = poll.at
     last = event.cooldowns.get((rule.name, "event", None))
     # Inside its cooldown, the strength a signal needs to fire again.
