@@ -108,10 +108,13 @@ if TYPE_CHECKING:
     Fire = Callable[
         [SignalRule, "EventState", "Poll", list["Priced"], bool, list[OddsSignal]], None
     ]
-    #: (rule, fire, whole, the number of its filters (-1: none), whether it filters the
-    #: event).
+    #: (rule, fire, whole, the number of its filters (-1: none, NO_PRICES: it does not look
+    #: at prices), whether it filters the event).
     Plan = tuple[SignalRule, Fire, bool, int, bool]
 
+#: The number of filters (see SignalDetectors._plan) of a rule that does not look at the
+#: outcomes priced in a poll (``margin``, ``suspensions``).
+NO_PRICES = -2
 #: Slack on thresholds: a move of exactly 10 % in decimal (2.0 to 1.8) is 9.99...% in binary.
 EPSILON = 1e-9
 PRICE_KINDS = (DROP, DRIFT, STEAM)
@@ -362,7 +365,11 @@ class SignalDetectors:
         for rule, fire, whole, filters, event_filter in self._plans:
             if event_filter and not rule.event_matches(event.competition_name, event.in_play):
                 continue
-            if filters < 0 or not priced:
+            if not priced:
+                if filters != NO_PRICES:
+                    continue  # a price rule, and no outcome of this poll can have moved
+                touched = priced
+            elif filters < 0:
                 touched = priced
             else:
                 touched = passing[filters]  # type: ignore[assignment]
@@ -665,7 +672,9 @@ class SignalDetectors:
             else:
                 continue
             filters = -1  # none
-            if rule.markets or rule.min_odds is not None or rule.max_odds is not None:
+            if fire is _margin or fire is _suspensions:
+                filters = NO_PRICES
+            elif rule.markets or rule.min_odds is not None or rule.max_odds is not None:
                 key = (rule.markets, rule.min_odds, rule.max_odds)
                 filters = numbers.setdefault(key, len(numbers))
             event_filter = bool(rule.competitions) or rule.in_play != "any"
