@@ -417,7 +417,7 @@ class SignalDetectors:
         for event in self._events.values():
             _from_legacy(event)
             self._steaming(event)
-        if self._poll is not None:  # caches the rules fill: a poll pickled without them
+        if self._poll is not None:  # caches an earlier version filled: dropped
             self._poll.passing = None
             self._poll.priced = None
             if self._poll.event is not None:
@@ -1026,7 +1026,8 @@ def _event_steam(
     left = len(steaming)
     for keys in steaming:
         left -= 1
-        # Whether it counts (_steamed, in line: most do not).
+        # Whether it counts (most do not): open, priced, far enough below its highest
+        # price kept, passing the filters, and moved inside the window.
         steamed = None
         if not whole and keys in moves:  # the same move, in the same window
             steamed = found[keys] = (markets[keys[0]], outcomes[keys], moves[keys])
