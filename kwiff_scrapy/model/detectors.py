@@ -55,11 +55,12 @@ least ``1 + growth`` times the last signal's (the default growth 1.0: doubled).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .changes import NEW, REMOVED, RESUMED, SUSPENDED, relative_change
 from .detector_legacy import MarketState, OutcomeState, Window  # noqa: F401 (main's pickles)
@@ -89,17 +90,31 @@ from .detector_state import (
     new_outcome,
     since,
 )
-from .items import EventChange, Market, OddsChange, Outcome
-from .odds import implied_probability, is_book
+from .items import EventChange, OddsChange
+from .odds import implied_probability, is_book_name
 from .signals import DRIFT, DROP, MARGIN, STEAM, SUSPENSIONS, OddsSignal
 from .values import iso_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from .changes import Change
     from .signal_rules import SignalRule
 
+    #: A rule's filters of the outcomes: (markets, min odds, max odds).
+    Filters = tuple[frozenset[str], float | None, float | None]
+    #: What looks at a rule for a poll: (rule, event, poll, the outcomes priced in the poll
+    #: that pass the rule's filters, whole, signals out).
+    Fire = Callable[
+        [SignalRule, "EventState", "Poll", list["Priced"], bool, list[OddsSignal]], None
+    ]
+    #: (rule, fire, whole, the number of its filters (-1: none, NO_PRICES: it does not look
+    #: at prices), whether it filters the event).
+    Plan = tuple[SignalRule, Fire, bool, int, bool]
+
+#: The number of filters (see SignalDetectors._plan) of a rule that does not look at the
+#: outcomes priced in a poll (``margin``, ``suspensions``).
+NO_PRICES = -2
 #: Slack on thresholds: a move of exactly 10 % in decimal (2.0 to 1.8) is 9.99...% in binary.
 EPSILON = 1e-9
 PRICE_KINDS = (DROP, DRIFT, STEAM)
@@ -125,6 +140,7 @@ def clock_of(fetched_at: str | None) -> float | None:
     return moment.timestamp()
 
 
+@functools.lru_cache(maxsize=4096)  # signals of one poll, and of polls near, share times
 def iso_of(clock: float) -> str | None:
     return iso_utc(round(clock * 1000))
 
@@ -183,8 +199,7 @@ class EventState:
         book = market[M_BOOK]
         if book is None:
             # Every outcome open and priced: what is_book decides now holds for the name.
-            named = Market(name=market[M_NAME], outcomes=[Outcome(odds=p) for p in live])
-            book = is_book(named)
+            book = is_book_name(market[M_NAME])
             self.markets[market_key] = (*market[:M_BOOK], book, *market[M_BOOK + 1 :])
         return live if book else None
 
@@ -239,16 +254,13 @@ class Poll:
     suspended: bool = False
     #: Its event's state, once a change of this poll has looked it up.
     event: EventState | None = None
-    #: The outcomes of :attr:`outcomes` priced now, found once for every rule (see _priced).
+    #: Caches of an earlier version, no longer filled: fields still, so that a poll it
+    #: pickled (JOBDIR) still loads.
     priced: list[Priced] | None = None
-    #: Those of :attr:`priced` passing each filter of the rules' (markets, min, max odds).
-    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] = field(
-        default_factory=dict
-    )
+    passing: dict[tuple[frozenset[str], float | None, float | None], list[Priced]] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
+class Move(NamedTuple):
     """An outcome's move from the extreme inside a window to its price now."""
 
     from_odds: float
@@ -276,6 +288,15 @@ class SignalDetectors:
             ),
             default=None,
         )
+        #: How many distinct filters of the outcomes the rules have (see _plan).
+        self._filter_count: int = 0
+        self._plans = self._plan()
+        #: _mark_steaming's factor (inf: no steam rule across an event) and the seconds of
+        #: prices kept: read for every change.
+        self._steam_gate = (
+            self._steam_change - 2 * EPSILON if self._steam_change is not None else math.inf
+        )
+        self._keep_prices = self._price_keep or 0.0
         self._cooldown_of = {rule.name: rule.cooldown for rule in self.rules}
         self._longest_cooldown = max(self._cooldown_of.values(), default=0.0)
         self._events: dict[int, EventState] = {}
@@ -291,6 +312,10 @@ class SignalDetectors:
         # One answer's changes share one time: read it once.
         read_time: str | None = None
         read_at: float | None = None
+        events = self._events
+        apply_odds = self._apply_odds
+        close = self._close
+        poll = self._poll
         for change in changes:
             fetched_at = change.fetched_at
             if fetched_at != read_time:
@@ -298,20 +323,19 @@ class SignalDetectors:
             at = read_at
             if at is None or fetched_at is None:
                 continue
-            poll = self._poll
-            if poll is not None and (
-                poll.event_id != change.event_id or poll.fetched_at != fetched_at
-            ):
-                signals.extend(self.flush())
+            event_id = change.event_id
+            if poll is not None and (poll.event_id != event_id or poll.fetched_at != fetched_at):
+                self._poll = None
+                close(poll, signals)
                 poll = None
             if poll is None:
                 # Each event's clock never runs back (answers may come out of order).
-                event = self._events.get(change.event_id)
-                if event is not None and event.clock is not None:
-                    at = max(event.clock, at)
-                poll = self._poll = Poll(change.event_id, fetched_at, at)
+                event = events.get(event_id)
+                if event is not None and event.clock is not None and event.clock > at:
+                    at = event.clock
+                poll = self._poll = Poll(event_id, fetched_at, at)
             if isinstance(change, OddsChange):
-                self._apply_odds(change, poll)
+                apply_odds(change, poll)
             else:
                 self._apply_event(change, poll)
         return signals
@@ -319,20 +343,49 @@ class SignalDetectors:
     def flush(self) -> list[OddsSignal]:
         """Close the poll under way (the watch calls this when an answer is done)."""
         poll, self._poll = self._poll, None
-        if poll is None:
-            return []
+        signals: list[OddsSignal] = []
+        if poll is not None:
+            self._close(poll, signals)
+        return signals
+
+    def _close(self, poll: Poll, signals: list[OddsSignal]) -> None:
+        """Append to *signals* those of *poll*, complete."""
         event = self._events.get(poll.event_id)
         if event is None:
-            return []
-        event.clock = poll.at
-        if self._margin_keep is not None:
+            return
+        at = event.clock = poll.at
+        if self._margin_keep is not None and poll.markets:
             self._record_overrounds(event, poll)
-        signals: list[OddsSignal] = []
-        for rule in self.rules:
-            if rule.event_matches(event.competition_name, event.in_play):
-                self._fire(rule, event, poll, signals)
-        self._purge(poll.at)
-        return signals
+        priced = (
+            _priced(event, poll.outcomes) if poll.outcomes and self._price_keep is not None else []
+        )
+        # Rules of several kinds often share their filters (the defaults do): by the
+        # number of their filters, those of priced that pass them.
+        passing: list[list[Priced] | None] = [None] * self._filter_count
+        for rule, fire, whole, filters, event_filter in self._plans:
+            if event_filter and not rule.event_matches(event.competition_name, event.in_play):
+                continue
+            if not priced:
+                if filters != NO_PRICES:
+                    continue  # a price rule, and no outcome of this poll can have moved
+                touched = priced
+            elif filters < 0:
+                touched = priced
+            else:
+                touched = passing[filters]  # type: ignore[assignment]
+                if touched is None:
+                    # SignalRule.market_matches and odds_in_range (the odds are a price).
+                    low, high = rule.min_odds, rule.max_odds
+                    touched = passing[filters] = [
+                        found
+                        for found in priced
+                        if (not rule.markets or rule.market_matches(found[2][M_NAME]))
+                        and (low is None or found[4] >= low)
+                        and (high is None or found[4] <= high)
+                    ]
+            fire(rule, event, poll, touched, whole, signals)
+        if at - self._purged_at >= self._longest_cooldown:
+            self._purge(at)
 
     def event_state(self, event_id: int) -> EventState | None:
         """What is kept about one event (None: nothing), its cooldowns over dropped.
@@ -357,11 +410,15 @@ class SignalDetectors:
         fresh = SignalDetectors(state["rules"])
         self.__dict__.update({**fresh.__dict__, **state})
         self._steam_change = fresh._steam_change
+        self._plans = fresh._plans
+        self._steam_gate = fresh._steam_gate
+        self._keep_prices = fresh._keep_prices
+        self._filter_count = fresh._filter_count
         for event in self._events.values():
             _from_legacy(event)
             self._steaming(event)
-        if self._poll is not None:  # caches the rules fill: a poll pickled without them
-            self._poll.passing = {}
+        if self._poll is not None:  # caches an earlier version filled: dropped
+            self._poll.passing = None
             self._poll.priced = None
             if self._poll.event is not None:
                 _from_legacy(self._poll.event)
@@ -421,15 +478,26 @@ class SignalDetectors:
             event = self._events.get(change.event_id)
             if event is None:
                 event = self._events[change.event_id] = EventState(change.event_id)
-            event.header(change)
+            # EventState.header in line.
+            if (value := change.home_team) is not None:
+                event.home_team = value
+            if (value := change.away_team) is not None:
+                event.away_team = value
+            if (value := change.competition_name) is not None:
+                event.competition_name = value
+            if (value := change.start_time) is not None:
+                event.start_time = value
             poll.event = event
         return event
 
     def _apply_odds(self, change: OddsChange, poll: Poll) -> None:
+        # The cost of every change: add_point, _event and _mark_steaming written out here.
         kind = change.kind
-        if kind == REMOVED and change.event_id not in self._events:
-            return  # its event went first
-        event = poll.event or self._event(change, poll)
+        event = poll.event
+        if event is None:
+            if kind == REMOVED and change.event_id not in self._events:
+                return  # its event went first
+            event = self._event(change, poll)
         market_id = change.market_id
         market_key: MarketKey = market_id if market_id is not None else change.market_name
         outcome_id = change.outcome_id
@@ -458,7 +526,7 @@ class SignalDetectors:
         if outcome is None:
             outcome = new_outcome(outcome_id, change.outcome_name)
             markets[market_key] = (*market[:M_KEYS], (*market[M_KEYS], keys), *market[M_KEYS + 1 :])
-        _, _, _, is_open, high, low, prices = outcome
+        the_id, name, _, is_open, high, low, prices = outcome
         odds = change.odds
         if kind == SUSPENDED:
             is_open = False
@@ -469,17 +537,41 @@ class SignalDetectors:
         elif kind in (NEW, RESUMED):
             is_open = True
         if is_open and odds is not None and odds > 1:  # its live odds
-            prices, high, low = add_point(prices, high, low, poll.at, odds, self._price_keep or 0.0)
-            outcomes[keys] = (outcome[O_ID], outcome[O_NAME], odds, is_open, high, low, prices)
+            at = poll.at
+            if prices and prices[-2] == at:
+                prices, high, low = add_point(prices, high, low, at, odds, self._keep_prices)
+            else:
+                # add_point's common case: a point of a new time, old points dropped only
+                # when the one after them is in effect at the window's start.
+                prices = (*prices, at, odds)
+                horizon = at - self._keep_prices
+                if len(prices) > 2 and prices[2] <= horizon:
+                    start, last, stale = 0, len(prices) - 2, False
+                    while start < last and prices[start + 2] <= horizon:
+                        gone = prices[start + 1]
+                        stale = stale or gone in (high, low)
+                        start += 2
+                    prices = prices[start:]
+                    if stale:
+                        high, low = bounds(prices)
+                if odds > high:
+                    high = odds
+                if odds < low:
+                    low = odds
+            outcomes[keys] = (the_id, name, odds, is_open, high, low, prices)
             if len(prices) > 2:
                 event.moving[keys] = None
-                self._mark_steaming(event, keys, high, odds)
+                # _mark_steaming in line.
+                if high - odds >= self._steam_gate * high:
+                    event.steaming[keys] = None
+                else:
+                    event.steaming.pop(keys, None)
             else:
                 event.moving.pop(keys, None)
                 event.steaming.pop(keys, None)
             poll.outcomes[keys] = None
         else:
-            outcomes[keys] = (outcome[O_ID], outcome[O_NAME], odds, is_open, high, low, prices)
+            outcomes[keys] = (the_id, name, odds, is_open, high, low, prices)
         poll.markets[market_key] = None
 
     def _record_suspension(
@@ -502,17 +594,34 @@ class SignalDetectors:
         keep = self._margin_keep
         assert keep is not None
         markets = event.markets
+        outcomes = event.outcomes
+        at = poll.at
         for market_key in poll.markets:
             market = markets.get(market_key)
             if market is None or market[M_BOOK] is False:  # not a book by its name
                 continue
-            prices = event.book_prices(market_key)
-            if prices is not None:
-                market = markets[market_key]  # it may have learnt that it is a book
+            keys = market[M_KEYS]
+            if len(keys) < 2:
+                continue
+            # EventState.book_prices in line (with the terms of odds.overround's sum).
+            inverses = []
+            for keys_of in keys:
+                outcome = outcomes[keys_of]
+                odds = outcome[O_ODDS]
+                if not outcome[O_OPEN] or odds is None or not odds > 1:
+                    break
+                inverses.append(1.0 / odds)
+            else:
+                if market[M_BOOK] is None:
+                    # Every outcome open and priced: is_book's answer now holds for the name.
+                    book = is_book_name(market[M_NAME])
+                    market = markets[market_key] = (*market[:M_BOOK], book, *market[M_BOOK + 1 :])
+                    if not book:
+                        continue
                 # odds.overround's sum, in the same order: the same float.
-                overround = sum([1.0 / p for p in prices]) - 1.0
+                overround = sum(inverses) - 1.0
                 overrounds, high, low = add_point(
-                    market[M_OVERROUNDS], market[M_HIGH], market[M_LOW], poll.at, overround, keep
+                    market[M_OVERROUNDS], market[M_HIGH], market[M_LOW], at, overround, keep
                 )
                 markets[market_key] = (*market[:M_HIGH], high, low, overrounds)
 
@@ -540,36 +649,51 @@ class SignalDetectors:
 
     # -- rules --------------------------------------------------------------------------
 
-    def _fire(
-        self, rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsSignal]
-    ) -> None:
-        """Append to *signals* those *rule* fires for *poll* outside its cooldowns."""
-        # The window of a rule as long as the prices kept holds every price kept of an
-        # outcome priced in this poll: its extreme is the kept prices' own.
-        whole = self._price_keep is not None and rule.window >= self._price_keep
-        if rule.kind in (DROP, DRIFT):
-            _price_moves(rule, event, poll, whole, signals)
-        elif rule.kind == STEAM:
-            _market_steam(rule, event, poll, whole, signals)
-            if rule.outcomes is not None:
-                _event_steam(rule, event, poll, whole, signals)
-        elif rule.kind == MARGIN:
-            whole = self._margin_keep is not None and rule.window >= self._margin_keep
-            _margin(rule, event, poll, whole, signals)
-        elif rule.kind == SUSPENSIONS:
-            _suspensions(rule, event, poll, signals)
+    def _plan(self) -> list[Plan]:
+        """Each rule with what looks at it for a poll, decided once.
+
+        A rule of a window as long as the prices (overrounds) are kept holds every price
+        kept of an outcome priced in a poll: its extreme is the kept prices' own (whole).
+        """
+        plans: list[Plan] = []
+        numbers: dict[Filters, int] = {}
+        for rule in self.rules:
+            whole = self._price_keep is not None and rule.window >= self._price_keep
+            fire: Fire
+            if rule.kind in (DROP, DRIFT):
+                fire = _price_moves
+            elif rule.kind == STEAM:
+                fire = _steam
+            elif rule.kind == MARGIN:
+                fire = _margin
+                whole = self._margin_keep is not None and rule.window >= self._margin_keep
+            elif rule.kind == SUSPENSIONS:
+                fire = _suspensions
+            else:
+                continue
+            filters = -1  # none
+            if fire is _margin or fire is _suspensions:
+                filters = NO_PRICES
+            elif rule.markets or rule.min_odds is not None or rule.max_odds is not None:
+                key = (rule.markets, rule.min_odds, rule.max_odds)
+                filters = numbers.setdefault(key, len(numbers))
+            event_filter = bool(rule.competitions) or rule.in_play != "any"
+            plans.append((rule, fire, whole, filters, event_filter))
+        self._filter_count = len(numbers)
+        return plans
 
 
 def _outside_cooldown(
     rule: SignalRule,
     event: EventState,
-    key: tuple[str, Any],
+    scope: str,
+    subject: Any,
     at: float,
     strength: float,
 ) -> bool:
-    """True (and remembered) if *rule* may fire for *key* (scope, subject) of *event* now:
+    """True (and remembered) if *rule* may fire for *subject* (of *scope*) of *event* now:
     asked before its signal is made (most candidates are inside a cooldown)."""
-    full_key = (rule.name, *key)
+    full_key = (rule.name, scope, subject)
     last = event.cooldowns.get(full_key)
     if (
         last is not None
@@ -597,24 +721,35 @@ def _move(
     *rule*'s window (None: none past the thresholds). *whole*: the window holds every
     price kept (the outcome was priced at *now* and the window is as long as they are kept)."""
     prices: Points = outcome[O_PRICES]
-    if len(prices) < 4:  # most outcomes, most polls: one price, no move
+    if len(prices) < 4:  # one price, no move
         return None
     # The extreme of every price kept bounds the window's: if even it is not far enough
-    # from the price now, no move is (most outcomes, most polls).
+    # from the price now, no move is.
     bound = outcome[O_HIGH] if shortening else outcome[O_LOW]
-    # _far_enough inlined (most outcomes, most polls, end here).
-    change = rule.change
-    if not (
-        change is not None and abs(odds - bound) >= (change - 2 * EPSILON) * bound
-    ) and not _far_enough(rule, bound, odds):
+    if not _far_enough(rule, bound, odds):
         return None
+    return _move_inside(rule, prices, bound, now, odds, shortening, whole)
+
+
+def _move_inside(
+    rule: SignalRule,
+    prices: Points,
+    bound: float,
+    now: float,
+    odds: float,
+    shortening: bool,
+    whole: bool,
+) -> Move | None:
+    """:func:`_move` once the bound of every price kept (*bound*) is far enough."""
     if whole:
         recent, extreme = prices, bound
-        values = recent[1::2]
     else:
-        recent = since(prices, now, rule.window)
-        values = recent[1::2]
-        extreme = max(values) if shortening else min(values)
+        horizon = now - rule.window  # since() written out
+        start = len(prices) - 2
+        while start > 0 and prices[start] > horizon:
+            start -= 2
+        recent = prices[start:] if start else prices
+        extreme = max(recent[1::2]) if shortening else min(recent[1::2])
     if (odds >= extreme) if shortening else (odds <= extreme):
         return None
     change = relative_change(extreme, odds)
@@ -627,7 +762,7 @@ def _move(
         ratios.append(abs(probability_change) / rule.points)
     if not ratios:
         return None
-    first_seen = recent[2 * values.index(extreme)]
+    first_seen = recent[2 * recent[1::2].index(extreme)]
     return Move(extreme, first_seen, odds, change, probability_change, max(1.0, *ratios))
 
 
@@ -644,11 +779,22 @@ def _far_enough(rule: SignalRule, extreme: float, odds: float) -> bool:
     return points is not None and abs(1 / odds - 1 / extreme) >= points - 2 * EPSILON
 
 
+def _gate(rule: SignalRule) -> float:
+    """The factor of :func:`_far_enough`'s test of the change (inf: no change): the
+    callers test it in line, on a bound that is finite (two prices kept at least)."""
+    return rule.change - 2 * EPSILON if rule.change is not None else math.inf
+
+
 def _lengthened(outcome: OutcomeRecord, now: float, window: float) -> bool:
     odds = live_odds(outcome)
     if odds is None or odds <= outcome[O_LOW] * (1 + EPSILON):
         return False
-    lowest = min(since(outcome[O_PRICES], now, window)[1::2])
+    prices = outcome[O_PRICES]
+    horizon = now - window  # since() written out
+    start = len(prices) - 2
+    while start > 0 and prices[start] > horizon:
+        start -= 2
+    lowest = min(prices[start + 1 :: 2])
     return odds > lowest * (1 + EPSILON)
 
 
@@ -684,29 +830,11 @@ def _move_fields(outcome: OutcomeRecord, move: Move) -> dict[str, Any]:
     }
 
 
-def _touched(rule: SignalRule, event: EventState, poll: Poll) -> list[Priced]:
-    """The outcomes priced in *poll* that pass *rule*'s market and odds filters."""
-    priced = poll.priced
-    if priced is None:  # looked up once a poll, for every rule
-        priced = poll.priced = list(_priced(event, poll.outcomes))
-    if not priced or (not rule.markets and rule.min_odds is None and rule.max_odds is None):
-        return priced
-    # Rules of several kinds often share their filters (the defaults do): once for them.
-    filters = (rule.markets, rule.min_odds, rule.max_odds)
-    passing = poll.passing.get(filters)
-    if passing is None:
-        passing = poll.passing[filters] = [
-            found
-            for found in priced
-            if rule.market_matches(found[2][M_NAME]) and rule.odds_in_range(found[4])
-        ]
-    return passing
-
-
-def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> Iterator[Priced]:
+def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> list[Priced]:
     """The outcomes of *event* named by *keys* that are priced now and can have moved."""
     markets = event.markets
     outcomes = event.outcomes
+    found = []
     for keys_of in keys:
         outcome = outcomes.get(keys_of)
         if outcome is None:
@@ -716,17 +844,32 @@ def _priced(event: EventState, keys: Iterable[tuple[MarketKey, OutcomeKey]]) -> 
         # needs a move (see _move).
         if outcome[O_OPEN] and odds is not None and odds > 1 and len(outcome[O_PRICES]) > 2:
             market_key, outcome_key = keys_of
-            yield market_key, outcome_key, markets[market_key], outcome, odds
+            found.append((market_key, outcome_key, markets[market_key], outcome, odds))
+    return found
 
 
 def _price_moves(
-    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    touched: list[Priced],
+    whole: bool,
+    signals: list[OddsSignal],
 ) -> None:
     shortening = rule.kind == DROP
-    for _, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome, poll.at, odds, shortening, whole)
+    gate = _gate(rule)
+    points = rule.points
+    at = poll.at
+    for _, outcome_key, market, outcome, odds in touched:
+        bound = outcome[O_HIGH] if shortening else outcome[O_LOW]
+        # Most outcomes, most polls, end here (_move's test of the bound, in line).
+        if abs(odds - bound) < gate * bound and (
+            points is None or not _far_enough(rule, bound, odds)
+        ):
+            continue
+        move = _move_inside(rule, outcome[O_PRICES], bound, at, odds, shortening, whole)
         if move is None or not _outside_cooldown(
-            rule, event, ("outcome", outcome_key), poll.at, move.strength
+            rule, event, "outcome", outcome_key, at, move.strength
         ):
             continue
         signals.append(
@@ -779,19 +922,50 @@ def _one_side(
     return other_priced
 
 
-def _market_steam(
-    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+def _steam(
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    touched: list[Priced],
+    whole: bool,
+    signals: list[OddsSignal],
 ) -> None:
+    """A steam rule: on one market, then (with a count) across the event."""
+    moves = _market_steam(rule, event, poll, touched, whole, signals)
+    if rule.outcomes is not None:
+        _event_steam(rule, event, poll, moves, whole, signals)
+
+
+def _market_steam(
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    touched: list[Priced],
+    whole: bool,
+    signals: list[OddsSignal],
+) -> dict[tuple[MarketKey, OutcomeKey], Move]:
+    """Fire *rule*'s steam on one market; the moves of *touched* (for the steam across
+    the event, which needs the same)."""
     best: dict[MarketKey, tuple[tuple[MarketKey, OutcomeKey], OutcomeRecord, Move]] = {}
-    for market_key, outcome_key, market, outcome, odds in _touched(rule, event, poll):
-        move = _move(rule, outcome, poll.at, odds, True, whole)
-        if move is None or (market_key in best and best[market_key][2].strength >= move.strength):
+    moves: dict[tuple[MarketKey, OutcomeKey], Move] = {}
+    gate = _gate(rule)
+    points = rule.points
+    at = poll.at
+    for market_key, outcome_key, market, outcome, odds in touched:
+        high = outcome[O_HIGH]
+        if abs(odds - high) < gate * high and (points is None or not _far_enough(rule, high, odds)):
+            continue
+        move = _move_inside(rule, outcome[O_PRICES], high, at, odds, True, whole)
+        if move is None:
             continue
         keys = (market_key, outcome_key)
-        if _one_side(event, market, keys, poll.at, rule.window):
+        moves[keys] = move
+        if market_key in best and best[market_key][2].strength >= move.strength:
+            continue
+        if _one_side(event, market, keys, at, rule.window):
             best[market_key] = (keys, outcome, move)
     for market_key, (keys, outcome, move) in best.items():
-        if not _outside_cooldown(rule, event, ("market", market_key), poll.at, move.strength):
+        if not _outside_cooldown(rule, event, "market", market_key, at, move.strength):
             continue
         market = event.markets[market_key]
         names = [outcome[O_NAME] or ""] + [
@@ -809,44 +983,81 @@ def _market_steam(
                 **_move_fields(outcome, move),
             )
         )
+    return moves
 
 
 def _event_steam(
-    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    moves: dict[tuple[MarketKey, OutcomeKey], Move],
+    whole: bool,
+    signals: list[OddsSignal],
 ) -> None:
-    assert rule.outcomes is not None
+    """*moves*: those of the outcomes priced in *poll* (see _market_steam)."""
+    count = rule.outcomes
+    assert count is not None
     steaming = event.steaming  # every outcome that can count is there (see EventState)
+    if not moves or len(steaming) < count:
+        return  # none moved now (most polls), or too few can count
+    at = poll.at
     last = event.cooldowns.get((rule.name, "event", None))
     # Inside its cooldown, the strength a signal needs to fire again.
     enough = (
         last[1] * (1 + rule.growth) - EPSILON
-        if last is not None and poll.at - last[0] < rule.cooldown
+        if last is not None and at - last[0] < rule.cooldown
         else -math.inf
     )
-    if len(steaming) / rule.outcomes < enough:
+    if len(steaming) / count < enough:
         return  # even every one counting would not be enough
-    if len(steaming) < rule.outcomes or not any(
-        _move(rule, outcome, poll.at, odds, True, whole)
-        for market_key, outcome_key, _, outcome, odds in _touched(rule, event, poll)
-        if (market_key, outcome_key) in steaming
-    ):
+    for keys in moves:  # one of them moved now?
+        if keys in steaming:
+            break
+    else:
         return
+    gate = _gate(rule)
+    points = rule.points
     found: dict[tuple[MarketKey, OutcomeKey], tuple[MarketRecord, OutcomeRecord, Move]] = {}
     markets = event.markets
     outcomes = event.outcomes
+    any_market = not rule.markets
+    any_odds = rule.min_odds is None and rule.max_odds is None
     # Given up once even every one left counting would not be enough (nothing fires then).
     left = len(steaming)
     for keys in steaming:
         left -= 1
-        steamed = _steamed(rule, markets.get(keys[0]), outcomes.get(keys), poll.at)
-        if steamed is not None:
-            found[keys] = steamed
-        elif len(found) + left < rule.outcomes or (len(found) + left) / rule.outcomes < enough:
+        # Whether it counts (most do not): open, priced, far enough below its highest
+        # price kept, passing the filters, and moved inside the window.
+        steamed = None
+        if not whole and keys in moves:  # the same move, in the same window
+            steamed = found[keys] = (markets[keys[0]], outcomes[keys], moves[keys])
+        elif (outcome := outcomes.get(keys)) is not None and outcome[O_OPEN]:
+            odds = outcome[O_ODDS]
+            high = outcome[O_HIGH]
+            if (
+                odds is not None
+                and odds > 1
+                and len(outcome[O_PRICES]) > 2
+                and (
+                    abs(odds - high) >= gate * high
+                    or (points is not None and _far_enough(rule, high, odds))
+                )
+            ):
+                market = markets.get(keys[0])
+                if (
+                    market is not None
+                    and (any_market or rule.market_matches(market[M_NAME]))
+                    and (any_odds or rule.odds_in_range(odds))
+                ):
+                    move = _move_inside(rule, outcome[O_PRICES], high, at, odds, True, False)
+                    if move is not None:
+                        steamed = found[keys] = (market, outcome, move)
+        if steamed is None and (len(found) + left < count or (len(found) + left) / count < enough):
             return
-    if len(found) < rule.outcomes:
+    if len(found) < count:
         return
-    strength = len(found) / rule.outcomes
-    if not _outside_cooldown(rule, event, ("event", None), poll.at, strength):
+    strength = len(found) / count
+    if not _outside_cooldown(rule, event, "event", None, at, strength):
         return
     # Listed in the order the outcomes first moved, as they are kept.
     shortened = [found[keys] for keys in event.moving if keys in found]
@@ -865,27 +1076,13 @@ def _event_steam(
     )
 
 
-def _steamed(
-    rule: SignalRule, market: MarketRecord | None, outcome: OutcomeRecord | None, now: float
-) -> tuple[MarketRecord, OutcomeRecord, Move] | None:
-    """An outcome's move if it counts for *rule*'s steam across its event."""
-    if market is None or outcome is None or not outcome[O_OPEN]:
-        return None
-    odds = outcome[O_ODDS]
-    if (
-        odds is None
-        or odds <= 1
-        or not _far_enough(rule, outcome[O_HIGH], odds)
-        or not rule.market_matches(market[M_NAME])
-        or not rule.odds_in_range(odds)
-    ):
-        return None
-    move = _move(rule, outcome, now, odds, shortening=True)
-    return None if move is None else (market, outcome, move)
-
-
 def _margin(
-    rule: SignalRule, event: EventState, poll: Poll, whole: bool, signals: list[OddsSignal]
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    touched: list[Priced],
+    whole: bool,
+    signals: list[OddsSignal],
 ) -> None:
     assert rule.points is not None
     threshold = rule.points - EPSILON
@@ -907,20 +1104,20 @@ def _margin(
             prices = event.book_prices(market_key)
             if prices is None or not all(rule.odds_in_range(price) for price in prices):
                 continue
-        # every overround kept if the window is as long (as for prices: see _fire)
-        recent = overrounds if whole else since(overrounds, poll.at, rule.window)
-        values = recent[1::2]
-        # The first point of each extreme.
-        lowest, highest = min(values), max(values)
-        low = (recent[2 * values.index(lowest)], lowest)
-        high = (recent[2 * values.index(highest)], highest)
-        extreme = low if now - low[1] >= high[1] - now else high
-        delta = now - extreme[1]
+        if whole:  # every overround kept: their bounds are the window's (see SignalDetectors._plan)
+            recent = overrounds
+            lowest, highest = market[M_LOW], market[M_HIGH]
+        else:
+            recent = since(overrounds, poll.at, rule.window)
+            lowest, highest = min(recent[1::2]), max(recent[1::2])
+        extreme = lowest if now - lowest >= highest - now else highest
+        delta = now - extreme
         if abs(delta) < threshold:
             continue
         strength = max(1.0, abs(delta) / rule.points)
-        if not _outside_cooldown(rule, event, ("market", market_key), poll.at, strength):
+        if not _outside_cooldown(rule, event, "market", market_key, poll.at, strength):
             continue
+        first_seen = recent[2 * recent[1::2].index(extreme)]  # the extreme's first point
         names = [event.outcomes[keys][O_NAME] or "" for keys in market[M_KEYS]]
         signals.append(
             _signal(
@@ -932,13 +1129,18 @@ def _margin(
                 markets=[market[M_NAME] or ""],
                 probability_change=delta,
                 strength=strength,
-                first_seen_at=iso_of(extreme[0]),
+                first_seen_at=iso_of(first_seen),
             )
         )
 
 
 def _suspensions(
-    rule: SignalRule, event: EventState, poll: Poll, signals: list[OddsSignal]
+    rule: SignalRule,
+    event: EventState,
+    poll: Poll,
+    touched: list[Priced],
+    whole: bool,
+    signals: list[OddsSignal],
 ) -> None:
     assert rule.count is not None
     if not poll.suspended:
@@ -956,7 +1158,7 @@ def _suspensions(
     if len(counted) < rule.count:
         return
     strength = len(counted) / rule.count
-    if not _outside_cooldown(rule, event, ("event", None), poll.at, strength):
+    if not _outside_cooldown(rule, event, "event", None, poll.at, strength):
         return
     first = min(at for at, _ in counted.values())
     signals.append(

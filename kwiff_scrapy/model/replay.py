@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from .signal_rules import SignalRule
     from .signals import OddsSignal
 
-#: Changes fed to the detectors at a time.
-CHUNK = 1000
+#: Changes fed to the detectors at a time. Few: a chunk's changes are young objects of
+#: the garbage collector until they are fed, and each young collection goes through them
+#: (1,000 made the collector's share of a replay twice that of 100: 0.64 s against 0.31 s
+#: of CPU over 200,000 changes).
+CHUNK = 100
 
 
 def warm_up(rules: Sequence[SignalRule]) -> float:
