@@ -344,7 +344,9 @@ class BareClient:
     async def _read(self) -> None:
         async for frame in self.ws:
             ack = ack_id_and_payload(frame)
-            future = self._waiting.pop(ack[0], None) if ack is not None else None
+            if ack is None:  # not an ack
+                continue
+            future = self._waiting.pop(ack[0], None)
             if future is not None and not future.done():  # done: timed out, given up on
                 future.set_result(self._result(ack[1]))
 

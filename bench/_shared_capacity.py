@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -163,7 +164,7 @@ def run_workers(
                         stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE,
                         text=True,
-                        preexec_fn=lambda group=group: _join(group),
+                        preexec_fn=functools.partial(_join, group),
                     )
                 )
             outputs = [process.communicate() for process in processes]

@@ -69,6 +69,7 @@ class Meter:
     def stop(self, commands: int, overruns: int) -> None:
         if self.profiler is not None:
             self.profiler.disable()
+            assert self.profile  # a profiler is made only with a file to dump it to
             self.profiler.dump_stats(self.profile)
         figures = self.figures
         figures["cpu"] += time.process_time()

@@ -78,10 +78,14 @@ class SequencedEventGetSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
         for seq, event_id in enumerate(self.ids):
-            yield KwiffRequest("event:get", {"eventId": event_id, "seq": seq})
+            yield KwiffRequest(
+                "event:get", {"eventId": event_id, "seq": seq}, callback=self.parse_event
+            )
 
-    def parse(self, response: KwiffResponse) -> Iterator[dict[str, Any]]:
-        payload = response.request.payload
+    def parse_event(self, response: KwiffResponse) -> Iterator[dict[str, Any]]:
+        request = response.request
+        assert isinstance(request, KwiffRequest)  # the handler answers the request it was given
+        payload = request.payload
         got = response.data["result"]["id"]
         yield {"seq": payload["seq"], "asked": payload["eventId"], "got": got}
 

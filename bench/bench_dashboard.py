@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import statistics
 import sys
@@ -44,7 +45,7 @@ from urllib.parse import quote
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from kwiff_scrapy.dashboard.app import DASHBOARD_KEY, DashboardConfig, make_app
+from kwiff_scrapy.dashboard.app import DASHBOARD_KEY, Dashboard, DashboardConfig, make_app
 from kwiff_scrapy.dashboard.views import history_now, mover_tables
 from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import EventHeader, MarketRecord, Observation, PriceRecord
@@ -146,7 +147,8 @@ def _fill(target: Target) -> None:
 
 async def _measure(targets: list[Target], repeats: int) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        clients = []
+        clients: list[TestClient[Any, Any]] = []
+        dashboards: list[Dashboard] = []
         for target in targets:
             reader = stack.enter_context(HistoryReader(target.uri))
             # The movers' tables kept through the rounds (computed afresh once, below).
@@ -156,9 +158,10 @@ async def _measure(targets: list[Target], repeats: int) -> None:
                 TestClient(TestServer(app, host="127.0.0.1", port=0))
             )
             clients.append(client)
+            dashboards.append(app[DASHBOARD_KEY])
         open_pages: dict[str, list[asyncio.Queue[bytes | None]]] = {}
         for round_number in range(repeats + 1):  # round 0 warms up
-            for target, client in zip(targets, clients, strict=True):
+            for target, client, dashboard in zip(targets, clients, dashboards, strict=True):
                 paths = {
                     "board": "/",
                     "board, team filter": f"/?team={quote(target.team)}",
@@ -167,11 +170,11 @@ async def _measure(targets: list[Target], repeats: int) -> None:
                     "event CSV (busiest)": f"/event/{target.busiest}.csv",
                 }
                 for name, path in paths.items():
-                    seconds = await _timed(lambda c=client, p=path: _get(c, p))
+                    seconds = await _timed(functools.partial(_get, client, path))
                     if round_number:
                         target.times.setdefault(name, []).append(seconds)
                         target.cpu.setdefault(name, []).append(CPU_SECONDS[-1])
-                feed = client.server.app[DASHBOARD_KEY].live
+                feed = dashboard.live
                 if not round_number:  # a board page and the busiest event's page are open
                     open_pages[target.label] = [feed.subscribe(), feed.subscribe(target.busiest)]
                 await asyncio.to_thread(_write_moves, target, round_number)
@@ -184,15 +187,17 @@ async def _measure(targets: list[Target], repeats: int) -> None:
                     target.cpu.setdefault("live look (4,000 new prices)", []).append(
                         CPU_SECONDS[-1]
                     )
-        for target, client in zip(targets, clients, strict=True):  # once: it is slow
-            dashboard = client.server.app[DASHBOARD_KEY]
-            seconds = await _timed(
-                lambda d=dashboard: d.database(
-                    lambda: mover_tables(d.reader, history_now(d.reader))
-                )
-            )
+        for target, dashboard in zip(targets, dashboards, strict=True):  # once: it is slow
+            seconds = await _timed(_movers_afresh(dashboard))
             target.times["movers' tables afresh (1 run; every 30 s)"] = [seconds]
             target.cpu["movers' tables afresh (1 run; every 30 s)"] = [CPU_SECONDS[-1]]
+
+
+def _movers_afresh(dashboard: Dashboard) -> Callable[[], Awaitable[Any]]:
+    """The movers' tables computed afresh in *dashboard*'s database threads."""
+    return lambda: dashboard.database(
+        lambda: mover_tables(dashboard.reader, history_now(dashboard.reader))
+    )
 
 
 async def _get(client: TestClient[Any, Any], path: str) -> None:

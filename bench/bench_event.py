@@ -82,7 +82,7 @@ def main() -> None:
                 [sys.executable, "-c", CHILD, args.db, str(event_id)],
                 env=environment, cwd=tree, capture_output=True, text=True, check=True,
             )  # fmt: skip
-            found[name] += [tuple(pair) for pair in json.loads(done.stdout)]  # type: ignore[misc]
+            found[name] += [tuple(pair) for pair in json.loads(done.stdout)]
             loads.append(os.getloadavg()[0])
     rows = []
     for name, times in found.items():

@@ -90,9 +90,11 @@ class SmallCommandSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[KwiffRequest]:
         for _ in range(self.commands):
-            yield KwiffRequest(SMALL_MESSAGE, SMALL_PAYLOAD, dont_filter=True)
+            yield KwiffRequest(
+                SMALL_MESSAGE, SMALL_PAYLOAD, callback=self.parse_prices, dont_filter=True
+            )
 
-    def parse(self, response: KwiffResponse) -> Iterator[dict[str, Any]]:
+    def parse_prices(self, response: KwiffResponse) -> Iterator[dict[str, Any]]:
         groups = parse_price_groups(response.data)
         yield {"odds": groups[0].odds if groups else None}
 

@@ -26,6 +26,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ._common import (
     EVENT_LIST_PAYLOAD,
@@ -92,7 +93,7 @@ def serve_child(events: int) -> dict[str, object]:
     return {"cpu": server_cpu, "first": first, "second": second}
 
 
-def run(tree: Path, events: int, serve: bool = False) -> dict[str, object]:
+def run(tree: Path, events: int, serve: bool = False) -> dict[str, Any]:
     function = "serve_child" if serve else "child"
     code = (
         f"import json, bench.bench_simulator_build as b; print(json.dumps(b.{function}({events})))"
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args)
     rows = []
+    speed_ups: list[tuple[int, float]] = []  # (N, compared tree's CPU / this tree's)
     same = True
     for events in (int(n) for n in args.events.split(",")):
         cpu: dict[str, list[float]] = {"this tree": [], "compared tree": []}
@@ -141,11 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name, tree in (("this tree", ROOT), ("compared tree", args.compare_tree)):
                 built = run(tree, events)
-                cpu[name].append(float(built["cpu"]))  # type: ignore[arg-type]
+                cpu[name].append(float(built["cpu"]))
                 digests.add(built["sha256"])
         same = same and len(digests) == 1
         new, old = (statistics.median(cpu[name]) for name in ("this tree", "compared tree"))
         load = os.getloadavg()[0]
+        speed_ups.append((events, old / new))
         rows.append([events, old, new, old / new, 1e3 * new / events, "yes" if len(digests) == 1
                      else "NO", f"{load:.1f}"])  # fmt: skip
         print(f"  {rows[-1]}", flush=True)
@@ -154,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         ["N", "compared CPU s", "this CPU s", "speed-up", "ms/event", "same bytes", "load"], rows
     )
     print()
-    for row in rows:
-        print(ratio_line(f"build of N={row[0]}: compared tree's CPU / this tree's", row[3]))
+    for events, speed_up in speed_ups:
+        print(ratio_line(f"build of N={events}: compared tree's CPU / this tree's", speed_up))
     if not same:
         print("the trees' answers differ: the data is not the same")
         return 2

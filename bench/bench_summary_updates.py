@@ -56,7 +56,7 @@ def main() -> None:
 def _batches(outcomes: int, rounds: int) -> list[list[tuple[object, ...]]]:
     rng = random.Random(5)
     events = outcomes // PER_EVENT
-    batches = []
+    batches: list[list[tuple[object, ...]]] = []
     for number in range(rounds):
         chosen = sorted(
             event * PER_EVENT + k
@@ -68,7 +68,9 @@ def _batches(outcomes: int, rounds: int) -> list[list[tuple[object, ...]]]:
     return batches
 
 
-def _timed(batches: list[list[tuple[object, ...]]], write: Callable[[list], None]) -> float:
+def _timed(
+    batches: list[list[tuple[object, ...]]], write: Callable[[list[tuple[object, ...]]], None]
+) -> float:
     seconds = []
     for batch in batches:
         started = time.perf_counter()

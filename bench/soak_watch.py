@@ -366,6 +366,9 @@ class PolledSampler:
         with contextlib.suppress(redis.RedisError):  # Redis restarted as a fault
             for key in self.client.scan_iter(match="*:polled", count=100):
                 for task, value in self.client.hgetall(key).items():
+                    # No decode_responses: Redis answers bytes (redis-py's types allow str).
+                    assert isinstance(task, bytes)
+                    assert isinstance(value, bytes)
                     when, _, failed = value.decode().partition(":")
                     self.seen.add((task.decode(), float(when), failed == "1"))
 
@@ -377,8 +380,8 @@ def fault_schedule(options: Options, rng: random.Random) -> list[tuple[float, st
     if options.short:  # each kind once at a random moment; the kill last (its restart
         # takes the watch's start-up time, longer than a short run on a loaded machine)
         times = sorted(rng.uniform(start, end) for _ in options.kinds)
-        kinds = sorted(rng.sample(options.kinds, len(options.kinds)), key=lambda k: k == "kill")
-        return list(zip(times, kinds, strict=True))
+        shuffled = sorted(rng.sample(options.kinds, len(options.kinds)), key=lambda k: k == "kill")
+        return list(zip(times, shuffled, strict=True))
     schedule = []
     kinds: list[str] = []  # each kind in turn, in a new random order each round
     moment = start + rng.expovariate(1 / options.fault_every)
@@ -516,7 +519,7 @@ def read_history(uri: str) -> tuple[list[tuple[int, int, float | None, str | Non
     finally:
         engine.dispose()
     answered = {row[1] for row in rows} | {row[0] for row in states}
-    return [tuple(row) for row in rows], answered  # type: ignore[misc]
+    return [tuple(row) for row in rows], answered
 
 
 # -- the checks --------------------------------------------------------------------------
@@ -570,7 +573,7 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
         collections.defaultdict(list)
     )
     for row in result["rows"]:
-        by_outcome[row[0]].append(tuple(row))  # type: ignore[arg-type]
+        by_outcome[row[0]].append(tuple(row))
 
     def last_stored(outcome: int, stamp: int) -> tuple[int, int, float | None, str | None] | None:
         """The outcome's latest row stored before *stamp*."""
@@ -656,8 +659,8 @@ def check(result: dict[str, Any]) -> dict[str, Any]:
         since = firsts[max(bisect.bisect_right(firsts, stamp) - 1, 0)] if firsts else 0
         if at and values[at - 1][0] >= since and values[at - 1][2] != odds and status is None:
             counts["other rows with a price the simulator did not show"] += 1
-            shown = values[at - 1][2]
-            problems.append(f"outcome {outcome} at {stamp}: {odds} stored, {shown} shown")
+            shown_odds = values[at - 1][2]
+            problems.append(f"outcome {outcome} at {stamp}: {odds} stored, {shown_odds} shown")
     return {
         "history": dict(counts),
         # A short run is still warming up: its memory is shown, not judged.
@@ -699,7 +702,8 @@ def check_polls(path: str, interval: float) -> dict[str, Any]:
     the watch). A failed poll's lateness is its outage's (the service down, commands
     retried): it is counted apart."""
     polls = read_lines(path)
-    lateness, failed_lateness = [], []
+    lateness: list[float] = []
+    failed_lateness: list[float] = []
     for before, after in itertools.pairwise(polls):
         if before["run"] == after["run"]:
             late = after["at"] - before["at"] - interval
@@ -731,7 +735,8 @@ def check_shared_polls(
     for task, when, failed in seen:
         by_task[task].append((when, failed))
     outages = [(f["at"], f["until"]) for f in faults if f["kind"] in OUTAGES]
-    lateness, apart = [], []
+    lateness: list[float] = []
+    apart: list[float] = []
     for completions in by_task.values():
         for (before, _), (after, failed) in itertools.pairwise(sorted(completions)):
             late = after - before - interval
