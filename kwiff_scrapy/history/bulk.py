@@ -8,8 +8,10 @@ ones), in the batch's transaction; ``executemany`` would be one statement per ro
 and each is executed by the server on its own. A session that may not create
 temporary tables (the ``TEMPORARY`` privilege revoked) writes them as SQLite does.
 
-The caller holds what puts the writers of these outcomes in turn (their events' rows),
-so the summaries it read are still what is stored.
+The summaries given are what the batch adds to each outcome's (its rows' count, first
+open time, high and low, latest row), merged with the stored summary by the statement
+that writes it (:func:`merge_sql`): the writer need not have read it. The caller holds
+what puts the writers of these outcomes in turn (their events' rows).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def write(
     changed: Sequence[Summary],
 ) -> None:
     """Insert the price *rows* (``ON CONFLICT DO NOTHING``: a row for the same answer is
-    never stored twice), the *new* summaries and write the *changed* ones back."""
+    never stored twice), the *new* summaries (of outcomes that had none) and merge the
+    *changed* ones (what the rows add) into the stored ones."""
     if connection.dialect.name == "postgresql" and can_copy(connection):
         _write_postgresql(connection, rows, new, changed)
     else:
@@ -82,18 +85,43 @@ def _write_each(
             rows,
         )
     table = outcome_summaries.name
+    names = ("outcome", "event_id", *COLUMNS)
     if new:
         connection.exec_driver_sql(
-            f"INSERT INTO {table} (outcome, event_id, {', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * (len(COLUMNS) + 2))})",
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})",
             [_summary_row(s) for s in sorted(new, key=_outcome)],
         )
     if changed:
         connection.exec_driver_sql(
-            f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in COLUMNS)} "
-            f"WHERE outcome = {mark}",
-            [(*_summary_row(s)[2:], s.outcome) for s in sorted(changed, key=_outcome)],
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))}) {merge_sql(connection)}",
+            [_summary_row(s) for s in sorted(changed, key=_outcome)],
         )
+
+
+def merge_sql(connection: Connection) -> str:
+    """The ``ON CONFLICT`` clause that merges a summary of new rows (``excluded``) into
+    the stored one: counts added, the earliest opening, the highest high and lowest low,
+    the later latest row. (SQLite's two-argument ``min``/``max`` are NULL if either is;
+    PostgreSQL's ``LEAST``/``GREATEST`` skip NULLs.)"""
+    stored, added = outcome_summaries.name, "excluded"
+    if connection.dialect.name == "postgresql":
+        least, greatest = "LEAST({0}, {1})", "GREATEST({0}, {1})"
+    else:
+        least, greatest = "coalesce(min({0}, {1}), {0}, {1})", "coalesce(max({0}, {1}), {0}, {1})"
+
+    def pick(function: str, column: str) -> str:
+        return function.format(f"{stored}.{column}", f"{added}.{column}")
+
+    newer = f"{added}.last_at > {stored}.last_at"
+    return (
+        f"ON CONFLICT (outcome) DO UPDATE SET prices = {stored}.prices + {added}.prices, "
+        f"opening_at = {pick(least, 'opening_at')}, high = {pick(greatest, 'high')}, "
+        f"low = {pick(least, 'low')}, last_at = {pick(greatest, 'last_at')}, "
+        f"last_odds = CASE WHEN {newer} THEN {added}.last_odds ELSE {stored}.last_odds END, "
+        f"last_status = CASE WHEN {newer} THEN {added}.last_status "
+        f"ELSE {stored}.last_status END"
+    )
 
 
 def _write_postgresql(
@@ -116,13 +144,11 @@ def _write_postgresql(
         names = ("outcome", "event_id", *COLUMNS)
         _copy(connection, _BATCH_SUMMARIES, names,
               [_summary_row(s) for s in sorted([*new, *changed], key=_outcome)])  # fmt: skip
-        # The new ones (none is stored: they were read under the events' locks) and the
-        # changed ones, in one statement.
+        # The new ones (none is stored) and the changed ones merged, in one statement.
         connection.exec_driver_sql(
             f"INSERT INTO {outcome_summaries.name} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM {_BATCH_SUMMARIES} ORDER BY outcome "
-            f"ON CONFLICT (outcome) DO UPDATE SET "
-            f"{', '.join(f'{c} = excluded.{c}' for c in COLUMNS)}"
+            f"{merge_sql(connection)}"
         )
 
 

@@ -2,10 +2,10 @@
 
 Eight tables, created on first use::
 
-    kwiff_history_meta  name, value                      ("schema_version" -> "4")
+    kwiff_history_meta  name, value                      ("schema_version" -> "5")
     kwiff_events        event_id PK, sport_id, sport_name, competition_id,
                         competition_name, home_team, away_team, start_time,
-                        betting_status, in_play, updated_at
+                        betting_status, in_play, updated_at, writes
     kwiff_markets       (event_id, market_key) PK, market_id, name
     kwiff_outcomes      id PK, event_id, market_key, outcome_key, outcome_id, name;
                         unique (event_id, outcome_key)
@@ -38,6 +38,13 @@ Schema version 4 (PostgreSQL only) makes the prices' primary key cover the rows
 (``INCLUDE (odds, fractional, status)``) and has autovacuum visit the prices every
 :data:`PRICES_VACUUM_INSERTS` rows inserted: the look-ups of ``--event``, ``--top`` and
 ``--report`` become index-only scans.
+
+Schema version 5 adds ``kwiff_events.writes``: how many writer transactions have
+written the event (each batch that upserts it adds one, in the transaction that holds
+its row). A writer remembers the count it left; finding it one higher at its next
+batch means no other writer (process) wrote the event meanwhile, so the latest prices
+it remembers are still the stored ones and need not be read again. Readers never need
+it, and select :data:`EVENT_FIELDS` (which an older database has too).
 
 ``kwiff_event_states`` holds the watch's ``EventChange`` items (an event new, its status
 changed, removed) with ``in_play`` at that time, which a replay of the signals needs.
@@ -93,7 +100,7 @@ if TYPE_CHECKING:
 #: The version of the tables below. A database written by a newer kwiff_scrapy (a
 #: higher version) is refused rather than written to; an older one is migrated when a
 #: writer opens it (:data:`MIGRATIONS`).
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 SCHEMA_VERSION_KEY: Final = "schema_version"
 #: Key of the PostgreSQL advisory lock taken while the tables are created ("kwiffhst").
 _CREATE_LOCK: Final = 0x6B77696666687374
@@ -131,9 +138,15 @@ events = Table(
     Column("betting_status", String(200)),
     Column("in_play", Boolean),
     Column("updated_at", BigInteger),
+    # Version 5: writer transactions that wrote the event (see the module's docstring).
+    Column("writes", BigInteger, nullable=False, server_default="0"),
     # Version 2: the events by kick-off (--report --since, a board's upcoming events).
     Index("kwiff_events_start", "start_time"),
 )
+
+#: The events' own fields, for readers: every column but the writers' count (version 5),
+#: so that a reader reads a database not migrated yet as well.
+EVENT_FIELDS: Final = tuple(column for column in events.columns if column.name != "writes")
 
 markets = Table(
     "kwiff_markets",
@@ -282,6 +295,16 @@ def _covering_prices_key(connection: Connection) -> None:
     connection.exec_driver_sql(f"ALTER TABLE {table} SET ({settings})")
 
 
+def _event_writes(connection: Connection) -> None:
+    """Version 5: ``kwiff_events.writes``, 0 for the events stored (a writer that
+    remembers none of them reads their latest prices once, as before). Skipped if the
+    column is there (as indexes are created only if missing)."""
+    if "writes" in {column["name"] for column in inspect(connection).get_columns(events.name)}:
+        return
+    table = connection.dialect.identifier_preparer.format_table(events)
+    connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN writes BIGINT NOT NULL DEFAULT 0")
+
+
 #: What each schema version adds to the one before, by version: the indexes (created
 #: on the tables an older database already has; ``create_all`` makes new tables whole)
 #: and the statements that fill what is new.
@@ -289,6 +312,7 @@ MIGRATIONS: Final[dict[int, tuple[Index | MigrationStep, ...]]] = {
     2: tuple(index for index in events.indexes if index.name == "kwiff_events_start"),
     3: (_build_summaries,),
     4: (_covering_prices_key,),
+    5: (_event_writes,),
 }
 
 

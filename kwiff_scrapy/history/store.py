@@ -68,6 +68,7 @@ from .records import (
     SignalRecord,
 )
 from .schema import (
+    EVENT_FIELDS,
     describe,
     error_line,
     event_states,
@@ -99,6 +100,8 @@ class Latest(NamedTuple):
     fetched_ms: int
     odds: float | None
     status: str | None
+    confirmed: int = 0
+    """The event's write count (``kwiff_events.writes``) at which this was stored."""
 
     def same_price(self, odds: float | None, status: str | None) -> bool:
         return self.odds == odds and self.status == status
@@ -134,6 +137,9 @@ class _Plan:
     states: list[EventStateRecord] = field(default_factory=list)
     markets_stored: set[tuple[int, str]] = field(default_factory=set)
     """The markets the transaction made sure are stored."""
+    writes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """The events the transaction upserted: their write count, and the count since which
+    every write was this store's (see ``HistoryStore._writes``)."""
 
     @property
     def needs_transaction(self) -> bool:
@@ -150,6 +156,10 @@ class HistoryStore:
         #: Event id -> outcome key -> the latest stored price, for every outcome of the
         #: events loaded so far (a small tuple each: a big watch holds many).
         self._latest: dict[int, dict[str, Latest]] = {}
+        #: Event id -> its write count (``kwiff_events.writes``) as this store left it, and
+        #: the count since which every write of the event was this store's: a latest price
+        #: confirmed at that count or later is still the stored one.
+        self._writes: dict[int, tuple[int, int]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
         #: The markets this store knows are stored (event id, market key).
@@ -223,6 +233,7 @@ class HistoryStore:
                 # The batch will be tried again: against the database alone (another
                 # machine's retention may have deleted what this one remembers).
                 self._latest.clear()
+                self._writes.clear()
                 self._headers.clear()
                 self._markets.clear()
                 raise HistoryError(
@@ -230,12 +241,14 @@ class HistoryStore:
                 ) from exc
             result.transaction = True
             # Committed: now the memory may follow.
+            self._writes.update(plan.writes)
             for (event_id, outcome_key), found in latest:
                 self._latest.setdefault(event_id, {})[outcome_key] = found
             self._headers.update(plan.headers)
             self._markets.update(plan.markets_stored)
         for event_id in plan.removed:
             self._latest.pop(event_id, None)
+            self._writes.pop(event_id, None)
             self._headers.pop(event_id, None)
             self._markets = {key for key in self._markets if key[0] != event_id}
         return result
@@ -305,79 +318,99 @@ class HistoryStore:
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
     ) -> list[tuple[tuple[int, str], Latest]]:
-        """Write *plan*; the latest price of the outcomes it read (every outcome of an
-        event it met for the first time), by (event, outcome key)."""
-        self._upsert_events(connection, plan)
+        """Write *plan*; the latest price of the outcomes it read or wrote, by (event,
+        outcome key), for the memory once committed."""
+        for event_id, count in self._upsert_events(connection, plan).items():
+            left = self._writes.get(event_id)
+            if left is not None and count == left[0] + 1:
+                plan.writes[event_id] = (count, left[1])
+            else:  # written by another writer since, or never by this one
+                plan.writes[event_id] = (count, count)
+        writes = plan.writes
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
             return []
         self._insert_markets(connection, plan)
         lock = connection.dialect.name == "postgresql"
         # An event whose outcomes are in memory: their ids are known, and only the latest
-        # prices of the outcomes to decide are read. Any other: all its outcomes (this is
-        # where its memory starts).
+        # prices of the outcomes to decide are read, except those this store confirmed
+        # since another writer last wrote the event (the write counts say when): those
+        # are still what is stored. Any other event: all its outcomes (this is where its
+        # memory starts).
         # Their rows are not locked: the event rows upserted above already put the writers
         # of an event in turn.
         fresh = [event_id for event_id in event_ids if event_id not in self._latest]
         ids = _outcome_ids(connection, fresh, lock=lock) if fresh else {}
+        to_read = list(ids.values())
+        latest: dict[tuple[int, str], Latest] = {}
         unknown = []
         for key in plan.pending:
-            remembered = self._latest.get(key[0], {}).get(key[1]) if key[0] not in ids else None
-            if remembered is not None:
-                ids[key] = remembered.outcome
-            elif key[0] in self._latest:
+            by_key = self._latest.get(key[0])
+            if by_key is None:
+                continue
+            remembered = by_key.get(key[1])
+            if remembered is None:
                 unknown.append(key)
+                continue
+            ids[key] = remembered.outcome
+            if remembered.confirmed >= writes[key[0]][1]:
+                latest[key] = remembered
+            else:
+                to_read.append(remembered.outcome)
         if unknown:
-            ids.update(_outcome_ids_of(connection, sorted(unknown), lock=lock))
+            found = _outcome_ids_of(connection, sorted(unknown), lock=lock)
+            ids.update(found)
+            to_read += found.values()
         missing = sorted(key for key in plan.pending if key not in ids)
         if missing:
             self._insert_outcomes(connection, plan, missing)
             ids.update(_outcome_ids_of(connection, missing, lock=False))
-        # The latest stored price of each outcome is its summary's (one primary-key
-        # look-up each).
-        stored = summaries.read(connection, sorted(ids.values()))
+        if to_read:
+            # Their latest stored prices are their summaries' (a primary-key look-up each).
+            stored = summaries.read_latest(connection, sorted(to_read))
+            for key, outcome in ids.items():
+                found_latest = stored.get(outcome)
+                if found_latest is not None:
+                    latest[key] = Latest(outcome, *found_latest, writes[key[0]][0])
         rows: list[tuple[Any, ...]] = []
         new: list[summaries.Summary] = []
         changed: list[summaries.Summary] = []
         for key, pending in plan.pending.items():
             outcome = ids[key]
-            summary = stored.get(outcome)
+            before_latest = latest.get(key)
             before = len(rows)
             price = pending[0]
-            last_at = summary.last_at if summary is not None else None
-            if len(pending) == 1 and (last_at is None or price.fetched_ms > last_at):
+            if len(pending) == 1 and (
+                before_latest is None or price.fetched_ms > before_latest.fetched_ms
+            ):
                 # The common case (one newer price of the outcome), without the loop.
                 status = price.status
-                if summary is None or last_at is None:
+                if before_latest is None:
                     status = None if status == KEEP_STATUS else status
                 else:
                     if status == KEEP_STATUS:
-                        status = summary.last_status
-                    if summary.last_odds == price.odds and summary.last_status == status:
+                        status = before_latest.status
+                    if before_latest.odds == price.odds and before_latest.status == status:
                         continue
                 rows.append((outcome, price.fetched_ms, price.odds, price.fractional, status))
             else:
-                latest = None
-                if summary is not None and last_at is not None:
-                    latest = Latest(outcome, last_at, summary.last_odds, summary.last_status)
-                self._decide(connection, outcome, pending, latest, rows)
+                self._decide(connection, outcome, pending, before_latest, rows)
                 if len(rows) == before:
                     continue
-            if summary is None:
-                summary = stored[outcome] = summaries.Summary(outcome, key[0])
-                new.append(summary)
-            else:
-                changed.append(summary)
+            # What the batch adds to the outcome's summary (merged with the stored one
+            # by the statement that writes it).
+            added = summaries.Summary(outcome, key[0])
             for row in rows[before:]:
-                summary.add(row[1], row[2], row[4])
+                added.add(row[1], row[2], row[4])
+            (new if before_latest is None else changed).append(added)
+            assert added.last_at is not None
+            if before_latest is None or added.last_at > before_latest.fetched_ms:
+                latest[key] = Latest(outcome, added.last_at, added.last_odds,
+                                     added.last_status, writes[key[0]][0])  # fmt: skip
         result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
         bulk.write(connection, rows, new, changed)
         result.written = len(rows)
-        return [
-            (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
-            for key, outcome in ids.items()
-            if (found := stored.get(outcome)) is not None and found.last_at is not None
-        ]
+        return list(latest.items())
 
     def _decide(
         self,
@@ -403,9 +436,10 @@ class HistoryStore:
                 rows.append(row)
                 latest = Latest(outcome, price.fetched_ms, row[2], row[4])
 
-    def _upsert_events(self, connection: Connection, plan: _Plan) -> None:
+    def _upsert_events(self, connection: Connection, plan: _Plan) -> dict[int, int]:
+        """Upsert the events of *plan*, one more write counted on each; their counts."""
         if not plan.headers:
-            return
+            return {}
         rows = [
             {
                 "event_id": h.event_id,
@@ -419,20 +453,22 @@ class HistoryStore:
                 "betting_status": h.betting_status,
                 "in_play": h.in_play,
                 "updated_at": plan.updated_ms.get(h.event_id),
+                "writes": 1,
             }
             for _id, h in sorted(plan.headers.items())
         ]
         statement = upsert(connection, events)
         # What an item does not say (None) never erases what is stored.
-        statement = statement.on_conflict_do_update(
+        fields = {
+            column.name: func.coalesce(statement.excluded[column.name], column)
+            for column in EVENT_FIELDS
+            if column.name != "event_id"
+        }
+        counted = statement.on_conflict_do_update(
             index_elements=[events.c.event_id],
-            set_={
-                column.name: func.coalesce(statement.excluded[column.name], column)
-                for column in events.columns
-                if column.name != "event_id"
-            },
-        )
-        connection.execute(statement, rows)
+            set_={**fields, "writes": events.c.writes + 1},
+        ).returning(events.c.event_id, events.c.writes)
+        return {event_id: count for event_id, count in connection.execute(counted, rows)}
 
     def _insert_markets(self, connection: Connection, plan: _Plan) -> None:
         wanted = sorted({(event_id, pending[0].market_key) for (event_id, _), pending in

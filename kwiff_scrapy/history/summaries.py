@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 
-from .schema import events, outcome_summaries, outcomes, prices, stored_version
+from .schema import EVENT_FIELDS, events, outcome_summaries, outcomes, prices, stored_version
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -94,6 +94,27 @@ def read(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Summar
         listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
         for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})").all():
             found[row[0]] = Summary(*row)
+    return found
+
+
+def read_latest(
+    connection: Connection, outcome_ids: Sequence[int]
+) -> dict[int, tuple[int, float | None, str | None]]:
+    """The latest stored row (time, odds, status) of *outcome_ids* (those that have a
+    summary), from their summaries: one primary-key look-up each (PostgreSQL: in one
+    statement, the ids sent as one array)."""
+    head = f"SELECT outcome, last_at, last_odds, last_status FROM {outcome_summaries.name} "
+    if connection.dialect.name == "postgresql":
+        if not outcome_ids:
+            return {}
+        query = head + "WHERE outcome = ANY(%s::bigint[])"
+        return {row[0]: row[1:] for row in connection.exec_driver_sql(query, (list(outcome_ids),))}
+    found = {}
+    for start in range(0, len(outcome_ids), CHUNK):
+        # Row ids, integers from the database: written into the statement as they are.
+        listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
+        for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})"):
+            found[row[0]] = row[1:]
     return found
 
 
@@ -172,7 +193,7 @@ def events_query(event_ids: Sequence[int]) -> Any:
         .subquery("counts")
     )
     return (
-        select(events, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last)
+        select(*EVENT_FIELDS, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last)
         .join(counts, counts.c.event_id == events.c.event_id)
         .order_by(events.c.start_time, events.c.event_id)
     )
