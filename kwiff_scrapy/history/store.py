@@ -140,6 +140,8 @@ class _Plan:
     writes: dict[int, tuple[int, int]] = field(default_factory=dict)
     """The events the transaction upserted: their write count, and the count since which
     every write was this store's (see ``HistoryStore._writes``)."""
+    reborn: set[int] = field(default_factory=set)
+    """Events whose count went back: deleted and stored again since this store wrote them."""
 
     @property
     def needs_transaction(self) -> bool:
@@ -241,6 +243,8 @@ class HistoryStore:
                 ) from exc
             result.transaction = True
             # Committed: now the memory may follow.
+            for event_id in plan.reborn:
+                self._latest.pop(event_id, None)
             self._writes.update(plan.writes)
             for (event_id, outcome_key), found in latest:
                 self._latest.setdefault(event_id, {})[outcome_key] = found
@@ -326,6 +330,9 @@ class HistoryStore:
                 plan.writes[event_id] = (count, left[1])
             else:  # written by another writer since, or never by this one
                 plan.writes[event_id] = (count, count)
+                if left is not None and count <= left[0]:
+                    # Deleted (retention) and stored again since: nothing remembered holds.
+                    plan.reborn.add(event_id)
         writes = plan.writes
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
@@ -339,13 +346,18 @@ class HistoryStore:
         # memory starts).
         # Their rows are not locked: the event rows upserted above already put the writers
         # of an event in turn.
-        fresh = [event_id for event_id in event_ids if event_id not in self._latest]
+        remembered_events = {
+            event_id: self._latest[event_id]
+            for event_id in event_ids
+            if event_id in self._latest and event_id not in plan.reborn
+        }
+        fresh = [event_id for event_id in event_ids if event_id not in remembered_events]
         ids = _outcome_ids(connection, fresh, lock=lock) if fresh else {}
         to_read = list(ids.values())
         latest: dict[tuple[int, str], Latest] = {}
         unknown = []
         for key in plan.pending:
-            by_key = self._latest.get(key[0])
+            by_key = remembered_events.get(key[0])
             if by_key is None:
                 continue
             remembered = by_key.get(key[1])
