@@ -18,7 +18,10 @@ order rotates each round), each on its own 200 events opened through the writer:
   another writer wrote the events since);
 - ``floor``: the bare ``executemany`` of the rows and a bare ``executemany`` updating
   one summary row per price (its count and latest row), one transaction, no Python:
-  what keeping a summary per price costs the database at the least, the driver's way.
+  what keeping a summary per price costs the database at the least, the driver's way;
+- ``floor, no last_at index``: the same on a copy of the summaries without their
+  ``last_at`` index (on PostgreSQL with ``fillfactor`` 80: room for HOT updates), what
+  it would cost if ``--top --since`` found its outcomes another way.
 
 The ways "decided beforehand" run the writer's own statements with its Python done
 before the clock starts.
@@ -57,7 +60,9 @@ from .bench_history_month import (
 )
 
 WAYS = ("writer", "bare", "rows only", "rows + summaries", "events + rows + summaries",
-        "database work", "floor")  # fmt: skip
+        "database work", "floor", "floor, no last_at index")  # fmt: skip
+#: The summaries' copy without the ``last_at`` index (the last way).
+UNINDEXED = "kwiff_bench_summaries"
 NOTE = (
     "Everything runs in this process on a shared machine (2 cores, other sessions "
     "running): compare the ratios, measured in turns in the same run."
@@ -105,6 +110,7 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
                 )
             )
         }
+    _copy_summaries(engine)
     bare = _BareInserter(uri)
     rates: dict[str, list[float]] = {way: [] for way in WAYS}
     cpu: dict[str, list[float]] = {way: [] for way in WAYS}
@@ -123,6 +129,9 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
                 ),
                 "database work": _decided(engine, ids, moved["database work"], events=store),
                 "floor": _floor(bare, _rows(ids, moved["floor"])),
+                "floor, no last_at index": _floor(
+                    bare, _rows(ids, moved["floor, no last_at index"]), UNINDEXED
+                ),
             }
             count = WRITE_EVENTS * MOVED_PER_EVENT
             order = WAYS[number % len(WAYS) :] + WAYS[: number % len(WAYS)]
@@ -199,11 +208,31 @@ def _decided(
     return call
 
 
-def _floor(bare: _BareInserter, rows: list[tuple[Any, ...]]) -> Callable[[], None]:
-    """The rows inserted and one summary row updated per price, by the driver alone."""
+def _copy_summaries(engine: Any) -> None:
+    """:data:`UNINDEXED`: the summaries as stored, without their ``last_at`` index."""
+    postgresql = engine.dialect.name == "postgresql"
+    key, real = ("bigint", "double precision") if postgresql else ("INTEGER", "REAL")
+    options = " WITH (fillfactor = 80)" if postgresql else " WITHOUT ROWID"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE TABLE {UNINDEXED} (outcome {key} PRIMARY KEY, event_id BIGINT NOT NULL, "
+            f"prices INTEGER NOT NULL, opening_at BIGINT, high {real}, low {real}, last_at "
+            f"BIGINT NOT NULL, last_odds {real}, last_status VARCHAR(64)){options}"
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO {UNINDEXED} SELECT * FROM {outcome_summaries.name} ORDER BY outcome"
+        )
+        connection.exec_driver_sql(f"CREATE INDEX {UNINDEXED}_event ON {UNINDEXED} (event_id)")
+
+
+def _floor(
+    bare: _BareInserter, rows: list[tuple[Any, ...]], table: str = outcome_summaries.name
+) -> Callable[[], None]:
+    """The rows inserted and one summary row of *table* updated per price, by the driver
+    alone."""
     mark = "?" if bare.sqlite else "%s"
     update = (
-        f"UPDATE {outcome_summaries.name} SET prices = prices + 1, last_at = {mark}, "
+        f"UPDATE {table} SET prices = prices + 1, last_at = {mark}, "
         f"last_odds = {mark}, last_status = {mark} WHERE outcome = {mark}"
     )
     updates = [(row[1], row[2], row[4], row[0]) for row in rows]

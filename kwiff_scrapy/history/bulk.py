@@ -22,20 +22,23 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from .schema import outcome_summaries, prices
-from .summaries import COLUMNS, Summary
+from .summaries import COLUMNS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 #: The price rows' columns, in the order of the rows the writer builds.
 PRICE_COLUMNS = ("outcome", "fetched_at", "odds", "fractional", "status")
+#: The summary rows' columns, in the order of the rows the writer builds (what a batch
+#: adds to an outcome's summary: :meth:`~kwiff_scrapy.history.summaries.Summary.row`).
+SUMMARY_COLUMNS = ("outcome", "event_id", *COLUMNS)
 
 
 def write(
     connection: Connection,
     rows: Sequence[tuple[Any, ...]],
-    new: Sequence[Summary],
-    changed: Sequence[Summary],
+    new: Sequence[tuple[Any, ...]],
+    changed: Sequence[tuple[Any, ...]],
 ) -> None:
     """Insert the price *rows* (``ON CONFLICT DO NOTHING``: a row for the same answer is
     never stored twice), the *new* summaries (of outcomes that had none) and merge the
@@ -65,16 +68,11 @@ def can_copy(connection: Connection) -> bool:
 _CAN_COPY = "kwiff_history_can_copy"
 
 
-def _summary_row(s: Summary) -> tuple[Any, ...]:
-    return (s.outcome, s.event_id, s.prices, s.opening_at, s.high, s.low, s.last_at,
-            s.last_odds, s.last_status)  # fmt: skip
-
-
 def _write_each(
     connection: Connection,
     rows: Sequence[tuple[Any, ...]],
-    new: Sequence[Summary],
-    changed: Sequence[Summary],
+    new: Sequence[tuple[Any, ...]],
+    changed: Sequence[tuple[Any, ...]],
 ) -> None:
     """Each row and summary by the driver's own ``executemany``."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -85,17 +83,16 @@ def _write_each(
             rows,
         )
     table = outcome_summaries.name
-    names = ("outcome", "event_id", *COLUMNS)
+    names = ", ".join(SUMMARY_COLUMNS)
+    values = ", ".join([mark] * len(SUMMARY_COLUMNS))
     if new:
         connection.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})",
-            [_summary_row(s) for s in sorted(new, key=_outcome)],
+            f"INSERT INTO {table} ({names}) VALUES ({values})", sorted(new, key=_first)
         )
     if changed:
         connection.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))}) {merge_sql(connection)}",
-            [_summary_row(s) for s in sorted(changed, key=_outcome)],
+            f"INSERT INTO {table} ({names}) VALUES ({values}) {merge_sql(connection)}",
+            sorted(changed, key=_first),
         )
 
 
@@ -127,8 +124,8 @@ def merge_sql(connection: Connection) -> str:
 def _write_postgresql(
     connection: Connection,
     rows: Sequence[tuple[Any, ...]],
-    new: Sequence[Summary],
-    changed: Sequence[Summary],
+    new: Sequence[tuple[Any, ...]],
+    changed: Sequence[tuple[Any, ...]],
 ) -> None:
     # Temporary tables of this session, emptied at each commit: created once per
     # connection (no catalog rows made and dropped per batch).
@@ -141,9 +138,8 @@ def _write_postgresql(
             f"SELECT {', '.join(PRICE_COLUMNS)} FROM {_BATCH_PRICES} ON CONFLICT DO NOTHING"
         )
     if new or changed:
-        names = ("outcome", "event_id", *COLUMNS)
-        _copy(connection, _BATCH_SUMMARIES, names,
-              [_summary_row(s) for s in sorted([*new, *changed], key=_outcome)])  # fmt: skip
+        names = SUMMARY_COLUMNS
+        _copy(connection, _BATCH_SUMMARIES, names, sorted([*new, *changed], key=_first))
         # The new ones (none is stored) and the changed ones merged, in one statement.
         connection.exec_driver_sql(
             f"INSERT INTO {outcome_summaries.name} ({', '.join(names)}) "
@@ -188,8 +184,9 @@ def _copy(
         ) from exc
 
 
-def _outcome(summary: Summary) -> int:
-    return summary.outcome
+def _first(row: tuple[Any, ...]) -> Any:
+    """A summary row's outcome."""
+    return row[0]
 
 
 def _key(row: tuple[Any, ...]) -> tuple[Any, Any]:

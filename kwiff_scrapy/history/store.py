@@ -129,8 +129,10 @@ class _Plan:
     """Events to upsert: those with prices to decide, and those whose fields changed."""
     updated_ms: dict[int, int] = field(default_factory=dict)
     markets: dict[tuple[int, str], MarketRecord] = field(default_factory=dict)
-    pending: dict[tuple[int, str], list[PriceRecord]] = field(default_factory=dict)
-    """Prices to decide against the database, by (event, outcome key), in order."""
+    pending: dict[tuple[int, str], PriceRecord] = field(default_factory=dict)
+    """Prices to decide against the database, by (event, outcome key): the first of each."""
+    later: dict[tuple[int, str], list[PriceRecord]] = field(default_factory=dict)
+    """The outcome's prices after its first, in order (few: one list per such outcome)."""
     unchanged: int = 0
     removed: set[int] = field(default_factory=set)
     signals: list[SignalRecord] = field(default_factory=list)
@@ -246,8 +248,12 @@ class HistoryStore:
             for event_id in plan.reborn:
                 self._latest.pop(event_id, None)
             self._writes.update(plan.writes)
-            for (event_id, outcome_key), found in latest:
-                self._latest.setdefault(event_id, {})[outcome_key] = found
+            memory = self._latest
+            for (event_id, outcome_key), found in latest.items():
+                by_key = memory.get(event_id)
+                if by_key is None:
+                    by_key = memory[event_id] = {}
+                by_key[outcome_key] = found
             self._headers.update(plan.headers)
             self._markets.update(plan.markets_stored)
         for event_id in plan.removed:
@@ -298,9 +304,12 @@ class HistoryStore:
             if last_update is None or fetched_ms > last_update:
                 updated[event_id] = fetched_ms
             key = (event_id, price.outcome_key)
-            pending = pending_by_key.get(key)
-            if pending is not None:
-                pending.append(price)
+            if key in pending_by_key:
+                later = plan.later.get(key)
+                if later is None:
+                    plan.later[key] = [price]
+                else:
+                    later.append(price)
                 continue
             # A change a watch reported is never taken as unchanged from memory: in a
             # shared watch another worker may have stored the moves between (each change
@@ -314,14 +323,14 @@ class HistoryStore:
                     if latest.odds == price.odds and latest.status == status:
                         unchanged += 1
                         continue
-            pending_by_key[key] = [price]
+            pending_by_key[key] = price
         plan.unchanged += unchanged
 
     # -- the transaction -------------------------------------------------------------------
 
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
-    ) -> list[tuple[tuple[int, str], Latest]]:
+    ) -> dict[tuple[int, str], Latest]:
         """Write *plan*; the latest price of the outcomes it read or wrote, by (event,
         outcome key), for the memory once committed."""
         for event_id, count in self._upsert_events(connection, plan).items():
@@ -336,7 +345,7 @@ class HistoryStore:
         writes = plan.writes
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
-            return []
+            return {}
         self._insert_markets(connection, plan)
         lock = connection.dialect.name == "postgresql"
         # An event whose outcomes are in memory: their ids are known, and only the latest
@@ -385,14 +394,17 @@ class HistoryStore:
                 if found_latest is not None:
                     latest[key] = Latest(outcome, *found_latest, writes[key[0]][0])
         rows: list[tuple[Any, ...]] = []
-        new: list[summaries.Summary] = []
-        changed: list[summaries.Summary] = []
-        for key, pending in plan.pending.items():
+        # What the batch adds to each outcome's summary, as summary rows (merged with the
+        # stored one by the statement that writes it).
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        first_row = summaries.first_row
+        later = plan.later
+        for key, price in plan.pending.items():
             outcome = ids[key]
             before_latest = latest.get(key)
-            before = len(rows)
-            price = pending[0]
-            if len(pending) == 1 and (
+            count = writes[key[0]][0]
+            if key not in later and (
                 before_latest is None or price.fetched_ms > before_latest.fetched_ms
             ):
                 # The common case (one newer price of the outcome), without the loop.
@@ -404,25 +416,30 @@ class HistoryStore:
                         status = before_latest.status
                     if before_latest.odds == price.odds and before_latest.status == status:
                         continue
-                rows.append((outcome, price.fetched_ms, price.odds, price.fractional, status))
-            else:
-                self._decide(connection, outcome, pending, before_latest, rows)
-                if len(rows) == before:
-                    continue
-            # What the batch adds to the outcome's summary (merged with the stored one
-            # by the statement that writes it).
+                at, odds = price.fetched_ms, price.odds
+                rows.append((outcome, at, odds, price.fractional, status))
+                (new if before_latest is None else changed).append(
+                    first_row(outcome, key[0], at, odds, status)
+                )
+                latest[key] = Latest(outcome, at, odds, status, count)
+                continue
+            before = len(rows)
+            self._decide(connection, outcome, [price, *later.get(key, ())], before_latest, rows)
+            if len(rows) == before:
+                continue
             added = summaries.Summary(outcome, key[0])
             for row in rows[before:]:
                 added.add(row[1], row[2], row[4])
-            (new if before_latest is None else changed).append(added)
+            (new if before_latest is None else changed).append(added.row())
             assert added.last_at is not None
             if before_latest is None or added.last_at > before_latest.fetched_ms:
                 latest[key] = Latest(outcome, added.last_at, added.last_odds,
-                                     added.last_status, writes[key[0]][0])  # fmt: skip
-        result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
+                                     added.last_status, count)  # fmt: skip
+        decided = len(plan.pending) + sum(len(prices) for prices in later.values())
+        result.unchanged += decided - len(rows)
         bulk.write(connection, rows, new, changed)
         result.written = len(rows)
-        return list(latest.items())
+        return latest
 
     def _decide(
         self,
@@ -483,7 +500,7 @@ class HistoryStore:
         return {event_id: count for event_id, count in connection.execute(counted, rows)}
 
     def _insert_markets(self, connection: Connection, plan: _Plan) -> None:
-        wanted = sorted({(event_id, pending[0].market_key) for (event_id, _), pending in
+        wanted = sorted({(event_id, first.market_key) for (event_id, _), first in
                          plan.pending.items()} - self._markets)  # fmt: skip
         plan.markets_stored.update(wanted)
         if not wanted:
@@ -519,7 +536,7 @@ class HistoryStore:
     ) -> None:
         rows = []
         for key in missing:
-            first = plan.pending[key][0]
+            first = plan.pending[key]
             rows.append(
                 {
                     "event_id": first.event_id,

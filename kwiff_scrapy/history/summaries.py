@@ -74,6 +74,20 @@ class Summary:
         if self.last_at is None or fetched_at > self.last_at:
             self.last_at, self.last_odds, self.last_status = fetched_at, odds, status
 
+    def row(self) -> tuple[Any, ...]:
+        """The summary as a row of :data:`~kwiff_scrapy.history.bulk.SUMMARY_COLUMNS`."""
+        return (self.outcome, self.event_id, self.prices, self.opening_at, self.high, self.low,
+                self.last_at, self.last_odds, self.last_status)  # fmt: skip
+
+
+def first_row(outcome: int, event_id: int, at: int, odds: float | None, status: str | None
+              ) -> tuple[Any, ...]:  # fmt: skip
+    """The summary row of one price row (what :meth:`Summary.add` of it to an empty
+    summary gives, without the object: a batch makes thousands)."""
+    if odds is not None and odds > 1 and status is None:
+        return (outcome, event_id, 1, at, odds, odds, at, odds, status)
+    return (outcome, event_id, 1, None, None, None, at, odds, status)
+
 
 COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
 
