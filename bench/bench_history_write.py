@@ -189,7 +189,7 @@ def _decided(
     added = {outcome: summaries.Summary(outcome, event_of[outcome]) for outcome in outcome_ids}
     for row in rows:
         added[row[0]].add(row[1], row[2], row[4])
-    changed = list(added.values())
+    changed = [summary.row() for summary in added.values()]
     plan = _Plan()
     if events is not None:
         for seen in batch:

@@ -17,26 +17,36 @@ reported) is decided *in the batch's transaction*, against the database itself:
    cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
 2. the outcome rows are locked (``SELECT ... FOR UPDATE``: every outcome of an event
    the store meets for the first time, else only those with a price to decide), missing
-   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the summary of each
-   of those outcomes read (:mod:`~kwiff_scrapy.history.summaries`: its latest stored
-   price, one primary-key look-up each);
+   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
+   price of each of those outcomes read from its summary
+   (:mod:`~kwiff_scrapy.history.summaries`, one primary-key look-up each), except where
+   the memory is known to hold it (below);
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
    latest stored one (a slower machine) is compared with the row before its own time;
-4. the rows are inserted and the summaries written back (:mod:`~kwiff_scrapy.history.bulk`:
-   SQLite, one ``executemany`` of the driver each; PostgreSQL, ``COPY`` into temporary
-   tables and one ``INSERT ... SELECT`` each).
+4. the rows are inserted and what they add merged into the summaries
+   (:mod:`~kwiff_scrapy.history.bulk`: SQLite, one ``executemany`` of the driver each;
+   PostgreSQL, ``COPY`` into temporary tables and one ``INSERT ... SELECT`` each).
+
+The event upsert of step 1 also counts the transaction on the event row
+(``kwiff_events.writes``, schema version 5) and returns the count. A store that finds
+it one above the count it left knows no other writer wrote the event since; the latest
+prices it confirmed (read or wrote) since another writer last did are then the stored
+ones, and are not read. Any other count (another writer came between) makes the store
+read those of its outcomes again; a count lower than the one it left (the event
+deleted by retention and stored again) makes it read the whole event afresh.
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
-batch writes nothing. A watch's changes never trust the memory: in a shared watch each
-change is reported by one worker, so a worker that stored 1.91 may get the move back
-to 1.91 after another stored the move to 1.83; the database decides it. (A single
-writer's watch reports no change equal to its memory, so this costs it nothing.)
-Snapshots do trust it: machines that crawl the same events in turn, each writing
-whole snapshots, can miss a move back to the price one of them stored last when
-another stored the move between. The primary key (outcome, ``fetched_at``) makes a
-row for the same answer impossible to store twice.
+batch writes nothing. A watch's changes are never taken as unchanged before the
+transaction: in a shared watch each change is reported by one worker, so a worker that
+stored 1.91 may get the move back to 1.91 after another stored the move to 1.83; the
+latest stored price decides it (read again, the write counts telling that another
+worker came between). Snapshots do trust the memory before the transaction:
+machines that crawl the same events in turn, each writing whole snapshots, can miss a
+move back to the price one of them stored last when another stored the move between.
+The primary key (outcome, ``fetched_at``) makes a row for the same answer impossible to
+store twice.
 
 Signals and event states are inserted in the same transaction, each at most once: a
 signal by its key (rule, event, ``fetched_at``, subject: see

@@ -9,10 +9,11 @@ find these.
 
 It is kept in the same transaction as the rows it sums up:
 
-- the writer :func:`read`\\ s the summaries of the outcomes it decides, adds its new
-  rows to them and writes them back (:func:`~kwiff_scrapy.history.bulk.write`),
-  holding its events' rows (PostgreSQL; the whole database on SQLite), so no other
-  writer changes them meanwhile;
+- the writer compares a new price with the latest row (:func:`read_latest`, unless it
+  knows it already) and merges what its new rows add into the summary
+  (:func:`~kwiff_scrapy.history.bulk.write`: a count added, the earlier opening, the
+  higher high, the lower low, the later latest row), holding its events' rows
+  (PostgreSQL; the whole database on SQLite), so no other writer changes them meanwhile;
 - retention, holding the same event rows, takes off what it deleted (:func:`forget`),
   and rebuilds an outcome's
   summary (:func:`rebuild`, from its rows) when a deleted row was its opening, high or
@@ -90,25 +91,6 @@ def first_row(outcome: int, event_id: int, at: int, odds: float | None, status: 
 
 
 COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
-
-
-def read(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Summary]:
-    """The stored summaries of *outcome_ids* (those that have one): one primary-key
-    look-up each (PostgreSQL: in one statement, the ids sent as one array)."""
-    found: dict[int, Summary] = {}
-    head = f"SELECT outcome, event_id, {', '.join(COLUMNS)} FROM {outcome_summaries.name} "
-    if connection.dialect.name == "postgresql":
-        if outcome_ids:
-            query = head + "WHERE outcome = ANY(%s::bigint[])"
-            for row in connection.exec_driver_sql(query, (list(outcome_ids),)).all():
-                found[row[0]] = Summary(*row)
-        return found
-    for start in range(0, len(outcome_ids), CHUNK):
-        # Row ids, integers from the database: written into the statement as they are.
-        listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
-        for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})").all():
-            found[row[0]] = Summary(*row)
-    return found
 
 
 def read_latest(
