@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError
 
-from .schema import outcome_summaries, prices
+from .schema import EVENT_FIELDS, events, outcome_summaries, prices, upsert
 from .summaries import COLUMNS
 
 if TYPE_CHECKING:
@@ -32,6 +33,48 @@ PRICE_COLUMNS = ("outcome", "fetched_at", "odds", "fractional", "status")
 #: The summary rows' columns, in the order of the rows the writer builds (what a batch
 #: adds to an outcome's summary: :meth:`~kwiff_scrapy.history.summaries.Summary.row`).
 SUMMARY_COLUMNS = ("outcome", "event_id", *COLUMNS)
+
+
+#: The event rows' columns, in the order of the rows the writer builds.
+EVENT_COLUMNS = tuple(column.name for column in EVENT_FIELDS)
+
+
+def upsert_events(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[int, int]:
+    """Insert or update the event *rows* (in event id order: PostgreSQL locks them in
+    that order), a field a row does not give (None) keeping the stored one, and one more
+    write counted on each (``writes``); each event's count after it.
+
+    PostgreSQL: the rows copied into a temporary table and one ``INSERT ... SELECT ...
+    RETURNING`` (an ``executemany`` runs one statement per event on the server).
+    SQLite, or a session without temporary tables: one SQLAlchemy upsert, ``RETURNING``.
+    """
+    if connection.dialect.name == "postgresql" and can_copy(connection):
+        connection.exec_driver_sql(_CREATE_TEMPORARY)
+        _copy(connection, _BATCH_EVENTS, EVENT_COLUMNS, rows)
+        names = ", ".join(EVENT_COLUMNS)
+        kept = ", ".join(
+            f"{name} = coalesce(excluded.{name}, {events.name}.{name})"
+            for name in EVENT_COLUMNS[1:]
+        )
+        found = connection.exec_driver_sql(
+            f"INSERT INTO {events.name} ({names}, writes) SELECT {names}, 1 "
+            f"FROM {_BATCH_EVENTS} ORDER BY event_id ON CONFLICT (event_id) DO UPDATE SET "
+            f"{kept}, writes = {events.name}.writes + 1 RETURNING event_id, writes"
+        )
+        return {event_id: count for event_id, count in found}
+    statement = upsert(connection, events)
+    counted = statement.on_conflict_do_update(
+        index_elements=[events.c.event_id],
+        set_={
+            **{
+                name: func.coalesce(statement.excluded[name], events.c[name])
+                for name in EVENT_COLUMNS[1:]
+            },
+            "writes": events.c.writes + 1,
+        },
+    ).returning(events.c.event_id, events.c.writes)
+    values = [{**dict(zip(EVENT_COLUMNS, row, strict=True)), "writes": 1} for row in rows]
+    return {event_id: count for event_id, count in connection.execute(counted, values)}
 
 
 def write(
@@ -150,13 +193,18 @@ def _write_postgresql(
 
 _BATCH_PRICES = "kwiff_batch_prices"
 _BATCH_SUMMARIES = "kwiff_batch_summaries"
+_BATCH_EVENTS = "kwiff_batch_events"
 _CREATE_TEMPORARY = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BATCH_PRICES} (outcome bigint, fetched_at "
     "bigint, odds double precision, fractional text, status text) ON COMMIT DELETE ROWS; "
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BATCH_SUMMARIES} (outcome bigint, event_id "
     "bigint, prices integer, opening_at bigint, high double precision, low double "
     "precision, last_at bigint, last_odds double precision, last_status text) "
-    "ON COMMIT DELETE ROWS"
+    "ON COMMIT DELETE ROWS; "
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BATCH_EVENTS} (event_id bigint, sport_id "
+    "bigint, sport_name text, competition_id bigint, competition_name text, home_team "
+    "text, away_team text, start_time bigint, betting_status text, in_play boolean, "
+    "updated_at bigint) ON COMMIT DELETE ROWS"
 )
 
 

@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
@@ -78,11 +78,9 @@ from .records import (
     SignalRecord,
 )
 from .schema import (
-    EVENT_FIELDS,
     describe,
     error_line,
     event_states,
-    events,
     markets,
     open_engine,
     outcomes,
@@ -479,35 +477,14 @@ class HistoryStore:
         """Upsert the events of *plan*, one more write counted on each; their counts."""
         if not plan.headers:
             return {}
+        updated = plan.updated_ms
         rows = [
-            {
-                "event_id": h.event_id,
-                "sport_id": h.sport_id,
-                "sport_name": h.sport_name,
-                "competition_id": h.competition_id,
-                "competition_name": h.competition_name,
-                "home_team": h.home_team,
-                "away_team": h.away_team,
-                "start_time": h.start_ms,
-                "betting_status": h.betting_status,
-                "in_play": h.in_play,
-                "updated_at": plan.updated_ms.get(h.event_id),
-                "writes": 1,
-            }
+            (h.event_id, h.sport_id, h.sport_name, h.competition_id, h.competition_name,
+             h.home_team, h.away_team, h.start_ms, h.betting_status, h.in_play,
+             updated.get(h.event_id))
             for _id, h in sorted(plan.headers.items())
-        ]
-        statement = upsert(connection, events)
-        # What an item does not say (None) never erases what is stored.
-        fields = {
-            column.name: func.coalesce(statement.excluded[column.name], column)
-            for column in EVENT_FIELDS
-            if column.name != "event_id"
-        }
-        counted = statement.on_conflict_do_update(
-            index_elements=[events.c.event_id],
-            set_={**fields, "writes": events.c.writes + 1},
-        ).returning(events.c.event_id, events.c.writes)
-        return {event_id: count for event_id, count in connection.execute(counted, rows)}
+        ]  # fmt: skip
+        return bulk.upsert_events(connection, rows)
 
     def _insert_markets(self, connection: Connection, plan: _Plan) -> None:
         wanted = sorted({(event_id, first.market_key) for (event_id, _), first in
