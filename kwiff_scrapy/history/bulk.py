@@ -41,8 +41,10 @@ EVENT_COLUMNS = tuple(column.name for column in EVENT_FIELDS)
 
 def upsert_events(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[int, int]:
     """Insert or update the event *rows* (in event id order: PostgreSQL locks them in
-    that order), a field a row does not give (None) keeping the stored one, and one more
-    write counted on each (``writes``); each event's count after it.
+    that order), a field a row does not give (None) keeping the stored one, ``updated_at``
+    never lowered (the events updated since a time must hold every outcome with a row
+    since then: ``--top --since``), and one more write counted on each (``writes``); each
+    event's count after it.
 
     PostgreSQL: the rows copied into a temporary table and one ``INSERT ... SELECT ...
     RETURNING`` (an ``executemany`` runs one statement per event on the server).
@@ -53,7 +55,9 @@ def upsert_events(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> di
         _copy(connection, _BATCH_EVENTS, EVENT_COLUMNS, rows)
         names = ", ".join(EVENT_COLUMNS)
         kept = ", ".join(
-            f"{name} = coalesce(excluded.{name}, {events.name}.{name})"
+            f"{name} = GREATEST(excluded.{name}, {events.name}.{name})"
+            if name == "updated_at"
+            else f"{name} = coalesce(excluded.{name}, {events.name}.{name})"
             for name in EVENT_COLUMNS[1:]
         )
         found = connection.exec_driver_sql(
@@ -63,6 +67,11 @@ def upsert_events(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> di
         )
         return {event_id: count for event_id, count in found}
     statement = upsert(connection, events)
+    added, stored = statement.excluded.updated_at, events.c.updated_at
+    if connection.dialect.name == "postgresql":
+        latest = func.greatest(added, stored)
+    else:  # SQLite's max() of two is NULL if either is
+        latest = func.coalesce(func.max(added, stored), added, stored)
     counted = statement.on_conflict_do_update(
         index_elements=[events.c.event_id],
         set_={
@@ -70,6 +79,7 @@ def upsert_events(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> di
                 name: func.coalesce(statement.excluded[name], events.c[name])
                 for name in EVENT_COLUMNS[1:]
             },
+            "updated_at": latest,
             "writes": events.c.writes + 1,
         },
     ).returning(events.c.event_id, events.c.writes)

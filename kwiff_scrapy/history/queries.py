@@ -387,15 +387,17 @@ class HistoryReader:
         *since* (None: ever), from the price in force at *since* to the latest one."""
         with self._connect() as connection:
             try:
-                kept = summaries.available(connection)
+                version = stored_version(connection) or 0
             except SQLAlchemyError as exc:
                 raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+            kept = version >= 3
             query = movers_query(
                 limit,
                 to_ms(since) if since is not None else None,
                 event_id,
                 summaries=kept,
                 lateral=connection.dialect.name == "postgresql",
+                by_events=version >= 5,
             )
             rows = self._run(connection, query)
             chosen = {row.event_id for row in rows}

@@ -116,10 +116,13 @@ def read_latest(
 
 def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) -> None:
     """Build the summaries of *outcome_ids* (None: of every outcome) from their rows:
-    one ``GROUP BY`` of their prices, then each latest row by its primary key."""
+    one ``GROUP BY`` of their prices, then each latest row by its primary key. Every
+    outcome's: and each event's ``updated_at`` raised to its outcomes' latest row
+    (:func:`raise_event_times`)."""
     if outcome_ids is None:
         connection.execute(outcome_summaries.delete())
         _insert_built(connection, None)
+        raise_event_times(connection)
         # Statistics for the planners (PostgreSQL's would otherwise wait for autovacuum).
         connection.exec_driver_sql(f"ANALYZE {outcome_summaries.name}")
         return
@@ -127,6 +130,24 @@ def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) ->
         chunk = sorted(outcome_ids[start : start + CHUNK])
         connection.execute(outcome_summaries.delete().where(outcome_summaries.c.outcome.in_(chunk)))
         _insert_built(connection, chunk)
+
+
+def raise_event_times(connection: Connection) -> None:
+    """Raise each event's ``updated_at`` to its outcomes' latest row where it is earlier
+    (or none), from the summaries: ``--top --since`` finds its outcomes through the
+    events updated since (schema version 5), which must hold every outcome with a row
+    since then. The writer keeps it so; rows stored around it (by hand, an older
+    writer's slower machine) are caught up here."""
+    latest = (
+        select(func.max(outcome_summaries.c.last_at))
+        .where(outcome_summaries.c.event_id == events.c.event_id)
+        .scalar_subquery()
+    )
+    connection.execute(
+        events.update()
+        .where(latest > func.coalesce(events.c.updated_at, -1))
+        .values(updated_at=latest)
+    )
 
 
 def _insert_built(connection: Connection, chunk: list[int] | None) -> None:

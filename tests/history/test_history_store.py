@@ -16,10 +16,12 @@ from sqlalchemy.exc import OperationalError
 from kwiff_scrapy.history import bulk
 from kwiff_scrapy.history import store as store_module
 from kwiff_scrapy.history.errors import HistoryError
+from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import (
     KEEP_STATUS,
     Observation,
     fetched_ms,
+    from_ms,
     observe,
     parse_time_ms,
 )
@@ -306,6 +308,24 @@ def test_event_changes_update_the_event_row_and_never_erase_what_is_known(
         ).one()
     engine.dispose()
     assert tuple(row) == (11, 3, "Premier League", "SUSPENDED", False, ms(T1))
+
+
+def test_a_slower_machines_batch_never_moves_the_events_update_time_back(
+    history_uri: str,
+) -> None:
+    """``updated_at`` is the latest time a price of the event was met at: ``--top
+    --since`` finds its outcomes through the events updated since."""
+    store = opened(history_uri)
+    store.write(observations(event(fetched_at=T2)))
+    store.write(observations(change("moved", 1.7, T1, outcome_id=712)))  # an older answer
+    store.close()
+    engine = create_engine(database_url(history_uri))
+    with engine.connect() as connection:
+        updated = connection.execute(text("SELECT updated_at FROM kwiff_events")).scalar()
+    engine.dispose()
+    assert updated == ms(T2)
+    with HistoryReader(history_uri) as reader:
+        assert [m.outcome_id for m in reader.top_movers(5, since=from_ms(ms(T0)))] == [712]
 
 
 def test_a_late_price_is_compared_with_the_one_before_its_own_time(history_uri: str) -> None:

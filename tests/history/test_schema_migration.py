@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from kwiff_scrapy.history.schema import (
 from kwiff_scrapy.history.store import HistoryStore
 
 from ..support.databases import connect, history_uri, postgres_server, postgres_uri  # fixtures
-from .test_report import ITEMS, NOW, at, ms, row, store_items
+from .test_report import ITEMS, KICKOFF, NOW, at, ms, row, store_items
 
 VERSION_1 = Path(__file__).parent / "data" / "history-v1.sqlite"
 NEW_INDEXES = {
@@ -223,8 +224,14 @@ def event_writes(uri: str) -> list[tuple[int, int]]:
 
 def to_version_4(uri: str) -> None:
     """The history at *uri* as version 4 left it: no write count on the events."""
-    statements = ("ALTER TABLE kwiff_events DROP COLUMN writes",
-                  "UPDATE kwiff_history_meta SET value = '4'")  # fmt: skip
+    statements = (
+        "ALTER TABLE kwiff_events DROP COLUMN writes",
+        "DROP INDEX kwiff_events_updated",
+        "CREATE INDEX kwiff_outcome_summaries_last ON kwiff_outcome_summaries (last_at)",
+        # An older writer could leave it earlier than an outcome's latest row.
+        "UPDATE kwiff_events SET updated_at = NULL WHERE event_id = 7",
+        "UPDATE kwiff_history_meta SET value = '4'",
+    )
     if uri.startswith("sqlite:///"):
         with sqlite3.connect(uri.removeprefix("sqlite:///")) as connection:
             for statement in statements:
@@ -248,8 +255,10 @@ def test_a_version_4_history_gets_the_events_write_counts(history_uri: str) -> N
             }
         before = opening_closing(engine, now_ms=ms(NOW))
         with HistoryReader(history_uri) as reader:
+            movers = reader.top_movers(5, since=KICKOFF - timedelta(minutes=200))
             events = reader.events()
             header = reader.event_header(events[0].event_id)
+        assert len(movers) >= 2
         assert events
         assert header.home_team == events[0].home_team
 
@@ -259,9 +268,30 @@ def test_a_version_4_history_gets_the_events_write_counts(history_uri: str) -> N
         counts = event_writes(history_uri)
         assert counts
         assert {count for _event, count in counts} == {0}
+        with engine.connect() as connection:
+            found = inspect(connection)
+            assert "kwiff_outcome_summaries_last" not in {
+                index["name"] for index in found.get_indexes("kwiff_outcome_summaries")
+            }
+            assert "kwiff_events_updated" in {
+                index["name"] for index in found.get_indexes("kwiff_events")
+            }
+            # Every event updated no earlier than its outcomes' latest row.
+            assert not connection.exec_driver_sql(
+                "SELECT e.event_id FROM kwiff_events e JOIN kwiff_outcome_summaries s "
+                "ON s.event_id = e.event_id GROUP BY e.event_id, e.updated_at "
+                "HAVING e.updated_at IS NULL OR e.updated_at < max(s.last_at)"
+            ).all()
+            if connection.dialect.name == "postgresql":
+                options = connection.exec_driver_sql(
+                    "SELECT reloptions FROM pg_class "
+                    "WHERE oid = 'kwiff_outcome_summaries'::regclass"
+                ).scalar()
+                assert options == ["fillfactor=80"]
         assert opening_closing(engine, now_ms=ms(NOW)) == before
         with HistoryReader(history_uri) as reader:
             assert reader.events() == events
+            assert reader.top_movers(5, since=KICKOFF - timedelta(minutes=200)) == movers
         # Written to as before, each batch that writes an event counted on it.
         seen = observe(row(7, 711, "Arsenal", 2.4, at(60)))
         assert seen is not None
