@@ -11,12 +11,20 @@ order rotates each round), each on its own 200 events opened through the writer:
 - ``rows only``: the writer's own statement(s) for the rows (``bulk.write`` without
   summaries: SQLite ``executemany``, PostgreSQL ``COPY`` and ``INSERT ... SELECT``),
   in a transaction, decided beforehand;
-- ``rows + summaries``: the same and the summaries written back;
-- ``events + rows + summaries``: and the events upserted first (what the writer would
-  ask of the database if it never read the summaries);
-- ``database work``: the writer's statements with nothing decided in the transaction:
-  events upserted, summaries read, rows and summaries written (everything the writer
-  asks of the database; its Python done beforehand).
+- ``rows + summaries``: the same and what the rows add merged into the summaries;
+- ``events + rows + summaries``: and the events upserted first (everything the writer
+  asks of the database when it wrote these events last: its memory is what is stored);
+- ``database work``: the same and the summaries' latest rows read (what it asks when
+  another writer wrote the events since);
+- ``floor``: the bare ``executemany`` of the rows and a bare ``executemany`` updating
+  one summary row per price (its count and latest row), one transaction, no Python:
+  what keeping a summary per price costs the database at the least, the driver's way;
+- ``floor, version 4's summaries``: the same on a copy of the summaries as schema
+  version 4 had them: with an index of ``last_at`` (which every update moves) and, on
+  PostgreSQL, pages filled whole (no room for HOT updates).
+
+The ways "decided beforehand" run the writer's own statements with its Python done
+before the clock starts.
 
 Ratios are prices/s against ``bare``, medians of the rounds; the CPU time is this
 process's (on SQLite it includes the database's work; on PostgreSQL the server's is
@@ -37,7 +45,7 @@ from sqlalchemy import select
 
 from kwiff_scrapy.history import bulk, summaries
 from kwiff_scrapy.history.records import Observation
-from kwiff_scrapy.history.schema import database_url, outcomes
+from kwiff_scrapy.history.schema import database_url, outcome_summaries, outcomes
 from kwiff_scrapy.history.store import HistoryStore, _Plan
 
 from ._common import base_parser, print_header, print_table
@@ -52,7 +60,9 @@ from .bench_history_month import (
 )
 
 WAYS = ("writer", "bare", "rows only", "rows + summaries", "events + rows + summaries",
-        "database work")  # fmt: skip
+        "database work", "floor", "floor, version 4's summaries")  # fmt: skip
+#: The summaries' copy as schema version 4 had them (the last way).
+VERSION_4 = "kwiff_bench_summaries"
 NOTE = (
     "Everything runs in this process on a shared machine (2 cores, other sessions "
     "running): compare the ratios, measured in turns in the same run."
@@ -100,6 +110,7 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
                 )
             )
         }
+    _copy_summaries(engine)
     bare = _BareInserter(uri)
     rates: dict[str, list[float]] = {way: [] for way in WAYS}
     cpu: dict[str, list[float]] = {way: [] for way in WAYS}
@@ -111,12 +122,16 @@ def run_backend(uri: str, backend: str, shape: MonthShape, rounds: int) -> None:
             calls = {
                 "writer": _writer(store, moved["writer"]),
                 "bare": _bare(bare, _rows(ids, moved["bare"])),
-                "rows only": _decided(engine, ids, moved["rows only"], summaries=False),
+                "rows only": _decided(engine, ids, moved["rows only"], with_summaries=False),
                 "rows + summaries": _decided(engine, ids, moved["rows + summaries"]),
                 "events + rows + summaries": _decided(
                     engine, ids, moved["events + rows + summaries"], events=store, read=False
                 ),
                 "database work": _decided(engine, ids, moved["database work"], events=store),
+                "floor": _floor(bare, _rows(ids, moved["floor"])),
+                "floor, version 4's summaries": _floor(
+                    bare, _rows(ids, moved["floor, version 4's summaries"]), VERSION_4
+                ),
             }
             count = WRITE_EVENTS * MOVED_PER_EVENT
             order = WAYS[number % len(WAYS) :] + WAYS[: number % len(WAYS)]
@@ -163,18 +178,18 @@ def _decided(
     ids: dict[tuple[int, str], int],
     batch: list[Observation],
     *,
-    summaries: bool = True,
+    with_summaries: bool = True,
     events: HistoryStore | None = None,
     read: bool = True,
 ) -> Callable[[], None]:
     """The writer's statements for *batch*, decided beforehand (every price moved)."""
     rows = _rows(ids, batch)
     outcome_ids = sorted({row[0] for row in rows})
-    with engine.connect() as connection:
-        changed = list(_summaries_read(connection, outcome_ids).values())
-    by_outcome = {s.outcome: s for s in changed}
+    event_of = {ids[p.event_id, p.outcome_key]: p.event_id for seen in batch for p in seen.prices}
+    added = {outcome: summaries.Summary(outcome, event_of[outcome]) for outcome in outcome_ids}
     for row in rows:
-        by_outcome[row[0]].add(row[1], row[2], row[4])
+        added[row[0]].add(row[1], row[2], row[4])
+    changed = [summary.row() for summary in added.values()]
     plan = _Plan()
     if events is not None:
         for seen in batch:
@@ -187,13 +202,57 @@ def _decided(
             if events is not None:
                 events._upsert_events(connection, plan)
                 if read:
-                    _summaries_read(connection, outcome_ids)
-            bulk.write(connection, rows, [], changed if summaries else [])
+                    summaries.read_latest(connection, outcome_ids)
+            bulk.write(connection, rows, [], changed if with_summaries else [])
 
     return call
 
 
-_summaries_read = summaries.read
+def _copy_summaries(engine: Any) -> None:
+    """:data:`VERSION_4`: the summaries as stored, in a table shaped as schema version 4's
+    (an index of ``last_at``; PostgreSQL's default ``fillfactor``, 100)."""
+    postgresql = engine.dialect.name == "postgresql"
+    key, real = ("bigint", "double precision") if postgresql else ("INTEGER", "REAL")
+    options = "" if postgresql else " WITHOUT ROWID"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE TABLE {VERSION_4} (outcome {key} PRIMARY KEY, event_id BIGINT NOT NULL, "
+            f"prices INTEGER NOT NULL, opening_at BIGINT, high {real}, low {real}, last_at "
+            f"BIGINT NOT NULL, last_odds {real}, last_status VARCHAR(64)){options}"
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO {VERSION_4} SELECT * FROM {outcome_summaries.name} ORDER BY outcome"
+        )
+        connection.exec_driver_sql(f"CREATE INDEX {VERSION_4}_event ON {VERSION_4} (event_id)")
+        connection.exec_driver_sql(f"CREATE INDEX {VERSION_4}_last ON {VERSION_4} (last_at)")
+
+
+def _floor(
+    bare: _BareInserter, rows: list[tuple[Any, ...]], table: str = outcome_summaries.name
+) -> Callable[[], None]:
+    """The rows inserted and one summary row of *table* updated per price, by the driver
+    alone."""
+    mark = "?" if bare.sqlite else "%s"
+    update = (
+        f"UPDATE {table} SET prices = prices + 1, last_at = {mark}, "
+        f"last_odds = {mark}, last_status = {mark} WHERE outcome = {mark}"
+    )
+    updates = [(row[1], row[2], row[4], row[0]) for row in rows]
+
+    def call() -> None:
+        connection = bare.connection
+        if bare.sqlite:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(bare.statement, rows)
+            connection.executemany(update, updates)
+            connection.execute("COMMIT")
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(bare.statement, rows)
+                cursor.executemany(update, updates)
+            connection.commit()
+
+    return call
 
 
 if __name__ == "__main__":

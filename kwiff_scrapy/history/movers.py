@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Double, and_, case, cast, func, literal, null, select, true
 
-from .schema import markets, outcome_summaries, outcomes, prices
+from .schema import events, markets, outcome_summaries, outcomes, prices
 
 
 def movers_query(
@@ -45,6 +45,7 @@ def movers_query(
     *,
     summaries: bool = False,
     lateral: bool = False,
+    by_events: bool = False,
 ) -> Any:
     """The statement of the *limit* biggest movers since *since_ms* (None: ever), of the
     event *event_id* only if given. Its rows: ``id``, ``event_id``, ``market_key``,
@@ -55,9 +56,11 @@ def movers_query(
     *summaries*: the database keeps the outcomes' summaries (schema version 3): the
     candidates come from them, and each outcome's prices are looked up, never scanned.
     *lateral* (PostgreSQL; SQLite has no ``LATERAL``): with them, the row in force at
-    *since* is found by one walk for its time and odds, not one each."""
+    *since* is found by one walk for its time and odds, not one each. *by_events*
+    (schema version 5, where the summaries' ``last_at`` has no index): the candidates
+    are the summaries of the events updated since *since*."""
     if summaries:
-        return _from_summaries(limit, since_ms, event_id, lateral=lateral)
+        return _from_summaries(limit, since_ms, event_id, lateral=lateral, by_events=by_events)
     has_odds = prices.c.odds.is_not(None)
     window = select(
         prices.c.outcome,
@@ -202,19 +205,30 @@ def _named(ranked: Any) -> Any:
 
 
 def _from_summaries(
-    limit: int, since_ms: int | None, event_id: int | None, *, lateral: bool = False
+    limit: int,
+    since_ms: int | None,
+    event_id: int | None,
+    *,
+    lateral: bool = False,
+    by_events: bool = False,
 ) -> Any:
     """The same rows as :func:`movers_query`'s, from the outcomes' summaries.
 
-    The candidates are the outcomes whose latest row is after *since* (the summaries'
-    ``last_at`` index); for each, the row in force at *since*, the first and the last
-    row with odds in the window are found by walks through the primary key that stop at
-    their first row; only the *limit* chosen outcomes have their window's rows counted.
+    The candidates are the outcomes whose latest row is after *since*: *by_events*, those
+    of the events updated after it (``kwiff_events_updated``, then each event's summaries
+    by ``kwiff_outcome_summaries_event``), else by the summaries' ``last_at`` index (a
+    database of schema version 3 or 4 not migrated yet); for each, the row in force at
+    *since*, the first and the last row with odds in the window are found by walks
+    through the primary key that stop at their first row; only the *limit* chosen
+    outcomes have their window's rows counted.
     """
     summary = outcome_summaries.c
     candidates = select(summary.outcome, summary.last_at, summary.last_odds, summary.prices)
     if since_ms is not None:
         candidates = candidates.where(summary.last_at > since_ms)
+        if by_events:
+            updated = select(events.c.event_id).where(events.c.updated_at > since_ms)
+            candidates = candidates.where(summary.event_id.in_(updated))
     if event_id is not None:
         candidates = candidates.where(summary.event_id == event_id)
     listed = candidates.subquery("candidates")

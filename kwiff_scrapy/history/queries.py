@@ -36,6 +36,7 @@ from .records import from_ms, to_ms
 from .replay import stream_changes
 from .report import OpeningClosing, stream_opening_closing
 from .schema import (
+    EVENT_FIELDS,
     check_version,
     database_url,
     describe,
@@ -307,7 +308,7 @@ class HistoryReader:
             counts = counts.where(outcomes.c.event_id.in_(sorted(set(event_ids))))
         grouped = counts.subquery()
         query = select(
-            events, grouped.c.outcomes, grouped.c.prices, grouped.c.first, grouped.c.last
+            *EVENT_FIELDS, grouped.c.outcomes, grouped.c.prices, grouped.c.first, grouped.c.last
         ).join(grouped, grouped.c.event_id == events.c.event_id)
         query = query.order_by(events.c.start_time, events.c.event_id)
         with self._connect() as connection:
@@ -324,7 +325,7 @@ class HistoryReader:
         """The event's own fields, without its counts (no price is read: :meth:`event`
         counts them); ``HistoryError`` if the history has no such event."""
         with self._connect() as connection:
-            rows = self._run(connection, select(events).where(events.c.event_id == event_id))
+            rows = self._run(connection, select(*EVENT_FIELDS).where(events.c.event_id == event_id))
         if not rows:
             raise self._no_event(event_id)
         row = rows[0]
@@ -386,15 +387,17 @@ class HistoryReader:
         *since* (None: ever), from the price in force at *since* to the latest one."""
         with self._connect() as connection:
             try:
-                kept = summaries.available(connection)
+                version = stored_version(connection) or 0
             except SQLAlchemyError as exc:
                 raise HistoryError(f"{self.description}: {error_line(exc)}") from exc
+            kept = version >= 3
             query = movers_query(
                 limit,
                 to_ms(since) if since is not None else None,
                 event_id,
                 summaries=kept,
                 lateral=connection.dialect.name == "postgresql",
+                by_events=version >= 5,
             )
             rows = self._run(connection, query)
             chosen = {row.event_id for row in rows}

@@ -2,10 +2,10 @@
 
 Eight tables, created on first use::
 
-    kwiff_history_meta  name, value                      ("schema_version" -> "4")
+    kwiff_history_meta  name, value                      ("schema_version" -> "5")
     kwiff_events        event_id PK, sport_id, sport_name, competition_id,
                         competition_name, home_team, away_team, start_time,
-                        betting_status, in_play, updated_at
+                        betting_status, in_play, updated_at, writes
     kwiff_markets       (event_id, market_key) PK, market_id, name
     kwiff_outcomes      id PK, event_id, market_key, outcome_key, outcome_id, name;
                         unique (event_id, outcome_key)
@@ -38,6 +38,18 @@ Schema version 4 (PostgreSQL only) makes the prices' primary key cover the rows
 (``INCLUDE (odds, fractional, status)``) and has autovacuum visit the prices every
 :data:`PRICES_VACUUM_INSERTS` rows inserted: the look-ups of ``--event``, ``--top`` and
 ``--report`` become index-only scans.
+
+Schema version 5 adds ``kwiff_events.writes``: how many writer transactions have
+written the event (each batch that upserts it adds one, in the transaction that holds
+its row). A writer remembers the count it left; finding it one higher at its next
+batch means no other writer (process) wrote the event meanwhile, so the latest prices
+it remembers are still the stored ones and need not be read again. Readers never need
+it, and select :data:`EVENT_FIELDS` (which an older database has too). Version 5 also
+keeps ``kwiff_events.updated_at`` as the latest time a price of the event was met at
+(never lowered) and indexes it, and drops the summaries' ``last_at`` index: ``--top
+--since`` finds its outcomes through the events updated since, and the writer's
+update of a summary touches no index (on PostgreSQL a HOT update, the summaries' pages
+filled to :data:`SUMMARIES_FILLFACTOR`).
 
 ``kwiff_event_states`` holds the watch's ``EventChange`` items (an event new, its status
 changed, removed) with ``in_play`` at that time, which a replay of the signals needs.
@@ -93,7 +105,7 @@ if TYPE_CHECKING:
 #: The version of the tables below. A database written by a newer kwiff_scrapy (a
 #: higher version) is refused rather than written to; an older one is migrated when a
 #: writer opens it (:data:`MIGRATIONS`).
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 SCHEMA_VERSION_KEY: Final = "schema_version"
 #: Key of the PostgreSQL advisory lock taken while the tables are created ("kwiffhst").
 _CREATE_LOCK: Final = 0x6B77696666687374
@@ -131,9 +143,19 @@ events = Table(
     Column("betting_status", String(200)),
     Column("in_play", Boolean),
     Column("updated_at", BigInteger),
+    # Version 5: writer transactions that wrote the event (see the module's docstring).
+    Column("writes", BigInteger, nullable=False, server_default="0"),
     # Version 2: the events by kick-off (--report --since, a board's upcoming events).
     Index("kwiff_events_start", "start_time"),
+    # Version 5: the events with a price since a time (--top --since), updated_at being
+    # the latest time the writer met a price of the event at (never earlier than any
+    # outcome's latest row).
+    Index("kwiff_events_updated", "updated_at"),
 )
+
+#: The events' own fields, for readers: every column but the writers' count (version 5),
+#: so that a reader reads a database not migrated yet as well.
+EVENT_FIELDS: Final = tuple(column for column in events.columns if column.name != "writes")
 
 markets = Table(
     "kwiff_markets",
@@ -188,6 +210,12 @@ prices = Table(
     postgresql_with=_PRICES_STORAGE,
 )
 
+#: PostgreSQL: how full the summaries' pages are filled (percent, schema version 5): the
+#: rest is room for the writer's updates of the same rows (HOT updates).
+SUMMARIES_FILLFACTOR: Final = 80
+#: Version 4's index of the summaries' ``last_at``, dropped by version 5.
+_SUMMARIES_LAST_INDEX: Final = "kwiff_outcome_summaries_last"
+
 outcome_summaries = Table(
     "kwiff_outcome_summaries",
     metadata,
@@ -203,11 +231,13 @@ outcome_summaries = Table(
     Column("last_at", BigInteger, nullable=False),
     Column("last_odds", Double),
     Column("last_status", String(64)),
-    # The outcomes with a price since a time (--top --since), an event's outcomes
-    # (--report).
-    Index("kwiff_outcome_summaries_last", "last_at"),
+    # An event's outcomes (--report, and --top --since through the events updated since).
+    # No index on a column the writer changes (version 5 dropped the one on last_at): an
+    # update is one b-tree on SQLite and, with the room fillfactor leaves, a HOT update
+    # on PostgreSQL (no index entry written).
     Index("kwiff_outcome_summaries_event", "event_id"),
     sqlite_with_rowid=False,
+    postgresql_with={"fillfactor": SUMMARIES_FILLFACTOR},
 )
 
 event_states = Table(
@@ -282,6 +312,31 @@ def _covering_prices_key(connection: Connection) -> None:
     connection.exec_driver_sql(f"ALTER TABLE {table} SET ({settings})")
 
 
+def _event_writes(connection: Connection) -> None:
+    """Version 5: ``kwiff_events.writes``, 0 for the events stored (a writer that
+    remembers none of them reads their latest prices once, as before). Skipped if the
+    column is there (as indexes are created only if missing)."""
+    if "writes" in {column["name"] for column in inspect(connection).get_columns(events.name)}:
+        return
+    table = connection.dialect.identifier_preparer.format_table(events)
+    connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN writes BIGINT NOT NULL DEFAULT 0")
+
+
+def _summaries_without_last_index(connection: Connection) -> None:
+    """Version 5: each event's ``updated_at`` raised to its outcomes' latest row where it
+    was earlier (a slower machine's batch could lower it before), so the events updated
+    since a time hold every outcome with a row since then; the summaries' ``last_at``
+    index dropped; PostgreSQL: the summaries' pages filled to :data:`SUMMARIES_FILLFACTOR`
+    from now on (pages already full make room as their old rows are pruned)."""
+    from .summaries import raise_event_times
+
+    raise_event_times(connection)
+    connection.exec_driver_sql(f"DROP INDEX IF EXISTS {_SUMMARIES_LAST_INDEX}")
+    if connection.dialect.name == "postgresql":
+        table = connection.dialect.identifier_preparer.format_table(outcome_summaries)
+        connection.exec_driver_sql(f"ALTER TABLE {table} SET (fillfactor = {SUMMARIES_FILLFACTOR})")
+
+
 #: What each schema version adds to the one before, by version: the indexes (created
 #: on the tables an older database already has; ``create_all`` makes new tables whole)
 #: and the statements that fill what is new.
@@ -289,6 +344,11 @@ MIGRATIONS: Final[dict[int, tuple[Index | MigrationStep, ...]]] = {
     2: tuple(index for index in events.indexes if index.name == "kwiff_events_start"),
     3: (_build_summaries,),
     4: (_covering_prices_key,),
+    5: (
+        _event_writes,
+        _summaries_without_last_index,
+        *(index for index in events.indexes if index.name == "kwiff_events_updated"),
+    ),
 }
 
 

@@ -17,26 +17,36 @@ reported) is decided *in the batch's transaction*, against the database itself:
    cannot deadlock each other; SQLite: ``BEGIN IMMEDIATE`` puts whole batches in turn);
 2. the outcome rows are locked (``SELECT ... FOR UPDATE``: every outcome of an event
    the store meets for the first time, else only those with a price to decide), missing
-   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the summary of each
-   of those outcomes read (:mod:`~kwiff_scrapy.history.summaries`: its latest stored
-   price, one primary-key look-up each);
+   markets and outcomes inserted (``ON CONFLICT DO NOTHING``), and the latest stored
+   price of each of those outcomes read from its summary
+   (:mod:`~kwiff_scrapy.history.summaries`, one primary-key look-up each), except where
+   the memory is known to hold it (below);
 3. each new price is compared with the latest stored one (then with the price before
    it in the same batch) and written only if it differs; a price older than the
    latest stored one (a slower machine) is compared with the row before its own time;
-4. the rows are inserted and the summaries written back (:mod:`~kwiff_scrapy.history.bulk`:
-   SQLite, one ``executemany`` of the driver each; PostgreSQL, ``COPY`` into temporary
-   tables and one ``INSERT ... SELECT`` each).
+4. the rows are inserted and what they add merged into the summaries
+   (:mod:`~kwiff_scrapy.history.bulk`: SQLite, one ``executemany`` of the driver each;
+   PostgreSQL, ``COPY`` into temporary tables and one ``INSERT ... SELECT`` each).
+
+The event upsert of step 1 also counts the transaction on the event row
+(``kwiff_events.writes``, schema version 5) and returns the count. A store that finds
+it one above the count it left knows no other writer wrote the event since; the latest
+prices it confirmed (read or wrote) since another writer last did are then the stored
+ones, and are not read. Any other count (another writer came between) makes the store
+read those of its outcomes again; a count lower than the one it left (the event
+deleted by retention and stored again) makes it read the whole event afresh.
 
 So several machines may write the same outcomes: a move seen by two of them is
 stored once (the second finds the first's row when its turn comes), and a repeated
-batch writes nothing. A watch's changes never trust the memory: in a shared watch each
-change is reported by one worker, so a worker that stored 1.91 may get the move back
-to 1.91 after another stored the move to 1.83; the database decides it. (A single
-writer's watch reports no change equal to its memory, so this costs it nothing.)
-Snapshots do trust it: machines that crawl the same events in turn, each writing
-whole snapshots, can miss a move back to the price one of them stored last when
-another stored the move between. The primary key (outcome, ``fetched_at``) makes a
-row for the same answer impossible to store twice.
+batch writes nothing. A watch's changes are never taken as unchanged before the
+transaction: in a shared watch each change is reported by one worker, so a worker that
+stored 1.91 may get the move back to 1.91 after another stored the move to 1.83; the
+latest stored price decides it (read again, the write counts telling that another
+worker came between). Snapshots do trust the memory before the transaction:
+machines that crawl the same events in turn, each writing whole snapshots, can miss a
+move back to the price one of them stored last when another stored the move between.
+The primary key (outcome, ``fetched_at``) makes a row for the same answer impossible to
+store twice.
 
 Signals and event states are inserted in the same transaction, each at most once: a
 signal by its key (rule, event, ``fetched_at``, subject: see
@@ -51,7 +61,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import defaults
@@ -71,7 +81,6 @@ from .schema import (
     describe,
     error_line,
     event_states,
-    events,
     markets,
     open_engine,
     outcomes,
@@ -99,6 +108,8 @@ class Latest(NamedTuple):
     fetched_ms: int
     odds: float | None
     status: str | None
+    confirmed: int = 0
+    """The event's write count (``kwiff_events.writes``) at which this was stored."""
 
     def same_price(self, odds: float | None, status: str | None) -> bool:
         return self.odds == odds and self.status == status
@@ -126,14 +137,21 @@ class _Plan:
     """Events to upsert: those with prices to decide, and those whose fields changed."""
     updated_ms: dict[int, int] = field(default_factory=dict)
     markets: dict[tuple[int, str], MarketRecord] = field(default_factory=dict)
-    pending: dict[tuple[int, str], list[PriceRecord]] = field(default_factory=dict)
-    """Prices to decide against the database, by (event, outcome key), in order."""
+    pending: dict[tuple[int, str], PriceRecord] = field(default_factory=dict)
+    """Prices to decide against the database, by (event, outcome key): the first of each."""
+    later: dict[tuple[int, str], list[PriceRecord]] = field(default_factory=dict)
+    """The outcome's prices after its first, in order (few: one list per such outcome)."""
     unchanged: int = 0
     removed: set[int] = field(default_factory=set)
     signals: list[SignalRecord] = field(default_factory=list)
     states: list[EventStateRecord] = field(default_factory=list)
     markets_stored: set[tuple[int, str]] = field(default_factory=set)
     """The markets the transaction made sure are stored."""
+    writes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """The events the transaction upserted: their write count, and the count since which
+    every write was this store's (see ``HistoryStore._writes``)."""
+    reborn: set[int] = field(default_factory=set)
+    """Events whose count went back: deleted and stored again since this store wrote them."""
 
     @property
     def needs_transaction(self) -> bool:
@@ -150,6 +168,10 @@ class HistoryStore:
         #: Event id -> outcome key -> the latest stored price, for every outcome of the
         #: events loaded so far (a small tuple each: a big watch holds many).
         self._latest: dict[int, dict[str, Latest]] = {}
+        #: Event id -> its write count (``kwiff_events.writes``) as this store left it, and
+        #: the count since which every write of the event was this store's: a latest price
+        #: confirmed at that count or later is still the stored one.
+        self._writes: dict[int, tuple[int, int]] = {}
         #: The fields of each event as this store last wrote them.
         self._headers: dict[int, EventHeader] = {}
         #: The markets this store knows are stored (event id, market key).
@@ -223,6 +245,7 @@ class HistoryStore:
                 # The batch will be tried again: against the database alone (another
                 # machine's retention may have deleted what this one remembers).
                 self._latest.clear()
+                self._writes.clear()
                 self._headers.clear()
                 self._markets.clear()
                 raise HistoryError(
@@ -230,12 +253,20 @@ class HistoryStore:
                 ) from exc
             result.transaction = True
             # Committed: now the memory may follow.
-            for (event_id, outcome_key), found in latest:
-                self._latest.setdefault(event_id, {})[outcome_key] = found
+            for event_id in plan.reborn:
+                self._latest.pop(event_id, None)
+            self._writes.update(plan.writes)
+            memory = self._latest
+            for (event_id, outcome_key), found in latest.items():
+                by_key = memory.get(event_id)
+                if by_key is None:
+                    by_key = memory[event_id] = {}
+                by_key[outcome_key] = found
             self._headers.update(plan.headers)
             self._markets.update(plan.markets_stored)
         for event_id in plan.removed:
             self._latest.pop(event_id, None)
+            self._writes.pop(event_id, None)
             self._headers.pop(event_id, None)
             self._markets = {key for key in self._markets if key[0] != event_id}
         return result
@@ -281,9 +312,12 @@ class HistoryStore:
             if last_update is None or fetched_ms > last_update:
                 updated[event_id] = fetched_ms
             key = (event_id, price.outcome_key)
-            pending = pending_by_key.get(key)
-            if pending is not None:
-                pending.append(price)
+            if key in pending_by_key:
+                later = plan.later.get(key)
+                if later is None:
+                    plan.later[key] = [price]
+                else:
+                    later.append(price)
                 continue
             # A change a watch reported is never taken as unchanged from memory: in a
             # shared watch another worker may have stored the moves between (each change
@@ -297,87 +331,123 @@ class HistoryStore:
                     if latest.odds == price.odds and latest.status == status:
                         unchanged += 1
                         continue
-            pending_by_key[key] = [price]
+            pending_by_key[key] = price
         plan.unchanged += unchanged
 
     # -- the transaction -------------------------------------------------------------------
 
     def _apply(
         self, connection: Connection, plan: _Plan, result: WriteResult
-    ) -> list[tuple[tuple[int, str], Latest]]:
-        """Write *plan*; the latest price of the outcomes it read (every outcome of an
-        event it met for the first time), by (event, outcome key)."""
-        self._upsert_events(connection, plan)
+    ) -> dict[tuple[int, str], Latest]:
+        """Write *plan*; the latest price of the outcomes it read or wrote, by (event,
+        outcome key), for the memory once committed."""
+        for event_id, count in self._upsert_events(connection, plan).items():
+            left = self._writes.get(event_id)
+            if left is not None and count == left[0] + 1:
+                plan.writes[event_id] = (count, left[1])
+            else:  # written by another writer since, or never by this one
+                plan.writes[event_id] = (count, count)
+                if left is not None and count <= left[0]:
+                    # Deleted (retention) and stored again since: nothing remembered holds.
+                    plan.reborn.add(event_id)
+        writes = plan.writes
         event_ids = sorted({event_id for event_id, _key in plan.pending})
         if not event_ids:
-            return []
+            return {}
         self._insert_markets(connection, plan)
         lock = connection.dialect.name == "postgresql"
         # An event whose outcomes are in memory: their ids are known, and only the latest
-        # prices of the outcomes to decide are read. Any other: all its outcomes (this is
-        # where its memory starts).
+        # prices of the outcomes to decide are read, except those this store confirmed
+        # since another writer last wrote the event (the write counts say when): those
+        # are still what is stored. Any other event: all its outcomes (this is where its
+        # memory starts).
         # Their rows are not locked: the event rows upserted above already put the writers
         # of an event in turn.
-        fresh = [event_id for event_id in event_ids if event_id not in self._latest]
+        remembered_events = {
+            event_id: self._latest[event_id]
+            for event_id in event_ids
+            if event_id in self._latest and event_id not in plan.reborn
+        }
+        fresh = [event_id for event_id in event_ids if event_id not in remembered_events]
         ids = _outcome_ids(connection, fresh, lock=lock) if fresh else {}
+        to_read = list(ids.values())
+        latest: dict[tuple[int, str], Latest] = {}
         unknown = []
         for key in plan.pending:
-            remembered = self._latest.get(key[0], {}).get(key[1]) if key[0] not in ids else None
-            if remembered is not None:
-                ids[key] = remembered.outcome
-            elif key[0] in self._latest:
+            by_key = remembered_events.get(key[0])
+            if by_key is None:
+                continue
+            remembered = by_key.get(key[1])
+            if remembered is None:
                 unknown.append(key)
+                continue
+            ids[key] = remembered.outcome
+            if remembered.confirmed >= writes[key[0]][1]:
+                latest[key] = remembered
+            else:
+                to_read.append(remembered.outcome)
         if unknown:
-            ids.update(_outcome_ids_of(connection, sorted(unknown), lock=lock))
+            found = _outcome_ids_of(connection, sorted(unknown), lock=lock)
+            ids.update(found)
+            to_read += found.values()
         missing = sorted(key for key in plan.pending if key not in ids)
         if missing:
             self._insert_outcomes(connection, plan, missing)
             ids.update(_outcome_ids_of(connection, missing, lock=False))
-        # The latest stored price of each outcome is its summary's (one primary-key
-        # look-up each).
-        stored = summaries.read(connection, sorted(ids.values()))
+        if to_read:
+            # Their latest stored prices are their summaries' (a primary-key look-up each).
+            stored = summaries.read_latest(connection, sorted(to_read))
+            for key, outcome in ids.items():
+                found_latest = stored.get(outcome)
+                if found_latest is not None:
+                    latest[key] = Latest(outcome, *found_latest, writes[key[0]][0])
         rows: list[tuple[Any, ...]] = []
-        new: list[summaries.Summary] = []
-        changed: list[summaries.Summary] = []
-        for key, pending in plan.pending.items():
+        # What the batch adds to each outcome's summary, as summary rows (merged with the
+        # stored one by the statement that writes it).
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        first_row = summaries.first_row
+        later = plan.later
+        for key, price in plan.pending.items():
             outcome = ids[key]
-            summary = stored.get(outcome)
-            before = len(rows)
-            price = pending[0]
-            last_at = summary.last_at if summary is not None else None
-            if len(pending) == 1 and (last_at is None or price.fetched_ms > last_at):
+            before_latest = latest.get(key)
+            count = writes[key[0]][0]
+            if key not in later and (
+                before_latest is None or price.fetched_ms > before_latest.fetched_ms
+            ):
                 # The common case (one newer price of the outcome), without the loop.
                 status = price.status
-                if summary is None or last_at is None:
+                if before_latest is None:
                     status = None if status == KEEP_STATUS else status
                 else:
                     if status == KEEP_STATUS:
-                        status = summary.last_status
-                    if summary.last_odds == price.odds and summary.last_status == status:
+                        status = before_latest.status
+                    if before_latest.odds == price.odds and before_latest.status == status:
                         continue
-                rows.append((outcome, price.fetched_ms, price.odds, price.fractional, status))
-            else:
-                latest = None
-                if summary is not None and last_at is not None:
-                    latest = Latest(outcome, last_at, summary.last_odds, summary.last_status)
-                self._decide(connection, outcome, pending, latest, rows)
-                if len(rows) == before:
-                    continue
-            if summary is None:
-                summary = stored[outcome] = summaries.Summary(outcome, key[0])
-                new.append(summary)
-            else:
-                changed.append(summary)
+                at, odds = price.fetched_ms, price.odds
+                rows.append((outcome, at, odds, price.fractional, status))
+                (new if before_latest is None else changed).append(
+                    first_row(outcome, key[0], at, odds, status)
+                )
+                latest[key] = Latest(outcome, at, odds, status, count)
+                continue
+            before = len(rows)
+            self._decide(connection, outcome, [price, *later.get(key, ())], before_latest, rows)
+            if len(rows) == before:
+                continue
+            added = summaries.Summary(outcome, key[0])
             for row in rows[before:]:
-                summary.add(row[1], row[2], row[4])
-        result.unchanged += sum(len(p) for p in plan.pending.values()) - len(rows)
+                added.add(row[1], row[2], row[4])
+            (new if before_latest is None else changed).append(added.row())
+            assert added.last_at is not None
+            if before_latest is None or added.last_at > before_latest.fetched_ms:
+                latest[key] = Latest(outcome, added.last_at, added.last_odds,
+                                     added.last_status, count)  # fmt: skip
+        decided = len(plan.pending) + sum(len(prices) for prices in later.values())
+        result.unchanged += decided - len(rows)
         bulk.write(connection, rows, new, changed)
         result.written = len(rows)
-        return [
-            (key, Latest(outcome, found.last_at, found.last_odds, found.last_status))
-            for key, outcome in ids.items()
-            if (found := stored.get(outcome)) is not None and found.last_at is not None
-        ]
+        return latest
 
     def _decide(
         self,
@@ -403,39 +473,21 @@ class HistoryStore:
                 rows.append(row)
                 latest = Latest(outcome, price.fetched_ms, row[2], row[4])
 
-    def _upsert_events(self, connection: Connection, plan: _Plan) -> None:
+    def _upsert_events(self, connection: Connection, plan: _Plan) -> dict[int, int]:
+        """Upsert the events of *plan*, one more write counted on each; their counts."""
         if not plan.headers:
-            return
+            return {}
+        updated = plan.updated_ms
         rows = [
-            {
-                "event_id": h.event_id,
-                "sport_id": h.sport_id,
-                "sport_name": h.sport_name,
-                "competition_id": h.competition_id,
-                "competition_name": h.competition_name,
-                "home_team": h.home_team,
-                "away_team": h.away_team,
-                "start_time": h.start_ms,
-                "betting_status": h.betting_status,
-                "in_play": h.in_play,
-                "updated_at": plan.updated_ms.get(h.event_id),
-            }
+            (h.event_id, h.sport_id, h.sport_name, h.competition_id, h.competition_name,
+             h.home_team, h.away_team, h.start_ms, h.betting_status, h.in_play,
+             updated.get(h.event_id))
             for _id, h in sorted(plan.headers.items())
-        ]
-        statement = upsert(connection, events)
-        # What an item does not say (None) never erases what is stored.
-        statement = statement.on_conflict_do_update(
-            index_elements=[events.c.event_id],
-            set_={
-                column.name: func.coalesce(statement.excluded[column.name], column)
-                for column in events.columns
-                if column.name != "event_id"
-            },
-        )
-        connection.execute(statement, rows)
+        ]  # fmt: skip
+        return bulk.upsert_events(connection, rows)
 
     def _insert_markets(self, connection: Connection, plan: _Plan) -> None:
-        wanted = sorted({(event_id, pending[0].market_key) for (event_id, _), pending in
+        wanted = sorted({(event_id, first.market_key) for (event_id, _), first in
                          plan.pending.items()} - self._markets)  # fmt: skip
         plan.markets_stored.update(wanted)
         if not wanted:
@@ -471,7 +523,7 @@ class HistoryStore:
     ) -> None:
         rows = []
         for key in missing:
-            first = plan.pending[key][0]
+            first = plan.pending[key]
             rows.append(
                 {
                     "event_id": first.event_id,

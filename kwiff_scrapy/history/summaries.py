@@ -9,10 +9,11 @@ find these.
 
 It is kept in the same transaction as the rows it sums up:
 
-- the writer :func:`read`\\ s the summaries of the outcomes it decides, adds its new
-  rows to them and writes them back (:func:`~kwiff_scrapy.history.bulk.write`),
-  holding its events' rows (PostgreSQL; the whole database on SQLite), so no other
-  writer changes them meanwhile;
+- the writer compares a new price with the latest row (:func:`read_latest`, unless it
+  knows it already) and merges what its new rows add into the summary
+  (:func:`~kwiff_scrapy.history.bulk.write`: a count added, the earlier opening, the
+  higher high, the lower low, the later latest row), holding its events' rows
+  (PostgreSQL; the whole database on SQLite), so no other writer changes them meanwhile;
 - retention, holding the same event rows, takes off what it deleted (:func:`forget`),
   and rebuilds an outcome's
   summary (:func:`rebuild`, from its rows) when a deleted row was its opening, high or
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 
-from .schema import events, outcome_summaries, outcomes, prices, stored_version
+from .schema import EVENT_FIELDS, events, outcome_summaries, outcomes, prices, stored_version
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -74,35 +75,54 @@ class Summary:
         if self.last_at is None or fetched_at > self.last_at:
             self.last_at, self.last_odds, self.last_status = fetched_at, odds, status
 
+    def row(self) -> tuple[Any, ...]:
+        """The summary as a row of :data:`~kwiff_scrapy.history.bulk.SUMMARY_COLUMNS`."""
+        return (self.outcome, self.event_id, self.prices, self.opening_at, self.high, self.low,
+                self.last_at, self.last_odds, self.last_status)  # fmt: skip
+
+
+def first_row(outcome: int, event_id: int, at: int, odds: float | None, status: str | None
+              ) -> tuple[Any, ...]:  # fmt: skip
+    """The summary row of one price row (what :meth:`Summary.add` of it to an empty
+    summary gives, without the object: a batch makes thousands)."""
+    if odds is not None and odds > 1 and status is None:
+        return (outcome, event_id, 1, at, odds, odds, at, odds, status)
+    return (outcome, event_id, 1, None, None, None, at, odds, status)
+
 
 COLUMNS = ("prices", "opening_at", "high", "low", "last_at", "last_odds", "last_status")
 
 
-def read(connection: Connection, outcome_ids: Sequence[int]) -> dict[int, Summary]:
-    """The stored summaries of *outcome_ids* (those that have one): one primary-key
-    look-up each (PostgreSQL: in one statement, the ids sent as one array)."""
-    found: dict[int, Summary] = {}
-    head = f"SELECT outcome, event_id, {', '.join(COLUMNS)} FROM {outcome_summaries.name} "
+def read_latest(
+    connection: Connection, outcome_ids: Sequence[int]
+) -> dict[int, tuple[int, float | None, str | None]]:
+    """The latest stored row (time, odds, status) of *outcome_ids* (those that have a
+    summary), from their summaries: one primary-key look-up each (PostgreSQL: in one
+    statement, the ids sent as one array)."""
+    head = f"SELECT outcome, last_at, last_odds, last_status FROM {outcome_summaries.name} "
     if connection.dialect.name == "postgresql":
-        if outcome_ids:
-            query = head + "WHERE outcome = ANY(%s::bigint[])"
-            for row in connection.exec_driver_sql(query, (list(outcome_ids),)).all():
-                found[row[0]] = Summary(*row)
-        return found
+        if not outcome_ids:
+            return {}
+        query = head + "WHERE outcome = ANY(%s::bigint[])"
+        return {row[0]: row[1:] for row in connection.exec_driver_sql(query, (list(outcome_ids),))}
+    found = {}
     for start in range(0, len(outcome_ids), CHUNK):
         # Row ids, integers from the database: written into the statement as they are.
         listed = ", ".join(str(int(outcome)) for outcome in outcome_ids[start : start + CHUNK])
-        for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})").all():
-            found[row[0]] = Summary(*row)
+        for row in connection.exec_driver_sql(f"{head}WHERE outcome IN ({listed})"):
+            found[row[0]] = row[1:]
     return found
 
 
 def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) -> None:
     """Build the summaries of *outcome_ids* (None: of every outcome) from their rows:
-    one ``GROUP BY`` of their prices, then each latest row by its primary key."""
+    one ``GROUP BY`` of their prices, then each latest row by its primary key. Every
+    outcome's: and each event's ``updated_at`` raised to its outcomes' latest row
+    (:func:`raise_event_times`)."""
     if outcome_ids is None:
         connection.execute(outcome_summaries.delete())
         _insert_built(connection, None)
+        raise_event_times(connection)
         # Statistics for the planners (PostgreSQL's would otherwise wait for autovacuum).
         connection.exec_driver_sql(f"ANALYZE {outcome_summaries.name}")
         return
@@ -110,6 +130,24 @@ def rebuild(connection: Connection, outcome_ids: Sequence[int] | None = None) ->
         chunk = sorted(outcome_ids[start : start + CHUNK])
         connection.execute(outcome_summaries.delete().where(outcome_summaries.c.outcome.in_(chunk)))
         _insert_built(connection, chunk)
+
+
+def raise_event_times(connection: Connection) -> None:
+    """Raise each event's ``updated_at`` to its outcomes' latest row where it is earlier
+    (or none), from the summaries: ``--top --since`` finds its outcomes through the
+    events updated since (schema version 5), which must hold every outcome with a row
+    since then. The writer keeps it so; rows stored around it (by hand, an older
+    writer's slower machine) are caught up here."""
+    latest = (
+        select(func.max(outcome_summaries.c.last_at))
+        .where(outcome_summaries.c.event_id == events.c.event_id)
+        .scalar_subquery()
+    )
+    connection.execute(
+        events.update()
+        .where(latest > func.coalesce(events.c.updated_at, -1))
+        .values(updated_at=latest)
+    )
 
 
 def _insert_built(connection: Connection, chunk: list[int] | None) -> None:
@@ -172,7 +210,7 @@ def events_query(event_ids: Sequence[int]) -> Any:
         .subquery("counts")
     )
     return (
-        select(events, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last)
+        select(*EVENT_FIELDS, counts.c.outcomes, counts.c.prices, counts.c.first, counts.c.last)
         .join(counts, counts.c.event_id == events.c.event_id)
         .order_by(events.c.start_time, events.c.event_id)
     )

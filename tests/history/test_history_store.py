@@ -16,10 +16,12 @@ from sqlalchemy.exc import OperationalError
 from kwiff_scrapy.history import bulk
 from kwiff_scrapy.history import store as store_module
 from kwiff_scrapy.history.errors import HistoryError
+from kwiff_scrapy.history.queries import HistoryReader
 from kwiff_scrapy.history.records import (
     KEEP_STATUS,
     Observation,
     fetched_ms,
+    from_ms,
     observe,
     parse_time_ms,
 )
@@ -308,6 +310,24 @@ def test_event_changes_update_the_event_row_and_never_erase_what_is_known(
     assert tuple(row) == (11, 3, "Premier League", "SUSPENDED", False, ms(T1))
 
 
+def test_a_slower_machines_batch_never_moves_the_events_update_time_back(
+    history_uri: str,
+) -> None:
+    """``updated_at`` is the latest time a price of the event was met at: ``--top
+    --since`` finds its outcomes through the events updated since."""
+    store = opened(history_uri)
+    store.write(observations(event(fetched_at=T2)))
+    store.write(observations(change("moved", 1.7, T1, outcome_id=712)))  # an older answer
+    store.close()
+    engine = create_engine(database_url(history_uri))
+    with engine.connect() as connection:
+        updated = connection.execute(text("SELECT updated_at FROM kwiff_events")).scalar()
+    engine.dispose()
+    assert updated == ms(T2)
+    with HistoryReader(history_uri) as reader:
+        assert [m.outcome_id for m in reader.top_movers(5, since=from_ms(ms(T0)))] == [712]
+
+
 def test_a_late_price_is_compared_with_the_one_before_its_own_time(history_uri: str) -> None:
     store = opened(history_uri)
     store.write(observations(change("new", 2.0, T0), change("moved", 2.4, T2)))
@@ -412,6 +432,38 @@ def test_a_shared_watch_stores_a_move_back_to_a_price_its_writer_stored_before(
     ]
 
 
+def test_a_writer_reads_the_latest_prices_only_of_events_another_writer_wrote_since(
+    history_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events' write counts: a store that wrote an event last decides its next moves
+    (even a watch's) from memory; once another writer wrote the event, from the database."""
+    read: list[int] = []
+    original = store_module.summaries.read_latest
+
+    def counted(connection: Any, outcome_ids: Any) -> Any:
+        read.extend(outcome_ids)
+        return original(connection, outcome_ids)
+
+    monkeypatch.setattr(store_module.summaries, "read_latest", counted)
+    first, second = opened(history_uri), opened(history_uri)
+    try:
+        assert first.write(observations(change("new", 1.91, T0))).written == 1
+        assert first.write(observations(change("moved", 1.83, T1))).written == 1
+        assert read == []  # a new outcome, then this store's own latest price
+        assert second.write(observations(change("moved", 1.91, T2))).written == 1
+        assert len(read) == 1  # the second store meets the event
+        # The first store remembers 1.83; the database says 1.91 since T2.
+        back = first.write(observations(change("moved", 1.83, T3)))
+        assert (back.written, back.unchanged) == (1, 0)
+        assert len(read) == 2
+    finally:
+        first.close()
+        second.close()
+    assert [row[1:3] for row in price_rows(history_uri)] == [
+        (ms(T0), 1.91), (ms(T1), 1.83), (ms(T2), 1.91), (ms(T3), 1.83)
+    ]  # fmt: skip
+
+
 def test_a_repeated_snapshot_is_unchanged_without_a_transaction(history_uri: str) -> None:
     store = opened(history_uri)
     store.write(observations(event()))
@@ -424,18 +476,18 @@ def test_a_failed_batch_leaves_nothing_behind_and_can_be_written_again(
     history_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = opened(history_uri)
-    original = store_module.summaries.read
+    original = store_module.bulk.write
 
     def fail(*args: Any) -> Any:
         raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
 
-    monkeypatch.setattr(store_module.summaries, "read", fail)
+    monkeypatch.setattr(store_module.bulk, "write", fail)
     with pytest.raises(HistoryError, match=r"writing to .* failed: the server closed the conn"):
         store.write(observations(event()))
     assert count_rows(history_uri, "kwiff_events") == 0  # the events upsert was rolled back
     assert count_rows(history_uri, "kwiff_outcomes") == 0
     assert store.cached_outcomes() == 0
-    monkeypatch.setattr(store_module.summaries, "read", original)
+    monkeypatch.setattr(store_module.bulk, "write", original)
     assert store.write(observations(event())).written == 2
     store.close()
     assert count_rows(history_uri) == 2
@@ -477,14 +529,14 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
 ) -> None:
     uri, name = named(postgres_uri)
     store = opened(uri)
-    original = store_module.summaries.read
+    original = store_module.bulk.write
     states: list[str] = []
 
-    def cut_then_read(*args: Any) -> Any:
+    def cut_then_write(*args: Any) -> Any:
         states.extend(terminate_backends(postgres_server, name))
         return original(*args)
 
-    monkeypatch.setattr(store_module.summaries, "read", cut_then_read)
+    monkeypatch.setattr(store_module.bulk, "write", cut_then_write)
     with pytest.raises(
         HistoryError,
         match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
@@ -494,7 +546,7 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
     assert states == ["idle in transaction"]
     assert count_rows(postgres_uri, "kwiff_events") == 0  # what the batch did was undone
     assert count_rows(postgres_uri, "kwiff_outcomes") == 0
-    monkeypatch.setattr(store_module.summaries, "read", original)
+    monkeypatch.setattr(store_module.bulk, "write", original)
     assert store.write(observations(event())).written == 2  # on a new connection
     store.close()
     assert count_rows(postgres_uri) == 2

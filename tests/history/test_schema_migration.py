@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ from kwiff_scrapy.history.schema import (
 )
 from kwiff_scrapy.history.store import HistoryStore
 
-from ..support.databases import connect, postgres_server, postgres_uri  # fixtures
-from .test_report import ITEMS, NOW, at, ms, row, store_items
+from ..support.databases import connect, history_uri, postgres_server, postgres_uri  # fixtures
+from .test_report import ITEMS, KICKOFF, NOW, at, ms, row, store_items
 
 VERSION_1 = Path(__file__).parent / "data" / "history-v1.sqlite"
 NEW_INDEXES = {
@@ -72,7 +73,7 @@ def test_a_version_1_file_is_migrated_when_a_writer_opens_it(tmp_path: Path) -> 
     assert sqlite_state(path) == (version, indexes, rows)
 
     store = HistoryStore(database_url(uri))
-    assert store.open() == SCHEMA_VERSION == 4
+    assert store.open() == SCHEMA_VERSION == 5
     migrated_version, migrated_indexes, migrated_rows = sqlite_state(path)
     assert migrated_version == str(SCHEMA_VERSION)
     assert migrated_indexes >= indexes | NEW_INDEXES
@@ -186,7 +187,7 @@ def test_a_version_3_postgresql_history_gets_a_covering_primary_key(postgres_uri
             movers = reader.top_movers(5)
 
         store = HistoryStore(database_url(postgres_uri))
-        assert store.open() == SCHEMA_VERSION == 4
+        assert store.open() == SCHEMA_VERSION == 5
         store.close()
         with connect(plain) as connection:
             assert prices_key(connection) == (
@@ -196,7 +197,7 @@ def test_a_version_3_postgresql_history_gets_a_covering_primary_key(postgres_uri
             (version,) = connection.execute(
                 "SELECT value FROM kwiff_history_meta WHERE name = 'schema_version'"
             ).fetchone()
-        assert version == "4"
+        assert version == "5"
         assert opening_closing(engine, now_ms=ms(NOW)) == before
         with HistoryReader(postgres_uri) as reader:
             assert reader.top_movers(5) == movers
@@ -207,5 +208,97 @@ def test_a_version_3_postgresql_history_gets_a_covering_primary_key(postgres_uri
         store.open()
         assert store.write([seen]).written == 1
         store.close()
+    finally:
+        engine.dispose()
+
+
+def event_writes(uri: str) -> list[tuple[int, int]]:
+    """Each event's write count, by the database's own driver."""
+    query = "SELECT event_id, writes FROM kwiff_events ORDER BY event_id"
+    if uri.startswith("sqlite:///"):
+        with sqlite3.connect(uri.removeprefix("sqlite:///")) as connection:
+            return connection.execute(query).fetchall()
+    with connect(uri.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        return connection.execute(query).fetchall()
+
+
+def to_version_4(uri: str) -> None:
+    """The history at *uri* as version 4 left it: no write count on the events."""
+    statements = (
+        "ALTER TABLE kwiff_events DROP COLUMN writes",
+        "DROP INDEX kwiff_events_updated",
+        "CREATE INDEX kwiff_outcome_summaries_last ON kwiff_outcome_summaries (last_at)",
+        # An older writer could leave it earlier than an outcome's latest row.
+        "UPDATE kwiff_events SET updated_at = NULL WHERE event_id = 7",
+        "UPDATE kwiff_history_meta SET value = '4'",
+    )
+    if uri.startswith("sqlite:///"):
+        with sqlite3.connect(uri.removeprefix("sqlite:///")) as connection:
+            for statement in statements:
+                connection.execute(statement)
+        return
+    with connect(uri) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def test_a_version_4_history_gets_the_events_write_counts(history_uri: str) -> None:
+    """Version 5: ``kwiff_events.writes``, 0 for the events already stored; a reader
+    reads a version 4 history as it is; the writer counts its writes once migrated."""
+    store_items(history_uri)
+    to_version_4(history_uri)
+    engine = create_engine(database_url(history_uri))
+    try:
+        with engine.connect() as connection:
+            assert "writes" not in {
+                c["name"] for c in inspect(connection).get_columns("kwiff_events")
+            }
+        before = opening_closing(engine, now_ms=ms(NOW))
+        with HistoryReader(history_uri) as reader:
+            movers = reader.top_movers(5, since=KICKOFF - timedelta(minutes=200))
+            events = reader.events()
+            header = reader.event_header(events[0].event_id)
+        assert len(movers) >= 2
+        assert events
+        assert header.home_team == events[0].home_team
+
+        store = HistoryStore(database_url(history_uri))
+        assert store.open() == SCHEMA_VERSION == 5
+        store.close()
+        counts = event_writes(history_uri)
+        assert counts
+        assert {count for _event, count in counts} == {0}
+        with engine.connect() as connection:
+            found = inspect(connection)
+            assert "kwiff_outcome_summaries_last" not in {
+                index["name"] for index in found.get_indexes("kwiff_outcome_summaries")
+            }
+            assert "kwiff_events_updated" in {
+                index["name"] for index in found.get_indexes("kwiff_events")
+            }
+            # Every event updated no earlier than its outcomes' latest row.
+            assert not connection.exec_driver_sql(
+                "SELECT e.event_id FROM kwiff_events e JOIN kwiff_outcome_summaries s "
+                "ON s.event_id = e.event_id GROUP BY e.event_id, e.updated_at "
+                "HAVING e.updated_at IS NULL OR e.updated_at < max(s.last_at)"
+            ).all()
+            if connection.dialect.name == "postgresql":
+                options = connection.exec_driver_sql(
+                    "SELECT reloptions FROM pg_class "
+                    "WHERE oid = 'kwiff_outcome_summaries'::regclass"
+                ).scalar()
+                assert options == ["fillfactor=80"]
+        assert opening_closing(engine, now_ms=ms(NOW)) == before
+        with HistoryReader(history_uri) as reader:
+            assert reader.events() == events
+            assert reader.top_movers(5, since=KICKOFF - timedelta(minutes=200)) == movers
+        # Written to as before, each batch that writes an event counted on it.
+        seen = observe(row(7, 711, "Arsenal", 2.4, at(60)))
+        assert seen is not None
+        store = HistoryStore(database_url(history_uri))
+        store.open()
+        assert store.write([seen]).written == 1
+        store.close()
+        assert dict(event_writes(history_uri))[7] == 1
     finally:
         engine.dispose()
