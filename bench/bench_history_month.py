@@ -78,6 +78,7 @@ from ._common import base_parser, print_header, print_table
 from ._history_month_data import (
     FRACTIONS,
     ROUNDED,
+    EventPlan,
     Filled,
     MonthShape,
     fill,
@@ -442,7 +443,9 @@ def time_writing(
             )
         }
     bare = _BareInserter(uri)
-    writer_rates, bare_rates, written = [], [], 0
+    writer_rates: list[float] = []
+    bare_rates: list[float] = []
+    written = 0
     try:
         for number in range(rounds):
             at = shape.end_ms + (number + 1) * 10_000
@@ -466,7 +469,10 @@ def time_writing(
             def bare_batch(rows: list[tuple[Any, ...]] = rows) -> None:
                 bare.insert(rows)
 
-            pair = [(write_batch, writer_rates), (bare_batch, bare_rates)]
+            pair: list[tuple[Callable[[], None], list[float]]] = [
+                (write_batch, writer_rates),
+                (bare_batch, bare_rates),
+            ]
             for call, rates in pair if number % 2 == 0 else reversed(pair):
                 rates.append(count / _seconds(call))
             written += count
@@ -485,7 +491,7 @@ def _observation(
 ) -> Observation:
     """The event's prices at *at*: all of them (*moved* None), or *moved* of them each a
     step along the ladder (what a watch's moved items carry)."""
-    plan_rows = outcome_rows(_Plan(event_id))
+    plan_rows = outcome_rows(EventPlan(event_id, kickoff, at, at))
     chosen = plan_rows if moved is None else rng.sample(plan_rows, moved)
     found = []
     for row in chosen:
@@ -502,18 +508,11 @@ def _observation(
         )  # fmt: skip
     markets = [
         MarketRecord(event_id, m["market_key"], m["market_id"], m["name"])
-        for m in market_rows(_Plan(event_id))
+        for m in market_rows(EventPlan(event_id, kickoff, at, at))
     ]
     header = EventHeader(event_id, 11, "Football", 1, "League 1", f"Home {event_id}",
                          f"Away {event_id}", kickoff, "Active", False)  # fmt: skip
     return Observation(header, markets, found)
-
-
-class _Plan:
-    """Just the event id, for the card's rows."""
-
-    def __init__(self, event_id: int) -> None:
-        self.event_id = event_id
 
 
 class _BareInserter:
@@ -525,7 +524,7 @@ class _BareInserter:
         if self.sqlite:
             import sqlite3
 
-            self.connection: Any = sqlite3.connect(url.database, isolation_level=None)
+            self.connection: Any = sqlite3.connect(_sqlite_file(url), isolation_level=None)
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.statement = "INSERT INTO kwiff_prices VALUES (?, ?, ?, ?, ?)"
@@ -561,7 +560,7 @@ def print_disk(uri: str, stored: int, raw_per_price: float) -> None:
         import sqlite3
 
         with (
-            sqlite3.connect(url.database) as connection,
+            sqlite3.connect(_sqlite_file(url)) as connection,
             contextlib.suppress(sqlite3.OperationalError),
         ):
             parts = list(
@@ -711,6 +710,13 @@ def _stdout_to_null() -> Iterator[None]:
             yield
         finally:
             sys.stdout = saved
+
+
+def _sqlite_file(url: Any) -> str:
+    """The file of a SQLite URL (the benchmark's are always files)."""
+    if not url.database:
+        raise ValueError(f"a SQLite history in a file, not {url}")
+    return str(url.database)
 
 
 def _seconds(call: Callable[[], Any]) -> float:

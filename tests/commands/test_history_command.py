@@ -172,8 +172,7 @@ def test_the_table_csv_and_plot_of_an_event(stored: str, tmp_path: Path) -> None
     # The table: a heading, then one row per move, oldest first.
     lines = table.stdout.splitlines()
     assert lines[0] == (
-        f"Arsenal v Juventus - UEFA Champions League - kick-off {KICK_OFF} "
-        f"(event {ARSENAL})"
+        f"Arsenal v Juventus - UEFA Champions League - kick-off {KICK_OFF} (event {ARSENAL})"
     )
     outcomes = sum(len(m["outcomes"]) for m in RAW[0]["details"]["offers"])
     moves = [c for c in CHANGES if c.event_id == ARSENAL]
@@ -266,8 +265,7 @@ def test_the_plot_data_is_a_step_line_per_outcome_carried_to_the_last_time(store
         event = reader.event(ARSENAL)
         data = plot_data(event, reader.outcome_histories(ARSENAL, ["Full Time Result"]))
     assert data.title == (
-        "Arsenal v Juventus \N{EM DASH} UEFA Champions League \N{EM DASH} "
-        f"kick-off {KICK_OFF}"
+        f"Arsenal v Juventus \N{EM DASH} UEFA Champions League \N{EM DASH} kick-off {KICK_OFF}"
     )
     # Every line runs on to the latest price of the event (a Double Chance move at 85).
     assert (data.start, data.end) == (OPENING, at(85))
