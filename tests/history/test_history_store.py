@@ -524,19 +524,28 @@ def test_a_postgres_connection_lost_between_batches_is_replaced_unnoticed(
     assert count_rows(postgres_uri) == 3
 
 
+@pytest.mark.parametrize(
+    "cut_before",
+    [
+        pytest.param("write", id="inside-a-batch"),
+        # The rows are copied through the driver's own cursor: its error is reported as
+        # any other statement's, and the lost connection is not used again.
+        pytest.param("_copy", id="during-the-copy"),
+    ],
+)
 def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_reconnects(
-    postgres_server: str, postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+    postgres_server: str, postgres_uri: str, monkeypatch: pytest.MonkeyPatch, cut_before: str
 ) -> None:
     uri, name = named(postgres_uri)
     store = opened(uri)
-    original = store_module.bulk.write
+    original = getattr(bulk, cut_before)
     states: list[str] = []
 
-    def cut_then_write(*args: Any) -> Any:
+    def cut_then_go_on(*args: Any) -> Any:
         states.extend(terminate_backends(postgres_server, name))
         return original(*args)
 
-    monkeypatch.setattr(store_module.bulk, "write", cut_then_write)
+    monkeypatch.setattr(bulk, cut_before, cut_then_go_on)
     with pytest.raises(
         HistoryError,
         match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
@@ -546,37 +555,7 @@ def test_a_postgres_connection_lost_inside_a_batch_fails_it_whole_and_the_next_r
     assert states == ["idle in transaction"]
     assert count_rows(postgres_uri, "kwiff_events") == 0  # what the batch did was undone
     assert count_rows(postgres_uri, "kwiff_outcomes") == 0
-    monkeypatch.setattr(store_module.bulk, "write", original)
-    assert store.write(observations(event())).written == 2  # on a new connection
-    store.close()
-    assert count_rows(postgres_uri) == 2
-
-
-def test_a_postgres_connection_lost_during_the_copy_fails_the_batch_whole_and_the_next_reconnects(
-    postgres_server: str, postgres_uri: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The rows are copied through the driver's own cursor: its error is reported as any
-    other statement's, and the lost connection is not used again."""
-    uri, name = named(postgres_uri)
-    store = opened(uri)
-    original = bulk._copy
-    states: list[str] = []
-
-    def cut_then_copy(*args: Any) -> Any:
-        states.extend(terminate_backends(postgres_server, name))
-        return original(*args)
-
-    monkeypatch.setattr(bulk, "_copy", cut_then_copy)
-    with pytest.raises(
-        HistoryError,
-        match=r"^writing to postgresql\+psycopg://\S+ failed: terminating connection due to "
-        "administrator command$",
-    ):
-        store.write(observations(event()))
-    assert states == ["idle in transaction"]
-    assert count_rows(postgres_uri, "kwiff_events") == 0
-    assert count_rows(postgres_uri, "kwiff_outcomes") == 0
-    monkeypatch.setattr(bulk, "_copy", original)
+    monkeypatch.setattr(bulk, cut_before, original)
     assert store.write(observations(event())).written == 2  # on a new connection
     store.close()
     assert count_rows(postgres_uri) == 2
